@@ -1,0 +1,145 @@
+/** `sunset emulator start`: run the Zoho Books emulator until Ctrl-C. */
+import { createEmulator, listen, parseFaultSpec, FaultSpecError, type FaultRuleInput } from '../../emulator/index.js';
+import { parseZohoTime } from '../../zoho/index.js';
+import { parseArgs } from 'node:util';
+import { choiceFlag, intFlag, parseFlags } from '../args.js';
+import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import type { CliIO } from '../main.js';
+
+const HELP = `Usage: sunset emulator start [options]
+
+Runs a local, stateful Zoho Books API v3 emulator: contacts, transactions, OAuth, per-organization
+limits, fault injection and a controllable clock. Point any Zoho Books client at the printed
+baseUrl and accountsUrl. Stop it with Ctrl-C.
+
+Options:
+  --port N              Port to listen on (default 8742; 0 picks a free one)
+  --host HOST           Address to listen on (default 127.0.0.1)
+  --db FILE             Keep state in this SQLite file (default: in memory). An existing file keeps
+                        its data across restarts and is not seeded again.
+  --seed demo|empty     Demo data (default) or organizations with no contacts
+  --random-seed N       Seed for the demo data and the ready-made credentials (default 42)
+  --contacts N          Contacts in the first demo organization (default 1000)
+  --token-ttl SECONDS   Access-token lifetime (default 3600)
+  --no-limits           Never answer 44/45/1070 (the X-Rate-Limit-* headers still count)
+  --per-minute N        Requests per minute per organization (default 100)
+  --daily N             Daily quota for every organization (default: by plan, 1000 to 10000)
+  --in-flight N         Concurrent requests per organization (default: 5 free, 10 paid)
+  --latency MS          Processing time added to every Books request (default 0)
+  --fault SPEC          Inject faults; repeatable. SPEC is KIND[:ARG][,key=value]... where KIND is
+                        500, 503, 429, latency:MS, drop or expire-token, and keys are rate, count,
+                        skip, every, method, path. Examples:
+                          --fault 503,rate=0.1
+                          --fault 429,count=5,path=/contacts/*/inactive
+                          --fault drop,every=50
+  --start-at TIME       Start the emulated clock at this ISO time instead of now
+  --json                Print one line of JSON (addresses and credentials) first, then only logs
+                        on stderr
+  --help                Show this help
+
+The admin API (GET /__emulator/info, POST /__emulator/clock, /faults, /grants, /seed, /reset, GET
+/__emulator/requests) is described in docs/emulator.md.
+`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, allowNegative: true, options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    db: { type: 'string' },
+    seed: { type: 'string' },
+    'random-seed': { type: 'string' },
+    contacts: { type: 'string' },
+    'token-ttl': { type: 'string' },
+    limits: { type: 'boolean' },
+    'per-minute': { type: 'string' },
+    daily: { type: 'string' },
+    'in-flight': { type: 'string' },
+    latency: { type: 'string' },
+    fault: { type: 'string', multiple: true },
+    'start-at': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  } }), 'emulator start');
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new ExitError(`Unexpected argument "${positionals[0]}". Run \`sunset emulator start --help\`.`, EXIT_USAGE);
+
+  const faults: FaultRuleInput[] = [];
+  for (const spec of values.fault ?? []) {
+    try {
+      faults.push(parseFaultSpec(spec));
+    } catch (error) {
+      if (error instanceof FaultSpecError) throw new ExitError(`--fault: ${error.message}`, EXIT_USAGE);
+      throw error;
+    }
+  }
+  let startAt: number | undefined;
+  if (values['start-at'] !== undefined) {
+    startAt = parseZohoTime(values['start-at']);
+    if (startAt === undefined) throw new ExitError(`--start-at must be an ISO time like 2026-01-31T09:00:00Z (got "${values['start-at']}").`, EXIT_USAGE);
+  }
+  const perMinute = intFlag(values['per-minute'], 'per-minute', 1, 1e9);
+  const daily = intFlag(values.daily, 'daily', 1, 1e9);
+  const inFlight = intFlag(values['in-flight'], 'in-flight', 1, 1e6);
+
+  let emulator;
+  try {
+    emulator = createEmulator({
+      db: values.db,
+      seed: choiceFlag(values.seed, 'seed', ['demo', 'empty'] as const),
+      randomSeed: intFlag(values['random-seed'], 'random-seed', 0, 2 ** 31 - 1),
+      contacts: intFlag(values.contacts, 'contacts', 1, 1_000_000),
+      tokenTtlSeconds: intFlag(values['token-ttl'], 'token-ttl', 1, 86_400 * 365),
+      limits: values.limits === false ? false : { perMinute, daily, inFlight },
+      faults,
+      startAt,
+      baseLatencyMs: intFlag(values.latency, 'latency', 0, 600_000),
+    });
+  } catch (error) {
+    if (error instanceof ExitError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ExitError(`Cannot open the emulator database${values.db ? ` ${values.db}` : ''}: ${message}`);
+  }
+
+  let server;
+  try {
+    server = await listen(emulator, { host: values.host, port: intFlag(values.port, 'port', 0, 65535) ?? 8742 });
+  } catch (error) {
+    emulator.close();
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new ExitError(`Port ${values.port ?? 8742} is already in use. Pick another with --port, or --port 0 for any free port.`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ExitError(`Cannot listen on ${values.host}: no such local address.`);
+    throw error;
+  }
+
+  const info = emulator.info(server.origin);
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify(info)}\n`);
+  } else {
+    const counts = emulator.store.db.prepare('SELECT organization_id, COUNT(*) AS n FROM contacts GROUP BY organization_id').all() as Array<{ organization_id: string; n: number }>;
+    const count = (id: string): number => counts.find((c) => c.organization_id === id)?.n ?? 0;
+    const org = info.organizations[0];
+    io.stdout.write(
+      `Zoho Books emulator listening on ${server.origin}${values.db ? ` (state in ${values.db})` : ' (in memory)'}\n` +
+        `  Books API      ${info.baseUrl}\n` +
+        `  Accounts       ${info.accountsUrl}/oauth/v2/token\n` +
+        `  Admin API      ${server.origin}/__emulator/info\n` +
+        info.organizations.map((o) => `  Organization   ${o.organization_id}  ${o.name} (${o.plan}, ${count(o.organization_id)} contacts)\n`).join('') +
+        `  Client id      ${info.clientId}\n` +
+        `  Client secret  ${info.clientSecret}\n` +
+        `  Refresh token  ${info.refreshToken}\n` +
+        `  Access token   ${info.accessToken}  (every scope, ${emulator.options.tokenTtlSeconds} s)\n` +
+        (faults.length > 0 ? `  Faults         ${(values.fault ?? []).join('  ')}\n` : '') +
+        `\nTry:\n  curl -H "Authorization: Zoho-oauthtoken ${info.accessToken}" \\\n    "${info.baseUrl}/contacts?organization_id=${org?.organization_id ?? ''}&per_page=5"\n` +
+        `\nPress Ctrl-C to stop.\n`,
+    );
+  }
+
+  await new Promise<void>((resolve) => io.onStop(resolve));
+  io.stderr.write('Stopping the emulator...\n');
+  await server.close();
+  emulator.close();
+  return 0;
+}

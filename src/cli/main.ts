@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * The `sunset` command line: `noun verb` commands, each loaded only when used, and one top-level
+ * error handler. Only the CLI reads process.argv / process.env and calls process.exit.
+ */
+import { ExitError, EXIT_USAGE } from './exit-error.js';
+
+interface CommandModule {
+  run(argv: string[], io: CliIO): Promise<number>;
+}
+
+export interface CliIO {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Resolves when the user asks to stop (Ctrl-C / SIGTERM). */
+  onStop(listener: () => void): void;
+}
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  'emulator start': {
+    summary: 'Run the local Zoho Books emulator (the embedded default) on a loopback port',
+    load: () => import('./commands/emulator-start.js'),
+  },
+  demo: {
+    summary: 'Start the emulator with demo data in-process and walk through a few real calls',
+    load: () => import('./commands/demo.js'),
+  },
+};
+
+const HELP = `sunset — keep Zoho Books contact lists clean without losing a cent of history
+
+Usage: sunset <command> [options]
+
+Commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`).join('\n')}
+
+Global options:
+  --help           Show help for a command (e.g. sunset emulator start --help)
+  --debug          Print stack traces for unexpected errors
+  --version        Print the version
+
+Start here: \`sunset demo\`, or \`sunset emulator start\` and point your own Zoho Books code at it.
+`;
+
+function findCommand(argv: string[]): { name: string; rest: string[] } | undefined {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  for (const length of [2, 1]) {
+    const name = words.slice(0, length).join(' ');
+    if (COMMANDS[name]) {
+      const rest = [...argv];
+      for (const word of name.split(' ')) rest.splice(rest.indexOf(word), 1);
+      return { name, rest };
+    }
+  }
+  return undefined;
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const debug = argv.includes('--debug');
+  const args = argv.filter((a) => a !== '--debug');
+  try {
+    if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    if (args[0] === '--version') {
+      const { createRequire } = await import('node:module');
+      const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+      io.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    const found = findCommand(args);
+    if (!found) {
+      const near = Object.keys(COMMANDS).filter((name) => name.startsWith(args[0] ?? ''));
+      throw new ExitError(
+        `Unknown command "${args.filter((a) => !a.startsWith('-')).join(' ')}".` +
+          (near.length > 0 ? ` Did you mean: ${near.map((n) => `sunset ${n}`).join(', ')}?` : '') +
+          '\nRun `sunset --help` for the list of commands.',
+        EXIT_USAGE,
+      );
+    }
+    const command = await COMMANDS[found.name]!.load();
+    return await command.run(found.rest, io);
+  } catch (error) {
+    if (error instanceof ExitError) {
+      io.stderr.write(`sunset: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`sunset: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    else io.stderr.write('This is a bug in sunset. Run again with --debug for the stack trace, and report it.\n');
+    return 1;
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
+if (isEntry) {
+  const stopListeners: Array<() => void> = [];
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping || stopListeners.length === 0) process.exit(130);
+    stopping = true;
+    for (const listener of stopListeners) listener();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const code = await main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    onStop: (listener) => stopListeners.push(listener),
+  });
+  process.exitCode = code;
+}

@@ -1,0 +1,378 @@
+/**
+ * The Zoho Books emulator: a stateful, in-process implementation of the Books API v3 contact
+ * lifecycle and its accounts server. `createEmulator` builds one; `handle` answers a request; the
+ * node:http server (`listen`) and the in-process `fetch` both go through `handle`.
+ *
+ * Request pipeline, in the order the live service checks (house style 6):
+ * route (404 code 5 / 405 code 37) → token-expiry faults → authentication (14 / 57) → scope (57)
+ * → organization (6024) → limits (45 / 44 / 1070) → latency, drop and status faults → handler.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  BOOKS_API_PATH, formatZohoDate, isOrganizationId, scopeSatisfied, ZohoCode,
+} from '../zoho/index.js';
+import { createAuthority, ALL_SCOPES, type Authority } from './auth.js';
+import { parseJsonBody } from './body.js';
+import { createEmulatorClock, type ClockState, type EmulatorClock } from './clock.js';
+import type { AccountContext, BooksRoute, HandlerResult, OrgContext } from './context.js';
+import { createFaultInjector, type FaultDecision, type FaultInjector, type FaultRuleInput } from './faults.js';
+import { ZohoHttpError } from './http-error.js';
+import { createLimiter, type Limiter, type LimitSettings } from './limits.js';
+import { createRandom } from './prng.js';
+import { createRequestLog, redactQuery, type RequestLog } from './request-log.js';
+import { createRouter, type Router } from './router.js';
+import { contactRoutes } from './routes/contacts.js';
+import { organizationRoutes } from './routes/organizations.js';
+import { transactionRoutes } from './routes/transactions.js';
+import { handleOAuth } from './routes/oauth.js';
+import { handleAdmin } from './routes/admin.js';
+import { seedDemo } from './seed/demo.js';
+import { createStore, type Store } from './store/store.js';
+import type { OrganizationRow } from './store/rows.js';
+import type { EmulatorRequest, EmulatorResponse } from './types.js';
+
+export type SeedName = 'demo' | 'empty';
+
+export interface SeedOptions {
+  seed: SeedName;
+  randomSeed: number;
+  /** Contacts in the first demo organization. */
+  contacts: number;
+}
+
+export interface EmulatorOptions {
+  /** SQLite file; in memory when absent. An existing file keeps its data (and is not re-seeded). */
+  db?: string;
+  seed?: SeedName;
+  randomSeed?: number;
+  contacts?: number;
+  /** Access-token lifetime in seconds (default 3600). */
+  tokenTtlSeconds?: number;
+  /** `false` turns the limits off; an object overrides them. */
+  limits?: boolean | Partial<LimitSettings>;
+  faults?: FaultRuleInput[];
+  /** Start the emulated clock at this instant (epoch ms) instead of real time. */
+  startAt?: number;
+  /** The real clock under the emulated one (tests may inject it). */
+  realNow?: () => number;
+  /** Requests kept in the request log (default 100,000). */
+  requestLogSize?: number;
+  /** Largest request body accepted, in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Processing time added to every Books request, in ms (makes the in-flight limit observable). */
+  baseLatencyMs?: number;
+}
+
+export interface ResolvedEmulatorOptions {
+  db: string | undefined;
+  seed: SeedOptions;
+  tokenTtlSeconds: number;
+  requestLogSize: number;
+  maxBodyBytes: number;
+  baseLatencyMs: number;
+}
+
+/** The ready-made credentials and addresses `sunset emulator start --json` prints. */
+export interface EmulatorInfo {
+  baseUrl: string;
+  accountsUrl: string;
+  organizations: Array<{ organization_id: string; name: string; plan: string }>;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  accessToken: string;
+}
+
+export interface Emulator {
+  /** Answers one request. `origin` is how the caller reached the emulator (`http://127.0.0.1:PORT`). */
+  handle(req: EmulatorRequest, origin: string): Promise<EmulatorResponse>;
+  info(origin: string): EmulatorInfo;
+  readonly clock: EmulatorClock;
+  readonly store: Store;
+  readonly faults: FaultInjector;
+  readonly limiter: Limiter;
+  readonly requestLog: RequestLog;
+  readonly authority: Authority;
+  readonly options: ResolvedEmulatorOptions;
+  /** Wipes all data and seeds again (the start-up seed unless another is given). */
+  reseed(seed?: Partial<SeedOptions>): void;
+  /** Back to the start-up seed: data, faults, request log and counters. The clock keeps its time. */
+  reset(): void;
+  /** Persists the clock (when the store is a file) and closes the database. */
+  close(): void;
+}
+
+interface DefaultCredentials {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+}
+
+/** The ready-made client and refresh token, derived from the random seed so they survive a reset. */
+export function defaultCredentials(randomSeed: number): DefaultCredentials {
+  const random = createRandom(randomSeed ^ 0xc0ffee);
+  return {
+    clientId: `1000.${random.hex(30).toUpperCase()}`,
+    clientSecret: random.hex(42),
+    refreshToken: `1000.${random.hex(32)}.${random.hex(32)}`,
+  };
+}
+
+const JSON_TYPE = 'application/json;charset=UTF-8';
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): EmulatorResponse {
+  return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function createEmulator(options: EmulatorOptions = {}): Emulator {
+  const resolved: ResolvedEmulatorOptions = {
+    db: options.db,
+    seed: { seed: options.seed ?? 'demo', randomSeed: options.randomSeed ?? 42, contacts: options.contacts ?? 1000 },
+    tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
+    requestLogSize: options.requestLogSize ?? 100_000,
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    baseLatencyMs: options.baseLatencyMs ?? 0,
+  };
+  const store = createStore(options.db);
+  const storedClock = store.getMeta('clock');
+  const clock = createEmulatorClock({
+    realNow: options.realNow,
+    state: storedClock ? (JSON.parse(storedClock) as ClockState) : undefined,
+    startAt: storedClock ? undefined : options.startAt,
+  });
+  const storedSeed = store.getMeta('seed');
+  if (storedSeed) resolved.seed = JSON.parse(storedSeed) as SeedOptions;
+  const authority = createAuthority(store, resolved.tokenTtlSeconds);
+  const limitSettings: LimitSettings =
+    options.limits === false ? { enabled: false } : { enabled: true, ...(typeof options.limits === 'object' ? options.limits : {}) };
+  const limiter = createLimiter(limitSettings);
+  const faults = createFaultInjector(createRandom(resolved.seed.randomSeed ^ 0xfa17));
+  if (options.faults) faults.add(options.faults);
+  const requestLog = createRequestLog(resolved.requestLogSize);
+
+  const router: Router<BooksRoute> = createRouter();
+  for (const [method, path, route] of [...organizationRoutes, ...contactRoutes, ...transactionRoutes]) {
+    router.add(method, BOOKS_API_PATH + path, route);
+  }
+
+  let accessToken = '';
+  const seedNow = (seed: SeedOptions): void => {
+    store.wipe();
+    seedDemo(store, { randomSeed: seed.randomSeed, contacts: seed.contacts, now: clock.now(), withContacts: seed.seed === 'demo' });
+    const creds = defaultCredentials(seed.randomSeed);
+    authority.createClient(creds.clientId, creds.clientSecret, 'Sunset emulator self-client');
+    authority.createRefreshToken({ token: creds.refreshToken, clientId: creds.clientId, scopes: ALL_SCOPES, organizationIds: [] }, clock.now());
+    store.setMeta('seed', JSON.stringify(seed));
+    resolved.seed = seed;
+  };
+  if (store.isEmpty()) seedNow(resolved.seed);
+  const mintReadyToken = (): void => {
+    accessToken = authority.mintAccessToken(defaultCredentials(resolved.seed.randomSeed).refreshToken, clock.now()) ?? '';
+  };
+  mintReadyToken();
+
+  const organizationsFor = (token: { organizationIds: string[] }): OrganizationRow[] => {
+    const all = store.organizations.list();
+    return token.organizationIds.length === 0 ? all : all.filter((o) => token.organizationIds.includes(o.organization_id));
+  };
+
+  const emulator: Emulator = {
+    clock,
+    store,
+    faults,
+    limiter,
+    requestLog,
+    authority,
+    options: resolved,
+    info(origin) {
+      const creds = defaultCredentials(resolved.seed.randomSeed);
+      return {
+        baseUrl: `${origin}${BOOKS_API_PATH}`,
+        accountsUrl: origin,
+        organizations: store.organizations.list().map((o) => ({ organization_id: o.organization_id, name: o.name, plan: o.plan })),
+        clientId: creds.clientId,
+        clientSecret: creds.clientSecret,
+        refreshToken: creds.refreshToken,
+        accessToken,
+      };
+    },
+    reseed(seed) {
+      seedNow({ ...resolved.seed, ...seed });
+      authority.resetThrottle();
+      limiter.reset();
+      mintReadyToken();
+    },
+    reset() {
+      emulator.reseed();
+      faults.clear();
+      requestLog.clear();
+    },
+    close() {
+      try {
+        store.setMeta('clock', JSON.stringify(clock.snapshot()));
+      } finally {
+        store.close();
+      }
+    },
+    async handle(req, origin) {
+      const started = performance.now();
+      const rawPath = req.rawPath;
+      if (rawPath.startsWith('/__emulator/') || rawPath === '/__emulator') {
+        return handleAdmin(emulator, req, origin);
+      }
+      let path: string;
+      let segments: string[];
+      try {
+        segments = rawPath.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+        path = `/${segments.join('/')}`;
+      } catch {
+        segments = [];
+        path = rawPath;
+      }
+      const entry = {
+        method: req.method,
+        path,
+        query: redactQuery(req.query),
+        organization_id: null as string | null,
+        fault: null as string | null,
+      };
+      let response: EmulatorResponse;
+      try {
+        response = await dispatch(req, path, segments, origin, entry);
+      } catch (error) {
+        response = renderError(error);
+      }
+      requestLog.add({
+        time: new Date(clock.now()).toISOString(),
+        ...entry,
+        status: response.drop ? 0 : response.status,
+        code: zohoCodeOf(response),
+        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      });
+      return response;
+    },
+  };
+
+  async function applyFaults(decision: FaultDecision, entry: { fault: string | null }): Promise<EmulatorResponse | undefined> {
+    if (decision.latencyMs > 0) await sleep(decision.latencyMs);
+    if (decision.drop) {
+      entry.fault = decision.drop.ruleId;
+      return { status: 0, headers: {}, body: '', drop: true };
+    }
+    if (decision.status) {
+      entry.fault = decision.status.ruleId;
+      const message = decision.status.status === 429 ? 'The organization has exceeded the maximum number of requests per minute.' : 'Internal error';
+      return json(decision.status.status, { code: decision.status.code, message });
+    }
+    return undefined;
+  }
+
+  async function dispatch(
+    req: EmulatorRequest,
+    path: string,
+    segments: string[],
+    origin: string,
+    entry: { organization_id: string | null; fault: string | null },
+  ): Promise<EmulatorResponse> {
+    if (path.startsWith('/oauth/v2/')) {
+      const decision = faults.decide(req.method, path);
+      const faulted = await applyFaults(decision, entry);
+      if (faulted) return faulted;
+      return handleOAuth(emulator, req, path, origin);
+    }
+    const lookup = router.lookup(req.method, segments);
+    if (lookup.kind === 'not_found') throw new ZohoHttpError(ZohoCode.INVALID_URL);
+    if (lookup.kind === 'method_not_allowed') {
+      throw new ZohoHttpError(ZohoCode.METHOD_NOT_ALLOWED, { headers: { allow: lookup.allowed.join(', ') } });
+    }
+    const { route, params } = lookup.match;
+    const decision = faults.decide(req.method, path);
+    const now = clock.now();
+
+    // Authentication, then scope.
+    const header = req.headers.authorization;
+    if (decision.expireToken && header) {
+      entry.fault = decision.expireToken.ruleId;
+      authority.expire(header.slice(header.indexOf(' ') + 1).trim(), now);
+    }
+    const auth = authority.verify(header, now);
+    if ('code' in auth) throw new ZohoHttpError(auth.code);
+    const token = auth.token;
+    if (!scopeSatisfied(token.scopes, route.scopes)) throw new ZohoHttpError(ZohoCode.UNAUTHORIZED);
+
+    const organizations = organizationsFor(token);
+    let bodyCache: Record<string, unknown> | undefined;
+    const base: AccountContext = {
+      req,
+      params,
+      query: req.query,
+      now,
+      token,
+      organizations,
+      store,
+      body: () => (bodyCache ??= parseJsonBody(req)),
+    };
+    if (route.level === 'account') {
+      return json(200, route.handler(base).body);
+    }
+
+    // Organization.
+    const orgParam = req.query.get('organization_id');
+    let org: OrganizationRow | undefined;
+    if (orgParam === null || orgParam === '') {
+      if (organizations.length === 1) org = organizations[0];
+      else {
+        throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION, {
+          message: 'This user belongs to multiple organizations, hence the parameter organization_id is required.',
+          extra: { error_info: organizations.map((o, i) => ({ organization_id: o.organization_id, name: o.name, is_default_org: i === 0 })) },
+        });
+      }
+    } else if (isOrganizationId(orgParam)) {
+      org = organizations.find((o) => o.organization_id === orgParam);
+    }
+    if (!org) throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION);
+    entry.organization_id = org.organization_id;
+
+    // Limits.
+    const admission = limiter.admit(org, now);
+    if (!admission.ok) throw new ZohoHttpError(admission.code, { message: admission.message, headers: admission.headers });
+    try {
+      if (resolved.baseLatencyMs > 0) await sleep(resolved.baseLatencyMs);
+      const faulted = await applyFaults(decision, entry);
+      if (faulted) return { ...faulted, headers: { ...faulted.headers, ...admission.headers } };
+      const ctx: OrgContext = {
+        ...base,
+        org,
+        today: formatZohoDate(now, org.utc_offset_minutes),
+        actor: 'Sunset Emulator User',
+      };
+      let result: HandlerResult;
+      try {
+        result = route.handler(ctx);
+      } catch (error) {
+        const rendered = renderError(error);
+        return { ...rendered, headers: { ...rendered.headers, ...admission.headers } };
+      }
+      return json(result.status ?? 200, result.body, admission.headers);
+    } finally {
+      admission.release();
+    }
+  }
+
+  return emulator;
+}
+
+function renderError(error: unknown): EmulatorResponse {
+  if (error instanceof ZohoHttpError) return json(error.status, error.body(), error.headers);
+  return json(500, { code: ZohoCode.INTERNAL, message: 'Internal error' });
+}
+
+function zohoCodeOf(response: EmulatorResponse): number | null {
+  if (response.drop || !response.headers['content-type']?.startsWith('application/json')) return null;
+  const match = /^\{"code":(-?\d+)/.exec(response.body);
+  return match ? Number(match[1]) : null;
+}

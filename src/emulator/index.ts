@@ -1,0 +1,12 @@
+export { createEmulator, defaultCredentials } from './emulator.js';
+export type { Emulator, EmulatorInfo, EmulatorOptions, ResolvedEmulatorOptions, SeedName, SeedOptions } from './emulator.js';
+export { listen } from './node-server.js';
+export type { EmulatorServer, ListenOptions } from './node-server.js';
+export { createEmulatorFetch } from './fetch.js';
+export type { FetchLike } from './fetch.js';
+export { parseFaultSpec, validateFaultRule, FaultSpecError } from './faults.js';
+export type { FaultRule, FaultRuleInput } from './faults.js';
+export type { EmulatorClock } from './clock.js';
+export type { RequestLogEntry } from './request-log.js';
+export type { LimitSettings, OrgLimitCounters } from './limits.js';
+export type { EmulatorRequest, EmulatorResponse } from './types.js';

@@ -1,0 +1,167 @@
+/**
+ * Per-organization limits (reference §6): requests per minute (code 44), per day (code 45) and in
+ * flight (code 1070), with the `X-Rate-Limit-*` headers. The minute is a fixed window on the
+ * emulated clock; the day ends at midnight in the organization's offset.
+ */
+import { PLAN_LIMITS, isPlan, ZohoCode, type PlanLimits } from '../zoho/index.js';
+import type { OrganizationRow } from './store/rows.js';
+
+export interface LimitSettings {
+  /** False: count and report, never refuse. */
+  enabled: boolean;
+  /** Overrides for every organization (take precedence over the plan). */
+  perMinute?: number;
+  daily?: number;
+  inFlight?: number;
+  /** Overrides per organization id. */
+  organizations?: Record<string, Partial<PlanLimits>>;
+}
+
+export interface OrgLimitCounters {
+  organization_id: string;
+  plan: string;
+  limits: PlanLimits;
+  minute: { used: number; resetsInSeconds: number };
+  day: { used: number; remaining: number; resetsInSeconds: number };
+  inFlight: { current: number; peak: number };
+  /** The most requests accepted in any one minute window so far. */
+  peakPerMinute: number;
+  refused: { rate_limited: number; quota_exhausted: number; too_many_in_flight: number };
+}
+
+export type Admission =
+  | { ok: true; headers: Record<string, string>; release: () => void }
+  | { ok: false; code: number; message?: string; headers: Record<string, string> };
+
+interface OrgState {
+  minuteKey: number;
+  minuteUsed: number;
+  dayKey: number;
+  dayUsed: number;
+  inFlight: number;
+  peakInFlight: number;
+  peakPerMinute: number;
+  refused: OrgLimitCounters['refused'];
+}
+
+export interface Limiter {
+  admit(org: OrganizationRow, nowMs: number): Admission;
+  /** Headers for a response that was not admitted through `admit` (e.g. an auth failure after routing). */
+  counters(orgs: OrganizationRow[], nowMs: number): OrgLimitCounters[];
+  settings(): LimitSettings;
+  configure(settings: Partial<LimitSettings>): void;
+  reset(): void;
+}
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+export function createLimiter(initial: LimitSettings): Limiter {
+  let settings: LimitSettings = { ...initial };
+  const states = new Map<string, OrgState>();
+
+  const limitsFor = (org: OrganizationRow): PlanLimits => {
+    const plan = isPlan(org.plan) ? PLAN_LIMITS[org.plan] : PLAN_LIMITS.free;
+    const perOrg = settings.organizations?.[org.organization_id] ?? {};
+    return {
+      perMinute: perOrg.perMinute ?? settings.perMinute ?? plan.perMinute,
+      daily: perOrg.daily ?? settings.daily ?? plan.daily,
+      inFlight: perOrg.inFlight ?? settings.inFlight ?? plan.inFlight,
+    };
+  };
+
+  const stateFor = (org: OrganizationRow, nowMs: number): OrgState => {
+    let s = states.get(org.organization_id);
+    if (!s) {
+      s = { minuteKey: 0, minuteUsed: 0, dayKey: 0, dayUsed: 0, inFlight: 0, peakInFlight: 0, peakPerMinute: 0, refused: { rate_limited: 0, quota_exhausted: 0, too_many_in_flight: 0 } };
+      states.set(org.organization_id, s);
+    }
+    const minuteKey = Math.floor(nowMs / MINUTE);
+    if (minuteKey !== s.minuteKey) {
+      s.minuteKey = minuteKey;
+      s.minuteUsed = 0;
+    }
+    const dayKey = Math.floor((nowMs + org.utc_offset_minutes * MINUTE) / DAY);
+    if (dayKey !== s.dayKey) {
+      s.dayKey = dayKey;
+      s.dayUsed = 0;
+    }
+    return s;
+  };
+
+  const secondsToMidnight = (org: OrganizationRow, nowMs: number): number => {
+    const local = nowMs + org.utc_offset_minutes * MINUTE;
+    return Math.ceil((DAY - (((local % DAY) + DAY) % DAY)) / 1000);
+  };
+
+  const headersFor = (limits: PlanLimits, s: OrgState, org: OrganizationRow, nowMs: number): Record<string, string> => ({
+    'x-rate-limit-limit': String(limits.daily),
+    'x-rate-limit-remaining': String(Math.max(0, limits.daily - s.dayUsed)),
+    'x-rate-limit-reset': String(secondsToMidnight(org, nowMs)),
+  });
+
+  return {
+    admit(org, nowMs) {
+      const limits = limitsFor(org);
+      const s = stateFor(org, nowMs);
+      if (settings.enabled) {
+        if (s.dayUsed >= limits.daily) {
+          s.refused.quota_exhausted++;
+          return {
+            ok: false,
+            code: ZohoCode.QUOTA_EXHAUSTED,
+            message: `The API call for this organization has exceeded the maximum call rate limit of ${limits.daily}.`,
+            headers: headersFor(limits, s, org, nowMs),
+          };
+        }
+        if (s.minuteUsed >= limits.perMinute) {
+          s.refused.rate_limited++;
+          return { ok: false, code: ZohoCode.RATE_LIMITED, headers: headersFor(limits, s, org, nowMs) };
+        }
+        if (s.inFlight >= limits.inFlight) {
+          s.refused.too_many_in_flight++;
+          return { ok: false, code: ZohoCode.TOO_MANY_IN_FLIGHT, headers: headersFor(limits, s, org, nowMs) };
+        }
+      }
+      s.minuteUsed++;
+      s.dayUsed++;
+      s.inFlight++;
+      if (s.inFlight > s.peakInFlight) s.peakInFlight = s.inFlight;
+      if (s.minuteUsed > s.peakPerMinute) s.peakPerMinute = s.minuteUsed;
+      let released = false;
+      return {
+        ok: true,
+        headers: headersFor(limits, s, org, nowMs),
+        release: () => {
+          if (!released) {
+            released = true;
+            s.inFlight--;
+          }
+        },
+      };
+    },
+    counters(orgs, nowMs) {
+      return orgs.map((org) => {
+        const limits = limitsFor(org);
+        const s = stateFor(org, nowMs);
+        return {
+          organization_id: org.organization_id,
+          plan: org.plan,
+          limits,
+          minute: { used: s.minuteUsed, resetsInSeconds: Math.ceil((MINUTE - (nowMs % MINUTE)) / 1000) },
+          day: { used: s.dayUsed, remaining: Math.max(0, limits.daily - s.dayUsed), resetsInSeconds: secondsToMidnight(org, nowMs) },
+          inFlight: { current: s.inFlight, peak: s.peakInFlight },
+          peakPerMinute: s.peakPerMinute,
+          refused: { ...s.refused },
+        };
+      });
+    },
+    settings: () => ({ ...settings }),
+    configure(next) {
+      settings = { ...settings, ...next };
+    },
+    reset() {
+      states.clear();
+    },
+  };
+}

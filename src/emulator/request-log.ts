@@ -1,0 +1,78 @@
+/** The emulator's request log (`GET /__emulator/requests`): a bounded ring of what it answered. */
+
+export interface RequestLogEntry {
+  seq: number;
+  /** Emulated time, ISO 8601. */
+  time: string;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** HTTP status; 0 when the connection was dropped. */
+  status: number;
+  /** Zoho `code` of the body, when it had one. */
+  code: number | null;
+  organization_id: string | null;
+  duration_ms: number;
+  /** The fault rule that shaped this answer, if any. */
+  fault: string | null;
+}
+
+export interface RequestLogQuery {
+  since?: number;
+  limit?: number;
+  method?: string;
+  pathPrefix?: string;
+}
+
+const SECRET_PARAMS = new Set(['client_secret', 'refresh_token', 'code', 'token', 'access_token', 'password']);
+
+/** Query parameters as a plain object, with secrets replaced. */
+export function redactQuery(query: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of query) out[key] = SECRET_PARAMS.has(key) ? '[redacted]' : value;
+  return out;
+}
+
+export interface RequestLog {
+  add(entry: Omit<RequestLogEntry, 'seq'>): void;
+  query(q: RequestLogQuery): { requests: RequestLogEntry[]; next_seq: number; dropped: number };
+  clear(): void;
+}
+
+export function createRequestLog(capacity: number): RequestLog {
+  let entries: RequestLogEntry[] = [];
+  let start = 0;
+  let seq = 0;
+  let dropped = 0;
+  return {
+    add(entry) {
+      seq++;
+      entries.push({ seq, ...entry });
+      if (entries.length - start > capacity) {
+        start++;
+        dropped++;
+        if (start > 4096 && start * 2 > entries.length) {
+          entries = entries.slice(start);
+          start = 0;
+        }
+      }
+    },
+    query(q) {
+      const limit = Math.min(Math.max(q.limit ?? 1000, 1), 100_000);
+      const out: RequestLogEntry[] = [];
+      for (let i = start; i < entries.length && out.length < limit; i++) {
+        const e = entries[i] as RequestLogEntry;
+        if (q.since !== undefined && e.seq <= q.since) continue;
+        if (q.method && e.method !== q.method) continue;
+        if (q.pathPrefix && !e.path.startsWith(q.pathPrefix)) continue;
+        out.push(e);
+      }
+      return { requests: out, next_seq: seq, dropped };
+    },
+    clear() {
+      entries = [];
+      start = 0;
+      dropped = 0;
+    },
+  };
+}

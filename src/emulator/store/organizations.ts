@@ -1,0 +1,34 @@
+import type { Db } from './db.js';
+import type { OrganizationRow } from './rows.js';
+
+export interface OrganizationStore {
+  insert(row: OrganizationRow): void;
+  get(organizationId: string): OrganizationRow | undefined;
+  list(): OrganizationRow[];
+  /** Forgets cached rows (after the tables were wiped). */
+  invalidate(): void;
+}
+
+export function createOrganizationStore(db: Db): OrganizationStore {
+  const insertStmt = db.prepare(`INSERT INTO organizations (organization_id, name, plan, currency_code, time_zone,
+      utc_offset_minutes, is_default, position, created_ms)
+    VALUES (@organization_id, @name, @plan, @currency_code, @time_zone, @utc_offset_minutes, @is_default, @position, @created_ms)`);
+  const listStmt = db.prepare('SELECT * FROM organizations ORDER BY position');
+  let cache: Map<string, OrganizationRow> | undefined;
+  const load = (): Map<string, OrganizationRow> => {
+    cache ??= new Map((listStmt.all() as OrganizationRow[]).map((o) => [o.organization_id, o]));
+    return cache;
+  };
+  return {
+    insert(row) {
+      insertStmt.run(row);
+      cache = undefined;
+    },
+    get: (id) => load().get(id),
+    list: () => [...load().values()],
+    invalidate() {
+      cache = undefined;
+    },
+  };
+}
+

@@ -1,0 +1,58 @@
+import { openDb, wipeDb, getMeta, setMeta, createIndexes, dropIndexes, type Db } from './db.js';
+import { createIdSequence, type IdSequence } from './id-sequence.js';
+import { createOrganizationStore, type OrganizationStore } from './organizations.js';
+import { createContactStore, type ContactStore } from './contacts.js';
+import { createTransactionStore, type TransactionStore } from './transactions.js';
+import { createOAuthStore, type OAuthStore } from './oauth.js';
+
+/** Every table of the emulator behind one handle. */
+export interface Store {
+  readonly db: Db;
+  readonly ids: IdSequence;
+  readonly organizations: OrganizationStore;
+  readonly contacts: ContactStore;
+  readonly transactions: TransactionStore;
+  readonly oauth: OAuthStore;
+  /** Runs `fn` in one SQLite transaction. */
+  tx<T>(fn: () => T): T;
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  isEmpty(): boolean;
+  wipe(): void;
+  /** Runs a bulk load with the secondary indexes dropped, then builds them again. */
+  bulkLoad<T>(fn: () => T): T;
+  close(): void;
+}
+
+export function createStore(path: string | undefined): Store {
+  const db = openDb(path);
+  const organizations = createOrganizationStore(db);
+  const oauth = createOAuthStore(db);
+  return {
+    db,
+    ids: createIdSequence(db),
+    organizations,
+    contacts: createContactStore(db),
+    transactions: createTransactionStore(db),
+    oauth,
+    tx: (fn) => db.transaction(fn)(),
+    getMeta: (key) => getMeta(db, key),
+    setMeta: (key, value) => setMeta(db, key, value),
+    isEmpty: () => organizations.list().length === 0,
+    wipe() {
+      wipeDb(db);
+      organizations.invalidate();
+      oauth.forget();
+    },
+    bulkLoad(fn) {
+      dropIndexes(db);
+      try {
+        return db.transaction(fn)();
+      } finally {
+        createIndexes(db);
+        db.exec('ANALYZE');
+      }
+    },
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,19 @@
+/** The emulator's transport-neutral request and response: the node:http server and the in-process fetch both adapt to these. */
+
+export interface EmulatorRequest {
+  method: string;
+  /** The path without the query string, still percent-encoded. */
+  rawPath: string;
+  query: URLSearchParams;
+  /** Header names in lower case. */
+  headers: Readonly<Record<string, string | undefined>>;
+  body: Uint8Array;
+}
+
+export interface EmulatorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** Close the connection without answering (an injected dropped connection). */
+  drop?: boolean;
+}

@@ -1,0 +1,118 @@
+/**
+ * Test harness: a real emulator on a loopback port (or an in-process fetch), and a small caller
+ * that speaks the Books wire format. A fresh in-memory emulator per use; `close` in afterEach.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEmulator, listen, type Emulator, type EmulatorInfo, type EmulatorOptions, type EmulatorServer } from '../../src/emulator/index.js';
+
+export interface CallOptions {
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  /** A raw body (string or bytes) sent as is. */
+  rawBody?: string | Uint8Array;
+  contentType?: string;
+  /** Token to send; `null` sends no Authorization header. Defaults to the ready-made token. */
+  token?: string | null;
+  /** Organization id to add; `null` adds none. Defaults to the first organization. */
+  org?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface TestEmulator {
+  emulator: Emulator;
+  server: EmulatorServer;
+  info: EmulatorInfo;
+  origin: string;
+  baseUrl: string;
+  /** The first organization's id. */
+  org: string;
+  /** All organization ids, in account order. */
+  orgs: string[];
+  token: string;
+  /** Calls the Books API: `call('GET', '/contacts', {query: {per_page: 5}})`. */
+  call<T = Record<string, unknown>>(method: string, path: string, options?: CallOptions): Promise<CallResult<T>>;
+  /** Calls the admin API with a JSON body. */
+  admin<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<CallResult<T>>;
+  /** A fresh access token for a grant with these scopes (and organizations). */
+  tokenFor(scopes: string[], organizationIds?: string[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestEmulator(options: EmulatorOptions = {}): Promise<TestEmulator> {
+  const emulator = createEmulator({ seed: 'demo', contacts: 200, ...options });
+  const server = await listen(emulator, { port: 0 });
+  const info = emulator.info(server.origin);
+  const orgs = info.organizations.map((o) => o.organization_id);
+
+  const call = async <T>(method: string, path: string, o: CallOptions = {}): Promise<CallResult<T>> => {
+    const url = new URL(path.startsWith('http') ? path : `${info.baseUrl}${path}`);
+    const org = o.org === undefined ? orgs[0] : o.org;
+    if (org !== null && org !== undefined) url.searchParams.set('organization_id', org);
+    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { ...o.headers };
+    const token = o.token === undefined ? info.accessToken : o.token;
+    if (token !== null) headers.authorization = `Zoho-oauthtoken ${token}`;
+    let body: string | Uint8Array | undefined;
+    if (o.rawBody !== undefined) body = o.rawBody;
+    else if (o.body !== undefined) body = JSON.stringify(o.body);
+    if (body !== undefined) headers['content-type'] = o.contentType ?? 'application/json';
+    const response = await fetch(url, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: leave the text
+    }
+    return { status: response.status, headers: response.headers, body: parsed as T };
+  };
+
+  const admin = async <T>(method: string, path: string, body?: unknown): Promise<CallResult<T>> => {
+    const response = await fetch(`${server.origin}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, headers: response.headers, body: (await response.json()) as T };
+  };
+
+  return {
+    emulator,
+    server,
+    info,
+    origin: server.origin,
+    baseUrl: info.baseUrl,
+    org: orgs[0] as string,
+    orgs,
+    token: info.accessToken,
+    call,
+    admin,
+    async tokenFor(scopes, organizationIds) {
+      const grant = await admin<{ code: string }>('POST', '/__emulator/grants', { scopes, organization_ids: organizationIds });
+      const response = await fetch(`${server.origin}/oauth/v2/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'authorization_code', client_id: info.clientId, client_secret: info.clientSecret, code: grant.body.code }),
+      });
+      const tokens = (await response.json()) as { access_token: string };
+      return tokens.access_token;
+    },
+    async close() {
+      await server.close();
+      emulator.close();
+    },
+  };
+}
+
+/** A temp directory removed by the returned cleanup. */
+export function tempDir(prefix = 'sunset-test-'): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
