@@ -56,6 +56,32 @@ function findCommand(argv: string[]): { name: string; rest: string[] } | undefin
   return undefined;
 }
 
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] as number;
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] as number;
+}
+
+/** Commands that start with what was typed, or are within a few typos of it. */
+function suggest(typed: string): string[] {
+  const names = Object.keys(COMMANDS);
+  const prefix = names.filter((name) => typed !== '' && name.startsWith(typed.split(' ')[0] ?? ''));
+  if (prefix.length > 0) return prefix;
+  return names.filter((name) => {
+    const words = typed.split(' ').slice(0, name.split(' ').length).join(' ');
+    return distance(words, name) <= Math.max(2, Math.floor(name.length / 4));
+  });
+}
+
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const debug = argv.includes('--debug');
   const args = argv.filter((a) => a !== '--debug');
@@ -72,7 +98,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     const found = findCommand(args);
     if (!found) {
-      const near = Object.keys(COMMANDS).filter((name) => name.startsWith(args[0] ?? ''));
+      const near = suggest(args.filter((a) => !a.startsWith('-')).slice(0, 2).join(' '));
       throw new ExitError(
         `Unknown command "${args.filter((a) => !a.startsWith('-')).join(' ')}".` +
           (near.length > 0 ? ` Did you mean: ${near.map((n) => `sunset ${n}`).join(', ')}?` : '') +
@@ -96,6 +122,13 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
 if (isEntry) {
+  // A closed pipe (`sunset demo | head`) ends the output quietly instead of with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   const stopListeners: Array<() => void> = [];
   let stopping = false;
   const stop = (): void => {

@@ -317,6 +317,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       body: () => (bodyCache ??= parseJsonBody(req)),
     };
     if (route.level === 'account') {
+      const faulted = await applyFaults(decision, entry);
+      if (faulted) return faulted;
       return json(200, route.handler(base).body);
     }
 

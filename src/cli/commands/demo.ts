@@ -4,7 +4,7 @@
  */
 import { createEmulator, listen } from '../../emulator/index.js';
 import { parseArgs } from 'node:util';
-import { parseFlags } from '../args.js';
+import { intFlag, parseFlags } from '../args.js';
 import type { CliIO } from '../main.js';
 
 const HELP = `Usage: sunset demo [options]
@@ -31,10 +31,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
-  const contacts = values.contacts === undefined ? 1000 : Number(values.contacts);
+  const contacts = intFlag(values.contacts, 'contacts', 1, 1_000_000) ?? 1000;
   const out = (line = ''): void => void io.stdout.write(`${line}\n`);
   const started = Date.now();
-  const emulator = createEmulator({ seed: 'demo', contacts: Number.isInteger(contacts) && contacts > 0 ? contacts : 1000 });
+  const emulator = createEmulator({ seed: 'demo', contacts });
   const server = await listen(emulator, { port: 0 });
   try {
     const info = emulator.info(server.origin);

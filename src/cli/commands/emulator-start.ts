@@ -1,6 +1,8 @@
 /** `sunset emulator start`: run the Zoho Books emulator until Ctrl-C. */
 import { createEmulator, listen, parseFaultSpec, FaultSpecError, type FaultRuleInput } from '../../emulator/index.js';
 import { parseZohoTime } from '../../zoho/index.js';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { choiceFlag, intFlag, parseFlags } from '../args.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
@@ -41,6 +43,19 @@ The admin API (GET /__emulator/info, POST /__emulator/clock, /faults, /grants, /
 /__emulator/requests) is described in docs/emulator.md.
 `;
 
+/** Refuses a --db path that cannot be a database file, before anything is created. */
+function checkDbPath(path: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    const dir = dirname(resolve(path));
+    if (!existsSync(dir)) throw new ExitError(`--db ${path}: the directory ${dir} does not exist.`);
+    return;
+  }
+  if (stat.isDirectory()) throw new ExitError(`--db ${path} is a directory; the emulator database must be a file, e.g. --db ${join(path, 'books.db')}.`);
+}
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, allowNegative: true, options: {
     port: { type: 'string' },
@@ -80,36 +95,43 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     startAt = parseZohoTime(values['start-at']);
     if (startAt === undefined) throw new ExitError(`--start-at must be an ISO time like 2026-01-31T09:00:00Z (got "${values['start-at']}").`, EXIT_USAGE);
   }
+  const port = intFlag(values.port, 'port', 0, 65535) ?? 8742;
   const perMinute = intFlag(values['per-minute'], 'per-minute', 1, 1e9);
   const daily = intFlag(values.daily, 'daily', 1, 1e9);
   const inFlight = intFlag(values['in-flight'], 'in-flight', 1, 1e6);
+
+  const seed = choiceFlag(values.seed, 'seed', ['demo', 'empty'] as const);
+  const randomSeed = intFlag(values['random-seed'], 'random-seed', 0, 2 ** 31 - 1);
+  const contacts = intFlag(values.contacts, 'contacts', 1, 1_000_000);
+  const tokenTtlSeconds = intFlag(values['token-ttl'], 'token-ttl', 1, 86_400 * 365);
+  const baseLatencyMs = intFlag(values.latency, 'latency', 0, 600_000);
+  if (values.db !== undefined) checkDbPath(values.db);
 
   let emulator;
   try {
     emulator = createEmulator({
       db: values.db,
-      seed: choiceFlag(values.seed, 'seed', ['demo', 'empty'] as const),
-      randomSeed: intFlag(values['random-seed'], 'random-seed', 0, 2 ** 31 - 1),
-      contacts: intFlag(values.contacts, 'contacts', 1, 1_000_000),
-      tokenTtlSeconds: intFlag(values['token-ttl'], 'token-ttl', 1, 86_400 * 365),
+      seed,
+      randomSeed,
+      contacts,
+      tokenTtlSeconds,
       limits: values.limits === false ? false : { perMinute, daily, inFlight },
       faults,
       startAt,
-      baseLatencyMs: intFlag(values.latency, 'latency', 0, 600_000),
+      baseLatencyMs,
     });
   } catch (error) {
-    if (error instanceof ExitError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    throw new ExitError(`Cannot open the emulator database${values.db ? ` ${values.db}` : ''}: ${message}`);
+    throw new ExitError(`Cannot open the emulator database ${values.db ?? '(in memory)'}: ${message}`);
   }
 
   let server;
   try {
-    server = await listen(emulator, { host: values.host, port: intFlag(values.port, 'port', 0, 65535) ?? 8742 });
+    server = await listen(emulator, { host: values.host, port });
   } catch (error) {
     emulator.close();
     const code = (error as { code?: string }).code;
-    if (code === 'EADDRINUSE') throw new ExitError(`Port ${values.port ?? 8742} is already in use. Pick another with --port, or --port 0 for any free port.`);
+    if (code === 'EADDRINUSE') throw new ExitError(`Port ${port} is already in use. Pick another with --port, or --port 0 for any free port.`);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ExitError(`Cannot listen on ${values.host}: no such local address.`);
     throw error;
   }
