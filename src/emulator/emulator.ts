@@ -325,18 +325,19 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     // Organization.
     const orgParam = req.query.get('organization_id');
     let org: OrganizationRow | undefined;
+    const errorInfo = { error_info: organizations.map((o, i) => ({ organization_id: o.organization_id, name: o.name, is_default_org: i === 0 })) };
     if (orgParam === null || orgParam === '') {
       if (organizations.length === 1) org = organizations[0];
       else {
         throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION, {
           message: 'This user belongs to multiple organizations, hence the parameter organization_id is required.',
-          extra: { error_info: organizations.map((o, i) => ({ organization_id: o.organization_id, name: o.name, is_default_org: i === 0 })) },
+          extra: errorInfo,
         });
       }
     } else if (isOrganizationId(orgParam)) {
       org = organizations.find((o) => o.organization_id === orgParam);
     }
-    if (!org) throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION);
+    if (!org) throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION, { extra: errorInfo });
     entry.organization_id = org.organization_id;
 
     // Limits.

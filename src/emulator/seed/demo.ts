@@ -214,8 +214,9 @@ function seedContact(store: Store, gen: Generator, random: Random, org: Organiza
   if (random.chance(0.01)) {
     customFields.push({ customfield_id: '', api_name: 'cf_do_not_sunset', label: 'Do not sunset', index: 3, data_type: 'string', value: 'true' });
   }
+  const channel = random.pick(CHANNELS);
   const tags = random.chance(0.2)
-    ? [{ tag_id: `${org.organization_id}00001`, tag_name: 'Channel', tag_option_id: '', tag_option_name: random.pick(CHANNELS) }]
+    ? [{ tag_id: `${org.organization_id}`.padEnd(18, '0') + '1', tag_name: 'Channel', tag_option_id: `${org.organization_id}`.padEnd(18, '0') + String(2 + CHANNELS.indexOf(channel)), tag_option_name: channel }]
     : [];
   const inactiveSince = profile === 'inactive' && lastActivity !== undefined ? lastActivity + random.int(200, 500) * DAY : undefined;
   const modified = Math.min(now, inactiveSince ?? Math.max(created, lastActivity ?? created));
