@@ -12,6 +12,27 @@ export function decodeUtf8(bytes: Uint8Array, field: string): string {
   }
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when every string (keys included) in a parsed JSON value is well-formed Unicode. Iterative: no stack limit. */
+function wellFormed(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string') {
+      if (LONE_SURROGATE.test(item)) return false;
+    } else if (Array.isArray(item)) {
+      for (const v of item) stack.push(v);
+    } else if (typeof item === 'object' && item !== null) {
+      for (const [k, v] of Object.entries(item)) {
+        if (LONE_SURROGATE.test(k)) return false;
+        stack.push(v);
+      }
+    }
+  }
+  return true;
+}
+
 function parseObject(text: string, field: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -20,6 +41,7 @@ function parseObject(text: string, field: string): Record<string, unknown> {
     throw invalidValue(field, 'malformed JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidValue(field, 'expected a JSON object');
+  if (!wellFormed(value)) throw invalidValue(field, 'a string holds a lone UTF-16 surrogate');
   return value as Record<string, unknown>;
 }
 

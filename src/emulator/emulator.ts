@@ -16,7 +16,7 @@ import { parseJsonBody } from './body.js';
 import { createEmulatorClock, type ClockState, type EmulatorClock } from './clock.js';
 import type { AccountContext, BooksRoute, HandlerResult, OrgContext } from './context.js';
 import { createFaultInjector, type FaultDecision, type FaultInjector, type FaultRuleInput } from './faults.js';
-import { ZohoHttpError } from './http-error.js';
+import { ZohoHttpError, invalidValue } from './http-error.js';
 import { createLimiter, type Limiter, type LimitSettings } from './limits.js';
 import { createRandom } from './prng.js';
 import { createRequestLog, redactQuery, type RequestLog } from './request-log.js';
@@ -150,7 +150,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const limitSettings: LimitSettings =
     options.limits === false ? { enabled: false } : { enabled: true, ...(typeof options.limits === 'object' ? options.limits : {}) };
   const limiter = createLimiter(limitSettings);
-  const faults = createFaultInjector(createRandom(resolved.seed.randomSeed ^ 0xfa17));
+  const faults = createFaultInjector(resolved.seed.randomSeed ^ 0xfa17);
   if (options.faults) faults.add(options.faults);
   const requestLog = createRequestLog(resolved.requestLogSize);
 
@@ -170,6 +170,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     resolved.seed = seed;
   };
   if (store.isEmpty()) seedNow(resolved.seed);
+  /** What `reset` goes back to: the seed this emulator started with. */
+  const startupSeed: SeedOptions = { ...resolved.seed };
   const mintReadyToken = (): void => {
     accessToken = authority.mintAccessToken(defaultCredentials(resolved.seed.randomSeed).refreshToken, clock.now()) ?? '';
   };
@@ -207,8 +209,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       mintReadyToken();
     },
     reset() {
-      emulator.reseed();
-      faults.clear();
+      emulator.reseed(startupSeed);
+      faults.reset();
       requestLog.clear();
     },
     close() {
@@ -242,7 +244,9 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       };
       let response: EmulatorResponse;
       try {
-        response = await dispatch(req, path, segments, origin, entry);
+        if (req.invalidQuery && path.startsWith('/oauth/')) response = json(400, { error: 'invalid_request' });
+        else if (req.invalidQuery) throw invalidValue('query string', 'an escape is not valid UTF-8');
+        else response = await dispatch(req, path, segments, origin, entry);
       } catch (error) {
         response = renderError(error);
       }
@@ -279,8 +283,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     entry: { organization_id: string | null; fault: string | null },
   ): Promise<EmulatorResponse> {
     if (path.startsWith('/oauth/v2/')) {
-      const decision = faults.decide(req.method, path);
-      const faulted = await applyFaults(decision, entry);
+      const faulted = await applyFaults(faults.decide(req.method, path, 'answer'), entry);
       if (faulted) return faulted;
       return handleOAuth(emulator, req, path, origin);
     }
@@ -290,13 +293,13 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       throw new ZohoHttpError(ZohoCode.METHOD_NOT_ALLOWED, { headers: { allow: lookup.allowed.join(', ') } });
     }
     const { route, params } = lookup.match;
-    const decision = faults.decide(req.method, path);
     const now = clock.now();
 
     // Authentication, then scope.
     const header = req.headers.authorization;
-    if (decision.expireToken && header) {
-      entry.fault = decision.expireToken.ruleId;
+    const tokenFault = header ? faults.decide(req.method, path, 'token') : undefined;
+    if (tokenFault?.expireToken && header) {
+      entry.fault = tokenFault.expireToken.ruleId;
       authority.expire(header.slice(header.indexOf(' ') + 1).trim(), now);
     }
     const auth = authority.verify(header, now);
@@ -317,7 +320,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       body: () => (bodyCache ??= parseJsonBody(req)),
     };
     if (route.level === 'account') {
-      const faulted = await applyFaults(decision, entry);
+      const faulted = await applyFaults(faults.decide(req.method, path, 'answer'), entry);
       if (faulted) return faulted;
       return json(200, route.handler(base).body);
     }
@@ -345,7 +348,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     if (!admission.ok) throw new ZohoHttpError(admission.code, { message: admission.message, headers: admission.headers });
     try {
       if (resolved.baseLatencyMs > 0) await sleep(resolved.baseLatencyMs);
-      const faulted = await applyFaults(decision, entry);
+      const faulted = await applyFaults(faults.decide(req.method, path, 'answer'), entry);
       if (faulted) return { ...faulted, headers: { ...faulted.headers, ...admission.headers } };
       const ctx: OrgContext = {
         ...base,

@@ -11,7 +11,7 @@
  * Example: `503,rate=0.1`  `429,count=5,path=/contacts/*\/inactive`  `latency:200,rate=0.2`  `drop,every=50`
  */
 import { ZohoCode } from '../zoho/index.js';
-import type { Random } from './prng.js';
+import { createRandom, type Random } from './prng.js';
 
 export type FaultKind = 'status' | 'latency' | 'drop' | 'expire_token';
 
@@ -159,15 +159,25 @@ function compilePath(pattern: string): RegExp {
   return new RegExp(`^${parts.join('/')}/?$`);
 }
 
+/**
+ * When a rule is considered: `token` rules (expire-token) before authentication, the others once
+ * the request has passed authentication, organization and limit checks — so a request refused
+ * earlier never uses up a rule.
+ */
+export type FaultPhase = 'token' | 'answer';
+
 export interface FaultInjector {
   add(inputs: FaultRuleInput[]): FaultRule[];
   list(): FaultRule[];
   clear(): void;
-  /** Decides what happens to a request; counts matches. */
-  decide(method: string, path: string): FaultDecision;
+  /** Clears the rules and restarts the seeded random sequence. */
+  reset(): void;
+  /** Decides what happens to a request in one phase; counts matches of that phase's rules only. */
+  decide(method: string, path: string, phase: FaultPhase): FaultDecision;
 }
 
-export function createFaultInjector(random: Random): FaultInjector {
+export function createFaultInjector(seed: number): FaultInjector {
+  let random: Random = createRandom(seed);
   let rules: Array<FaultRule & { regex?: RegExp }> = [];
   let nextId = 1;
   return {
@@ -199,10 +209,16 @@ export function createFaultInjector(random: Random): FaultInjector {
     clear() {
       rules = [];
     },
-    decide(method, path) {
+    reset() {
+      rules = [];
+      nextId = 1;
+      random = createRandom(seed);
+    },
+    decide(method, path, phase) {
       const decision: FaultDecision = { latencyMs: 0 };
       if (rules.length === 0) return decision;
       for (const rule of rules) {
+        if ((rule.kind === 'expire_token') !== (phase === 'token')) continue;
         if (rule.method && rule.method !== method) continue;
         if (rule.regex && !rule.regex.test(path)) continue;
         if (rule.count !== undefined && rule.fired >= rule.count) continue;

@@ -3,6 +3,7 @@
  * socket. A dropped-connection fault rejects the way Node's fetch does on a reset connection.
  */
 import type { Emulator } from './emulator.js';
+import { parseQuery } from './query.js';
 import type { EmulatorRequest } from './types.js';
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -22,7 +23,8 @@ export function createEmulatorFetch(emulator: Emulator, origin = 'http://emulato
         headers: { 'content-type': 'application/json;charset=UTF-8' },
       });
     }
-    const req: EmulatorRequest = { method: request.method, rawPath: url.pathname, query: url.searchParams, headers, body };
+    const parsed = parseQuery(url.search.slice(1));
+    const req: EmulatorRequest = { method: request.method, rawPath: url.pathname, query: parsed ?? new URLSearchParams(), invalidQuery: parsed === undefined, headers, body };
     const response = await emulator.handle(req, url.origin);
     if (response.drop) {
       const cause = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });

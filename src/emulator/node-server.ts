@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Emulator } from './emulator.js';
+import { parseQuery } from './query.js';
 import type { EmulatorRequest } from './types.js';
 
 export interface ListenOptions {
@@ -55,14 +56,16 @@ export async function listen(emulator: Emulator, options: ListenOptions = {}): P
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
-    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const parsed = parseQuery(q < 0 ? '' : url.slice(q + 1));
     const body = req.method === 'GET' || req.method === 'HEAD' ? EMPTY : await readBody(req, emulator.options.maxBodyBytes);
     if (body === 'too_large') {
       res.writeHead(413, { 'content-type': 'application/json;charset=UTF-8', connection: 'close' });
       res.end(JSON.stringify({ code: 2, message: `Invalid value passed for body: larger than ${emulator.options.maxBodyBytes} bytes` }));
       return;
     }
-    const request: EmulatorRequest = { method: req.method ?? 'GET', rawPath, query, headers: headerRecord(req), body };
+    const request: EmulatorRequest = {
+      method: req.method ?? 'GET', rawPath, query: parsed ?? new URLSearchParams(), invalidQuery: parsed === undefined, headers: headerRecord(req), body,
+    };
     const hostHeader = req.headers.host;
     const response = await emulator.handle(request, hostHeader && /^[A-Za-z0-9.[\]:-]+$/.test(hostHeader) ? `http://${hostHeader}` : origin);
     if (response.drop) {
@@ -77,6 +80,13 @@ export async function listen(emulator: Emulator, options: ListenOptions = {}): P
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json;charset=UTF-8' });
       res.end(JSON.stringify({ code: 1000, message: 'Internal error' }));
     });
+  });
+  // Requests Node cannot even parse (a bad method, oversized headers) still get a Zoho-style answer.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({ code: 2, message: tooLarge ? 'Invalid value passed for headers: larger than the server accepts' : 'Invalid value passed for request: not a valid HTTP request' });
+    socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json;charset=UTF-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {

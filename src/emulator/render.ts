@@ -121,7 +121,7 @@ export function renderTransaction(
   const offset = org.utc_offset_minutes;
   const record: Record<string, unknown> = {
     [info.idField]: row.transaction_id,
-    [info.numberField]: row.number,
+    [info.numberField]: info.numberIsInteger && /^\d+$/.test(row.number) ? Number(row.number) : row.number,
     [info.contactIdField]: row.contact_id,
     [info.contactNameField]: row.contact_name,
     status: effectiveStatus(row, today),

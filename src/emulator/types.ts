@@ -5,6 +5,8 @@ export interface EmulatorRequest {
   /** The path without the query string, still percent-encoded. */
   rawPath: string;
   query: URLSearchParams;
+  /** The query string had an escape that is not valid UTF-8 (the pipeline answers 400 code 2). */
+  invalidQuery?: boolean;
   /** Header names in lower case. */
   headers: Readonly<Record<string, string | undefined>>;
   body: Uint8Array;

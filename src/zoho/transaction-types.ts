@@ -38,6 +38,8 @@ export interface TransactionTypeInfo {
   readonly idField: string;
   readonly numberField: string;
   readonly numberPrefix: string;
+  /** The number is a JSON integer, not text (vendor payments, per Zoho's OpenAPI). */
+  readonly numberIsInteger?: boolean;
   readonly contactType: ContactType;
   /** `customer_id` or `vendor_id`. */
   readonly contactIdField: 'customer_id' | 'vendor_id';
@@ -87,7 +89,7 @@ export const TRANSACTION_TYPES: Readonly<Record<TransactionType, TransactionType
     settles: 'invoices', blockedForInactiveContact: false, label: 'customer payment',
   },
   salesreceipts: {
-    type: 'salesreceipts', path: '/salesreceipts', listKey: 'salesreceipts', singleKey: 'salesreceipt', idField: 'salesreceipt_id',
+    type: 'salesreceipts', path: '/salesreceipts', listKey: 'salesreceipts', singleKey: 'salesreceipt', idField: 'sales_receipt_id',
     numberField: 'receipt_number', numberPrefix: 'SR-', contactType: 'customer', contactIdField: 'customer_id',
     contactNameField: 'customer_name', scopeModule: 'invoices', amountField: 'total', effect: 'none',
     blockedForInactiveContact: false, label: 'sales receipt',
@@ -106,7 +108,7 @@ export const TRANSACTION_TYPES: Readonly<Record<TransactionType, TransactionType
   },
   vendorpayments: {
     type: 'vendorpayments', path: '/vendorpayments', listKey: 'vendorpayments', singleKey: 'vendorpayment', idField: 'payment_id',
-    numberField: 'payment_number', numberPrefix: 'VP-', contactType: 'vendor', contactIdField: 'vendor_id',
+    numberField: 'payment_number', numberPrefix: '', numberIsInteger: true, contactType: 'vendor', contactIdField: 'vendor_id',
     contactNameField: 'vendor_name', scopeModule: 'vendorpayments', amountField: 'amount', effect: 'credit_payable',
     settles: 'bills', blockedForInactiveContact: false, label: 'vendor payment',
   },

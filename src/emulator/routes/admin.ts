@@ -113,22 +113,19 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
     GET: (emulator) => reply(200, clockState(emulator)),
     POST(emulator, req) {
       const body = readBody(req);
-      if (body.advanceSeconds !== undefined) {
-        if (typeof body.advanceSeconds !== 'number' || !Number.isFinite(body.advanceSeconds)) throw new AdminError(400, 'advanceSeconds must be a number');
-        emulator.clock.advance(body.advanceSeconds * 1000);
-      }
-      if (body.set !== undefined) {
-        const at = typeof body.set === 'string' ? parseZohoTime(body.set) : undefined;
-        if (at === undefined) throw new AdminError(400, 'set must be an ISO 8601 time, e.g. "2027-01-01T00:00:00Z"');
-        emulator.clock.set(at);
-      }
-      if (body.freeze !== undefined) {
-        if (typeof body.freeze !== 'boolean') throw new AdminError(400, 'freeze must be true or false');
-        emulator.clock.freeze(body.freeze);
-      }
       if (body.advanceSeconds === undefined && body.set === undefined && body.freeze === undefined) {
         throw new AdminError(400, 'send {"advanceSeconds": N}, {"set": "<ISO time>"} or {"freeze": true|false}');
       }
+      // Check everything before changing anything.
+      if (body.advanceSeconds !== undefined && (typeof body.advanceSeconds !== 'number' || !Number.isFinite(body.advanceSeconds))) {
+        throw new AdminError(400, 'advanceSeconds must be a number');
+      }
+      const at = body.set === undefined ? undefined : typeof body.set === 'string' ? parseZohoTime(body.set) : undefined;
+      if (body.set !== undefined && at === undefined) throw new AdminError(400, 'set must be an ISO 8601 time, e.g. "2027-01-01T00:00:00Z"');
+      if (body.freeze !== undefined && typeof body.freeze !== 'boolean') throw new AdminError(400, 'freeze must be true or false');
+      if (at !== undefined) emulator.clock.set(at);
+      if (typeof body.advanceSeconds === 'number') emulator.clock.advance(body.advanceSeconds * 1000);
+      if (typeof body.freeze === 'boolean') emulator.clock.freeze(body.freeze);
       return reply(200, clockState(emulator));
     },
   },
@@ -144,15 +141,31 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
         if (typeof body.enabled !== 'boolean') throw new AdminError(400, 'enabled must be true or false');
         next.enabled = body.enabled;
       }
-      for (const key of ['perMinute', 'daily', 'inFlight']) {
-        const v = body[key];
-        if (v === undefined) continue;
-        if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw new AdminError(400, `${key} must be a non-negative integer or null`);
-        next[key] = v ?? undefined;
-      }
+      const limitValues = (source: Record<string, unknown>, where: string): Record<string, number | undefined> => {
+        const out: Record<string, number | undefined> = {};
+        for (const [key, v] of Object.entries(source)) {
+          if (!['perMinute', 'daily', 'inFlight'].includes(key)) {
+            if (where === '') continue;
+            throw new AdminError(400, `${where}${key} is not a limit; use perMinute, daily or inFlight`);
+          }
+          if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw new AdminError(400, `${where}${key} must be a non-negative integer or null`);
+          out[key] = v ?? undefined;
+        }
+        return out;
+      };
+      Object.assign(next, limitValues(body, ''));
       if (body.organizations !== undefined) {
-        if (typeof body.organizations !== 'object' || body.organizations === null) throw new AdminError(400, 'organizations must map ids to limits');
-        next.organizations = body.organizations;
+        if (typeof body.organizations !== 'object' || body.organizations === null || Array.isArray(body.organizations)) {
+          throw new AdminError(400, 'organizations must map ids to limits: {"<organization_id>": {"perMinute", "daily", "inFlight"}}');
+        }
+        const known = new Set(emulator.store.organizations.list().map((o) => o.organization_id));
+        const perOrg: Record<string, Record<string, number | undefined>> = {};
+        for (const [id, value] of Object.entries(body.organizations as Record<string, unknown>)) {
+          if (!known.has(id)) throw new AdminError(400, `unknown organization ${id}`);
+          if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AdminError(400, `organizations.${id} must be an object`);
+          perOrg[id] = limitValues(value as Record<string, unknown>, `organizations.${id}.`);
+        }
+        next.organizations = perOrg;
       }
       if (body.resetCounters === true) emulator.limiter.reset();
       emulator.limiter.configure(next);
@@ -165,8 +178,7 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
       const now = emulator.clock.now();
       if (body.access_token !== undefined) {
         if (typeof body.access_token !== 'string') throw new AdminError(400, 'access_token must be a string');
-        emulator.authority.expire(body.access_token, now);
-        return reply(200, { expired: 1 });
+        return reply(200, { expired: emulator.store.oauth.expireAccessToken(body.access_token, now) });
       }
       return reply(200, { expired: emulator.store.oauth.expireAll(now) });
     },

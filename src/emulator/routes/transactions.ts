@@ -69,6 +69,7 @@ function listTransactions(info: TransactionTypeInfo) {
       dateAfter: optionalDate(q, 'date_after'),
       modifiedSinceMs: optionalTime(q, 'last_modified_time', ctx.org.utc_offset_minutes),
       status: optionalText(q, 'status', 30),
+      today: ctx.today,
       sortColumn: sortRaw,
       sortOrder: order,
       limit: perPage,
@@ -108,9 +109,10 @@ function readLineItems(body: Record<string, unknown>): LineItem[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || value.length === 0 || value.length > 500) throw invalidValue('line_items');
   return value.map((raw: unknown) => {
-    if (typeof raw !== 'object' || raw === null) throw invalidValue('line_items');
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidValue('line_items', 'each line item is an object');
     const item = raw as Record<string, unknown>;
-    const rate = bodyNumber(item, 'rate', { min: 0, max: 1e10 }) ?? 0;
+    const rate = bodyNumber(item, 'rate', { min: 0, max: 1e10 });
+    if (rate === undefined) throw invalidValue('rate', 'every line item needs a rate');
     const quantity = bodyNumber(item, 'quantity', { min: 0, max: 1e6 }) ?? 1;
     const name = bodyString(item, 'name', 200) ?? bodyString(item, 'description', 2000) ?? '';
     return { name, rate, quantity, item_total: Math.round(rate * quantity * 100) / 100 };
@@ -130,7 +132,7 @@ function readApplications(ctx: OrgContext, body: Record<string, unknown>, settle
   if (!Array.isArray(value) || value.length > 500) throw invalidValue(key);
   const seen = new Set<string>();
   return value.map((raw: unknown) => {
-    if (typeof raw !== 'object' || raw === null) throw invalidValue(key);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidValue(key);
     const entry = raw as Record<string, unknown>;
     const id = bodyId(entry, settles.idField);
     if (id === undefined || seen.has(id)) throw invalidValue(settles.idField);
@@ -156,7 +158,7 @@ export function nextNumber(ctx: Pick<OrgContext, 'store' | 'org'>, info: Transac
   const key = `seq:${ctx.org.organization_id}:${info.type}`;
   const n = Number(ctx.store.getMeta(key) ?? '0') + 1;
   ctx.store.setMeta(key, String(n));
-  return `${info.numberPrefix}${String(n).padStart(6, '0')}`;
+  return info.numberIsInteger ? String(n) : `${info.numberPrefix}${String(n).padStart(6, '0')}`;
 }
 
 function createTransaction(info: TransactionTypeInfo) {
@@ -185,7 +187,10 @@ function createTransaction(info: TransactionTypeInfo) {
     const hasDueDate = info.effect === 'receivable' || info.effect === 'payable';
     const dueDate = hasDueDate ? (bodyDate(body, 'due_date') ?? addDays(date, 15)) : '';
     if (dueDate !== '' && dueDate < date) throw invalidValue('due_date', 'before the document date');
-    const number = bodyString(body, info.numberField, 100);
+    const numberValue = body[info.numberField];
+    const number = info.numberIsInteger && typeof numberValue === 'number'
+      ? (Number.isInteger(numberValue) && numberValue > 0 && numberValue < 1e12 ? String(numberValue) : (() => { throw invalidValue(info.numberField); })())
+      : bodyString(body, info.numberField, 100);
     const reference = bodyString(body, 'reference_number', 100) ?? '';
     const paymentMode = info.amountField === 'amount' ? (bodyString(body, 'payment_mode', 50) ?? 'cash') : '';
 

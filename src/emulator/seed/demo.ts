@@ -108,7 +108,7 @@ class Generator {
     const key = `seq:${org.organization_id}:${info.type}`;
     const n = (this.numbers.get(key) ?? 0) + 1;
     this.numbers.set(key, n);
-    return `${info.numberPrefix}${String(n).padStart(6, '0')}`;
+    return info.numberIsInteger ? String(n) : `${info.numberPrefix}${String(n).padStart(6, '0')}`;
   }
 
   uniqueName(base: string): string {

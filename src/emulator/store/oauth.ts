@@ -59,7 +59,8 @@ export interface OAuthStore {
   insertAccessToken(row: AccessTokenRow): void;
   /** Cached in memory: it is read on every request. */
   getAccessToken(token: string): AccessToken | undefined;
-  expireAccessToken(token: string, nowMs: number): void;
+  /** Expires a live access token now; returns 1 if it was live, else 0. */
+  expireAccessToken(token: string, nowMs: number): number;
   /** Expires every access token now; returns how many were live. */
   expireAll(nowMs: number): number;
   /** Revokes a refresh token and every access token made from it; or one access token. */
@@ -92,7 +93,7 @@ export function createOAuthStore(db: Db): OAuthStore {
   const insertAccessStmt = db.prepare(`INSERT INTO oauth_access_tokens (token, refresh_token, client_id, scopes, organization_ids, expires_ms, revoked)
     VALUES (@token, @refresh_token, @client_id, @scopes, @organization_ids, @expires_ms, @revoked)`);
   const getAccessStmt = db.prepare('SELECT * FROM oauth_access_tokens WHERE token = ?');
-  const expireAccessStmt = db.prepare('UPDATE oauth_access_tokens SET expires_ms = MIN(expires_ms, ?) WHERE token = ?');
+  const expireAccessStmt = db.prepare('UPDATE oauth_access_tokens SET expires_ms = ? WHERE token = ? AND expires_ms > ?');
   const expireAllStmt = db.prepare('UPDATE oauth_access_tokens SET expires_ms = ? WHERE expires_ms > ?');
   const revokeRefreshStmt = db.prepare('UPDATE oauth_refresh_tokens SET revoked = 1 WHERE token = ?');
   const revokeAccessByRefreshStmt = db.prepare('UPDATE oauth_access_tokens SET revoked = 1 WHERE refresh_token = ?');
@@ -126,9 +127,10 @@ export function createOAuthStore(db: Db): OAuthStore {
       return found;
     },
     expireAccessToken(token, nowMs) {
-      expireAccessStmt.run(nowMs, token);
+      const changed = expireAccessStmt.run(nowMs, token, nowMs).changes;
       const cached = cache.get(token);
       if (cached) cached.expiresMs = Math.min(cached.expiresMs, nowMs);
+      return changed;
     },
     expireAll(nowMs) {
       const changed = expireAllStmt.run(nowMs, nowMs).changes;

@@ -27,6 +27,8 @@ export interface TransactionQuery {
   dateAfter?: string;
   modifiedSinceMs?: number;
   status?: string;
+  /** The organization's date today, for the `overdue` status (derived when read, not stored). */
+  today: string;
   sortColumn: string;
   sortOrder: 'A' | 'D';
   limit: number;
@@ -68,7 +70,16 @@ export function createTransactionStore(db: Db): TransactionStore {
       if (q.dateBefore !== undefined) add('t.date < ?', q.dateBefore);
       if (q.dateAfter !== undefined) add('t.date > ?', q.dateAfter);
       if (q.modifiedSinceMs !== undefined) add('t.modified_ms >= ?', q.modifiedSinceMs);
-      if (q.status !== undefined) add('t.status = ?', q.status);
+      if (q.status !== undefined) {
+        // Open invoices and bills past their due date read as `overdue` (render.ts effectiveStatus).
+        const pastDue = `(t.type IN ('invoices', 'bills') AND t.status IN ('sent', 'open', 'partially_paid')
+          AND t.balance_cents > 0 AND t.due_date <> '' AND t.due_date < ?)`;
+        if (q.status === 'overdue') add(pastDue, q.today);
+        else {
+          add('t.status = ?', q.status);
+          add(`NOT ${pastDue}`, q.today);
+        }
+      }
       const column = TRANSACTION_SORT_COLUMNS[q.sortColumn] ?? 't.created_ms';
       const dir = q.sortOrder === 'A' ? 'ASC' : 'DESC';
       const sql = `SELECT t.*, c.contact_name FROM transactions t JOIN contacts c ON c.contact_id = t.contact_id
