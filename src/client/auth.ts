@@ -167,7 +167,8 @@ export async function revokeToken(
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const credentials = options.credentials;
   const skew = options.refreshSkewMs ?? 60_000;
-  const maxWait = options.maxRefreshWaitMs ?? REFRESH_LIMIT.windowSeconds * 1000;
+  // A whole window plus slack: waiting out the limit once is always allowed.
+  const maxWait = options.maxRefreshWaitMs ?? REFRESH_LIMIT.windowSeconds * 1000 + 5_000;
   const windowMs = REFRESH_LIMIT.windowSeconds * 1000;
 
   if ('accessToken' in credentials) {

@@ -117,9 +117,11 @@ export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Li
     while (drop < org.starts.length && (org.starts[drop] as number) <= edge) drop++;
     if (drop > 0) org.starts.splice(0, drop);
   };
-  const wakeOne = (org: Org): void => {
-    const next = org.wake.shift();
-    if (next) next();
+  // Any change wakes every waiter; each re-checks and waits again if it still cannot go. (Waking
+  // one is not enough: a woken waiter may give up — quota, abort — without taking the slot.)
+  const wakeAll = (org: Org): void => {
+    const waiters = org.wake.splice(0);
+    for (const wake of waiters) wake();
   };
 
   return {
@@ -196,7 +198,7 @@ export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Li
                 }
               }
             }
-            wakeOne(org);
+            wakeAll(org);
           },
         };
       }
@@ -216,11 +218,12 @@ export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Li
       const now = clock.now();
       const at = resetAt ?? now + 3_600_000;
       org.quota = { limit: org.quota?.limit ?? 0, remaining: 0, resetAt: at };
+      wakeAll(org);
     },
     setPlan(id, plan) {
       const org = get(id);
       org.planCap = plan === 'paid' ? 10 : 5;
-      wakeOne(org);
+      wakeAll(org);
     },
     state(id) {
       const org = get(id);

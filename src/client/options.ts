@@ -111,7 +111,9 @@ export function resolveOptions(options: ZohoClientOptions): ResolvedZohoClientOp
   const limits = options.limits ?? {};
   const resolvedLimits: ResolvedLimiterOptions = {
     perMinute: positive(limits.perMinute, 'limits.perMinute', DEFAULT_LIMITS.perMinute),
-    inFlight: typeof limits.inFlight === 'object' ? { ...limits.inFlight } : limits.inFlight === undefined ? undefined : positive(limits.inFlight, 'limits.inFlight', 5),
+    inFlight: typeof limits.inFlight === 'object'
+      ? Object.fromEntries(Object.entries(limits.inFlight).map(([org, cap]) => [org, positive(cap, `limits.inFlight["${org}"]`, 5)]))
+      : limits.inFlight === undefined ? undefined : positive(limits.inFlight, 'limits.inFlight', 5),
     dailyHeadroom: positive(limits.dailyHeadroom, 'limits.dailyHeadroom', DEFAULT_LIMITS.dailyHeadroom, 0),
     windowMs: positive(limits.windowMs, 'limits.windowMs', DEFAULT_LIMITS.windowMs),
     burst: limits.burst === undefined ? undefined : positive(limits.burst, 'limits.burst', 1),

@@ -4,7 +4,8 @@
  * by its owner only. Keys are derived from the refresh token (a hash), never the token itself.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 
 export interface StoredToken {
@@ -65,11 +66,66 @@ export interface FileTokenStoreOptions {
   staleLockMs?: number;
 }
 
-/** A JSON file (mode 0600, directory 0700) with a lock file for cross-process refreshes. */
+/**
+ * A lock file holding its owner's host and pid. Taken over only when the owner is surely gone: a
+ * dead pid on this host, or (for another host) no renewal for `staleMs`. The holder renews it.
+ */
+async function withFileLock<T>(lock: string, staleMs: number, fn: () => Promise<T>): Promise<T> {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const me = JSON.stringify({ host: hostname(), pid: process.pid });
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      writeFileSync(fd, me);
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      if (lockIsStale(lock, staleMs)) rmSync(lock, { force: true });
+      else await sleep(50);
+    }
+  }
+  const renew = setInterval(() => {
+    try {
+      const now = new Date();
+      utimesSync(lock, now, now);
+    } catch {
+      // removed under us: nothing to renew
+    }
+  }, Math.max(1000, Math.floor(staleMs / 3)));
+  renew.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renew);
+    rmSync(lock, { force: true });
+  }
+}
+
+function lockIsStale(lock: string, staleMs: number): boolean {
+  try {
+    const holder = JSON.parse(readFileSync(lock, 'utf8')) as { host?: string; pid?: number };
+    if (holder.host === hostname() && typeof holder.pid === 'number') {
+      try {
+        process.kill(holder.pid, 0);
+        return false; // alive on this host: wait, however old the lock looks
+      } catch (error) {
+        return (error as { code?: string }).code === 'ESRCH';
+      }
+    }
+  } catch {
+    // unreadable (being written, or from an older version): fall back to its age
+  }
+  try {
+    return Date.now() - statSync(lock).mtimeMs > staleMs;
+  } catch {
+    return false;
+  }
+}
+
+/** A JSON file (mode 0600, directory 0700) with lock files for cross-process refreshes and writes. */
 export function createFileTokenStore(path: string, options: FileTokenStoreOptions = {}): TokenStore {
   const staleMs = options.staleLockMs ?? 30_000;
-  // File modification times are real time, so the lock uses the real clock whatever the client's is.
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   const readAll = (): Record<string, TokenRecord> => {
     try {
       const parsed = JSON.parse(readFileSync(path, 'utf8')) as unknown;
@@ -79,41 +135,28 @@ export function createFileTokenStore(path: string, options: FileTokenStoreOption
     }
   };
   const writeAll = (all: Record<string, TokenRecord>): void => {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.tmp`;
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     writeFileSync(tmp, JSON.stringify(all), { mode: 0o600 });
     chmodSync(tmp, 0o600);
     renameSync(tmp, path);
   };
+  const ensureDir = (): void => {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  };
   return {
     get: async (key) => readAll()[key],
-    set: async (key, record) => {
-      const all = readAll();
-      all[key] = record;
-      writeAll(all);
+    async set(key, record) {
+      ensureDir();
+      // Read-modify-write under the file's own lock, so concurrent writers never lose a record.
+      await withFileLock(`${path}.lock`, staleMs, async () => {
+        const all = readAll();
+        all[key] = record;
+        writeAll(all);
+      });
     },
     async withLock(key, fn) {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      const lock = `${path}.${key}.lock`;
-      for (;;) {
-        try {
-          closeSync(openSync(lock, 'wx', 0o600));
-          break;
-        } catch (error) {
-          if ((error as { code?: string }).code !== 'EEXIST') throw error;
-          try {
-            if (Date.now() - statSync(lock).mtimeMs > staleMs) rmSync(lock, { force: true });
-          } catch {
-            // the holder removed it meanwhile
-          }
-          await sleep(50);
-        }
-      }
-      try {
-        return await fn();
-      } finally {
-        rmSync(lock, { force: true });
-      }
+      ensureDir();
+      return withFileLock(`${path}.${key}.lock`, staleMs, fn);
     },
   };
 }
