@@ -47,6 +47,19 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/engine/**'],
+    ignores: ['src/engine/zoho-port.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/client/**', '**/emulator/**', '**/cli/**', '**/service/**'], message: 'The engine reaches Zoho through its port (port.ts); only zoho-port.ts imports the client.' }] }],
+    },
+  },
+  {
+    files: ['src/engine/zoho-port.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/emulator/**', '**/cli/**', '**/service/**'], message: 'zoho-port.ts adapts the client only.' }] }],
+    },
+  },
+  {
     files: ['src/zoho/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/emulator/**', '**/client/**', '**/engine/**', '**/cli/**', '**/service/**', 'node:*'], message: 'zoho/ is pure: types, tables, no I/O.' }] }],

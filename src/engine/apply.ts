@@ -1,0 +1,288 @@
+/**
+ * The applier: executes a run's steps from the journal. Every step is leased (recorded) before its
+ * call and finished (recorded) after it, so a crash at any point resumes without doing a step
+ * twice or losing one. Before acting, it revalidates with incremental reads — contacts and
+ * activity modified since the run's baseline, refreshed as the run goes on — and skips a contact
+ * that traded, changed balance or changed status meanwhile.
+ */
+import { TRANSACTION_TYPES, type TransactionType } from '../zoho/index.js';
+import { QuotaWait, type BooksPort } from './port.js';
+import type { Journal } from './storage/journal.js';
+import type { RunCounts, RunRecord, StepRecord } from './types.js';
+
+export interface EngineClock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Names of the points where tests may crash the applier. */
+export type FailpointName = 'after-claim' | 'after-call' | 'after-finish';
+export type Failpoint = (name: FailpointName, step: StepRecord) => void | Promise<void>;
+
+export interface ApplyProgress {
+  runId: string;
+  counts: RunCounts;
+  /** Steps finished per minute over the recent past. */
+  ratePerMinute: number;
+  /** Time to finish at this rate, counting waits for the daily quota. */
+  etaMs: number | undefined;
+  quota: { remaining: number | undefined; resetAt: number | undefined; limit: number | undefined };
+  apiCalls: number;
+  /** Set while waiting for the daily quota to reset. */
+  waitingUntil?: number;
+}
+
+export interface ApplyOptions {
+  journal: Journal;
+  port: BooksPort;
+  runId: string;
+  /** This worker's name in leases (host:pid:random). */
+  owner: string;
+  clock: EngineClock;
+  /** Steps in flight at once (default 5; the client also enforces the organization's cap). */
+  concurrency?: number;
+  /** Lease length (default 10 min); renewed while working. */
+  leaseMs?: number;
+  /** Revalidate at least this often (default 60 s). */
+  refreshEveryMs?: number;
+  /** Activity types whose changes make a contact ineligible (default: all of the contact's type). */
+  activityTypes?: TransactionType[];
+  /** Says whether a lease owner is gone (a dead pid on this host), so its steps are taken over at once. */
+  isDead?: (owner: string) => boolean;
+  /** Stop after the calls in flight; the run stays resumable. */
+  signal?: AbortSignal;
+  onProgress?: (progress: ApplyProgress) => void;
+  failpoint?: Failpoint;
+  /** Longest wait for a daily-quota reset before giving up (default 36 h). */
+  maxQuotaWaitMs?: number;
+}
+
+export interface ApplyResult {
+  run: RunRecord;
+  counts: RunCounts;
+  /** True when stopped by the signal before finishing. */
+  interrupted: boolean;
+  apiCalls: number;
+}
+
+export class ApplyError extends Error {
+  override name = 'ApplyError';
+}
+
+interface GuardEntry {
+  reason: string;
+}
+
+/**
+ * Revalidation state: contacts that changed since the run's baseline, found by listing what was
+ * modified since the last refresh (contacts, and each activity type).
+ */
+class Guard {
+  private readonly blocked = new Map<string, GuardEntry>();
+  private watermark: number;
+  private lastRefresh = -Infinity;
+  constructor(
+    private readonly port: BooksPort,
+    private readonly steps: Map<string, StepRecord>,
+    private readonly types: TransactionType[],
+    baselineAt: number,
+  ) {
+    this.watermark = baselineAt;
+  }
+
+  due(now: number, everyMs: number): boolean {
+    return now - this.lastRefresh >= everyMs;
+  }
+
+  async refresh(now: number, signal?: AbortSignal): Promise<void> {
+    // A little overlap: modified-since filters are inclusive and clocks differ slightly.
+    const since = this.watermark - 2_000;
+    for await (const page of this.port.listContacts({ status: 'all', modifiedSince: since, signal })) {
+      for (const c of page) {
+        const step = this.steps.get(c.contactId);
+        if (!step || step.state !== 'pending') continue;
+        const expected = step.action === 'deactivate' ? 'active' : 'inactive';
+        if (c.status !== expected) {
+          this.blocked.set(c.contactId, { reason: `already ${c.status}: changed by someone else since the ${step.evidence ? 'snapshot' : 'run was made'}` });
+          continue;
+        }
+        const e = step.evidence;
+        if (step.action === 'deactivate' && e) {
+          const balances = [c.receivableCents, c.payableCents, c.creditsReceivableCents, c.creditsPayableCents];
+          const before = [e.receivable, e.payable, e.unusedCreditsReceivable, e.unusedCreditsPayable].map((v) => Math.round(v * 100));
+          if (balances.some((v, i) => v !== before[i])) {
+            this.blocked.set(c.contactId, { reason: 'its balance changed since the snapshot' });
+          }
+        }
+      }
+    }
+    for (const type of this.types) {
+      for await (const page of this.port.listTransactions(type, { modifiedSince: since, signal })) {
+        for (const t of page) {
+          const step = this.steps.get(t.contactId);
+          if (!step || step.action !== 'deactivate') continue;
+          if (!this.blocked.has(t.contactId)) {
+            this.blocked.set(t.contactId, { reason: `traded since the snapshot: ${TRANSACTION_TYPES[type].label} dated ${t.date}` });
+          }
+        }
+      }
+    }
+    this.watermark = now;
+    this.lastRefresh = now;
+  }
+
+  reasonFor(contactId: string): string | undefined {
+    return this.blocked.get(contactId)?.reason;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
+  const { journal, port, runId, owner, clock, signal } = options;
+  const concurrency = Math.max(1, options.concurrency ?? 5);
+  const leaseMs = options.leaseMs ?? 600_000;
+  const refreshEveryMs = options.refreshEveryMs ?? 60_000;
+  const maxQuotaWaitMs = options.maxQuotaWaitMs ?? 36 * 3_600_000;
+  const run = await journal.getRun(runId);
+  if (!run) throw new ApplyError(`There is no run ${runId}. \`sunset runs\` lists them.`);
+  if (run.organizationId !== port.organizationId) {
+    throw new ApplyError(`Run ${runId} is for organization ${run.organizationId}, but these credentials are for ${port.organizationId}.`);
+  }
+  if (run.state === 'done' || run.state === 'cancelled') {
+    return { run, counts: await journal.runCounts(runId), interrupted: false, apiCalls: 0 };
+  }
+  const callsAtStart = port.apiCalls();
+  await journal.setRunState(runId, 'running', clock.now());
+
+  const allSteps = await journal.steps(runId);
+  const byContact = new Map(allSteps.map((s) => [s.contactId, s]));
+  const contactTypes = new Set(allSteps.filter((s) => s.action === 'deactivate').map((s) => s.contactType));
+  const types = options.activityTypes ?? Object.values(TRANSACTION_TYPES).filter((t) => contactTypes.has(t.contactType)).map((t) => t.type);
+  const guard = new Guard(port, byContact, types, run.baselineAt);
+
+  const finishedTimes: number[] = [];
+  let waitingUntil: number | undefined;
+  const report = async (): Promise<void> => {
+    if (!options.onProgress) return;
+    const counts = await journal.runCounts(runId);
+    const now = clock.now();
+    while (finishedTimes.length > 0 && finishedTimes[0]! < now - 120_000) finishedTimes.shift();
+    const windowMs = finishedTimes.length > 1 ? Math.max(1000, now - finishedTimes[0]!) : 0;
+    const ratePerMinute = windowMs > 0 ? (finishedTimes.length / windowMs) * 60_000 : 0;
+    const remaining = counts.pending + counts.inFlight;
+    const quota = port.quota();
+    let etaMs: number | undefined;
+    if (remaining === 0) etaMs = 0;
+    else if (ratePerMinute > 0) {
+      etaMs = (remaining / ratePerMinute) * 60_000;
+      // Each step is a call; past today's quota the run waits for resets.
+      if (quota.remaining !== undefined && quota.resetAt !== undefined && quota.limit && remaining > quota.remaining) {
+        const days = Math.ceil((remaining - quota.remaining) / quota.limit);
+        etaMs = Math.max(etaMs, quota.resetAt - now + (days - 1) * 86_400_000 + ((remaining - quota.remaining - (days - 1) * quota.limit) / ratePerMinute) * 60_000);
+      }
+    }
+    options.onProgress({ runId, counts, ratePerMinute, etaMs, quota: { remaining: quota.remaining, resetAt: quota.resetAt, limit: quota.limit }, apiCalls: port.apiCalls() - callsAtStart, waitingUntil });
+  };
+
+  const waitForQuota = async (error: QuotaWait): Promise<void> => {
+    const now = clock.now();
+    const until = error.resetAt ?? now + 3_600_000;
+    if (until - now > maxQuotaWaitMs) throw new ApplyError(`${error.message} That is more than the longest wait allowed; resume later.`);
+    waitingUntil = until;
+    await report();
+    await clock.sleep(Math.max(0, until - now) + 1_000, signal);
+    waitingUntil = undefined;
+  };
+
+  const runStep = async (step: StepRecord): Promise<void> => {
+    await options.failpoint?.('after-claim', step);
+    const blocked = guard.reasonFor(step.contactId);
+    if (blocked) {
+      await journal.finishStep(runId, step.seq, owner, { state: 'skipped', skipReason: blocked, finishedAt: clock.now() });
+      return;
+    }
+    const target = step.action === 'deactivate' ? 'inactive' : 'active';
+    let outcome: 'changed' | 'unchanged';
+    try {
+      outcome = await port.setStatus(step.contactId, target);
+    } catch (error) {
+      if (error instanceof QuotaWait) {
+        await journal.finishStep(runId, step.seq, owner, { state: 'pending', lastError: error.message, finishedAt: clock.now() });
+        throw error;
+      }
+      const name = error instanceof Error ? error.name : '';
+      if (name === 'NotFoundError') {
+        await journal.finishStep(runId, step.seq, owner, { state: 'skipped', skipReason: 'the contact no longer exists', finishedAt: clock.now() });
+        return;
+      }
+      const retryable = (error as { retryable?: boolean }).retryable === true;
+      await journal.finishStep(runId, step.seq, owner, { state: retryable ? 'pending' : 'failed', lastError: errorText(error), finishedAt: clock.now() });
+      if (retryable) throw error;
+      return;
+    }
+    await options.failpoint?.('after-call', step);
+    // A step taken over from a crashed worker may already have been done by it: the repeat answers
+    // "already in that state", and that change was this run's (revalidation found no one else).
+    const recovered = outcome === 'unchanged' && step.attempts > 1;
+    await journal.finishStep(runId, step.seq, owner, {
+      state: 'done',
+      outcome: recovered ? 'changed' : outcome,
+      lastError: recovered ? 'confirmed after a restart: the earlier attempt had changed it' : undefined,
+      finishedAt: clock.now(),
+    });
+    finishedTimes.push(clock.now());
+    await options.failpoint?.('after-finish', step);
+  };
+
+  let interrupted = false;
+  let transientFailures = 0;
+  for (;;) {
+    if (signal?.aborted) {
+      interrupted = true;
+      break;
+    }
+    try {
+      if (guard.due(clock.now(), refreshEveryMs)) {
+        const started = clock.now();
+        await guard.refresh(started, signal);
+        // Refresh the in-memory view of which steps are still pending.
+        for (const s of await journal.steps(runId)) byContact.set(s.contactId, s);
+      }
+      const claimed = await journal.claimSteps(runId, owner, clock.now(), leaseMs, concurrency, options.isDead);
+      if (claimed.length === 0) break;
+      const results = await Promise.allSettled(claimed.map(runStep));
+      const quota = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof QuotaWait);
+      if (quota) {
+        await waitForQuota(quota.reason as QuotaWait);
+        continue;
+      }
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) {
+        if (!((failure.reason as { retryable?: boolean }).retryable)) throw failure.reason;
+        transientFailures++;
+        if (transientFailures >= 5) throw new ApplyError(`Zoho kept failing (${errorText(failure.reason)}); the run is paused and can be resumed.`);
+        await clock.sleep(Math.min(60_000, 2_000 * 2 ** transientFailures), signal);
+      } else transientFailures = 0;
+      await report();
+    } catch (error) {
+      if (signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      if (error instanceof QuotaWait) {
+        await waitForQuota(error);
+        continue;
+      }
+      await journal.setRunState(runId, 'paused', clock.now());
+      throw error;
+    }
+  }
+  const counts = await journal.runCounts(runId);
+  const finished = !interrupted && counts.pending === 0 && counts.inFlight === 0;
+  await journal.setRunState(runId, finished ? 'done' : 'paused', clock.now());
+  await report();
+  return { run: (await journal.getRun(runId))!, counts, interrupted, apiCalls: port.apiCalls() - callsAtStart };
+}

@@ -1,0 +1,536 @@
+/**
+ * The journal: snapshots, plans, runs and steps, durable. Steps are leased work items (explicit
+ * state, lease owner and expiry, attempts, last error); every state change of a step is fenced on
+ * its lease, so a crashed worker's step is taken over exactly once.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ContactType, TransactionType } from '../../zoho/index.js';
+import type {
+  Evidence, Exclusion, Plan, PlanStep, PlanSummary, RunCounts, RunKind, RunRecord, RunState, SnapshotContact, SnapshotInfo,
+  StepAction, StepRecord, StepState,
+} from '../types.js';
+import { JOURNAL_SCHEMA, JOURNAL_SCHEMA_VERSION } from './schema.js';
+import type { SqlDatabase, SqlValue } from './sql.js';
+
+export class JournalError extends Error {
+  override name = 'JournalError';
+}
+
+/** `run-20261121-231605-3fa2`: sortable, readable, unique. */
+export function newId(prefix: string, now: number): string {
+  const iso = new Date(now).toISOString();
+  return `${prefix}-${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${randomBytes(2).toString('hex')}`;
+}
+
+interface ContactRow {
+  contact_id: string;
+  contact_name: string;
+  company_name: string;
+  contact_type: string;
+  status: string;
+  created_at: number;
+  modified_at: number;
+  receivable_cents: number;
+  payable_cents: number;
+  credits_receivable_cents: number;
+  credits_payable_cents: number;
+  custom_fields: string;
+  tags: string;
+  zcrm_account_id: string;
+  zcrm_contact_id: string;
+  last_activity_date: string | null;
+  last_activity_type: string | null;
+  last_activity_id: string | null;
+  activity_count: number;
+}
+
+interface StepRow {
+  run_id: string;
+  seq: number;
+  contact_id: string;
+  contact_name: string;
+  contact_type: string;
+  action: string;
+  reason: string;
+  evidence: string | null;
+  state: string;
+  outcome: string | null;
+  skip_reason: string | null;
+  attempts: number;
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+interface RunRow {
+  run_id: string;
+  organization_id: string;
+  kind: string;
+  plan_id: string | null;
+  undo_of: string | null;
+  created_at: number;
+  created_by: string;
+  state: string;
+  started_at: number | null;
+  finished_at: number | null;
+  baseline_at: number;
+  note: string;
+}
+
+function toContact(r: ContactRow): SnapshotContact {
+  return {
+    contactId: r.contact_id,
+    contactName: r.contact_name,
+    companyName: r.company_name,
+    contactType: r.contact_type as ContactType,
+    status: r.status as 'active' | 'inactive',
+    createdAt: Number(r.created_at),
+    modifiedAt: Number(r.modified_at),
+    receivableCents: Number(r.receivable_cents),
+    payableCents: Number(r.payable_cents),
+    creditsReceivableCents: Number(r.credits_receivable_cents),
+    creditsPayableCents: Number(r.credits_payable_cents),
+    customFields: JSON.parse(r.custom_fields) as Record<string, string>,
+    tags: JSON.parse(r.tags) as string[],
+    zcrmAccountId: r.zcrm_account_id,
+    zcrmContactId: r.zcrm_contact_id,
+    lastActivityDate: r.last_activity_date ?? undefined,
+    lastActivityType: (r.last_activity_type ?? undefined) as TransactionType | undefined,
+    lastActivityId: r.last_activity_id ?? undefined,
+    activityCount: r.activity_count,
+  };
+}
+
+function toStep(r: StepRow): StepRecord {
+  return {
+    runId: r.run_id,
+    seq: r.seq,
+    contactId: r.contact_id,
+    contactName: r.contact_name,
+    contactType: r.contact_type as ContactType,
+    action: r.action as StepAction,
+    reason: r.reason,
+    evidence: r.evidence ? (JSON.parse(r.evidence) as Evidence) : null,
+    state: r.state as StepState,
+    outcome: r.outcome as StepRecord['outcome'],
+    skipReason: r.skip_reason,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at === null ? null : Number(r.lease_expires_at),
+    startedAt: r.started_at === null ? null : Number(r.started_at),
+    finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+  };
+}
+
+function toRun(r: RunRow): RunRecord {
+  return {
+    runId: r.run_id,
+    organizationId: r.organization_id,
+    kind: r.kind as RunKind,
+    planId: r.plan_id,
+    undoOf: r.undo_of,
+    createdAt: Number(r.created_at),
+    createdBy: r.created_by,
+    state: r.state as RunState,
+    startedAt: r.started_at === null ? null : Number(r.started_at),
+    finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+    baselineAt: Number(r.baseline_at),
+    note: r.note,
+  };
+}
+
+export interface NewStep {
+  contactId: string;
+  contactName: string;
+  contactType: ContactType;
+  action: StepAction;
+  reason: string;
+  evidence: Evidence | null;
+}
+
+export interface StepFinish {
+  state: 'done' | 'skipped' | 'failed' | 'pending';
+  outcome?: 'changed' | 'unchanged';
+  skipReason?: string;
+  lastError?: string;
+  finishedAt: number;
+}
+
+export interface AuditRow {
+  runId: string;
+  runKind: RunKind;
+  who: string;
+  when: number;
+  organizationId: string;
+  contactId: string;
+  contactName: string;
+  from: 'active' | 'inactive';
+  to: 'active' | 'inactive';
+  why: string;
+}
+
+export interface FingerprintRow {
+  contactId: string;
+  transactionType: TransactionType;
+  count: number;
+  totalCents: number;
+}
+
+export interface Journal {
+  readonly db: SqlDatabase;
+  migrate(): Promise<void>;
+
+  beginSnapshot(info: Omit<SnapshotInfo, 'apiCalls' | 'contactCount' | 'transactionCount'>): Promise<void>;
+  addSnapshotContacts(snapshotId: string, contacts: SnapshotContact[]): Promise<void>;
+  finishSnapshot(snapshotId: string, counts: { apiCalls: number; contactCount: number; transactionCount: number }): Promise<void>;
+  getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
+  latestSnapshot(organizationId?: string): Promise<SnapshotInfo | undefined>;
+  /** Pages through a snapshot's contacts in contact-id order (memory stays flat). */
+  snapshotContacts(snapshotId: string, pageSize?: number): AsyncGenerator<SnapshotContact[]>;
+
+  savePlan(plan: Plan): Promise<void>;
+  getPlan(planId: string): Promise<Plan | undefined>;
+  latestPlan(organizationId?: string): Promise<Plan | undefined>;
+
+  createRun(run: Omit<RunRecord, 'runId' | 'state' | 'startedAt' | 'finishedAt'> & { runId?: string }, steps: NewStep[]): Promise<RunRecord>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listRuns(organizationId?: string): Promise<RunRecord[]>;
+  setRunState(runId: string, state: RunState, at: number): Promise<void>;
+  runCounts(runId: string): Promise<RunCounts>;
+  steps(runId: string): Promise<StepRecord[]>;
+  /**
+   * Leases up to `limit` steps of a run to `owner`, in order: pending ones, and in-flight ones whose
+   * lease expired or whose owner `isDead` says is gone. Returns them with their new lease.
+   */
+  claimSteps(runId: string, owner: string, now: number, leaseMs: number, limit: number, isDead?: (owner: string) => boolean): Promise<StepRecord[]>;
+  /** Records a step's end; fenced on the lease (false if the lease was lost). */
+  finishStep(runId: string, seq: number, owner: string, finish: StepFinish): Promise<boolean>;
+  /** Extends the leases `owner` holds on a run. */
+  renewLeases(runId: string, owner: string, until: number): Promise<void>;
+  audit(options?: { organizationId?: string; runId?: string }): Promise<AuditRow[]>;
+  /** The latest change a run made to each of these contacts, from any run. */
+  latestChanges(contactIds: string[]): Promise<Map<string, { runId: string; to: 'active' | 'inactive'; at: number }>>;
+  saveFingerprint(runId: string, phase: 'before' | 'after', rows: FingerprintRow[]): Promise<void>;
+  getFingerprint(runId: string, phase: 'before' | 'after'): Promise<FingerprintRow[]>;
+  /** True once a fingerprint of that phase was saved (even an empty one). */
+  hasFingerprint(runId: string, phase: 'before' | 'after'): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function createJournal(db: SqlDatabase): Journal {
+  const insertContacts = async (tx: SqlDatabase, snapshotId: string, contacts: SnapshotContact[]): Promise<void> => {
+    for (const c of contacts) {
+      await tx.run(
+        `INSERT INTO snapshot_contacts (snapshot_id, contact_id, contact_name, company_name, contact_type, status, created_at, modified_at,
+          receivable_cents, payable_cents, credits_receivable_cents, credits_payable_cents, custom_fields, tags, zcrm_account_id,
+          zcrm_contact_id, last_activity_date, last_activity_type, last_activity_id, activity_count)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (snapshot_id, contact_id) DO NOTHING`,
+        [snapshotId, c.contactId, c.contactName, c.companyName, c.contactType, c.status, c.createdAt, c.modifiedAt, c.receivableCents,
+          c.payableCents, c.creditsReceivableCents, c.creditsPayableCents, JSON.stringify(c.customFields), JSON.stringify(c.tags),
+          c.zcrmAccountId, c.zcrmContactId, c.lastActivityDate ?? null, c.lastActivityType ?? null, c.lastActivityId ?? null, c.activityCount],
+      );
+    }
+  };
+  const snapshotFrom = (r: Record<string, unknown>): SnapshotInfo => ({
+    snapshotId: String(r.snapshot_id),
+    organizationId: String(r.organization_id),
+    takenAt: Number(r.taken_at),
+    cutoffDate: String(r.cutoff_date),
+    activityTypes: JSON.parse(String(r.activity_types)) as TransactionType[],
+    statuses: String(r.statuses) as 'active' | 'all',
+    apiCalls: Number(r.api_calls),
+    contactCount: Number(r.contact_count),
+    transactionCount: Number(r.transaction_count),
+  });
+  const loadPlan = async (row: Record<string, unknown> | undefined): Promise<Plan | undefined> => {
+    if (!row) return undefined;
+    const planId = String(row.plan_id);
+    const steps = await db.all<Record<string, unknown>>('SELECT * FROM plan_steps WHERE plan_id = ? ORDER BY seq', [planId]);
+    const exclusions = await db.all<Record<string, unknown>>('SELECT * FROM plan_exclusions WHERE plan_id = ? ORDER BY contact_id', [planId]);
+    return {
+      planId,
+      organizationId: String(row.organization_id),
+      snapshotId: String(row.snapshot_id),
+      asOf: Number(row.as_of),
+      cutoffDate: String(row.cutoff_date),
+      policyText: String(row.policy_text),
+      summary: JSON.parse(String(row.summary)) as PlanSummary,
+      steps: steps.map((s): PlanStep => ({
+        contactId: String(s.contact_id),
+        contactName: String(s.contact_name),
+        contactType: String(s.contact_type) as ContactType,
+        action: String(s.action) as StepAction,
+        reason: String(s.reason),
+        evidence: JSON.parse(String(s.evidence)) as Evidence,
+      })),
+      excluded: exclusions.map((e): Exclusion => ({
+        contactId: String(e.contact_id),
+        contactName: String(e.contact_name),
+        contactType: String(e.contact_type) as ContactType,
+        reasons: JSON.parse(String(e.reasons)) as Exclusion['reasons'],
+        detail: String(e.detail),
+        evidence: JSON.parse(String(e.evidence)) as Evidence,
+      })),
+    };
+  };
+
+  const journal: Journal = {
+    db,
+    async migrate() {
+      await db.transaction(async (tx) => {
+        for (const sql of JOURNAL_SCHEMA) await tx.exec(sql);
+        const row = await tx.get<{ value: string }>("SELECT value FROM journal_meta WHERE key = 'schema_version'");
+        if (!row) await tx.run("INSERT INTO journal_meta (key, value) VALUES ('schema_version', ?)", [String(JOURNAL_SCHEMA_VERSION)]);
+        else if (Number(row.value) !== JOURNAL_SCHEMA_VERSION) {
+          throw new JournalError(`This journal has schema version ${row.value}; this Sunset needs ${JOURNAL_SCHEMA_VERSION}.`);
+        }
+      });
+    },
+
+    async beginSnapshot(info) {
+      await db.run(
+        `INSERT INTO snapshots (snapshot_id, organization_id, taken_at, cutoff_date, activity_types, statuses, api_calls, contact_count, transaction_count, complete)
+         VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0)`,
+        [info.snapshotId, info.organizationId, info.takenAt, info.cutoffDate, JSON.stringify(info.activityTypes), info.statuses],
+      );
+    },
+    async addSnapshotContacts(snapshotId, contacts) {
+      await db.transaction((tx) => insertContacts(tx, snapshotId, contacts));
+    },
+    async finishSnapshot(snapshotId, counts) {
+      await db.run('UPDATE snapshots SET api_calls = ?, contact_count = ?, transaction_count = ?, complete = 1 WHERE snapshot_id = ?', [
+        counts.apiCalls, counts.contactCount, counts.transactionCount, snapshotId,
+      ]);
+    },
+    async getSnapshot(snapshotId) {
+      const row = await db.get<Record<string, unknown>>('SELECT * FROM snapshots WHERE snapshot_id = ? AND complete = 1', [snapshotId]);
+      return row ? snapshotFrom(row) : undefined;
+    },
+    async latestSnapshot(organizationId) {
+      const row = organizationId
+        ? await db.get<Record<string, unknown>>('SELECT * FROM snapshots WHERE complete = 1 AND organization_id = ? ORDER BY taken_at DESC, snapshot_id DESC LIMIT 1', [organizationId])
+        : await db.get<Record<string, unknown>>('SELECT * FROM snapshots WHERE complete = 1 ORDER BY taken_at DESC, snapshot_id DESC LIMIT 1');
+      return row ? snapshotFrom(row) : undefined;
+    },
+    async *snapshotContacts(snapshotId, pageSize = 2000) {
+      let after = '';
+      for (;;) {
+        const rows = await db.all<ContactRow>(
+          'SELECT * FROM snapshot_contacts WHERE snapshot_id = ? AND contact_id > ? ORDER BY contact_id LIMIT ?',
+          [snapshotId, after, pageSize],
+        );
+        if (rows.length === 0) return;
+        yield rows.map(toContact);
+        after = rows[rows.length - 1]!.contact_id;
+      }
+    },
+
+    async savePlan(plan) {
+      await db.transaction(async (tx) => {
+        const exists = await tx.get('SELECT plan_id FROM plans WHERE plan_id = ?', [plan.planId]);
+        if (exists) return;
+        await tx.run(
+          'INSERT INTO plans (plan_id, organization_id, snapshot_id, as_of, cutoff_date, policy_text, summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          [plan.planId, plan.organizationId, plan.snapshotId, plan.asOf, plan.cutoffDate, plan.policyText, JSON.stringify(plan.summary), Date.now()],
+        );
+        let seq = 0;
+        for (const s of plan.steps) {
+          await tx.run('INSERT INTO plan_steps (plan_id, seq, contact_id, contact_name, contact_type, action, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+            plan.planId, ++seq, s.contactId, s.contactName, s.contactType, s.action, s.reason, JSON.stringify(s.evidence),
+          ]);
+        }
+        for (const e of plan.excluded) {
+          await tx.run('INSERT INTO plan_exclusions (plan_id, contact_id, contact_name, contact_type, reasons, detail, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+            plan.planId, e.contactId, e.contactName, e.contactType, JSON.stringify(e.reasons), e.detail, JSON.stringify(e.evidence),
+          ]);
+        }
+      });
+    },
+    getPlan: async (planId) => loadPlan(await db.get<Record<string, unknown>>('SELECT * FROM plans WHERE plan_id = ?', [planId])),
+    latestPlan: async (organizationId) =>
+      loadPlan(
+        organizationId
+          ? await db.get<Record<string, unknown>>('SELECT * FROM plans WHERE organization_id = ? ORDER BY created_at DESC, plan_id DESC LIMIT 1', [organizationId])
+          : await db.get<Record<string, unknown>>('SELECT * FROM plans ORDER BY created_at DESC, plan_id DESC LIMIT 1'),
+      ),
+
+    async createRun(run, steps) {
+      const runId = run.runId ?? newId('run', run.createdAt);
+      await db.transaction(async (tx) => {
+        await tx.run(
+          `INSERT INTO runs (run_id, organization_id, kind, plan_id, undo_of, created_at, created_by, state, started_at, finished_at, baseline_at, note)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)`,
+          [runId, run.organizationId, run.kind, run.planId, run.undoOf, run.createdAt, run.createdBy, run.baselineAt, run.note],
+        );
+        let seq = 0;
+        for (const s of steps) {
+          await tx.run(
+            `INSERT INTO steps (run_id, seq, contact_id, contact_name, contact_type, action, reason, evidence, state, outcome, skip_reason, attempts,
+              last_error, lease_owner, lease_expires_at, started_at, finished_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL)`,
+            [runId, ++seq, s.contactId, s.contactName, s.contactType, s.action, s.reason, s.evidence ? JSON.stringify(s.evidence) : null],
+          );
+        }
+      });
+      return (await journal.getRun(runId))!;
+    },
+    async getRun(runId) {
+      const row = await db.get<RunRow>('SELECT * FROM runs WHERE run_id = ?', [runId]);
+      return row ? toRun(row) : undefined;
+    },
+    async listRuns(organizationId) {
+      const rows = organizationId
+        ? await db.all<RunRow>('SELECT * FROM runs WHERE organization_id = ? ORDER BY created_at DESC, run_id DESC', [organizationId])
+        : await db.all<RunRow>('SELECT * FROM runs ORDER BY created_at DESC, run_id DESC');
+      return rows.map(toRun);
+    },
+    async setRunState(runId, state, at) {
+      const fields: string[] = ['state = ?'];
+      const params: SqlValue[] = [state];
+      if (state === 'running') {
+        fields.push('started_at = COALESCE(started_at, ?)');
+        params.push(at);
+      }
+      if (state === 'done' || state === 'failed' || state === 'cancelled') {
+        fields.push('finished_at = ?');
+        params.push(at);
+      }
+      await db.run(`UPDATE runs SET ${fields.join(', ')} WHERE run_id = ?`, [...params, runId]);
+    },
+    async runCounts(runId) {
+      const rows = await db.all<{ state: string; outcome: string | null; n: number }>(
+        'SELECT state, outcome, COUNT(*) AS n FROM steps WHERE run_id = ? GROUP BY state, outcome',
+        [runId],
+      );
+      const counts: RunCounts = { total: 0, pending: 0, inFlight: 0, changed: 0, unchanged: 0, skipped: 0, failed: 0 };
+      for (const r of rows) {
+        const n = Number(r.n);
+        counts.total += n;
+        if (r.state === 'pending') counts.pending += n;
+        else if (r.state === 'in_flight') counts.inFlight += n;
+        else if (r.state === 'skipped') counts.skipped += n;
+        else if (r.state === 'failed') counts.failed += n;
+        else if (r.outcome === 'changed') counts.changed += n;
+        else counts.unchanged += n;
+      }
+      return counts;
+    },
+    async steps(runId) {
+      return (await db.all<StepRow>('SELECT * FROM steps WHERE run_id = ? ORDER BY seq', [runId])).map(toStep);
+    },
+    async claimSteps(runId, owner, now, leaseMs, limit, isDead) {
+      return db.transaction(async (tx) => {
+        const candidates = await tx.all<StepRow>(
+          `SELECT * FROM steps WHERE run_id = ? AND (state = 'pending' OR (state = 'in_flight' AND lease_owner <> ?)) ORDER BY seq LIMIT ?`,
+          [runId, owner, limit * 4 + 16],
+        );
+        const claimed: StepRecord[] = [];
+        for (const row of candidates) {
+          if (claimed.length >= limit) break;
+          if (row.state === 'in_flight') {
+            const expired = row.lease_expires_at !== null && Number(row.lease_expires_at) < now;
+            const dead = row.lease_owner !== null && isDead?.(row.lease_owner) === true;
+            if (!expired && !dead) continue;
+          }
+          const changed = await tx.run(
+            `UPDATE steps SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, started_at = COALESCE(started_at, ?)
+             WHERE run_id = ? AND seq = ? AND state = ? AND (lease_owner IS NULL OR lease_owner = ?)`,
+            [owner, now + leaseMs, now, runId, row.seq, row.state, row.lease_owner ?? ''],
+          );
+          if (changed === 1) {
+            claimed.push(toStep({ ...row, state: 'in_flight', lease_owner: owner, lease_expires_at: now + leaseMs, attempts: row.attempts + 1, started_at: row.started_at ?? now }));
+          }
+        }
+        return claimed;
+      });
+    },
+    async finishStep(runId, seq, owner, finish) {
+      const changed = await db.run(
+        `UPDATE steps SET state = ?, outcome = ?, skip_reason = ?, last_error = ?, finished_at = ?,
+           lease_owner = CASE WHEN ? = 'pending' THEN NULL ELSE lease_owner END,
+           lease_expires_at = CASE WHEN ? = 'pending' THEN NULL ELSE lease_expires_at END
+         WHERE run_id = ? AND seq = ? AND state = 'in_flight' AND lease_owner = ?`,
+        [finish.state, finish.outcome ?? null, finish.skipReason ?? null, finish.lastError ?? null, finish.state === 'pending' ? null : finish.finishedAt,
+          finish.state, finish.state, runId, seq, owner],
+      );
+      return changed === 1;
+    },
+    async renewLeases(runId, owner, until) {
+      await db.run("UPDATE steps SET lease_expires_at = ? WHERE run_id = ? AND lease_owner = ? AND state = 'in_flight'", [until, runId, owner]);
+    },
+    async audit(options = {}) {
+      const where = ["s.state = 'done'", "s.outcome = 'changed'"];
+      const params: SqlValue[] = [];
+      if (options.organizationId) {
+        where.push('r.organization_id = ?');
+        params.push(options.organizationId);
+      }
+      if (options.runId) {
+        where.push('r.run_id = ?');
+        params.push(options.runId);
+      }
+      const rows = await db.all<Record<string, unknown>>(
+        `SELECT r.run_id, r.kind, r.created_by, r.organization_id, s.finished_at, s.contact_id, s.contact_name, s.action, s.reason
+         FROM steps s JOIN runs r ON r.run_id = s.run_id WHERE ${where.join(' AND ')} ORDER BY s.finished_at, r.run_id, s.seq`,
+        params,
+      );
+      return rows.map((r) => {
+        const to = r.action === 'deactivate' ? 'inactive' : 'active';
+        return {
+          runId: String(r.run_id),
+          runKind: String(r.kind) as RunKind,
+          who: String(r.created_by),
+          when: Number(r.finished_at),
+          organizationId: String(r.organization_id),
+          contactId: String(r.contact_id),
+          contactName: String(r.contact_name),
+          from: to === 'inactive' ? 'active' : 'inactive',
+          to,
+          why: String(r.reason),
+        };
+      });
+    },
+    async latestChanges(contactIds) {
+      const out = new Map<string, { runId: string; to: 'active' | 'inactive'; at: number }>();
+      for (let i = 0; i < contactIds.length; i += 500) {
+        const chunk = contactIds.slice(i, i + 500);
+        const rows = await db.all<{ contact_id: string; run_id: string; action: string; finished_at: number }>(
+          `SELECT contact_id, run_id, action, finished_at FROM steps WHERE state = 'done' AND outcome = 'changed'
+           AND contact_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY finished_at`,
+          chunk,
+        );
+        for (const r of rows) out.set(r.contact_id, { runId: r.run_id, to: r.action === 'deactivate' ? 'inactive' : 'active', at: Number(r.finished_at) });
+      }
+      return out;
+    },
+    async saveFingerprint(runId, phase, rows) {
+      await db.transaction(async (tx) => {
+        await tx.run('DELETE FROM fingerprints WHERE run_id = ? AND phase = ?', [runId, phase]);
+        await tx.run('INSERT INTO journal_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+          `fingerprint:${runId}:${phase}`, String(rows.length),
+        ]);
+        for (const r of rows) {
+          await tx.run('INSERT INTO fingerprints (run_id, phase, contact_id, transaction_type, count, total_cents) VALUES (?, ?, ?, ?, ?, ?)', [
+            runId, phase, r.contactId, r.transactionType, r.count, r.totalCents,
+          ]);
+        }
+      });
+    },
+    async getFingerprint(runId, phase) {
+      const rows = await db.all<{ contact_id: string; transaction_type: string; count: number; total_cents: number }>(
+        'SELECT * FROM fingerprints WHERE run_id = ? AND phase = ? ORDER BY contact_id, transaction_type',
+        [runId, phase],
+      );
+      return rows.map((r) => ({ contactId: r.contact_id, transactionType: r.transaction_type as TransactionType, count: Number(r.count), totalCents: Number(r.total_cents) }));
+    },
+    async hasFingerprint(runId, phase) {
+      return (await db.get('SELECT value FROM journal_meta WHERE key = ?', [`fingerprint:${runId}:${phase}`])) !== undefined;
+    },
+    close: () => db.close(),
+  };
+  return journal;
+}
