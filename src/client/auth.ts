@@ -184,8 +184,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   let cached: StoredToken | undefined;
   let rejected: string | undefined;
   let inflight: Promise<string> | undefined;
-  const fresh = (token: StoredToken | undefined): token is StoredToken =>
-    token !== undefined && token.accessToken !== rejected && token.expiresAt - skew > options.clock.now();
+  // Refresh `skew` before expiry, but never more than half a token's life early: a 30 s token is
+  // used for 15 s, not refreshed on every call.
+  const fresh = (token: StoredToken | undefined): token is StoredToken => {
+    if (token === undefined || token.accessToken === rejected) return false;
+    const life = token.issuedAt !== undefined ? token.expiresAt - token.issuedAt : Infinity;
+    return token.expiresAt - Math.min(skew, life / 2) > options.clock.now();
+  };
 
   const refresh = async (): Promise<string> =>
     options.store.withLock(key, async () => {
@@ -232,6 +237,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         const token: StoredToken = {
           accessToken: body.access_token,
           expiresAt: started + (typeof body.expires_in === 'number' ? body.expires_in : 3600) * 1000,
+          issuedAt: started,
           apiDomain: body.api_domain,
         };
         record.token = token;

@@ -10,6 +10,7 @@
  */
 import { TRANSACTION_TYPE_NAMES, type TransactionType } from '../zoho/index.js';
 import { createTokenManager, exchangeGrantCode, revokeToken, type GrantExchange, type TokenManager } from './auth.js';
+import { systemClock } from './clock.js';
 import { ConfigurationError } from './errors.js';
 import { createLimiter, type Limiter, type OrgLimitState } from './limiter.js';
 import { resolveOptions, type ResolvedZohoClientOptions, type ZohoClientOptions } from './options.js';
@@ -122,15 +123,15 @@ export interface ExchangeCodeOptions {
 /** Exchanges a self-client (or authorization) code at the accounts server for a refresh token. */
 export function exchangeCode(options: ExchangeCodeOptions): Promise<GrantExchange> {
   return exchangeGrantCode(
-    { accountsUrl: options.accountsUrl, fetch: options.fetch ?? globalThis.fetch, clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, random: Math.random, timeoutMs: options.timeoutMs ?? 30_000 },
+    { accountsUrl: options.accountsUrl, fetch: options.fetch ?? globalThis.fetch, clock: systemClock, random: Math.random, timeoutMs: options.timeoutMs ?? 30_000 },
     options,
   );
 }
 
 /** Revokes a refresh token. */
-export function revokeRefreshToken(options: { accountsUrl: string; token: string; fetch?: typeof fetch }): Promise<boolean> {
+export function revokeRefreshToken(options: { accountsUrl: string; token: string; fetch?: typeof fetch; timeoutMs?: number }): Promise<boolean> {
   return revokeToken(
-    { accountsUrl: options.accountsUrl, fetch: options.fetch ?? globalThis.fetch, clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, random: Math.random, timeoutMs: 30_000 },
+    { accountsUrl: options.accountsUrl, fetch: options.fetch ?? globalThis.fetch, clock: systemClock, random: Math.random, timeoutMs: options.timeoutMs ?? 30_000 },
     options.token,
   );
 }

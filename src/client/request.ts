@@ -8,7 +8,7 @@ import { isOrganizationId, ZohoCode } from '../zoho/index.js';
 import type { TokenManager } from './auth.js';
 import type { Clock } from './clock.js';
 import {
-  ConfigurationError, errorFromOutcome, isSuccess, outcomeCode, quotaResetAt, type Outcome, type RedactedRequest,
+  ConfigurationError, errorFromOutcome, isSuccess, outcomeCode, QuotaExhaustedError, quotaResetAt, type Outcome, type RedactedRequest,
 } from './errors.js';
 import type { ClientHooks } from './hooks.js';
 import type { Limiter } from './limiter.js';
@@ -190,7 +190,18 @@ export function createRequester(send: Send, baseUrl: () => string, clock: Clock)
   return {
     send: run,
     async request<T>(spec: RequestSpec): Promise<T> {
-      const outcome = await run(spec);
+      let outcome: Outcome;
+      try {
+        outcome = await run(spec);
+      } catch (error) {
+        // The limiter refuses before a request exists; give the error the request it stood for.
+        if (error instanceof QuotaExhaustedError && error.request === undefined) {
+          throw new QuotaExhaustedError(error.message, {
+            organizationId: error.organizationId, resetAt: error.resetAt, local: error.local, request: redact(spec.method, buildUrl(baseUrl(), spec)),
+          });
+        }
+        throw error;
+      }
       if (isSuccess(outcome)) return (outcome as { body: unknown }).body as T;
       throw errorFromOutcome(outcome, {
         request: redact(spec.method, buildUrl(baseUrl(), spec)),

@@ -12,6 +12,8 @@ export interface StoredToken {
   accessToken: string;
   /** Epoch ms. */
   expiresAt: number;
+  /** Epoch ms when it was issued (the refresh margin is at most half its life). */
+  issuedAt?: number;
   apiDomain?: string;
 }
 

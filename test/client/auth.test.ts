@@ -94,7 +94,7 @@ describe('the token request', () => {
     const s = setup();
     await s.tokens.getAccessToken();
     const record = await s.store.get(tokenKey(CLIENT_ID, REFRESH_TOKEN));
-    expect(record).toEqual({ token: { accessToken: 'access-1', expiresAt: s.t0 + 3_600_000, apiDomain: 'https://www.zohoapis.com' }, refreshes: [s.t0] });
+    expect(record).toEqual({ token: { accessToken: 'access-1', expiresAt: s.t0 + 3_600_000, issuedAt: s.t0, apiDomain: 'https://www.zohoapis.com' }, refreshes: [s.t0] });
   });
 });
 

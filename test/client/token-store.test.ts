@@ -170,7 +170,7 @@ describe('file store', () => {
     const parsed = JSON.parse(text) as Record<string, unknown>;
     expect(Object.keys(parsed)).toEqual([tokenKey(CLIENT_ID, REFRESH_TOKEN)]);
     expect(parsed[tokenKey(CLIENT_ID, REFRESH_TOKEN)]).toEqual({
-      token: { accessToken: '1000.access-token-abc', expiresAt: clock.now() + 3_600_000, apiDomain: 'https://www.zohoapis.com' },
+      token: { accessToken: '1000.access-token-abc', expiresAt: clock.now() + 3_600_000, issuedAt: clock.now(), apiDomain: 'https://www.zohoapis.com' },
       refreshes: [clock.now()],
     });
     expect(existsSync(`${path}.${tokenKey(CLIENT_ID, REFRESH_TOKEN)}.lock`)).toBe(false);
