@@ -10,6 +10,7 @@ interface CommandModule {
 }
 
 export interface CliIO {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
@@ -23,9 +24,20 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     load: () => import('./commands/emulator-start.js'),
   },
   demo: {
-    summary: 'Start the emulator with demo data in-process and walk through a few real calls',
+    summary: 'The whole story on the embedded emulator: scan, plan (with report), apply, verify, undo',
     load: () => import('./commands/demo.js'),
   },
+  'policy init': { summary: 'Write a policy with every default spelled out, to start from', load: () => import('./commands/policy-init.js') },
+  scan: { summary: 'Read an organization into a snapshot with as few API calls as possible', load: () => import('./commands/scan.js') },
+  plan: { summary: 'Turn policy + snapshot into a plan with evidence; reports as text, JSON, CSV, HTML', load: () => import('./commands/plan.js') },
+  apply: { summary: 'Execute a plan (or --resume a run) within Zoho\'s limits, crash-safe', load: () => import('./commands/apply.js') },
+  undo: { summary: 'Reverse the changes a run made that are still as it left them', load: () => import('./commands/undo.js') },
+  contacts: { summary: 'contacts activate|deactivate ID... or --from FILE.csv, through the journal', load: () => import('./commands/contacts.js') },
+  runs: { summary: 'List runs with their counts; runs show RUN for one', load: () => import('./commands/runs.js') },
+  audit: { summary: 'Export every change (who, when, contact, from, to, why) as CSV or JSON', load: () => import('./commands/audit.js') },
+  verify: { summary: 'Prove a run lost no history: transaction counts and totals before and after', load: () => import('./commands/verify.js') },
+  auth: { summary: 'auth login|status|logout: credentials for Zoho (stored owner-only, never printed)', load: () => import('./commands/auth.js') },
+  orgs: { summary: 'List the organizations the credentials reach', load: () => import('./commands/orgs.js') },
 };
 
 const HELP = `sunset — keep Zoho Books contact lists clean without losing a cent of history
@@ -139,6 +151,7 @@ if (isEntry) {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const code = await main(process.argv.slice(2), {
+    stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

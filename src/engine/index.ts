@@ -1,8 +1,8 @@
 export * from './types.js';
-export { parsePolicy, PolicyError, defaultPolicyText, parseDuration, subtractDuration, DEFAULT_ACTIVITY } from './policy.js';
+export { parsePolicy, PolicyError, defaultPolicyText, parseDuration, subtractDuration, DEFAULT_ACTIVITY, activityTypesFor } from './policy.js';
 export type { Policy, PolicyProblem, Duration, FieldCondition } from './policy.js';
 export { buildPlan, checkSnapshotFits, cutoffFor, PlanInputError } from './plan.js';
-export { scan, activityTypesFor } from './scan.js';
+export { scan } from './scan.js';
 export type { ScanOptions, ScanProgress } from './scan.js';
 export { applyRun, ApplyError } from './apply.js';
 export type { ApplyOptions, ApplyProgress, ApplyResult, EngineClock, Failpoint, FailpointName } from './apply.js';
@@ -17,3 +17,4 @@ export type { SqlDatabase, SqlValue } from './storage/sql.js';
 export { QuotaWait } from './port.js';
 export type { BooksPort, PortContact, PortTransaction, QuotaView } from './port.js';
 export { createZohoPort, toPortContact } from './zoho-port.js';
+export { parseChangesCsv, parseCsv, CsvInputError } from './csv-input.js';

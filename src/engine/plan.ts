@@ -3,8 +3,8 @@
  * so the same inputs always give the same plan. The dry run is this plus a renderer.
  */
 import { createHash } from 'node:crypto';
-import { formatZohoDate, formatZohoTimestamp } from '../zoho/index.js';
-import { globToRegExp, subtractDuration, type FieldCondition, type Policy } from './policy.js';
+import { formatZohoDate, formatZohoTimestamp, TRANSACTION_TYPES, type TransactionType } from '../zoho/index.js';
+import { activityTypesFor, globToRegExp, subtractDuration, type FieldCondition, type Policy } from './policy.js';
 import type {
   Evidence, Exclusion, ExclusionReason, HistogramBucket, Plan, PlanStep, PlanSummary, SnapshotContact, SnapshotInfo,
 } from './types.js';
@@ -28,11 +28,35 @@ function tagMatches(tags: string[], pattern: string): boolean {
   return tags.some((t) => re.test(t) || re.test(t.split(':')[0]!.trim()));
 }
 
-function evidenceOf(c: SnapshotContact, cutoffDate: string, rule: string): Evidence {
+interface ActivityView {
+  /** The latest activity of a type the policy counts for this contact. */
+  counted: { date: string; type: TransactionType } | undefined;
+  /** What the evidence shows: the counted activity, else the latest activity of any type. */
+  shown: { date: string; type: TransactionType } | undefined;
+  /** The snapshot kept only one latest activity, of an uncounted type of this contact's kind: counted activity may hide behind it. */
+  ambiguous: boolean;
+}
+
+function activityOf(c: SnapshotContact, counted: ReadonlySet<TransactionType>): ActivityView {
+  const latest = c.lastActivityDate && c.lastActivityType ? { date: c.lastActivityDate, type: c.lastActivityType } : undefined;
+  if (c.activityByType && Object.keys(c.activityByType).length > 0) {
+    let best: { date: string; type: TransactionType } | undefined;
+    for (const [type, date] of Object.entries(c.activityByType) as Array<[TransactionType, string]>) {
+      if (counted.has(type) && (best === undefined || date > best.date)) best = { date, type };
+    }
+    return { counted: best, shown: best ?? latest, ambiguous: false };
+  }
+  // Only the single latest activity is known (a snapshot without per-type dates).
+  if (latest && counted.has(latest.type)) return { counted: latest, shown: latest, ambiguous: false };
+  const ownKind = latest !== undefined && TRANSACTION_TYPES[latest.type].contactType === c.contactType;
+  return { counted: undefined, shown: latest, ambiguous: ownKind };
+}
+
+function evidenceOf(c: SnapshotContact, cutoffDate: string, rule: string, last: { date: string; type: TransactionType } | undefined): Evidence {
   return {
     rule,
-    lastActivityDate: c.lastActivityDate ?? null,
-    lastActivityType: c.lastActivityType ?? null,
+    lastActivityDate: last?.date ?? null,
+    lastActivityType: last?.type ?? null,
     activitySince: cutoffDate,
     createdTime: formatZohoTimestamp(c.createdAt, 0),
     status: c.status,
@@ -58,7 +82,7 @@ export function checkSnapshotFits(policy: Policy, snapshot: SnapshotInfo): void 
     throw new PlanInputError(`The policy looks for activity since ${needed}, but snapshot ${snapshot.snapshotId} only read activity since ${snapshot.cutoffDate}. Scan again with this policy.`);
   }
   const types = new Set(snapshot.activityTypes);
-  const missing = [...policy.activity.customer, ...policy.activity.vendor].filter((t) => !types.has(t));
+  const missing = activityTypesFor(policy).filter((t) => !types.has(t));
   if (missing.length > 0) {
     throw new PlanInputError(`The policy counts ${missing.join(', ')} as activity, but snapshot ${snapshot.snapshotId} did not read them. Scan again with this policy.`);
   }
@@ -75,7 +99,8 @@ export function buildPlan(policy: Policy, policyText: string, snapshot: Snapshot
   checkSnapshotFits(policy, snapshot);
   const asOf = snapshot.takenAt;
   const cutoffDate = cutoffFor(policy, asOf);
-  const graceStart = policy.safety.gracePeriod.amount === 0 ? -Infinity : subtractDuration(asOf, policy.safety.gracePeriod);
+  // No grace period: nothing is recent enough to be protected.
+  const graceStart = policy.safety.gracePeriod.amount === 0 ? Infinity : subtractDuration(asOf, policy.safety.gracePeriod);
   const windowMonths = Math.max(1, Math.round((asOf - subtractDuration(asOf, policy.inactivity)) / MONTH_MS));
   const histogram: HistogramBucket[] = Array.from({ length: windowMonths }, (_, i) => ({ label: String(i), deactivate: 0, excluded: 0, kept: 0 }));
   const none: HistogramBucket = { label: 'none', deactivate: 0, excluded: 0, kept: 0 };
@@ -100,22 +125,32 @@ export function buildPlan(policy: Policy, policyText: string, snapshot: Snapshot
     summary.contactsConsidered++;
     if (c.status === 'active') summary.active++;
     else summary.inactive++;
-    // Activity in the window that this policy counts for this contact's type.
-    const counted = c.lastActivityDate !== undefined && c.lastActivityDate >= cutoffDate && c.lastActivityType !== undefined && activityTypes[c.contactType].has(c.lastActivityType);
+    // Activity in the window that this policy counts for this contact's type. When the snapshot
+    // cannot tell (see ActivityView.ambiguous), the contact is treated as active: never guess towards a change.
+    const view = activityOf(c, activityTypes[c.contactType]);
+    const last = view.shown;
+    const countedDate = view.counted?.date ?? (view.ambiguous && last && last.date >= cutoffDate ? last.date : undefined);
+    const counted = countedDate !== undefined && countedDate >= cutoffDate;
     const bucket = counted
-      ? histogram[Math.min(windowMonths - 1, Math.max(0, Math.floor((asOf - Date.parse(`${c.lastActivityDate}T00:00:00Z`)) / MONTH_MS)))]!
+      ? histogram[Math.min(windowMonths - 1, Math.max(0, Math.floor((asOf - Date.parse(`${countedDate}T00:00:00Z`)) / MONTH_MS)))]!
       : none;
 
     // Filters decide whether the policy applies to the contact at all.
     const filterReasons: ExclusionReason[] = [];
     const details: string[] = [];
-    if (allow && !allow.has(c.contactId)) filterReasons.push('not_allowed');
-    if (deny.has(c.contactId)) filterReasons.push('denied');
-    if (!policy.filters.contactTypes.includes(c.contactType)) filterReasons.push('contact_type');
+    const filtered = (reason: ExclusionReason, detail: string): void => {
+      filterReasons.push(reason);
+      details.push(detail);
+    };
+    if (allow && !allow.has(c.contactId)) filtered('not_allowed', 'not on the allow list');
+    if (deny.has(c.contactId)) filtered('denied', 'on the deny list');
+    if (!policy.filters.contactTypes.includes(c.contactType)) filtered('contact_type', `a ${c.contactType}; the policy covers ${policy.filters.contactTypes.join(' and ')}s`);
     const linked = c.zcrmAccountId !== '' || c.zcrmContactId !== '';
-    if ((policy.filters.crm === 'linked' && !linked) || (policy.filters.crm === 'unlinked' && linked)) filterReasons.push('crm');
-    if ((nameInclude.length > 0 && !nameInclude.some((re) => re.test(c.contactName))) || nameExclude.some((re) => re.test(c.contactName))) filterReasons.push('name');
-    if ((policy.filters.tags.include.length > 0 && !policy.filters.tags.include.some((p) => tagMatches(c.tags, p))) || policy.filters.tags.exclude.some((p) => tagMatches(c.tags, p))) filterReasons.push('tags');
+    if ((policy.filters.crm === 'linked' && !linked) || (policy.filters.crm === 'unlinked' && linked)) filtered('crm', linked ? 'linked to Zoho CRM' : 'not linked to Zoho CRM');
+    if (nameInclude.length > 0 && !nameInclude.some((re) => re.test(c.contactName))) filtered('name', 'the name matches no include pattern');
+    else if (nameExclude.some((re) => re.test(c.contactName))) filtered('name', 'the name matches an exclude pattern');
+    if (policy.filters.tags.include.length > 0 && !policy.filters.tags.include.some((p) => tagMatches(c.tags, p))) filtered('tags', 'no included tag');
+    else if (policy.filters.tags.exclude.some((p) => tagMatches(c.tags, p))) filtered('tags', 'an excluded tag');
     for (const [field, condition] of Object.entries(policy.filters.customFields)) {
       if (!fieldMatches(c.customFields[field], condition)) {
         filterReasons.push('custom_field');
@@ -126,12 +161,20 @@ export function buildPlan(policy: Policy, policyText: string, snapshot: Snapshot
 
     if (c.status === 'inactive') {
       // Re-activation: an inactive contact that traded in the window.
-      if (policy.reactivate && counted && filterReasons.length === 0) {
-        activations.push({
-          contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'activate',
-          reason: `inactive, but traded on ${c.lastActivityDate} (${c.lastActivityType})`,
-          evidence: evidenceOf(c, cutoffDate, 'reactivate'),
-        });
+      if (policy.reactivate && counted) {
+        if (filterReasons.length === 0) {
+          activations.push({
+            contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'activate',
+            reason: `inactive, but traded on ${last?.date} (${last?.type})`,
+            evidence: evidenceOf(c, cutoffDate, 'reactivate', last),
+          });
+        } else {
+          for (const r of filterReasons) count(r);
+          excluded.push({
+            contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons: filterReasons,
+            detail: `would be re-activated, but ${details.join('; ')}`, evidence: evidenceOf(c, cutoffDate, filterReasons[0]!, last),
+          });
+        }
       }
       continue;
     }
@@ -159,14 +202,14 @@ export function buildPlan(policy: Policy, policyText: string, snapshot: Snapshot
       bucket.excluded++;
       excluded.push({
         contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons,
-        detail: details.join('; '), evidence: evidenceOf(c, cutoffDate, reasons[0]!),
+        detail: details.join('; '), evidence: evidenceOf(c, cutoffDate, reasons[0]!, last),
       });
       continue;
     }
     deactivations.push({
       contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'deactivate',
       reason: c.activityCount === 0 ? `no ${c.contactType === 'customer' ? 'customer' : 'vendor'} activity since ${cutoffDate} (${policy.inactivity.text})` : `no counted activity since ${cutoffDate}`,
-      evidence: evidenceOf(c, cutoffDate, 'dormant'),
+      evidence: evidenceOf(c, cutoffDate, 'dormant', last),
       // The longest-known contacts go first when a cap applies.
       sortKey: `${String(c.createdAt).padStart(16, '0')}:${c.contactId}`,
     });
@@ -174,18 +217,25 @@ export function buildPlan(policy: Policy, policyText: string, snapshot: Snapshot
   }
 
   deactivations.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-  const cap = policy.maxChanges;
-  const kept = cap === undefined ? deactivations : deactivations.slice(0, Math.max(0, cap - activations.length));
-  for (const over of deactivations.slice(kept.length)) {
+  activations.sort((a, b) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0));
+  // The cap: activations first (a trading contact should not stay blocked), then the longest-known dormant ones.
+  const cap = policy.maxChanges ?? Infinity;
+  const keptActivations = activations.slice(0, cap);
+  const kept = deactivations.slice(0, Math.max(0, cap - keptActivations.length));
+  const overCap = (step: PlanStep): void => {
     count('cap');
+    excluded.push({
+      contactId: step.contactId, contactName: step.contactName, contactType: step.contactType, reasons: ['cap'],
+      detail: `over the cap of ${policy.maxChanges} changes per run`, evidence: { ...step.evidence, rule: 'cap' },
+    });
+  };
+  for (const over of activations.slice(keptActivations.length)) overCap(over);
+  for (const over of deactivations.slice(kept.length)) {
+    overCap(over);
     none.deactivate--;
     none.excluded++;
-    excluded.push({
-      contactId: over.contactId, contactName: over.contactName, contactType: over.contactType, reasons: ['cap'],
-      detail: `over the cap of ${cap} changes per run`, evidence: { ...over.evidence, rule: 'cap' },
-    });
   }
-  const steps: PlanStep[] = [...activations.slice(0, cap ?? activations.length), ...kept.map(({ sortKey: _sortKey, ...step }) => step)];
+  const steps: PlanStep[] = [...keptActivations, ...kept.map(({ sortKey: _sortKey, ...step }) => step)];
   summary.steps.deactivate = steps.filter((s) => s.action === 'deactivate').length;
   summary.steps.activate = steps.filter((s) => s.action === 'activate').length;
   excluded.sort((a, b) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0));

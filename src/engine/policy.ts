@@ -75,18 +75,22 @@ export function parseDuration(text: string): Duration | undefined {
 
 /** `now` minus a duration, in calendar terms (months and years by the calendar, in UTC). */
 export function subtractDuration(now: number, d: Duration): number {
-  const date = new Date(now);
   switch (d.unit) {
     case 'days':
       return now - d.amount * 86_400_000;
     case 'weeks':
       return now - d.amount * 7 * 86_400_000;
     case 'months':
-      date.setUTCMonth(date.getUTCMonth() - d.amount);
-      return date.getTime();
-    case 'years':
-      date.setUTCFullYear(date.getUTCFullYear() - d.amount);
-      return date.getTime();
+    case 'years': {
+      // Calendar months, clamped to the month's end: 31 March minus a month is 28 (or 29) February.
+      const date = new Date(now);
+      const months = d.unit === 'months' ? d.amount : d.amount * 12;
+      const total = date.getUTCFullYear() * 12 + date.getUTCMonth() - months;
+      const year = Math.floor(total / 12);
+      const month = total - year * 12;
+      const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+      return Date.UTC(year, month, Math.min(date.getUTCDate(), lastDay), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds());
+    }
   }
 }
 
@@ -94,6 +98,20 @@ export function subtractDuration(now: number, d: Duration): number {
 export function globToRegExp(glob: string): RegExp {
   const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, 'i');
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
 }
 
 const TOP_KEYS = ['organization_id', 'inactivity', 'activity', 'safety', 'filters', 'max_changes', 'reactivate'];
@@ -111,7 +129,7 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
     problems.push({ line: pos.line, column: pos.col, path, message });
   };
   for (const error of doc.errors) {
-    const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = error.linePos?.[0] ?? counter.linePos(error.pos[0]);
     problems.push({ line: pos.line, column: pos.col, path: '', message: `not valid YAML or JSON: ${error.message.split('\n')[0]}` });
   }
   if (problems.length > 0) throw new PolicyError(file, problems);
@@ -132,7 +150,8 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
       const key = pair.key as YamlNode;
       const name = isScalar(key) ? String(key.value) : '';
       if (!allowed.includes(name)) {
-        const near = allowed.find((a) => a.replace(/_/g, '') === name.toLowerCase().replace(/[_-]/g, ''));
+        const norm = (x: string): string => x.toLowerCase().replace(/[_-]/g, '');
+        const near = allowed.find((a) => norm(a) === norm(name)) ?? allowed.find((a) => editDistance(norm(a), norm(name)) <= 2);
         at(key, path ? `${path}.${name}` : name, `unknown key "${name}"${near ? ` (did you mean "${near}"?)` : ''}; allowed here: ${allowed.join(', ')}`);
         continue;
       }
@@ -145,7 +164,8 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
     const v = scalar(node);
     if (typeof v === 'string' && v.trim() !== '') return v.trim();
     if (typeof v === 'number' && what.includes('id')) {
-      at(node, path, `${what} must be quoted: write "${String(v)}" — ids are strings (Zoho ids have up to 19 digits and lose precision as numbers)`);
+      const written = node?.range ? text.slice(node.range[0], node.range[1]).trim() : String(v);
+      at(node, path, `${what} must be quoted: write "${written}" — ids are strings (Zoho ids have up to 19 digits and lose precision as numbers)`);
       return undefined;
     }
     at(node, path, `expected ${what}`);
@@ -166,16 +186,17 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
     }
     return d;
   };
-  const list = (node: YamlNode | null | undefined, path: string, what: string): string[] | undefined => {
-    if (isScalar(node) && typeof node.value === 'string') return [node.value];
+  /** A list (or a single value) of strings; each kept item carries its node and index for later messages. */
+  const list = (node: YamlNode | null | undefined, path: string, what: string): Array<{ value: string; node: YamlNode; index: number }> | undefined => {
+    if (isScalar(node) && typeof node.value === 'string') return [{ value: node.value, node, index: -1 }];
     if (!isSeq(node)) {
       at(node, path, `expected a list of ${what}`);
       return undefined;
     }
-    const out: string[] = [];
+    const out: Array<{ value: string; node: YamlNode; index: number }> = [];
     node.items.forEach((item, i) => {
       const v = str(item as YamlNode, `${path}[${i}]`, what);
-      if (v !== undefined) out.push(v);
+      if (v !== undefined) out.push({ value: v, node: item as YamlNode, index: i });
     });
     return out;
   };
@@ -209,13 +230,13 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
       const names = list(value, `activity.${type}`, 'transaction types');
       if (!names) continue;
       const valid: TransactionType[] = [];
-      names.forEach((n, i) => {
+      for (const { value: n, node: item, index } of names) {
         const info = (TRANSACTION_TYPES as Record<string, (typeof TRANSACTION_TYPES)[TransactionType] | undefined>)[n];
-        const item = isSeq(value) ? (value.items[i] as YamlNode) : value;
-        if (!info) at(item, `activity.${type}`, `unknown transaction type "${n}"; use ${Object.values(TRANSACTION_TYPES).filter((t) => t.contactType === contactType).map((t) => t.type).join(', ')}`);
-        else if (info.contactType !== contactType) at(item, `activity.${type}`, `"${n}" belongs to ${info.contactType}s, not ${contactType}s`);
+        const where = index < 0 ? `activity.${type}` : `activity.${type}[${index}]`;
+        if (!info) at(item, where, `unknown transaction type "${n}"; use ${Object.values(TRANSACTION_TYPES).filter((t) => t.contactType === contactType).map((t) => t.type).join(', ')}`);
+        else if (info.contactType !== contactType) at(item, where, `"${n}" belongs to ${info.contactType}s, not ${contactType}s`);
         else valid.push(info.type);
-      });
+      }
       if (valid.length === 0 && names.length === 0) at(value, `activity.${type}`, 'name at least one transaction type, or every contact of this type would look dormant');
       policy.activity[contactType] = valid;
     }
@@ -241,7 +262,7 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
     const f = entries(filters.value, 'filters', FILTER_KEYS);
     const ct = f.get('contact_type');
     if (ct) {
-      const types = list(ct.value, 'filters.contact_type', 'contact types (customer, vendor)');
+      const types = list(ct.value, 'filters.contact_type', 'contact types (customer, vendor)')?.map((t) => t.value);
       if (types) {
         const bad = types.filter((t) => t !== 'customer' && t !== 'vendor');
         if (bad.length > 0) at(ct.value, 'filters.contact_type', `unknown contact type ${bad.map((b) => `"${b}"`).join(', ')}; use customer or vendor`);
@@ -256,6 +277,10 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
           const name = isScalar(pair.key) ? String(pair.key.value) : '';
           const path = `filters.custom_fields.${name}`;
           const value = pair.value as YamlNode | null;
+          if (!/^cf_[a-z0-9_]+$/i.test(name)) {
+            at(pair.key as YamlNode, path, `custom fields are named by their api name, like cf_region (got "${name}")`);
+            continue;
+          }
           if (isScalar(value)) {
             if (value.value === null) policy.filters.customFields[name] = { empty: true };
             else policy.filters.customFields[name] = { equals: String(value.value) };
@@ -279,7 +304,6 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
             if (!values) at(v, `${path}.${op}`, 'expected a value or a list of values');
             else policy.filters.customFields[name] = op === 'not' ? { not: values } : { in: values };
           }
-          if (!/^cf_[a-z0-9_]+$/i.test(name)) at(pair.key as YamlNode, path, `custom fields are named by their api name, like cf_region (got "${name}")`);
         }
       }
     }
@@ -289,7 +313,7 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
       const sub = entries(node.value, `filters.${key}`, ['include', 'exclude']);
       for (const [which, { value }] of sub) {
         const patterns = list(value, `filters.${key}.${which}`, key === 'tags' ? 'tags ("Tag name" or "Tag name: option")' : 'name patterns (* and ? wildcards)');
-        if (patterns) policy.filters[key][which as 'include' | 'exclude'] = patterns;
+        if (patterns) policy.filters[key][which as 'include' | 'exclude'] = patterns.map((p) => p.value);
       }
     }
     const crm = f.get('crm');
@@ -303,12 +327,11 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
       if (!node) continue;
       const ids = list(node.value, `filters.${key}`, 'contact ids (quoted strings)');
       if (!ids) continue;
-      const items = isSeq(node.value) ? node.value.items : [node.value];
       const good: string[] = [];
-      ids.forEach((id, i) => {
+      for (const { value: id, node: item, index } of ids) {
         if (isZohoId(id)) good.push(id);
-        else at(items[i] as YamlNode, `filters.${key}[${i}]`, `"${id}" is not a Zoho contact id (15 to 19 digits, quoted)`);
-      });
+        else at(item, index < 0 ? `filters.${key}` : `filters.${key}[${index}]`, `"${id}" is not a Zoho contact id (15 to 19 digits, quoted)`);
+      }
       if (key === 'allow') policy.filters.allow = good;
       else policy.filters.deny = good;
     }
@@ -330,13 +353,20 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
   return policy;
 }
 
+/** The activity types a policy counts, for the contact types it applies to (what a scan must read). */
+export function activityTypesFor(policy: Policy): TransactionType[] {
+  const types = new Set<TransactionType>();
+  for (const contactType of policy.filters.contactTypes) for (const t of policy.activity[contactType]) types.add(t);
+  return [...types];
+}
+
 /** A policy file for an organization with every default written out, to start from. */
 export function defaultPolicyText(organizationId: string): string {
   return `# Sunset policy: which contacts of this organization are dormant, and which are never touched.
 organization_id: "${organizationId}"
 
-# A contact is dormant when none of the activity below happened in this long (or ever, if it is
-# older than this).
+# A contact is dormant when none of the activity below happened in this long. One that never
+# traded is dormant too; the grace period below protects those created recently.
 inactivity: 24 months
 
 # Which transactions count as activity, per contact type.

@@ -5,7 +5,7 @@
  */
 import type { TransactionType } from '../zoho/index.js';
 import { cutoffFor } from './plan.js';
-import type { Policy } from './policy.js';
+import { activityTypesFor, type Policy } from './policy.js';
 import type { BooksPort } from './port.js';
 import { newId, type Journal } from './storage/journal.js';
 import type { SnapshotContact, SnapshotInfo } from './types.js';
@@ -29,13 +29,6 @@ export interface ScanOptions {
   signal?: AbortSignal;
 }
 
-/** The activity types a policy needs read, for the contact types it applies to. */
-export function activityTypesFor(policy: Policy): TransactionType[] {
-  const types = new Set<TransactionType>();
-  for (const contactType of policy.filters.contactTypes) for (const t of policy.activity[contactType]) types.add(t);
-  return [...types];
-}
-
 export async function scan(options: ScanOptions): Promise<SnapshotInfo> {
   const { port, journal, policy, now, signal } = options;
   const callsAtStart = port.apiCalls();
@@ -51,7 +44,7 @@ export async function scan(options: ScanOptions): Promise<SnapshotInfo> {
   };
 
   // Latest activity per contact since the cutoff.
-  const activity = new Map<string, { date: string; type: TransactionType; id: string; count: number }>();
+  const activity = new Map<string, { date: string; type: TransactionType; id: string; count: number; byType: Partial<Record<TransactionType, string>> }>();
   for (const type of activityTypes) {
     progress.transactionType = type;
     for await (const page of port.listTransactions(type, { dateStart: cutoffDate, signal })) {
@@ -60,9 +53,10 @@ export async function scan(options: ScanOptions): Promise<SnapshotInfo> {
       for (const t of page) {
         if (t.contactId === '' || t.date < cutoffDate) continue;
         const seen = activity.get(t.contactId);
-        if (!seen) activity.set(t.contactId, { date: t.date, type, id: t.transactionId, count: 1 });
+        if (!seen) activity.set(t.contactId, { date: t.date, type, id: t.transactionId, count: 1, byType: { [type]: t.date } });
         else {
           seen.count++;
+          if ((seen.byType[type] ?? '') < t.date) seen.byType[type] = t.date;
           if (t.date > seen.date || (t.date === seen.date && t.transactionId > seen.id)) {
             seen.date = t.date;
             seen.type = type;
@@ -86,6 +80,7 @@ export async function scan(options: ScanOptions): Promise<SnapshotInfo> {
         lastActivityType: a?.type,
         lastActivityId: a?.id,
         activityCount: a?.count ?? 0,
+        activityByType: a?.byType ?? {},
       };
     });
     await journal.addSnapshotContacts(snapshotId, rows);

@@ -27,6 +27,8 @@ export interface SnapshotContact {
   lastActivityId: string | undefined;
   /** Activity seen since the cutoff. */
   activityCount: number;
+  /** The latest activity date per type seen since the cutoff, so a policy counting fewer types still sees its own. */
+  activityByType?: Partial<Record<TransactionType, string>>;
 }
 
 export interface SnapshotInfo {

@@ -1,111 +1,135 @@
 /**
- * `sunset demo`: starts the emulator in-process with demo data on a free loopback port and walks
- * through the contact lifecycle with real HTTP calls, printing what each call answered.
+ * `sunset demo`: the whole story on the embedded emulator with demo data — scan, plan (with the
+ * HTML report), apply (one planned customer trades meanwhile, and is skipped), verify, undo, verify —
+ * printing a short summary at each step.
  */
-import { createEmulator, listen } from '../../emulator/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createMemoryTokenStore, createZohoBooksClient } from '../../client/index.js';
+import { createEmulator, listen } from '../../emulator/index.js';
+import {
+  applyRun, buildPlan, createJournal, createRunFromPlan, createUndoRun, createZohoPort, defaultPolicyText, openSqlite, parsePolicy,
+  recordBefore, scan, verifyRun, type SnapshotContact,
+} from '../../engine/index.js';
+import { planToHtml } from '../../engine/report/index.js';
 import { intFlag, parseFlags } from '../args.js';
+import { writeOutput } from '../common.js';
+import { createProgress, formatDuration, ownerId } from '../context.js';
 import type { CliIO } from '../main.js';
 
 const HELP = `Usage: sunset demo [options]
 
-Starts the Zoho Books emulator in this process with demo data, then makes real API calls against
-it: sign in with a self-client code, list organizations and contacts, mark a contact inactive,
-read its history, and show the rules that protect history (no deleting a contact with
-transactions, no new invoice for an inactive contact).
+Runs the main job end to end on the embedded Zoho Books emulator, with demo data (two
+organizations; customers and vendors with years of history, some dormant, some owing money, some
+linked to CRM): scan, plan with an HTML report, apply, verify that no history was lost, undo, and
+verify again. Nothing outside a temporary folder is touched, except the report.
 
 Options:
-  --contacts N   Contacts in the first demo organization (default 1000)
-  --help         Show this help
+  --contacts N          Contacts in the demo organization (default 1000)
+  --report FILE         Where to write the HTML report (default sunset-demo-report.html)
+  --keep                Keep the temporary journal and print where it is
+  --help                Show this help
+
+The demo raises the emulator's limits (6,000 calls a minute) so it finishes in seconds; against
+real Zoho, a plan runs at 100 calls a minute within the organization's daily quota.
 `;
 
-interface ZohoBody {
-  code?: number;
-  message?: string;
-  [key: string]: unknown;
-}
-
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(() => parseArgs({ args: argv, strict: true, options: { contacts: { type: 'string' }, help: { type: 'boolean' } } }), 'demo');
+  const { values } = parseFlags(() => parseArgs({
+    args: argv, strict: true,
+    options: { contacts: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' } },
+  }), 'demo');
   if (values.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  const contacts = intFlag(values.contacts, 'contacts', 1, 1_000_000) ?? 1000;
+  const contacts = intFlag(values.contacts, 'contacts', 50, 200_000) ?? 1000;
+  const reportPath = resolve(values.report ?? 'sunset-demo-report.html');
   const out = (line = ''): void => void io.stdout.write(`${line}\n`);
+  const progress = createProgress(io, false);
   const started = Date.now();
-  const emulator = createEmulator({ seed: 'demo', contacts });
+  const dir = mkdtempSync(join(tmpdir(), 'sunset-demo-'));
+  const perMinute = 6000;
+  const emulator = createEmulator({ seed: 'demo', contacts, limits: { perMinute, daily: 100_000 } });
   const server = await listen(emulator, { port: 0 });
+  const journal = createJournal(openSqlite(join(dir, 'sunset.db')));
   try {
+    await journal.migrate();
     const info = emulator.info(server.origin);
-    out(`Emulator with demo data on ${server.origin} (ready in ${Date.now() - started} ms)`);
-
-    // 1. A self-client grant code, exchanged for tokens, as in Zoho's API console.
-    const grant = (await (await fetch(`${server.origin}/__emulator/grants`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ scopes: ['ZohoBooks.contacts.ALL', 'ZohoBooks.settings.READ', 'ZohoBooks.invoices.ALL'] }),
-    })).json()) as { code: string };
-    const tokenResponse = (await (await fetch(`${info.accountsUrl}/oauth/v2/token`, {
-      method: 'POST',
-      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: info.clientId, client_secret: info.clientSecret, code: grant.code }),
-    })).json()) as { access_token: string; expires_in: number; scope: string };
-    out(`Signed in with a self-client code: access token valid ${tokenResponse.expires_in} s, scopes ${tokenResponse.scope}`);
-    const headers = { authorization: `Zoho-oauthtoken ${tokenResponse.access_token}` };
-    const call = async (method: string, path: string): Promise<{ status: number; body: ZohoBody }> => {
-      const response = await fetch(`${info.baseUrl}${path}`, { method, headers });
-      return { status: response.status, body: (await response.json()) as ZohoBody };
-    };
-
-    const orgs = await call('GET', '/organizations');
-    const organizations = orgs.body.organizations as Array<{ organization_id: string; name: string; plan_name: string }>;
-    out(`GET /organizations → ${organizations.map((o) => `${o.name} (${o.organization_id}, ${o.plan_name})`).join('; ')}`);
-    const org = organizations[0]!.organization_id;
-
-    let active = 0;
-    let pages = 0;
-    for (let page = 1; ; page++) {
-      const list = await call('GET', `/contacts?organization_id=${org}&filter_by=Status.Active&per_page=200&page=${page}`);
-      pages++;
-      active += (list.body.contacts as unknown[]).length;
-      if (!(list.body.page_context as { has_more_page: boolean }).has_more_page) break;
-    }
-    out(`GET /contacts?filter_by=Status.Active → ${active} active contacts in ${pages} pages of 200`);
-
-    // A customer with history: the first customer on the first page of invoices from long ago.
-    const old = await call('GET', `/invoices?organization_id=${org}&date_end=2020-12-31&per_page=1&sort_column=date&sort_order=A`);
-    const invoice = (old.body.invoices as Array<{ customer_id: string; customer_name: string; date: string }>)[0];
-    if (!invoice) {
-      out('No invoices before 2021 in this demo data; nothing more to show.');
-      return 0;
-    }
-    const id = invoice.customer_id;
-    const contact = (await call('GET', `/contacts/${id}?organization_id=${org}`)).body.contact as Record<string, unknown>;
-    out(`GET /contacts/${id} → ${String(contact.contact_name)}: status ${String(contact.status)}, has_transaction ${String(contact.has_transaction)}, outstanding ${String(contact.outstanding_receivable_amount)}`);
-
-    const show = async (label: string, method: string, path: string): Promise<void> => {
-      const r = await call(method, path);
-      out(`${label} → HTTP ${r.status}, code ${r.body.code}: ${r.body.message}`);
-    };
-    await show(`DELETE /contacts/${id}`, 'DELETE', `/contacts/${id}?organization_id=${org}`);
-    if (contact.status === 'active') await show(`POST /contacts/${id}/inactive`, 'POST', `/contacts/${id}/inactive?organization_id=${org}`);
-    await show(`POST /contacts/${id}/inactive again`, 'POST', `/contacts/${id}/inactive?organization_id=${org}`);
-    const invoiceAttempt = await fetch(`${info.baseUrl}/invoices?organization_id=${org}`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ customer_id: id, line_items: [{ name: 'Consulting', rate: 100, quantity: 1 }] }),
+    let calls = 0;
+    const client = createZohoBooksClient({
+      baseUrl: info.baseUrl, accountsUrl: info.accountsUrl, tokenStore: createMemoryTokenStore(),
+      credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
+      limits: { perMinute, burst: perMinute },
+      hooks: { onResponse: () => void calls++ },
     });
-    const attemptBody = (await invoiceAttempt.json()) as ZohoBody;
-    out(`POST /invoices for the inactive contact → HTTP ${invoiceAttempt.status}, code ${attemptBody.code}: ${attemptBody.message}`);
-    const history = await call('GET', `/contacts/${id}/comments?organization_id=${org}`);
-    out(`GET /contacts/${id}/comments → ${(history.body.contact_comments as Array<{ description: string }>).map((c) => c.description).join(' | ')}`);
-    await show(`POST /contacts/${id}/active`, 'POST', `/contacts/${id}/active?organization_id=${org}`);
-    await show(`GET /contacts/1`, 'GET', `/contacts/1?organization_id=${org}`);
+    const orgs = await client.organizations.list();
+    const org = orgs[0]!;
+    const port = createZohoPort(client, org.organization_id, () => calls);
+    out(`1. Emulator  ${server.origin}: ${orgs.map((o) => `${o.name} (${o.organization_id}, ${o.plan_name})`).join(', ')}`);
+
+    const policyText = defaultPolicyText(org.organization_id);
+    const policy = parsePolicy(policyText, 'demo-policy.yaml');
+    let t = Date.now();
+    const snapshot = await scan({
+      port, journal, policy, now: emulator.clock.now(),
+      onProgress: (p) => progress.update(`   scanning: ${p.contacts} contacts, ${p.transactions} transactions, ${p.apiCalls} calls`),
+    });
+    progress.done();
+    out(`2. Scan      ${snapshot.contactCount} active contacts and ${snapshot.transactionCount} transactions since ${snapshot.cutoffDate}, in ${snapshot.apiCalls} API calls (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    out(`             one call per contact and activity type would have taken ${snapshot.contactCount * snapshot.activityTypes.length}`);
+
+    const rows: SnapshotContact[] = [];
+    for await (const page of journal.snapshotContacts(snapshot.snapshotId)) rows.push(...page);
+    const plan = buildPlan(policy, policyText, snapshot, rows);
+    await journal.savePlan(plan);
+    writeOutput(reportPath, planToHtml(plan, { generatedAt: Date.now(), title: `Sunset demo plan — ${org.name}` }));
+    const ex = Object.entries(plan.summary.excluded).map(([reason, n]) => `${n} ${reason.replace(/_/g, ' ')}`).join(', ');
+    out(`3. Plan      ${plan.planId}: ${plan.summary.dormant} dormant for ${policy.inactivity.text}; deactivate ${plan.steps.length}; excluded ${plan.excluded.length}${ex ? ` (${ex})` : ''}; ${plan.summary.recentlyActive} recently active`);
+    out(`             report: ${reportPath}`);
+
+    // Meanwhile, one planned customer places an order: apply must notice and skip it.
+    const trader = plan.steps.find((s) => s.contactType === 'customer');
+    if (trader) {
+      await client.org(org.organization_id).invoices.create({ customer_id: trader.contactId, line_items: [{ name: 'Comeback order', rate: 250, quantity: 1 }] });
+      out(`             meanwhile ${trader.contactName} places an order (a new invoice), after the snapshot`);
+    }
+
+    const run = await createRunFromPlan(journal, plan, 'sunset demo', Date.now());
+    t = Date.now();
+    await recordBefore(journal, port, run.runId);
+    const applied = await applyRun({
+      journal, port, runId: run.runId, owner: ownerId(), clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+      concurrency: 10,
+      onProgress: (p) => progress.update(`   applying: ${p.counts.changed + p.counts.unchanged + p.counts.skipped + p.counts.failed}/${p.counts.total} steps`),
+    });
+    progress.done();
+    const skipped = (await journal.steps(run.runId)).filter((s) => s.state === 'skipped');
+    out(`4. Apply     run ${run.runId}: ${applied.counts.changed} contacts marked inactive, ${applied.counts.skipped} skipped, ${applied.counts.failed} failed, ${applied.apiCalls} API calls (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    for (const s of skipped.slice(0, 3)) out(`             skipped ${s.contactName}: ${s.skipReason}`);
+    out(`             at 100 calls a minute (Zoho's limit) this run would take about ${formatDuration((applied.apiCalls / 100) * 60_000)}`);
+
+    const verified = await verifyRun(journal, port, run.runId);
+    out(`5. Verify    ${verified.ok ? 'no history lost' : `${verified.differences.length} DIFFERENCES`}: ${verified.transactions} transactions totalling ${(verified.totalCents / 100).toFixed(2)} ${org.currency_code} across ${verified.contacts} contacts, identical before and after`);
+
+    const { run: undo } = await createUndoRun(journal, run.runId, 'sunset demo', Date.now());
+    await recordBefore(journal, port, undo.runId);
+    const undone = await applyRun({ journal, port, runId: undo.runId, owner: ownerId(), clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, concurrency: 10 });
+    const verifiedUndo = await verifyRun(journal, port, undo.runId);
+    out(`6. Undo      run ${undo.runId}: ${undone.counts.changed} contacts active again; verify: ${verifiedUndo.ok ? 'no history lost' : 'DIFFERENCES'}`);
+
+    const consistent = (await (await fetch(`${server.origin}/__emulator/check`)).json()) as { ok: boolean };
     out('');
-    out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s. Run \`sunset emulator start\` to keep an emulator running.`);
-    return 0;
+    out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s, ${calls} API calls in all; emulator ledger consistent: ${consistent.ok ? 'yes' : 'NO'}.`);
+    if (values.keep) out(`Journal kept in ${dir}: try \`sunset runs --db ${join(dir, 'sunset.db')}\` and \`sunset audit --db ${join(dir, 'sunset.db')}\`.`);
+    out('Next: `sunset policy init`, `sunset scan`, `sunset plan --html report.html`, `sunset apply` (see --help of each).');
+    return verified.ok && verifiedUndo.ok && consistent.ok ? 0 : 1;
   } finally {
+    await journal.close();
     await server.close();
     emulator.close();
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -42,6 +42,7 @@ interface ContactRow {
   last_activity_type: string | null;
   last_activity_id: string | null;
   activity_count: number;
+  activity_by_type: string;
 }
 
 interface StepRow {
@@ -100,6 +101,7 @@ function toContact(r: ContactRow): SnapshotContact {
     lastActivityType: (r.last_activity_type ?? undefined) as TransactionType | undefined,
     lastActivityId: r.last_activity_id ?? undefined,
     activityCount: r.activity_count,
+    activityByType: JSON.parse(r.activity_by_type) as SnapshotContact['activityByType'],
   };
 }
 
@@ -226,12 +228,13 @@ export function createJournal(db: SqlDatabase): Journal {
       await tx.run(
         `INSERT INTO snapshot_contacts (snapshot_id, contact_id, contact_name, company_name, contact_type, status, created_at, modified_at,
           receivable_cents, payable_cents, credits_receivable_cents, credits_payable_cents, custom_fields, tags, zcrm_account_id,
-          zcrm_contact_id, last_activity_date, last_activity_type, last_activity_id, activity_count)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          zcrm_contact_id, last_activity_date, last_activity_type, last_activity_id, activity_count, activity_by_type)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (snapshot_id, contact_id) DO NOTHING`,
         [snapshotId, c.contactId, c.contactName, c.companyName, c.contactType, c.status, c.createdAt, c.modifiedAt, c.receivableCents,
           c.payableCents, c.creditsReceivableCents, c.creditsPayableCents, JSON.stringify(c.customFields), JSON.stringify(c.tags),
-          c.zcrmAccountId, c.zcrmContactId, c.lastActivityDate ?? null, c.lastActivityType ?? null, c.lastActivityId ?? null, c.activityCount],
+          c.zcrmAccountId, c.zcrmContactId, c.lastActivityDate ?? null, c.lastActivityType ?? null, c.lastActivityId ?? null, c.activityCount,
+          JSON.stringify(c.activityByType ?? {})],
       );
     }
   };

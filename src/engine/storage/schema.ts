@@ -36,6 +36,7 @@ export const JOURNAL_SCHEMA: readonly string[] = [
     last_activity_type TEXT,
     last_activity_id TEXT,
     activity_count INTEGER NOT NULL,
+    activity_by_type TEXT NOT NULL,
     PRIMARY KEY (snapshot_id, contact_id)
   )`,
   `CREATE TABLE IF NOT EXISTS plans (

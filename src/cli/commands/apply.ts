@@ -1,0 +1,110 @@
+/** `sunset apply`: execute a plan from the journal (or resume a run), within the organization's limits. */
+import { parseArgs } from 'node:util';
+import { createRunFromPlan, type Plan } from '../../engine/index.js';
+import { intFlag, parseFlags } from '../args.js';
+import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, openSession, resolveOrganization } from '../common.js';
+import { confirm, formatDuration } from '../context.js';
+import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import type { CliIO } from '../main.js';
+
+const HELP = `Usage: sunset apply [PLAN_ID] [options]
+       sunset apply --resume [RUN_ID] [options]
+
+Executes a plan (default: the latest one) as a new run. Every step is written to the journal before
+and after its API call, so a crash, a kill or a power cut at any point is resumed with --resume
+without changing a contact twice or losing one. Before acting, and again as it goes, it looks for
+contacts that traded, changed balance or changed status since the snapshot (with a few list calls,
+not one per contact) and skips them with the reason. It keeps to the organization's per-minute,
+in-flight and daily limits; past the daily quota it waits for the reset and carries on.
+Ctrl-C stops after the calls in flight.
+
+Options:
+  --resume              Continue an interrupted run (default: the latest unfinished one)
+  --yes                 Do not ask for confirmation (required when not on a terminal)
+  --concurrency N       Steps in flight at once (default 5; Zoho allows 5 on Free, 10 on paid plans)
+  --no-fingerprint      Skip recording transaction counts first (then \`sunset verify\` cannot compare)
+  --actor NAME          Who the audit trail names (default user@host)
+${COMMON_HELP}
+`;
+
+function describe(plan: Plan): string {
+  const parts = [];
+  if (plan.summary.steps.deactivate) parts.push(`deactivate ${plan.summary.steps.deactivate} contact${plan.summary.steps.deactivate === 1 ? '' : 's'}`);
+  if (plan.summary.steps.activate) parts.push(`activate ${plan.summary.steps.activate}`);
+  return parts.join(' and ');
+}
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(() => parseArgs({
+    args: argv, strict: true, allowPositionals: true, allowNegative: true,
+    options: { ...COMMON_FLAGS, resume: { type: 'boolean' }, yes: { type: 'boolean' }, concurrency: { type: 'string' }, fingerprint: { type: 'boolean' }, actor: { type: 'string' } },
+  }), 'apply');
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new ExitError(`Give at most one ${values.resume ? 'run' : 'plan'} id (got ${positionals.join(' ')}).`, EXIT_USAGE);
+  const concurrency = intFlag(values.concurrency, 'concurrency', 1, 50);
+  const session = await openSession(io, values);
+  try {
+    const { journal } = session;
+    const execute = { yes: true, question: '', concurrency, fingerprint: values.fingerprint !== false, quiet: values.quiet === true, json: values.json === true, failpoint: io.env.SUNSET_FAILPOINT };
+
+    if (values.resume) {
+      let runRecord = positionals[0] ? await journal.getRun(positionals[0]) : undefined;
+      if (positionals[0] && !runRecord) throw new ExitError(`There is no run ${positionals[0]} in ${session.dbPath}. \`sunset runs\` lists them.`);
+      if (!runRecord) {
+        runRecord = (await journal.listRuns(values.org)).find((r) => r.state === 'running' || r.state === 'paused' || r.state === 'pending');
+        if (!runRecord) throw new ExitError('There is no unfinished run to resume.');
+      }
+      if (runRecord.state === 'done' || runRecord.state === 'cancelled') {
+        io.stdout.write(`Run ${runRecord.runId} is already ${runRecord.state}; nothing to resume.\n`);
+        return 0;
+      }
+      await resolveOrganization(session.connection, runRecord.organizationId);
+      const counts = await journal.runCounts(runRecord.runId);
+      const left = counts.pending + counts.inFlight;
+      if (!(await confirm(io, `Resume run ${runRecord.runId} in organization ${runRecord.organizationId}: ${left} step${left === 1 ? '' : 's'} left?`, values.yes === true))) {
+        io.stderr.write('Nothing was changed.\n');
+        return 1;
+      }
+      return await executeRun(io, session, runRecord, execute);
+    }
+
+    const plan = positionals[0] ? await journal.getPlan(positionals[0]) : await journal.latestPlan(values.org);
+    if (!plan) {
+      throw new ExitError(positionals[0] ? `There is no plan ${positionals[0]} in ${session.dbPath}.` : 'There is no plan yet: run `sunset scan` and `sunset plan` first.');
+    }
+    if (values.org && values.org !== plan.organizationId) {
+      throw new ExitError(`Plan ${plan.planId} was made for organization ${plan.organizationId}, not ${values.org}. Nothing was changed.`);
+    }
+    await resolveOrganization(session.connection, plan.organizationId);
+    const earlier = (await journal.listRuns(plan.organizationId)).find((r) => r.planId === plan.planId);
+    if (earlier) {
+      throw new ExitError(earlier.state === 'done'
+        ? `Plan ${plan.planId} was already applied by run ${earlier.runId}. Scan and plan again for a new plan.`
+        : `Plan ${plan.planId} is being applied by run ${earlier.runId} (${earlier.state}); continue it with \`sunset apply --resume ${earlier.runId}\`.`);
+    }
+    if (plan.steps.length === 0) {
+      io.stdout.write(`Plan ${plan.planId} has no steps; nothing to do.\n`);
+      return 0;
+    }
+    const quota = session.connection.port(plan.organizationId).quota();
+    const perMinute = quota.perMinute;
+    let eta = `about ${formatDuration((plan.steps.length / perMinute) * 60_000)} at ${perMinute} calls a minute`;
+    if (quota.limit && plan.steps.length > (quota.remaining ?? quota.limit)) {
+      const days = Math.ceil((plan.steps.length - (quota.remaining ?? 0)) / quota.limit);
+      eta += `; that is more than today's quota (${quota.remaining ?? '?'} calls left of ${quota.limit}), so it will wait for ${days} daily reset${days === 1 ? '' : 's'}`;
+    }
+    const question = `Apply plan ${plan.planId} to organization ${plan.organizationId} (${session.connection.description}): ${describe(plan)} (${eta})?`;
+    if (!(await confirm(io, question, values.yes === true))) {
+      io.stderr.write('Nothing was changed.\n');
+      return 1;
+    }
+    const runRecord = await createRunFromPlan(journal, plan, actorName(io.env, values.actor), Date.now());
+    if (!values.json && !values.quiet) io.stderr.write(`Run ${runRecord.runId} started.\n`);
+    return await executeRun(io, session, runRecord, execute);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,43 @@
+/** `sunset audit`: every change Sunset made (who, when, which contact, from what to what, why). */
+import { parseArgs } from 'node:util';
+import { auditToCsv, auditToJson } from '../../engine/report/index.js';
+import { choiceFlag, parseFlags } from '../args.js';
+import { COMMON_FLAGS, writeOutput } from '../common.js';
+import { openJournal } from '../context.js';
+import type { CliIO } from '../main.js';
+
+const HELP = `Usage: sunset audit [--org ID] [--run RUN_ID] [--format csv|json] [--output FILE]
+
+Exports every status change the journal records — who made it, when, which contact, from what to
+what, and why — as CSV (default) or JSON, to stdout or a file.
+
+Options:
+  --db FILE             The journal (default ./sunset.db)
+  --org ID              Only this organization
+  --run RUN_ID          Only this run
+  --format csv|json     Output format (default csv)
+  --output FILE         Write to a file instead of stdout
+`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(() => parseArgs({
+    args: argv, strict: true, options: { ...COMMON_FLAGS, run: { type: 'string' }, format: { type: 'string' }, output: { type: 'string' } },
+  }), 'audit');
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const format = choiceFlag(values.format, 'format', ['csv', 'json'] as const) ?? (values.json ? 'json' : 'csv');
+  const journal = await openJournal(values.db ?? 'sunset.db');
+  try {
+    const rows = await journal.audit({ organizationId: values.org, runId: values.run });
+    const text = format === 'json' ? `${JSON.stringify(auditToJson(rows), null, 2)}\n` : auditToCsv(rows);
+    if (values.output) {
+      writeOutput(values.output, text);
+      io.stderr.write(`${rows.length} change${rows.length === 1 ? '' : 's'} written to ${values.output}\n`);
+    } else io.stdout.write(text);
+    return 0;
+  } finally {
+    await journal.close();
+  }
+}

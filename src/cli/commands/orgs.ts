@@ -1,0 +1,37 @@
+/** `sunset orgs`: the organizations the credentials reach. */
+import { parseArgs } from 'node:util';
+import { parseFlags } from '../args.js';
+import { COMMON_FLAGS, COMMON_HELP, explain, openSession } from '../common.js';
+import type { CliIO } from '../main.js';
+
+const HELP = `Usage: sunset orgs [options]
+
+Lists the Zoho Books organizations the credentials reach, with their plans.
+
+${COMMON_HELP}
+`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(() => parseArgs({ args: argv, strict: true, options: { ...COMMON_FLAGS } }), 'orgs');
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const session = await openSession(io, values);
+  try {
+    let organizations;
+    try {
+      organizations = await session.connection.port(session.connection.defaultOrganizationId ?? '0').organizations();
+    } catch (error) {
+      throw explain(error, 'listing organizations');
+    }
+    if (values.json) io.stdout.write(`${JSON.stringify(organizations)}\n`);
+    else {
+      io.stdout.write(`Organizations reachable through ${session.connection.description}:\n`);
+      for (const o of organizations) io.stdout.write(`  ${o.organizationId}  ${o.name} (${o.plan})${o.organizationId === session.connection.defaultOrganizationId ? '  [default]' : ''}\n`);
+    }
+    return 0;
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,41 @@
+/** `sunset policy init [FILE]`: write a policy with every default spelled out, to start from. */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { defaultPolicyText } from '../../engine/index.js';
+import { parseFlags } from '../args.js';
+import { COMMON_FLAGS, COMMON_HELP, openSession, resolveOrganization, writeOutput } from '../common.js';
+import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import type { CliIO } from '../main.js';
+
+const HELP = `Usage: sunset policy init [FILE] [--org ID] [--force]
+
+Writes a policy (default sunset-policy.yaml) for the organization with every default written out
+and commented: 24 months of inactivity, the activity that counts per contact type, the safety
+exclusions (open balances, unused credits, 90-day grace period), filters and a cap.
+
+Options:
+  --force               Overwrite an existing file
+${COMMON_HELP}
+`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(() => parseArgs({
+    args: argv, strict: true, allowPositionals: true, options: { ...COMMON_FLAGS, force: { type: 'boolean' } },
+  }), 'policy init');
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new ExitError('Give at most one file name.', EXIT_USAGE);
+  const file = positionals[0] ?? 'sunset-policy.yaml';
+  if (existsSync(file) && !values.force) throw new ExitError(`${file} exists; add --force to overwrite it.`);
+  const session = await openSession(io, values);
+  try {
+    const organizationId = await resolveOrganization(session.connection, values.org);
+    writeOutput(file, defaultPolicyText(organizationId));
+    io.stdout.write(`Wrote ${file} for organization ${organizationId}. Review it, then: sunset scan --policy ${file}\n`);
+    return 0;
+  } finally {
+    await session.close();
+  }
+}

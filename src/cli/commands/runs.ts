@@ -1,0 +1,66 @@
+/** `sunset runs` and `sunset runs show RUN`. */
+import { parseArgs } from 'node:util';
+import { renderRunText } from '../../engine/report/index.js';
+import { parseFlags } from '../args.js';
+import { COMMON_FLAGS } from '../common.js';
+import { openJournal } from '../context.js';
+import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import type { CliIO } from '../main.js';
+
+const HELP = `Usage: sunset runs [--org ID] [--json]
+       sunset runs show RUN_ID [--json]
+
+Lists the runs in the journal with their counts, or shows one run with its skipped and failed steps.
+
+Options:
+  --db FILE             The journal (default ./sunset.db)
+  --org ID              Only this organization's runs
+  --limit N             Steps to list with show (default 20)
+  --json                Print JSON on stdout
+`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(() => parseArgs({
+    args: argv, strict: true, allowPositionals: true, options: { ...COMMON_FLAGS, limit: { type: 'string' } },
+  }), 'runs');
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const journal = await openJournal(values.db ?? 'sunset.db');
+  try {
+    if (positionals[0] === 'show') {
+      const runId = positionals[1];
+      if (!runId) throw new ExitError('Name the run: sunset runs show RUN_ID', EXIT_USAGE);
+      const runRecord = await journal.getRun(runId);
+      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
+      const counts = await journal.runCounts(runId);
+      const steps = await journal.steps(runId);
+      if (values.json) io.stdout.write(`${JSON.stringify({ run: runRecord, counts, steps })}\n`);
+      else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.stdout.isTTY === true, limit: values.limit ? Number(values.limit) : 20 }));
+      return 0;
+    }
+    if (positionals.length > 0) throw new ExitError(`Unknown argument "${positionals[0]}": use sunset runs, or sunset runs show RUN_ID.`, EXIT_USAGE);
+    const runs = await journal.listRuns(values.org);
+    const rows = await Promise.all(runs.map(async (r) => ({ run: r, counts: await journal.runCounts(r.runId) })));
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(rows)}\n`);
+      return 0;
+    }
+    if (rows.length === 0) {
+      io.stdout.write('No runs yet.\n');
+      return 0;
+    }
+    const header = ['RUN', 'KIND', 'ORGANIZATION', 'STATE', 'CREATED', 'STEPS', 'CHANGED', 'UNCHANGED', 'SKIPPED', 'FAILED', 'LEFT'];
+    const table = rows.map(({ run: r, counts: c }) => [
+      r.runId, r.kind + (r.undoOf ? ` of ${r.undoOf}` : ''), r.organizationId, r.state, new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' '),
+      String(c.total), String(c.changed), String(c.unchanged), String(c.skipped), String(c.failed), String(c.pending + c.inFlight),
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+    const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    io.stdout.write(`${[line(header), ...table.map(line)].join('\n')}\n`);
+    return 0;
+  } finally {
+    await journal.close();
+  }
+}

@@ -1,0 +1,60 @@
+/** `sunset undo RUN`: reverse the changes a run made that are still as it left them, as a new run. */
+import { parseArgs } from 'node:util';
+import { createUndoRun, previewUndo, RunInputError } from '../../engine/index.js';
+import { intFlag, parseFlags } from '../args.js';
+import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, openSession, resolveOrganization } from '../common.js';
+import { confirm } from '../context.js';
+import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import type { CliIO } from '../main.js';
+
+const HELP = `Usage: sunset undo RUN_ID [options]
+
+Reverses exactly the changes run RUN_ID made that are still as it left them: a contact changed again
+since (by a later run, or by someone in Zoho, found with incremental reads) is left alone and
+reported. The undo is a new run in the journal: it resumes, and can itself be undone.
+
+Options:
+  --yes                 Do not ask for confirmation (required when not on a terminal)
+  --concurrency N       Steps in flight at once (default 5)
+  --actor NAME          Who the audit trail names
+${COMMON_HELP}
+`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(() => parseArgs({
+    args: argv, strict: true, allowPositionals: true,
+    options: { ...COMMON_FLAGS, yes: { type: 'boolean' }, concurrency: { type: 'string' }, actor: { type: 'string' } },
+  }), 'undo');
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new ExitError('Name the run to undo: sunset undo RUN_ID (`sunset runs` lists them).', EXIT_USAGE);
+  const concurrency = intFlag(values.concurrency, 'concurrency', 1, 50);
+  const session = await openSession(io, values);
+  try {
+    const runId = positionals[0]!;
+    let preview;
+    try {
+      preview = await previewUndo(session.journal, runId);
+    } catch (error) {
+      if (error instanceof RunInputError) throw new ExitError(error.message);
+      throw error;
+    }
+    await resolveOrganization(session.connection, preview.run.organizationId);
+    for (const s of preview.preview.skipped) io.stderr.write(`Left alone: ${s.contactName || s.contactId} (${s.contactId}): ${s.reason}\n`);
+    const n = preview.preview.steps.length;
+    if (n === 0) throw new ExitError(`Every change of run ${runId} has been changed again since; nothing to undo.`);
+    if (!(await confirm(io, `Undo run ${runId} in organization ${preview.run.organizationId}: reverse ${n} change${n === 1 ? '' : 's'}?`, values.yes === true))) {
+      io.stderr.write('Nothing was changed.\n');
+      return 1;
+    }
+    const { run: undoRun } = await createUndoRun(session.journal, runId, actorName(io.env, values.actor), Date.now());
+    if (!values.json && !values.quiet) io.stderr.write(`Run ${undoRun.runId} (undo of ${runId}) started.\n`);
+    return await executeRun(io, session, undoRun, {
+      yes: true, question: '', concurrency, fingerprint: true, quiet: values.quiet === true, json: values.json === true, failpoint: io.env.SUNSET_FAILPOINT,
+    });
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * What every engine command needs: the journal, a connection to Zoho Books (real credentials, a
+ * running emulator, or the embedded emulator), the organization, who is acting, progress output
+ * and confirmation. Only the CLI reads the environment; everything below gets options.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir, hostname, userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import {
+  createFileTokenStore, createMemoryTokenStore, createZohoBooksClient, ZohoError, type ZohoBooksClient,
+} from '../client/index.js';
+import { createEmulator, createEmulatorFetch, type Emulator } from '../emulator/index.js';
+import { createJournal, createZohoPort, openSqlite, JournalError, type BooksPort, type Journal } from '../engine/index.js';
+import { isDataCentre, isOrganizationId, type DataCentre } from '../zoho/index.js';
+import { ExitError, EXIT_USAGE } from './exit-error.js';
+import type { CliIO } from './main.js';
+
+export interface StoredCredentials {
+  version: 1;
+  kind: 'zoho' | 'emulator';
+  dataCentre?: DataCentre;
+  baseUrl?: string;
+  accountsUrl?: string;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  /** The organization commands use when none is named. */
+  organizationId?: string;
+}
+
+export function sunsetHome(env: NodeJS.ProcessEnv): string {
+  return resolve(env.SUNSET_HOME ?? join(homedir(), '.sunset'));
+}
+
+export function credentialsPath(env: NodeJS.ProcessEnv, flag?: string): string {
+  return resolve(flag ?? env.SUNSET_CREDENTIALS ?? join(sunsetHome(env), 'credentials.json'));
+}
+
+export function readCredentials(path: string): StoredCredentials | undefined {
+  if (!existsSync(path)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new ExitError(`${path} is not valid JSON. Run \`sunset auth login\` again, or delete the file.`);
+  }
+  const c = parsed as Partial<StoredCredentials>;
+  if (c.version !== 1 || (c.kind !== 'zoho' && c.kind !== 'emulator') || !c.clientId || !c.clientSecret || !c.refreshToken) {
+    throw new ExitError(`${path} is not a Sunset credentials file. Run \`sunset auth login\` again.`);
+  }
+  if (c.dataCentre !== undefined && !isDataCentre(c.dataCentre)) throw new ExitError(`${path} names an unknown data centre "${c.dataCentre}".`);
+  return c as StoredCredentials;
+}
+
+export function writeCredentials(path: string, credentials: StoredCredentials): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+/** Opens (creating) the journal; a file that is not a journal is a clear error. */
+export async function openJournal(path: string): Promise<Journal> {
+  const full = resolve(path);
+  if (!existsSync(dirname(full))) throw new ExitError(`--db ${path}: the directory ${dirname(full)} does not exist.`);
+  let journal: Journal | undefined;
+  try {
+    journal = createJournal(openSqlite(full));
+    await journal.migrate();
+    return journal;
+  } catch (error) {
+    await journal?.close().catch(() => undefined);
+    if (error instanceof JournalError) throw new ExitError(`${path}: ${error.message}`);
+    throw new ExitError(`Cannot open the journal ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export interface Connection {
+  client: ZohoBooksClient;
+  /** What the commands talk to, for messages: "Zoho (EU)", "the emulator at ...", "the embedded emulator". */
+  description: string;
+  defaultOrganizationId: string | undefined;
+  /** Calls made through the client so far. */
+  apiCalls(): number;
+  port(organizationId: string): BooksPort;
+  close(): Promise<void>;
+  /** Set for the embedded emulator. */
+  emulator?: Emulator;
+}
+
+export interface ConnectOptions {
+  emulatorUrl?: string;
+  credentialsFile?: string;
+  /** The journal's path: the embedded emulator keeps its state beside it. */
+  dbPath: string;
+  /** Client limits (the demo raises them with the emulator's). */
+  perMinute?: number;
+  quiet?: boolean;
+}
+
+/** Reads `/__emulator/info` of a running emulator. */
+async function emulatorInfo(url: string): Promise<{ baseUrl: string; accountsUrl: string; clientId: string; clientSecret: string; refreshToken: string; organizations: Array<{ organization_id: string }> }> {
+  const origin = url.replace(/\/+$/, '').replace(/\/books\/v3$/, '');
+  try {
+    const response = await fetch(`${origin}/__emulator/info`);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return (await response.json()) as Awaited<ReturnType<typeof emulatorInfo>>;
+  } catch (error) {
+    throw new ExitError(`No Sunset emulator answers at ${origin} (${error instanceof Error ? error.message : String(error)}). Start one with \`sunset emulator start\`.`);
+  }
+}
+
+export async function connect(io: CliIO, options: ConnectOptions): Promise<Connection> {
+  let calls = 0;
+  const hooks = { onResponse: () => void calls++ };
+  const limits = options.perMinute ? { perMinute: options.perMinute } : undefined;
+  const make = (client: ZohoBooksClient, description: string, defaultOrganizationId: string | undefined, close: () => Promise<void>, emulator?: Emulator): Connection => ({
+    client,
+    description,
+    defaultOrganizationId,
+    apiCalls: () => calls,
+    port: (organizationId) => createZohoPort(client, organizationId, () => calls),
+    close,
+    emulator,
+  });
+
+  const emulatorUrl = options.emulatorUrl ?? io.env.SUNSET_EMULATOR_URL;
+  if (emulatorUrl) {
+    const info = await emulatorInfo(emulatorUrl);
+    const client = createZohoBooksClient({
+      baseUrl: info.baseUrl, accountsUrl: info.accountsUrl,
+      credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
+      tokenStore: createMemoryTokenStore(), hooks, limits,
+    });
+    return make(client, `the emulator at ${info.accountsUrl}`, info.organizations[0]?.organization_id, async () => undefined);
+  }
+
+  const path = credentialsPath(io.env, options.credentialsFile);
+  const stored = readCredentials(path);
+  if (stored) {
+    const client = createZohoBooksClient({
+      dataCentre: stored.kind === 'zoho' && !stored.baseUrl ? stored.dataCentre : undefined,
+      baseUrl: stored.baseUrl,
+      accountsUrl: stored.accountsUrl,
+      credentials: { clientId: stored.clientId, clientSecret: stored.clientSecret, refreshToken: stored.refreshToken },
+      tokenStore: createFileTokenStore(join(dirname(path), 'tokens.json')),
+      hooks,
+      limits,
+    });
+    const where = stored.kind === 'emulator' ? `the emulator at ${stored.accountsUrl}` : `Zoho (${stored.dataCentre ?? 'custom'})`;
+    return make(client, where, stored.organizationId, async () => undefined);
+  }
+
+  // No credentials: the embedded emulator, its state beside the journal.
+  const emulatorDb = join(dirname(resolve(options.dbPath)), 'sunset-emulator.db');
+  const emulator = createEmulator({ db: emulatorDb, seed: 'demo' });
+  const origin = 'http://embedded.emulator';
+  const info = emulator.info(origin);
+  if (!options.quiet) {
+    io.stderr.write(`Using the embedded Zoho Books emulator (state in ${emulatorDb}); \`sunset auth login\` connects to Zoho.\n`);
+  }
+  const client = createZohoBooksClient({
+    baseUrl: info.baseUrl, accountsUrl: info.accountsUrl, fetch: createEmulatorFetch(emulator, origin),
+    credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
+    tokenStore: createMemoryTokenStore(), hooks, limits,
+  });
+  return make(client, 'the embedded emulator', info.organizations[0]?.organization_id, async () => emulator.close(), emulator);
+}
+
+/** The organization to work on: the flag, else the credentials' default, else the only one reachable. */
+export async function resolveOrganization(connection: Connection, flag: string | undefined, fromPolicy?: string): Promise<string> {
+  const wanted = flag ?? fromPolicy;
+  if (wanted !== undefined && !isOrganizationId(wanted)) throw new ExitError(`--org ${wanted}: an organization id is digits only.`, EXIT_USAGE);
+  let organizations: Array<{ organizationId: string; name: string }>;
+  try {
+    organizations = await connection.port(wanted ?? connection.defaultOrganizationId ?? '0').organizations();
+  } catch (error) {
+    throw explain(error, `listing the organizations of ${connection.description}`);
+  }
+  if (wanted !== undefined) {
+    if (!organizations.some((o) => o.organizationId === wanted)) {
+      throw new ExitError(`Organization ${wanted} is not reachable with these credentials (${connection.description}). Reachable: ${organizations.map((o) => `${o.organizationId} (${o.name})`).join(', ') || 'none'}.`);
+    }
+    return wanted;
+  }
+  if (connection.defaultOrganizationId && organizations.some((o) => o.organizationId === connection.defaultOrganizationId)) return connection.defaultOrganizationId;
+  if (organizations.length === 1) return organizations[0]!.organizationId;
+  throw new ExitError(`Name the organization with --org: ${organizations.map((o) => `${o.organizationId} (${o.name})`).join(', ')}.`, EXIT_USAGE);
+}
+
+/** A Zoho or engine error as a user-facing ExitError (messages never hold secrets). */
+export function explain(error: unknown, doing: string): Error {
+  if (error instanceof ExitError) return error;
+  if (error instanceof ZohoError) {
+    const hint =
+      error.kind === 'auth' ? ' Run `sunset auth login` again.' :
+      error.kind === 'network' || error.kind === 'timeout' ? ' Check the network, then try again.' :
+      error.kind === 'invalid_organization' ? ' `sunset orgs` lists the organizations these credentials reach.' : '';
+    return new ExitError(`Failed while ${doing}: ${error.message}${hint}`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+export function ownerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/** A lease owner on this host whose process is gone. */
+export function isDeadOwner(owner: string): boolean {
+  const [host, pid] = owner.split(':');
+  if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
+  if (Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as { code?: string }).code === 'ESRCH';
+  }
+}
+
+export function actorName(env: NodeJS.ProcessEnv, flag?: string): string {
+  if (flag) return flag;
+  if (env.SUNSET_ACTOR) return env.SUNSET_ACTOR;
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `unknown@${hostname()}`;
+  }
+}
+
+/** Progress on stderr: one rewritten line on a terminal, a line every few seconds otherwise. */
+export function createProgress(io: CliIO, quiet: boolean): { update(text: string): void; done(text?: string): void } {
+  const tty = io.stderr.isTTY === true;
+  let last = 0;
+  let shown = false;
+  return {
+    update(text) {
+      if (quiet) return;
+      const now = Date.now();
+      if (tty) {
+        io.stderr.write(`\r\u001b[2K${text}`);
+        shown = true;
+      } else if (now - last >= 5_000) {
+        io.stderr.write(`${text}\n`);
+        last = now;
+      }
+    },
+    done(text) {
+      if (quiet) return;
+      if (tty && shown) io.stderr.write('\r\u001b[2K');
+      if (text) io.stderr.write(`${text}\n`);
+      shown = false;
+    },
+  };
+}
+
+/** Asks a yes/no question on a terminal; without one, `--yes` is required. */
+export async function confirm(io: CliIO, question: string, yes: boolean): Promise<boolean> {
+  if (yes) return true;
+  if (!io.stdin.isTTY) throw new ExitError(`${question}\nNot a terminal, so nothing was asked and nothing was changed: add --yes to go ahead.`, EXIT_USAGE);
+  const rl = createInterface({ input: io.stdin, output: io.stderr });
+  try {
+    const answer = await new Promise<string>((resolveAnswer) => rl.question(`${question} [y/N] `, resolveAnswer));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return 'unknown';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 90) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} days ${h % 24} h`;
+}

@@ -1,0 +1,379 @@
+/**
+ * The plan as one self-contained HTML page for people who decide on it (finance, operations):
+ * summary cards, a stacked bar chart of active contacts by months since their last activity, the
+ * plan's effect, the exclusions by reason, and the step and exclusion tables.
+ *
+ * Self-contained: inline CSS, inline SVG, one small inline script (a row filter) allowed by its
+ * hash in a Content-Security-Policy that forbids everything else (no network, no other script).
+ * Without JavaScript the page is complete; the filter box just stays hidden. Every piece of data
+ * is escaped. Pure: the only time shown is the plan's own and `generatedAt` when given.
+ */
+import { createHash } from 'node:crypto';
+import type { Evidence, HistogramBucket, Plan } from '../types.js';
+import { EXCLUSION_REASONS, EXCLUSION_REASON_LABELS } from './plan-json.js';
+import { formatCount, formatInstant, formatMoney } from './plan-text.js';
+
+export interface PlanHtmlOptions {
+  /** The page title; default `Sunset plan for organization <id>`. */
+  title?: string;
+  /** Epoch ms shown as "report generated"; omitted when not given. */
+  generatedAt?: number;
+}
+
+/** Escapes text for HTML content and quoted attribute values; drops characters HTML forbids. */
+export function escapeHtml(text: string): string {
+  return text
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\ufffd')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+const esc = escapeHtml;
+
+const COLORS = { deactivate: '#d55e00', excluded: '#0072b2', kept: '#a8a8a8' } as const;
+const PARTS = ['deactivate', 'excluded', 'kept'] as const;
+const PART_LABELS = { deactivate: 'to deactivate', excluded: 'excluded', kept: 'kept (recently active)' } as const;
+const PART_NAMES = { deactivate: 'to deactivate', excluded: 'excluded', kept: 'kept' } as const;
+
+const CSS = `
+:root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa; --accent: #0969da; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 24px 32px 48px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--ink); background: #fff; }
+header { border-bottom: 2px solid var(--ink); padding-bottom: 12px; margin-bottom: 20px; }
+h1 { font-size: 22px; margin: 0 0 6px; }
+h2 { font-size: 17px; margin: 32px 0 10px; }
+.meta { display: flex; flex-wrap: wrap; gap: 4px 24px; margin: 0; color: var(--muted); }
+.meta div { display: flex; gap: 6px; }
+.meta dt { font-weight: 600; }
+.meta dd { margin: 0; }
+.note { color: var(--muted); margin: 6px 0; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin: 0; padding: 0; list-style: none; }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; background: var(--soft); }
+.card .value { display: block; font-size: 26px; font-weight: 700; font-variant-numeric: tabular-nums; }
+.card .label { color: var(--muted); }
+.card.deactivate { border-top: 4px solid ${COLORS.deactivate}; }
+.card.excluded { border-top: 4px solid ${COLORS.excluded}; }
+.card.activate { border-top: 4px solid #1a7f37; }
+figure { margin: 0; }
+svg.chart { max-width: 100%; height: auto; display: block; }
+svg.chart text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--muted); }
+svg.chart .axis-title { font-weight: 600; fill: var(--ink); }
+svg.chart .total { fill: var(--ink); font-weight: 600; }
+svg.chart .grid { stroke: #e6e9ec; }
+svg.chart .axis { stroke: var(--ink); }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+thead th { background: var(--soft); border-bottom: 2px solid var(--line); white-space: nowrap; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+td.id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; white-space: nowrap; }
+td.name { white-space: pre-wrap; overflow-wrap: anywhere; min-width: 10em; }
+td.negative { color: #b35900; }
+table.narrow { width: auto; min-width: 360px; }
+.action-deactivate { color: ${COLORS.deactivate}; font-weight: 600; }
+.action-activate { color: #1a7f37; font-weight: 600; }
+.filter { margin: 24px 0 0; display: flex; gap: 12px; align-items: center; }
+.filter input { font: inherit; padding: 6px 10px; width: min(420px, 100%); border: 1px solid var(--line); border-radius: 6px; }
+.table-wrap { overflow-x: auto; }
+details { margin-top: 8px; }
+summary { cursor: pointer; color: var(--accent); }
+pre { background: var(--soft); border: 1px solid var(--line); padding: 10px; overflow-x: auto; white-space: pre-wrap; }
+footer { margin-top: 40px; color: var(--muted); border-top: 1px solid var(--line); padding-top: 10px; }
+[hidden] { display: none !important; }
+@page { margin: 14mm; }
+@media print {
+  body { padding: 0; font-size: 10pt; }
+  .filter, details { display: none !important; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  h2 { break-after: avoid; }
+  figure, .cards, table.narrow { break-inside: avoid; }
+  thead { display: table-header-group; }
+  tr { break-inside: avoid; }
+  .table-wrap { overflow: visible; }
+}
+`.trim();
+
+const SCRIPT = `
+(function () {
+  var box = document.getElementById('filter');
+  var input = document.getElementById('filter-input');
+  var status = document.getElementById('filter-status');
+  var rows = document.querySelectorAll('tbody.filterable tr');
+  box.hidden = false;
+  input.addEventListener('input', function () {
+    var q = input.value.trim().toLowerCase();
+    var shown = 0;
+    rows.forEach(function (row) {
+      var match = q === '' || row.textContent.toLowerCase().indexOf(q) !== -1;
+      row.hidden = !match;
+      if (match) shown++;
+    });
+    status.textContent = q === '' ? '' : shown + ' of ' + rows.length + ' rows match';
+  });
+})();
+`.trim();
+
+/** The script's CSP hash: only this exact script may run in the page. */
+const SCRIPT_HASH = `sha256-${createHash('sha256').update(SCRIPT, 'utf8').digest('base64')}`;
+
+const total = (b: HistogramBucket): number => b.deactivate + b.excluded + b.kept;
+const round = (n: number): string => String(Math.round(n * 10) / 10);
+
+function bucketName(b: HistogramBucket): string {
+  if (b.label === 'none') return 'No activity in window';
+  return b.label === '1' ? '1 month since last activity' : `${b.label} months since last activity`;
+}
+
+function contacts(n: number): string {
+  return `${formatCount(n)} ${n === 1 ? 'contact' : 'contacts'}`;
+}
+
+function describeBucket(b: HistogramBucket): string {
+  const parts = PARTS.filter((p) => b[p] > 0).map((p) => `${formatCount(b[p])} ${PART_NAMES[p]}`);
+  return `${bucketName(b)}: ${contacts(total(b))}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+function niceStep(max: number, ticks: number): number {
+  if (max <= ticks) return 1;
+  const raw = max / ticks;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const norm = raw / magnitude;
+  return (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * magnitude;
+}
+
+/** A stacked bar chart, one bar group per histogram bucket: deactivate at the bottom, then excluded, then kept. */
+function chartSvg(buckets: HistogramBucket[]): string {
+  const months = buckets.filter((b) => b.label !== 'none');
+  const none = buckets.find((b) => b.label === 'none');
+  const slot = 26;
+  const noneSlot = none ? 96 : 0;
+  const gap = none ? 18 : 0;
+  const left = 56;
+  const right = 16;
+  const top = 44;
+  const plot = 220;
+  const bottom = 62;
+  const width = left + Math.max(1, months.length) * slot + gap + noneSlot + right;
+  const height = top + plot + bottom;
+  const max = Math.max(0, ...buckets.map(total));
+  const step = niceStep(max, 4);
+  const yMax = Math.max(step, Math.ceil(max / step) * step);
+  const y = (v: number): number => top + plot - (v / yMax) * plot;
+  const out: string[] = [];
+  const filled = buckets.filter((b) => total(b) > 0);
+  const summaryText = filled.length === 0 ? 'No active contacts.' : `${filled.map(describeBucket).join('; ')}. Other months: none.`;
+  out.push(`<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="chart-title chart-desc">`);
+  out.push('<title id="chart-title">Active contacts by months since last activity</title>');
+  out.push(`<desc id="chart-desc">${esc(summaryText)}</desc>`);
+  // Legend.
+  let lx = left;
+  for (const p of PARTS) {
+    out.push(`<g class="legend-item"><rect x="${lx}" y="10" width="12" height="12" rx="2" fill="${COLORS[p]}"/><text x="${lx + 17}" y="20">${esc(PART_LABELS[p])}</text></g>`);
+    lx += 17 + Math.ceil(PART_LABELS[p].length * 6.2) + 22;
+  }
+  // Grid and y axis.
+  for (let v = 0; v <= yMax; v += step) {
+    const gy = round(y(v));
+    out.push(`<line class="grid" x1="${left}" x2="${width - right}" y1="${gy}" y2="${gy}"/>`);
+    out.push(`<text x="${left - 8}" y="${round(y(v) + 4)}" text-anchor="end">${formatCount(v)}</text>`);
+  }
+  out.push(`<line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${top + plot}"/>`);
+  out.push(`<line class="axis" x1="${left}" x2="${width - right}" y1="${top + plot}" y2="${top + plot}"/>`);
+  out.push(`<text class="axis-title" transform="translate(14 ${top + plot / 2}) rotate(-90)" text-anchor="middle">contacts</text>`);
+  // Bars.
+  const every = months.length > 36 ? Math.ceil(months.length / 24) : 1;
+  const bar = (b: HistogramBucket, x: number, w: number, showLabel: boolean, label: string[]): void => {
+    out.push(`<g class="bar" data-bucket="${esc(b.label)}" data-deactivate="${b.deactivate}" data-excluded="${b.excluded}" data-kept="${b.kept}">`);
+    out.push(`<title>${esc(describeBucket(b))}</title>`);
+    let base = 0;
+    for (const p of PARTS) {
+      if (b[p] === 0) continue;
+      const y0 = y(base);
+      const y1 = y(base + b[p]);
+      out.push(`<rect class="${p}" x="${round(x)}" y="${round(y1)}" width="${round(w)}" height="${round(y0 - y1)}" fill="${COLORS[p]}"><title>${esc(`${bucketName(b)}: ${formatCount(b[p])} ${PART_NAMES[p]}`)}</title></rect>`);
+      base += b[p];
+    }
+    if (total(b) > 0) out.push(`<text class="total" x="${round(x + w / 2)}" y="${round(y(total(b)) - 4)}" text-anchor="middle">${formatCount(total(b))}</text>`);
+    if (showLabel) {
+      const tspans = label.map((line, i) => `<tspan x="${round(x + w / 2)}" dy="${i === 0 ? 0 : 13}">${esc(line)}</tspan>`).join('');
+      out.push(`<text x="${round(x + w / 2)}" y="${top + plot + 16}" text-anchor="middle">${tspans}</text>`);
+    }
+    out.push('</g>');
+  };
+  months.forEach((b, i) => bar(b, left + i * slot + slot * 0.15, slot * 0.7, i % every === 0 || i === months.length - 1, [b.label]));
+  if (months.length > 0) {
+    out.push(`<text class="axis-title" x="${round(left + (months.length * slot) / 2)}" y="${top + plot + 50}" text-anchor="middle">months since last activity</text>`);
+  }
+  if (none) {
+    const x0 = left + months.length * slot + gap / 2;
+    out.push(`<line class="grid" x1="${round(x0)}" x2="${round(x0)}" y1="${top}" y2="${top + plot}" stroke-dasharray="4 3"/>`);
+    bar(none, x0 + gap / 2 + (noneSlot - 44) / 2, 44, true, ['no activity', 'in window']);
+  }
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+function moneyCell(n: number): string {
+  return `<td class="num${n < 0 ? ' negative' : ''}">${esc(formatMoney(n))}</td>`;
+}
+
+function lastActivity(e: Evidence): string {
+  return e.lastActivityDate ? `${e.lastActivityDate}${e.lastActivityType ? ` (${e.lastActivityType})` : ''}` : 'none seen';
+}
+
+function evidenceCells(e: Evidence): string {
+  return [
+    `<td>${esc(lastActivity(e))}</td>`,
+    `<td>${esc(e.createdTime.slice(0, 10))}</td>`,
+    moneyCell(e.receivable),
+    moneyCell(e.payable),
+    moneyCell(e.unusedCreditsReceivable + e.unusedCreditsPayable),
+  ].join('');
+}
+
+const EVIDENCE_HEADINGS = '<th>Last activity</th><th>Created</th><th class="num">Receivable</th><th class="num">Payable</th><th class="num">Unused credits</th>';
+
+function sumCents(values: number[]): number {
+  return values.reduce((sum, v) => sum + Math.round(v * 100), 0) / 100;
+}
+
+export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
+  const s = plan.summary;
+  const title = options.title ?? `Sunset plan for organization ${plan.organizationId}`;
+  const activeAfter = s.active - s.steps.deactivate + s.steps.activate;
+  const inactiveAfter = s.inactive + s.steps.deactivate - s.steps.activate;
+  const signed = (n: number): string => (n > 0 ? `+${formatCount(n)}` : n < 0 ? `-${formatCount(-n)}` : '0');
+  const deactivations = plan.steps.filter((st) => st.action === 'deactivate');
+  const share = s.active === 0 ? '0' : ((s.steps.deactivate / s.active) * 100).toFixed(1);
+
+  const card = (metric: string, value: number, label: string, cls = ''): string =>
+    `<li class="card${cls ? ` ${cls}` : ''}" data-metric="${metric}"><span class="value">${formatCount(value)}</span><span class="label">${esc(label)}</span></li>`;
+
+  const meta: Array<[string, string]> = [
+    ['Organization', plan.organizationId],
+    ['Snapshot as of', formatInstant(plan.asOf)],
+    ['Activity counted since', plan.cutoffDate],
+    ['Plan', plan.planId],
+    ['Snapshot', plan.snapshotId],
+  ];
+  if (options.generatedAt !== undefined) meta.push(['Report generated', formatInstant(options.generatedAt)]);
+
+  const reasonRows = EXCLUSION_REASONS.filter((r) => (s.excluded[r] ?? 0) > 0)
+    .map((r) => `<tr data-reason="${r}"><td>${esc(EXCLUSION_REASON_LABELS[r])}</td><td class="id">${r}</td><td class="num">${formatCount(s.excluded[r] ?? 0)}</td></tr>`);
+  const reasonTotal = EXCLUSION_REASONS.reduce((sum, r) => sum + (s.excluded[r] ?? 0), 0);
+
+  const stepRows = plan.steps.map((st) => [
+    '<tr>',
+    `<td class="action-${st.action}">${st.action}</td>`,
+    `<td class="name">${esc(st.contactName)}</td>`,
+    `<td class="id">${esc(st.contactId)}</td>`,
+    `<td>${esc(st.contactType)}</td>`,
+    `<td>${esc(st.reason)}</td>`,
+    evidenceCells(st.evidence),
+    '</tr>',
+  ].join(''));
+  const exclusionRows = plan.excluded.map((e) => [
+    '<tr>',
+    `<td class="name">${esc(e.contactName)}</td>`,
+    `<td class="id">${esc(e.contactId)}</td>`,
+    `<td>${esc(e.contactType)}</td>`,
+    `<td>${e.reasons.map((r) => esc(EXCLUSION_REASON_LABELS[r] ?? r)).join('<br>')}</td>`,
+    `<td>${esc(e.detail)}</td>`,
+    evidenceCells(e.evidence),
+    '</tr>',
+  ].join(''));
+  const bucketRows = s.histogram.map((b) =>
+    `<tr><td>${esc(b.label === 'none' ? 'no activity in window' : b.label)}</td><td class="num">${formatCount(b.deactivate)}</td><td class="num">${formatCount(b.excluded)}</td><td class="num">${formatCount(b.kept)}</td><td class="num">${formatCount(total(b))}</td></tr>`);
+
+  const html = [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src '${SCRIPT_HASH}'; base-uri 'none'; form-action 'none'">`,
+    `<title>${esc(title)}</title>`,
+    `<style>\n${CSS}\n</style>`,
+    '</head>',
+    '<body>',
+    '<header>',
+    `<h1>${esc(title)}</h1>`,
+    `<dl class="meta">${meta.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('')}</dl>`,
+    '<p class="note">This is a plan: nothing has changed in Zoho Books yet. Contacts are made inactive only when the plan is applied, and every change can be undone.</p>',
+    '</header>',
+    '<main>',
+    '<section aria-labelledby="summary-heading">',
+    '<h2 id="summary-heading">Summary</h2>',
+    '<ul class="cards">',
+    card('considered', s.contactsConsidered, 'contacts considered'),
+    card('deactivate', s.steps.deactivate, 'to deactivate', 'deactivate'),
+    card('activate', s.steps.activate, 'to activate', 'activate'),
+    card('excluded', plan.excluded.length, 'excluded (left as they are)', 'excluded'),
+    card('recently-active', s.recentlyActive, 'recently active'),
+    '</ul>',
+    '</section>',
+    '<section aria-labelledby="chart-heading">',
+    '<h2 id="chart-heading">Contacts by months since last activity</h2>',
+    `<p class="note">Active contacts only. A contact with no counted activity since ${esc(plan.cutoffDate)} is dormant: it is either deactivated or excluded.</p>`,
+    '<figure>',
+    chartSvg(s.histogram),
+    '</figure>',
+    '<details><summary>Chart data</summary><div class="table-wrap"><table class="narrow"><thead><tr><th>Months since last activity</th><th class="num">To deactivate</th><th class="num">Excluded</th><th class="num">Kept</th><th class="num">Total</th></tr></thead>',
+    `<tbody>${bucketRows.join('\n')}</tbody></table></div></details>`,
+    '</section>',
+    '<section aria-labelledby="effect-heading">',
+    '<h2 id="effect-heading">The plan’s effect</h2>',
+    '<table class="narrow effect"><thead><tr><th></th><th class="num">Before</th><th class="num">After</th><th class="num">Change</th></tr></thead><tbody>',
+    `<tr data-effect="active"><th>Active contacts</th><td class="num">${formatCount(s.active)}</td><td class="num">${formatCount(activeAfter)}</td><td class="num">${signed(activeAfter - s.active)}</td></tr>`,
+    `<tr data-effect="inactive"><th>Inactive contacts</th><td class="num">${formatCount(s.inactive)}</td><td class="num">${formatCount(inactiveAfter)}</td><td class="num">${signed(inactiveAfter - s.inactive)}</td></tr>`,
+    '</tbody></table>',
+    `<p>The plan makes ${formatCount(s.steps.deactivate)} of ${formatCount(s.active)} active contacts inactive (${share}%)${s.steps.activate > 0 ? ` and makes ${formatCount(s.steps.activate)} inactive ${s.steps.activate === 1 ? 'contact' : 'contacts'} active again` : ''}. ${formatCount(plan.excluded.length)} dormant ${plan.excluded.length === 1 ? 'contact is' : 'contacts are'} left as ${plan.excluded.length === 1 ? 'it is' : 'they are'}.</p>`,
+    `<p>Balances on the contacts to deactivate: receivable ${formatMoney(sumCents(deactivations.map((d) => d.evidence.receivable)))}, payable ${formatMoney(sumCents(deactivations.map((d) => d.evidence.payable)))}, unused credits ${formatMoney(sumCents(deactivations.map((d) => d.evidence.unusedCreditsReceivable + d.evidence.unusedCreditsPayable)))}.</p>`,
+    '</section>',
+    '<section aria-labelledby="reasons-heading">',
+    '<h2 id="reasons-heading">Excluded by reason</h2>',
+    reasonRows.length === 0
+      ? '<p>No contact is excluded.</p>'
+      : [
+        '<table class="narrow reasons"><thead><tr><th>Reason</th><th>Code</th><th class="num">Contacts</th></tr></thead>',
+        `<tbody>${reasonRows.join('\n')}</tbody></table>`,
+        reasonTotal > plan.excluded.length ? `<p class="note">A contact can be excluded for more than one reason, so these add up to ${formatCount(reasonTotal)} for ${formatCount(plan.excluded.length)} excluded contacts.</p>` : '',
+      ].join('\n'),
+    '</section>',
+    '<div class="filter" id="filter" hidden><label for="filter-input">Filter the tables below</label><input type="search" id="filter-input" placeholder="Name, id, reason…" autocomplete="off"><span id="filter-status" aria-live="polite"></span></div>',
+    '<section aria-labelledby="steps-heading">',
+    `<h2 id="steps-heading">Steps (${formatCount(plan.steps.length)})</h2>`,
+    stepRows.length === 0
+      ? '<p>No steps: this plan changes nothing.</p>'
+      : [
+        '<div class="table-wrap"><table class="steps"><thead><tr><th>Action</th><th>Contact</th><th>Contact ID</th><th>Type</th><th>Reason</th>',
+        `${EVIDENCE_HEADINGS}</tr></thead>`,
+        `<tbody class="filterable">\n${stepRows.join('\n')}\n</tbody></table></div>`,
+      ].join('\n'),
+    '</section>',
+    '<section aria-labelledby="excluded-heading">',
+    `<h2 id="excluded-heading">Excluded contacts (${formatCount(plan.excluded.length)})</h2>`,
+    exclusionRows.length === 0
+      ? '<p>No contact is excluded.</p>'
+      : [
+        '<div class="table-wrap"><table class="excluded"><thead><tr><th>Contact</th><th>Contact ID</th><th>Type</th><th>Reasons</th><th>Detail</th>',
+        `${EVIDENCE_HEADINGS}</tr></thead>`,
+        `<tbody class="filterable">\n${exclusionRows.join('\n')}\n</tbody></table></div>`,
+      ].join('\n'),
+    '</section>',
+    '<section aria-labelledby="policy-heading">',
+    '<h2 id="policy-heading">Policy</h2>',
+    `<details><summary>The policy this plan was made with</summary><pre>${esc(plan.policyText)}</pre></details>`,
+    '</section>',
+    '</main>',
+    `<footer>Made by Sunset from snapshot ${esc(plan.snapshotId)} of organization ${esc(plan.organizationId)}, taken ${esc(formatInstant(plan.asOf))}. Amounts are in the organization’s currency.</footer>`,
+    `<script>${SCRIPT}</script>`,
+    '</body>',
+    '</html>',
+    '',
+  ];
+  return html.join('\n');
+}

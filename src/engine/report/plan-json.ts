@@ -1,0 +1,162 @@
+/**
+ * The plan as a JSON document: a stable shape for `--json`, files and other tools.
+ *
+ * Shape (version 1), keys always present and in this order:
+ * - `version`: 1.
+ * - `planId`, `organizationId`, `snapshotId`: strings (ids are never numbers).
+ * - `asOf`: the snapshot's time, ISO 8601 in UTC (`2024-06-01T00:00:00.000Z`): the plan's "now".
+ * - `cutoffDate`: `yyyy-mm-dd`; activity on or after it counts.
+ * - `summary`: counts. `excluded` has every exclusion reason (0 when none) in `EXCLUSION_REASONS`
+ *   order; a contact can be excluded for several reasons, so `excludedContacts` is the number of
+ *   excluded contacts. `histogram` covers active contacts: one bucket per month since the last
+ *   activity (`"0"`, `"1"`, …) and a last bucket `"none"` for no counted activity in the window.
+ * - `steps[]`: `{ contactId, contactName, contactType, action, reason, evidence }`.
+ * - `excluded[]`: `{ contactId, contactName, contactType, reasons, detail, evidence }`.
+ * - `evidence`: `{ rule, lastActivityDate, lastActivityType, activitySince, createdTime, status,
+ *   receivable, payable, unusedCreditsReceivable, unusedCreditsPayable }`; money as numbers in the
+ *   organization's currency (two decimals at most), dates as strings, `null` when unknown.
+ * - `policyText`: the policy the plan was made with, as written.
+ */
+import type { ContactType, TransactionType } from '../../zoho/index.js';
+import type { Evidence, ExclusionReason, Plan, StepAction } from '../types.js';
+
+/** Every exclusion reason, in the order reports list them. */
+export const EXCLUSION_REASONS: readonly ExclusionReason[] = [
+  'open_balance', 'unused_credits', 'grace_period', 'cap', 'not_allowed', 'denied', 'contact_type', 'crm', 'name', 'tags', 'custom_field',
+];
+
+/** Plain-language names of the exclusion reasons. */
+export const EXCLUSION_REASON_LABELS: Readonly<Record<ExclusionReason, string>> = {
+  open_balance: 'open balance',
+  unused_credits: 'unused credits',
+  grace_period: 'grace period (new contact)',
+  cap: 'over the change cap',
+  not_allowed: 'not on the allow list',
+  denied: 'on the deny list',
+  contact_type: 'contact type not covered',
+  crm: 'CRM link filter',
+  name: 'name filter',
+  tags: 'tag filter',
+  custom_field: 'custom field filter',
+};
+
+export interface EvidenceDocument {
+  rule: string;
+  lastActivityDate: string | null;
+  lastActivityType: TransactionType | null;
+  activitySince: string;
+  createdTime: string;
+  status: 'active' | 'inactive';
+  receivable: number;
+  payable: number;
+  unusedCreditsReceivable: number;
+  unusedCreditsPayable: number;
+}
+
+export interface PlanStepDocument {
+  contactId: string;
+  contactName: string;
+  contactType: ContactType;
+  action: StepAction;
+  reason: string;
+  evidence: EvidenceDocument;
+}
+
+export interface ExclusionDocument {
+  contactId: string;
+  contactName: string;
+  contactType: ContactType;
+  reasons: ExclusionReason[];
+  detail: string;
+  evidence: EvidenceDocument;
+}
+
+export interface HistogramBucketDocument {
+  label: string;
+  deactivate: number;
+  excluded: number;
+  kept: number;
+}
+
+export interface PlanSummaryDocument {
+  contactsConsidered: number;
+  active: number;
+  inactive: number;
+  recentlyActive: number;
+  dormant: number;
+  steps: { deactivate: number; activate: number };
+  excludedContacts: number;
+  excluded: Record<ExclusionReason, number>;
+  histogram: HistogramBucketDocument[];
+}
+
+export interface PlanDocument {
+  version: 1;
+  planId: string;
+  organizationId: string;
+  snapshotId: string;
+  asOf: string;
+  cutoffDate: string;
+  summary: PlanSummaryDocument;
+  steps: PlanStepDocument[];
+  excluded: ExclusionDocument[];
+  policyText: string;
+}
+
+function evidenceDocument(e: Evidence): EvidenceDocument {
+  return {
+    rule: e.rule,
+    lastActivityDate: e.lastActivityDate,
+    lastActivityType: e.lastActivityType,
+    activitySince: e.activitySince,
+    createdTime: e.createdTime,
+    status: e.status,
+    receivable: e.receivable,
+    payable: e.payable,
+    unusedCreditsReceivable: e.unusedCreditsReceivable,
+    unusedCreditsPayable: e.unusedCreditsPayable,
+  };
+}
+
+/** The plan as a plain JSON-ready object (fresh copies; nothing shared with the plan). */
+export function planToJson(plan: Plan): PlanDocument {
+  const s = plan.summary;
+  const excluded = {} as Record<ExclusionReason, number>;
+  for (const reason of EXCLUSION_REASONS) excluded[reason] = s.excluded[reason] ?? 0;
+  return {
+    version: 1,
+    planId: plan.planId,
+    organizationId: plan.organizationId,
+    snapshotId: plan.snapshotId,
+    asOf: new Date(plan.asOf).toISOString(),
+    cutoffDate: plan.cutoffDate,
+    summary: {
+      contactsConsidered: s.contactsConsidered,
+      active: s.active,
+      inactive: s.inactive,
+      recentlyActive: s.recentlyActive,
+      dormant: s.dormant,
+      steps: { deactivate: s.steps.deactivate, activate: s.steps.activate },
+      excludedContacts: plan.excluded.length,
+      excluded,
+      histogram: s.histogram.map((b) => ({ label: b.label, deactivate: b.deactivate, excluded: b.excluded, kept: b.kept })),
+    },
+    steps: plan.steps.map((step) => ({
+      contactId: step.contactId,
+      contactName: step.contactName,
+      contactType: step.contactType,
+      action: step.action,
+      reason: step.reason,
+      evidence: evidenceDocument(step.evidence),
+    })),
+    excluded: plan.excluded.map((e) => ({
+      contactId: e.contactId,
+      contactName: e.contactName,
+      contactType: e.contactType,
+      reasons: [...e.reasons],
+      detail: e.detail,
+      evidence: evidenceDocument(e.evidence),
+    })),
+    policyText: plan.policyText,
+  };
+}
