@@ -100,9 +100,12 @@ export class MethodNotAllowedError extends ZohoError {
 }
 /** 3031 / 3032: the contact is already in the requested state. The status methods turn it into `unchanged`. */
 export class AlreadyInStateError extends ZohoError {
-  constructor(message: string, details: ZohoErrorDetails = {}) {
+  /** An earlier attempt of this call ended without a clear answer, so it may be what changed the state. */
+  readonly afterUncertainAttempt: boolean;
+  constructor(message: string, details: ZohoErrorDetails & { afterUncertainAttempt?: boolean } = {}) {
     super('already_in_state', message, details);
     this.name = 'AlreadyInStateError';
+    this.afterUncertainAttempt = details.afterUncertainAttempt ?? false;
   }
 }
 export class ValidationError extends ZohoError {
@@ -148,7 +151,11 @@ export class ConfigurationError extends ZohoError {
 
 /** What came back from one attempt. */
 export type Outcome =
-  | { kind: 'response'; status: number; headers: Headers; body: unknown; text: string }
+  | {
+      kind: 'response'; status: number; headers: Headers; body: unknown; text: string;
+      /** An earlier attempt of the same call ended without a clear answer (network, timeout, 5xx): it may have taken effect. */
+      afterUncertainAttempt?: boolean;
+    }
   | { kind: 'network'; error: unknown; /** false when the request surely never reached the server */ sent: boolean }
   | { kind: 'timeout'; afterMs: number };
 
@@ -229,7 +236,7 @@ export function errorFromOutcome(outcome: Outcome, ctx: ErrorContext): ZohoError
       return new MethodNotAllowedError(text, details);
     case 'already_active':
     case 'already_inactive':
-      return new AlreadyInStateError(text, details);
+      return new AlreadyInStateError(text, { ...details, afterUncertainAttempt: outcome.afterUncertainAttempt === true });
     case 'internal':
       return new ServerError(text, details);
     case 'invalid_value':

@@ -163,10 +163,13 @@ export function withLimiter(next: Send, limiter: Limiter, clock: Clock, hooks: C
 export function withRetry(next: Send, options: ResolvedRetryOptions, clock: Clock, random: () => number, hooks: ClientHooks): Send {
   return async (spec) => {
     const idempotent = spec.idempotent ?? spec.method !== 'POST';
+    let uncertain = false;
     for (let attempt = 1; ; attempt++) {
       const outcome = await next(spec, attempt);
       const decision = shouldRetry(attempt, outcome, { idempotent }, options, random);
-      if (!decision.retry) return outcome;
+      if (!decision.retry) return uncertain && outcome.kind === 'response' ? { ...outcome, afterUncertainAttempt: true } : outcome;
+      // Did this attempt perhaps take effect although it failed? Then a later "already so" may be its doing.
+      if ((outcome.kind === 'network' && outcome.sent) || outcome.kind === 'timeout' || (outcome.kind === 'response' && outcome.status >= 500)) uncertain = true;
       hooks.onRetry?.({ method: spec.method, path: spec.path, organizationId: spec.organizationId ?? undefined, attempt, delayMs: decision.delayMs, reason: decision.reason });
       if (decision.delayMs > 0) await clock.sleep(decision.delayMs, spec.signal);
     }

@@ -205,6 +205,29 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
       return;
     }
     const target = step.action === 'deactivate' ? 'inactive' : 'active';
+    if (step.attempts > 1 && step.startedAt !== null) {
+      // Taken over after an interruption: an earlier attempt may or may not have made the call.
+      // One read settles it: already at the target → that attempt's change; modified since the
+      // step first started but not at the target → someone else changed it meanwhile: leave it.
+      const now = await port.getContact(step.contactId);
+      if (!now) {
+        await journal.finishStep(runId, step.seq, owner, { state: 'skipped', skipReason: 'the contact no longer exists', finishedAt: clock.now() });
+        return;
+      }
+      if (now.status === target) {
+        await journal.finishStep(runId, step.seq, owner, {
+          state: 'done', outcome: 'changed', lastError: 'confirmed after a restart: the earlier attempt had changed it', finishedAt: clock.now(),
+        });
+        finishedTimes.push(clock.now());
+        return;
+      }
+      if (now.modifiedAt >= step.startedAt - 2_000) {
+        await journal.finishStep(runId, step.seq, owner, {
+          state: 'skipped', skipReason: `changed by someone else while this step was interrupted (now ${now.status}); left as it is`, finishedAt: clock.now(),
+        });
+        return;
+      }
+    }
     let outcome: 'changed' | 'unchanged';
     try {
       outcome = await port.setStatus(step.contactId, target);
@@ -224,61 +247,63 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
       return;
     }
     await options.failpoint?.('after-call', step);
-    // A step taken over from a crashed worker may already have been done by it: the repeat answers
-    // "already in that state", and that change was this run's (revalidation found no one else).
-    const recovered = outcome === 'unchanged' && step.attempts > 1;
-    await journal.finishStep(runId, step.seq, owner, {
-      state: 'done',
-      outcome: recovered ? 'changed' : outcome,
-      lastError: recovered ? 'confirmed after a restart: the earlier attempt had changed it' : undefined,
-      finishedAt: clock.now(),
-    });
+    await journal.finishStep(runId, step.seq, owner, { state: 'done', outcome, finishedAt: clock.now() });
     finishedTimes.push(clock.now());
     await options.failpoint?.('after-finish', step);
   };
 
+  // Leases are renewed while this worker lives, so a slow step is never taken over by another.
+  const renew = setInterval(() => {
+    void journal.renewLeases(runId, owner, clock.now() + leaseMs).catch(() => undefined);
+  }, Math.max(1_000, Math.floor(leaseMs / 3)));
+  renew.unref();
+
   let interrupted = false;
   let transientFailures = 0;
-  for (;;) {
-    if (signal?.aborted) {
-      interrupted = true;
-      break;
-    }
-    try {
-      if (guard.due(clock.now(), refreshEveryMs)) {
-        const started = clock.now();
-        await guard.refresh(started, signal);
-        // Refresh the in-memory view of which steps are still pending.
-        for (const s of await journal.steps(runId)) byContact.set(s.contactId, s);
-      }
-      const claimed = await journal.claimSteps(runId, owner, clock.now(), leaseMs, concurrency, options.isDead);
-      if (claimed.length === 0) break;
-      const results = await Promise.allSettled(claimed.map(runStep));
-      const quota = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof QuotaWait);
-      if (quota) {
-        await waitForQuota(quota.reason as QuotaWait);
-        continue;
-      }
-      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failure) {
-        if (!((failure.reason as { retryable?: boolean }).retryable)) throw failure.reason;
-        transientFailures++;
-        if (transientFailures >= 5) throw new ApplyError(`Zoho kept failing (${errorText(failure.reason)}); the run is paused and can be resumed.`);
-        await clock.sleep(Math.min(60_000, 2_000 * 2 ** transientFailures), signal);
-      } else transientFailures = 0;
-      await report();
-    } catch (error) {
+  try {
+    for (;;) {
       if (signal?.aborted) {
         interrupted = true;
         break;
       }
-      if (error instanceof QuotaWait) {
-        await waitForQuota(error);
-        continue;
+      try {
+        if (guard.due(clock.now(), refreshEveryMs)) {
+          const started = clock.now();
+          await guard.refresh(started, signal);
+          // Refresh the in-memory view of which steps are still pending.
+          for (const s of await journal.steps(runId)) byContact.set(s.contactId, s);
+        }
+        const claimed = await journal.claimSteps(runId, owner, clock.now(), leaseMs, concurrency, options.isDead);
+        if (claimed.length === 0) break;
+        const results = await Promise.allSettled(claimed.map(runStep));
+        const quota = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof QuotaWait);
+        if (quota) {
+          await waitForQuota(quota.reason as QuotaWait);
+          continue;
+        }
+        const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failure) {
+          if (!((failure.reason as { retryable?: boolean }).retryable)) throw failure.reason;
+          transientFailures++;
+          if (transientFailures >= 5) throw new ApplyError(`Zoho kept failing (${errorText(failure.reason)}); the run is paused and can be resumed.`);
+          await clock.sleep(Math.min(60_000, 2_000 * 2 ** transientFailures), signal);
+        } else transientFailures = 0;
+        await report();
+      } catch (error) {
+        if (signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        if (error instanceof QuotaWait) {
+          await waitForQuota(error);
+          continue;
+        }
+        await journal.setRunState(runId, 'paused', clock.now());
+        throw error;
       }
-      await journal.setRunState(runId, 'paused', clock.now());
-      throw error;
     }
+  } finally {
+    clearInterval(renew);
   }
   const counts = await journal.runCounts(runId);
   const finished = !interrupted && counts.pending === 0 && counts.inFlight === 0;

@@ -84,7 +84,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const rows: SnapshotContact[] = [];
     for await (const page of journal.snapshotContacts(snapshot.snapshotId)) rows.push(...page);
     const plan = buildPlan(policy, policyText, snapshot, rows);
-    await journal.savePlan(plan);
+    await journal.savePlan(plan, Date.now());
     writeOutput(reportPath, planToHtml(plan, { generatedAt: Date.now(), title: `Sunset demo plan — ${org.name}` }));
     const ex = Object.entries(plan.summary.excluded).map(([reason, n]) => `${n} ${reason.replace(/_/g, ' ')}`).join(', ');
     out(`3. Plan      ${plan.planId}: ${plan.summary.dormant} dormant for ${policy.inactivity.text}; deactivate ${plan.steps.length}; excluded ${plan.excluded.length}${ex ? ` (${ex})` : ''}; ${plan.summary.recentlyActive} recently active`);

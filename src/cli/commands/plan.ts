@@ -53,7 +53,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (error instanceof PlanInputError) throw new ExitError(error.message);
       throw error;
     }
-    await journal.savePlan(plan);
+    await journal.savePlan(plan, Date.now());
     if (values.csv) writeOutput(values.csv, planToCsv(plan));
     if (values.html) writeOutput(values.html, planToHtml(plan, { generatedAt: Date.now() }));
     if (values.json) io.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);

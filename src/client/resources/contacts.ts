@@ -79,7 +79,10 @@ export interface ContactInput {
 export interface StatusChangeResult {
   contactId: string;
   status: 'active' | 'inactive';
-  /** `changed`: this call changed it. `unchanged`: it already was (3031/3032, or a 0 on a contact known to be in that state). */
+  /**
+   * `changed`: this call changed it (also when a retry answered 3031/3032 after an attempt whose
+   * answer was lost). `unchanged`: it already was (3031/3032, or a 0 on a contact known to be in that state).
+   */
   outcome: 'changed' | 'unchanged';
 }
 
@@ -116,7 +119,8 @@ export function createContactsResource(requester: Requester, organizationId: str
       });
       return { contactId: id, status, outcome: options.knownStatus === status ? 'unchanged' : 'changed' };
     } catch (error) {
-      if (error instanceof AlreadyInStateError) return { contactId: id, status, outcome: 'unchanged' };
+      // 3031/3032 after an attempt whose answer was lost: that attempt made the change.
+      if (error instanceof AlreadyInStateError) return { contactId: id, status, outcome: error.afterUncertainAttempt ? 'changed' : 'unchanged' };
       throw error;
     }
   };

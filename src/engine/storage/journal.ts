@@ -193,7 +193,7 @@ export interface Journal {
   /** Pages through a snapshot's contacts in contact-id order (memory stays flat). */
   snapshotContacts(snapshotId: string, pageSize?: number): AsyncGenerator<SnapshotContact[]>;
 
-  savePlan(plan: Plan): Promise<void>;
+  savePlan(plan: Plan, createdAt?: number): Promise<void>;
   getPlan(planId: string): Promise<Plan | undefined>;
   latestPlan(organizationId?: string): Promise<Plan | undefined>;
 
@@ -332,13 +332,13 @@ export function createJournal(db: SqlDatabase): Journal {
       }
     },
 
-    async savePlan(plan) {
+    async savePlan(plan, createdAt = plan.asOf) {
       await db.transaction(async (tx) => {
         const exists = await tx.get('SELECT plan_id FROM plans WHERE plan_id = ?', [plan.planId]);
         if (exists) return;
         await tx.run(
           'INSERT INTO plans (plan_id, organization_id, snapshot_id, as_of, cutoff_date, policy_text, summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          [plan.planId, plan.organizationId, plan.snapshotId, plan.asOf, plan.cutoffDate, plan.policyText, JSON.stringify(plan.summary), Date.now()],
+          [plan.planId, plan.organizationId, plan.snapshotId, plan.asOf, plan.cutoffDate, plan.policyText, JSON.stringify(plan.summary), createdAt],
         );
         let seq = 0;
         for (const s of plan.steps) {
@@ -503,7 +503,7 @@ export function createJournal(db: SqlDatabase): Journal {
         const chunk = contactIds.slice(i, i + 500);
         const rows = await db.all<{ contact_id: string; run_id: string; action: string; finished_at: number }>(
           `SELECT contact_id, run_id, action, finished_at FROM steps WHERE state = 'done' AND outcome = 'changed'
-           AND contact_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY finished_at`,
+           AND contact_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY finished_at, run_id, seq`,
           chunk,
         );
         for (const r of rows) out.set(r.contact_id, { runId: r.run_id, to: r.action === 'deactivate' ? 'inactive' : 'active', at: Number(r.finished_at) });

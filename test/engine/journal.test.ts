@@ -1,0 +1,455 @@
+/**
+ * The journal on real SQLite files, one fresh file per test in its own temp dir (removed after):
+ * snapshots paged in contact-id order, plans, runs and their steps as leased work items (claims in
+ * seq order, leases that only expire or die once, fenced finishes, attempts), counts, the audit
+ * trail, latest changes, fingerprints, the async SQL port's transactions, and the schema version.
+ * Times are plain numbers passed in: nothing here reads a clock.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  buildPlan, createJournal, JournalError, openSqlite, parsePolicy,
+  type Journal, type NewStep, type SnapshotContact, type SnapshotInfo, type SqlDatabase,
+} from '../../src/engine/index.js';
+import { tempDir } from '../helpers/emulator.js';
+
+const ORG = '701000001';
+const T0 = Date.UTC(2026, 2, 2, 6, 0, 0);
+const DAY = 86_400_000;
+
+/** A 19-digit contact id; `n` keeps them distinct and sortable. */
+const cid = (n: number): string => `31854340000${String(n).padStart(8, '0')}`;
+
+function contact(n: number, overrides: Partial<SnapshotContact> = {}): SnapshotContact {
+  return {
+    contactId: cid(n),
+    contactName: `Contact ${n}`,
+    companyName: n % 2 === 0 ? `Company ${n}` : '',
+    contactType: n % 3 === 0 ? 'vendor' : 'customer',
+    status: 'active',
+    createdAt: T0 - 2000 * DAY,
+    modifiedAt: T0 - 900 * DAY + n,
+    receivableCents: 0,
+    payableCents: 0,
+    creditsReceivableCents: 0,
+    creditsPayableCents: 0,
+    customFields: { cf_region: n % 2 === 0 ? 'North' : 'South' },
+    tags: n % 4 === 0 ? ['Channel: Online'] : [],
+    zcrmAccountId: '',
+    zcrmContactId: '',
+    lastActivityDate: undefined,
+    lastActivityType: undefined,
+    lastActivityId: undefined,
+    activityCount: 0,
+    activityByType: {},
+    ...overrides,
+  };
+}
+
+function step(n: number, action: NewStep['action'] = 'deactivate'): NewStep {
+  return { contactId: cid(n), contactName: `Contact ${n}`, contactType: 'customer', action, reason: `reason ${n}`, evidence: null };
+}
+
+let dir: { path: string; cleanup: () => void };
+let dbPath: string;
+let db: SqlDatabase;
+let journal: Journal;
+const opened: SqlDatabase[] = [];
+
+async function open(path = dbPath): Promise<Journal> {
+  const handle = openSqlite(path);
+  opened.push(handle);
+  const j = createJournal(handle);
+  await j.migrate();
+  return j;
+}
+
+beforeEach(async () => {
+  dir = tempDir('sunset-journal-');
+  dbPath = join(dir.path, 'journal.db');
+  journal = await open();
+  db = journal.db;
+});
+
+afterEach(async () => {
+  for (const handle of opened.splice(0)) await handle.close().catch(() => undefined);
+  dir.cleanup();
+});
+
+async function makeRun(j: Journal, count: number, extra: { runId?: string; createdBy?: string; kind?: 'plan' | 'undo' | 'manual'; at?: number } = {}): Promise<string> {
+  const steps = Array.from({ length: count }, (_, i) => step(i + 1));
+  const run = await j.createRun(
+    {
+      runId: extra.runId, organizationId: ORG, kind: extra.kind ?? 'plan', planId: null, undoOf: null, createdAt: extra.at ?? T0,
+      createdBy: extra.createdBy ?? 'ana@example.com', baselineAt: T0 - DAY, note: 'test run',
+    },
+    steps,
+  );
+  return run.runId;
+}
+
+describe('the SQLite file', () => {
+  it('is created owner-only (0600), WAL files too, and survives a reopen', async () => {
+    expect(statSync(dbPath).mode & 0o777).toBe(0o600);
+    const runId = await makeRun(journal, 2);
+    // WAL and shared-memory files hold journal data too; SQLite gives them the main file's mode.
+    for (const suffix of ['-wal', '-shm']) {
+      if (existsSync(dbPath + suffix)) expect(statSync(dbPath + suffix).mode & 0o777, suffix).toBe(0o600);
+    }
+    await db.close();
+    const again = await open();
+    expect((await again.getRun(runId))?.note).toBe('test run');
+    expect(await again.steps(runId)).toHaveLength(2);
+  });
+});
+
+describe('snapshots', () => {
+  const info = (snapshotId: string, takenAt = T0): Omit<SnapshotInfo, 'apiCalls' | 'contactCount' | 'transactionCount'> => ({
+    snapshotId, organizationId: ORG, takenAt, cutoffDate: '2024-03-02', activityTypes: ['invoices', 'bills'], statuses: 'active',
+  });
+
+  it('writes in any order and reads back every contact, field for field, in contact-id order, page by page', async () => {
+    await journal.beginSnapshot(info('snap-1'));
+    const contacts = [7, 3, 11, 1, 9, 5, 2, 10, 4, 8, 6].map((n) =>
+      contact(n, n === 4 ? { lastActivityDate: '2025-01-31', lastActivityType: 'invoices', lastActivityId: cid(9000 + n), activityCount: 3, activityByType: { invoices: '2025-01-31', estimates: '2024-12-01' }, receivableCents: 12345, zcrmAccountId: '4876000000000000001' } : {}),
+    );
+    await journal.addSnapshotContacts('snap-1', contacts.slice(0, 6));
+    await journal.addSnapshotContacts('snap-1', contacts.slice(6));
+    // A repeated page (a retried write) adds nothing.
+    await journal.addSnapshotContacts('snap-1', contacts.slice(0, 2));
+    // Not complete yet: not visible.
+    expect(await journal.getSnapshot('snap-1')).toBeUndefined();
+    await journal.finishSnapshot('snap-1', { apiCalls: 14, contactCount: 11, transactionCount: 40 });
+
+    const got = await journal.getSnapshot('snap-1');
+    expect(got).toEqual({ ...info('snap-1'), apiCalls: 14, contactCount: 11, transactionCount: 40 });
+
+    const pages: SnapshotContact[][] = [];
+    for await (const page of journal.snapshotContacts('snap-1', 3)) pages.push(page);
+    expect(pages.map((p) => p.length)).toEqual([3, 3, 3, 2]);
+    const read = pages.flat();
+    const sorted = [...contacts].sort((a, b) => (a.contactId < b.contactId ? -1 : 1));
+    expect(read.map((c) => c.contactId)).toEqual(sorted.map((c) => c.contactId));
+    expect(read).toEqual(sorted);
+  });
+
+  it('keeps snapshots apart and finds the latest complete one per organization', async () => {
+    await journal.beginSnapshot(info('snap-a', T0));
+    await journal.addSnapshotContacts('snap-a', [contact(1), contact(2)]);
+    await journal.finishSnapshot('snap-a', { apiCalls: 2, contactCount: 2, transactionCount: 0 });
+    await journal.beginSnapshot(info('snap-b', T0 + 1000));
+    await journal.addSnapshotContacts('snap-b', [contact(3)]);
+    await journal.finishSnapshot('snap-b', { apiCalls: 1, contactCount: 1, transactionCount: 0 });
+    await journal.beginSnapshot(info('snap-c', T0 + 2000)); // never finished
+
+    expect((await journal.latestSnapshot(ORG))?.snapshotId).toBe('snap-b');
+    expect((await journal.latestSnapshot())?.snapshotId).toBe('snap-b');
+    expect(await journal.latestSnapshot('709999999')).toBeUndefined();
+    const a: string[] = [];
+    for await (const page of journal.snapshotContacts('snap-a')) a.push(...page.map((c) => c.contactId));
+    expect(a).toEqual([cid(1), cid(2)]);
+  });
+});
+
+describe('plans', () => {
+  it('round-trips a plan built by the planner (steps in order, exclusions, summary) and saves it once', async () => {
+    const text = `organization_id: "${ORG}"\ninactivity: 24 months\n`;
+    const policy = parsePolicy(text);
+    const snapshot: SnapshotInfo = {
+      snapshotId: 'snap-p', organizationId: ORG, takenAt: T0, cutoffDate: '2024-03-02', activityTypes: [...policy.activity.customer, ...policy.activity.vendor],
+      statuses: 'active', apiCalls: 3, contactCount: 6, transactionCount: 1,
+    };
+    const contacts = [
+      contact(1),
+      contact(2, { receivableCents: 5000 }),
+      contact(3, { creditsPayableCents: 700 }),
+      contact(4, { lastActivityDate: '2025-06-01', lastActivityType: 'invoices', lastActivityId: cid(9004), activityCount: 1 }),
+      contact(5, { createdAt: T0 - 10 * DAY }),
+      contact(6),
+    ];
+    const plan = buildPlan(policy, text, snapshot, contacts);
+    expect(plan.steps.length).toBeGreaterThan(0);
+    expect(plan.excluded.length).toBeGreaterThan(0);
+    await journal.savePlan(plan);
+    await journal.savePlan(plan);
+    expect(await journal.getPlan(plan.planId)).toEqual(plan);
+    expect((await journal.latestPlan(ORG))?.planId).toBe(plan.planId);
+    expect(await journal.getPlan('plan_missing')).toBeUndefined();
+    const rows = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM plan_steps WHERE plan_id = ?', [plan.planId]);
+    expect(Number(rows?.n)).toBe(plan.steps.length);
+  });
+});
+
+describe('runs and steps', () => {
+  it('creates a run with its steps numbered in order, pending, never attempted', async () => {
+    const runId = await makeRun(journal, 3, { runId: 'run-x' });
+    expect(runId).toBe('run-x');
+    const run = await journal.getRun(runId);
+    expect(run).toMatchObject({ runId, organizationId: ORG, kind: 'plan', state: 'pending', startedAt: null, finishedAt: null, baselineAt: T0 - DAY });
+    const steps = await journal.steps(runId);
+    expect(steps.map((s) => [s.seq, s.contactId, s.state, s.attempts, s.leaseOwner, s.outcome])).toEqual([
+      [1, cid(1), 'pending', 0, null, null],
+      [2, cid(2), 'pending', 0, null, null],
+      [3, cid(3), 'pending', 0, null, null],
+    ]);
+    await journal.setRunState(runId, 'running', T0 + 5);
+    await journal.setRunState(runId, 'paused', T0 + 6);
+    await journal.setRunState(runId, 'running', T0 + 7);
+    await journal.setRunState(runId, 'done', T0 + 8);
+    expect(await journal.getRun(runId)).toMatchObject({ state: 'done', startedAt: T0 + 5, finishedAt: T0 + 8 });
+    const ids = (await journal.listRuns(ORG)).map((r) => r.runId);
+    expect(ids).toEqual([runId]);
+  });
+
+  it('leases steps in seq order; another owner cannot take leased steps', async () => {
+    const runId = await makeRun(journal, 5);
+    const a = await journal.claimSteps(runId, 'host:1:a', T0, 100, 2);
+    expect(a.map((s) => [s.seq, s.state, s.leaseOwner, s.leaseExpiresAt, s.attempts, s.startedAt])).toEqual([
+      [1, 'in_flight', 'host:1:a', T0 + 100, 1, T0],
+      [2, 'in_flight', 'host:1:a', T0 + 100, 1, T0],
+    ]);
+    const b = await journal.claimSteps(runId, 'host:2:b', T0 + 10, 100, 10);
+    expect(b.map((s) => s.seq)).toEqual([3, 4, 5]);
+    expect(await journal.claimSteps(runId, 'host:3:c', T0 + 20, 100, 10)).toEqual([]);
+    // What the returned records say is what the journal holds.
+    expect((await journal.steps(runId)).map((s) => [s.seq, s.leaseOwner, s.attempts])).toEqual([
+      [1, 'host:1:a', 1], [2, 'host:1:a', 1], [3, 'host:2:b', 1], [4, 'host:2:b', 1], [5, 'host:2:b', 1],
+    ]);
+  });
+
+  it('takes over an expired lease exactly once, counting the attempt', async () => {
+    const runId = await makeRun(journal, 3);
+    await journal.claimSteps(runId, 'a', T0, 100, 2);
+    await journal.claimSteps(runId, 'b', T0 + 50, 100, 1);
+    // At T0 + 100 nothing has expired yet (expiry is strictly after).
+    expect(await journal.claimSteps(runId, 'c', T0 + 100, 100, 10)).toEqual([]);
+    const c = await journal.claimSteps(runId, 'c', T0 + 101, 1000, 10);
+    expect(c.map((s) => [s.seq, s.leaseOwner, s.attempts, s.startedAt])).toEqual([[1, 'c', 2, T0], [2, 'c', 2, T0]]);
+    expect(await journal.claimSteps(runId, 'd', T0 + 102, 1000, 10)).toEqual([]);
+    // b's lease (until T0 + 150) is now expired as well; a's steps belong to c until T0 + 1101.
+    const d = await journal.claimSteps(runId, 'd', T0 + 151, 1000, 10);
+    expect(d.map((s) => [s.seq, s.attempts])).toEqual([[3, 2]]);
+  });
+
+  it('takes over a dead owner\'s steps at once, exactly once, even with two claimers racing', async () => {
+    const runId = await makeRun(journal, 6);
+    await journal.claimSteps(runId, 'dead', T0, 600_000, 4);
+    await journal.claimSteps(runId, 'alive', T0, 600_000, 1);
+    const isDead = (owner: string): boolean => owner === 'dead';
+    // Without isDead, unexpired leases stay put.
+    expect((await journal.claimSteps(runId, 'x', T0 + 1, 600_000, 10)).map((s) => s.seq)).toEqual([6]);
+    const [x, y] = await Promise.all([
+      journal.claimSteps(runId, 'x2', T0 + 2, 600_000, 10, isDead),
+      journal.claimSteps(runId, 'y', T0 + 2, 600_000, 10, isDead),
+    ]);
+    const taken = [...x!, ...y!].map((s) => s.seq).sort((p, q) => p - q);
+    expect(taken).toEqual([1, 2, 3, 4]);
+    expect([...x!, ...y!].every((s) => s.attempts === 2)).toBe(true);
+    // The new owners are alive: nobody takes them again; 'alive' keeps its step.
+    expect(await journal.claimSteps(runId, 'z', T0 + 3, 600_000, 10, isDead)).toEqual([]);
+    const steps = await journal.steps(runId);
+    expect(steps.find((s) => s.seq === 5)?.leaseOwner).toBe('alive');
+    expect(steps.filter((s) => s.leaseOwner === 'dead')).toEqual([]);
+  });
+
+  it('fences finishes on the lease: a stale owner\'s finish returns false and changes nothing', async () => {
+    const runId = await makeRun(journal, 2);
+    await journal.claimSteps(runId, 'old', T0, 100, 2);
+    await journal.claimSteps(runId, 'new', T0 + 200, 1000, 1);
+    const before = (await journal.steps(runId))[0];
+    expect(await journal.finishStep(runId, 1, 'old', { state: 'done', outcome: 'changed', finishedAt: T0 + 300 })).toBe(false);
+    expect((await journal.steps(runId))[0]).toEqual(before);
+    expect(await journal.finishStep(runId, 1, 'new', { state: 'done', outcome: 'changed', finishedAt: T0 + 301 })).toBe(true);
+    // Done is final: a second finish (even by the owner) is refused.
+    expect(await journal.finishStep(runId, 1, 'new', { state: 'failed', lastError: 'late', finishedAt: T0 + 302 })).toBe(false);
+    expect((await journal.steps(runId))[0]).toMatchObject({ state: 'done', outcome: 'changed', finishedAt: T0 + 301, lastError: null });
+    // Step 2's lease expired but nobody took it over yet: only its holder may finish it, not someone else.
+    expect(await journal.finishStep(runId, 2, 'new', { state: 'done', outcome: 'changed', finishedAt: T0 })).toBe(false);
+  });
+
+  it('gives a step back (pending) without its lease, to be claimed again with the attempt counted', async () => {
+    const runId = await makeRun(journal, 1);
+    await journal.claimSteps(runId, 'a', T0, 600_000, 1);
+    expect(await journal.finishStep(runId, 1, 'a', { state: 'pending', lastError: 'HTTP 503', finishedAt: T0 + 1 })).toBe(true);
+    expect((await journal.steps(runId))[0]).toMatchObject({ state: 'pending', leaseOwner: null, leaseExpiresAt: null, finishedAt: null, lastError: 'HTTP 503', attempts: 1 });
+    const again = await journal.claimSteps(runId, 'b', T0 + 2, 600_000, 1);
+    expect(again.map((s) => [s.leaseOwner, s.attempts])).toEqual([['b', 2]]);
+  });
+
+  it('renews only the owner\'s leases', async () => {
+    const runId = await makeRun(journal, 2);
+    await journal.claimSteps(runId, 'a', T0, 100, 1);
+    await journal.claimSteps(runId, 'b', T0, 100, 1);
+    await journal.renewLeases(runId, 'a', T0 + 10_000);
+    expect((await journal.claimSteps(runId, 'c', T0 + 500, 100, 10)).map((s) => s.seq)).toEqual([2]);
+  });
+
+  it('counts steps by state and outcome', async () => {
+    const runId = await makeRun(journal, 7);
+    await journal.claimSteps(runId, 'w', T0, 600_000, 6);
+    await journal.finishStep(runId, 1, 'w', { state: 'done', outcome: 'changed', finishedAt: T0 });
+    await journal.finishStep(runId, 2, 'w', { state: 'done', outcome: 'changed', finishedAt: T0 });
+    await journal.finishStep(runId, 3, 'w', { state: 'done', outcome: 'unchanged', finishedAt: T0 });
+    await journal.finishStep(runId, 4, 'w', { state: 'skipped', skipReason: 'traded', finishedAt: T0 });
+    await journal.finishStep(runId, 5, 'w', { state: 'failed', lastError: 'HTTP 400', finishedAt: T0 });
+    expect(await journal.runCounts(runId)).toEqual({ total: 7, pending: 1, inFlight: 1, changed: 2, unchanged: 1, skipped: 1, failed: 1 });
+    expect(await journal.runCounts('run-none')).toEqual({ total: 0, pending: 0, inFlight: 0, changed: 0, unchanged: 0, skipped: 0, failed: 0 });
+  });
+});
+
+describe('audit and latest changes', () => {
+  it('lists only the steps that changed a contact, with from, to, why and who', async () => {
+    const runA = await makeRun(journal, 3, { runId: 'run-a', createdBy: 'ana@example.com' });
+    await journal.claimSteps(runA, 'w', T0, 600_000, 3);
+    await journal.finishStep(runA, 1, 'w', { state: 'done', outcome: 'changed', finishedAt: T0 + 10 });
+    await journal.finishStep(runA, 2, 'w', { state: 'done', outcome: 'unchanged', finishedAt: T0 + 11 });
+    await journal.finishStep(runA, 3, 'w', { state: 'skipped', skipReason: 'traded', finishedAt: T0 + 12 });
+    const runB = (await journal.createRun(
+      { runId: 'run-b', organizationId: '701000002', kind: 'undo', planId: null, undoOf: runA, createdAt: T0 + 20, createdBy: 'bo@example.com', baselineAt: T0, note: 'undo' },
+      [{ ...step(1, 'activate'), reason: 'undo of run-a: reason 1' }],
+    )).runId;
+    await journal.claimSteps(runB, 'w', T0 + 20, 600_000, 1);
+    await journal.finishStep(runB, 1, 'w', { state: 'done', outcome: 'changed', finishedAt: T0 + 30 });
+
+    const all = await journal.audit();
+    expect(all).toEqual([
+      { runId: 'run-a', runKind: 'plan', who: 'ana@example.com', when: T0 + 10, organizationId: ORG, contactId: cid(1), contactName: 'Contact 1', from: 'active', to: 'inactive', why: 'reason 1' },
+      { runId: 'run-b', runKind: 'undo', who: 'bo@example.com', when: T0 + 30, organizationId: '701000002', contactId: cid(1), contactName: 'Contact 1', from: 'inactive', to: 'active', why: 'undo of run-a: reason 1' },
+    ]);
+    expect((await journal.audit({ runId: 'run-b' })).map((r) => r.runId)).toEqual(['run-b']);
+    expect((await journal.audit({ organizationId: ORG })).map((r) => r.runId)).toEqual(['run-a']);
+  });
+
+  it('finds the latest change of each contact across runs, in chunks past 500 ids', async () => {
+    const many = Array.from({ length: 620 }, (_, i) => step(i + 1));
+    const first = (await journal.createRun(
+      { runId: 'run-1', organizationId: ORG, kind: 'plan', planId: null, undoOf: null, createdAt: T0, createdBy: 'a', baselineAt: T0, note: '' }, many,
+    )).runId;
+    const claimed = await journal.claimSteps(first, 'w', T0, 600_000, 700);
+    expect(claimed).toHaveLength(620);
+    for (const s of claimed) await journal.finishStep(first, s.seq, 'w', { state: 'done', outcome: s.seq === 3 ? 'unchanged' : 'changed', finishedAt: T0 + s.seq });
+    const second = (await journal.createRun(
+      { runId: 'run-2', organizationId: ORG, kind: 'manual', planId: null, undoOf: null, createdAt: T0 + 5000, createdBy: 'a', baselineAt: T0, note: '' },
+      [step(2, 'activate'), step(600, 'activate')],
+    )).runId;
+    await journal.claimSteps(second, 'w', T0 + 5000, 600_000, 2);
+    await journal.finishStep(second, 1, 'w', { state: 'done', outcome: 'changed', finishedAt: T0 + 6000 });
+    await journal.finishStep(second, 2, 'w', { state: 'skipped', skipReason: 'already active', finishedAt: T0 + 6000 });
+
+    const ids = [...many.map((s) => s.contactId), cid(99_999)];
+    const latest = await journal.latestChanges(ids);
+    expect(latest.size).toBe(619); // 620 minus the unchanged one; the unknown id has none
+    expect(latest.get(cid(1))).toEqual({ runId: 'run-1', to: 'inactive', at: T0 + 1 });
+    expect(latest.get(cid(2))).toEqual({ runId: 'run-2', to: 'active', at: T0 + 6000 });
+    expect(latest.get(cid(3))).toBeUndefined();
+    expect(latest.get(cid(600))).toEqual({ runId: 'run-1', to: 'inactive', at: T0 + 600 });
+    expect(latest.get(cid(620))).toEqual({ runId: 'run-1', to: 'inactive', at: T0 + 620 });
+    expect(latest.has(cid(99_999))).toBe(false);
+  });
+});
+
+describe('fingerprints', () => {
+  it('saves, replaces and reads per phase; an empty one still counts as saved', async () => {
+    expect(await journal.hasFingerprint('run-f', 'before')).toBe(false);
+    await journal.saveFingerprint('run-f', 'before', []);
+    expect(await journal.hasFingerprint('run-f', 'before')).toBe(true);
+    expect(await journal.hasFingerprint('run-f', 'after')).toBe(false);
+    expect(await journal.getFingerprint('run-f', 'before')).toEqual([]);
+
+    const rows = [
+      { contactId: cid(2), transactionType: 'invoices' as const, count: 3, totalCents: 1_000_000_000_001 },
+      { contactId: cid(1), transactionType: 'estimates' as const, count: 1, totalCents: 5 },
+      { contactId: cid(1), transactionType: 'creditnotes' as const, count: 2, totalCents: 0 },
+    ];
+    await journal.saveFingerprint('run-f', 'after', rows);
+    expect(await journal.getFingerprint('run-f', 'after')).toEqual([rows[2], rows[1], rows[0]]);
+    await journal.saveFingerprint('run-f', 'after', [rows[0]!]);
+    expect(await journal.getFingerprint('run-f', 'after')).toEqual([rows[0]]);
+    expect(await journal.getFingerprint('run-f', 'before')).toEqual([]);
+  });
+});
+
+describe('the async SQL port', () => {
+  beforeEach(async () => {
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)');
+  });
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('rolls a transaction back when it throws', async () => {
+    await db.run('INSERT INTO t (id, v) VALUES (1, 1)');
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.run('INSERT INTO t (id, v) VALUES (2, 2)');
+        await tx.run('UPDATE t SET v = 100 WHERE id = 1');
+        await tick();
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await db.all('SELECT id, v FROM t ORDER BY id')).toEqual([{ id: 1, v: 1 }]);
+    // The connection is usable afterwards (no transaction left open).
+    await db.transaction(async (tx) => void (await tx.run('INSERT INTO t (id, v) VALUES (3, 3)')));
+    expect(await db.all('SELECT id FROM t ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
+  });
+
+  it('never lets another async caller in while a transaction is open', async () => {
+    const seen: number[] = [];
+    const inside = db.transaction(async (tx) => {
+      await tx.run('INSERT INTO t (id, v) VALUES (1, 1)');
+      for (let i = 0; i < 5; i++) await tick();
+      await tx.run('INSERT INTO t (id, v) VALUES (2, 2)');
+      for (let i = 0; i < 5; i++) await tick();
+      throw new Error('rolled back');
+    });
+    // Callers that arrive while the transaction awaits must neither see its rows nor write into it.
+    const readers = Array.from({ length: 5 }, async () => {
+      await tick();
+      const row = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM t');
+      seen.push(Number(row?.n));
+    });
+    const writer = (async () => {
+      await tick();
+      await db.run('INSERT INTO t (id, v) VALUES (10, 10)');
+    })();
+    await expect(inside).rejects.toThrow('rolled back');
+    await Promise.all([...readers, writer]);
+    expect(seen).toEqual([0, 0, 0, 0, 0]);
+    expect(await db.all('SELECT id FROM t ORDER BY id')).toEqual([{ id: 10 }]);
+  });
+
+  it('runs concurrent read-modify-write transactions one after another (no lost update)', async () => {
+    await db.run('INSERT INTO t (id, v) VALUES (1, 0)');
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        db.transaction(async (tx) => {
+          const row = await tx.get<{ v: number }>('SELECT v FROM t WHERE id = 1');
+          await tick();
+          await tx.run('UPDATE t SET v = ? WHERE id = 1', [Number(row?.v) + 1]);
+        }),
+      ),
+    );
+    expect(await db.get('SELECT v FROM t WHERE id = 1')).toEqual({ v: 20 });
+  });
+});
+
+describe('schema version', () => {
+  it('refuses a journal written by another schema version, with a clear error, and leaves it as it was', async () => {
+    await makeRun(journal, 1, { runId: 'run-keep' });
+    await db.run("UPDATE journal_meta SET value = '99' WHERE key = 'schema_version'");
+    await db.close();
+    const other = openSqlite(dbPath);
+    opened.push(other);
+    const error = await createJournal(other).migrate().then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(JournalError);
+    expect((error as Error).message).toMatch(/schema version 99.*needs 1/);
+    expect(await other.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '99' });
+    expect(await other.get("SELECT run_id FROM runs WHERE run_id = 'run-keep'")).toEqual({ run_id: 'run-keep' });
+  });
+
+  it('migrates a fresh file and re-migrates an existing one without loss', async () => {
+    await makeRun(journal, 2, { runId: 'run-again' });
+    await journal.migrate();
+    expect(await journal.steps('run-again')).toHaveLength(2);
+    expect(await db.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '1' });
+  });
+});
