@@ -1,3 +1,4 @@
+import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SCHEMA_SQL, SCHEMA_VERSION, DATA_TABLES, INDEX_SQL } from './schema.js';
 
@@ -5,7 +6,10 @@ export type Db = Database.Database;
 
 /** Opens (and creates) the emulator database: a file, or memory when `path` is undefined or ':memory:'. */
 export function openDb(path: string | undefined): Db {
+  const fresh = path !== undefined && path !== ':memory:' && !existsSync(path);
   const db = new Database(path ?? ':memory:');
+  // It holds the emulated account's OAuth clients and tokens: owner-only, like any credentials file.
+  if (fresh) chmodSync(path, 0o600);
   if (path && path !== ':memory:') {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
