@@ -4,6 +4,7 @@ import {
   applyRun, parsePolicy, PolicyError, recordBefore, type ApplyProgress, type Journal, type Policy, type RunRecord,
 } from '../engine/index.js';
 import { renderRunText } from '../engine/report/index.js';
+import { intFlag } from './args.js';
 import {
   actorName, confirm, connect, createProgress, explain, formatDuration, isDeadOwner, openJournal, ownerId, resolveOrganization,
   type Connection,
@@ -19,6 +20,7 @@ export const COMMON_FLAGS = {
   credentials: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
+  'per-minute': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -29,6 +31,7 @@ export const COMMON_HELP = `Common options:
   --credentials FILE    Credentials from \`sunset auth login\` (default ~/.sunset/credentials.json)
   --json                Print only the result document, as JSON, on stdout
   --quiet               No progress on stderr
+  --per-minute N        The organization's request limit per minute (default 100, Zoho's)
   --help                Show this help
 Without credentials, commands use the embedded emulator (state in sunset-emulator.db beside the journal).`;
 
@@ -39,6 +42,7 @@ export interface CommonValues {
   credentials?: string;
   json?: boolean;
   quiet?: boolean;
+  'per-minute'?: string;
 }
 
 export interface Session {
@@ -50,10 +54,11 @@ export interface Session {
 
 export async function openSession(io: CliIO, values: CommonValues, options: { perMinute?: number } = {}): Promise<Session> {
   const dbPath = values.db ?? 'sunset.db';
+  const perMinute = options.perMinute ?? intFlag(values['per-minute'], 'per-minute', 1, 1_000_000);
   const journal = await openJournal(dbPath);
   let connection: Connection;
   try {
-    connection = await connect(io, { emulatorUrl: values.emulator, credentialsFile: values.credentials, dbPath, quiet: values.quiet || values.json, perMinute: options.perMinute });
+    connection = await connect(io, { emulatorUrl: values.emulator, credentialsFile: values.credentials, dbPath, quiet: values.quiet || values.json, perMinute });
   } catch (error) {
     await journal.close();
     throw error;

@@ -131,7 +131,9 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
     const client = createZohoBooksClient({
       baseUrl: info.baseUrl, accountsUrl: info.accountsUrl,
       credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
-      tokenStore: createMemoryTokenStore(), hooks, limits,
+      // Cached across commands like real credentials: every command refreshing would hit the
+      // 10-refreshes-per-10-minutes limit by the eleventh.
+      tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens.json')), hooks, limits,
     });
     return make(client, `the emulator at ${info.accountsUrl}`, info.organizations[0]?.organization_id, async () => undefined);
   }

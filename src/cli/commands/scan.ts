@@ -4,6 +4,7 @@ import { scan } from '../../engine/index.js';
 import { parseFlags } from '../args.js';
 import { COMMON_FLAGS, COMMON_HELP, explain, loadPolicy, openSession, resolveOrganization } from '../common.js';
 import { createProgress } from '../context.js';
+import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
 
 const HELP = `Usage: sunset scan --policy FILE [options]
@@ -29,7 +30,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     const organizationId = await resolveOrganization(session.connection, values.org, policy.organizationId);
     if (organizationId !== policy.organizationId) {
-      throw explain(new Error(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}`), 'checking the organization');
+      throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was read.`, EXIT_USAGE);
     }
     const progress = createProgress(io, values.quiet === true || values.json === true);
     const started = Date.now();

@@ -29,7 +29,7 @@ function formatDuration(ms: number): string {
 export function renderRunText(run: RunRecord, counts: RunCounts, steps?: StepRecord[], options: RunTextOptions = { color: false }): string {
   const paint = painter(options.color);
   const limit = resolveLimit(options.limit);
-  const field = (label: string, value: string): string => `  ${label.padEnd(12)}${value}`;
+  const field = (label: string, value: string): string => `  ${label.padEnd(14)}${value}`;
   const lines: string[] = [
     `${paint('bold', 'Sunset run')} ${run.runId}  ${paint(STATE_STYLE[run.state], run.state)}`,
     field('kind', run.kind),
@@ -49,7 +49,7 @@ export function renderRunText(run: RunRecord, counts: RunCounts, steps?: StepRec
 
   const width = Math.max(...[counts.total, counts.changed, counts.unchanged, counts.skipped, counts.failed, counts.pending, counts.inFlight].map((n) => formatCount(n).length));
   const count = (label: string, n: number, style?: TextStyle): string => {
-    const text = `  ${label.padEnd(12)}${formatCount(n).padStart(width)}`;
+    const text = `  ${label.padEnd(14)}${formatCount(n).padStart(width)}`;
     return style && n > 0 ? paint(style, text) : text;
   };
   lines.push(
