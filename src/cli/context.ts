@@ -234,7 +234,8 @@ export function actorName(env: NodeJS.ProcessEnv, flag?: string): string {
 /** Progress on stderr: one rewritten line on a terminal, a line every few seconds otherwise. */
 export function createProgress(io: CliIO, quiet: boolean): { update(text: string): void; done(text?: string): void } {
   const tty = io.stderr.isTTY === true;
-  let last = 0;
+  // Off a terminal, short work prints nothing; long work prints a line every few seconds.
+  let last = Date.now();
   let shown = false;
   return {
     update(text) {

@@ -3,7 +3,8 @@
  * as real subprocesses of the built CLI (dist/cli/main.js; `npm test` builds it first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -123,18 +124,29 @@ describe('sunset --version', () => {
 });
 
 describe('sunset demo', () => {
-  it('--contacts 200 walks through the contact lifecycle and exits 0', async () => {
-    const exit = await sunset(['demo', '--contacts', '200']);
-    expect(exit.stderr).toBe('');
-    expect(exit.code).toBe(0);
-    const out = exit.stdout;
-    expect(out).toMatch(/^GET \/organizations → .+/m);
-    expect(out).toMatch(/^GET \/contacts\?filter_by=Status\.Active → \d+ active contacts/m);
-    expect(out).toMatch(/^DELETE \/contacts\/\d+ → HTTP 400, code 1071: /m);
-    expect(out).toMatch(/^POST \/contacts\/\d+\/inactive again → HTTP 400, code 3032: /m);
-    expect(out).toMatch(/^POST \/invoices for the inactive contact → HTTP 400, code 1072: /m);
-    expect(out).toMatch(/^POST \/contacts\/\d+\/active → HTTP 200, code 0: .*marked as active/m);
-    expect(out).not.toContain('No invoices before 2021');
+  it('--contacts 200 runs the whole story (scan, plan with report, apply, verify, undo) and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sunset-demo-test-'));
+    try {
+      const report = join(dir, 'report.html');
+      const exit = await sunset(['demo', '--contacts', '200', '--report', report]);
+      expect(exit.stderr).toBe('');
+      expect(exit.code).toBe(0);
+      const out = exit.stdout;
+      expect(out).toMatch(/^1\. Emulator  http:\/\/127\.0\.0\.1:\d+: .+\(\d+, Professional\)/m);
+      expect(out).toMatch(/^2\. Scan      \d+ active contacts and \d+ transactions since \d{4}-\d{2}-\d{2}, in \d+ API calls/m);
+      expect(out).toMatch(/^3\. Plan      plan_[0-9a-f]{16}: \d+ dormant for 24 months; deactivate \d+/m);
+      expect(out).toMatch(/^4\. Apply     run run-\S+: \d+ contacts marked inactive, 1 skipped, 0 failed/m);
+      expect(out).toMatch(/skipped .+: traded since the snapshot: invoice dated/);
+      expect(out).toMatch(/^5\. Verify    no history lost: /m);
+      expect(out).toMatch(/^6\. Undo      run run-\S+: \d+ contacts active again; verify: no history lost/m);
+      expect(out).toMatch(/emulator ledger consistent: yes/);
+      const applied = Number(/(\d+) contacts marked inactive/.exec(out)![1]);
+      const undone = Number(/(\d+) contacts active again/.exec(out)![1]);
+      expect(undone).toBe(applied);
+      expect(readFileSync(report, 'utf8')).toMatch(/^<!DOCTYPE html>/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--contacts abc is a usage error (exit 2), not silently 1000 contacts', async () => {

@@ -546,21 +546,21 @@ describe('renderRunText', () => {
   it('summarises the run and lists skipped and failed steps', () => {
     expect(renderRunText(run, counts, steps, { color: false }).split('\n')).toEqual([
       'Sunset run run_01  done',
-      '  kind        plan',
-      '  organization600123456',
-      '  plan        plan_abc',
-      '  created     2024-06-03 10:00 UTC by ana@example.com',
-      '  started     2024-06-03 10:01 UTC',
-      '  finished    2024-06-03 10:02 UTC (took 1m 5s)',
+      '  kind          plan',
+      '  organization  600123456',
+      '  plan          plan_abc',
+      '  created       2024-06-03 10:00 UTC by ana@example.com',
+      '  started       2024-06-03 10:01 UTC',
+      '  finished      2024-06-03 10:02 UTC (took 1m 5s)',
       '',
       'Steps',
-      '  total       5',
-      '  changed     2',
-      '  unchanged   0',
-      '  skipped     2',
-      '  failed      1',
-      '  pending     0',
-      '  in flight   0',
+      '  total         5',
+      '  changed       2',
+      '  unchanged     0',
+      '  skipped       2',
+      '  failed        1',
+      '  pending       0',
+      '  in flight     0',
       '',
       'Skipped (2)',
       `  #2     deactivate  ${ID(2)}  <b>New Activity</b>`,
@@ -585,9 +585,9 @@ describe('renderRunText', () => {
     expect(stripAnsi(colored)).toBe(limited);
     const bare = renderRunText({ ...run, state: 'running', finishedAt: null, undoOf: 'run_00', note: 'undo\tof June' }, counts);
     expect(bare).not.toContain('\u001b');
-    expect(bare).toContain('\n  undo of     run_00\n');
-    expect(bare).toContain('\n  finished    not yet\n');
-    expect(bare).toContain('\n  note        undo of June\n');
+    expect(bare).toContain('\n  undo of       run_00\n');
+    expect(bare).toContain('\n  finished      not yet\n');
+    expect(bare).toContain('\n  note          undo of June\n');
     expect(bare).not.toContain('Skipped');
     for (const line of [...bare.split('\n'), ...colored.split('\n')]) expect(stripAnsi(line)).not.toMatch(/[ \t]$/);
   });
