@@ -47,7 +47,7 @@ const COMMANDS = ['emulator start', 'demo'];
 
 function expectCommandList(text: string): void {
   expect(text).toMatch(/Usage: sunset <command>/);
-  for (const command of COMMANDS) expect(text).toMatch(new RegExp(`^\s+${command}\s+\\S`, 'm'));
+  for (const command of COMMANDS) expect(text).toMatch(new RegExp(`^\\s+${command}\\s+\\S`, 'm'));
 }
 
 describe('sunset help', () => {
