@@ -1,4 +1,4 @@
-import { getMeta, setMeta, type Db } from './db.js';
+import type { Db } from './db.js';
 
 /** 19-digit ids, larger than 2^53 on purpose: a client that parses ids as numbers breaks at once. */
 const FIRST_ID = 3185434000000000001n;
@@ -11,19 +11,23 @@ export interface IdSequence {
 }
 
 export function createIdSequence(db: Db): IdSequence {
+  const readStmt = db.prepare("SELECT value FROM meta WHERE key = 'next_id'");
+  const writeStmt = db.prepare("INSERT INTO meta (key, value) VALUES ('next_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  // Read each time (a rolled-back transaction or a wipe must not leave a stale copy here); both
+  // statements are prepared once.
   const read = (): bigint => {
-    const stored = getMeta(db, 'next_id');
-    return stored ? BigInt(stored) : FIRST_ID;
+    const stored = readStmt.get() as { value: string } | undefined;
+    return stored ? BigInt(stored.value) : FIRST_ID;
   };
   return {
     next() {
       const id = read();
-      setMeta(db, 'next_id', String(id + 1n));
+      writeStmt.run(String(id + 1n));
       return String(id);
     },
     reserve(count) {
       const first = read();
-      setMeta(db, 'next_id', String(first + BigInt(count)));
+      writeStmt.run(String(first + BigInt(count)));
       return first;
     },
   };

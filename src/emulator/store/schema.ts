@@ -127,6 +127,7 @@ export const INDEX_SQL: readonly string[] = [
   `CREATE INDEX IF NOT EXISTS transactions_org_type_date ON transactions (organization_id, type, date);`,
   `CREATE INDEX IF NOT EXISTS transactions_contact ON transactions (contact_id, type, date);`,
   `CREATE INDEX IF NOT EXISTS transactions_org_type_modified ON transactions (organization_id, type, modified_ms);`,
+  `CREATE INDEX IF NOT EXISTS transactions_org_type_created ON transactions (organization_id, type, created_ms);`,
   `CREATE INDEX IF NOT EXISTS access_tokens_refresh ON oauth_access_tokens (refresh_token);`,
 ];
 

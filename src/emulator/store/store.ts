@@ -27,6 +27,8 @@ export interface Store {
 export function createStore(path: string | undefined): Store {
   const db = openDb(path);
   const organizations = createOrganizationStore(db);
+  // One transaction wrapper, made once (better-sqlite3 nests it as savepoints when needed).
+  const runInTx = db.transaction((fn: () => unknown) => fn());
   const oauth = createOAuthStore(db);
   return {
     db,
@@ -35,7 +37,7 @@ export function createStore(path: string | undefined): Store {
     contacts: createContactStore(db),
     transactions: createTransactionStore(db),
     oauth,
-    tx: (fn) => db.transaction(fn)(),
+    tx: <T>(fn: () => T): T => runInTx(fn) as T,
     getMeta: (key) => getMeta(db, key),
     setMeta: (key, value) => setMeta(db, key, value),
     isEmpty: () => organizations.list().length === 0,

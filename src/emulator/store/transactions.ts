@@ -82,8 +82,11 @@ export function createTransactionStore(db: Db): TransactionStore {
       }
       const column = TRANSACTION_SORT_COLUMNS[q.sortColumn] ?? 't.created_ms';
       const dir = q.sortOrder === 'A' ? 'ASC' : 'DESC';
+      // As for contacts: page over the index, then read the page's rows (rowid breaks ties).
+      const join = column.startsWith('c.') ? 'JOIN contacts c ON c.contact_id = t.contact_id' : '';
       const sql = `SELECT t.*, c.contact_name FROM transactions t JOIN contacts c ON c.contact_id = t.contact_id
-        WHERE ${where.join(' AND ')} ORDER BY ${column} ${dir}, t.transaction_id ${dir} LIMIT ? OFFSET ?`;
+        WHERE t.rowid IN (SELECT t.rowid FROM transactions t ${join} WHERE ${where.join(' AND ')} ORDER BY ${column} ${dir}, t.rowid ${dir} LIMIT ? OFFSET ?)
+        ORDER BY ${column} ${dir}, t.rowid ${dir}`;
       let stmt = listCache.get(sql);
       if (!stmt) {
         stmt = db.prepare(sql);
