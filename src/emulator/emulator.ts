@@ -19,7 +19,7 @@ import { createFaultInjector, type FaultDecision, type FaultInjector, type Fault
 import { ZohoHttpError, invalidValue } from './http-error.js';
 import { createLimiter, type Limiter, type LimitSettings } from './limits.js';
 import { createRandom } from './prng.js';
-import { createRequestLog, redactQuery, type RequestLog } from './request-log.js';
+import { createRequestLog, type RequestLog } from './request-log.js';
 import { createRouter, type Router } from './router.js';
 import { contactRoutes } from './routes/contacts.js';
 import { organizationRoutes } from './routes/organizations.js';
@@ -238,7 +238,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       const entry = {
         method: req.method,
         path,
-        query: redactQuery(req.query),
+        query: req.query,
         organization_id: null as string | null,
         fault: null as string | null,
       };
@@ -251,7 +251,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
         response = renderError(error);
       }
       requestLog.add({
-        time: new Date(clock.now()).toISOString(),
+        timeMs: clock.now(),
         ...entry,
         status: response.drop ? 0 : response.status,
         code: zohoCodeOf(response),
@@ -309,7 +309,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
 
     const organizations = organizationsFor(token);
     let bodyCache: Record<string, unknown> | undefined;
-    const base: AccountContext = {
+    // One context object per request, completed below once the organization is known.
+    const ctx = {
       req,
       params,
       query: req.query,
@@ -318,11 +319,14 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       organizations,
       store,
       body: () => (bodyCache ??= parseJsonBody(req)),
+      org: undefined as OrganizationRow | undefined,
+      today: '',
+      actor: 'Sunset Emulator User',
     };
     if (route.level === 'account') {
       const faulted = await applyFaults(faults.decide(req.method, path, 'answer'), entry);
       if (faulted) return faulted;
-      return json(200, route.handler(base).body);
+      return json(200, route.handler(ctx as AccountContext).body);
     }
 
     // Organization.
@@ -350,15 +354,11 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       if (resolved.baseLatencyMs > 0) await sleep(resolved.baseLatencyMs);
       const faulted = await applyFaults(faults.decide(req.method, path, 'answer'), entry);
       if (faulted) return { ...faulted, headers: { ...faulted.headers, ...admission.headers } };
-      const ctx: OrgContext = {
-        ...base,
-        org,
-        today: formatZohoDate(now, org.utc_offset_minutes),
-        actor: 'Sunset Emulator User',
-      };
+      ctx.org = org;
+      ctx.today = formatZohoDate(now, org.utc_offset_minutes);
       let result: HandlerResult;
       try {
-        result = route.handler(ctx);
+        result = route.handler(ctx as OrgContext);
       } catch (error) {
         const rendered = renderError(error);
         return { ...rendered, headers: { ...rendered.headers, ...admission.headers } };

@@ -33,14 +33,34 @@ export function redactQuery(query: URLSearchParams): Record<string, string> {
   return out;
 }
 
+/** What the pipeline records per request; formatted (ISO time, redacted query) only when read. */
+export interface RawLogEntry {
+  timeMs: number;
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  status: number;
+  code: number | null;
+  organization_id: string | null;
+  duration_ms: number;
+  fault: string | null;
+}
+
 export interface RequestLog {
-  add(entry: Omit<RequestLogEntry, 'seq'>): void;
+  add(entry: RawLogEntry): void;
   query(q: RequestLogQuery): { requests: RequestLogEntry[]; next_seq: number; dropped: number };
   clear(): void;
 }
 
+function format(seq: number, e: RawLogEntry): RequestLogEntry {
+  return {
+    seq, time: new Date(e.timeMs).toISOString(), method: e.method, path: e.path, query: redactQuery(e.query),
+    status: e.status, code: e.code, organization_id: e.organization_id, duration_ms: e.duration_ms, fault: e.fault,
+  };
+}
+
 export function createRequestLog(capacity: number): RequestLog {
-  let entries: RequestLogEntry[] = [];
+  let entries: Array<RawLogEntry & { seq: number }> = [];
   let start = 0;
   let seq = 0;
   let dropped = 0;
@@ -60,12 +80,15 @@ export function createRequestLog(capacity: number): RequestLog {
     query(q) {
       const limit = Math.min(Math.max(q.limit ?? 1000, 1), 100_000);
       const out: RequestLogEntry[] = [];
-      for (let i = start; i < entries.length && out.length < limit; i++) {
-        const e = entries[i] as RequestLogEntry;
+      // Sequence numbers are consecutive: jump straight to the first entry after `since`.
+      let from = start;
+      if (q.since !== undefined && entries.length > start) from = Math.max(start, start + (q.since - entries[start]!.seq) + 1);
+      for (let i = from; i < entries.length && out.length < limit; i++) {
+        const e = entries[i]!;
         if (q.since !== undefined && e.seq <= q.since) continue;
         if (q.method && e.method !== q.method) continue;
         if (q.pathPrefix && !e.path.startsWith(q.pathPrefix)) continue;
-        out.push(e);
+        out.push(format(e.seq, e));
       }
       return { requests: out, next_seq: seq, dropped };
     },
