@@ -92,6 +92,8 @@ export interface ContactStore {
   addComment(row: CommentRow): void;
   listComments(contactId: string, limit: number, offset: number): CommentRow[];
   count(organizationId: string): number;
+  /** Drops cached rows (after the tables were wiped). */
+  forget(): void;
 }
 
 export interface AmountDelta {
@@ -135,10 +137,27 @@ export function createContactStore(db: Db): ContactStore {
   );
   const countStmt = db.prepare('SELECT COUNT(*) AS n FROM contacts WHERE organization_id = ?');
   const listCache = new Map<string, Statement<unknown[]>>();
+  // Rows read by id, kept until any write touches them. Filled only outside transactions, so a
+  // rolled-back write never leaves a row here that the database does not hold.
+  const rows = new Map<string, ContactRow>();
+  const MAX_CACHED = 200_000;
+  const changed = (contactId: string): void => void rows.delete(contactId);
 
   return {
-    insert: (row) => void insertStmt.run(row),
-    get: (organizationId, contactId) => getStmt.get(contactId, organizationId) as ContactRow | undefined,
+    insert(row) {
+      changed(row.contact_id);
+      insertStmt.run(row);
+    },
+    get(organizationId, contactId) {
+      const cached = rows.get(contactId);
+      if (cached) return cached.organization_id === organizationId ? cached : undefined;
+      const row = getStmt.get(contactId, organizationId) as ContactRow | undefined;
+      if (row && !db.inTransaction) {
+        if (rows.size >= MAX_CACHED) rows.clear();
+        rows.set(contactId, row);
+      }
+      return row;
+    },
     getByName: (organizationId, name) => getByNameStmt.get(organizationId, name) as ContactRow | undefined,
     list(q) {
       const where: string[] = ['c.organization_id = ?'];
@@ -216,16 +235,26 @@ export function createContactStore(db: Db): ContactStore {
       }
       return stmt.all(...params, q.limit + 1, q.offset) as ContactRow[];
     },
-    update: (row) => void updateStmt.run(row),
-    setStatus: (contactId, status, modifiedMs) => void statusStmt.run(status, modifiedMs, contactId),
+    update(row) {
+      changed(row.contact_id);
+      updateStmt.run(row);
+    },
+    setStatus(contactId, status, modifiedMs) {
+      changed(contactId);
+      statusStmt.run(status, modifiedMs, contactId);
+    },
     delete(contactId) {
+      changed(contactId);
       deleteStmt.run(contactId);
       deleteCommentsStmt.run(contactId);
     },
-    adjustAmounts: (contactId, d) =>
-      void adjustStmt.run(d.receivable ?? 0, d.payable ?? 0, d.creditsReceivable ?? 0, d.creditsPayable ?? 0, d.transactions ?? 0, contactId),
+    adjustAmounts(contactId, d) {
+      changed(contactId);
+      adjustStmt.run(d.receivable ?? 0, d.payable ?? 0, d.creditsReceivable ?? 0, d.creditsPayable ?? 0, d.transactions ?? 0, contactId);
+    },
     addComment: (row) => void addCommentStmt.run(row),
     listComments: (contactId, limit, offset) => listCommentsStmt.all(contactId, limit + 1, offset) as CommentRow[],
     count: (organizationId) => (countStmt.get(organizationId) as { n: number }).n,
+    forget: () => rows.clear(),
   };
 }

@@ -30,11 +30,12 @@ export function createStore(path: string | undefined): Store {
   // One transaction wrapper, made once (better-sqlite3 nests it as savepoints when needed).
   const runInTx = db.transaction((fn: () => unknown) => fn());
   const oauth = createOAuthStore(db);
+  const contacts = createContactStore(db);
   return {
     db,
     ids: createIdSequence(db),
     organizations,
-    contacts: createContactStore(db),
+    contacts,
     transactions: createTransactionStore(db),
     oauth,
     tx: <T>(fn: () => T): T => runInTx(fn) as T,
@@ -45,6 +46,7 @@ export function createStore(path: string | undefined): Store {
       wipeDb(db);
       organizations.invalidate();
       oauth.forget();
+      contacts.forget();
     },
     bulkLoad(fn) {
       dropIndexes(db);
