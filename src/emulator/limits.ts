@@ -94,9 +94,11 @@ export function createLimiter(initial: LimitSettings): Limiter {
     return Math.ceil((DAY - (((local % DAY) + DAY) % DAY)) / 1000);
   };
 
+  // With the limits off, the headers say the whole quota is left: a client that paces itself by
+  // them (as Sunset's does) must not stop for a quota that is not enforced. The counters still count.
   const headersFor = (limits: PlanLimits, s: OrgState, org: OrganizationRow, nowMs: number): Record<string, string> => ({
     'x-rate-limit-limit': String(limits.daily),
-    'x-rate-limit-remaining': String(Math.max(0, limits.daily - s.dayUsed)),
+    'x-rate-limit-remaining': String(settings.enabled ? Math.max(0, limits.daily - s.dayUsed) : limits.daily),
     'x-rate-limit-reset': String(secondsToMidnight(org, nowMs)),
   });
 

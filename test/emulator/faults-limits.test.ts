@@ -379,13 +379,13 @@ describe('limits', () => {
     expect(c2).toMatchObject({ limits: { perMinute: 100, daily: 1000, inFlight: 5 }, day: { used: 1000, remaining: 0 }, peakPerMinute: 100, refused: { rate_limited: 9, quota_exhausted: 2 } });
   });
 
-  it('enabled:false never refuses but still counts', async () => {
+  it('enabled:false never refuses, counts in GET /__emulator/limits, and its headers show the whole quota left', async () => {
     const e = await start({ baseLatencyMs: 300, limits: { enabled: false, perMinute: 2, daily: 3, inFlight: 1 } });
     const sequential: CallResult[] = [];
     for (let i = 0; i < 4; i++) sequential.push(await ping(e));
     const concurrent = await Promise.all(Array.from({ length: 3 }, () => ping(e)));
     expect([...sequential, ...concurrent].map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200]);
-    expect(sequential.map((r) => r.headers.get('x-rate-limit-remaining'))).toEqual(['2', '1', '0', '0']);
+    expect(sequential.map((r) => r.headers.get('x-rate-limit-remaining'))).toEqual(['3', '3', '3', '3']);
     expect(sequential[0]?.headers.get('x-rate-limit-limit')).toBe('3');
     const [org1] = await counters(e);
     expect(org1).toMatchObject({

@@ -23,7 +23,7 @@ Options:
   --random-seed N       Seed for the demo data and the ready-made credentials (default 42)
   --contacts N          Contacts in the first demo organization (default 1000)
   --token-ttl SECONDS   Access-token lifetime (default 3600)
-  --no-limits           Never answer 44/45/1070 (the X-Rate-Limit-* headers still count)
+  --no-limits           Never answer 44/45/1070 (the X-Rate-Limit-* headers show the whole quota left)
   --per-minute N        Requests per minute per organization (default 100)
   --daily N             Daily quota for every organization (default: by plan, 1000 to 10000)
   --in-flight N         Concurrent requests per organization (default: 5 free, 10 paid)
