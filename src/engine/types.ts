@@ -1,26 +1,9 @@
 /** The engine's vocabulary (docs/glossary.md): snapshot, plan, step, run. IDs are strings. */
 import type { ContactType, TransactionType } from '../zoho/index.js';
+import type { PortContact } from './port.js';
 
-/** A contact as the scan saw it. Money in integer cents. */
-export interface SnapshotContact {
-  contactId: string;
-  contactName: string;
-  companyName: string;
-  contactType: ContactType;
-  status: 'active' | 'inactive';
-  /** Epoch ms. */
-  createdAt: number;
-  modifiedAt: number;
-  receivableCents: number;
-  payableCents: number;
-  creditsReceivableCents: number;
-  creditsPayableCents: number;
-  /** api_name → value. */
-  customFields: Record<string, string>;
-  /** "Tag name: option" strings. */
-  tags: string[];
-  zcrmAccountId: string;
-  zcrmContactId: string;
+/** A contact as the scan saw it (the port's view, plus its activity). Money in integer cents. */
+export interface SnapshotContact extends PortContact {
   /** The latest activity the scan saw (only activity since the snapshot's cutoff is read). */
   lastActivityDate: string | undefined;
   lastActivityType: TransactionType | undefined;
