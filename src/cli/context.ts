@@ -83,6 +83,8 @@ export interface Connection {
   defaultOrganizationId: string | undefined;
   /** Calls made through the client so far. */
   apiCalls(): number;
+  /** HTTP 429 answers received so far. */
+  rateLimited(): number;
   port(organizationId: string): BooksPort;
   close(): Promise<void>;
   /** Set for the embedded emulator. */
@@ -113,13 +115,20 @@ async function emulatorInfo(url: string): Promise<{ baseUrl: string; accountsUrl
 
 export async function connect(io: CliIO, options: ConnectOptions): Promise<Connection> {
   let calls = 0;
-  const hooks = { onResponse: () => void calls++ };
+  let limited = 0;
+  const hooks = {
+    onResponse: (r: { status: number }) => {
+      calls++;
+      if (r.status === 429) limited++;
+    },
+  };
   const limits = options.perMinute ? { perMinute: options.perMinute } : undefined;
   const make = (client: ZohoBooksClient, description: string, defaultOrganizationId: string | undefined, close: () => Promise<void>, emulator?: Emulator): Connection => ({
     client,
     description,
     defaultOrganizationId,
     apiCalls: () => calls,
+    rateLimited: () => limited,
     port: (organizationId) => createZohoPort(client, organizationId, () => calls),
     close,
     emulator,

@@ -38,6 +38,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   verify: { summary: 'Prove a run lost no history: transaction counts and totals before and after', load: () => import('./commands/verify.js') },
   auth: { summary: 'auth login|status|logout: credentials for Zoho (stored owner-only, never printed)', load: () => import('./commands/auth.js') },
   orgs: { summary: 'List the organizations the credentials reach', load: () => import('./commands/orgs.js') },
+  serve: { summary: 'Web review and approval, CRM webhooks, schedules, /healthz and /metrics', load: () => import('./commands/serve.js') },
+  users: { summary: 'users add NAME: a local user who can sign in to sunset serve', load: () => import('./commands/users.js') },
 };
 
 const HELP = `sunset — keep Zoho Books contact lists clean without losing a cent of history

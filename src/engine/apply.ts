@@ -55,6 +55,12 @@ export interface ApplyOptions {
   failpoint?: Failpoint;
   /** Longest wait for a daily-quota reset before giving up (default 36 h). */
   maxQuotaWaitMs?: number;
+  /**
+   * Look for contacts changed since the baseline and skip them (default: for plan and undo runs;
+   * explicit changes — `contacts`, CRM events — are what someone asked for now, and a contact
+   * already in the asked state is simply reported unchanged).
+   */
+  revalidate?: boolean;
 }
 
 export interface ApplyResult {
@@ -162,6 +168,7 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
   const contactTypes = new Set(allSteps.filter((s) => s.action === 'deactivate').map((s) => s.contactType));
   const types = options.activityTypes ?? Object.values(TRANSACTION_TYPES).filter((t) => contactTypes.has(t.contactType)).map((t) => t.type);
   const guard = new Guard(port, byContact, types, run.baselineAt);
+  const revalidate = options.revalidate ?? (run.kind === 'plan' || run.kind === 'undo');
 
   const finishedTimes: number[] = [];
   let waitingUntil: number | undefined;
@@ -267,7 +274,7 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
         break;
       }
       try {
-        if (guard.due(clock.now(), refreshEveryMs)) {
+        if (revalidate && guard.due(clock.now(), refreshEveryMs)) {
           const started = clock.now();
           await guard.refresh(started, signal);
           // Refresh the in-memory view of which steps are still pending.

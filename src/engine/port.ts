@@ -47,6 +47,8 @@ export interface BooksPort {
   /** Transactions of one type page by page, dated on or after `dateStart` and/or modified since. */
   listTransactions(type: TransactionType, options: { dateStart?: string; modifiedSince?: number; contactId?: string; signal?: AbortSignal }): AsyncIterable<PortTransaction[]>;
   getContact(contactId: string, signal?: AbortSignal): Promise<PortContact | undefined>;
+  /** The contacts linked to a Zoho CRM account or contact (the zcrm_* filters of GET /contacts). */
+  findByCrm(ids: { zcrmAccountId?: string; zcrmContactId?: string }, signal?: AbortSignal): Promise<PortContact[]>;
   /** `changed`, or `unchanged` when the contact already was in that state. */
   setStatus(contactId: string, status: 'active' | 'inactive', signal?: AbortSignal): Promise<'changed' | 'unchanged'>;
   /** Calls made through this port so far. */

@@ -91,6 +91,15 @@ export function createZohoPort(client: ZohoBooksClient, organizationId: string, 
         throw error;
       }
     },
+    async findByCrm(ids) {
+      const found: PortContact[] = [];
+      const pages = books.contacts.list({ filterBy: 'Status.All', zcrmAccountId: ids.zcrmAccountId, zcrmContactId: ids.zcrmContactId }).pages();
+      for (;;) {
+        const next = await quotaGuard(() => pages.next());
+        if (next.done) return found;
+        found.push(...next.value.items.map(toPortContact));
+      }
+    },
     async setStatus(contactId, status, signal) {
       const result = await quotaGuard(() =>
         status === 'inactive' ? books.contacts.markInactive(contactId, { signal }) : books.contacts.markActive(contactId, { signal }),

@@ -1,0 +1,89 @@
+/** `sunset serve`: the web UI, the CRM webhook endpoint and the schedules, in one process. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createService, createServiceStore } from '../../service/index.js';
+import { intFlag, parseFlags } from '../args.js';
+import { COMMON_HELP, openSession } from '../common.js';
+import { isDeadOwner, ownerId } from '../context.js';
+import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import type { CliIO } from '../main.js';
+
+const HELP = `Usage: sunset serve [options]
+
+Runs Sunset as a service: a web UI to review and approve plans (with live progress, undo and the
+audit trail), the Zoho CRM webhook endpoint POST /hooks/crm/ORG that keeps Books in step with CRM,
+per-organization schedules (cron, UTC) for scan + plan with optional auto-apply, GET /healthz and
+GET /metrics (Prometheus). Everything but the health check needs a sign-in: add a user first with
+\`sunset users add NAME\`. See docs/service.md.
+
+Options:
+  --host HOST           Address to listen on (default 127.0.0.1; put HTTPS in front for anything else)
+  --port N              Port (default 8080)
+  --metrics-token-file FILE  A file holding a token Prometheus sends as "Authorization: Bearer ..."
+  --secure-cookies      Mark the session cookie Secure (when served over HTTPS)
+${COMMON_HELP}
+`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(() => parseArgs({
+    args: argv, strict: true,
+    options: {
+      host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' },
+      db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
+    },
+  }), 'serve');
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const port = intFlag(values.port, 'port', 0, 65535) ?? 8080;
+  let metricsToken: string | undefined;
+  if (values['metrics-token-file']) {
+    try {
+      metricsToken = readFileSync(values['metrics-token-file'], 'utf8').trim();
+    } catch (error) {
+      throw new ExitError(`--metrics-token-file: cannot read it (${(error as { code?: string }).code ?? String(error)}).`, EXIT_USAGE);
+    }
+    if (metricsToken.length < 16) throw new ExitError('--metrics-token-file: the token needs at least 16 characters.', EXIT_USAGE);
+  }
+  const session = await openSession(io, { ...values, json: false });
+  const store = createServiceStore(session.journal.db);
+  await store.migrate();
+  if ((await store.userCount()) === 0) {
+    await session.close();
+    throw new ExitError(`No user can sign in yet: add one with \`sunset users add NAME${values.db ? ` --db ${values.db}` : ''}\`, then start the service again.`);
+  }
+  const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'service', 'ui');
+  const log = (message: string): void => void io.stderr.write(`${new Date().toISOString()} ${message}\n`);
+  const service = createService({
+    journal: session.journal,
+    connection: {
+      port: (org) => session.connection.port(org),
+      organizations: () => session.connection.port(session.connection.defaultOrganizationId ?? '0').organizations(),
+      stats: () => ({ apiCalls: session.connection.apiCalls(), rateLimited: session.connection.rateLimited() }),
+    },
+    owner: ownerId(),
+    isDead: isDeadOwner,
+    metricsToken,
+    secureCookies: values['secure-cookies'] === true,
+    uiDir,
+    log,
+  });
+  let listening;
+  try {
+    listening = await service.listen({ host: values.host, port });
+  } catch (error) {
+    await session.close();
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new ExitError(`Port ${port} is already in use; pick another with --port.`);
+    throw error;
+  }
+  io.stdout.write(`Sunset is serving ${listening.origin} (${session.connection.description}; journal ${session.dbPath}). Ctrl-C stops it.\n`);
+  await new Promise<void>((resolve) => io.onStop(resolve));
+  io.stderr.write('Stopping: finishing the calls in flight...\n');
+  await service.close();
+  await session.close();
+  return 0;
+}

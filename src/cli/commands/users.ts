@@ -1,0 +1,59 @@
+/** `sunset users add NAME`: a local user who can sign in to `sunset serve`. */
+import { Writable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { createServiceStore, hashPassword, passwordProblem } from '../../service/index.js';
+import { parseFlags } from '../args.js';
+import { openJournal } from '../context.js';
+import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import type { CliIO } from '../main.js';
+
+const HELP = `Usage: sunset users add NAME [--db FILE]
+
+Adds a user who can sign in to \`sunset serve\` (or sets a new password for an existing one, which
+also signs them out everywhere). The password is read from SUNSET_PASSWORD, or asked for twice
+without echo; it needs at least 12 characters and is stored only as a scrypt hash.
+`;
+
+async function askHidden(io: CliIO, question: string): Promise<string> {
+  const muted = new Writable({ write: (_c, _e, done) => done() });
+  io.stderr.write(question);
+  const rl = createInterface({ input: io.stdin, output: muted, terminal: true });
+  try {
+    return await new Promise<string>((resolve) => rl.question('', resolve));
+  } finally {
+    rl.close();
+    io.stderr.write('\n');
+  }
+}
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(() => parseArgs({
+    args: argv, strict: true, allowPositionals: true, options: { db: { type: 'string' }, help: { type: 'boolean' } },
+  }), 'users');
+  if (values.help || positionals.length === 0) {
+    io.stdout.write(HELP);
+    return values.help ? 0 : EXIT_USAGE;
+  }
+  if (positionals[0] !== 'add' || positionals.length !== 2) throw new ExitError('Use: sunset users add NAME', EXIT_USAGE);
+  const name = positionals[1]!;
+  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new ExitError('A user name has 1 to 64 letters, digits or . _ @ -', EXIT_USAGE);
+  let password = io.env.SUNSET_PASSWORD ?? '';
+  if (!password) {
+    if (!io.stdin.isTTY) throw new ExitError('No password: set SUNSET_PASSWORD, or run this on a terminal to be asked.', EXIT_USAGE);
+    password = await askHidden(io, 'Password: ');
+    if ((await askHidden(io, 'Again: ')) !== password) throw new ExitError('The two passwords differ; nothing was changed.', EXIT_USAGE);
+  }
+  const problem = passwordProblem(password);
+  if (problem) throw new ExitError(`${problem}; nothing was changed.`, EXIT_USAGE);
+  const journal = await openJournal(values.db ?? 'sunset.db');
+  try {
+    const store = createServiceStore(journal.db);
+    await store.migrate();
+    const result = await store.addUser(name, await hashPassword(password), Date.now());
+    io.stdout.write(result === 'added' ? `User ${name} added; they can sign in to \`sunset serve\`.\n` : `Password of ${name} changed; their sessions were ended.\n`);
+    return 0;
+  } finally {
+    await journal.close();
+  }
+}

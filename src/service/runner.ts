@@ -1,0 +1,136 @@
+/**
+ * Background work of the service, one organization at a time: scan + plan jobs, and applying runs
+ * (plan runs after approval, undo runs, CRM runs). Progress goes to the event bus.
+ */
+import {
+  applyRun, buildPlan, createRunFromPlan, newId, parsePolicy, PolicyError, recordBefore, scan,
+  type BooksPort, type EngineClock, type Journal, type Plan, type SnapshotContact,
+} from '../engine/index.js';
+import type { EventBus } from './events.js';
+
+export interface RunnerOptions {
+  journal: Journal;
+  port(organizationId: string): BooksPort;
+  clock: EngineClock;
+  bus: EventBus;
+  /** This process's lease owner name. */
+  owner: string;
+  isDead?: (owner: string) => boolean;
+  log?: (message: string) => void;
+}
+
+export interface Job {
+  jobId: string;
+  organizationId: string;
+  kind: 'scan' | 'apply';
+  /** The run being applied, for apply jobs. */
+  runId?: string;
+}
+
+export interface Runner {
+  /** Starts scan + plan with a policy; resolves with the plan (the job keeps running in the background until then). */
+  scanAndPlan(organizationId: string, policyText: string): { jobId: string; done: Promise<Plan | undefined> };
+  /** Applies (or resumes) a run in the background. */
+  apply(runId: string, options?: { fingerprint?: boolean }): { done: Promise<void> };
+  stop(runId: string): boolean;
+  activeJobs(): Job[];
+  /** Stops everything after the calls in flight and waits. */
+  close(): Promise<void>;
+}
+
+export function createRunner(options: RunnerOptions): Runner {
+  const { journal, clock, bus } = options;
+  const jobs = new Map<string, Job & { controller: AbortController; done: Promise<unknown> }>();
+  /** Work per organization runs one after another. */
+  const queues = new Map<string, Promise<unknown>>();
+  const log = options.log ?? (() => undefined);
+
+  const enqueue = <T>(organizationId: string, job: Job, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const controller = new AbortController();
+    const previous = queues.get(organizationId) ?? Promise.resolve();
+    const done = previous.catch(() => undefined).then(() => work(controller.signal));
+    const tail = done.catch(() => undefined).finally(() => jobs.delete(job.jobId));
+    queues.set(organizationId, tail);
+    jobs.set(job.jobId, { ...job, controller, done: tail });
+    return done;
+  };
+
+  return {
+    scanAndPlan(organizationId, policyText) {
+      const jobId = newId('job', clock.now());
+      const emit = (state: string, extra: Record<string, unknown> = {}): void => bus.emit({ type: 'job', data: { jobId, organizationId, kind: 'scan', state, ...extra } });
+      const done = enqueue(organizationId, { jobId, organizationId, kind: 'scan' }, async (signal) => {
+        let policy;
+        try {
+          policy = parsePolicy(policyText, `policy of ${organizationId}`);
+        } catch (error) {
+          emit('failed', { message: error instanceof PolicyError ? error.message : String(error) });
+          return undefined;
+        }
+        emit('running', { message: 'scanning' });
+        try {
+          const snapshot = await scan({
+            port: options.port(organizationId), journal, policy, now: clock.now(), signal,
+            onProgress: (p) => emit('running', { message: `${p.phase}: ${p.contacts} contacts, ${p.transactions} transactions, ${p.apiCalls} API calls` }),
+          });
+          const contacts: SnapshotContact[] = [];
+          for await (const page of journal.snapshotContacts(snapshot.snapshotId)) contacts.push(...page);
+          const plan = buildPlan(policy, policyText, snapshot, contacts);
+          await journal.savePlan(plan, clock.now());
+          emit('done', { planId: plan.planId, message: `${plan.steps.length} steps, ${plan.excluded.length} excluded, ${snapshot.apiCalls} API calls` });
+          return plan;
+        } catch (error) {
+          log(`scan of ${organizationId} failed: ${error instanceof Error ? error.message : String(error)}`);
+          emit('failed', { message: error instanceof Error ? error.message : String(error) });
+          return undefined;
+        }
+      });
+      return { jobId, done };
+    },
+    apply(runId, applyOptions = {}) {
+      const jobId = newId('job', clock.now());
+      const done = (async () => {
+        const run = await journal.getRun(runId);
+        if (!run) throw new Error(`no run ${runId}`);
+        await enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'apply', runId }, async (signal) => {
+          const port = options.port(run.organizationId);
+          const emit = async (extra: Record<string, unknown>): Promise<void> => {
+            const current = await journal.getRun(runId);
+            bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: current?.state, counts: await journal.runCounts(runId), ...extra } });
+          };
+          try {
+            if (applyOptions.fingerprint !== false && !(await journal.hasFingerprint(runId, 'before'))) {
+              await emit({ message: 'recording transaction counts for verify' });
+              await recordBefore(journal, port, runId, signal);
+            }
+            await applyRun({
+              journal, port, runId, owner: options.owner, clock, signal, isDead: options.isDead,
+              onProgress: (p) => bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: 'running', counts: p.counts, ratePerMinute: p.ratePerMinute, etaMs: p.etaMs, waitingUntil: p.waitingUntil } }),
+            });
+            await emit({});
+          } catch (error) {
+            log(`run ${runId} stopped: ${error instanceof Error ? error.message : String(error)}`);
+            await emit({ error: error instanceof Error ? error.message : String(error) });
+          }
+        });
+      })();
+      return { done };
+    },
+    stop(runId) {
+      for (const job of jobs.values()) {
+        if (job.runId === runId) {
+          job.controller.abort(new Error('stopped'));
+          return true;
+        }
+      }
+      return false;
+    },
+    activeJobs: () => [...jobs.values()].map(({ jobId, organizationId, kind, runId }) => ({ jobId, organizationId, kind, runId })),
+    async close() {
+      for (const job of jobs.values()) job.controller.abort(new Error('shutting down'));
+      await Promise.allSettled([...jobs.values()].map((j) => j.done));
+    },
+  };
+}
+
+export { createRunFromPlan };

@@ -1,0 +1,56 @@
+/**
+ * Per-organization schedules: a cron expression (UTC) for scan + plan, and optionally auto-apply
+ * when the plan has at most `autoApplyMax` steps. A schedule missed while the service was down
+ * runs once at start-up (not once per missed time).
+ */
+import { createRunFromPlan, type EngineClock, type Journal } from '../engine/index.js';
+import { nextRun, parseCron } from './cron.js';
+import type { Runner } from './runner.js';
+import type { ServiceStore } from './store.js';
+
+export interface SchedulerOptions {
+  store: ServiceStore;
+  journal: Journal;
+  runner: Runner;
+  clock: EngineClock;
+  log?: (message: string) => void;
+}
+
+export function createScheduler(options: SchedulerOptions): { tick(): Promise<string[]>; nextRunAt(cron: string | null, last: number | null): number | null } {
+  const { store, journal, runner, clock } = options;
+  const nextRunAt = (cron: string | null, last: number | null): number | null => {
+    if (!cron) return null;
+    try {
+      return nextRun(parseCron(cron), last ?? clock.now()) ?? null;
+    } catch {
+      return null;
+    }
+  };
+  return {
+    nextRunAt,
+    async tick() {
+      const started: string[] = [];
+      const now = clock.now();
+      for (const s of await store.allSettings()) {
+        if (!s.cron || !s.policyText) continue;
+        const due = nextRunAt(s.cron, s.lastScheduledAt);
+        if (due === null || due > now) continue;
+        // Mark first, so a crash during the scan does not run it again and again.
+        await store.saveSettings({ ...s, lastScheduledAt: now });
+        started.push(s.organizationId);
+        options.log?.(`schedule ${s.cron}: scanning organization ${s.organizationId}`);
+        const { done } = runner.scanAndPlan(s.organizationId, s.policyText);
+        void done.then(async (plan) => {
+          if (!plan || s.autoApplyMax === null || plan.steps.length === 0) return;
+          if (plan.steps.length > s.autoApplyMax) {
+            options.log?.(`plan ${plan.planId} has ${plan.steps.length} steps, over the auto-apply cap of ${s.autoApplyMax}: left for review`);
+            return;
+          }
+          const run = await createRunFromPlan(journal, plan, 'schedule', clock.now());
+          runner.apply(run.runId);
+        });
+      }
+      return started;
+    },
+  };
+}

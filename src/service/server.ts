@@ -1,0 +1,520 @@
+/**
+ * `sunset serve`: the web UI and its API behind a sign-in, the CRM webhook endpoint, schedules,
+ * health and metrics — one long-running process on node:http.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { isOrganizationId } from '../zoho/index.js';
+import {
+  createRunFromPlan, createUndoRun, parsePolicy, PolicyError, RunInputError, type BooksPort, type EngineClock, type Evidence, type Journal,
+} from '../engine/index.js';
+import { auditToCsv, auditToJson } from '../engine/report/index.js';
+import { CronError, parseCron } from './cron.js';
+import { createEventBus, type EventBus } from './events.js';
+import { renderMetrics } from './metrics.js';
+import { verifyPassword } from './passwords.js';
+import { createRunner, type Runner } from './runner.js';
+import { createScheduler } from './scheduler.js';
+import { createServiceStore, newToken, type ServiceStore } from './store.js';
+import { acceptWebhook, createWebhookProcessor, WEBHOOK_MAX_BODY } from './webhooks.js';
+
+export interface ServiceConnection {
+  port(organizationId: string): BooksPort;
+  organizations(): Promise<Array<{ organizationId: string; name: string; plan: string }>>;
+  stats(): { apiCalls: number; rateLimited: number };
+}
+
+export interface ServiceOptions {
+  journal: Journal;
+  connection: ServiceConnection;
+  clock?: EngineClock;
+  /** Lease owner name of this process. */
+  owner: string;
+  isDead?: (owner: string) => boolean;
+  /** Lets Prometheus scrape /metrics with `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  sessionTtlMs?: number;
+  /** Mark cookies Secure (behind HTTPS). */
+  secureCookies?: boolean;
+  /** Where app.html, login.html, app.js and app.css are. */
+  uiDir: string;
+  /** How often to apply accepted CRM events (default 1 s) and check schedules (default 30 s); 0 turns a loop off (tests drive it). */
+  webhookIntervalMs?: number;
+  scheduleIntervalMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface Service {
+  readonly store: ServiceStore;
+  readonly bus: EventBus;
+  readonly runner: Runner;
+  listen(options: { host?: string; port?: number }): Promise<{ origin: string; server: Server }>;
+  /** Applies due CRM events now (the background loop does it every second). */
+  processWebhooks(): Promise<number>;
+  /** Checks the schedules now. */
+  tick(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly extra: Record<string, unknown> = {}) {
+    super(message);
+  }
+}
+
+const SESSION_COOKIE = 'sunset_session';
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        reject(new HttpError(413, `the body is larger than ${max} bytes`));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(req, 1024 * 1024);
+  if (body.length === 0) return {};
+  try {
+    const value = JSON.parse(body.toString('utf8')) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch {
+    throw new HttpError(400, 'the body must be a JSON object');
+  }
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+};
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': typeof body === 'string' && !headers['content-type'] ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function createService(options: ServiceOptions): Service {
+  const { journal, connection } = options;
+  const clock: EngineClock = options.clock ?? { now: Date.now, sleep: (ms, signal) => new Promise((r, j) => { const t = setTimeout(r, ms); signal?.addEventListener('abort', () => { clearTimeout(t); j(signal.reason); }, { once: true }); }) };
+  const store = createServiceStore(journal.db);
+  const bus = createEventBus();
+  const log = options.log ?? (() => undefined);
+  const runner = createRunner({ journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, log });
+  const processor = createWebhookProcessor({ store, journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, log });
+  const scheduler = createScheduler({ store, journal, runner, clock, log });
+  const sessionTtl = options.sessionTtlMs ?? 12 * 3_600_000;
+  let httpRequests = 0;
+  const loginFailures = new Map<string, number[]>();
+  const timers: NodeJS.Timeout[] = [];
+  let ready: Promise<void> | undefined;
+  let processing: Promise<number> | undefined;
+  const ui = (file: string): string => readFileSync(join(options.uiDir, file), 'utf8');
+
+  let orgCache: { at: number; list: Array<{ organizationId: string; name: string; plan: string }> } | undefined;
+  const organizations = async (): Promise<Array<{ organizationId: string; name: string; plan: string }>> => {
+    if (!orgCache || clock.now() - orgCache.at > 300_000) orgCache = { at: clock.now(), list: await connection.organizations() };
+    return orgCache.list;
+  };
+  const requireOrg = async (id: string): Promise<void> => {
+    if (!isOrganizationId(id) || !(await organizations()).some((o) => o.organizationId === id)) throw new HttpError(404, `no organization ${id} is reachable`);
+  };
+
+  const processWebhooks = async (): Promise<number> => {
+    processing ??= processor.processDue().finally(() => {
+      processing = undefined;
+    });
+    return processing;
+  };
+
+  const orgView = async (o: { organizationId: string; name: string; plan: string }): Promise<Record<string, unknown>> => {
+    const s = await store.settings(o.organizationId);
+    let problems: unknown[] = [];
+    if (s.policyText) {
+      try {
+        parsePolicy(s.policyText, 'policy');
+      } catch (error) {
+        if (error instanceof PolicyError) problems = error.problems;
+      }
+    }
+    const snapshot = await journal.latestSnapshot(o.organizationId);
+    const plan = await journal.latestPlan(o.organizationId);
+    const planRun = plan ? (await journal.listRuns(o.organizationId)).find((r) => r.planId === plan.planId) : undefined;
+    const q = connection.port(o.organizationId).quota();
+    const job = runner.activeJobs().find((j) => j.organizationId === o.organizationId);
+    return {
+      organizationId: o.organizationId, name: o.name, plan: o.plan,
+      policy: { text: s.policyText ?? '', problems },
+      schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastScheduledAt },
+      webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, mapping: s.mapping },
+      latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
+      latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.excluded.length, runId: planRun?.runId ?? null } : null,
+      quota: q.remaining === undefined ? null : { remaining: q.remaining, limit: q.limit, resetAt: q.resetAt },
+      activeJob: job ? { kind: job.kind, id: job.runId ?? job.jobId } : null,
+    };
+  };
+
+  type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: string[]; query: URLSearchParams; user: string }) => Promise<void>;
+  const api: Array<{ method: string; pattern: RegExp; handler: Handler }> = [];
+  const route = (method: string, pattern: string, handler: Handler): void => {
+    api.push({ method, pattern: new RegExp(`^${pattern.replace(/:[a-z]+/g, '([^/]+)')}$`), handler });
+  };
+
+  route('GET', '/api/orgs', async ({ res }) => send(res, 200, await Promise.all((await organizations()).map(orgView))));
+  route('PUT', '/api/orgs/:org/policy', async ({ req, res, params }) => {
+    const org = params[0]!;
+    await requireOrg(org);
+    const body = await readJson(req);
+    if (typeof body.text !== 'string') throw new HttpError(400, 'send {"text": "<the policy>"}');
+    try {
+      const policy = parsePolicy(body.text, 'policy');
+      if (policy.organizationId !== org) throw new HttpError(400, `the policy names organization ${policy.organizationId}, not ${org}`, { problems: [] });
+    } catch (error) {
+      if (error instanceof PolicyError) throw new HttpError(400, 'the policy is not usable; nothing was saved', { problems: error.problems });
+      throw error;
+    }
+    const s = await store.settings(org);
+    await store.saveSettings({ ...s, policyText: body.text });
+    send(res, 200, { policy: { text: body.text, problems: [] } });
+  });
+  route('PUT', '/api/orgs/:org/schedule', async ({ req, res, params }) => {
+    const org = params[0]!;
+    await requireOrg(org);
+    const body = await readJson(req);
+    const cron = body.cron === null || body.cron === undefined || body.cron === '' ? null : body.cron;
+    if (cron !== null) {
+      if (typeof cron !== 'string') throw new HttpError(400, 'cron must be a string like "0 2 * * *" or null');
+      try {
+        parseCron(cron);
+      } catch (error) {
+        if (error instanceof CronError) throw new HttpError(400, `cron: ${error.message}`);
+        throw error;
+      }
+    }
+    const max = body.autoApplyMax === null || body.autoApplyMax === undefined ? null : body.autoApplyMax;
+    if (max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 1)) throw new HttpError(400, 'autoApplyMax must be a whole number of at least 1, or null');
+    const s = await store.settings(org);
+    if (cron !== null && !s.policyText) throw new HttpError(400, 'save a policy first: a schedule scans and plans with it');
+    await store.saveSettings({ ...s, cron: cron as string | null, autoApplyMax: max as number | null, lastScheduledAt: cron === s.cron ? s.lastScheduledAt : clock.now() });
+    send(res, 200, await orgView((await organizations()).find((o) => o.organizationId === org)!));
+  });
+  route('PUT', '/api/orgs/:org/webhook', async ({ req, res, params }) => {
+    const org = params[0]!;
+    await requireOrg(org);
+    const body = await readJson(req);
+    const s = await store.settings(org);
+    const mode = body.mode ?? s.webhookMode ?? 'hmac';
+    if (mode !== 'hmac' && mode !== 'secret') throw new HttpError(400, 'mode must be "hmac" or "secret"');
+    let mapping = s.mapping;
+    if (body.mapping !== undefined) {
+      const m = body.mapping as Record<string, unknown>;
+      const list = (v: unknown, name: string): string[] => {
+        if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.trim() === '' || x.length > 200)) throw new HttpError(400, `mapping.${name} must be a list of CRM values`);
+        return (v as string[]).map((x) => x.trim());
+      };
+      mapping = { inactive: list(m?.inactive, 'inactive'), active: list(m?.active, 'active') };
+      const both = mapping.inactive.filter((v) => mapping.active.some((a) => a.toLowerCase() === v.toLowerCase()));
+      if (both.length > 0) throw new HttpError(400, `${both.join(', ')} cannot mean both inactive and active`);
+    }
+    let secret: string | undefined;
+    if (body.rotateSecret === true || !s.webhookSecret) secret = newToken(32);
+    await store.saveSettings({ ...s, webhookMode: mode, mapping, webhookSecret: secret ?? s.webhookSecret });
+    send(res, 200, { webhook: { mode, configured: true, mapping }, ...(secret ? { secret } : {}) });
+  });
+  route('POST', '/api/orgs/:org/scan', async ({ res, params }) => {
+    const org = params[0]!;
+    await requireOrg(org);
+    const s = await store.settings(org);
+    if (!s.policyText) throw new HttpError(400, 'save a policy for this organization first');
+    const { jobId } = runner.scanAndPlan(org, s.policyText);
+    send(res, 202, { jobId });
+  });
+  route('GET', '/api/plans/:plan', async ({ res, params }) => {
+    const plan = await journal.getPlan(params[0]!);
+    if (!plan) throw new HttpError(404, `no plan ${params[0]}`);
+    const run = (await journal.listRuns(plan.organizationId)).find((r) => r.planId === plan.planId);
+    const { steps: _steps, excluded: _excluded, ...rest } = plan;
+    send(res, 200, { plan: rest, runId: run?.runId ?? null });
+  });
+  route('GET', '/api/plans/:plan/rows', async ({ res, params }) => {
+    const plan = await journal.getPlan(params[0]!);
+    if (!plan) throw new HttpError(404, `no plan ${params[0]}`);
+    const row = (s: { contactId: string; contactName: string; contactType: string; evidence: Evidence }, effect: string, reasons: string, detail: string): unknown[] => [
+      s.contactId, s.contactName, s.contactType, effect, reasons, s.evidence.lastActivityDate, s.evidence.lastActivityType,
+      s.evidence.receivable, s.evidence.payable, s.evidence.unusedCreditsReceivable + s.evidence.unusedCreditsPayable, s.evidence.createdTime, detail,
+    ];
+    send(res, 200, {
+      columns: ['contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail'],
+      rows: [
+        ...plan.steps.map((s) => row(s, s.action, s.evidence.rule, s.reason)),
+        ...plan.excluded.map((e) => row(e, 'excluded', e.reasons.join(';'), e.detail)),
+      ],
+    });
+  });
+  route('POST', '/api/plans/:plan/approve', async ({ req, res, params, user }) => {
+    const plan = await journal.getPlan(params[0]!);
+    if (!plan) throw new HttpError(404, `no plan ${params[0]}`);
+    const body = await readJson(req);
+    const exclude = body.exclude ?? [];
+    if (!Array.isArray(exclude) || exclude.some((id) => typeof id !== 'string')) throw new HttpError(400, 'exclude must be a list of contact ids (strings)');
+    const earlier = (await journal.listRuns(plan.organizationId)).find((r) => r.planId === plan.planId);
+    if (earlier) throw new HttpError(409, `this plan was already approved: run ${earlier.runId}`, { runId: earlier.runId });
+    const excluded = new Set(exclude as string[]);
+    const steps = plan.steps.filter((s) => !excluded.has(s.contactId));
+    if (steps.length === 0) throw new HttpError(400, 'every step is excluded: nothing to apply');
+    const run = await createRunFromPlan(journal, { ...plan, steps }, user, clock.now());
+    runner.apply(run.runId);
+    send(res, 202, { runId: run.runId });
+  });
+  route('GET', '/api/runs', async ({ res, query }) => {
+    const runs = await journal.listRuns(query.get('org') ?? undefined);
+    send(res, 200, await Promise.all(runs.slice(0, 500).map(async (run) => ({ run, counts: await journal.runCounts(run.runId) }))));
+  });
+  route('GET', '/api/runs/:run', async ({ res, params }) => {
+    const run = await journal.getRun(params[0]!);
+    if (!run) throw new HttpError(404, `no run ${params[0]}`);
+    send(res, 200, { run, counts: await journal.runCounts(run.runId), steps: await journal.steps(run.runId) });
+  });
+  route('POST', '/api/runs/:run/undo', async ({ res, params, user }) => {
+    try {
+      const { run } = await createUndoRun(journal, params[0]!, user, clock.now());
+      runner.apply(run.runId);
+      send(res, 202, { runId: run.runId });
+    } catch (error) {
+      if (error instanceof RunInputError) throw new HttpError(400, error.message);
+      throw error;
+    }
+  });
+  route('POST', '/api/runs/:run/resume', async ({ res, params }) => {
+    const run = await journal.getRun(params[0]!);
+    if (!run) throw new HttpError(404, `no run ${params[0]}`);
+    if (run.state === 'done' || run.state === 'cancelled') throw new HttpError(409, `run ${run.runId} is ${run.state}`);
+    if (runner.activeJobs().some((j) => j.runId === run.runId)) throw new HttpError(409, `run ${run.runId} is already running`);
+    runner.apply(run.runId);
+    send(res, 202, { runId: run.runId });
+  });
+  route('POST', '/api/runs/:run/stop', async ({ res, params }) => {
+    if (!runner.stop(params[0]!)) throw new HttpError(409, `run ${params[0]} is not running`);
+    send(res, 202, { runId: params[0] });
+  });
+  route('GET', '/api/audit', async ({ res, query }) => {
+    const rows = await journal.audit({ organizationId: query.get('org') ?? undefined, runId: query.get('run') ?? undefined });
+    if (query.get('format') === 'csv') send(res, 200, auditToCsv(rows), { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="sunset-audit.csv"' });
+    else send(res, 200, auditToJson(rows));
+  });
+  route('GET', '/api/webhooks', async ({ res, query }) => send(res, 200, await store.events(query.get('org') ?? undefined, 500)));
+  route('GET', '/api/session', async ({ res, req, user }) => {
+    const session = await store.session(parseCookies(req.headers.cookie)[SESSION_COOKIE] ?? '', clock.now());
+    send(res, 200, { user, csrfToken: session?.csrfToken });
+  });
+
+  const sameOrigin = (req: IncomingMessage): boolean => {
+    if (req.headers['sec-fetch-site'] === 'cross-site') return false;
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  };
+
+  const cookie = (value: string, maxAge: number): string =>
+    `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${options.secureCookies ? '; Secure' : ''}`;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    httpRequests++;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (path === '/healthz' && method === 'GET') return send(res, 200, { ok: true });
+
+    const webhook = /^\/hooks\/crm\/([^/]+)$/.exec(path);
+    if (webhook) {
+      if (method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
+      if (!isOrganizationId(webhook[1])) return send(res, 404, { error: 'unknown organization' });
+      const body = await readBody(req, WEBHOOK_MAX_BODY);
+      const headers: Record<string, string | undefined> = {};
+      for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v[0] : v;
+      const answer = await acceptWebhook(store, bus, clock, { organizationId: webhook[1]!, headers, query: url.searchParams, body });
+      if (answer.status === 202) void processWebhooks();
+      return send(res, answer.status, answer.body);
+    }
+
+    const session = await store.session(parseCookies(req.headers.cookie)[SESSION_COOKIE] ?? '', clock.now());
+
+    if (path === '/metrics' && method === 'GET') {
+      const bearer = req.headers.authorization?.replace(/^Bearer\s+/i, '');
+      const tokenOk = options.metricsToken !== undefined && bearer !== undefined && bearer.length === options.metricsToken.length && bearer === options.metricsToken;
+      if (!session && !tokenOk) return send(res, 401, { error: 'sign in, or send the metrics token' });
+      const text = await renderMetrics({
+        journal, store, organizations: async () => (await organizations()).map((o) => o.organizationId), port: (o) => connection.port(o),
+        stats: () => ({ ...connection.stats(), httpRequests }),
+      });
+      return send(res, 200, text, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    }
+
+    if (path === '/login') {
+      if (method === 'GET') return send(res, 200, ui('login.html'), { 'content-type': 'text/html; charset=utf-8' });
+      if (method !== 'POST') return send(res, 405, { error: 'use GET or POST' });
+      if (!sameOrigin(req)) return send(res, 403, { error: 'cross-site sign-in refused' });
+      const ip = req.socket.remoteAddress ?? '';
+      const recent = (loginFailures.get(ip) ?? []).filter((t) => t > clock.now() - 60_000);
+      if (recent.length >= 10) return send(res, 429, { error: 'too many failed sign-ins; wait a minute' });
+      const form = new URLSearchParams((await readBody(req, 16 * 1024)).toString('utf8'));
+      const username = form.get('username') ?? '';
+      const user = await store.user(username);
+      const ok = user !== undefined && (await verifyPassword(form.get('password') ?? '', user.passwordHash));
+      if (!ok) {
+        loginFailures.set(ip, [...recent, clock.now()]);
+        res.writeHead(303, { ...SECURITY_HEADERS, location: '/login?error=1' });
+        return void res.end();
+      }
+      const created = await store.createSession(username, clock.now(), sessionTtl);
+      res.writeHead(303, { ...SECURITY_HEADERS, location: '/', 'set-cookie': cookie(created.token, Math.floor(sessionTtl / 1000)) });
+      return void res.end();
+    }
+
+    if (path.startsWith('/assets/') && method === 'GET') {
+      const file = path.slice('/assets/'.length);
+      if (!/^[a-z0-9-]+\.(css|js)$/.test(file)) return send(res, 404, { error: 'not found' });
+      // The stylesheet also dresses the sign-in page; everything else needs a session.
+      if (!session && !file.endsWith('.css')) return send(res, 401, { error: 'sign in first' });
+      let text: string;
+      try {
+        text = ui(file);
+      } catch {
+        return send(res, 404, { error: 'not found' });
+      }
+      return send(res, 200, text, { 'content-type': file.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8' });
+    }
+
+    if (!session) {
+      if (path.startsWith('/api/')) return send(res, 401, { error: 'sign in first' });
+      res.writeHead(303, { ...SECURITY_HEADERS, location: '/login' });
+      return void res.end();
+    }
+
+    const changes = method !== 'GET' && method !== 'HEAD';
+    if (changes) {
+      if (!sameOrigin(req)) return send(res, 403, { error: 'cross-site request refused' });
+      let token = req.headers['x-csrf-token'];
+      if (path === '/logout' && token === undefined) token = new URLSearchParams((await readBody(req, 4096)).toString('utf8')).get('csrf') ?? undefined;
+      if (token !== session.csrfToken) return send(res, 403, { error: 'missing or wrong CSRF token: reload the page' });
+    }
+
+    if (path === '/logout' && method === 'POST') {
+      await store.deleteSession(parseCookies(req.headers.cookie)[SESSION_COOKIE] ?? '');
+      res.writeHead(303, { ...SECURITY_HEADERS, location: '/login', 'set-cookie': cookie('', 0) });
+      return void res.end();
+    }
+    if (path === '/' && method === 'GET') return send(res, 200, ui('app.html'), { 'content-type': 'text/html; charset=utf-8' });
+    if (path === '/api/events' && method === 'GET') {
+      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write(': connected\n\n');
+      const unsubscribe = bus.subscribe((event) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`));
+      const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
+      heartbeat.unref();
+      req.on('close', () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+      });
+      return;
+    }
+    for (const r of api) {
+      const m = r.pattern.exec(path);
+      if (!m) continue;
+      if (r.method !== method) continue;
+      return r.handler({ req, res, params: m.slice(1).map(decodeURIComponent), query: url.searchParams, user: session.username });
+    }
+    if (api.some((r) => r.pattern.test(path))) return send(res, 405, { error: `${method} is not allowed here` });
+    return send(res, 404, { error: 'not found' });
+  };
+
+  const service: Service = {
+    store,
+    bus,
+    runner,
+    processWebhooks,
+    tick: () => scheduler.tick(),
+    async listen({ host = '127.0.0.1', port = 8080 }) {
+      ready ??= (async () => {
+        await store.migrate();
+        // Pick up what a previous process left: runs it was applying, CRM events it had accepted.
+        for (const run of await journal.listRuns()) if (run.state === 'running') runner.apply(run.runId);
+        void processWebhooks();
+        await scheduler.tick();
+      })();
+      await ready;
+      const server = createServer((req, res) => {
+        handle(req, res).catch((error: unknown) => {
+          if (res.headersSent) return void res.end();
+          if (error instanceof HttpError) return send(res, error.status, { error: error.message, ...error.extra });
+          log(`error on ${req.method} ${req.url}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+          send(res, 500, { error: 'internal error; the service log has the details' });
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      const address = server.address() as AddressInfo;
+      if (options.webhookIntervalMs !== 0) {
+        const t = setInterval(() => void processWebhooks().catch((e: unknown) => log(`webhooks: ${String(e)}`)), options.webhookIntervalMs ?? 1_000);
+        t.unref();
+        timers.push(t);
+      }
+      if (options.scheduleIntervalMs !== 0) {
+        const t = setInterval(() => void scheduler.tick().catch((e: unknown) => log(`schedules: ${String(e)}`)), options.scheduleIntervalMs ?? 30_000);
+        t.unref();
+        timers.push(t);
+      }
+      const origin = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      service.close = async () => {
+        for (const t of timers) clearInterval(t);
+        await runner.close();
+        await processing?.catch(() => undefined);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      };
+      return { origin, server };
+    },
+    async close() {
+      for (const t of timers) clearInterval(t);
+      await runner.close();
+    },
+  };
+  return service;
+}

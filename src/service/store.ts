@@ -1,0 +1,261 @@
+/**
+ * The service's own tables, beside the journal's in the same database: users, sessions,
+ * per-organization settings (policy, schedule, webhook), CRM webhook events and scheduled-job marks.
+ * Portable SQL through the journal's SqlDatabase port.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { SqlDatabase } from '../engine/index.js';
+
+export const SERVICE_SCHEMA: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS org_settings (
+    organization_id TEXT PRIMARY KEY,
+    policy_text TEXT,
+    cron TEXT,
+    auto_apply_max INTEGER,
+    last_scheduled_at BIGINT,
+    webhook_mode TEXT,
+    webhook_secret TEXT,
+    webhook_mapping TEXT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS webhook_events (
+    event_id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    crm_account_id TEXT,
+    crm_contact_id TEXT,
+    books_contact_id TEXT,
+    status_value TEXT NOT NULL,
+    action TEXT,
+    state TEXT NOT NULL,
+    run_id TEXT,
+    attempts INTEGER NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    last_error TEXT,
+    payload TEXT NOT NULL
+  )`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_dedupe ON webhook_events (organization_id, dedupe_key)`,
+  `CREATE INDEX IF NOT EXISTS webhook_events_state ON webhook_events (state, next_attempt_at)`,
+  `CREATE TABLE IF NOT EXISTS webhook_nonces (
+    organization_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    seen_at BIGINT NOT NULL,
+    PRIMARY KEY (organization_id, nonce)
+  )`,
+];
+
+export interface WebhookMapping {
+  /** CRM status values that mean "mark inactive" (compared case-insensitively). */
+  inactive: string[];
+  /** CRM status values that mean "mark active". */
+  active: string[];
+}
+
+export const DEFAULT_MAPPING: WebhookMapping = { inactive: ['Churned', 'Lost', 'Closed Lost', 'Inactive'], active: ['Active', 'Customer', 'Closed Won'] };
+
+export interface OrgSettings {
+  organizationId: string;
+  policyText: string | null;
+  cron: string | null;
+  autoApplyMax: number | null;
+  lastScheduledAt: number | null;
+  webhookMode: 'hmac' | 'secret' | null;
+  webhookSecret: string | null;
+  mapping: WebhookMapping;
+}
+
+export type WebhookState = 'accepted' | 'processing' | 'applied' | 'unchanged' | 'unmatched' | 'ignored' | 'failed';
+
+export interface WebhookEvent {
+  eventId: string;
+  organizationId: string;
+  receivedAt: number;
+  crmAccountId: string | null;
+  crmContactId: string | null;
+  booksContactId: string | null;
+  status: string;
+  action: 'activate' | 'deactivate' | null;
+  state: WebhookState;
+  runId: string | null;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function newToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+function toEvent(r: Record<string, unknown>): WebhookEvent {
+  return {
+    eventId: String(r.event_id),
+    organizationId: String(r.organization_id),
+    receivedAt: Number(r.received_at),
+    crmAccountId: (r.crm_account_id as string | null) ?? null,
+    crmContactId: (r.crm_contact_id as string | null) ?? null,
+    booksContactId: (r.books_contact_id as string | null) ?? null,
+    status: String(r.status_value),
+    action: (r.action as WebhookEvent['action']) ?? null,
+    state: String(r.state) as WebhookState,
+    runId: (r.run_id as string | null) ?? null,
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    lastError: (r.last_error as string | null) ?? null,
+  };
+}
+
+export interface ServiceStore {
+  migrate(): Promise<void>;
+  addUser(username: string, passwordHash: string, now: number): Promise<'added' | 'updated'>;
+  user(username: string): Promise<{ username: string; passwordHash: string } | undefined>;
+  userCount(): Promise<number>;
+  createSession(username: string, now: number, ttlMs: number): Promise<{ token: string; csrfToken: string }>;
+  session(token: string, now: number): Promise<{ username: string; csrfToken: string } | undefined>;
+  deleteSession(token: string): Promise<void>;
+  settings(organizationId: string): Promise<OrgSettings>;
+  allSettings(): Promise<OrgSettings[]>;
+  saveSettings(settings: OrgSettings): Promise<void>;
+  /** Stores an event unless its dedupe key was seen; returns the stored (or earlier) event and whether it is new. */
+  addEvent(event: WebhookEvent & { dedupeKey: string; payload: string }): Promise<{ event: WebhookEvent; duplicate: boolean }>;
+  /** Records a replay nonce (a signature); false when it was already seen. */
+  useNonce(organizationId: string, nonce: string, now: number): Promise<boolean>;
+  pruneNonces(olderThan: number): Promise<void>;
+  dueEvents(now: number, limit: number): Promise<WebhookEvent[]>;
+  updateEvent(eventId: string, fields: Partial<Pick<WebhookEvent, 'state' | 'runId' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'action' | 'booksContactId'>>): Promise<void>;
+  events(organizationId: string | undefined, limit: number): Promise<WebhookEvent[]>;
+  eventCounts(): Promise<Array<{ organizationId: string; state: string; count: number }>>;
+}
+
+export function createServiceStore(db: SqlDatabase): ServiceStore {
+  return {
+    async migrate() {
+      await db.transaction(async (tx) => {
+        for (const sql of SERVICE_SCHEMA) await tx.exec(sql);
+      });
+    },
+    async addUser(username, passwordHash, now) {
+      const existing = await db.get('SELECT username FROM users WHERE username = ?', [username]);
+      await db.run(
+        'INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash',
+        [username, passwordHash, now],
+      );
+      if (existing) await db.run('DELETE FROM sessions WHERE username = ?', [username]);
+      return existing ? 'updated' : 'added';
+    },
+    async user(username) {
+      const row = await db.get<{ username: string; password_hash: string }>('SELECT username, password_hash FROM users WHERE username = ?', [username]);
+      return row ? { username: row.username, passwordHash: row.password_hash } : undefined;
+    },
+    async userCount() {
+      return Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0);
+    },
+    async createSession(username, now, ttlMs) {
+      const token = newToken();
+      const csrfToken = newToken(24);
+      await db.run('INSERT INTO sessions (token_hash, username, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)', [sha256(token), username, csrfToken, now, now + ttlMs]);
+      await db.run('DELETE FROM sessions WHERE expires_at < ?', [now]);
+      return { token, csrfToken };
+    },
+    async session(token, now) {
+      const row = await db.get<{ username: string; csrf_token: string; expires_at: number }>('SELECT username, csrf_token, expires_at FROM sessions WHERE token_hash = ?', [sha256(token)]);
+      if (!row || Number(row.expires_at) < now) return undefined;
+      return { username: row.username, csrfToken: row.csrf_token };
+    },
+    async deleteSession(token) {
+      await db.run('DELETE FROM sessions WHERE token_hash = ?', [sha256(token)]);
+    },
+    async settings(organizationId) {
+      const row = await db.get<Record<string, unknown>>('SELECT * FROM org_settings WHERE organization_id = ?', [organizationId]);
+      if (!row) {
+        return { organizationId, policyText: null, cron: null, autoApplyMax: null, lastScheduledAt: null, webhookMode: null, webhookSecret: null, mapping: { ...DEFAULT_MAPPING } };
+      }
+      return {
+        organizationId,
+        policyText: (row.policy_text as string | null) ?? null,
+        cron: (row.cron as string | null) ?? null,
+        autoApplyMax: row.auto_apply_max === null || row.auto_apply_max === undefined ? null : Number(row.auto_apply_max),
+        lastScheduledAt: row.last_scheduled_at === null || row.last_scheduled_at === undefined ? null : Number(row.last_scheduled_at),
+        webhookMode: (row.webhook_mode as OrgSettings['webhookMode']) ?? null,
+        webhookSecret: (row.webhook_secret as string | null) ?? null,
+        mapping: JSON.parse(String(row.webhook_mapping)) as WebhookMapping,
+      };
+    },
+    async allSettings() {
+      const rows = await db.all<{ organization_id: string }>('SELECT organization_id FROM org_settings ORDER BY organization_id');
+      return Promise.all(rows.map((r) => this.settings(r.organization_id)));
+    },
+    async saveSettings(s) {
+      await db.run(
+        `INSERT INTO org_settings (organization_id, policy_text, cron, auto_apply_max, last_scheduled_at, webhook_mode, webhook_secret, webhook_mapping)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (organization_id) DO UPDATE SET policy_text = excluded.policy_text, cron = excluded.cron, auto_apply_max = excluded.auto_apply_max,
+           last_scheduled_at = excluded.last_scheduled_at, webhook_mode = excluded.webhook_mode, webhook_secret = excluded.webhook_secret,
+           webhook_mapping = excluded.webhook_mapping`,
+        [s.organizationId, s.policyText, s.cron, s.autoApplyMax, s.lastScheduledAt, s.webhookMode, s.webhookSecret, JSON.stringify(s.mapping)],
+      );
+    },
+    async addEvent(e) {
+      return db.transaction(async (tx) => {
+        const earlier = await tx.get<Record<string, unknown>>('SELECT * FROM webhook_events WHERE organization_id = ? AND dedupe_key = ?', [e.organizationId, e.dedupeKey]);
+        if (earlier) return { event: toEvent(earlier), duplicate: true };
+        await tx.run(
+          `INSERT INTO webhook_events (event_id, organization_id, dedupe_key, received_at, crm_account_id, crm_contact_id, books_contact_id, status_value,
+             action, state, run_id, attempts, next_attempt_at, last_error, payload)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, NULL, ?)`,
+          [e.eventId, e.organizationId, e.dedupeKey, e.receivedAt, e.crmAccountId, e.crmContactId, e.booksContactId, e.status, e.action, e.state, e.nextAttemptAt, e.payload],
+        );
+        return { event: e, duplicate: false };
+      });
+    },
+    async useNonce(organizationId, nonce, now) {
+      const changed = await db.run('INSERT INTO webhook_nonces (organization_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT (organization_id, nonce) DO NOTHING', [organizationId, nonce, now]);
+      return changed === 1;
+    },
+    async pruneNonces(olderThan) {
+      await db.run('DELETE FROM webhook_nonces WHERE seen_at < ?', [olderThan]);
+    },
+    async dueEvents(now, limit) {
+      const rows = await db.all<Record<string, unknown>>(
+        "SELECT * FROM webhook_events WHERE state IN ('accepted', 'processing') AND next_attempt_at <= ? ORDER BY received_at, event_id LIMIT ?",
+        [now, limit],
+      );
+      return rows.map(toEvent);
+    },
+    async updateEvent(eventId, f) {
+      const sets: string[] = [];
+      const params: Array<string | number | null> = [];
+      const col: Record<string, string> = { state: 'state', runId: 'run_id', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error', action: 'action', booksContactId: 'books_contact_id' };
+      for (const [k, v] of Object.entries(f)) {
+        sets.push(`${col[k]} = ?`);
+        params.push(v as string | number | null);
+      }
+      if (sets.length > 0) await db.run(`UPDATE webhook_events SET ${sets.join(', ')} WHERE event_id = ?`, [...params, eventId]);
+    },
+    async events(organizationId, limit) {
+      const rows = organizationId
+        ? await db.all<Record<string, unknown>>('SELECT * FROM webhook_events WHERE organization_id = ? ORDER BY received_at DESC, event_id DESC LIMIT ?', [organizationId, limit])
+        : await db.all<Record<string, unknown>>('SELECT * FROM webhook_events ORDER BY received_at DESC, event_id DESC LIMIT ?', [limit]);
+      return rows.map(toEvent);
+    },
+    async eventCounts() {
+      const rows = await db.all<{ organization_id: string; state: string; n: number }>('SELECT organization_id, state, COUNT(*) AS n FROM webhook_events GROUP BY organization_id, state');
+      return rows.map((r) => ({ organizationId: r.organization_id, state: r.state, count: Number(r.n) }));
+    },
+  };
+}

@@ -1,0 +1,290 @@
+/**
+ * CRM webhooks: `POST /hooks/crm/:org`. Zoho CRM workflow rules can POST a record's fields (JSON
+ * or form) to a URL, with custom headers or parameters but no signature of their own. So two modes:
+ *
+ * - `hmac`: the sender signs `TIMESTAMP.BODY` with the org's secret (HMAC-SHA256):
+ *   `X-Sunset-Timestamp: <unix seconds>`, `X-Sunset-Signature: sha256=<hex>`. Requests older than
+ *   5 minutes are refused, and each signature is accepted once (a replay is refused). Use it from
+ *   anything that can sign: a Deluge function, a relay, your own code.
+ * - `secret`: the secret travels as is, in `X-Sunset-Secret` or `?secret=` (what a plain Zoho CRM
+ *   webhook can do). Anyone who sees one request can forge others, and nothing stops a replay but
+ *   the duplicate check: keep it on HTTPS, and prefer `hmac` when you can.
+ *
+ * An accepted event is stored durably before the answer (202). Duplicates (the same event id, or
+ * the same contact, status and event time) are collapsed into the first (200). The processor maps
+ * the CRM id to the Books contact with the zcrm_* filters and applies the change through the
+ * journal as a `crm` run, with retries.
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { isZohoId } from '../zoho/index.js';
+import { applyRun, type BooksPort, type EngineClock, type Journal } from '../engine/index.js';
+import type { EventBus } from './events.js';
+import { sha256, type OrgSettings, type ServiceStore, type WebhookEvent } from './store.js';
+
+export const WEBHOOK_TOLERANCE_MS = 5 * 60_000;
+export const WEBHOOK_MAX_BODY = 64 * 1024;
+
+export interface WebhookRequest {
+  organizationId: string;
+  headers: Record<string, string | undefined>;
+  query: URLSearchParams;
+  body: Buffer;
+}
+
+export interface WebhookAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+function constantEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const ID_KEYS = {
+  books: ['books_contact_id', 'contact_id_books', 'bookscontactid'],
+  account: ['crm_account_id', 'zcrm_account_id', 'account_id', 'accountid'],
+  contact: ['crm_contact_id', 'zcrm_contact_id', 'crmcontactid'],
+};
+const STATUS_KEYS = ['status', 'account_status', 'stage', 'deal_stage', 'crm_status'];
+const EVENT_ID_KEYS = ['event_id', 'eventid'];
+const TIME_KEYS = ['event_time', 'modified_time', 'timestamp'];
+
+interface ParsedPayload {
+  books?: string;
+  account?: string;
+  contact?: string;
+  status: string;
+  eventId?: string;
+  eventTime?: string;
+}
+
+/** Reads the fields Sunset needs from a JSON object or a form, case-insensitively. */
+export function parsePayload(body: Buffer, contentType: string): ParsedPayload | { error: string } {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return { error: 'the body is not valid UTF-8' };
+  }
+  let fields: Record<string, unknown>;
+  if (contentType.startsWith('application/x-www-form-urlencoded')) {
+    fields = Object.fromEntries(new URLSearchParams(text));
+  } else {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { error: 'the body must be a JSON object (or a form)' };
+      fields = parsed as Record<string, unknown>;
+    } catch {
+      return { error: 'the body is not valid JSON (or a form with Content-Type application/x-www-form-urlencoded)' };
+    }
+  }
+  const lower = new Map(Object.entries(fields).map(([k, v]) => [k.toLowerCase(), v]));
+  const pick = (keys: string[]): string | undefined => {
+    for (const k of keys) {
+      const v = lower.get(k);
+      if (typeof v === 'string' && v.trim() !== '') return v.trim();
+      if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
+    }
+    return undefined;
+  };
+  const status = pick(STATUS_KEYS);
+  if (!status) return { error: `no status field (one of ${STATUS_KEYS.join(', ')})` };
+  if (status.length > 200) return { error: 'the status is longer than 200 characters' };
+  const out: ParsedPayload = { status, books: pick(ID_KEYS.books), account: pick(ID_KEYS.account), contact: pick(ID_KEYS.contact), eventId: pick(EVENT_ID_KEYS), eventTime: pick(TIME_KEYS) };
+  if (!out.books && !out.account && !out.contact) {
+    return { error: `no contact named: give books_contact_id, crm_account_id or crm_contact_id` };
+  }
+  for (const [name, value] of [['books_contact_id', out.books], ['crm_account_id', out.account], ['crm_contact_id', out.contact]] as const) {
+    if (value !== undefined && !/^[0-9]{6,19}$/.test(value)) return { error: `${name} must be a numeric id (got ${JSON.stringify(value.slice(0, 40))}); ids are strings of digits` };
+  }
+  if (out.books !== undefined && !isZohoId(out.books)) return { error: 'books_contact_id must be a Zoho id of 15 to 19 digits' };
+  if (out.eventId !== undefined && out.eventId.length > 200) return { error: 'event_id is longer than 200 characters' };
+  return out;
+}
+
+export function actionFor(status: string, mapping: OrgSettings['mapping']): 'activate' | 'deactivate' | null {
+  const s = status.toLowerCase();
+  if (mapping.inactive.some((v) => v.toLowerCase() === s)) return 'deactivate';
+  if (mapping.active.some((v) => v.toLowerCase() === s)) return 'activate';
+  return null;
+}
+
+/** Checks, stores and answers one webhook request. Nothing is applied here. */
+export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: EngineClock, req: WebhookRequest): Promise<WebhookAnswer> {
+  const settings = await store.settings(req.organizationId);
+  if (!settings.webhookMode || !settings.webhookSecret) {
+    return { status: 404, body: { error: `no CRM webhook is set up for organization ${req.organizationId}` } };
+  }
+  const now = clock.now();
+  if (settings.webhookMode === 'hmac') {
+    const timestamp = req.headers['x-sunset-timestamp'];
+    const signature = (req.headers['x-sunset-signature'] ?? '').replace(/^sha256=/, '');
+    if (!timestamp || !signature) return { status: 401, body: { error: 'unsigned: send X-Sunset-Timestamp and X-Sunset-Signature (sha256=HMAC of "TIMESTAMP.BODY")' } };
+    if (!/^\d{9,11}$/.test(timestamp)) return { status: 401, body: { error: 'X-Sunset-Timestamp must be unix seconds' } };
+    const expected = createHmac('sha256', settings.webhookSecret).update(`${timestamp}.`).update(req.body).digest('hex');
+    if (!constantEqual(expected, signature.toLowerCase())) return { status: 401, body: { error: 'the signature does not match' } };
+    if (Math.abs(now - Number(timestamp) * 1000) > WEBHOOK_TOLERANCE_MS) return { status: 401, body: { error: 'stale: the timestamp is more than 5 minutes from now' } };
+    if (!(await store.useNonce(req.organizationId, expected, now))) return { status: 409, body: { error: 'replayed: this signed request was already received' } };
+  } else {
+    const given = req.headers['x-sunset-secret'] ?? req.query.get('secret') ?? '';
+    if (given === '') return { status: 401, body: { error: 'no secret: send X-Sunset-Secret or ?secret=' } };
+    if (!constantEqual(sha256(given), sha256(settings.webhookSecret))) return { status: 401, body: { error: 'the secret does not match' } };
+  }
+  const parsed = parsePayload(req.body, (req.headers['content-type'] ?? 'application/json').toLowerCase());
+  if ('error' in parsed) return { status: 400, body: { error: parsed.error } };
+  const action = actionFor(parsed.status, settings.mapping);
+  // The same logical event twice (a retry by the sender) collapses into the first.
+  const dedupeKey = parsed.eventId
+    ? `id:${parsed.eventId}`
+    : `k:${sha256([parsed.books ?? '', parsed.account ?? '', parsed.contact ?? '', parsed.status.toLowerCase(), parsed.eventTime ?? String(Math.floor(now / 3_600_000))].join('|'))}`;
+  const event: WebhookEvent & { dedupeKey: string; payload: string } = {
+    eventId: `evt_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+    organizationId: req.organizationId,
+    receivedAt: now,
+    crmAccountId: parsed.account ?? null,
+    crmContactId: parsed.contact ?? null,
+    booksContactId: parsed.books ?? null,
+    status: parsed.status,
+    action,
+    state: action === null ? 'ignored' : 'accepted',
+    runId: null,
+    attempts: 0,
+    nextAttemptAt: now,
+    lastError: action === null ? `status "${parsed.status}" is not in the mapping (inactive: ${settings.mapping.inactive.join(', ')}; active: ${settings.mapping.active.join(', ')})` : null,
+    dedupeKey,
+    payload: req.body.toString('utf8').slice(0, 4000),
+  };
+  const stored = await store.addEvent(event);
+  if (stored.duplicate) return { status: 200, body: { eventId: stored.event.eventId, state: stored.event.state, duplicate: true } };
+  if (event.state === 'ignored') await store.updateEvent(event.eventId, { lastError: event.lastError });
+  bus.emit({ type: 'webhook', data: { eventId: event.eventId, organizationId: event.organizationId, state: event.state } });
+  return { status: 202, body: { eventId: event.eventId, state: event.state } };
+}
+
+export interface ProcessorOptions {
+  store: ServiceStore;
+  journal: Journal;
+  port(organizationId: string): BooksPort;
+  clock: EngineClock;
+  bus: EventBus;
+  owner: string;
+  isDead?: (owner: string) => boolean;
+  maxAttempts?: number;
+  log?: (message: string) => void;
+}
+
+/**
+ * Applies accepted events, a batch per organization: find the Books contact, record the run id on
+ * the events, make the `crm` run (same id) in the journal, apply it, then settle each event from
+ * its step. A crash anywhere resumes from what is stored: events already holding a run id rebuild
+ * that run if it does not exist yet, or resume it.
+ */
+export function createWebhookProcessor(options: ProcessorOptions): { processDue(): Promise<number> } {
+  const { store, journal, clock, bus } = options;
+  const maxAttempts = options.maxAttempts ?? 8;
+  const emit = (e: WebhookEvent, state: string): void => bus.emit({ type: 'webhook', data: { eventId: e.eventId, organizationId: e.organizationId, state } });
+
+  const retryLater = async (e: WebhookEvent, error: unknown): Promise<void> => {
+    const attempts = e.attempts + 1;
+    const message = error instanceof Error ? error.message : String(error);
+    if (attempts >= maxAttempts) {
+      await store.updateEvent(e.eventId, { state: 'failed', attempts, lastError: message });
+      emit(e, 'failed');
+    } else {
+      await store.updateEvent(e.eventId, { attempts, lastError: message, nextAttemptAt: clock.now() + Math.min(3_600_000, 5_000 * 2 ** attempts) });
+    }
+  };
+
+  const settleRun = async (runId: string, events: WebhookEvent[]): Promise<void> => {
+    const steps = new Map((await journal.steps(runId)).map((s) => [s.contactId, s]));
+    for (const e of events) {
+      const step = e.booksContactId ? steps.get(e.booksContactId) : undefined;
+      if (!step) continue;
+      if (step.state === 'done') {
+        const state = step.outcome === 'changed' ? 'applied' : 'unchanged';
+        await store.updateEvent(e.eventId, { state, lastError: null });
+        emit(e, state);
+      } else if (step.state === 'skipped' || step.state === 'failed') {
+        await store.updateEvent(e.eventId, { state: 'failed', lastError: step.skipReason ?? step.lastError ?? 'not applied' });
+        emit(e, 'failed');
+      }
+    }
+  };
+
+  return {
+    async processDue() {
+      const due = await store.dueEvents(clock.now(), 500);
+      if (due.length === 0) return 0;
+      const byOrg = new Map<string, WebhookEvent[]>();
+      for (const e of due) byOrg.set(e.organizationId, [...(byOrg.get(e.organizationId) ?? []), e]);
+      for (const [organizationId, events] of byOrg) {
+        const port = options.port(organizationId);
+        // 1. Events already tied to a run: make sure the run exists, then resume it.
+        const byRun = new Map<string, WebhookEvent[]>();
+        for (const e of events.filter((x) => x.state === 'processing' && x.runId)) byRun.set(e.runId!, [...(byRun.get(e.runId!) ?? []), e]);
+        // 2. New events: find their Books contacts.
+        const fresh: WebhookEvent[] = [];
+        const names = new Map<string, { name: string; type: 'customer' | 'vendor' }>();
+        for (const e of events.filter((x) => x.state === 'accepted')) {
+          if (e.booksContactId) {
+            fresh.push(e);
+            continue;
+          }
+          try {
+            const found = await port.findByCrm({ zcrmAccountId: e.crmAccountId ?? undefined, zcrmContactId: e.crmContactId ?? undefined });
+            if (found.length === 0) {
+              await store.updateEvent(e.eventId, { state: 'unmatched', lastError: `no Books contact is linked to CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : `contact ${e.crmContactId}`}` });
+              emit(e, 'unmatched');
+              continue;
+            }
+            if (found.length > 1) {
+              await store.updateEvent(e.eventId, { state: 'failed', lastError: `${found.length} Books contacts are linked to that CRM record; change them by hand` });
+              emit(e, 'failed');
+              continue;
+            }
+            e.booksContactId = found[0]!.contactId;
+            names.set(e.booksContactId, { name: found[0]!.contactName, type: found[0]!.contactType });
+            await store.updateEvent(e.eventId, { booksContactId: e.booksContactId });
+            fresh.push(e);
+          } catch (error) {
+            await retryLater(e, error);
+          }
+        }
+        if (fresh.length > 0) {
+          // The last status per contact wins; earlier events of that contact share its run.
+          const runId = `run-crm-${clock.now().toString(36)}-${randomUUID().slice(0, 6)}`;
+          for (const e of fresh) {
+            await store.updateEvent(e.eventId, { state: 'processing', runId });
+            e.state = 'processing';
+            e.runId = runId;
+          }
+          byRun.set(runId, fresh);
+        }
+        for (const [runId, runEvents] of byRun) {
+          try {
+            if (!(await journal.getRun(runId))) {
+              const last = new Map<string, WebhookEvent>();
+              for (const e of [...runEvents].sort((a, b) => a.receivedAt - b.receivedAt)) if (e.booksContactId && e.action) last.set(e.booksContactId, e);
+              await journal.createRun(
+                { runId, organizationId, kind: 'crm', planId: null, undoOf: null, createdAt: clock.now(), createdBy: 'crm-webhook', baselineAt: Math.min(...runEvents.map((e) => e.receivedAt)), note: `${runEvents.length} CRM event(s)` },
+                [...last.values()].map((e) => ({
+                  contactId: e.booksContactId!, contactName: names.get(e.booksContactId!)?.name ?? '', contactType: names.get(e.booksContactId!)?.type ?? 'customer', action: e.action!,
+                  reason: `CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : e.crmContactId ? `contact ${e.crmContactId}` : 'event'} is "${e.status}" (${e.eventId})`, evidence: null,
+                })),
+              );
+            }
+            const result = await applyRun({ journal, port, runId, owner: options.owner, clock, isDead: options.isDead });
+            if (result.counts.pending + result.counts.inFlight > 0) throw new Error('the run did not finish');
+            await settleRun(runId, runEvents);
+          } catch (error) {
+            options.log?.(`CRM run ${runId} failed: ${error instanceof Error ? error.message : String(error)}`);
+            for (const e of runEvents) await retryLater(e, error);
+          }
+        }
+      }
+      return due.length;
+    },
+  };
+}
