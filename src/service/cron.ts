@@ -51,6 +51,8 @@ function parseField(text: string, name: string, min: number, max: number, names?
     } else {
       lo = num(range);
       hi = stepText === undefined ? lo : max;
+      // A lone 7 is Sunday, like 0.
+      if (name === 'day of week' && lo === 7 && hi === 7) lo = hi = 0;
     }
     if (name === 'day of week') {
       if (lo === 7) lo = 0;

@@ -17,7 +17,7 @@ import { renderMetrics } from './metrics.js';
 import { verifyPassword } from './passwords.js';
 import { createRunner, type Runner } from './runner.js';
 import { createScheduler } from './scheduler.js';
-import { createServiceStore, newToken, type ServiceStore } from './store.js';
+import { createServiceStore, newToken, sha256, type ServiceStore } from './store.js';
 import { acceptWebhook, createWebhookProcessor, WEBHOOK_MAX_BODY } from './webhooks.js';
 
 export interface ServiceConnection {
@@ -65,6 +65,9 @@ class HttpError extends Error {
 }
 
 const SESSION_COOKIE = 'sunset_session';
+
+/** A scrypt hash of a random password, checked against when the user does not exist. */
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -375,7 +378,7 @@ export function createService(options: ServiceOptions): Service {
 
     if (path === '/metrics' && method === 'GET') {
       const bearer = req.headers.authorization?.replace(/^Bearer\s+/i, '');
-      const tokenOk = options.metricsToken !== undefined && bearer !== undefined && bearer.length === options.metricsToken.length && bearer === options.metricsToken;
+      const tokenOk = options.metricsToken !== undefined && bearer !== undefined && sha256(bearer) === sha256(options.metricsToken);
       if (!session && !tokenOk) return send(res, 401, { error: 'sign in, or send the metrics token' });
       const text = await renderMetrics({
         journal, store, organizations: async () => (await organizations()).map((o) => o.organizationId), port: (o) => connection.port(o),
@@ -394,7 +397,8 @@ export function createService(options: ServiceOptions): Service {
       const form = new URLSearchParams((await readBody(req, 16 * 1024)).toString('utf8'));
       const username = form.get('username') ?? '';
       const user = await store.user(username);
-      const ok = user !== undefined && (await verifyPassword(form.get('password') ?? '', user.passwordHash));
+      // An unknown user costs the same scrypt as a known one: timing does not tell which names exist.
+      const ok = (await verifyPassword(form.get('password') ?? '', user?.passwordHash ?? DUMMY_HASH)) && user !== undefined;
       if (!ok) {
         loginFailures.set(ip, [...recent, clock.now()]);
         res.writeHead(303, { ...SECURITY_HEADERS, location: '/login?error=1' });
@@ -471,7 +475,8 @@ export function createService(options: ServiceOptions): Service {
       ready ??= (async () => {
         await store.migrate();
         // Pick up what a previous process left: runs it was applying, CRM events it had accepted.
-        for (const run of await journal.listRuns()) if (run.state === 'running') runner.apply(run.runId);
+        // CRM runs are resumed by the webhook processor, from their events.
+        for (const run of await journal.listRuns()) if (run.state === 'running' && run.kind !== 'crm') runner.apply(run.runId);
         void processWebhooks();
         await scheduler.tick();
       })();
@@ -480,7 +485,8 @@ export function createService(options: ServiceOptions): Service {
         handle(req, res).catch((error: unknown) => {
           if (res.headersSent) return void res.end();
           if (error instanceof HttpError) return send(res, error.status, { error: error.message, ...error.extra });
-          log(`error on ${req.method} ${req.url}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+          // The path only: a query string may carry a webhook secret.
+          log(`error on ${req.method} ${(req.url ?? '').split('?')[0]}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
           send(res, 500, { error: 'internal error; the service log has the details' });
         });
       });

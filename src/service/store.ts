@@ -33,6 +33,7 @@ export const SERVICE_SCHEMA: readonly string[] = [
     event_id TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL,
     dedupe_key TEXT NOT NULL,
+    subject TEXT NOT NULL,
     received_at BIGINT NOT NULL,
     crm_account_id TEXT,
     crm_contact_id TEXT,
@@ -46,7 +47,8 @@ export const SERVICE_SCHEMA: readonly string[] = [
     last_error TEXT,
     payload TEXT NOT NULL
   )`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_dedupe ON webhook_events (organization_id, dedupe_key)`,
+  `CREATE INDEX IF NOT EXISTS webhook_events_dedupe ON webhook_events (organization_id, dedupe_key)`,
+  `CREATE INDEX IF NOT EXISTS webhook_events_subject ON webhook_events (organization_id, subject, received_at)`,
   `CREATE INDEX IF NOT EXISTS webhook_events_state ON webhook_events (state, next_attempt_at)`,
   `CREATE TABLE IF NOT EXISTS webhook_nonces (
     organization_id TEXT NOT NULL,
@@ -131,8 +133,12 @@ export interface ServiceStore {
   settings(organizationId: string): Promise<OrgSettings>;
   allSettings(): Promise<OrgSettings[]>;
   saveSettings(settings: OrgSettings): Promise<void>;
-  /** Stores an event unless its dedupe key was seen; returns the stored (or earlier) event and whether it is new. */
-  addEvent(event: WebhookEvent & { dedupeKey: string; payload: string }): Promise<{ event: WebhookEvent; duplicate: boolean }>;
+  /**
+   * Stores an event unless it repeats one: an explicit event id seen before, or the same key as
+   * the latest event about the same contact (so Churned → Active → Churned is three events, while
+   * a sender's retry of the last one is not). Returns the stored (or earlier) event.
+   */
+  addEvent(event: WebhookEvent & { dedupeKey: string; subject: string; payload: string }): Promise<{ event: WebhookEvent; duplicate: boolean }>;
   /** Records a replay nonce (a signature); false when it was already seen. */
   useNonce(organizationId: string, nonce: string, now: number): Promise<boolean>;
   pruneNonces(olderThan: number): Promise<void>;
@@ -212,13 +218,19 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     },
     async addEvent(e) {
       return db.transaction(async (tx) => {
-        const earlier = await tx.get<Record<string, unknown>>('SELECT * FROM webhook_events WHERE organization_id = ? AND dedupe_key = ?', [e.organizationId, e.dedupeKey]);
-        if (earlier) return { event: toEvent(earlier), duplicate: true };
+        const earlier = e.dedupeKey.startsWith('id:')
+          ? await tx.get<Record<string, unknown>>('SELECT * FROM webhook_events WHERE organization_id = ? AND dedupe_key = ? LIMIT 1', [e.organizationId, e.dedupeKey])
+          : await tx.get<Record<string, unknown>>(
+            'SELECT * FROM webhook_events WHERE organization_id = ? AND subject = ? ORDER BY received_at DESC, event_id DESC LIMIT 1',
+            [e.organizationId, e.subject],
+          );
+        if (earlier && String(earlier.dedupe_key) === e.dedupeKey) return { event: toEvent(earlier), duplicate: true };
         await tx.run(
-          `INSERT INTO webhook_events (event_id, organization_id, dedupe_key, received_at, crm_account_id, crm_contact_id, books_contact_id, status_value,
+          `INSERT INTO webhook_events (event_id, organization_id, dedupe_key, subject, received_at, crm_account_id, crm_contact_id, books_contact_id, status_value,
              action, state, run_id, attempts, next_attempt_at, last_error, payload)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, NULL, ?)`,
-          [e.eventId, e.organizationId, e.dedupeKey, e.receivedAt, e.crmAccountId, e.crmContactId, e.booksContactId, e.status, e.action, e.state, e.nextAttemptAt, e.payload],
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, ?)`,
+          [e.eventId, e.organizationId, e.dedupeKey, e.subject, e.receivedAt, e.crmAccountId, e.crmContactId, e.booksContactId, e.status, e.action, e.state,
+            e.nextAttemptAt, e.lastError, e.payload],
         );
         return { event: e, duplicate: false };
       });

@@ -139,7 +139,7 @@ export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: E
   const dedupeKey = parsed.eventId
     ? `id:${parsed.eventId}`
     : `k:${sha256([parsed.books ?? '', parsed.account ?? '', parsed.contact ?? '', parsed.status.toLowerCase(), parsed.eventTime ?? String(Math.floor(now / 3_600_000))].join('|'))}`;
-  const event: WebhookEvent & { dedupeKey: string; payload: string } = {
+  const event: WebhookEvent & { dedupeKey: string; subject: string; payload: string } = {
     eventId: `evt_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
     organizationId: req.organizationId,
     receivedAt: now,
@@ -154,11 +154,11 @@ export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: E
     nextAttemptAt: now,
     lastError: action === null ? `status "${parsed.status}" is not in the mapping (inactive: ${settings.mapping.inactive.join(', ')}; active: ${settings.mapping.active.join(', ')})` : null,
     dedupeKey,
+    subject: [parsed.books ?? '', parsed.account ?? '', parsed.contact ?? ''].join('|'),
     payload: req.body.toString('utf8').slice(0, 4000),
   };
   const stored = await store.addEvent(event);
   if (stored.duplicate) return { status: 200, body: { eventId: stored.event.eventId, state: stored.event.state, duplicate: true } };
-  if (event.state === 'ignored') await store.updateEvent(event.eventId, { lastError: event.lastError });
   bus.emit({ type: 'webhook', data: { eventId: event.eventId, organizationId: event.organizationId, state: event.state } });
   return { status: 202, body: { eventId: event.eventId, state: event.state } };
 }
@@ -215,6 +215,8 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
 
   return {
     async processDue() {
+      // Signatures older than the tolerance can no longer be replayed (the timestamp check refuses them).
+      await store.pruneNonces(clock.now() - 2 * WEBHOOK_TOLERANCE_MS);
       const due = await store.dueEvents(clock.now(), 500);
       if (due.length === 0) return 0;
       const byOrg = new Map<string, WebhookEvent[]>();

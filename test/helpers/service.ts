@@ -1,0 +1,308 @@
+/**
+ * Service test harness: `createService` in-process on a loopback port, against a real emulator
+ * over HTTP (test/helpers/engine.ts: frozen emulated clock, high limits, journal on a temp SQLite
+ * file). The service's clock is the emulator's: it reads the emulated time and its sleeps move it,
+ * so session expiry, the login window, webhook timestamps, retry delays and schedules are driven by
+ * `advance(seconds)`, never by real time. The background loops are off (intervals 0): tests call
+ * `processWebhooks()` and `tick()` themselves. A user is added with a real scrypt hash.
+ */
+import { createHmac } from 'node:crypto';
+import { join } from 'node:path';
+import type { ResponseInfo } from '../../src/client/hooks.js';
+import { createZohoPort, type BooksPort } from '../../src/engine/index.js';
+import { createService, hashPassword, type Service, type ServiceStore } from '../../src/service/index.js';
+import { ROOT } from './cli.js';
+import { startEngineHarness, type EngineHarness } from './engine.js';
+
+export const UI_DIR = join(ROOT, 'src', 'service', 'ui');
+export const USER = 'admin';
+export const PASSWORD = 'correct horse battery staple';
+
+let hashed: Promise<string> | undefined;
+/** The test user's scrypt hash, computed once per file (scrypt is slow on purpose). */
+export function passwordHash(): Promise<string> {
+  hashed ??= hashPassword(PASSWORD);
+  return hashed;
+}
+
+export interface HttpResult<T = unknown> {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: T;
+}
+
+async function toResult<T>(response: Response): Promise<HttpResult<T>> {
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json: json as T };
+}
+
+export interface RequestOptions {
+  /** JSON body (objects) or a raw string. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** The CSRF token to send: the session's by default on POST/PUT/DELETE; `null` sends none. */
+  csrf?: string | null;
+}
+
+export interface SignedIn {
+  /** The session cookie's value. */
+  token: string;
+  csrfToken: string;
+  /** The whole Set-Cookie header of the sign-in. */
+  setCookie: string;
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<HttpResult<T>>;
+  get<T = unknown>(path: string): Promise<HttpResult<T>>;
+}
+
+export interface SseEvent {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface SseStream {
+  readonly events: SseEvent[];
+  /** Resolves with the first event (past or future) matching `match`. */
+  waitFor(match: (e: SseEvent) => boolean, what: string, timeoutMs?: number): Promise<SseEvent>;
+  close(): void;
+}
+
+export interface TestService {
+  h: EngineHarness;
+  service: Service;
+  store: ServiceStore;
+  origin: string;
+  org: string;
+  orgs: string[];
+  /** Every line the service logged. */
+  logs: string[];
+  /** Zoho API calls and 429 answers through the service's client. */
+  stats(): { apiCalls: number; rateLimited: number };
+  /** Anonymous request (no cookie). */
+  fetch<T = unknown>(method: string, path: string, init?: { body?: string | Buffer; headers?: Record<string, string> }): Promise<HttpResult<T>>;
+  /** Signs in with the form and reads the CSRF token; throws unless it works. */
+  login(username?: string, password?: string): Promise<SignedIn>;
+  /** The raw sign-in answer. */
+  postLogin(username: string, password: string, headers?: Record<string, string>): Promise<HttpResult>;
+  /** Opens GET /api/events for a session. */
+  events(session: SignedIn): Promise<SseStream>;
+  /** Moves the emulated clock (the service's clock) forward. */
+  advance(seconds: number): Promise<void>;
+  /** A contact's status read raw from the emulator (with a fresh token once the ready-made one expired). */
+  status(contactId: string, organizationId?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestServiceOptions {
+  contacts?: number;
+  metricsToken?: string;
+  sessionTtlMs?: number;
+  /** Runs on the migrated store before `listen` (what a previous process left behind). */
+  beforeListen?: (store: ServiceStore, h: EngineHarness) => Promise<void>;
+  /** Adds the test user (default true). */
+  addUser?: boolean;
+}
+
+export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
+  const h = await startEngineHarness({ contacts: options.contacts ?? 120 });
+  let rateLimited = 0;
+  const side = h.newSide({
+    onResponse(info: ResponseInfo) {
+      if (info.status === 429) rateLimited++;
+    },
+  });
+  const ports = new Map<string, BooksPort>();
+  const logs: string[] = [];
+  const service = createService({
+    journal: h.journal,
+    connection: {
+      port(organizationId) {
+        let port = ports.get(organizationId);
+        if (!port) {
+          port = createZohoPort(side.client, organizationId, side.calls);
+          ports.set(organizationId, port);
+        }
+        return port;
+      },
+      organizations: () => createZohoPort(side.client, h.org, side.calls).organizations(),
+      stats: () => ({ apiCalls: side.calls(), rateLimited }),
+    },
+    clock: h.clock,
+    owner: 'test-host:1:svc',
+    isDead: () => false,
+    uiDir: UI_DIR,
+    webhookIntervalMs: 0,
+    scheduleIntervalMs: 0,
+    log: (message) => void logs.push(message),
+    ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
+    ...(options.sessionTtlMs !== undefined ? { sessionTtlMs: options.sessionTtlMs } : {}),
+  });
+  await service.store.migrate();
+  if (options.addUser !== false) await service.store.addUser(USER, await passwordHash(), h.clock.now());
+  await options.beforeListen?.(service.store, h);
+  const { origin } = await service.listen({ port: 0 });
+  const streams: SseStream[] = [];
+  let readToken = h.t.token;
+
+  const anonymous = async <T>(method: string, path: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> =>
+    toResult<T>(await fetch(`${origin}${path}`, { method, headers: init.headers, body: init.body, redirect: 'manual' }));
+
+  const postLogin = (username: string, password: string, headers: Record<string, string> = {}): Promise<HttpResult> =>
+    anonymous('POST', '/login', {
+      body: new URLSearchParams({ username, password }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
+
+  const login = (username = USER, password = PASSWORD): Promise<SignedIn> => signIn(origin, username, password);
+
+  const events = async (session: SignedIn): Promise<SseStream> => {
+    const controller = new AbortController();
+    const response = await fetch(`${origin}/api/events`, { headers: { cookie: `sunset_session=${session.token}` }, signal: controller.signal });
+    if (response.status !== 200 || !response.body) throw new Error(`GET /api/events answered ${response.status}`);
+    const list: SseEvent[] = [];
+    const waiters: Array<() => void> = [];
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    void (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          buffer += decoder.decode(value, { stream: true });
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const type = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (type && data) list.push({ type, data: JSON.parse(data) as Record<string, unknown> });
+          }
+          for (const w of [...waiters]) w();
+        }
+      } catch {
+        // aborted or the server closed: the stream ends
+      }
+    })();
+    const stream: SseStream = {
+      events: list,
+      waitFor(match, what, timeoutMs = 20_000) {
+        return new Promise((resolve, reject) => {
+          const check = (): boolean => {
+            const found = list.find(match);
+            if (!found) return false;
+            clearTimeout(timer);
+            waiters.splice(waiters.indexOf(listener), 1);
+            resolve(found);
+            return true;
+          };
+          const listener = (): void => void check();
+          const timer = setTimeout(() => {
+            waiters.splice(waiters.indexOf(listener), 1);
+            reject(new Error(`timed out waiting for the SSE event: ${what}; got ${JSON.stringify(list.map((e) => [e.type, e.data.state]))}`));
+          }, timeoutMs);
+          waiters.push(listener);
+          check();
+        });
+      },
+      close: () => controller.abort(),
+    };
+    streams.push(stream);
+    return stream;
+  };
+
+  return {
+    h,
+    service,
+    store: service.store,
+    origin,
+    org: h.org,
+    orgs: h.t.orgs,
+    logs,
+    stats: () => ({ apiCalls: side.calls(), rateLimited }),
+    fetch: anonymous,
+    login,
+    postLogin,
+    events,
+    advance: (seconds) => h.clock.sleep(seconds * 1000),
+    async status(contactId, organizationId = h.org) {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const res = await h.t.call<{ contact?: { status: string } }>('GET', `/contacts/${contactId}`, { org: organizationId, token: readToken });
+        if (res.status === 200 && res.body.contact) return res.body.contact.status;
+        if (res.status !== 401) throw new Error(`GET /contacts/${contactId} answered ${res.status}`);
+        readToken = await h.t.tokenFor(['ZohoBooks.fullaccess.all']);
+      }
+      throw new Error(`GET /contacts/${contactId}: no token works`);
+    },
+    async close() {
+      for (const s of streams) s.close();
+      await service.close();
+      await h.close();
+    },
+  };
+}
+
+/** Signs in to a service at `origin` with the form and reads the CSRF token; throws unless it works. */
+export async function signIn(origin: string, username = USER, password = PASSWORD): Promise<SignedIn> {
+  const answer = await fetch(`${origin}/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username, password }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    redirect: 'manual',
+  });
+  await answer.text();
+  const setCookie = answer.headers.get('set-cookie') ?? '';
+  const token = /sunset_session=([^;]*)/.exec(setCookie)?.[1];
+  if (answer.status !== 303 || !token) throw new Error(`sign-in failed: ${answer.status} ${answer.headers.get('location')} ${setCookie}`);
+  return sessionFor(origin, token, setCookie);
+}
+
+/** A client for an existing session cookie (reads its CSRF token from /api/session). */
+export async function sessionFor(origin: string, token: string, setCookie = ''): Promise<SignedIn> {
+  const cookie = `sunset_session=${token}`;
+  const session = await toResult<{ user: string; csrfToken: string }>(await fetch(`${origin}/api/session`, { headers: { cookie } }));
+  if (session.status !== 200) throw new Error(`GET /api/session answered ${session.status}`);
+  const csrfToken = session.json.csrfToken;
+  const request = async <T>(method: string, path: string, o: RequestOptions = {}): Promise<HttpResult<T>> => {
+    const headers: Record<string, string> = { cookie };
+    const changes = method !== 'GET' && method !== 'HEAD';
+    const csrf = o.csrf === undefined ? (changes ? csrfToken : null) : o.csrf;
+    if (csrf !== null) headers['x-csrf-token'] = csrf;
+    let body: string | undefined;
+    if (o.body !== undefined) {
+      body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+      headers['content-type'] = 'application/json';
+    }
+    return toResult<T>(await fetch(`${origin}${path}`, { method, headers: { ...headers, ...o.headers }, body, redirect: 'manual' }));
+  };
+  return { token, csrfToken, setCookie, request, get: (path) => request('GET', path) };
+}
+
+/** HMAC headers for a CRM webhook: `X-Sunset-Signature: sha256=HMAC(secret, "TIMESTAMP.BODY")`. */
+export function signHook(secret: string, body: string | Buffer, timestampSeconds: number): Record<string, string> {
+  const signature = createHmac('sha256', secret).update(`${timestampSeconds}.`).update(body).digest('hex');
+  return { 'x-sunset-timestamp': String(timestampSeconds), 'x-sunset-signature': `sha256=${signature}` };
+}
+
+/** Polls `check` every 10 ms until it returns a value (not undefined); the timeout only bounds a hang. */
+export async function until<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A policy for an organization: the defaults, with extra YAML lines appended. */
+export function policyFor(organizationId: string, extra = ''): string {
+  return `organization_id: "${organizationId}"\ninactivity: 24 months\n${extra}`;
+}

@@ -1,0 +1,492 @@
+/**
+ * The JSON API of `sunset serve` (docs/service-api.md), signed in, over real HTTP against the
+ * in-process service and a real emulator: policies, schedules and webhook settings, scan → plan in
+ * the background (followed on the SSE stream), the review rows, approve with an exclude list,
+ * run details, undo, stop and resume, the audit trail, /api/webhooks and /metrics. What changed in
+ * Books is judged from the emulator (contact statuses and its request log), not from the service.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunCounts, RunRecord, StepRecord } from '../../src/engine/index.js';
+import { parseCsvText } from '../helpers/cli.js';
+import { successfulStatusChanges } from '../helpers/engine.js';
+import { policyFor, signHook, startTestService, until, type SignedIn, type SseStream, type TestService } from '../helpers/service.js';
+
+interface OrgView {
+  organizationId: string;
+  name: string;
+  plan: string;
+  policy: { text: string; problems: unknown[] };
+  schedule: { cron: string | null; autoApplyMax: number | null; nextRunAt: number | null; lastRunAt: number | null };
+  webhook: { mode: string | null; configured: boolean; mapping: { inactive: string[]; active: string[] } };
+  latestSnapshot: { snapshotId: string; takenAt: number; contactCount: number; apiCalls: number } | null;
+  latestPlan: { planId: string; asOf: number; steps: number; excluded: number; runId: string | null } | null;
+  quota: { remaining: number; limit: number; resetAt: number } | null;
+  activeJob: { kind: string; id: string } | null;
+}
+interface RunDetail {
+  run: RunRecord;
+  counts: RunCounts;
+  steps: StepRecord[];
+}
+interface Rows {
+  columns: string[];
+  rows: unknown[][];
+}
+
+let s: TestService;
+let session: SignedIn;
+let sse: SseStream;
+beforeAll(async () => {
+  s = await startTestService({ contacts: 150 });
+  session = await s.login();
+  sse = await s.events(session);
+});
+afterAll(async () => s.close());
+
+const orgView = async (org: string): Promise<OrgView> => {
+  const r = await session.get<OrgView[]>('/api/orgs');
+  expect(r.status).toBe(200);
+  const found = r.json.find((o) => o.organizationId === org);
+  if (!found) throw new Error(`no org ${org} in /api/orgs`);
+  return found;
+};
+
+const runDetail = async (runId: string): Promise<RunDetail> => {
+  const r = await session.get<RunDetail>(`/api/runs/${runId}`);
+  expect(r.status, r.text).toBe(200);
+  return r.json;
+};
+
+/** Waits until the run is in `state` and no job of the service is applying it any more. */
+const settled = (runId: string, state = 'done'): Promise<RunDetail> =>
+  until(async () => {
+    const d = await runDetail(runId);
+    const active = s.service.runner.activeJobs().some((j) => j.runId === runId);
+    return d.run.state === state && !active ? d : undefined;
+  }, `run ${runId} ${state}`);
+
+/** Runs scan + plan through the API and waits for the job's `done` event; returns the plan id. */
+const scanToPlan = async (org: string): Promise<string> => {
+  const r = await session.request<{ jobId: string }>('POST', `/api/orgs/${org}/scan`);
+  expect(r.status, r.text).toBe(202);
+  const jobId = r.json.jobId;
+  expect(jobId).toEqual(expect.any(String));
+  const done = await sse.waitFor((e) => e.type === 'job' && e.data.jobId === jobId && (e.data.state === 'done' || e.data.state === 'failed'), `job ${jobId} ends`);
+  expect(done.data.state, JSON.stringify(done.data)).toBe('done');
+  expect(done.data.organizationId).toBe(org);
+  expect(done.data.kind).toBe('scan');
+  return done.data.planId as string;
+};
+
+describe('organizations', () => {
+  it('lists every reachable organization in the documented shape, nothing configured yet', async () => {
+    const r = await session.get<OrgView[]>('/api/orgs');
+    expect(r.status).toBe(200);
+    expect(r.json.map((o) => o.organizationId)).toEqual(s.orgs);
+    for (const o of r.json) {
+      expect(Object.keys(o).sort()).toEqual(['activeJob', 'latestPlan', 'latestSnapshot', 'name', 'organizationId', 'plan', 'policy', 'quota', 'schedule', 'webhook']);
+      expect(o.name).toEqual(expect.any(String));
+      expect(o.policy).toEqual({ text: '', problems: [] });
+      expect(o.schedule).toEqual({ cron: null, autoApplyMax: null, nextRunAt: null, lastRunAt: null });
+      expect(o.webhook.mode).toBeNull();
+      expect(o.webhook.configured).toBe(false);
+      expect(o.webhook.mapping.inactive.length).toBeGreaterThan(0);
+      expect(o.latestSnapshot).toBeNull();
+      expect(o.latestPlan).toBeNull();
+      expect(o.activeJob).toBeNull();
+    }
+  });
+
+  it('answers 404 for an organization that is not reachable, and 405 for a wrong method', async () => {
+    for (const org of ['123456789', 'not-an-org']) {
+      const r = await session.request('PUT', `/api/orgs/${org}/policy`, { body: { text: policyFor('123456789') } });
+      expect(r.status, org).toBe(404);
+      expect((r.json as { error: string }).error).toEqual(expect.any(String));
+    }
+    expect((await session.request('DELETE', `/api/orgs/${s.org}/policy`)).status).toBe(405);
+    expect((await session.get('/api/nothing-here')).status).toBe(404);
+  });
+});
+
+describe('policy', () => {
+  it('a policy with problems answers 400 with every problem and saves nothing', async () => {
+    const bad = `organization_id: "${s.org}"\ninactivity: forever\nmax_chanegs: 5\n`;
+    const r = await session.request<{ error: string; problems: Array<{ line: number; column: number; path: string; message: string }> }>('PUT', `/api/orgs/${s.org}/policy`, { body: { text: bad } });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toEqual(expect.any(String));
+    expect(r.json.problems.length).toBeGreaterThanOrEqual(2);
+    for (const p of r.json.problems) {
+      expect(p).toEqual({ line: expect.any(Number), column: expect.any(Number), path: expect.any(String), message: expect.any(String) });
+    }
+    expect(r.json.problems.map((p) => p.line).sort()).toEqual(expect.arrayContaining([2, 3]));
+    expect((await orgView(s.org)).policy.text).toBe('');
+    expect((await s.store.settings(s.org)).policyText).toBeNull();
+  });
+
+  it('a policy naming another organization, or a body without text, answers 400 and saves nothing', async () => {
+    const other = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text: policyFor(s.orgs[1]!) } });
+    expect(other.status).toBe(400);
+    expect((other.json as { error: string }).error).toContain(s.orgs[1]!);
+    expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { policy: 'x' } })).status).toBe(400);
+    expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: '{not json' })).status).toBe(400);
+    expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: '[1]' })).status).toBe(400);
+    expect((await s.store.settings(s.org)).policyText).toBeNull();
+  });
+
+  it('a good policy is saved and shown with no problems', async () => {
+    const text = policyFor(s.org, 'max_changes: 4\n');
+    const r = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json).toEqual({ policy: { text, problems: [] } });
+    expect((await orgView(s.org)).policy).toEqual({ text, problems: [] });
+  });
+});
+
+describe('schedule', () => {
+  it('refuses a bad cron, a bad cap, and a schedule without a policy (400), saving nothing', async () => {
+    const cases: Array<[string, unknown]> = [
+      ['six fields', { cron: '0 0 2 * * *' }],
+      ['three fields', { cron: '* * *' }],
+      ['minute 60', { cron: '60 2 * * *' }],
+      ['hour 24', { cron: '0 24 * * *' }],
+      ['a word', { cron: 'daily' }],
+      ['step 0', { cron: '*/0 * * * *' }],
+      ['a number', { cron: 5 }],
+      ['cap 0', { cron: '0 2 * * *', autoApplyMax: 0 }],
+      ['cap 1.5', { cron: '0 2 * * *', autoApplyMax: 1.5 }],
+      ['cap as text', { cron: '0 2 * * *', autoApplyMax: '5' }],
+    ];
+    for (const [name, body] of cases) {
+      const r = await session.request('PUT', `/api/orgs/${s.org}/schedule`, { body });
+      expect(r.status, `${name}: ${r.text}`).toBe(400);
+      expect((r.json as { error: string }).error, name).toEqual(expect.any(String));
+    }
+    const noPolicy = await session.request('PUT', `/api/orgs/${s.orgs[1]}/schedule`, { body: { cron: '0 2 * * *' } });
+    expect(noPolicy.status).toBe(400);
+    expect((await s.store.settings(s.org)).cron).toBeNull();
+    expect((await s.store.settings(s.orgs[1]!)).cron).toBeNull();
+  });
+
+  it('saves a cron (UTC) with its next run, and clears it with null', async () => {
+    const now = s.h.clock.now();
+    const r = await session.request<OrgView>('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: '0 2 * * *', autoApplyMax: 50 } });
+    expect(r.status, r.text).toBe(200);
+    const d = new Date(now);
+    const today2am = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 2, 0, 0);
+    const expected = today2am > now ? today2am : today2am + 86_400_000;
+    expect(r.json.organizationId).toBe(s.org);
+    expect(r.json.schedule).toEqual({ cron: '0 2 * * *', autoApplyMax: 50, nextRunAt: expected, lastRunAt: now });
+    expect((await orgView(s.org)).schedule.nextRunAt).toBe(expected);
+    const cleared = await session.request<OrgView>('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: null, autoApplyMax: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.json.schedule.cron).toBeNull();
+    expect(cleared.json.schedule.nextRunAt).toBeNull();
+    expect(await s.service.tick()).toEqual([]);
+  });
+});
+
+describe('webhook settings', () => {
+  let secret = '';
+  it('the first save creates a secret, shown only in that answer', async () => {
+    const r = await session.request<{ webhook: OrgView['webhook']; secret?: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac' } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.secret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
+    secret = r.json.secret!;
+    expect(r.json.webhook.mode).toBe('hmac');
+    expect(r.json.webhook.configured).toBe(true);
+    const list = await session.get<OrgView[]>('/api/orgs');
+    expect(list.text).not.toContain(secret);
+    expect(list.json.find((o) => o.organizationId === s.org)!.webhook).toMatchObject({ mode: 'hmac', configured: true });
+    // A later save without rotateSecret keeps it and does not show it.
+    const mapping = { inactive: ['Churned', 'Gone'], active: ['Active'] };
+    const again = await session.request<{ webhook: OrgView['webhook']; secret?: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mapping } });
+    expect(again.status).toBe(200);
+    expect(again.json.secret).toBeUndefined();
+    expect(again.text).not.toContain(secret);
+    expect(again.json.webhook).toEqual({ mode: 'hmac', configured: true, mapping });
+    expect((await s.store.settings(s.org)).webhookSecret).toBe(secret);
+    expect((await orgView(s.org)).webhook.mapping).toEqual(mapping);
+  });
+
+  it('refuses a bad mode or mapping (400) and keeps the settings', async () => {
+    const before = await s.store.settings(s.org);
+    const cases: unknown[] = [
+      { mode: 'plain' },
+      { mapping: { inactive: 'Churned', active: [] } },
+      { mapping: { inactive: ['Churned'], active: ['churned'] } },
+      { mapping: { inactive: [''], active: [] } },
+      { mapping: { inactive: [5], active: [] } },
+    ];
+    for (const body of cases) {
+      const r = await session.request('PUT', `/api/orgs/${s.org}/webhook`, { body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+    }
+    expect(await s.store.settings(s.org)).toEqual(before);
+  });
+
+  it('rotating makes a new secret; the old one stops working', async () => {
+    const post = (key: string, eventId: string): Promise<Response> => {
+      const body = JSON.stringify({ crm_account_id: '4876000000000001', status: 'Prospect', event_id: eventId });
+      return fetch(`${s.origin}/hooks/crm/${s.org}`, {
+        method: 'POST', body, headers: { 'content-type': 'application/json', ...signHook(key, body, Math.floor(s.h.clock.now() / 1000)) },
+      });
+    };
+    expect((await post(secret, 'rot-1')).status).toBe(202);
+    const r = await session.request<{ secret?: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { rotateSecret: true } });
+    expect(r.status).toBe(200);
+    expect(r.json.secret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
+    expect(r.json.secret).not.toBe(secret);
+    expect((await post(secret, 'rot-2')).status).toBe(401);
+    expect((await post(r.json.secret!, 'rot-3')).status).toBe(202);
+    secret = r.json.secret!;
+    const events = await session.get<Array<{ status: string; state: string; organizationId: string }>>(`/api/webhooks?org=${s.org}`);
+    expect(events.status).toBe(200);
+    expect(events.json).toHaveLength(2);
+    expect(events.json.every((e) => e.state === 'ignored' && e.status === 'Prospect' && e.organizationId === s.org)).toBe(true);
+    expect(events.text).not.toContain(secret);
+    expect((await session.get<unknown[]>(`/api/webhooks?org=${s.orgs[1]}`)).json).toEqual([]);
+  });
+});
+
+describe('scan, plan, approve, undo', () => {
+  let planId = '';
+  let runId = '';
+  let excludedId = '';
+
+  it('a scan without a policy answers 400', async () => {
+    const r = await session.request('POST', `/api/orgs/${s.orgs[1]}/scan`);
+    expect(r.status).toBe(400);
+  });
+
+  it('scan → plan runs in the background, reported on the SSE stream and in /api/orgs', async () => {
+    const metricsBefore = await metrics();
+    const seq = await s.h.lastSeq();
+    planId = await scanToPlan(s.org);
+    expect(planId).toMatch(/^plan_/);
+    const view = await orgView(s.org);
+    expect(view.latestPlan).toMatchObject({ planId, steps: 4, runId: null });
+    expect(view.latestSnapshot?.contactCount).toBeGreaterThan(0);
+    expect(view.activeJob).toBeNull();
+    expect(view.quota?.remaining).toEqual(expect.any(Number));
+    const running = sse.events.filter((e) => e.type === 'job' && e.data.state === 'running' && e.data.organizationId === s.org);
+    expect(running.length).toBeGreaterThan(0);
+    // The API calls metric counts exactly the Books calls the scan made (the emulator's log).
+    const calls = (await s.h.requests({ since: seq })).filter((e) => e.path.startsWith('/books/v3/')).length;
+    const metricsAfter = await metrics();
+    expect(calls).toBeGreaterThan(0);
+    expect(sample(metricsAfter, 'sunset_api_calls_total') - sample(metricsBefore, 'sunset_api_calls_total')).toBe(calls);
+  });
+
+  it('the plan and its review rows', async () => {
+    const r = await session.get<{ plan: Record<string, unknown>; runId: string | null }>(`/api/plans/${planId}`);
+    expect(r.status).toBe(200);
+    expect(r.json.runId).toBeNull();
+    expect(r.json.plan).toMatchObject({ planId, organizationId: s.org, policyText: policyFor(s.org, 'max_changes: 4\n') });
+    expect(r.json.plan).toHaveProperty('asOf');
+    expect(r.json.plan).toHaveProperty('cutoffDate');
+    expect(r.json.plan).toHaveProperty('summary');
+    expect(r.json.plan).not.toHaveProperty('steps');
+    const rows = await session.get<Rows>(`/api/plans/${planId}/rows`);
+    expect(rows.status).toBe(200);
+    expect(rows.json.columns).toEqual(['contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail']);
+    const plan = (await s.h.journal.getPlan(planId))!;
+    expect(rows.json.rows).toHaveLength(plan.steps.length + plan.excluded.length);
+    for (const row of rows.json.rows) {
+      expect(row).toHaveLength(12);
+      expect(['deactivate', 'activate', 'excluded']).toContain(row[3]);
+    }
+    const steps = rows.json.rows.filter((row) => row[3] !== 'excluded');
+    expect(steps.map((row) => row[0])).toEqual(plan.steps.map((st) => st.contactId));
+    const excluded = rows.json.rows.filter((row) => row[3] === 'excluded');
+    expect(excluded.map((row) => row[4])).toEqual(plan.excluded.map((e) => e.reasons.join(';')));
+    expect((await session.get(`/api/plans/plan_nope`)).status).toBe(404);
+    expect((await session.get(`/api/plans/plan_nope/rows`)).status).toBe(404);
+  });
+
+  it('approve with an exclude list applies the other steps and leaves the excluded contact alone', async () => {
+    const plan = (await s.h.journal.getPlan(planId))!;
+    expect(plan.steps.length).toBe(4);
+    excludedId = plan.steps[1]!.contactId;
+    const others = plan.steps.filter((st) => st.contactId !== excludedId).map((st) => st.contactId);
+    for (const st of plan.steps) expect(await s.status(st.contactId)).toBe('active');
+    const badExclude = await session.request('POST', `/api/plans/${planId}/approve`, { body: { exclude: 'x' } });
+    expect(badExclude.status).toBe(400);
+    const seq = await s.h.lastSeq();
+    const r = await session.request<{ runId: string }>('POST', `/api/plans/${planId}/approve`, { body: { exclude: [excludedId] } });
+    expect(r.status, r.text).toBe(202);
+    runId = r.json.runId;
+    const detail = await settled(runId);
+    expect(detail.run).toMatchObject({ runId, planId, organizationId: s.org, kind: 'plan', createdBy: 'admin' });
+    expect(detail.counts).toMatchObject({ total: 3, changed: 3, pending: 0, inFlight: 0, failed: 0 });
+    expect(detail.steps.map((st) => st.contactId).sort()).toEqual([...others].sort());
+    for (const id of others) expect(await s.status(id)).toBe('inactive');
+    expect(await s.status(excludedId)).toBe('active');
+    const changes = successfulStatusChanges(await s.h.requests({ since: seq }));
+    expect(changes.has(excludedId)).toBe(false);
+    expect([...changes.keys()].sort()).toEqual([...others].sort());
+    await sse.waitFor((e) => e.type === 'run' && e.data.runId === runId && e.data.state === 'done', 'the run done event');
+    const runEvent = sse.events.find((e) => e.type === 'run' && e.data.runId === runId)!;
+    expect(runEvent.data).toMatchObject({ runId, organizationId: s.org });
+    expect(runEvent.data.counts).toEqual(expect.objectContaining({ total: 3 }));
+    expect((await session.get<{ runId: string }>(`/api/plans/${planId}`)).json.runId).toBe(runId);
+    expect((await orgView(s.org)).latestPlan?.runId).toBe(runId);
+  });
+
+  it('a second approve answers 409 and creates nothing', async () => {
+    const before = (await s.h.journal.listRuns(s.org)).length;
+    const r = await session.request<{ error: string; runId: string }>('POST', `/api/plans/${planId}/approve`, { body: { exclude: [] } });
+    expect(r.status).toBe(409);
+    expect(r.json.runId).toBe(runId);
+    expect((await s.h.journal.listRuns(s.org)).length).toBe(before);
+    expect((await session.request('POST', '/api/plans/plan_nope/approve', { body: {} })).status).toBe(404);
+  });
+
+  it('run list and run details', async () => {
+    const list = await session.get<Array<{ run: RunRecord; counts: RunCounts }>>(`/api/runs?org=${s.org}`);
+    expect(list.status).toBe(200);
+    expect(list.json.map((x) => x.run.runId)).toContain(runId);
+    expect(list.json.find((x) => x.run.runId === runId)!.counts.changed).toBe(3);
+    expect((await session.get<unknown[]>(`/api/runs?org=${s.orgs[1]}`)).json).toEqual([]);
+    const d = await runDetail(runId);
+    expect(d.steps).toHaveLength(3);
+    expect(d.steps.every((st) => st.state === 'done' && st.outcome === 'changed')).toBe(true);
+    expect((await session.get('/api/runs/run-nope')).status).toBe(404);
+  });
+
+  it('undo reverts the run\'s changes', async () => {
+    const r = await session.request<{ runId: string }>('POST', `/api/runs/${runId}/undo`);
+    expect(r.status, r.text).toBe(202);
+    expect(r.json.runId).not.toBe(runId);
+    const d = await settled(r.json.runId);
+    expect(d.run).toMatchObject({ kind: 'undo', undoOf: runId, createdBy: 'admin' });
+    expect(d.counts).toMatchObject({ total: 3, changed: 3 });
+    for (const st of d.steps) expect(await s.status(st.contactId)).toBe('active');
+    expect([400, 404]).toContain((await session.request('POST', '/api/runs/run-nope/undo')).status);
+  });
+
+  it('the audit trail as JSON and CSV, the same rows as the journal', async () => {
+    const json = await session.get<Array<Record<string, string>>>(`/api/audit?org=${s.org}&format=json`);
+    expect(json.status).toBe(200);
+    const journalRows = await s.h.journal.audit({ organizationId: s.org });
+    expect(json.json).toHaveLength(journalRows.length);
+    expect(json.json).toHaveLength(6);
+    expect(json.json.filter((row) => row.run_id === runId).every((row) => row.to === 'inactive' && row.who === 'admin')).toBe(true);
+    expect(json.json.map((row) => row.contact_id)).not.toContain(excludedId);
+    const csv = await session.get(`/api/audit?org=${s.org}&format=csv`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const table = parseCsvText(csv.text);
+    expect(table[0]).toEqual(['who', 'when', 'organization_id', 'run_id', 'run_kind', 'contact_id', 'contact_name', 'from', 'to', 'why']);
+    expect(table.slice(1).map((row) => row[3])).toEqual(json.json.map((row) => row.run_id));
+    expect((await session.get<unknown[]>(`/api/audit?org=${s.orgs[1]}&format=json`)).json).toEqual([]);
+  });
+});
+
+describe('stop and resume', () => {
+  it('stop pauses a run after the calls in flight; resume finishes it', async () => {
+    const text = policyFor(s.org, 'max_changes: 15\n');
+    expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text } })).status).toBe(200);
+    const planId = await scanToPlan(s.org);
+    const plan = (await s.h.journal.getPlan(planId))!;
+    expect(plan.steps.length).toBe(15);
+    // Each status change takes a while, so the run is still going when the stop arrives.
+    const fault = await s.h.t.admin('POST', '/__emulator/faults', { faults: ['latency:250,method=POST,path=/contacts/*/inactive'] });
+    expect(fault.status).toBe(200);
+    const approved = await session.request<{ runId: string }>('POST', `/api/plans/${planId}/approve`, { body: { exclude: [] } });
+    expect(approved.status).toBe(202);
+    const runId = approved.json.runId;
+    await sse.waitFor((e) => e.type === 'run' && e.data.runId === runId && ((e.data.counts as RunCounts | undefined)?.changed ?? 0) > 0, 'the first changes');
+    expect((await orgView(s.org)).activeJob).toEqual({ kind: 'apply', id: runId });
+    const stop = await session.request('POST', `/api/runs/${runId}/stop`);
+    expect(stop.status, stop.text).toBe(202);
+    const paused = await settled(runId, 'paused');
+    expect(paused.counts.pending).toBeGreaterThan(0);
+    expect(paused.counts.inFlight).toBe(0);
+    expect(paused.counts.changed).toBeGreaterThan(0);
+    expect((await session.request('POST', `/api/runs/${runId}/stop`)).status, 'stopping a run that is not running').toBe(409);
+    await s.h.t.admin('DELETE', '/__emulator/faults');
+    const seq = await s.h.lastSeq();
+    const resumed = await session.request('POST', `/api/runs/${runId}/resume`);
+    expect(resumed.status, resumed.text).toBe(202);
+    const done = await settled(runId);
+    expect(done.counts).toMatchObject({ total: 15, changed: 15, pending: 0 });
+    // The resume did only what was left.
+    const changes = successfulStatusChanges(await s.h.requests({ since: seq }));
+    expect(changes.size).toBe(paused.counts.pending);
+    expect((await session.request('POST', `/api/runs/${runId}/resume`)).status, 'resuming a finished run').toBe(409);
+    expect((await session.request('POST', '/api/runs/run-nope/resume')).status).toBe(404);
+  });
+});
+
+describe('webhook list, SSE and metrics', () => {
+  it('the SSE stream carried run, job and webhook events in the documented shapes', () => {
+    const job = sse.events.find((e) => e.type === 'job');
+    expect(job?.data).toEqual(expect.objectContaining({ jobId: expect.any(String), organizationId: s.org, kind: 'scan', state: expect.any(String) }));
+    const run = sse.events.find((e) => e.type === 'run');
+    expect(run?.data).toEqual(expect.objectContaining({ runId: expect.any(String), organizationId: s.org, state: expect.any(String), counts: expect.any(Object) }));
+    const webhook = sse.events.find((e) => e.type === 'webhook');
+    expect(webhook?.data).toEqual({ eventId: expect.stringMatching(/^evt_/), organizationId: s.org, state: 'ignored' });
+  });
+
+  it('/metrics has the documented metrics, and the numbers match the journal and the events', async () => {
+    await s.h.t.admin('POST', '/__emulator/faults', { faults: ['429,code=1070,count=1,method=GET,path=/contacts'] });
+    const before = await metrics();
+    await scanToPlan(s.org);
+    const text = await metrics();
+    expect(sample(text, 'sunset_api_rate_limited_total') - sample(before, 'sunset_api_rate_limited_total')).toBe(1);
+    for (const [name, type] of [
+      ['sunset_runs', 'gauge'], ['sunset_steps', 'gauge'], ['sunset_api_calls_total', 'counter'], ['sunset_api_rate_limited_total', 'counter'],
+      ['sunset_quota_remaining', 'gauge'], ['sunset_webhook_events', 'gauge'],
+    ]) {
+      expect(text, name).toMatch(new RegExp(`^# HELP ${name} .+$`, 'm'));
+      expect(text, name).toMatch(new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
+    }
+    // Runs by organization, kind and state.
+    const runs = await s.h.journal.listRuns();
+    const byKind = new Map<string, number>();
+    for (const r of runs) byKind.set(`${r.organizationId}|${r.kind}|${r.state}`, (byKind.get(`${r.organizationId}|${r.kind}|${r.state}`) ?? 0) + 1);
+    expect(byKind.get(`${s.org}|plan|done`)).toBe(2);
+    expect(byKind.get(`${s.org}|undo|done`)).toBe(1);
+    for (const [key, n] of byKind) {
+      const [org, kind, state] = key.split('|');
+      expect(sample(text, `sunset_runs{organization_id="${org}",kind="${kind}",state="${state}"}`), key).toBe(n);
+    }
+    expect(lines(text, 'sunset_runs{')).toHaveLength(byKind.size);
+    // Steps by outcome.
+    const outcomes = new Map<string, number>();
+    for (const r of runs) {
+      for (const st of await s.h.journal.steps(r.runId)) {
+        const outcome = st.state === 'done' ? st.outcome ?? 'unchanged' : st.state;
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+    }
+    expect(outcomes.get('changed')).toBe(3 + 3 + 15);
+    for (const [outcome, n] of outcomes) expect(sample(text, `sunset_steps{organization_id="${s.org}",outcome="${outcome}"}`), outcome).toBe(n);
+    // API calls and quota.
+    expect(sample(text, 'sunset_api_calls_total')).toBe(s.stats().apiCalls);
+    const view = await orgView(s.org);
+    expect(sample(text, `sunset_quota_remaining{organization_id="${s.org}"}`)).toBe(view.quota!.remaining);
+    // Webhook events by state, as /api/webhooks lists them.
+    const events = (await session.get<Array<{ state: string }>>('/api/webhooks')).json;
+    expect(events.length).toBe(2);
+    expect(sample(text, `sunset_webhook_events{organization_id="${s.org}",state="ignored"}`)).toBe(events.length);
+  });
+});
+
+async function metrics(): Promise<string> {
+  const r = await session.get('/metrics');
+  expect(r.status).toBe(200);
+  expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
+  return r.text;
+}
+
+function lines(text: string, prefix: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith(prefix));
+}
+
+/** The value of one sample (`name` or `name{labels}` exactly as printed); fails when it is missing. */
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`no sample ${series} in:\n${text}`);
+  return Number(line.slice(series.length + 1));
+}

@@ -1,0 +1,198 @@
+/**
+ * Schedules: five-field cron expressions in UTC (parsing and next times, pure), and the service's
+ * scheduler on a controlled clock (the emulator's frozen clock, moved by the test): a schedule runs
+ * scan + plan when due and only then, auto-applies a plan under its cap, leaves a larger one for
+ * review, and a schedule missed while the service was down runs once at start-up.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunRecord } from '../../src/engine/index.js';
+import { CronError, nextRun, parseCron } from '../../src/service/index.js';
+import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
+
+const at = (iso: string): number => Date.parse(iso);
+const next = (cron: string, after: string): string | undefined => {
+  const t = nextRun(parseCron(cron), at(after));
+  return t === undefined ? undefined : new Date(t).toISOString();
+};
+
+describe('cron expressions', () => {
+  // 2026-03-02 is a Monday.
+  it.each([
+    ['0 2 * * *', '2026-03-02T06:00:05.000Z', '2026-03-03T02:00:00.000Z'],
+    ['0 2 * * *', '2026-03-02T01:59:59.999Z', '2026-03-02T02:00:00.000Z'],
+    ['* * * * *', '2026-03-02T06:00:05.000Z', '2026-03-02T06:01:00.000Z'],
+    ['*/15 * * * *', '2026-03-02T06:00:05.000Z', '2026-03-02T06:15:00.000Z'],
+    ['*/15 * * * *', '2026-03-02T06:15:00.000Z', '2026-03-02T06:30:00.000Z'],
+    ['*/15 * * * *', '2026-03-02T23:50:00.000Z', '2026-03-03T00:00:00.000Z'],
+    ['10-50/20 * * * *', '2026-03-02T06:00:05.000Z', '2026-03-02T06:10:00.000Z'],
+    ['10-50/20 * * * *', '2026-03-02T06:50:00.000Z', '2026-03-02T07:10:00.000Z'],
+    ['5/20 3 * * *', '2026-03-02T03:26:00.000Z', '2026-03-02T03:45:00.000Z'],
+    ['5 4 * * 1,3', '2026-03-02T06:00:00.000Z', '2026-03-04T04:05:00.000Z'],
+    ['30 9 * * mon-fri', '2026-03-06T10:00:00.000Z', '2026-03-09T09:30:00.000Z'],
+    ['30 9 * * MON-FRI', '2026-03-07T10:00:00.000Z', '2026-03-09T09:30:00.000Z'],
+    ['0 0 * * 0', '2026-03-02T06:00:00.000Z', '2026-03-08T00:00:00.000Z'],
+    ['0 0 * * sun', '2026-03-02T06:00:00.000Z', '2026-03-08T00:00:00.000Z'],
+    ['0 0 * * 7', '2026-03-02T06:00:00.000Z', '2026-03-08T00:00:00.000Z'],
+    ['0 0 * * 5-7', '2026-03-02T06:00:00.000Z', '2026-03-06T00:00:00.000Z'],
+    ['0 0 1 jan *', '2026-03-02T06:00:00.000Z', '2027-01-01T00:00:00.000Z'],
+    ['0 0 1 * *', '2026-03-02T06:00:00.000Z', '2026-04-01T00:00:00.000Z'],
+    ['59 23 31 12 *', '2026-12-31T23:59:00.000Z', '2027-12-31T23:59:00.000Z'],
+    ['0 0 29 2 *', '2026-03-02T06:00:00.000Z', '2028-02-29T00:00:00.000Z'],
+    ['0 0 31 * *', '2026-04-01T00:00:00.000Z', '2026-05-31T00:00:00.000Z'],
+    // Both day fields restricted: a day matching either counts (classic cron).
+    ['0 12 10 * fri', '2026-03-02T06:00:00.000Z', '2026-03-06T12:00:00.000Z'],
+    ['0 12 10 * fri', '2026-03-07T06:00:00.000Z', '2026-03-10T12:00:00.000Z'],
+    // Only one day field restricted: only it counts.
+    ['0 12 10 * *', '2026-03-02T06:00:00.000Z', '2026-03-10T12:00:00.000Z'],
+    ['0 12 * * fri', '2026-03-07T06:00:00.000Z', '2026-03-13T12:00:00.000Z'],
+  ])('%s after %s → %s', (cron, after, expected) => {
+    expect(next(cron, after)).toBe(expected);
+  });
+
+  it('a date that never comes has no next time', () => {
+    expect(next('0 0 31 4 *', '2026-03-02T06:00:00.000Z')).toBeUndefined();
+    expect(next('0 0 30 2 *', '2026-03-02T06:00:00.000Z')).toBeUndefined();
+  });
+
+  it('normalises spacing', () => {
+    expect(parseCron('  0   2 *  * * ').text).toBe('0 2 * * *');
+  });
+
+  it.each([
+    '', '* * * *', '* * * * * *', '60 * * * *', '* 24 * * *', '* * 0 * *', '* * 32 * *', '* * * 13 *', '* * * 0 *',
+    '* * * * 8', '5-1 * * * *', '*/0 * * * *', '*/x * * * *', 'a * * * *', '1,,2 * * * *', '* * * foo *', '* * * * funday', '-1 * * * *', '1.5 * * * *',
+  ])('refuses %j with a CronError', (cron) => {
+    expect(() => parseCron(cron)).toThrow(CronError);
+  });
+});
+
+describe('the scheduler', () => {
+  let s: TestService;
+  let session: SignedIn;
+  beforeAll(async () => {
+    s = await startTestService({ contacts: 120 });
+    session = await s.login();
+  });
+  afterAll(async () => s.close());
+
+  const setPolicy = async (extra: string): Promise<void> => {
+    const r = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text: policyFor(s.org, extra) } });
+    expect(r.status, r.text).toBe(200);
+  };
+  const setSchedule = async (cron: string | null, autoApplyMax: number | null): Promise<void> => {
+    const r = await session.request('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron, autoApplyMax } });
+    expect(r.status, r.text).toBe(200);
+  };
+  /** Moves the clock to the next full hour (+ `plusMs`). */
+  const toNextHour = async (plusMs = 0): Promise<number> => {
+    const now = s.h.clock.now();
+    const target = Math.floor(now / 3_600_000) * 3_600_000 + 3_600_000 + plusMs;
+    await s.advance((target - now) / 1000);
+    return target;
+  };
+  const latestPlanId = async (): Promise<string | undefined> => (await s.h.journal.latestPlan(s.org))?.planId;
+  const idle = (): boolean => s.service.runner.activeJobs().length === 0;
+  const newPlan = (previous: string | undefined): Promise<string> =>
+    until(async () => {
+      const id = await latestPlanId();
+      return id !== undefined && id !== previous && idle() ? id : undefined;
+    }, 'the scheduled plan');
+
+  it('runs scan + plan when the cron time comes, once, and not before', async () => {
+    await setPolicy('max_changes: 3\n');
+    await setSchedule('0 * * * *', null);
+    expect(await s.service.tick(), 'not due right after it is set').toEqual([]);
+    await toNextHour(-1000);
+    expect(await s.service.tick(), 'a second before the hour').toEqual([]);
+    expect(await latestPlanId()).toBeUndefined();
+    await s.advance(1);
+    const due = s.h.clock.now();
+    expect(await s.service.tick()).toEqual([s.org]);
+    const planId = await newPlan(undefined);
+    expect((await s.h.journal.getPlan(planId))!.steps.length).toBe(3);
+    // Marked as run: the next tick does nothing, the next run is an hour on.
+    expect(await s.service.tick()).toEqual([]);
+    const view = (await session.get<Array<{ organizationId: string; schedule: { lastRunAt: number; nextRunAt: number } }>>('/api/orgs')).json.find((o) => o.organizationId === s.org)!;
+    expect(view.schedule).toMatchObject({ lastRunAt: due, nextRunAt: due + 3_600_000 });
+    // No cap: nothing is applied.
+    expect(await s.h.journal.listRuns(s.org)).toEqual([]);
+  });
+
+  it('auto-applies a plan with at most autoApplyMax steps', async () => {
+    await setSchedule('0 * * * *', 5);
+    const previous = await latestPlanId();
+    await toNextHour();
+    expect(await s.service.tick()).toEqual([s.org]);
+    const planId = await newPlan(previous);
+    const plan = (await s.h.journal.getPlan(planId))!;
+    expect(plan.steps.length).toBe(3);
+    const run = await until(async () => {
+      const r = (await s.h.journal.listRuns(s.org)).find((x) => x.planId === planId);
+      return r && r.state === 'done' && idle() ? r : undefined;
+    }, 'the auto-applied run');
+    expect(run).toMatchObject({ kind: 'plan', createdBy: 'schedule' });
+    expect(await s.h.journal.runCounts(run.runId)).toMatchObject({ total: 3, changed: 3 });
+    for (const st of plan.steps) expect(await s.status(st.contactId)).toBe('inactive');
+  });
+
+  it('leaves a plan over the cap for review', async () => {
+    await setPolicy('max_changes: 4\n');
+    await setSchedule('0 * * * *', 2);
+    const previous = await latestPlanId();
+    const runsBefore = (await s.h.journal.listRuns(s.org)).length;
+    await toNextHour();
+    expect(await s.service.tick()).toEqual([s.org]);
+    const planId = await newPlan(previous);
+    const plan = (await s.h.journal.getPlan(planId))!;
+    expect(plan.steps.length).toBe(4);
+    await until(() => (s.logs.some((l) => l.includes(planId) && /over the auto-apply cap/.test(l)) ? true : undefined), 'the left-for-review log line');
+    expect(idle()).toBe(true);
+    expect((await s.h.journal.listRuns(s.org)).length).toBe(runsBefore);
+    for (const st of plan.steps) expect(await s.status(st.contactId)).toBe('active');
+    const r = await session.get<{ runId: string | null }>(`/api/plans/${planId}`);
+    expect(r.json.runId).toBeNull();
+  });
+
+  it('a cleared schedule never runs', async () => {
+    await setSchedule(null, null);
+    await toNextHour();
+    await s.advance(86_400);
+    expect(await s.service.tick()).toEqual([]);
+  });
+});
+
+describe('a schedule missed while the service was down', () => {
+  it('runs once at start-up, not once per missed time; one not yet due does not run', async () => {
+    let startedAt = 0;
+    const s = await startTestService({
+      contacts: 60,
+      async beforeListen(store, h) {
+        startedAt = h.clock.now();
+        // Hourly, last run three days ago: 72 missed times.
+        await store.saveSettings({ ...(await store.settings(h.org)), policyText: policyFor(h.org, 'max_changes: 2\n'), cron: '0 * * * *', autoApplyMax: null, lastScheduledAt: startedAt - 3 * 86_400_000 });
+        // Daily at 02:00, last run an hour ago: next due tomorrow.
+        const other = h.t.orgs[1]!;
+        await store.saveSettings({ ...(await store.settings(other)), policyText: policyFor(other), cron: '0 2 * * *', autoApplyMax: 1, lastScheduledAt: startedAt - 3_600_000 });
+      },
+    });
+    try {
+      // listen() has run the start-up tick: one scan, for the first organization only.
+      const plan = await until(async () => {
+        const p = await s.h.journal.latestPlan(s.org);
+        return p && s.service.runner.activeJobs().length === 0 ? p : undefined;
+      }, 'the start-up scan');
+      expect(plan.steps.length).toBe(2);
+      const plans = await s.h.journal.db.all<{ organization_id: string }>('SELECT organization_id FROM plans');
+      expect(plans.map((p) => p.organization_id)).toEqual([s.org]);
+      const snapshots = await s.h.journal.db.all('SELECT snapshot_id FROM snapshots');
+      expect(snapshots).toHaveLength(1);
+      expect((await s.store.settings(s.org)).lastScheduledAt).toBe(startedAt);
+      expect((await s.store.settings(s.orgs[1]!)).lastScheduledAt).toBe(startedAt - 3_600_000);
+      expect(await s.service.tick()).toEqual([]);
+      const runs: RunRecord[] = await s.h.journal.listRuns();
+      expect(runs).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+});
