@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isOrganizationId } from '../zoho/index.js';
 import {
-  createRunFromPlan, createUndoRun, parsePolicy, PolicyError, RunInputError, type BooksPort, type EngineClock, type Evidence, type Journal,
+  createRunFromPlan, createUndoRun, defaultPolicyText, parsePolicy, PolicyError, RunInputError, type BooksPort, type EngineClock, type Evidence, type Journal,
 } from '../engine/index.js';
 import { auditToCsv, auditToJson } from '../engine/report/index.js';
 import { CronError, parseCron } from './cron.js';
@@ -176,7 +176,8 @@ export function createService(options: ServiceOptions): Service {
     const job = runner.activeJobs().find((j) => j.organizationId === o.organizationId);
     return {
       organizationId: o.organizationId, name: o.name, plan: o.plan,
-      policy: { text: s.policyText ?? '', problems },
+      // Until one is saved, `draft` is the starter policy with every default written out.
+      policy: s.policyText ? { text: s.policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
       schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastScheduledAt },
       webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, mapping: s.mapping },
       latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
@@ -207,7 +208,7 @@ export function createService(options: ServiceOptions): Service {
     }
     const s = await store.settings(org);
     await store.saveSettings({ ...s, policyText: body.text });
-    send(res, 200, { policy: { text: body.text, problems: [] } });
+    send(res, 200, { policy: { text: body.text, problems: [], saved: true } });
   });
   route('PUT', '/api/orgs/:org/schedule', async ({ req, res, params }) => {
     const org = params[0]!;

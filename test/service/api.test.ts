@@ -6,7 +6,7 @@
  * Books is judged from the emulator (contact statuses and its request log), not from the service.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunCounts, RunRecord, StepRecord } from '../../src/engine/index.js';
+import { parsePolicy, type RunCounts, type RunRecord, type StepRecord } from '../../src/engine/index.js';
 import { parseCsvText } from '../helpers/cli.js';
 import { successfulStatusChanges } from '../helpers/engine.js';
 import { policyFor, signHook, startTestService, until, type SignedIn, type SseStream, type TestService } from '../helpers/service.js';
@@ -15,7 +15,7 @@ interface OrgView {
   organizationId: string;
   name: string;
   plan: string;
-  policy: { text: string; problems: unknown[] };
+  policy: { text: string; problems: unknown[]; saved: boolean; draft?: string };
   schedule: { cron: string | null; autoApplyMax: number | null; nextRunAt: number | null; lastRunAt: number | null };
   webhook: { mode: string | null; configured: boolean; mapping: { inactive: string[]; active: string[] } };
   latestSnapshot: { snapshotId: string; takenAt: number; contactCount: number; apiCalls: number } | null;
@@ -86,7 +86,9 @@ describe('organizations', () => {
     for (const o of r.json) {
       expect(Object.keys(o).sort()).toEqual(['activeJob', 'latestPlan', 'latestSnapshot', 'name', 'organizationId', 'plan', 'policy', 'quota', 'schedule', 'webhook']);
       expect(o.name).toEqual(expect.any(String));
-      expect(o.policy).toEqual({ text: '', problems: [] });
+      expect(o.policy).toMatchObject({ text: '', problems: [], saved: false });
+      // The starter draft is a usable policy for this organization (what `sunset policy init` writes).
+      expect(parsePolicy(o.policy.draft ?? '', 'draft').organizationId).toBe(o.organizationId);
       expect(o.schedule).toEqual({ cron: null, autoApplyMax: null, nextRunAt: null, lastRunAt: null });
       expect(o.webhook.mode).toBeNull();
       expect(o.webhook.configured).toBe(false);
@@ -137,8 +139,8 @@ describe('policy', () => {
     const text = policyFor(s.org, 'max_changes: 4\n');
     const r = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text } });
     expect(r.status, r.text).toBe(200);
-    expect(r.json).toEqual({ policy: { text, problems: [] } });
-    expect((await orgView(s.org)).policy).toEqual({ text, problems: [] });
+    expect(r.json).toEqual({ policy: { text, problems: [], saved: true } });
+    expect((await orgView(s.org)).policy).toEqual({ text, problems: [], saved: true });
   });
 });
 

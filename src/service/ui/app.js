@@ -226,7 +226,8 @@ async function api(path, { method = 'GET', body, expect = [], silent = false } =
   if (method !== 'GET' && method !== 'HEAD' && !session.csrfToken) await session.ready?.catch(() => {});
   const send = async () => {
     const headers = { Accept: 'application/json' };
-    const init = { method, headers, credentials: 'same-origin' };
+    // 'same-origin' so that the Origin header is the page's own (a no-referrer policy makes it "null").
+    const init = { method, headers, credentials: 'same-origin', referrerPolicy: 'same-origin' };
     if (method !== 'GET' && method !== 'HEAD') {
       headers['X-CSRF-Token'] = session.csrfToken;
       headers['Content-Type'] = 'application/json';
@@ -824,8 +825,10 @@ async function viewOrgs(ctx) {
     const id = String(org.organizationId);
     const job = jobs.get(id);
     const running = Boolean(org.activeJob) || job?.state === 'running';
-    const scanBtn = h('button', { type: 'button', class: 'btn btn-primary', testid: 'scan-button', disabled: running, onclick: () => scan(org) },
-      running ? 'Working…' : 'Scan and plan now');
+    const scanBtn = org.policy?.saved === false
+      ? h('a', { href: `#/orgs/${enc(id)}`, class: 'btn btn-primary', testid: 'policy-first', title: 'A scan needs a policy: which contacts are dormant and which are never touched' }, 'Write a policy first')
+      : h('button', { type: 'button', class: 'btn btn-primary', testid: 'scan-button', disabled: running, onclick: () => scan(org) },
+        running ? 'Working…' : 'Scan and plan now');
     const status = h('p', { class: 'job-status', role: 'status', testid: 'job-status' });
     if (job) {
       status.append(badge(job.state === 'done' ? 'done' : job.state === 'failed' ? 'failed' : 'running', job.state === 'running' ? 'scanning' : `scan ${job.state}`), ' ', job.message ? String(job.message) : '');
@@ -849,7 +852,7 @@ async function viewOrgs(ctx) {
       kv([
         ['Latest scan', snap
           ? h('span', null, timeEl(snap.takenAt), ` · ${plural(snap.contactCount, 'contact')} · ${plural(snap.apiCalls, 'API call')}`)
-          : h('span', { class: 'muted' }, 'none yet: scan to start')],
+          : h('span', { class: 'muted' }, org.policy?.saved === false ? 'none yet: write a policy, then scan' : 'none yet: scan to start')],
         ['Latest plan', plan
           ? h('span', { class: 'plan-line' },
             h('span', { testid: 'org-plan-counts' }, `${plural(plan.steps, 'change')}, ${count(plan.excluded)} excluded`), ' · ',
@@ -955,10 +958,12 @@ function jump(id) {
 function policySection(ctx, org) {
   const id = String(org.organizationId);
   let saved = org.policy?.text ?? '';
+  // No policy saved yet: the editor starts from the starter policy, shown as unsaved changes.
+  const draft = org.policy?.saved === false ? String(org.policy?.draft ?? '') : '';
   const ta = h('textarea', {
     class: 'code-input', id: 'policy-text', testid: 'policy-editor', spellcheck: 'false', wrap: 'off', autocapitalize: 'none', 'aria-describedby': 'policy-help',
   });
-  ta.value = saved;
+  ta.value = draft || saved;
   const gutter = h('div', { class: 'gutter', 'aria-hidden': 'true' });
   const problemsList = h('ul', { class: 'problems', testid: 'policy-problems' });
   const status = h('span', { class: 'status', role: 'status', testid: 'policy-status' });
@@ -1732,7 +1737,7 @@ async function viewPlan(ctx, planId) {
     persist();
     updateCounts();
     table.refresh();
-    if (evidenceRow && list.includes(evidenceRow)) openEvidence(evidenceRow);
+    if (evidenceRow && evidenceIsOpen() && list.includes(evidenceRow)) openEvidence(evidenceRow);
   }
   function toggle(r) {
     if (isStep(r)) setExcluded([r], !excluded.has(idOf(r)));
@@ -2004,6 +2009,10 @@ function showEvidence(title, content) {
   document.body.classList.add('has-evidence');
 }
 
+function evidenceIsOpen() {
+  return Boolean(evidencePanel && !evidencePanel.hidden);
+}
+
 function closeEvidence() {
   if (!evidencePanel || evidencePanel.hidden) return;
   evidencePanel.hidden = true;
@@ -2183,6 +2192,7 @@ async function startApp() {
       await fetch('/logout', {
         method: 'POST',
         credentials: 'same-origin',
+        referrerPolicy: 'same-origin',
         headers: { 'X-CSRF-Token': session.csrfToken, 'Content-Type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ csrf: session.csrfToken }),
       });
