@@ -968,7 +968,7 @@ function policySection(ctx, org) {
   const problemsList = h('ul', { class: 'problems', testid: 'policy-problems' });
   const status = h('span', { class: 'status', role: 'status', testid: 'policy-status' });
   const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'policy-save' }, 'Save policy');
-  const revertBtn = h('button', { type: 'button', class: 'btn', testid: 'policy-revert', onclick: () => { ta.value = saved; update(); showProblems([]); status.textContent = ''; } }, 'Revert');
+  const revertBtn = h('button', { type: 'button', class: 'btn', testid: 'policy-revert', onclick: () => { ta.value = saved || draft; update(); showProblems([]); status.textContent = ''; } }, 'Revert');
   let badLines = new Set();
   let lineCount = -1;
 
@@ -987,7 +987,7 @@ function policySection(ctx, org) {
     const dirty = ta.value !== saved;
     status.textContent = dirty ? 'Unsaved changes' : '';
     status.className = dirty ? 'status status-warn' : 'status';
-    revertBtn.disabled = !dirty;
+    revertBtn.disabled = ta.value === (saved || draft);
   }
   function jumpTo(line, column) {
     const lines = ta.value.split('\n');
