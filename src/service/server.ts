@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isOrganizationId } from '../zoho/index.js';
 import {
-  createRunFromPlan, createUndoRun, defaultPolicyText, parsePolicy, PolicyError, RunInputError, type BooksPort, type EngineClock, type Evidence, type Journal,
+  createRunFromPlan, createUndoRun, defaultPolicyText, parsePolicy, PolicyError, RunInputError, type BooksPort, type EngineClock, type Evidence, type Journal, type Plan,
 } from '../engine/index.js';
 import { auditToCsv, auditToJson } from '../engine/report/index.js';
 import { CronError, parseCron } from './cron.js';
@@ -262,30 +262,51 @@ export function createService(options: ServiceOptions): Service {
     const { jobId } = runner.scanAndPlan(org, s.policyText);
     send(res, 202, { jobId });
   });
+  // A saved plan never changes, so the review page's requests (the plan, its rows, approval) share
+  // one parsed copy: a 10,000-step plan is parsed once, not once per request. The latest few only.
+  const planCache = new Map<string, { plan: Plan; rowsJson?: string }>();
+  const cachedPlan = async (planId: string): Promise<{ plan: Plan; rowsJson?: string } | undefined> => {
+    const hit = planCache.get(planId);
+    if (hit) {
+      planCache.delete(planId);
+      planCache.set(planId, hit);
+      return hit;
+    }
+    const plan = await journal.getPlan(planId);
+    if (!plan) return undefined;
+    const entry = { plan };
+    planCache.set(planId, entry);
+    while (planCache.size > 4) planCache.delete(planCache.keys().next().value!);
+    return entry;
+  };
+
   route('GET', '/api/plans/:plan', async ({ res, params }) => {
-    const plan = await journal.getPlan(params[0]!);
+    const plan = (await cachedPlan(params[0]!))?.plan;
     if (!plan) throw new HttpError(404, `no plan ${params[0]}`);
     const run = (await journal.listRuns(plan.organizationId)).find((r) => r.planId === plan.planId);
     const { steps: _steps, excluded: _excluded, ...rest } = plan;
     send(res, 200, { plan: rest, runId: run?.runId ?? null });
   });
   route('GET', '/api/plans/:plan/rows', async ({ res, params }) => {
-    const plan = await journal.getPlan(params[0]!);
-    if (!plan) throw new HttpError(404, `no plan ${params[0]}`);
+    const entry = await cachedPlan(params[0]!);
+    if (!entry) throw new HttpError(404, `no plan ${params[0]}`);
+    if (entry.rowsJson !== undefined) return send(res, 200, entry.rowsJson, { 'content-type': 'application/json; charset=utf-8' });
+    const plan = entry.plan;
     const row = (s: { contactId: string; contactName: string; contactType: string; evidence: Evidence }, effect: string, reasons: string, detail: string): unknown[] => [
       s.contactId, s.contactName, s.contactType, effect, reasons, s.evidence.lastActivityDate, s.evidence.lastActivityType,
       s.evidence.receivable, s.evidence.payable, s.evidence.unusedCreditsReceivable + s.evidence.unusedCreditsPayable, s.evidence.createdTime, detail,
     ];
-    send(res, 200, {
+    entry.rowsJson = JSON.stringify({
       columns: ['contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail'],
       rows: [
         ...plan.steps.map((s) => row(s, s.action, s.evidence.rule, s.reason)),
         ...plan.excluded.map((e) => row(e, 'excluded', e.reasons.join(';'), e.detail)),
       ],
     });
+    send(res, 200, entry.rowsJson, { 'content-type': 'application/json; charset=utf-8' });
   });
   route('POST', '/api/plans/:plan/approve', async ({ req, res, params, user }) => {
-    const plan = await journal.getPlan(params[0]!);
+    const plan = (await cachedPlan(params[0]!))?.plan;
     if (!plan) throw new HttpError(404, `no plan ${params[0]}`);
     const body = await readJson(req);
     const exclude = body.exclude ?? [];

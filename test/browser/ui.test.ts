@@ -11,9 +11,12 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/engine/index.js';
-import { browserUnavailable, launchBrowser, screenshot, watchErrors } from '../helpers/browser.js';
+import { browserUnavailable, launchBrowser, screenshot, watchErrors, type PageDocument } from '../helpers/browser.js';
 import { successfulStatusChanges } from '../helpers/engine.js';
 import { PASSWORD, signHook, startTestService, USER, type SignedIn, type TestService } from '../helpers/service.js';
+
+/** Only in functions that run in the page. */
+declare const document: PageDocument;
 
 const unavailable = browserUnavailable();
 
@@ -66,7 +69,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await page.getByTestId('login-submit').click();
     await page.waitForURL(url('/#/'));
     await expect.poll(() => page.getByTestId('org-card').count()).toBe(s.orgs.length);
-    const ids = await page.getByTestId('org-card').evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset['orgId']));
+    const ids = await page.getByTestId('org-card').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-org-id')));
     expect(ids).toEqual(s.orgs);
     expect(await page.getByTestId('policy-first').count()).toBe(s.orgs.length);
     const cookie = (await context.cookies()).find((c) => c.name === 'sunset_session');

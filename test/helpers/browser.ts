@@ -49,3 +49,11 @@ export function watchErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/**
+ * The few browser globals used by functions that run in the page (page.evaluate, waitForFunction):
+ * the project compiles without the DOM library, so a file declares `document` with this type.
+ */
+export interface PageDocument {
+  querySelector(selector: string): { textContent: string | null; getAttribute(name: string): string | null } | null;
+}

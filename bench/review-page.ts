@@ -1,0 +1,163 @@
+/**
+ * How fast the plan review page is ready in a browser for a plan of 10,000+ steps.
+ *
+ * The emulator (`sunset emulator start --contacts N`) and the service (`sunset serve --emulator
+ * URL`, from dist/: run `npm run build` first) run as child processes on loopback; this process
+ * signs in over HTTP, saves a policy with `inactivity: 1 days` (so that nearly every contact
+ * without an open balance is dormant) and `max_changes: 100000`, scans and plans, then drives
+ * Debian's Chromium (playwright-core) to the review page LOADS times, each a fresh page load.
+ *
+ * "Ready" = the page's own clock (performance.now(), from the start of navigation) when the summary
+ * shows the plan's whole count and the first contact rows are drawn: the HTML, app.js and app.css,
+ * the session, the plan, every review row (one JSON document) and the first draw of the table.
+ * Then, on the loaded page: a search (a contact id typed into the box until the count shows 1),
+ * a filter (effect = excluded) and a sort (the "Last activity" column), each timed from the
+ * action to the updated count or header.
+ *
+ *   npm run build && npx tsx bench/review-page.ts
+ *   npx tsx bench/review-page.ts --contacts 30000 --loads 9 --json
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+
+/** Browser globals, only in functions that run in the page (the project compiles without the DOM library). */
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+interface PageEntry { name: string; startTime: number; responseEnd: number; encodedBodySize: number; domContentLoadedEventEnd: number }
+type PagePerformance = { getEntriesByType(type: string): PageEntry[] };
+
+const { values } = parseArgs({ options: { contacts: { type: 'string' }, loads: { type: 'string' }, json: { type: 'boolean' } } });
+const CONTACTS = Number(values.contacts ?? 16_000);
+const LOADS = Number(values.loads ?? 7);
+if (!Number.isInteger(CONTACTS) || CONTACTS < 100 || !Number.isInteger(LOADS) || LOADS < 1) throw new Error('--contacts >= 100 and --loads >= 1, whole numbers');
+const CHROMIUM = process.env['SUNSET_CHROMIUM'] ?? '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
+if (!existsSync(CLI)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
+const PASSWORD = 'bench password, long enough';
+
+const dir = mkdtempSync(join(tmpdir(), 'sunset-review-page-'));
+const children: ChildProcess[] = [];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+function start(args: string[], match: RegExp): Promise<string> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  children.push(child);
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+  });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (match.test(line)) resolve(line);
+    });
+    child.once('exit', (code) => reject(new Error(`${args.slice(0, 2).join(' ')} exited with ${code}: ${err}`)));
+  });
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const info = JSON.parse(await start(['emulator', 'start', '--port', '0', '--json', '--contacts', String(CONTACTS), '--per-minute', '60000', '--daily', '100000000'], /^\{/)) as { baseUrl: string; organizations: Array<{ organization_id: string }> };
+  const org = info.organizations[0]!.organization_id;
+  const add = spawnSync(process.execPath, [CLI, 'users', 'add', 'bench', '--db', join(dir, 'sunset.db')], { cwd: dir, env: { ...process.env, SUNSET_PASSWORD: PASSWORD }, encoding: 'utf8' });
+  if (add.status !== 0) throw new Error(`users add: ${add.stderr}`);
+  const serveLine = await start(['serve', '--port', '0', '--db', join(dir, 'sunset.db'), '--emulator', new URL(info.baseUrl).origin, '--per-minute', '60000'], /is serving/);
+  const origin = /(http:\/\/[^\s]+)/.exec(serveLine)![1]!;
+
+  // ---- a big plan, through the API ----
+  const login = await fetch(`${origin}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ username: 'bench', password: PASSWORD }) });
+  const cookie = /sunset_session=([^;]*)/.exec(login.headers.get('set-cookie') ?? '')?.[1];
+  if (!cookie) throw new Error(`sign-in failed: ${login.status}`);
+  const csrf = ((await (await fetch(`${origin}/api/session`, { headers: { cookie: `sunset_session=${cookie}` } })).json()) as { csrfToken: string }).csrfToken;
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${origin}${path}`, { method, headers: { cookie: `sunset_session=${cookie}`, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+  type OrgView = { organizationId: string; policy: { draft?: string }; latestPlan: { planId: string; steps: number; excluded: number } | null; activeJob: unknown };
+  const view = async (): Promise<OrgView> => (await api<OrgView[]>('GET', '/api/orgs')).find((o) => o.organizationId === org)!;
+  const policy = (await view()).policy.draft!.replace('inactivity: 24 months', 'inactivity: 1 days').replace('max_changes: 1000', 'max_changes: 100000');
+  await api('PUT', `/api/orgs/${org}/policy`, { text: policy });
+  const scanStart = Date.now();
+  await api('POST', `/api/orgs/${org}/scan`);
+  let plan: OrgView['latestPlan'] = null;
+  while (!plan) {
+    await new Promise((r) => setTimeout(r, 200));
+    const v = await view();
+    if (v.latestPlan && !v.activeJob) plan = v.latestPlan;
+  }
+  const scanSeconds = (Date.now() - scanStart) / 1000;
+  const total = plan.steps + plan.excluded;
+
+  // ---- the page, in Chromium ----
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.addCookies([{ name: 'sunset_session', value: cookie, url: origin, httpOnly: true, sameSite: 'Strict' }]);
+  const loads: Array<{ readyMs: number; rowsFetchMs: number; rowsBytes: number; domContentLoadedMs: number }> = [];
+  let last;
+  for (let i = 0; i < LOADS; i++) {
+    const page = await context.newPage();
+    await page.goto(`${origin}/#/plans/${plan.planId}`, { waitUntil: 'commit' });
+    const readyMs = Number(await (await page.waitForFunction((n) => {
+      const totalShown = document.querySelector('[data-testid=count-total]')?.textContent?.replace(/\D/g, '');
+      return totalShown === String(n) && document.querySelector('[data-testid=plan-row]') ? performance.now() : null;
+    }, total, { polling: 'raf', timeout: 60_000 })).jsonValue());
+    const timing = await page.evaluate(() => {
+      const rows = (performance as unknown as PagePerformance).getEntriesByType('resource').find((e) => e.name.includes('/rows'));
+      const nav = (performance as unknown as PagePerformance).getEntriesByType('navigation')[0];
+      return { rowsFetchMs: rows ? rows.responseEnd - rows.startTime : NaN, rowsBytes: rows ? rows.encodedBodySize : NaN, domContentLoadedMs: nav?.domContentLoadedEventEnd ?? NaN };
+    });
+    loads.push({ readyMs, ...timing });
+    if (last) await last.close();
+    last = page;
+  }
+  const page = last!;
+
+  // ---- interactions on the loaded page ----
+  const shown = (): Promise<string> => page.getByTestId('count-shown').first().textContent().then((t) => t ?? '');
+  /** Milliseconds (the page's clock) from just before `act` to the first frame where the shown count is `want` and `sorted` holds. */
+  const timed = async (act: () => Promise<void>, want: string, sorted = false): Promise<number> => {
+    const t0 = await page.evaluate(() => performance.now());
+    await act();
+    const at = await page.waitForFunction(([w, needSort]) => {
+      const n = document.querySelector('[data-testid=count-shown]')?.textContent?.replace(/\D/g, '');
+      return n === w && (!needSort || document.querySelector('th[aria-sort]')) ? performance.now() : null;
+    }, [want, sorted] as const, { polling: 'raf' });
+    return Number(await at.jsonValue()) - t0;
+  };
+  const someId = await page.getByTestId('plan-row').nth(3).evaluate((r) => r.textContent?.match(/\d{15,19}/)?.[0] ?? '');
+  const searchMs = await timed(() => page.getByTestId('plan-search').fill(someId), '1');
+  await page.getByTestId('filter-clear').click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=count-shown]')?.textContent?.replace(/\D/g, '') === String(n), total);
+  const filterMs = await timed(async () => { await page.getByTestId('filter-effect').selectOption('excluded'); }, String(plan.excluded));
+  await page.getByTestId('filter-clear').click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=count-shown]')?.textContent?.replace(/\D/g, '') === String(n), total);
+  const sortMs = await timed(async () => { await page.getByRole('button', { name: /Last activity/ }).click(); }, String(total), true);
+  if ((await shown()).replace(/\D/g, '') !== String(total)) throw new Error(`after the sort the page shows ${await shown()} of ${total}`);
+
+  const ready = loads.map((l) => l.readyMs);
+  const figures = {
+    contacts: CONTACTS, steps: plan.steps, excluded: plan.excluded, rows: total, scanAndPlanSeconds: scanSeconds, loads: LOADS,
+    readyMs: { median: median(ready), min: Math.min(...ready), max: Math.max(...ready), all: ready.map((x) => Math.round(x)) },
+    rowsFetchMsMedian: median(loads.map((l) => l.rowsFetchMs)), rowsBytes: loads[0]!.rowsBytes, domContentLoadedMsMedian: median(loads.map((l) => l.domContentLoadedMs)),
+    searchMs, filterMs, sortMs, cpus: cpus().length, chromium: browser.version(),
+  };
+  console.log(`review page: plan of ${plan.steps.toLocaleString('en')} steps + ${plan.excluded.toLocaleString('en')} excluded (${CONTACTS.toLocaleString('en')} contacts; scan + plan ${scanSeconds.toFixed(1)} s), Chromium ${figures.chromium}, ${LOADS} fresh loads`);
+  console.log(`  ready (navigation start → whole count shown and rows drawn): median ${figures.readyMs.median.toFixed(0)} ms, min ${figures.readyMs.min.toFixed(0)}, max ${figures.readyMs.max.toFixed(0)} ms  [${figures.readyMs.all.join(', ')}]`);
+  console.log(`  of which the rows document: ${(figures.rowsBytes / 1024 / 1024).toFixed(2)} MB, fetched in ${figures.rowsFetchMsMedian.toFixed(0)} ms (median); DOMContentLoaded at ${figures.domContentLoadedMsMedian.toFixed(0)} ms`);
+  console.log(`  on the loaded page: search by id ${searchMs.toFixed(0)} ms, filter (excluded) ${filterMs.toFixed(0)} ms, sort (last activity) ${sortMs.toFixed(0)} ms`);
+  console.log(figures.readyMs.median < 1000 ? '  target (< 1 s): met' : '  target (< 1 s): MISSED');
+  if (values.json) console.log(JSON.stringify(figures));
+} finally {
+  await browser.close();
+  for (const c of children) c.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  rmSync(dir, { recursive: true, force: true });
+}
