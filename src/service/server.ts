@@ -17,8 +17,9 @@ import { renderMetrics } from './metrics.js';
 import { verifyPassword } from './passwords.js';
 import { createRunner, type Runner } from './runner.js';
 import { createScheduler } from './scheduler.js';
-import { createServiceStore, newToken, sha256, type ServiceStore } from './store.js';
+import { createServiceStore, newToken, sha256, type ServiceStore, type WebhookMapping } from './store.js';
 import { acceptWebhook, createWebhookProcessor, WEBHOOK_MAX_BODY } from './webhooks.js';
+import { fileMappingFor, type MappingFile } from './mapping-file.js';
 
 export interface ServiceConnection {
   port(organizationId: string): BooksPort;
@@ -40,6 +41,8 @@ export interface ServiceOptions {
   secureCookies?: boolean;
   /** Where app.html, login.html, app.js and app.css are. */
   uiDir: string;
+  /** `--crm-mapping FILE`: the CRM values that mean inactive/active, for the organizations it names (or all). */
+  mappingFile?: MappingFile;
   /** How often to apply accepted CRM events (default 1 s) and check schedules (default 30 s); 0 turns a loop off (tests drive it). */
   webhookIntervalMs?: number;
   scheduleIntervalMs?: number;
@@ -159,6 +162,12 @@ export function createService(options: ServiceOptions): Service {
     return processing;
   };
 
+  /** The mapping an organization's webhooks use: the mapping file's, when it names one, else the saved one. */
+  const mappingView = (org: string, saved: WebhookMapping): { mapping: WebhookMapping; mappingFile: string | null } => {
+    const fromFile = fileMappingFor(options.mappingFile, org);
+    return fromFile ? { mapping: fromFile, mappingFile: options.mappingFile!.path } : { mapping: saved, mappingFile: null };
+  };
+
   const orgView = async (o: { organizationId: string; name: string; plan: string }): Promise<Record<string, unknown>> => {
     const s = await store.settings(o.organizationId);
     let problems: unknown[] = [];
@@ -179,7 +188,7 @@ export function createService(options: ServiceOptions): Service {
       // Until one is saved, `draft` is the starter policy with every default written out.
       policy: s.policyText ? { text: s.policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
       schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastScheduledAt },
-      webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, mapping: s.mapping },
+      webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, ...mappingView(o.organizationId, s.mapping) },
       latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
       latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.excluded.length, runId: planRun?.runId ?? null } : null,
       quota: q.remaining === undefined ? null : { remaining: q.remaining, limit: q.limit, resetAt: q.resetAt },
@@ -239,6 +248,9 @@ export function createService(options: ServiceOptions): Service {
     const mode = body.mode ?? s.webhookMode ?? 'hmac';
     if (mode !== 'hmac' && mode !== 'secret') throw new HttpError(400, 'mode must be "hmac" or "secret"');
     let mapping = s.mapping;
+    if (body.mapping !== undefined && fileMappingFor(options.mappingFile, org)) {
+      throw new HttpError(409, `the CRM mapping of organization ${org} comes from ${options.mappingFile!.path}: change it there and restart the service`);
+    }
     if (body.mapping !== undefined) {
       const m = body.mapping as Record<string, unknown>;
       const list = (v: unknown, name: string): string[] => {
@@ -252,7 +264,7 @@ export function createService(options: ServiceOptions): Service {
     let secret: string | undefined;
     if (body.rotateSecret === true || !s.webhookSecret) secret = newToken(32);
     await store.saveSettings({ ...s, webhookMode: mode, mapping, webhookSecret: secret ?? s.webhookSecret });
-    send(res, 200, { webhook: { mode, configured: true, mapping }, ...(secret ? { secret } : {}) });
+    send(res, 200, { webhook: { mode, configured: true, ...mappingView(org, mapping) }, ...(secret ? { secret } : {}) });
   });
   route('POST', '/api/orgs/:org/scan', async ({ res, params }) => {
     const org = params[0]!;
@@ -391,7 +403,8 @@ export function createService(options: ServiceOptions): Service {
       const body = await readBody(req, WEBHOOK_MAX_BODY);
       const headers: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v[0] : v;
-      const answer = await acceptWebhook(store, bus, clock, { organizationId: webhook[1]!, headers, query: url.searchParams, body });
+      const fromFile = fileMappingFor(options.mappingFile, webhook[1]!);
+      const answer = await acceptWebhook(store, bus, clock, { organizationId: webhook[1]!, headers, query: url.searchParams, body, ...(fromFile ? { mapping: fromFile } : {}) });
       if (answer.status === 202) void processWebhooks();
       return send(res, answer.status, answer.body);
     }

@@ -19,7 +19,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { isZohoId } from '../zoho/index.js';
 import { applyRun, type BooksPort, type EngineClock, type Journal } from '../engine/index.js';
 import type { EventBus } from './events.js';
-import { sha256, type OrgSettings, type ServiceStore, type WebhookEvent } from './store.js';
+import { sha256, type OrgSettings, type ServiceStore, type WebhookEvent, type WebhookMapping } from './store.js';
 
 export const WEBHOOK_TOLERANCE_MS = 5 * 60_000;
 export const WEBHOOK_MAX_BODY = 64 * 1024;
@@ -29,6 +29,8 @@ export interface WebhookRequest {
   headers: Record<string, string | undefined>;
   query: URLSearchParams;
   body: Buffer;
+  /** The mapping to use instead of the organization's saved one (from `--crm-mapping FILE`). */
+  mapping?: WebhookMapping;
 }
 
 export interface WebhookAnswer {
@@ -134,7 +136,8 @@ export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: E
   }
   const parsed = parsePayload(req.body, (req.headers['content-type'] ?? 'application/json').toLowerCase());
   if ('error' in parsed) return { status: 400, body: { error: parsed.error } };
-  const action = actionFor(parsed.status, settings.mapping);
+  const mapping = req.mapping ?? settings.mapping;
+  const action = actionFor(parsed.status, mapping);
   // The same logical event twice (a retry by the sender) collapses into the first.
   const dedupeKey = parsed.eventId
     ? `id:${parsed.eventId}`
@@ -152,7 +155,7 @@ export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: E
     runId: null,
     attempts: 0,
     nextAttemptAt: now,
-    lastError: action === null ? `status "${parsed.status}" is not in the mapping (inactive: ${settings.mapping.inactive.join(', ')}; active: ${settings.mapping.active.join(', ')})` : null,
+    lastError: action === null ? `status "${parsed.status}" is not in the mapping (inactive: ${mapping.inactive.join(', ')}; active: ${mapping.active.join(', ')})` : null,
     dedupeKey,
     subject: [parsed.books ?? '', parsed.account ?? '', parsed.contact ?? ''].join('|'),
     payload: req.body.toString('utf8').slice(0, 4000),

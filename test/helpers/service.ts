@@ -10,7 +10,7 @@ import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResponseInfo } from '../../src/client/hooks.js';
 import { createZohoPort, type BooksPort } from '../../src/engine/index.js';
-import { createService, hashPassword, type Service, type ServiceStore } from '../../src/service/index.js';
+import { createService, hashPassword, type MappingFile, type Service, type ServiceStore } from '../../src/service/index.js';
 import { ROOT } from './cli.js';
 import { startEngineHarness, type EngineHarness } from './engine.js';
 
@@ -108,6 +108,8 @@ export interface TestServiceOptions {
   beforeListen?: (store: ServiceStore, h: EngineHarness) => Promise<void>;
   /** Adds the test user (default true). */
   addUser?: boolean;
+  /** As `sunset serve --crm-mapping FILE` gives it, made from the emulator's organization ids. */
+  mappingFile?: (organizationIds: string[]) => MappingFile;
 }
 
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -143,6 +145,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     log: (message) => void logs.push(message),
     ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
     ...(options.sessionTtlMs !== undefined ? { sessionTtlMs: options.sessionTtlMs } : {}),
+    ...(options.mappingFile !== undefined ? { mappingFile: options.mappingFile(h.t.orgs) } : {}),
   });
   await service.store.migrate();
   if (options.addUser !== false) await service.store.addUser(USER, await passwordHash(), h.clock.now());

@@ -205,7 +205,7 @@ describe('webhook settings', () => {
     expect(again.status).toBe(200);
     expect(again.json.secret).toBeUndefined();
     expect(again.text).not.toContain(secret);
-    expect(again.json.webhook).toEqual({ mode: 'hmac', configured: true, mapping });
+    expect(again.json.webhook).toEqual({ mode: 'hmac', configured: true, mapping, mappingFile: null });
     expect((await s.store.settings(s.org)).webhookSecret).toBe(secret);
     expect((await orgView(s.org)).webhook.mapping).toEqual(mapping);
   });

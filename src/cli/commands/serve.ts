@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createService, createServiceStore } from '../../service/index.js';
+import { createService, createServiceStore, MappingFileError, parseMappingFile, type MappingFile } from '../../service/index.js';
 import { intFlag, parseFlags } from '../args.js';
 import { COMMON_HELP, openSession } from '../common.js';
 import { isDeadOwner, ownerId } from '../context.js';
@@ -23,6 +23,10 @@ Options:
   --port N              Port (default 8080)
   --metrics-token-file FILE  A file holding a token Prometheus sends as "Authorization: Bearer ..."
   --secure-cookies      Mark the session cookie Secure (when served over HTTPS)
+  --crm-mapping FILE    Which CRM values mean inactive and active, from a YAML file instead of the
+                        UI: "inactive: [Churned, Lost]" and "active: [Active]" for every
+                        organization, and/or "organizations: {"ID": {inactive: [...], active: [...]}}".
+                        It is checked at start-up; the UI shows it read-only.
 ${COMMON_HELP}
 `;
 
@@ -30,7 +34,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseFlags(() => parseArgs({
     args: argv, strict: true,
     options: {
-      host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' },
+      host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' },
       db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
     },
   }), 'serve');
@@ -47,6 +51,21 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       throw new ExitError(`--metrics-token-file: cannot read it (${(error as { code?: string }).code ?? String(error)}).`, EXIT_USAGE);
     }
     if (metricsToken.length < 16) throw new ExitError('--metrics-token-file: the token needs at least 16 characters.', EXIT_USAGE);
+  }
+  let mappingFile: MappingFile | undefined;
+  if (values['crm-mapping']) {
+    let text: string;
+    try {
+      text = readFileSync(values['crm-mapping'], 'utf8');
+    } catch (error) {
+      throw new ExitError(`--crm-mapping: cannot read ${values['crm-mapping']} (${(error as { code?: string }).code ?? String(error)}).`, EXIT_USAGE);
+    }
+    try {
+      mappingFile = parseMappingFile(text, values['crm-mapping']);
+    } catch (error) {
+      if (error instanceof MappingFileError) throw new ExitError(`The CRM mapping file has problems; the service did not start:\n${error.problems.map((p) => `  ${p}`).join('\n')}`, EXIT_USAGE);
+      throw error;
+    }
   }
   const session = await openSession(io, { ...values, json: false });
   const store = createServiceStore(session.journal.db);
@@ -70,6 +89,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     secureCookies: values['secure-cookies'] === true,
     uiDir,
     log,
+    ...(mappingFile ? { mappingFile } : {}),
   });
   let listening;
   try {

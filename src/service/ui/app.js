@@ -1133,12 +1133,21 @@ function webhookSection(org) {
   showState(hook);
   const status = h('span', { class: 'status', role: 'status', testid: 'webhook-status' });
   const secretBox = h('div', { class: 'secret-box', testid: 'webhook-secret-box', hidden: true });
+  const fromFile = hook.mappingFile ? String(hook.mappingFile) : '';
+  if (fromFile) {
+    inactive.readOnly = true;
+    active.readOnly = true;
+  }
+  const mappingHelp = (text) => fromFile
+    ? h('p', { class: 'help', testid: 'webhook-mapping-file' }, 'From the mapping file ', h('code', null, fromFile), ' (sunset serve --crm-mapping): change it there and restart the service.')
+    : h('p', { class: 'help' }, text);
   const url = `${location.origin}/hooks/crm/${enc(id)}`;
   const urlCopy = h('button', { type: 'button', class: 'btn btn-small', onclick: (e) => copyText(url, e.currentTarget) }, 'Copy');
   const rotateBtn = h('button', { type: 'button', class: 'btn', testid: 'webhook-rotate' }, hook.configured ? 'Rotate secret' : 'Create secret');
 
   async function save(rotate) {
-    const body = { mode: mode.value, mapping: { inactive: parse(inactive), active: parse(active) } };
+    // A mapping from the service's --crm-mapping file is not sent: only the file changes it.
+    const body = fromFile ? { mode: mode.value } : { mode: mode.value, mapping: { inactive: parse(inactive), active: parse(active) } };
     if (rotate) body.rotateSecret = true;
     status.textContent = 'Saving…';
     status.className = 'status';
@@ -1180,9 +1189,9 @@ function webhookSection(org) {
     h('label', { for: 'wh-mode' }, 'Authentication'),
     h('div', null, mode, h('p', { class: 'help' }, 'Zoho CRM’s plain workflow webhooks can only send a fixed secret; signing (hmac) needs a Deluge function. See docs/service.md.')),
     h('label', { for: 'wh-inactive' }, 'CRM statuses that make a contact inactive'),
-    h('div', null, inactive, h('p', { class: 'help' }, 'One CRM status per line, for example Churned.')),
+    h('div', null, inactive, mappingHelp('One CRM status per line, for example Churned.')),
     h('label', { for: 'wh-active' }, 'CRM statuses that make a contact active'),
-    h('div', null, active, h('p', { class: 'help' }, 'One CRM status per line. Statuses in neither list are recorded and left alone.')),
+    h('div', null, active, mappingHelp('One CRM status per line. Statuses in neither list are recorded and left alone.')),
     h('span'), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', testid: 'webhook-save' }, 'Save webhook'), rotateBtn, status),
     h('span'), secretBox);
   return h('section', { class: 'panel', id: 'webhook', 'aria-labelledby': 'webhook-h' },
