@@ -17,13 +17,12 @@
  *   npm run build && npx tsx bench/review-page.ts
  *   npx tsx bench/review-page.ts --contacts 30000 --loads 9 --json
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { children, signInApi } from './service-children.js';
 
 /** Browser globals, only in functions that run in the page (the project compiles without the DOM library). */
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
@@ -36,52 +35,22 @@ const LOADS = Number(values.loads ?? 7);
 if (!Number.isInteger(CONTACTS) || CONTACTS < 100 || !Number.isInteger(LOADS) || LOADS < 1) throw new Error('--contacts >= 100 and --loads >= 1, whole numbers');
 const CHROMIUM = process.env['SUNSET_CHROMIUM'] ?? '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
-if (!existsSync(CLI)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
-const PASSWORD = 'bench password, long enough';
-
 const dir = mkdtempSync(join(tmpdir(), 'sunset-review-page-'));
-const children: ChildProcess[] = [];
+const procs = children(dir);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
-function start(args: string[], match: RegExp): Promise<string> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-4000);
-  });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (match.test(line)) resolve(line);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.slice(0, 2).join(' ')} exited with ${code}: ${err}`)));
-  });
-}
 
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 try {
-  const info = JSON.parse(await start(['emulator', 'start', '--port', '0', '--json', '--contacts', String(CONTACTS), '--per-minute', '60000', '--daily', '100000000'], /^\{/)) as { baseUrl: string; organizations: Array<{ organization_id: string }> };
+  const info = JSON.parse(await procs.start(['emulator', 'start', '--port', '0', '--json', '--contacts', String(CONTACTS), '--per-minute', '60000', '--daily', '100000000'], /^\{/)) as { baseUrl: string; organizations: Array<{ organization_id: string }> };
   const org = info.organizations[0]!.organization_id;
-  const add = spawnSync(process.execPath, [CLI, 'users', 'add', 'bench', '--db', join(dir, 'sunset.db')], { cwd: dir, env: { ...process.env, SUNSET_PASSWORD: PASSWORD }, encoding: 'utf8' });
-  if (add.status !== 0) throw new Error(`users add: ${add.stderr}`);
-  const serveLine = await start(['serve', '--port', '0', '--db', join(dir, 'sunset.db'), '--emulator', new URL(info.baseUrl).origin, '--per-minute', '60000'], /is serving/);
-  const origin = /(http:\/\/[^\s]+)/.exec(serveLine)![1]!;
+  const origin = await procs.serve(new URL(info.baseUrl).origin, join(dir, 'sunset.db'), ['--per-minute', '60000']);
 
   // ---- a big plan, through the API ----
-  const login = await fetch(`${origin}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ username: 'bench', password: PASSWORD }) });
-  const cookie = /sunset_session=([^;]*)/.exec(login.headers.get('set-cookie') ?? '')?.[1];
-  if (!cookie) throw new Error(`sign-in failed: ${login.status}`);
-  const csrf = ((await (await fetch(`${origin}/api/session`, { headers: { cookie: `sunset_session=${cookie}` } })).json()) as { csrfToken: string }).csrfToken;
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${origin}${path}`, { method, headers: { cookie: `sunset_session=${cookie}`, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
+  const api = await signInApi(origin);
+  const cookie = api.cookie;
   type OrgView = { organizationId: string; policy: { draft?: string }; latestPlan: { planId: string; steps: number; excluded: number } | null; activeJob: unknown };
   const view = async (): Promise<OrgView> => (await api<OrgView[]>('GET', '/api/orgs')).find((o) => o.organizationId === org)!;
   const policy = (await view()).policy.draft!.replace('inactivity: 24 months', 'inactivity: 1 days').replace('max_changes: 1000', 'max_changes: 100000');
@@ -157,7 +126,6 @@ try {
   if (values.json) console.log(JSON.stringify(figures));
 } finally {
   await browser.close();
-  for (const c of children) c.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 300));
+  await procs.stopAll();
   rmSync(dir, { recursive: true, force: true });
 }

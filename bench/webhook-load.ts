@@ -24,15 +24,14 @@
  *   npm run build && npx tsx bench/webhook-load.ts
  *   npx tsx bench/webhook-load.ts --events 1000 --burst 100 --gap 200 --contacts 8000 --json
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createMemoryTokenStore, createZohoBooksClient } from '../src/client/index.js';
+import { children, signInApi } from './service-children.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,62 +54,27 @@ const GAP = num(values.gap, 200, 'gap');
 const CONTACTS = num(values.contacts, 8000, 'contacts');
 const LATENCY = num(values.latency, 40, 'latency');
 const OVERLAP = Math.round(EVENTS / 10);
-const PASSWORD = 'bench password, long enough';
-const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
-if (!existsSync(CLI)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
 
 const dir = mkdtempSync(join(tmpdir(), 'sunset-webhook-load-'));
-const children: ChildProcess[] = [];
+const procs = children(dir);
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
-
-/** Starts a CLI child and resolves with the first stdout line that matches. */
-function start(args: string[], match: RegExp): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-4000);
-  });
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.on('line', (line) => {
-      if (match.test(line)) resolve({ child, line });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.slice(0, 2).join(' ')} exited with ${code}: ${err}`)));
-  });
-}
 
 interface Info { baseUrl: string; accountsUrl: string; clientId: string; clientSecret: string; refreshToken: string; organizations: Array<{ organization_id: string }> }
 
 try {
   // ---- the emulator and the service ----
-  const emu = await start([
+  const emuLine = await procs.start([
     'emulator', 'start', '--port', '0', '--json', '--contacts', String(CONTACTS),
     '--per-minute', '60000', '--daily', '100000000', '--in-flight', '10',
     '--fault', `latency:${LATENCY},method=post,path=/contacts/*/inactive`,
   ], /^\{/);
-  const info = JSON.parse(emu.line) as Info;
+  const info = JSON.parse(emuLine) as Info;
   const org = info.organizations[0]!.organization_id;
-  const emulatorUrl = new URL(info.baseUrl).origin;
-  const add = spawnSync(process.execPath, [CLI, 'users', 'add', 'bench', '--db', join(dir, 'sunset.db')], { cwd: dir, env: { ...process.env, SUNSET_PASSWORD: PASSWORD }, encoding: 'utf8' });
-  if (add.status !== 0) throw new Error(`users add: ${add.stderr}`);
-  const serve = await start(['serve', '--port', '0', '--db', join(dir, 'sunset.db'), '--emulator', emulatorUrl, '--per-minute', '60000'], /is serving/);
-  const origin = /(http:\/\/[^\s]+)/.exec(serve.line)![1]!;
+  const origin = await procs.serve(new URL(info.baseUrl).origin, join(dir, 'sunset.db'), ['--per-minute', '60000']);
 
   // ---- the operator: sign in, policy, scan, plan ----
-  const login = await fetch(`${origin}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ username: 'bench', password: PASSWORD }) });
-  const cookie = /sunset_session=[^;]*/.exec(login.headers.get('set-cookie') ?? '')?.[0];
-  if (!cookie) throw new Error(`sign-in failed: ${login.status}`);
-  const csrf = ((await (await fetch(`${origin}/api/session`, { headers: { cookie } })).json()) as { csrfToken: string }).csrfToken;
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${origin}${path}`, {
-      method, headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return (text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text) as T;
-  };
+  const api = await signInApi(origin);
   const orgView = async (): Promise<{ policy: { draft?: string }; latestPlan: { planId: string; steps: number } | null; activeJob: unknown }> =>
     (await api<Array<{ organizationId: string }>>('GET', '/api/orgs')).find((o) => o.organizationId === org) as never;
   const draft = (await orgView()).policy.draft!.replace('max_changes: 1000', 'max_changes: 100000');
@@ -262,7 +226,6 @@ try {
   if (values.json) console.log(JSON.stringify(figures));
   if (!ok) process.exitCode = 1;
 } finally {
-  for (const c of children) c.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 300));
+  await procs.stopAll();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -205,7 +205,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * `SUNSET_FAILPOINT=after-call:7` kills this process with SIGKILL at that point of the 7th step it
  * handles (crash tests). Not for users.
  */
-function parseFailpoint(spec: string | undefined): Parameters<typeof applyRun>[0]['failpoint'] {
+export function parseFailpoint(spec: string | undefined): Parameters<typeof applyRun>[0]['failpoint'] {
   if (!spec) return undefined;
   const [name, nth] = spec.split(':');
   const target = Number(nth ?? '1');

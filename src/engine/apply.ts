@@ -228,7 +228,11 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
         finishedTimes.push(clock.now());
         return;
       }
-      if (now.modifiedAt >= step.startedAt - 2_000) {
+      // A modification that Sunset itself made just before (an undo started right after its run,
+      // say) is no one else's: the journal knows when it put the contact in its present status.
+      const own = (await journal.latestChanges([step.contactId])).get(step.contactId);
+      const ours = own !== undefined && own.to === now.status && now.modifiedAt <= own.at + 2_000;
+      if (now.modifiedAt >= step.startedAt - 2_000 && !ours) {
         await journal.finishStep(runId, step.seq, owner, {
           state: 'skipped', skipReason: `changed by someone else while this step was interrupted (now ${now.status}); left as it is`, finishedAt: clock.now(),
         });

@@ -13,6 +13,7 @@ export type { VerifyResult } from './verify.js';
 export { createJournal, newId, JournalError } from './storage/journal.js';
 export type { Journal, AuditRow, FingerprintRow, NewStep, StepFinish } from './storage/journal.js';
 export { openSqlite } from './storage/sqlite.js';
+export { checkJournal } from './storage/check.js';
 export type { SqlDatabase, SqlValue } from './storage/sql.js';
 export { QuotaWait } from './port.js';
 export type { BooksPort, PortContact, PortTransaction, QuotaView } from './port.js';

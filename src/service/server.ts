@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isOrganizationId } from '../zoho/index.js';
 import {
-  createRunFromPlan, createUndoRun, defaultPolicyText, parsePolicy, PolicyError, RunInputError, type BooksPort, type EngineClock, type Evidence, type Journal, type Plan,
+  createRunFromPlan, createUndoRun, defaultPolicyText, parsePolicy, PolicyError, RunInputError, type BooksPort, type EngineClock, type Evidence, type Failpoint, type Journal, type Plan,
 } from '../engine/index.js';
 import { auditToCsv, auditToJson } from '../engine/report/index.js';
 import { CronError, parseCron } from './cron.js';
@@ -41,6 +41,8 @@ export interface ServiceOptions {
   secureCookies?: boolean;
   /** Where app.html, login.html, app.js and app.css are. */
   uiDir: string;
+  /** Crash injection for the crash suite: where CRM runs kill the process (SUNSET_FAILPOINT). */
+  failpoint?: Failpoint;
   /** `--crm-mapping FILE`: the CRM values that mean inactive/active, for the organizations it names (or all). */
   mappingFile?: MappingFile;
   /** How often to apply accepted CRM events (default 1 s) and check schedules (default 30 s); 0 turns a loop off (tests drive it). */
@@ -136,7 +138,7 @@ export function createService(options: ServiceOptions): Service {
   const bus = createEventBus();
   const log = options.log ?? (() => undefined);
   const runner = createRunner({ journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, log });
-  const processor = createWebhookProcessor({ store, journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, log });
+  const processor = createWebhookProcessor({ store, journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, log, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
   const scheduler = createScheduler({ store, journal, runner, clock, log });
   const sessionTtl = options.sessionTtlMs ?? 12 * 3_600_000;
   let httpRequests = 0;

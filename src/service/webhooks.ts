@@ -17,7 +17,7 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { isZohoId } from '../zoho/index.js';
-import { applyRun, type BooksPort, type EngineClock, type Journal } from '../engine/index.js';
+import { applyRun, type BooksPort, type EngineClock, type Failpoint, type Journal } from '../engine/index.js';
 import type { EventBus } from './events.js';
 import { sha256, type OrgSettings, type ServiceStore, type WebhookEvent, type WebhookMapping } from './store.js';
 
@@ -176,6 +176,8 @@ export interface ProcessorOptions {
   isDead?: (owner: string) => boolean;
   maxAttempts?: number;
   log?: (message: string) => void;
+  /** Crash injection for the crash suite (`SUNSET_FAILPOINT` of `sunset serve`). */
+  failpoint?: Failpoint;
 }
 
 /**
@@ -280,7 +282,7 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
                 })),
               );
             }
-            const result = await applyRun({ journal, port, runId, owner: options.owner, clock, isDead: options.isDead });
+            const result = await applyRun({ journal, port, runId, owner: options.owner, clock, isDead: options.isDead, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
             if (result.counts.pending + result.counts.inFlight > 0) throw new Error('the run did not finish');
             await settleRun(runId, runEvents);
           } catch (error) {

@@ -11,7 +11,7 @@
  * none lost), every step is done and changed, and the steps in flight at the crash were recovered.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { applyRun, createRunFromPlan, type FailpointName, type StepRecord } from '../../src/engine/index.js';
+import { applyRun, createRunFromPlan, createUndoRun, type FailpointName, type StepRecord } from '../../src/engine/index.js';
 import { seededRandom } from '../helpers/client.js';
 import { rawList, scanAndPlan, startEngineHarness, successfulStatusChanges, type EngineHarness } from '../helpers/engine.js';
 
@@ -193,6 +193,32 @@ describe('apply crashes at random points and resumes without doing a step twice 
     expect(rec.state).toBe('skipped');
     const status = await h.t.call<{ contact: { status: string } }>('GET', `/contacts/${victim.contactId}`);
     expect(status.body.contact.status).toBe('active');
+  });
+
+  it('an undo started right after its run, interrupted after a claim, still reverses that contact (Sunset\'s own change is no one else\'s)', async () => {
+    // Found by the crash suite (test/reliability/crash.test.ts): the resumed step read the contact,
+    // saw it modified a moment before the step started (by the run being undone) and skipped it
+    // as "changed by someone else".
+    const h = await startEngineHarness({ contacts: 120, randomSeed: 7 });
+    harnesses.push(h);
+    const { plan } = await scanAndPlan(h);
+    const run = await createRunFromPlan(h.journal, plan, 'ana@example.com', h.clock.now());
+    await applyRun({ journal: h.journal, port: h.port, runId: run.runId, owner: 'host:100:x', clock: h.clock });
+    const { run: undo } = await createUndoRun(h.journal, run.runId, 'ana@example.com', h.clock.now());
+    const since = await h.lastSeq();
+    const a = crashingFailpoint({ position: 'after-claim', nth: 2, concurrency: 1 });
+    await expect(applyRun({
+      journal: h.journal, port: h.port, runId: undo.runId, owner: 'host:101:a', clock: h.clock, concurrency: 1, failpoint: a.failpoint,
+    })).rejects.toBeInstanceOf(Crash);
+    const victim = a.crashed()!;
+    const c = h.newSide();
+    const result = await applyRun({
+      journal: h.journal, port: c.port, runId: undo.runId, owner: 'host:303:c', clock: h.clock, isDead: (owner) => owner === 'host:101:a',
+    });
+    expect(result.counts).toMatchObject({ total: plan.steps.length, changed: plan.steps.length, skipped: 0, pending: 0, inFlight: 0 });
+    const changes = successfulStatusChanges(await h.requests({ since }));
+    expect(changes.get(victim.contactId)).toEqual(['active']);
+    for (const st of plan.steps) expect(changes.get(st.contactId)).toEqual(['active']);
   });
 
   it('covers at least 10 crash positions across the three failpoints', () => {

@@ -1,5 +1,6 @@
 /** `sunset runs` and `sunset runs show RUN`. */
 import { parseArgs } from 'node:util';
+import { checkJournal } from '../../engine/index.js';
 import { renderRunText } from '../../engine/report/index.js';
 import { parseFlags } from '../args.js';
 import { COMMON_FLAGS } from '../common.js';
@@ -9,8 +10,12 @@ import type { CliIO } from '../main.js';
 
 const HELP = `Usage: sunset runs [--org ID] [--json]
        sunset runs show RUN_ID [--json]
+       sunset runs check [--json]
 
 Lists the runs in the journal with their counts, or shows one run with its skipped and failed steps.
+\`runs check\` checks the journal itself: the database file (SQLite's integrity check) and what
+resume and undo rely on (counts match steps, a finished run has nothing left, plan runs follow their
+plan, undo runs only reverse what their run changed). Exit 0 when it is sound, 1 with each problem.
 
 Options:
   --db FILE             The journal (default ./sunset.db)
@@ -40,7 +45,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.stdout.isTTY === true, limit: values.limit ? Number(values.limit) : 20 }));
       return 0;
     }
-    if (positionals.length > 0) throw new ExitError(`Unknown argument "${positionals[0]}": use sunset runs, or sunset runs show RUN_ID.`, EXIT_USAGE);
+    if (positionals[0] === 'check' && positionals.length === 1) {
+      const problems = await checkJournal(journal);
+      const runs = (await journal.listRuns()).length;
+      if (values.json) io.stdout.write(`${JSON.stringify({ ok: problems.length === 0, runs, problems })}\n`);
+      else if (problems.length === 0) io.stdout.write(`The journal is sound: ${runs} run${runs === 1 ? '' : 's'} checked, the database file passes SQLite's integrity check.\n`);
+      else io.stdout.write(`The journal has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return problems.length === 0 ? 0 : 1;
+    }
+    if (positionals.length > 0) throw new ExitError(`Unknown argument "${positionals[0]}": use sunset runs, sunset runs show RUN_ID or sunset runs check.`, EXIT_USAGE);
     const runs = await journal.listRuns(values.org);
     const rows = await Promise.all(runs.map(async (r) => ({ run: r, counts: await journal.runCounts(r.runId) })));
     if (values.json) {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createService, createServiceStore, MappingFileError, parseMappingFile, type MappingFile } from '../../service/index.js';
 import { intFlag, parseFlags } from '../args.js';
-import { COMMON_HELP, openSession } from '../common.js';
+import { COMMON_HELP, openSession, parseFailpoint } from '../common.js';
 import { isDeadOwner, ownerId } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
@@ -90,6 +90,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     uiDir,
     log,
     ...(mappingFile ? { mappingFile } : {}),
+    ...(io.env.SUNSET_FAILPOINT ? { failpoint: parseFailpoint(io.env.SUNSET_FAILPOINT)! } : {}),
   });
   let listening;
   try {
