@@ -127,6 +127,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.stderr.write(`sunset: ${error.message}\n`);
       return error.exitCode;
     }
+    const sqlite = (error as { code?: unknown }).code;
+    if (typeof sqlite === 'string' && /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB)/.test(sqlite)) {
+      // The journal's disk is full, read-only, gone or locked: not a bug, and nothing is lost.
+      // Steps are written before their call and settled by one read on resume.
+      io.stderr.write(`sunset: the journal could not be written or read (${sqlite}: ${(error as Error).message}). `
+        + 'No contact was changed in Zoho Books without a journal entry: once the journal\'s disk has space and the file is writable, '
+        + '`sunset apply --resume` settles the steps that were in flight and finishes the run. `sunset runs check` checks the journal.\n');
+      return 1;
+    }
     io.stderr.write(`sunset: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
     if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     else io.stderr.write('This is a bug in sunset. Run again with --debug for the stack trace, and report it.\n');
