@@ -196,7 +196,9 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
   const runs = JSON.parse((await cli(['runs', '--json'])).stdout) as Array<{ run: { runId: string } }>;
   let recovered = 0;
   for (const r of runs) {
-    const detail = JSON.parse((await cli(['runs', 'show', r.run.runId, '--json', '--limit', '1000'])).stdout) as RunShow;
+    const shown = await cli(['runs', 'show', r.run.runId, '--json', '--limit', '1000']);
+    expect(shown.code, show('runs show', shown)).toBe(0);
+    const detail = JSON.parse(shown.stdout) as RunShow;
     recovered += detail.steps.filter((s) => /confirmed after a restart/.test(s.lastError ?? '')).length;
   }
   return { trial, changed: successes.size, recovered };
