@@ -43,6 +43,8 @@ export interface ServiceOptions {
   uiDir: string;
   /** Crash injection for the crash suite: where CRM runs kill the process (SUNSET_FAILPOINT). */
   failpoint?: Failpoint;
+  /** `--public-url`: the address users and the CRM reach the service by (behind a proxy). */
+  publicUrl?: string;
   /** `--crm-mapping FILE`: the CRM values that mean inactive/active, for the organizations it names (or all). */
   mappingFile?: MappingFile;
   /** How often to apply accepted CRM events (default 1 s) and check schedules (default 30 s); 0 turns a loop off (tests drive it). */
@@ -74,11 +76,31 @@ const SESSION_COOKIE = 'sunset_session';
 /** A scrypt hash of a random password, checked against when the user does not exist. */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
+/**
+ * The Host headers the service answers to: on a loopback address, its loopback names and port
+ * (plus --public-url's host); on any other address only when --public-url names it (null: any).
+ */
+function hostsFor(address: AddressInfo, publicUrl: string | undefined): Set<string> | null {
+  const hosts = new Set<string>();
+  if (publicUrl) hosts.add(new URL(publicUrl).host.toLowerCase());
+  const loopback = address.address === '127.0.0.1' || address.address === '::1' || address.address.startsWith('127.');
+  if (loopback) {
+    for (const name of ['127.0.0.1', 'localhost', '[::1]', address.family === 'IPv6' ? `[${address.address}]` : address.address]) hosts.add(`${name}:${address.port}`);
+    return hosts;
+  }
+  return publicUrl ? hosts : null;
+}
+
 function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0) out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq <= 0) continue;
+    try {
+      out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      // Not percent-encoding: a cookie that is not ours, or a forged one; ignored.
+    }
   }
   return out;
 }
@@ -387,6 +409,8 @@ export function createService(options: ServiceOptions): Service {
     }
   };
 
+  let allowedHosts: Set<string> | null = null;
+
   const cookie = (value: string, maxAge: number): string =>
     `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${options.secureCookies ? '; Secure' : ''}`;
 
@@ -397,6 +421,12 @@ export function createService(options: ServiceOptions): Service {
     const method = req.method ?? 'GET';
 
     if (path === '/healthz' && method === 'GET') return send(res, 200, { ok: true });
+    // DNS rebinding: a page on another site whose name now resolves to 127.0.0.1 reaches this
+    // port with its own name as Host (and as Origin, so same-origin checks pass). Answer only to
+    // the names this service is known by.
+    if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
+      return send(res, 421, { error: `this service does not answer for the host "${req.headers.host ?? ''}"; behind a proxy or under another name, start it with --public-url` });
+    }
 
     const webhook = /^\/hooks\/crm\/([^/]+)$/.exec(path);
     if (webhook) {
@@ -496,7 +526,14 @@ export function createService(options: ServiceOptions): Service {
       const m = r.pattern.exec(path);
       if (!m) continue;
       if (r.method !== method) continue;
-      return r.handler({ req, res, params: m.slice(1).map(decodeURIComponent), query: url.searchParams, user: session.username });
+      const params = m.slice(1).map((p) => {
+        try {
+          return decodeURIComponent(p);
+        } catch {
+          throw new HttpError(400, 'the path is not valid percent-encoding');
+        }
+      });
+      return r.handler({ req, res, params, query: url.searchParams, user: session.username });
     }
     if (api.some((r) => r.pattern.test(path))) return send(res, 405, { error: `${method} is not allowed here` });
     return send(res, 404, { error: 'not found' });
@@ -532,6 +569,7 @@ export function createService(options: ServiceOptions): Service {
         server.listen(port, host, () => resolve());
       });
       const address = server.address() as AddressInfo;
+      allowedHosts = hostsFor(address, options.publicUrl);
       if (options.webhookIntervalMs !== 0) {
         const t = setInterval(() => void processWebhooks().catch((e: unknown) => log(`webhooks: ${String(e)}`)), options.webhookIntervalMs ?? 1_000);
         t.unref();

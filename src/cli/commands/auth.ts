@@ -43,8 +43,10 @@ Options:
 async function ask(io: CliIO, question: string): Promise<string> {
   if (!io.stdin.isTTY) return '';
   const muted = new Writable({ write: (_chunk, _enc, done) => done() });
-  io.stderr.write(question);
+  // The interface first: it turns the terminal's echo off (raw mode), so what is typed once the
+  // question shows is never echoed by the terminal.
   const rl = createInterface({ input: io.stdin, output: muted, terminal: true });
+  io.stderr.write(question);
   try {
     return (await new Promise<string>((resolve) => rl.question('', resolve))).trim();
   } finally {

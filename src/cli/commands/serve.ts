@@ -23,6 +23,9 @@ Options:
   --port N              Port (default 8080)
   --metrics-token-file FILE  A file holding a token Prometheus sends as "Authorization: Bearer ..."
   --secure-cookies      Mark the session cookie Secure (when served over HTTPS)
+  --public-url URL      The address people and the CRM use when it is not this machine's loopback
+                        (behind an HTTPS proxy: https://sunset.example.com). On loopback the
+                        service answers only to 127.0.0.1, localhost and this name (DNS rebinding).
   --crm-mapping FILE    Which CRM values mean inactive and active, from a YAML file instead of the
                         UI: "inactive: [Churned, Lost]" and "active: [Active]" for every
                         organization, and/or "organizations: {"ID": {inactive: [...], active: [...]}}".
@@ -34,7 +37,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseFlags(() => parseArgs({
     args: argv, strict: true,
     options: {
-      host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' },
+      host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' }, 'public-url': { type: 'string' },
       db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
     },
   }), 'serve');
@@ -51,6 +54,17 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       throw new ExitError(`--metrics-token-file: cannot read it (${(error as { code?: string }).code ?? String(error)}).`, EXIT_USAGE);
     }
     if (metricsToken.length < 16) throw new ExitError('--metrics-token-file: the token needs at least 16 characters.', EXIT_USAGE);
+  }
+  const publicUrl = values['public-url'];
+  if (publicUrl !== undefined) {
+    let ok = false;
+    try {
+      const u = new URL(publicUrl);
+      ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.pathname === '/' && !u.search && !u.username;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ExitError(`--public-url: "${publicUrl}" is not an address like https://sunset.example.com (scheme and host, no path).`, EXIT_USAGE);
   }
   let mappingFile: MappingFile | undefined;
   if (values['crm-mapping']) {
@@ -90,6 +104,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     uiDir,
     log,
     ...(mappingFile ? { mappingFile } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
     ...(io.env.SUNSET_FAILPOINT ? { failpoint: parseFailpoint(io.env.SUNSET_FAILPOINT)! } : {}),
   });
   let listening;

@@ -17,8 +17,9 @@ without echo; it needs at least 12 characters and is stored only as a scrypt has
 
 async function askHidden(io: CliIO, question: string): Promise<string> {
   const muted = new Writable({ write: (_c, _e, done) => done() });
-  io.stderr.write(question);
+  // The interface first: it turns the terminal's echo off (raw mode) before the question shows.
   const rl = createInterface({ input: io.stdin, output: muted, terminal: true });
+  io.stderr.write(question);
   try {
     return await new Promise<string>((resolve) => rl.question('', resolve));
   } finally {
