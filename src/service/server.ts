@@ -501,7 +501,7 @@ export function createService(options: ServiceOptions): Service {
       if (!sameOrigin(req)) return send(res, 403, { error: 'cross-site request refused' });
       let token = req.headers['x-csrf-token'];
       if (path === '/logout' && token === undefined) token = new URLSearchParams((await readBody(req, 4096)).toString('utf8')).get('csrf') ?? undefined;
-      if (token !== session.csrfToken) return send(res, 403, { error: 'missing or wrong CSRF token: reload the page' });
+      if (typeof token !== 'string' || sha256(token) !== sha256(session.csrfToken)) return send(res, 403, { error: 'missing or wrong CSRF token: reload the page' });
     }
 
     if (path === '/logout' && method === 'POST') {
