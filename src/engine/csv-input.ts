@@ -14,6 +14,17 @@ export class CsvInputError extends Error {
   }
 }
 
+/** Text with line breaks and other control characters escaped (`\n`, `\u0000`), for one-line messages. */
+function oneLine(text: string): string {
+  let out = '';
+  for (const c of text) {
+    const code = c.codePointAt(0)!;
+    const control = (code < 0x20 && c !== '\t') || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029;
+    out += !control ? c : c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
+
 /** Rows of an RFC 4180 document, each with the line it starts on. */
 export function parseCsv(text: string): Array<{ line: number; cells: string[] }> | { error: string; line: number } {
   const rows: Array<{ line: number; cells: string[] }> = [];
@@ -36,7 +47,8 @@ export function parseCsv(text: string): Array<{ line: number; cells: string[] }>
           afterQuote = true;
         }
       } else {
-        if (ch === '\n') line++;
+        // A line break inside a quoted cell still ends a line of the file: LF, CRLF or a bare CR.
+        if (ch === '\n' || (ch === '\r' && src[i + 1] !== '\n')) line++;
         cell += ch;
       }
       continue;
@@ -74,13 +86,15 @@ export function parseChangesCsv(text: string, file: string, defaultAction: StepA
   if (!Array.isArray(parsed)) throw new CsvInputError(file, [{ line: parsed.line, message: `not valid CSV: ${parsed.error}` }]);
   if (parsed.length === 0) throw new CsvInputError(file, [{ line: 1, message: 'the file is empty; it needs a header row with contact_id' }]);
   const header = parsed[0]!.cells.map((h) => h.trim().toLowerCase());
+  // Header names quoted in a problem keep it on one line (a quoted cell can hold a line break).
+  const names = (list: string[]): string => list.map(oneLine).join(', ');
   const col = (name: string): number => header.indexOf(name);
   const idCol = col('contact_id');
   const problems: Array<{ line: number; message: string }> = [];
-  if (idCol < 0) throw new CsvInputError(file, [{ line: parsed[0]!.line, message: `the header needs a contact_id column (found: ${header.join(', ') || 'nothing'})` }]);
+  if (idCol < 0) throw new CsvInputError(file, [{ line: parsed[0]!.line, message: `the header needs a contact_id column (found: ${names(header) || 'nothing'})` }]);
   const known = ['contact_id', 'action', 'contact_name', 'reason'];
   const unknown = header.filter((h) => !known.includes(h));
-  if (unknown.length > 0) problems.push({ line: parsed[0]!.line, message: `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; use ${known.join(', ')}` });
+  if (unknown.length > 0) problems.push({ line: parsed[0]!.line, message: `unknown column${unknown.length > 1 ? 's' : ''} ${names(unknown)}; use ${known.join(', ')}` });
   const actionCol = col('action');
   if (actionCol < 0 && defaultAction === undefined) problems.push({ line: parsed[0]!.line, message: 'add an action column (activate or deactivate), or use `sunset contacts activate|deactivate --from`' });
   const changes: ContactChange[] = [];
@@ -92,7 +106,7 @@ export function parseChangesCsv(text: string, file: string, defaultAction: StepA
     }
     const id = row.cells[idCol]!.trim();
     if (!isZohoId(id)) {
-      problems.push({ line: row.line, message: `${JSON.stringify(id)} is not a Zoho contact id (15 to 19 digits)` });
+      problems.push({ line: row.line, message: `${oneLine(JSON.stringify(id))} is not a Zoho contact id (15 to 19 digits)` });
       continue;
     }
     let action = defaultAction;
@@ -101,7 +115,7 @@ export function parseChangesCsv(text: string, file: string, defaultAction: StepA
       if (a === 'activate' || a === 'deactivate') action = a;
       else if (a === '' && defaultAction) action = defaultAction;
       else {
-        problems.push({ line: row.line, message: `action ${JSON.stringify(a)} is not activate or deactivate` });
+        problems.push({ line: row.line, message: `action ${oneLine(JSON.stringify(a))} is not activate or deactivate` });
         continue;
       }
       if (defaultAction && action !== defaultAction) {
@@ -115,6 +129,8 @@ export function parseChangesCsv(text: string, file: string, defaultAction: StepA
       problems.push({ line: row.line, message: `contact ${id} is also set to ${before.action} on line ${before.line}` });
       continue;
     }
+    // The same change listed again: one change (its first line's name and reason).
+    if (before) continue;
     seen.set(id, { line: row.line, action });
     const name = col('contact_name') >= 0 ? row.cells[col('contact_name')]!.trim() : undefined;
     const reason = col('reason') >= 0 ? row.cells[col('reason')]!.trim() : undefined;

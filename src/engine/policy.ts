@@ -114,6 +114,20 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/**
+ * Keys and values quoted in a problem keep it on one line: a line break or other control character
+ * (from a quoted key such as "a\nb") is written as an escape, so one problem is one line of output.
+ */
+function oneLine(text: string): string {
+  let out = '';
+  for (const c of text) {
+    const code = c.codePointAt(0)!;
+    const control = (code < 0x20 && c !== '\t') || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029;
+    out += !control ? c : c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
+
 const TOP_KEYS = ['organization_id', 'inactivity', 'activity', 'safety', 'filters', 'max_changes', 'reactivate'];
 const SAFETY_KEYS = ['open_balance', 'unused_credits', 'grace_period'];
 const FILTER_KEYS = ['contact_type', 'custom_fields', 'tags', 'name', 'crm', 'allow', 'deny'];
@@ -126,13 +140,17 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
   const at = (node: YamlNode | null | undefined, path: string, message: string): void => {
     const offset = node?.range?.[0] ?? 0;
     const pos = counter.linePos(offset);
-    problems.push({ line: pos.line, column: pos.col, path, message });
+    problems.push({ line: pos.line, column: pos.col, path: oneLine(path), message: oneLine(message) });
   };
   for (const error of doc.errors) {
     const pos = error.linePos?.[0] ?? counter.linePos(error.pos[0]);
-    problems.push({ line: pos.line, column: pos.col, path: '', message: `not valid YAML or JSON: ${error.message.split('\n')[0]}` });
+    problems.push({ line: pos.line, column: pos.col, path: '', message: oneLine(`not valid YAML or JSON: ${error.message.split('\n')[0]}`) });
   }
-  if (problems.length > 0) throw new PolicyError(file, problems);
+  if (problems.length > 0) {
+    // The parser can report an error after a later one (a stack overflow unwinding): keep file order.
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new PolicyError(file, problems);
+  }
   const root = doc.contents;
   if (!isMap(root)) {
     at(root as YamlNode, '', 'a policy is a mapping of keys such as organization_id, inactivity, safety, filters');
@@ -300,9 +318,12 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
             const b = bool(v, `${path}.empty`);
             if (b !== undefined) policy.filters.customFields[name] = { empty: b };
           } else {
-            const values = isSeq(v) ? v.items.map((i) => String(scalar(i as YamlNode) ?? '')) : isScalar(v) ? [String(v.value)] : undefined;
+            // Each item a scalar: a mapping, list or alias in the list is an error, not the value "".
+            const wrong = isSeq(v) ? v.items.map((item, i) => [item as YamlNode, i] as const).filter(([item]) => !isScalar(item)) : [];
+            for (const [item, i] of wrong) at(item, `${path}.${op}[${i}]`, 'expected a value (text or a number), not a list, mapping or alias');
+            const values = isSeq(v) ? v.items.map((i) => String(scalar(i as YamlNode) ?? '')) : isScalar(v) && v.value !== null ? [String(v.value)] : undefined;
             if (!values) at(v, `${path}.${op}`, 'expected a value or a list of values');
-            else policy.filters.customFields[name] = op === 'not' ? { not: values } : { in: values };
+            else if (wrong.length === 0) policy.filters.customFields[name] = op === 'not' ? { not: values } : { in: values };
           }
         }
       }

@@ -256,7 +256,11 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
             await store.updateEvent(e.eventId, { booksContactId: e.booksContactId });
             fresh.push(e);
           } catch (error) {
-            await retryLater(e, error);
+            // Zoho refused the lookup itself (a CRM id it does not accept): trying again cannot help.
+            if ((error as { kind?: unknown }).kind === 'validation') {
+              await store.updateEvent(e.eventId, { state: 'failed', attempts: e.attempts + 1, lastError: error instanceof Error ? error.message : String(error) });
+              emit(e, 'failed');
+            } else await retryLater(e, error);
           }
         }
         if (fresh.length > 0) {

@@ -331,6 +331,19 @@ describe('mapping and matching', () => {
     expect((await apiEvent(r.json.eventId)).state).toBe('unmatched');
   });
 
+  it('a CRM id Zoho refuses to look up (too short) fails at once, without retries or a run', async () => {
+    const runsBefore = (await crmRuns()).length;
+    const seq = await s.h.lastSeq();
+    const r = await hook<{ eventId: string }>(json({ crm_account_id: '1234567', status: 'Churned', event_id: 'evt-short-id' }));
+    expect(r.status).toBe(202);
+    const e = await settle(r.json.eventId);
+    expect(e).toMatchObject({ state: 'failed', attempts: 1, booksContactId: null });
+    expect(e.lastError).toBeTruthy();
+    const lookups = (await s.h.requests({ since: seq })).filter((l) => l.method === 'GET' && l.path === '/books/v3/contacts');
+    expect(lookups).toHaveLength(1);
+    expect((await crmRuns()).length).toBe(runsBefore);
+  });
+
   it('an activate event re-activates the contact', async () => {
     const c = takeLinked();
     const r1 = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Closed Lost', event_id: 'evt-react-1' }));
