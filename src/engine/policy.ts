@@ -361,8 +361,8 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
   const max = top.get('max_changes');
   if (max) {
     const v = scalar(max.value);
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 1) policy.maxChanges = v;
-    else at(max.value, 'max_changes', 'expected a whole number of changes, at least 1');
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 10_000_000) policy.maxChanges = v;
+    else at(max.value, 'max_changes', 'expected a whole number of changes, from 1 to 10000000');
   }
   const reactivate = top.get('reactivate');
   if (reactivate) policy.reactivate = bool(reactivate.value, 'reactivate') ?? false;

@@ -405,9 +405,9 @@ describe('refusals: one problem', () => {
     ]);
   });
 
-  it.each(['0', '1.5', '-3', '"10"', 'lots'])('refuses max_changes: %s', (written) => {
+  it.each(['0', '1.5', '-3', '"10"', 'lots', '10000001', '99999999999999999999'])('refuses max_changes: %s', (written) => {
     expect(problemsOf(`${ORG_LINE}max_changes: ${written}\n`)).toStrictEqual([
-      { line: 2, column: 14, path: 'max_changes', message: 'expected a whole number of changes, at least 1' },
+      { line: 2, column: 14, path: 'max_changes', message: 'expected a whole number of changes, from 1 to 10000000' },
     ]);
   });
 
@@ -515,7 +515,7 @@ max_changes: 1.5
     { line: 6, column: 3, path: 'safety.unused-credits', message: `unknown key "unused-credits" (did you mean "unused_credits"?); ${SAFETY_ALLOWED}` },
     { line: 8, column: 17, path: 'filters.contact_type', message: 'unknown contact type "supplier"; use customer or vendor' },
     { line: 9, column: 8, path: 'filters.crm', message: 'expected any, linked or unlinked' },
-    { line: 10, column: 14, path: 'max_changes', message: 'expected a whole number of changes, at least 1' },
+    { line: 10, column: 14, path: 'max_changes', message: 'expected a whole number of changes, from 1 to 10000000' },
   ];
 
   it('lists every problem, in file order', () => {

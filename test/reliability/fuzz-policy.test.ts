@@ -144,7 +144,7 @@ function expectPolicyInvariants(p: Policy, shown: string): void {
   for (const s of [...p.filters.tags.include, ...p.filters.tags.exclude, ...p.filters.name.include, ...p.filters.name.exclude]) {
     expect(typeof s === 'string' && s !== '' && s === s.trim(), shown).toBe(true);
   }
-  if (p.maxChanges !== undefined) expect(Number.isInteger(p.maxChanges) && p.maxChanges >= 1, shown).toBe(true);
+  if (p.maxChanges !== undefined) expect(Number.isInteger(p.maxChanges) && p.maxChanges >= 1 && p.maxChanges <= 10_000_000, shown).toBe(true);
   expect(typeof p.reactivate, shown).toBe('boolean');
 }
 
@@ -387,7 +387,7 @@ const validPolicy: fc.Arbitrary<Policy> = rec<Policy>({
     allow: fc.option(fc.array(zohoId, { maxLength: 4 }), { nil: undefined }),
     deny: fc.array(zohoId, { maxLength: 4 }),
   }),
-  maxChanges: fc.option(fc.oneof(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1 })), { nil: undefined }),
+  maxChanges: fc.option(fc.oneof(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 10_000_000 })), { nil: undefined }),
   reactivate: fc.boolean(),
 });
 
