@@ -81,6 +81,11 @@ export interface Limiter {
 }
 
 interface Org {
+  /**
+   * When each answered request of the window was answered, oldest first. A request counts from the
+   * moment it is let go (as one in flight) until a window after its answer: it reaches Zoho somewhere
+   * in between, and that can be long after it was let go (it may wait for an access token first).
+   */
   starts: number[];
   /** Pacing bucket: whole requests that may start now, refilled at perMinute per window. */
   tokens: number;
@@ -145,8 +150,9 @@ export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Li
           continue;
         }
         prune(org, now);
-        if (org.starts.length >= options.perMinute) {
-          await clock.sleep((org.starts[0] as number) + options.windowMs - now + 1, signal);
+        // The requests in flight count too; none of them leaves the window before a window from now.
+        if (org.starts.length + org.inFlight >= options.perMinute) {
+          await clock.sleep((org.starts[0] ?? now) + options.windowMs - now + 1, signal);
           continue;
         }
         org.tokens = Math.min(burst, org.tokens + (now - org.refilledAt) * refillPerMs);
@@ -171,7 +177,6 @@ export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Li
           });
           continue;
         }
-        org.starts.push(now);
         org.tokens -= 1;
         org.inFlight++;
         if (org.quota) org.quota.remaining--;
@@ -181,6 +186,7 @@ export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Li
             if (released) return;
             released = true;
             org.inFlight--;
+            org.starts.push(clock.now());
             if (headers) {
               const limit = Number(headers.get('x-rate-limit-limit'));
               const remaining = Number(headers.get('x-rate-limit-remaining'));
@@ -210,7 +216,7 @@ export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Li
       const oldest = org.starts[0];
       // Our own window reopens when its oldest request leaves it; if the window was not ours to
       // fill (other integrations share it), wait a whole window.
-      const until = oldest !== undefined && org.starts.length >= options.perMinute ? oldest + options.windowMs : now + options.windowMs;
+      const until = oldest !== undefined && org.starts.length + org.inFlight >= options.perMinute ? oldest + options.windowMs : now + options.windowMs;
       org.pausedUntil = Math.max(org.pausedUntil, Math.min(until, now + options.windowMs));
     },
     exhausted(id, resetAt) {
@@ -232,7 +238,7 @@ export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Li
         organizationId: id,
         inFlight: org.inFlight,
         inFlightCap: capFor(id, org),
-        usedInWindow: org.starts.length,
+        usedInWindow: org.starts.length + org.inFlight,
         perMinute: options.perMinute,
         pausedUntil: org.pausedUntil,
         quota: org.quota ? { ...org.quota } : undefined,

@@ -309,8 +309,23 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
           await waitForQuota(error);
           continue;
         }
+        let stop = error;
+        // A revalidation read that failed after the client's own retries: back off and try again,
+        // as for a step that failed that way (the refresh starts again from its last watermark).
+        if ((error as { retryable?: boolean }).retryable === true) {
+          transientFailures++;
+          if (transientFailures < 5) {
+            const slept = await clock.sleep(Math.min(60_000, 2_000 * 2 ** transientFailures), signal).then(() => true, () => false);
+            if (!slept && signal?.aborted) {
+              interrupted = true;
+              break;
+            }
+            continue;
+          }
+          stop = new ApplyError(`Zoho kept failing (${errorText(error)}); the run is paused and can be resumed.`);
+        }
         await journal.setRunState(runId, 'paused', clock.now());
-        throw error;
+        throw stop;
       }
     }
   } finally {
