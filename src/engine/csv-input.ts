@@ -6,6 +6,7 @@
 import { isZohoId } from '../zoho/index.js';
 import type { ContactChange } from './runs.js';
 import type { StepAction } from './types.js';
+import { oneLine } from './one-line.js';
 
 export class CsvInputError extends Error {
   override name = 'CsvInputError';
@@ -14,16 +15,6 @@ export class CsvInputError extends Error {
   }
 }
 
-/** Text with line breaks and other control characters escaped (`\n`, `\u0000`), for one-line messages. */
-function oneLine(text: string): string {
-  let out = '';
-  for (const c of text) {
-    const code = c.codePointAt(0)!;
-    const control = (code < 0x20 && c !== '\t') || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029;
-    out += !control ? c : c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${code.toString(16).padStart(4, '0')}`;
-  }
-  return out;
-}
 
 /** Rows of an RFC 4180 document, each with the line it starts on. */
 export function parseCsv(text: string): Array<{ line: number; cells: string[] }> | { error: string; line: number } {

@@ -5,6 +5,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { isOrganizationId, isZohoId, TRANSACTION_TYPES, type ContactType, type TransactionType } from '../zoho/index.js';
+import { oneLine } from './one-line.js';
 
 export interface Duration {
   amount: number;
@@ -112,20 +113,6 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
-}
-
-/**
- * Keys and values quoted in a problem keep it on one line: a line break or other control character
- * (from a quoted key such as "a\nb") is written as an escape, so one problem is one line of output.
- */
-function oneLine(text: string): string {
-  let out = '';
-  for (const c of text) {
-    const code = c.codePointAt(0)!;
-    const control = (code < 0x20 && c !== '\t') || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029;
-    out += !control ? c : c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${code.toString(16).padStart(4, '0')}`;
-  }
-  return out;
 }
 
 const TOP_KEYS = ['organization_id', 'inactivity', 'activity', 'safety', 'filters', 'max_changes', 'reactivate'];
