@@ -186,6 +186,24 @@ export function createService(options: ServiceOptions): Service {
     return processing;
   };
 
+  // A saved plan never changes, so the review page's requests (the plan, its rows, approval) share
+  // one parsed copy: a 10,000-step plan is parsed once, not once per request. The latest few only.
+  const planCache = new Map<string, { plan: Plan; rowsJson?: string }>();
+  const cachedPlan = async (planId: string): Promise<{ plan: Plan; rowsJson?: string } | undefined> => {
+    const hit = planCache.get(planId);
+    if (hit) {
+      planCache.delete(planId);
+      planCache.set(planId, hit);
+      return hit;
+    }
+    const plan = await journal.getPlan(planId);
+    if (!plan) return undefined;
+    const entry = { plan };
+    planCache.set(planId, entry);
+    while (planCache.size > 4) planCache.delete(planCache.keys().next().value!);
+    return entry;
+  };
+
   /** The mapping an organization's webhooks use: the mapping file's, when it names one, else the saved one. */
   const mappingView = (org: string, saved: WebhookMapping): { mapping: WebhookMapping; mappingFile: string | null } => {
     const fromFile = fileMappingFor(options.mappingFile, org);
@@ -203,7 +221,9 @@ export function createService(options: ServiceOptions): Service {
       }
     }
     const snapshot = await journal.latestSnapshot(o.organizationId);
-    const plan = await journal.latestPlan(o.organizationId);
+    // Through the plan cache: the organizations page is reloaded on every job event.
+    const latestId = await journal.latestPlanId(o.organizationId);
+    const plan = latestId === undefined ? undefined : (await cachedPlan(latestId))?.plan;
     const planRun = plan ? (await journal.listRuns(o.organizationId)).find((r) => r.planId === plan.planId) : undefined;
     const q = connection.port(o.organizationId).quota();
     const job = runner.activeJobs().find((j) => j.organizationId === o.organizationId);
@@ -298,24 +318,6 @@ export function createService(options: ServiceOptions): Service {
     const { jobId } = runner.scanAndPlan(org, s.policyText);
     send(res, 202, { jobId });
   });
-  // A saved plan never changes, so the review page's requests (the plan, its rows, approval) share
-  // one parsed copy: a 10,000-step plan is parsed once, not once per request. The latest few only.
-  const planCache = new Map<string, { plan: Plan; rowsJson?: string }>();
-  const cachedPlan = async (planId: string): Promise<{ plan: Plan; rowsJson?: string } | undefined> => {
-    const hit = planCache.get(planId);
-    if (hit) {
-      planCache.delete(planId);
-      planCache.set(planId, hit);
-      return hit;
-    }
-    const plan = await journal.getPlan(planId);
-    if (!plan) return undefined;
-    const entry = { plan };
-    planCache.set(planId, entry);
-    while (planCache.size > 4) planCache.delete(planCache.keys().next().value!);
-    return entry;
-  };
-
   route('GET', '/api/plans/:plan', async ({ res, params }) => {
     const plan = (await cachedPlan(params[0]!))?.plan;
     if (!plan) throw new HttpError(404, `no plan ${params[0]}`);

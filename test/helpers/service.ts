@@ -33,7 +33,8 @@ export interface HttpResult<T = unknown> {
   json: T;
 }
 
-async function toResult<T>(response: Response): Promise<HttpResult<T>> {
+/** Reads an answer: status, headers, text, and the text parsed as JSON when it is JSON. */
+export async function toResult<T>(response: Response): Promise<HttpResult<T>> {
   const text = await response.text();
   let json: unknown;
   try {

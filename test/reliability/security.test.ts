@@ -34,7 +34,7 @@ import { organizationRoutes } from '../../src/emulator/routes/organizations.js';
 import { transactionRoutes } from '../../src/emulator/routes/transactions.js';
 import { TRANSACTION_TYPES, type TransactionTypeInfo } from '../../src/zoho/index.js';
 import { createHarness, pollUntil, ROOT, type ChildProc, type EmulatorProcess, type Exit } from '../helpers/cli.js';
-import { signHook, signIn, type SignedIn } from '../helpers/service.js';
+import { signHook, signIn, toResult, type HttpResult, type SignedIn } from '../helpers/service.js';
 import {
   fileText, findLeaks, hasScript, listFiles, mode, octal, procListing, queryFile, scanSqliteRows, SecretRegistry, serviceRoutes, withCompanions, runOnTerminal, writeZohoRedirect,
   type Leak, type SecretKind,
@@ -305,17 +305,10 @@ describe('2-4. sunset serve', () => {
   }
 
   /** An anonymous or hand-built request, recorded for the leak check. */
-  async function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: Headers; text: string; json: unknown }> {
-    const response = await fetch(`${origin}${path}`, { method, headers, body, redirect: 'manual' });
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    answers.push({ where: `${method} ${path}`, text: `${[...response.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${text}`, allowValues: [] });
-    return { status: response.status, headers: response.headers, text, json };
+  async function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<HttpResult> {
+    const r = await toResult(await fetch(`${origin}${path}`, { method, headers, body, redirect: 'manual' }));
+    answers.push({ where: `${method} ${path}`, text: `${[...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${r.text}`, allowValues: [] });
+    return r;
   }
 
   interface OrgView { organizationId: string; latestPlan: { planId: string } | null; activeJob: unknown; quota?: unknown }

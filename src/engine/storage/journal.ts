@@ -196,6 +196,8 @@ export interface Journal {
   savePlan(plan: Plan, createdAt?: number): Promise<void>;
   getPlan(planId: string): Promise<Plan | undefined>;
   latestPlan(organizationId?: string): Promise<Plan | undefined>;
+  /** The latest plan's id alone (no steps read). */
+  latestPlanId(organizationId: string): Promise<string | undefined>;
 
   createRun(run: Omit<RunRecord, 'runId' | 'state' | 'startedAt' | 'finishedAt'> & { runId?: string }, steps: NewStep[]): Promise<RunRecord>;
   getRun(runId: string): Promise<RunRecord | undefined>;
@@ -354,6 +356,10 @@ export function createJournal(db: SqlDatabase): Journal {
       });
     },
     getPlan: async (planId) => loadPlan(await db.get<Record<string, unknown>>('SELECT * FROM plans WHERE plan_id = ?', [planId])),
+    latestPlanId: async (organizationId) => {
+      const row = await db.get<{ plan_id: string }>('SELECT plan_id FROM plans WHERE organization_id = ? ORDER BY created_at DESC, plan_id DESC LIMIT 1', [organizationId]);
+      return row ? String(row.plan_id) : undefined;
+    },
     latestPlan: async (organizationId) =>
       loadPlan(
         organizationId
