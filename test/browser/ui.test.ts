@@ -233,12 +233,13 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     const contactId = plan.steps[0]!.contactId;
     const body = JSON.stringify({ books_contact_id: contactId, status: 'Churned', event_id: 'browser-1' });
     const now = Math.floor(s.h.clock.now() / 1000);
-    const hook = await s.fetch('POST', `/hooks/crm/${s.org}`, { body, headers: { 'content-type': 'application/json', ...signHook(setup.json.secret, body, now) } });
+    const hook = await s.fetch<{ eventId: string }>('POST', `/hooks/crm/${s.org}`, { body, headers: { 'content-type': 'application/json', ...signHook(setup.json.secret, body, now) } });
     expect(hook.status, hook.text).toBe(202);
     await expect.poll(() => page.getByTestId('webhook-row').count()).toBe(1);
     // Stored before the answer; the service starts on it at once (accepted, then processing).
     expect(await page.getByTestId('webhook-row').first().textContent()).toMatch(/accepted|processing|applied/);
     await s.service.processWebhooks();
+    expect((await s.store.events(s.org, 10)).find((e) => e.eventId === hook.json.eventId)?.state, 'the stored event').toBe('applied');
     await expect.poll(() => page.getByTestId('webhook-row').first().textContent()).toContain('applied');
     expect(await page.getByTestId('webhook-row').first().textContent()).toContain(contactId);
     expect(await s.status(contactId)).toBe('inactive');
