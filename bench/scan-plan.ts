@@ -32,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { createMemoryTokenStore, createZohoBooksClient, type ZohoBooksClient } from '../src/client/index.js';
 import {
-  activityTypesFor, buildPlan, createJournal, createZohoPort, cutoffFor, defaultPolicyText, openSqlite, parsePolicy,
+  activityTypesFor, buildPlan, createJournal, createZohoPort, cutoffFor, defaultPolicyText, emulatorTarget, openSqlite, parsePolicy,
   scan, type SnapshotContact,
 } from '../src/engine/index.js';
 import { TRANSACTION_TYPES, type TransactionType } from '../src/zoho/index.js';
@@ -120,7 +120,7 @@ try {
     calls++;
     clientMs += r.durationMs;
   });
-  const port = createZohoPort(client, org, () => calls);
+  const port = createZohoPort(client, org, () => calls, emulatorTarget(info.baseUrl));
   const journal = createJournal(openSqlite(join(dir, 'sunset.db')));
   await journal.migrate();
   const policyText = defaultPolicyText(org);

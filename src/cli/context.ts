@@ -12,7 +12,10 @@ import {
   createFileTokenStore, createMemoryTokenStore, createZohoBooksClient, ZohoError, type ZohoBooksClient,
 } from '../client/index.js';
 import { createEmulator, createEmulatorFetch, type Emulator } from '../emulator/index.js';
-import { createJournal, createZohoPort, openSqlite, JournalError, type BooksPort, type Journal } from '../engine/index.js';
+import {
+  apiTarget, createJournal, createZohoPort, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, openSqlite, JournalError, zohoTarget,
+  type BooksPort, type Journal,
+} from '../engine/index.js';
 import { isDataCentre, isOrganizationId, type DataCentre } from '../zoho/index.js';
 import { ExitError, EXIT_USAGE } from './exit-error.js';
 import type { CliIO } from './main.js';
@@ -87,8 +90,10 @@ export async function openJournal(path: string): Promise<Journal> {
 
 export interface Connection {
   client: ZohoBooksClient;
-  /** What the commands talk to, for messages: "Zoho (EU)", "the emulator at ...", "the embedded emulator". */
+  /** What the commands talk to, for messages: "Zoho Books (EU)", "the emulator at ...", "the embedded emulator". */
   description: string;
+  /** The same as a target (`zoho:EU`, `emulator:URL`, `embedded`), recorded on snapshots, plans and runs. */
+  target: string;
   defaultOrganizationId: string | undefined;
   /** Calls made through the client so far. */
   apiCalls(): number;
@@ -100,9 +105,21 @@ export interface Connection {
   emulator?: Emulator;
 }
 
+/** A record the command acts on (a run, a plan) and where it was made: the connection must reach the same place. */
+export interface Binding {
+  /** "Run run-20261202-...", "Plan plan_..." */
+  what: string;
+  target: string;
+}
+
 export interface ConnectOptions {
+  /** `--emulator URL`, or `embedded` for the embedded emulator. */
   emulatorUrl?: string;
   credentialsFile?: string;
+  /** The record the command acts on: its own target is used when no other is named, and a different one named is refused. */
+  binding?: Binding;
+  /** Every target the journal has worked with: the embedded emulator is used silently only when it has seen no other. */
+  journalTargets?: string[];
   /** The journal's path: the embedded emulator keeps its state beside it. */
   dbPath: string;
   /** Client limits (the demo raises them with the emulator's). */
@@ -112,7 +129,7 @@ export interface ConnectOptions {
 
 /** Reads `/__emulator/info` of a running emulator. */
 async function emulatorInfo(url: string): Promise<{ baseUrl: string; accountsUrl: string; clientId: string; clientSecret: string; refreshToken: string; organizations: Array<{ organization_id: string }> }> {
-  const origin = url.replace(/\/+$/, '').replace(/\/books\/v3$/, '');
+  const origin = normaliseEmulatorUrl(url);
   try {
     const response = await fetch(`${origin}/__emulator/info`);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -122,6 +139,14 @@ async function emulatorInfo(url: string): Promise<{ baseUrl: string; accountsUrl
   }
 }
 
+/**
+ * Connects to what the command should talk to, in this order: what the command line or the
+ * environment names (`--emulator URL|embedded`, `--credentials FILE`, SUNSET_EMULATOR_URL,
+ * SUNSET_CREDENTIALS); else, for a command acting on a run or a plan, the place it was made (a
+ * running emulator is reached at its address; Zoho needs matching credentials); else the saved
+ * credentials; else the embedded emulator — but only on a journal that has never seen another
+ * target. A command acting on a record made elsewhere is refused with both places named.
+ */
 export async function connect(io: CliIO, options: ConnectOptions): Promise<Connection> {
   let calls = 0;
   let limited = 0;
@@ -132,20 +157,20 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
     },
   };
   const limits = options.perMinute ? { perMinute: options.perMinute } : undefined;
-  const make = (client: ZohoBooksClient, description: string, defaultOrganizationId: string | undefined, close: () => Promise<void>, emulator?: Emulator): Connection => ({
+  const make = (client: ZohoBooksClient, target: string, defaultOrganizationId: string | undefined, close: () => Promise<void>, emulator?: Emulator): Connection => ({
     client,
-    description,
+    description: describeTarget(target),
+    target,
     defaultOrganizationId,
     apiCalls: () => calls,
     rateLimited: () => limited,
-    port: (organizationId) => createZohoPort(client, organizationId, () => calls),
+    port: (organizationId) => createZohoPort(client, organizationId, () => calls, target),
     close,
     emulator,
   });
 
-  const emulatorUrl = options.emulatorUrl ?? io.env.SUNSET_EMULATOR_URL;
-  if (emulatorUrl) {
-    const info = await emulatorInfo(emulatorUrl);
+  const toEmulator = async (url: string): Promise<Connection> => {
+    const info = await emulatorInfo(url);
     const client = createZohoBooksClient({
       baseUrl: info.baseUrl, accountsUrl: info.accountsUrl,
       credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
@@ -153,12 +178,10 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       // 10-refreshes-per-10-minutes limit by the eleventh.
       tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens.json')), hooks, limits,
     });
-    return make(client, `the emulator at ${info.accountsUrl}`, info.organizations[0]?.organization_id, async () => undefined);
-  }
+    return make(client, emulatorTarget(info.baseUrl), info.organizations[0]?.organization_id, async () => undefined);
+  };
 
-  const path = credentialsPath(io.env, options.credentialsFile);
-  const stored = readCredentials(path);
-  if (stored) {
+  const toCredentials = (path: string, stored: StoredCredentials): Connection => {
     const client = createZohoBooksClient({
       dataCentre: stored.kind === 'zoho' && !stored.baseUrl ? stored.dataCentre : undefined,
       baseUrl: stored.baseUrl,
@@ -168,24 +191,92 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       hooks,
       limits,
     });
-    const where = stored.kind === 'emulator' ? `the emulator at ${stored.accountsUrl}` : `Zoho (${stored.dataCentre ?? 'custom'})`;
-    return make(client, where, stored.organizationId, async () => undefined);
+    return make(client, credentialsTarget(stored), stored.organizationId, async () => undefined);
+  };
+
+  const toEmbedded = (): Connection => {
+    const emulatorDb = join(dirname(resolve(options.dbPath)), 'sunset-emulator.db');
+    const emulator = createEmulator({ db: emulatorDb, seed: 'demo' });
+    const origin = 'http://embedded.emulator';
+    const info = emulator.info(origin);
+    if (!options.quiet) {
+      io.stderr.write(`Using the embedded Zoho Books emulator (state in ${emulatorDb}); \`sunset auth login\` connects to Zoho.\n`);
+    }
+    const client = createZohoBooksClient({
+      baseUrl: info.baseUrl, accountsUrl: info.accountsUrl, fetch: createEmulatorFetch(emulator, origin),
+      credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
+      tokenStore: createMemoryTokenStore(), hooks, limits,
+    });
+    return make(client, EMBEDDED_TARGET, info.organizations[0]?.organization_id, async () => emulator.close(), emulator);
+  };
+
+  const binding = options.binding && options.binding.target !== '' ? options.binding : undefined;
+  const refuse = (named: string, how: string): never => {
+    const bound = binding!;
+    const emulatorUrl = emulatorUrlOf(bound.target);
+    const use = bound.target === EMBEDDED_TARGET ? '--emulator embedded'
+      : emulatorUrl ? `--emulator ${emulatorUrl}`
+      : `credentials for ${describeTarget(bound.target)} (\`sunset auth login\`, or --credentials FILE)`;
+    throw new ExitError(`${bound.what} was made against ${describeTarget(bound.target)}, but ${how} ${describeTarget(named)}. Nothing was done; use ${use}.`);
+  };
+
+  // 1. What the command line or the environment names.
+  const emulatorUrl = options.emulatorUrl ?? io.env.SUNSET_EMULATOR_URL;
+  const credentialsFile = options.credentialsFile ?? io.env.SUNSET_CREDENTIALS;
+  if (emulatorUrl !== undefined && emulatorUrl !== '') {
+    const named = emulatorUrl === 'embedded' ? EMBEDDED_TARGET : emulatorTarget(normaliseEmulatorUrl(emulatorUrl));
+    if (binding && binding.target !== named) refuse(named, '--emulator names');
+    return named === EMBEDDED_TARGET ? toEmbedded() : toEmulator(emulatorUrl);
+  }
+  if (credentialsFile !== undefined && credentialsFile !== '') {
+    const path = resolve(credentialsFile);
+    const stored = readCredentials(path);
+    if (!stored) throw new ExitError(`${credentialsFile}: no such credentials file. \`sunset auth login --credentials ${credentialsFile}\` writes one.`, EXIT_USAGE);
+    if (binding && binding.target !== credentialsTarget(stored)) refuse(credentialsTarget(stored), `${credentialsFile} reaches`);
+    return toCredentials(path, stored);
   }
 
-  // No credentials: the embedded emulator, its state beside the journal.
-  const emulatorDb = join(dirname(resolve(options.dbPath)), 'sunset-emulator.db');
-  const emulator = createEmulator({ db: emulatorDb, seed: 'demo' });
-  const origin = 'http://embedded.emulator';
-  const info = emulator.info(origin);
-  if (!options.quiet) {
-    io.stderr.write(`Using the embedded Zoho Books emulator (state in ${emulatorDb}); \`sunset auth login\` connects to Zoho.\n`);
+  // 2. The record's own place.
+  const path = credentialsPath(io.env);
+  const stored = readCredentials(path);
+  if (binding) {
+    if (binding.target === EMBEDDED_TARGET) return toEmbedded();
+    const url = emulatorUrlOf(binding.target);
+    if (url) return toEmulator(url);
+    if (!stored) throw new ExitError(`${binding.what} was made against ${describeTarget(binding.target)}; sign in there first (\`sunset auth login\`). Nothing was done.`);
+    if (credentialsTarget(stored) !== binding.target) refuse(credentialsTarget(stored), `the saved credentials (${path}) reach`);
+    return toCredentials(path, stored);
   }
-  const client = createZohoBooksClient({
-    baseUrl: info.baseUrl, accountsUrl: info.accountsUrl, fetch: createEmulatorFetch(emulator, origin),
-    credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
-    tokenStore: createMemoryTokenStore(), hooks, limits,
-  });
-  return make(client, 'the embedded emulator', info.organizations[0]?.organization_id, async () => emulator.close(), emulator);
+
+  // 3. The saved credentials; 4. the embedded emulator, on a journal that has only known it.
+  if (stored) return toCredentials(path, stored);
+  const others = (options.journalTargets ?? []).filter((t) => t !== EMBEDDED_TARGET);
+  if (others.length > 0) {
+    throw new ExitError(
+      `No Zoho connection is named, and this journal (${options.dbPath}) has worked with ${others.map(describeTarget).join(', ')}: `
+      + 'Sunset will not quietly switch to the embedded emulator. Name one: '
+      + `${others.map((t) => (emulatorUrlOf(t) ? `--emulator ${emulatorUrlOf(t)}` : `credentials for ${describeTarget(t)}`)).join(', ')}, or --emulator embedded.`,
+      EXIT_USAGE,
+    );
+  }
+  return toEmbedded();
+}
+
+/** The target saved credentials reach. */
+export function credentialsTarget(stored: StoredCredentials): string {
+  if (stored.kind === 'emulator') return emulatorTarget(stored.baseUrl ?? stored.accountsUrl ?? 'http://127.0.0.1');
+  if (stored.baseUrl) return apiTarget(stored.baseUrl);
+  return zohoTarget(stored.dataCentre ?? 'US');
+}
+
+/** `--emulator` as given (`127.0.0.1:8742`, `http://localhost:8742/books/v3/`) as an origin URL. */
+function normaliseEmulatorUrl(url: string): string {
+  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `http://${url}`;
+  try {
+    return new URL(withScheme.replace(/\/+$/, '').replace(/\/books\/v3$/, '')).origin;
+  } catch {
+    throw new ExitError(`--emulator ${url}: not an address like http://127.0.0.1:8742 (or "embedded").`, EXIT_USAGE);
+  }
 }
 
 /** The organization to work on: the flag, else the credentials' default, else the only one reachable. */

@@ -1,14 +1,15 @@
 /**
- * The applier: executes a run's steps from the journal. Every step is leased (recorded) before its
- * call and finished (recorded) after it, so a crash at any point resumes without doing a step
- * twice or losing one. Before acting, it revalidates with incremental reads — contacts and
- * activity modified since the run's baseline, refreshed as the run goes on — and skips a contact
- * that traded, changed balance or changed status meanwhile.
+ * The applier: executes a run's steps from the journal. One process drives a run at a time (a
+ * run-level lease with a heartbeat, `claimRun`); every step is leased (recorded) before its call
+ * and finished (recorded) after it, so a crash at any point resumes without doing a step twice or
+ * losing one. Before acting, it revalidates with incremental reads — contacts and activity
+ * modified since the run's baseline, refreshed as the run goes on — and skips a contact that
+ * traded, changed balance or changed status meanwhile.
  */
 import { TRANSACTION_TYPES, type TransactionType } from '../zoho/index.js';
 import { QuotaWait, type BooksPort } from './port.js';
 import type { Journal } from './storage/journal.js';
-import type { RunCounts, RunRecord, StepRecord } from './types.js';
+import type { RunCounts, RunDriver, RunRecord, StepRecord } from './types.js';
 
 export interface EngineClock {
   now(): number;
@@ -21,6 +22,8 @@ export type Failpoint = (name: FailpointName, step: StepRecord) => void | Promis
 
 export interface ApplyProgress {
   runId: string;
+  /** `revalidating`: reading what changed since the baseline; `applying`: changing contacts; `waiting`: for the daily quota. */
+  phase: 'revalidating' | 'applying' | 'waiting';
   counts: RunCounts;
   /** Steps finished per minute over the recent past. */
   ratePerMinute: number;
@@ -43,6 +46,8 @@ export interface ApplyOptions {
   concurrency?: number;
   /** Lease length (default 10 min); renewed while working. */
   leaseMs?: number;
+  /** The run's driver lease (default 30 s), renewed every third of it: how soon another process may take over a run whose driver vanished. */
+  runLeaseMs?: number;
   /** Revalidate at least this often (default 60 s). */
   refreshEveryMs?: number;
   /** Activity types whose changes make a contact ineligible (default: all of the contact's type). */
@@ -73,6 +78,29 @@ export interface ApplyResult {
 
 export class ApplyError extends Error {
   override name = 'ApplyError';
+}
+
+/** Another live process drives the run; `holder` says which, since when. */
+export class RunBusyError extends ApplyError {
+  override name = 'RunBusyError';
+  constructor(readonly runId: string, readonly holder: RunDriver) {
+    super(`Run ${runId} is being applied by ${describeDriver(holder)}. Only one process drives a run at a time.`);
+  }
+}
+
+/** `process 4242 on host-a (since 2026-12-02 10:04:05 UTC)`. */
+export function describeDriver(driver: RunDriver): string {
+  const [host, pid] = driver.owner.split(':');
+  return `process ${pid ?? '?'} on ${host ?? '?'} (since ${new Date(driver.since).toISOString().slice(0, 19).replace('T', ' ')} UTC)`;
+}
+
+/**
+ * Abort reason for stopping because the process itself stops (a service shutting down): the run
+ * is left running, without a driver, so the next start resumes it — unlike a person's Stop, which
+ * pauses it until someone resumes it.
+ */
+export class Shutdown extends Error {
+  override name = 'Shutdown';
 }
 
 interface GuardEntry {
@@ -108,7 +136,9 @@ class Guard {
         const step = this.steps.get(c.contactId);
         if (!step || step.state !== 'pending') continue;
         const expected = step.action === 'deactivate' ? 'active' : 'inactive';
-        if (c.status !== expected) {
+        // A step tried before (its answer lost, its process killed) may have made this change
+        // itself: the step settles that with one read of the contact, not the refresh.
+        if (c.status !== expected && step.startedAt === null) {
           this.blocked.set(c.contactId, { reason: `already ${c.status}: changed by someone else since the ${step.evidence ? 'snapshot' : 'run was made'}` });
           continue;
         }
@@ -152,14 +182,20 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
   const leaseMs = options.leaseMs ?? 600_000;
   const refreshEveryMs = options.refreshEveryMs ?? 60_000;
   const maxQuotaWaitMs = options.maxQuotaWaitMs ?? 36 * 3_600_000;
+  const runLeaseMs = options.runLeaseMs ?? 30_000;
   const run = await journal.getRun(runId);
   if (!run) throw new ApplyError(`There is no run ${runId}. \`sunset runs\` lists them.`);
   if (run.organizationId !== port.organizationId) {
     throw new ApplyError(`Run ${runId} is for organization ${run.organizationId}, but these credentials are for ${port.organizationId}.`);
   }
+  if (run.target !== '' && run.target !== port.target) {
+    throw new ApplyError(`Run ${runId} was made against ${run.target}; this connection reaches ${port.target}. Nothing was changed.`);
+  }
   if (run.state === 'done' || run.state === 'cancelled') {
     return { run, counts: await journal.runCounts(runId), interrupted: false, apiCalls: 0 };
   }
+  const claim = await journal.claimRun(runId, owner, clock.now(), runLeaseMs, options.isDead);
+  if (!claim.ok) throw new RunBusyError(runId, claim.holder);
   const callsAtStart = port.apiCalls();
   await journal.setRunState(runId, 'running', clock.now());
 
@@ -168,19 +204,22 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
   const contactTypes = new Set(allSteps.filter((s) => s.action === 'deactivate').map((s) => s.contactType));
   const types = options.activityTypes ?? Object.values(TRANSACTION_TYPES).filter((t) => contactTypes.has(t.contactType)).map((t) => t.type);
   const guard = new Guard(port, byContact, types, run.baselineAt);
-  const revalidate = options.revalidate ?? (run.kind === 'plan' || run.kind === 'undo');
 
   const finishedTimes: number[] = [];
   let waitingUntil: number | undefined;
+  const revalidate = options.revalidate ?? (run.kind === 'plan' || run.kind === 'undo');
+  let phase: ApplyProgress['phase'] = revalidate ? 'revalidating' : 'applying';
   const report = async (): Promise<void> => {
     if (!options.onProgress) return;
     const counts = await journal.runCounts(runId);
     const now = clock.now();
-    while (finishedTimes.length > 0 && finishedTimes[0]! < now - 120_000) finishedTimes.shift();
-    const windowMs = finishedTimes.length > 1 ? Math.max(1000, now - finishedTimes[0]!) : 0;
-    const ratePerMinute = windowMs > 0 ? (finishedTimes.length / windowMs) * 60_000 : 0;
-    const remaining = counts.pending + counts.inFlight;
     const quota = port.quota();
+    while (finishedTimes.length > 0 && finishedTimes[0]! < now - 120_000) finishedTimes.shift();
+    // Over at least 5 s, and never above the organization's per-minute limit (a step is a call at
+    // least): right after a start, a burst of a few steps in a second is no rate to extrapolate.
+    const windowMs = finishedTimes.length > 1 ? Math.max(5_000, now - finishedTimes[0]!) : 0;
+    const ratePerMinute = windowMs > 0 ? Math.min(quota.perMinute, (finishedTimes.length / windowMs) * 60_000) : 0;
+    const remaining = counts.pending + counts.inFlight;
     let etaMs: number | undefined;
     if (remaining === 0) etaMs = 0;
     else if (ratePerMinute > 0) {
@@ -191,7 +230,7 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
         etaMs = Math.max(etaMs, quota.resetAt - now + (days - 1) * 86_400_000 + ((remaining - quota.remaining - (days - 1) * quota.limit) / ratePerMinute) * 60_000);
       }
     }
-    options.onProgress({ runId, counts, ratePerMinute, etaMs, quota: { remaining: quota.remaining, resetAt: quota.resetAt, limit: quota.limit }, apiCalls: port.apiCalls() - callsAtStart, waitingUntil });
+    options.onProgress({ runId, phase: waitingUntil !== undefined ? 'waiting' : phase, counts, ratePerMinute, etaMs, quota: { remaining: quota.remaining, resetAt: quota.resetAt, limit: quota.limit }, apiCalls: port.apiCalls() - callsAtStart, waitingUntil });
   };
 
   const waitForQuota = async (error: QuotaWait): Promise<void> => {
@@ -206,12 +245,9 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
 
   const runStep = async (step: StepRecord): Promise<void> => {
     await options.failpoint?.('after-claim', step);
-    const blocked = guard.reasonFor(step.contactId);
-    if (blocked) {
-      await journal.finishStep(runId, step.seq, owner, { state: 'skipped', skipReason: blocked, finishedAt: clock.now() });
-      return;
-    }
     const target = step.action === 'deactivate' ? 'inactive' : 'active';
+    // Settle an earlier attempt first: if it made the change, that is this run's change (to undo
+    // later), whatever else the contact did since; only then may revalidation skip it.
     if (step.attempts > 1 && step.startedAt !== null) {
       // Taken over after an interruption: an earlier attempt may or may not have made the call.
       // One read settles it: already at the target → that attempt's change; modified since the
@@ -232,12 +268,17 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
       // say) is no one else's: the journal knows when it put the contact in its present status.
       const own = (await journal.latestChanges([step.contactId])).get(step.contactId);
       const ours = own !== undefined && own.to === now.status && now.modifiedAt <= own.at + 2_000;
-      if (now.modifiedAt >= step.startedAt - 2_000 && !ours) {
+      if (now.modifiedAt >= step.startedAt - 2_000 && !ours && !guard.reasonFor(step.contactId)) {
         await journal.finishStep(runId, step.seq, owner, {
           state: 'skipped', skipReason: `changed by someone else while this step was interrupted (now ${now.status}); left as it is`, finishedAt: clock.now(),
         });
         return;
       }
+    }
+    const blocked = guard.reasonFor(step.contactId);
+    if (blocked) {
+      await journal.finishStep(runId, step.seq, owner, { state: 'skipped', skipReason: blocked, finishedAt: clock.now() });
+      return;
     }
     let outcome: 'changed' | 'unchanged';
     try {
@@ -263,27 +304,45 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
     await options.failpoint?.('after-finish', step);
   };
 
-  // Leases are renewed while this worker lives, so a slow step is never taken over by another.
-  const renew = setInterval(() => {
+  // Leases are renewed while this worker lives, so a slow step is never taken over by another;
+  // the run's own lease more often, so a vanished driver is replaced within a run lease.
+  let lost: RunDriver | undefined;
+  const holdRun = async (): Promise<boolean> => {
+    if (lost) return false;
+    const again = await journal.claimRun(runId, owner, clock.now(), runLeaseMs, options.isDead);
+    if (!again.ok) lost = again.holder;
+    return again.ok;
+  };
+  const renewSteps = setInterval(() => {
     void journal.renewLeases(runId, owner, clock.now() + leaseMs).catch(() => undefined);
   }, Math.max(1_000, Math.floor(leaseMs / 3)));
-  renew.unref();
+  renewSteps.unref();
+  const renewRun = setInterval(() => void holdRun().catch(() => undefined), Math.max(1_000, Math.floor(runLeaseMs / 3)));
+  renewRun.unref();
 
   let interrupted = false;
   let transientFailures = 0;
   try {
+    await report();
     for (;;) {
       if (signal?.aborted) {
         interrupted = true;
         break;
       }
       try {
+        // Each round holds the run: after a long wait (a quota reset) or a freeze, another driver
+        // may have taken over; then this one stops before touching a step.
+        if (!(await holdRun())) {
+          interrupted = true;
+          break;
+        }
         if (revalidate && guard.due(clock.now(), refreshEveryMs)) {
           const started = clock.now();
           await guard.refresh(started, signal);
           // Refresh the in-memory view of which steps are still pending.
           for (const s of await journal.steps(runId)) byContact.set(s.contactId, s);
         }
+        phase = 'applying';
         const claimed = await journal.claimSteps(runId, owner, clock.now(), leaseMs, concurrency, options.isDead);
         if (claimed.length === 0) break;
         const results = await Promise.allSettled(claimed.map(runStep));
@@ -324,16 +383,23 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
           }
           stop = new ApplyError(`Zoho kept failing (${errorText(error)}); the run is paused and can be resumed.`);
         }
-        await journal.setRunState(runId, 'paused', clock.now());
+        await journal.releaseRun(runId, owner, 'paused', clock.now());
         throw stop;
       }
     }
   } finally {
-    clearInterval(renew);
+    clearInterval(renewSteps);
+    clearInterval(renewRun);
   }
   const counts = await journal.runCounts(runId);
+  if (lost) {
+    // Another driver holds the run now: its state is theirs to set.
+    return { run: (await journal.getRun(runId))!, counts, interrupted: true, apiCalls: port.apiCalls() - callsAtStart };
+  }
   const finished = !interrupted && counts.pending === 0 && counts.inFlight === 0;
-  await journal.setRunState(runId, finished ? 'done' : 'paused', clock.now());
+  // A shutdown leaves the run running, driverless, for the next start to resume; a person's stop pauses it.
+  const state = finished ? 'done' : signal?.reason instanceof Shutdown ? 'running' : 'paused';
+  await journal.releaseRun(runId, owner, state, clock.now());
   await report();
   return { run: (await journal.getRun(runId))!, counts, interrupted, apiCalls: port.apiCalls() - callsAtStart };
 }

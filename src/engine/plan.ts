@@ -52,12 +52,23 @@ function activityOf(c: SnapshotContact, counted: ReadonlySet<TransactionType>): 
   return { counted: undefined, shown: latest, ambiguous: ownKind };
 }
 
-function evidenceOf(c: SnapshotContact, cutoffDate: string, rule: string, last: { date: string; type: TransactionType } | undefined): Evidence {
+/** The document number of the activity shown: the latest of its type, or the latest of all. */
+function numberOf(c: SnapshotContact, last: { date: string; type: TransactionType } | undefined): string | null {
+  if (!last) return null;
+  const doc = c.documentByType?.[last.type];
+  if (doc && c.activityByType?.[last.type] === last.date) return doc.number || null;
+  if (c.lastActivityType === last.type && c.lastActivityDate === last.date) return c.lastActivityNumber || null;
+  return null;
+}
+
+function evidenceOf(c: SnapshotContact, snapshot: SnapshotInfo, cutoffDate: string, rule: string, last: { date: string; type: TransactionType } | undefined): Evidence {
   return {
     rule,
     lastActivityDate: last?.date ?? null,
     lastActivityType: last?.type ?? null,
+    lastActivityNumber: numberOf(c, last),
     activitySince: cutoffDate,
+    wholeHistory: snapshot.history === 'full',
     createdTime: formatZohoTimestamp(c.createdAt, 0),
     status: c.status,
     receivable: c.receivableCents / 100,
@@ -78,10 +89,11 @@ export function checkSnapshotFits(policy: Policy, snapshot: SnapshotInfo): void 
     throw new PlanInputError(`The policy is for organization ${policy.organizationId} but the snapshot ${snapshot.snapshotId} is of organization ${snapshot.organizationId}. Scan that organization first.`);
   }
   const needed = cutoffFor(policy, snapshot.takenAt);
-  if (needed < snapshot.cutoffDate) {
+  // A snapshot of the whole history serves any inactivity window.
+  if (snapshot.history !== 'full' && needed < snapshot.cutoffDate) {
     throw new PlanInputError(`The policy looks for activity since ${needed}, but snapshot ${snapshot.snapshotId} only read activity since ${snapshot.cutoffDate}. Scan again with this policy.`);
   }
-  const types = new Set(snapshot.activityTypes);
+  const types = new Set(snapshot.history === 'full' ? [...snapshot.historyTypes, ...snapshot.activityTypes] : snapshot.activityTypes);
   const missing = activityTypesFor(policy).filter((t) => !types.has(t));
   if (missing.length > 0) {
     throw new PlanInputError(`The policy counts ${missing.join(', ')} as activity, but snapshot ${snapshot.snapshotId} did not read them. Scan again with this policy.`);
@@ -166,13 +178,13 @@ export function buildPlan(policy: Policy, policyText: string, snapshot: Snapshot
           activations.push({
             contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'activate',
             reason: `inactive, but traded on ${last?.date} (${last?.type})`,
-            evidence: evidenceOf(c, cutoffDate, 'reactivate', last),
+            evidence: evidenceOf(c, snapshot, cutoffDate, 'reactivate', last),
           });
         } else {
           for (const r of filterReasons) count(r);
           excluded.push({
             contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons: filterReasons,
-            detail: `would be re-activated, but ${details.join('; ')}`, evidence: evidenceOf(c, cutoffDate, filterReasons[0]!, last),
+            detail: `would be re-activated, but ${details.join('; ')}`, evidence: evidenceOf(c, snapshot, cutoffDate, filterReasons[0]!, last),
           });
         }
       }
@@ -202,14 +214,14 @@ export function buildPlan(policy: Policy, policyText: string, snapshot: Snapshot
       bucket.excluded++;
       excluded.push({
         contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons,
-        detail: details.join('; '), evidence: evidenceOf(c, cutoffDate, reasons[0]!, last),
+        detail: details.join('; '), evidence: evidenceOf(c, snapshot, cutoffDate, reasons[0]!, last),
       });
       continue;
     }
     deactivations.push({
       contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'deactivate',
       reason: c.activityCount === 0 ? `no ${c.contactType === 'customer' ? 'customer' : 'vendor'} activity since ${cutoffDate} (${policy.inactivity.text})` : `no counted activity since ${cutoffDate}`,
-      evidence: evidenceOf(c, cutoffDate, 'dormant', last),
+      evidence: evidenceOf(c, snapshot, cutoffDate, 'dormant', last),
       // The longest-known contacts go first when a cap applies.
       sortKey: `${String(c.createdAt).padStart(16, '0')}:${c.contactId}`,
     });
@@ -244,5 +256,5 @@ export function buildPlan(policy: Policy, policyText: string, snapshot: Snapshot
     .update(JSON.stringify({ snapshot: snapshot.snapshotId, policy, steps: steps.map((s) => [s.contactId, s.action]) }))
     .digest('hex')
     .slice(0, 16)}`;
-  return { planId, organizationId: policy.organizationId, snapshotId: snapshot.snapshotId, asOf, cutoffDate, policyText, steps, excluded, summary };
+  return { planId, organizationId: policy.organizationId, target: snapshot.target, snapshotId: snapshot.snapshotId, asOf, cutoffDate, policyText, steps, excluded, summary };
 }

@@ -26,6 +26,8 @@ export interface PortTransaction {
   transactionId: string;
   type: TransactionType;
   contactId: string;
+  /** The document number (INV-000123); a payment's number. */
+  number: string;
   date: string;
   totalCents: number;
   modifiedAt: number;
@@ -42,6 +44,8 @@ export interface QuotaView {
 
 export interface BooksPort {
   readonly organizationId: string;
+  /** Where it reaches: `zoho:EU`, `emulator:http://127.0.0.1:8742`, `embedded` (docs/glossary.md, target). */
+  readonly target: string;
   /** Contacts page by page; `modifiedSince` for incremental reads. */
   listContacts(options: { status: 'active' | 'inactive' | 'all'; modifiedSince?: number; signal?: AbortSignal }): AsyncIterable<PortContact[]>;
   /** Transactions of one type page by page, dated on or after `dateStart` and/or modified since. */
@@ -55,7 +59,7 @@ export interface BooksPort {
   apiCalls(): number;
   quota(): QuotaView;
   /** The organizations the credentials reach (for `sunset orgs` and to check a policy's organization). */
-  organizations(): Promise<Array<{ organizationId: string; name: string; plan: string }>>;
+  organizations(): Promise<Array<{ organizationId: string; name: string; plan: string; currencyCode?: string }>>;
 }
 
 /** Thrown by a port when the daily quota is used up; `resetAt` says when to carry on. */

@@ -7,12 +7,37 @@ export class RunInputError extends Error {
   override name = 'RunInputError';
 }
 
+/** A run's state as people should read it: `interrupted` when it says running but no live process drives it. */
+export type RunStatus = RunRecord['state'] | 'interrupted';
+
+/**
+ * `running` only while a driver holds the run's lease and is not known dead (`isDead`: a gone
+ * process on this host); a run left running by a killed or stopped process is `interrupted`, to be
+ * resumed (`sunset apply --resume`, or the service's start).
+ */
+export function runStatus(run: RunRecord, now: number, isDead?: (owner: string) => boolean): RunStatus {
+  if (run.state !== 'running') return run.state;
+  const d = run.driver;
+  return d !== null && d.until >= now && isDead?.(d.owner) !== true ? 'running' : 'interrupted';
+}
+
+/**
+ * The run of a plan (or of the plan's steps a reviewer kept). When the plan's snapshot read the
+ * whole history, the run's "before" fingerprint is the snapshot's counts of its contacts, as of the
+ * scan: no call now, and `verify` explains any trading since by what was modified after it.
+ */
 export async function createRunFromPlan(journal: Journal, plan: Plan, createdBy: string, now: number): Promise<RunRecord> {
   if (plan.steps.length === 0) throw new RunInputError(`Plan ${plan.planId} has no steps: nothing to apply.`);
-  return journal.createRun(
-    { organizationId: plan.organizationId, kind: 'plan', planId: plan.planId, undoOf: null, createdAt: now, createdBy, baselineAt: plan.asOf, note: `plan ${plan.planId}` },
+  const run = await journal.createRun(
+    { organizationId: plan.organizationId, target: plan.target, kind: 'plan', planId: plan.planId, undoOf: null, createdAt: now, createdBy, baselineAt: plan.asOf, note: `plan ${plan.planId}` },
     plan.steps.map((s) => ({ contactId: s.contactId, contactName: s.contactName, contactType: s.contactType, action: s.action, reason: s.reason, evidence: s.evidence })),
   );
+  const snapshot = await journal.getSnapshot(plan.snapshotId);
+  if (snapshot?.history === 'full') {
+    const rows = await journal.snapshotFingerprint(plan.snapshotId, plan.steps.map((s) => s.contactId));
+    await journal.saveFingerprint(run.runId, 'before', rows, { takenAt: snapshot.takenAt, source: 'snapshot' });
+  }
+  return run;
 }
 
 export interface UndoPreview {
@@ -28,6 +53,12 @@ export interface UndoPreview {
 export async function previewUndo(journal: Journal, runId: string): Promise<{ run: RunRecord; preview: UndoPreview }> {
   const run = await journal.getRun(runId);
   if (!run) throw new RunInputError(`There is no run ${runId}. \`sunset runs\` lists them.`);
+  const undone = (await journal.listRuns(run.organizationId)).find((r) => r.kind === 'undo' && r.undoOf === runId);
+  if (undone) {
+    throw new RunInputError(undone.state === 'done'
+      ? `Run ${runId} was already undone by run ${undone.runId}.`
+      : `Run ${runId} is already being undone by run ${undone.runId} (${undone.state}); continue that one with \`sunset apply --resume ${undone.runId}\`.`);
+  }
   const changed = (await journal.steps(runId)).filter((s) => s.state === 'done' && s.outcome === 'changed');
   if (changed.length === 0) throw new RunInputError(`Run ${runId} changed no contacts: nothing to undo.`);
   const latest = await journal.latestChanges(changed.map((s) => s.contactId));
@@ -48,9 +79,17 @@ export async function createUndoRun(journal: Journal, runId: string, createdBy: 
   const { run, preview } = await previewUndo(journal, runId);
   if (preview.steps.length === 0) throw new RunInputError(`Every change of run ${runId} has been changed again since; nothing to undo.`);
   const undo = await journal.createRun(
-    { organizationId: run.organizationId, kind: 'undo', planId: null, undoOf: runId, createdAt: now, createdBy, baselineAt: run.startedAt ?? run.createdAt, note: `undo of ${runId}` },
+    { organizationId: run.organizationId, target: run.target, kind: 'undo', planId: null, undoOf: runId, createdAt: now, createdBy, baselineAt: run.startedAt ?? run.createdAt, note: `undo of ${runId}` },
     preview.steps,
   );
+  // A status change moves no transaction: the history the run started from is the undo's "before"
+  // too (verify explains what traded since by what was modified after it was taken).
+  const before = await journal.fingerprintSet(runId, 'before');
+  if (before) {
+    const ids = new Set(preview.steps.map((s) => s.contactId));
+    const rows = (await journal.getFingerprint(runId, 'before')).filter((r) => ids.has(r.contactId));
+    await journal.saveFingerprint(undo.runId, 'before', rows, { takenAt: before.takenAt, source: before.source });
+  }
   return { run: undo, skipped: preview.skipped };
 }
 
@@ -65,7 +104,7 @@ export interface ContactChange {
 /** A run from explicit changes; every id is checked before anything is written. */
 export async function createChangeRun(
   journal: Journal,
-  input: { organizationId: string; kind: RunKind; changes: ContactChange[]; createdBy: string; now: number; note: string },
+  input: { organizationId: string; target: string; kind: RunKind; changes: ContactChange[]; createdBy: string; now: number; note: string },
 ): Promise<RunRecord> {
   if (input.changes.length === 0) throw new RunInputError('No contacts to change.');
   const bad = input.changes.filter((c) => !isZohoId(c.contactId));
@@ -80,7 +119,7 @@ export async function createChangeRun(
   }
   const unique = [...new Map(input.changes.map((c) => [c.contactId, c])).values()];
   return journal.createRun(
-    { organizationId: input.organizationId, kind: input.kind, planId: null, undoOf: null, createdAt: input.now, createdBy: input.createdBy, baselineAt: input.now, note: input.note },
+    { organizationId: input.organizationId, target: input.target, kind: input.kind, planId: null, undoOf: null, createdAt: input.now, createdBy: input.createdBy, baselineAt: input.now, note: input.note },
     unique.map((c) => ({
       contactId: c.contactId,
       contactName: c.contactName ?? '',

@@ -2,21 +2,38 @@
 import type { ContactType, TransactionType } from '../zoho/index.js';
 import type { PortContact } from './port.js';
 
+/** Per transaction type, the count and the total (in cents) of a contact's transactions. */
+export type HistoryCounts = Partial<Record<TransactionType, [count: number, totalCents: number]>>;
+
 /** A contact as the scan saw it (the port's view, plus its activity). Money in integer cents. */
 export interface SnapshotContact extends PortContact {
-  /** The latest activity the scan saw (only activity since the snapshot's cutoff is read). */
+  /**
+   * The latest activity the scan saw: of the whole history when the snapshot read it all
+   * (`history: 'full'`), else only since the snapshot's cutoff.
+   */
   lastActivityDate: string | undefined;
   lastActivityType: TransactionType | undefined;
   lastActivityId: string | undefined;
+  /** Its document number (INV-000123), when known. */
+  lastActivityNumber?: string | undefined;
   /** Activity seen since the cutoff. */
   activityCount: number;
-  /** The latest activity date per type seen since the cutoff, so a policy counting fewer types still sees its own. */
+  /** The latest activity per type the scan saw, so a policy counting fewer types still sees its own. */
   activityByType?: Partial<Record<TransactionType, string>>;
+  /** The latest document per type (id and number), alongside `activityByType`. */
+  documentByType?: Partial<Record<TransactionType, { id: string; number: string }>>;
+  /** The whole history's counts and totals per type (full snapshots only): the "before" fingerprint of a run. */
+  history?: HistoryCounts;
 }
 
 export interface SnapshotInfo {
   snapshotId: string;
   organizationId: string;
+  /** What the scan read: `zoho:EU`, `emulator:http://127.0.0.1:8742`, `embedded` (see docs/glossary.md, target). */
+  target: string;
+  /** The organization's name and currency (`INR`) as Zoho gave them at the scan; '' when unknown. */
+  organizationName: string;
+  currencyCode: string;
   /** Epoch ms when the scan started: the plan's "now". */
   takenAt: number;
   /** Activity on or after this date (yyyy-mm-dd) was read. */
@@ -24,6 +41,16 @@ export interface SnapshotInfo {
   activityTypes: TransactionType[];
   /** Which contacts were read. */
   statuses: 'active' | 'all';
+  /**
+   * `full`: every transaction of `historyTypes` was read, whatever its date, so each contact's
+   * real last activity and its history's counts are known. `window`: only activity since the
+   * cutoff (snapshots made before Sunset read whole histories).
+   */
+  history: 'full' | 'window';
+  /** The transaction types whose whole history was read (full snapshots). */
+  historyTypes: TransactionType[];
+  /** Calls spent on transaction pages: what reading the history again costs (verify estimates it from this). */
+  historyCalls: number;
   apiCalls: number;
   contactCount: number;
   transactionCount: number;
@@ -36,8 +63,16 @@ export interface Evidence {
   rule: string;
   lastActivityDate: string | null;
   lastActivityType: TransactionType | null;
-  /** Activity was looked for on or after this date. */
+  /** The last activity's document number (INV-000123), when known. */
+  lastActivityNumber?: string | null;
+  /** Activity counted on or after this date. */
   activitySince: string;
+  /**
+   * True when the whole history was read: no last activity then means the contact never traded.
+   * False (or absent, in plans made before whole histories were read): only activity since
+   * `activitySince` was looked for.
+   */
+  wholeHistory?: boolean;
   createdTime: string;
   status: 'active' | 'inactive';
   receivable: number;
@@ -100,6 +135,8 @@ export interface PlanSummary {
 export interface Plan {
   planId: string;
   organizationId: string;
+  /** The snapshot's target: where the plan's contacts live. */
+  target: string;
   snapshotId: string;
   /** The snapshot's time: the plan's "now". */
   asOf: number;
@@ -114,9 +151,18 @@ export type RunKind = 'plan' | 'undo' | 'manual' | 'crm';
 export type RunState = 'pending' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
 export type StepState = 'pending' | 'in_flight' | 'done' | 'skipped' | 'failed';
 
+/** The process driving a run: its lease owner (host:pid:random), since when, and until when its lease holds. */
+export interface RunDriver {
+  owner: string;
+  since: number;
+  until: number;
+}
+
 export interface RunRecord {
   runId: string;
   organizationId: string;
+  /** Where the run changes contacts (its plan's target, its original run's, or the connection's). */
+  target: string;
   kind: RunKind;
   planId: string | null;
   undoOf: string | null;
@@ -128,6 +174,8 @@ export interface RunRecord {
   /** Changes made after this instant are what revalidation looks for. */
   baselineAt: number;
   note: string;
+  /** The process applying it now, or null. A lease: a driver whose `until` passed is gone. */
+  driver: RunDriver | null;
 }
 
 export interface StepRecord {

@@ -39,6 +39,7 @@ function toPortTransaction(type: TransactionType, t: TransactionRecord): PortTra
     transactionId: String(t[info.idField] ?? ''),
     type,
     contactId: String(t[info.contactIdField] ?? ''),
+    number: String(t[info.numberField] ?? ''),
     date: t.date,
     totalCents: cents(t[info.amountField]),
     modifiedAt: time(t.last_modified_time),
@@ -50,7 +51,11 @@ function since(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
 }
 
-export function createZohoPort(client: ZohoBooksClient, organizationId: string, countCalls: () => number): BooksPort {
+/**
+ * `target` names what the client reaches (see docs/glossary.md): every snapshot, plan and run
+ * records it, so a run is only ever applied, verified or undone where it was made.
+ */
+export function createZohoPort(client: ZohoBooksClient, organizationId: string, countCalls: () => number, target: string): BooksPort {
   const books = client.org(organizationId);
   const quotaGuard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -62,6 +67,7 @@ export function createZohoPort(client: ZohoBooksClient, organizationId: string, 
   };
   return {
     organizationId,
+    target,
     async *listContacts({ status, modifiedSince, signal }) {
       const filterBy = status === 'active' ? 'Status.Active' : status === 'inactive' ? 'Status.Inactive' : 'Status.All';
       const pages = books.contacts.list({ filterBy, lastModifiedTime: modifiedSince === undefined ? undefined : since(modifiedSince) }).pages();
@@ -113,7 +119,7 @@ export function createZohoPort(client: ZohoBooksClient, organizationId: string, 
     },
     async organizations() {
       const orgs = await client.organizations.list();
-      return orgs.map((o) => ({ organizationId: o.organization_id, name: o.name, plan: o.plan_name }));
+      return orgs.map((o) => ({ organizationId: o.organization_id, name: o.name, plan: o.plan_name, currencyCode: o.currency_code ?? '' }));
     },
   };
 }

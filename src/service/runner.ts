@@ -1,10 +1,10 @@
 /**
- * Background work of the service, one organization at a time: scan + plan jobs, and applying runs
- * (plan runs after approval, undo runs, CRM runs). Progress goes to the event bus.
+ * Background work of the service, one organization at a time: scan + plan jobs, applying runs
+ * (plan runs after approval, undo runs, CRM runs) and verifying them. Progress goes to the event bus.
  */
 import {
-  applyRun, buildPlan, createRunFromPlan, newId, parsePolicy, PolicyError, recordBefore, scan,
-  type BooksPort, type EngineClock, type Journal, type Plan, type SnapshotContact,
+  applyRun, buildPlan, createRunFromPlan, newId, parsePolicy, PolicyError, recordBefore, RunBusyError, scan, Shutdown, verifyRun,
+  type BooksPort, type EngineClock, type Journal, type Plan, type SnapshotContact, type VerifyResult,
 } from '../engine/index.js';
 import type { EventBus } from './events.js';
 
@@ -22,7 +22,7 @@ export interface RunnerOptions {
 export interface Job {
   jobId: string;
   organizationId: string;
-  kind: 'scan' | 'apply';
+  kind: 'scan' | 'apply' | 'verify';
   /** The run being applied, for apply jobs. */
   runId?: string;
 }
@@ -32,6 +32,8 @@ export interface Runner {
   scanAndPlan(organizationId: string, policyText: string): { jobId: string; done: Promise<Plan | undefined> };
   /** Applies (or resumes) a run in the background. */
   apply(runId: string, options?: { fingerprint?: boolean }): { done: Promise<void> };
+  /** Verifies a run in the background (the result is also saved in the journal). */
+  verify(runId: string): { jobId: string; done: Promise<VerifyResult | undefined> };
   stop(runId: string): boolean;
   activeJobs(): Job[];
   /** Stops everything after the calls in flight and waits. */
@@ -101,20 +103,49 @@ export function createRunner(options: RunnerOptions): Runner {
           try {
             if (applyOptions.fingerprint !== false && !(await journal.hasFingerprint(runId, 'before'))) {
               await emit({ message: 'recording transaction counts for verify' });
-              await recordBefore(journal, port, runId, signal);
+              await recordBefore(journal, port, runId, {
+                now: clock.now(), signal,
+                onProgress: (p) => void emit({ message: `recording transaction counts for verify: ${p.done}${p.expected ? ` of about ${p.expected}` : ''} ${p.method === 'pages' ? 'pages' : 'lists'}` }),
+              });
             }
             await applyRun({
               journal, port, runId, owner: options.owner, clock, signal, isDead: options.isDead,
-              onProgress: (p) => bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: 'running', counts: p.counts, ratePerMinute: p.ratePerMinute, etaMs: p.etaMs, waitingUntil: p.waitingUntil } }),
+              onProgress: (p) => bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: 'running', phase: p.phase, counts: p.counts, ratePerMinute: p.ratePerMinute, etaMs: p.etaMs, waitingUntil: p.waitingUntil } }),
             });
             await emit({});
           } catch (error) {
-            log(`run ${runId} stopped: ${error instanceof Error ? error.message : String(error)}`);
+            // Another process drives it: nothing of ours to record; the journal shows that driver.
+            if (error instanceof RunBusyError) log(`run ${runId}: ${error.message}`);
+            else log(`run ${runId} stopped: ${error instanceof Error ? error.message : String(error)}`);
             await emit({ error: error instanceof Error ? error.message : String(error) });
           }
         });
       })();
       return { done };
+    },
+    verify(runId) {
+      const jobId = newId('job', clock.now());
+      const emit = (state: string, extra: Record<string, unknown> = {}): void => bus.emit({ type: 'job', data: { jobId, kind: 'verify', runId, state, ...extra } });
+      const done = (async () => {
+        const run = await journal.getRun(runId);
+        if (!run) throw new Error(`no run ${runId}`);
+        return enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'verify', runId }, async (signal) => {
+          emit('running', { organizationId: run.organizationId, message: 'reading the run\'s contacts\' transactions' });
+          try {
+            const result = await verifyRun(journal, options.port(run.organizationId), runId, {
+              now: clock.now(), signal,
+              onProgress: (p) => emit('running', { organizationId: run.organizationId, message: p.phase === 'explain' ? `looking for trading since: ${p.done} pages` : `${p.done}${p.expected ? ` of about ${p.expected}` : ''} ${p.method === 'pages' ? 'pages' : 'lists'} read` }),
+            });
+            emit('done', { organizationId: run.organizationId, ok: result.ok, message: result.ok ? 'no history lost' : `${result.differences.filter((d) => d.explained === null).length} unexplained differences` });
+            return result;
+          } catch (error) {
+            log(`verify of ${runId} failed: ${error instanceof Error ? error.message : String(error)}`);
+            emit('failed', { organizationId: run.organizationId, message: error instanceof Error ? error.message : String(error) });
+            return undefined;
+          }
+        });
+      })();
+      return { jobId, done };
     },
     stop(runId) {
       for (const job of jobs.values()) {
@@ -127,7 +158,8 @@ export function createRunner(options: RunnerOptions): Runner {
     },
     activeJobs: () => [...jobs.values()].map(({ jobId, organizationId, kind, runId }) => ({ jobId, organizationId, kind, runId })),
     async close() {
-      for (const job of jobs.values()) job.controller.abort(new Error('shutting down'));
+      // A shutdown, not a person's Stop: runs stay running, driverless, and the next start resumes them.
+      for (const job of jobs.values()) job.controller.abort(new Shutdown('the service is stopping'));
       await Promise.allSettled([...jobs.values()].map((j) => j.done));
     },
   };

@@ -32,14 +32,16 @@ export function createScheduler(options: SchedulerOptions): { tick(): Promise<st
       const started: string[] = [];
       const now = clock.now();
       for (const s of await store.allSettings()) {
-        if (!s.cron || !s.policyText) continue;
+        if (!s.cron) continue;
+        const policy = await journal.policy(s.organizationId);
+        if (!policy) continue;
         const due = nextRunAt(s.cron, s.lastScheduledAt);
         if (due === null || due > now) continue;
         // Mark first, so a crash during the scan does not run it again and again.
         await store.saveSettings({ ...s, lastScheduledAt: now });
         started.push(s.organizationId);
         options.log?.(`schedule ${s.cron}: scanning organization ${s.organizationId}`);
-        const { done } = runner.scanAndPlan(s.organizationId, s.policyText);
+        const { done } = runner.scanAndPlan(s.organizationId, policy.text);
         void done.then(async (plan) => {
           if (!plan || s.autoApplyMax === null || plan.steps.length === 0) return;
           if (plan.steps.length > s.autoApplyMax) {

@@ -8,8 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isOrganizationId } from '../zoho/index.js';
 import {
-  createRunFromPlan, createUndoRun, defaultPolicyText, parsePolicy, PolicyError, RunInputError, type BooksPort, type EngineClock, type Evidence, type Failpoint, type Journal, type Plan,
+  contactAppUrl, createRunFromPlan, createUndoRun, defaultPolicyText, describeDriver, describeTarget, parsePolicy, PolicyError, RunExistsError, RunInputError,
+  runStatus, type BooksPort, type EngineClock, type Evidence, type Failpoint, type Journal, type Plan, type RunRecord,
 } from '../engine/index.js';
+import { describeLastActivity } from '../engine/report/index.js';
 import { auditToCsv, auditToJson } from '../engine/report/index.js';
 import { CronError, parseCron } from './cron.js';
 import { createEventBus, type EventBus } from './events.js';
@@ -22,6 +24,8 @@ import { acceptWebhook, createWebhookProcessor, WEBHOOK_MAX_BODY } from './webho
 import { fileMappingFor, type MappingFile } from './mapping-file.js';
 
 export interface ServiceConnection {
+  /** What it reaches (`zoho:EU`, `emulator:URL`, `embedded`): the service works only on runs and plans made there. */
+  target: string;
   port(organizationId: string): BooksPort;
   organizations(): Promise<Array<{ organizationId: string; name: string; plan: string }>>;
   stats(): { apiCalls: number; rateLimited: number };
@@ -57,7 +61,11 @@ export interface Service {
   readonly store: ServiceStore;
   readonly bus: EventBus;
   readonly runner: Runner;
-  listen(options: { host?: string; port?: number }): Promise<{ origin: string; server: Server }>;
+  /**
+   * Serves on `server` when given (already listening: `sunset serve` binds its port before it opens
+   * the journal, so a taken port fails before anything is touched), else on a new one at host:port.
+   */
+  listen(options: { host?: string; port?: number; server?: Server }): Promise<{ origin: string; server: Server }>;
   /** Applies due CRM events now (the background loop does it every second). */
   processWebhooks(): Promise<number>;
   /** Checks the schedules now. */
@@ -210,12 +218,27 @@ export function createService(options: ServiceOptions): Service {
     return fromFile ? { mapping: fromFile, mappingFile: options.mappingFile!.path } : { mapping: saved, mappingFile: null };
   };
 
+  /** A run or plan made elsewhere (another emulator, another data centre) is not this service's to touch. */
+  const requireHere = (what: string, target: string): void => {
+    if (target !== '' && target !== connection.target) {
+      throw new HttpError(409, `${what} was made against ${describeTarget(target)}; this service reaches ${describeTarget(connection.target)}`);
+    }
+  };
+  /** Refuses to drive a run another live process drives (the CLI, another service). */
+  const requireUndriven = (run: RunRecord): void => {
+    if (run.driver && run.driver.owner !== options.owner && runStatus(run, clock.now(), options.isDead) === 'running') {
+      throw new HttpError(409, `run ${run.runId} is being applied by ${describeDriver(run.driver)}`);
+    }
+  };
+  const runView = (run: RunRecord): RunRecord & { status: string } => ({ ...run, status: runStatus(run, clock.now(), options.isDead) });
+
   const orgView = async (o: { organizationId: string; name: string; plan: string }): Promise<Record<string, unknown>> => {
     const s = await store.settings(o.organizationId);
+    const policyText = (await journal.policy(o.organizationId))?.text ?? null;
     let problems: unknown[] = [];
-    if (s.policyText) {
+    if (policyText) {
       try {
-        parsePolicy(s.policyText, 'policy');
+        parsePolicy(policyText, 'policy');
       } catch (error) {
         if (error instanceof PolicyError) problems = error.problems;
       }
@@ -229,8 +252,11 @@ export function createService(options: ServiceOptions): Service {
     const job = runner.activeJobs().find((j) => j.organizationId === o.organizationId);
     return {
       organizationId: o.organizationId, name: o.name, plan: o.plan,
+      target: connection.target,
+      // Where a contact of this organization opens in Zoho Books (append its id); null on an emulator.
+      contactUrl: contactAppUrl(connection.target, o.organizationId, ''),
       // Until one is saved, `draft` is the starter policy with every default written out.
-      policy: s.policyText ? { text: s.policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
+      policy: policyText ? { text: policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
       schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastScheduledAt },
       webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, ...mappingView(o.organizationId, s.mapping) },
       latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
@@ -247,7 +273,7 @@ export function createService(options: ServiceOptions): Service {
   };
 
   route('GET', '/api/orgs', async ({ res }) => send(res, 200, await Promise.all((await organizations()).map(orgView))));
-  route('PUT', '/api/orgs/:org/policy', async ({ req, res, params }) => {
+  route('PUT', '/api/orgs/:org/policy', async ({ req, res, params, user }) => {
     const org = params[0]!;
     await requireOrg(org);
     const body = await readJson(req);
@@ -259,8 +285,7 @@ export function createService(options: ServiceOptions): Service {
       if (error instanceof PolicyError) throw new HttpError(400, 'the policy is not usable; nothing was saved', { problems: error.problems });
       throw error;
     }
-    const s = await store.settings(org);
-    await store.saveSettings({ ...s, policyText: body.text });
+    await journal.savePolicy({ organizationId: org, text: body.text, updatedAt: clock.now(), updatedBy: user });
     send(res, 200, { policy: { text: body.text, problems: [], saved: true } });
   });
   route('PUT', '/api/orgs/:org/schedule', async ({ req, res, params }) => {
@@ -280,7 +305,7 @@ export function createService(options: ServiceOptions): Service {
     const max = body.autoApplyMax === null || body.autoApplyMax === undefined ? null : body.autoApplyMax;
     if (max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 1)) throw new HttpError(400, 'autoApplyMax must be a whole number of at least 1, or null');
     const s = await store.settings(org);
-    if (cron !== null && !s.policyText) throw new HttpError(400, 'save a policy first: a schedule scans and plans with it');
+    if (cron !== null && !(await journal.policy(org))) throw new HttpError(400, 'save a policy first: a schedule scans and plans with it');
     await store.saveSettings({ ...s, cron: cron as string | null, autoApplyMax: max as number | null, lastScheduledAt: cron === s.cron ? s.lastScheduledAt : clock.now() });
     send(res, 200, await orgView((await organizations()).find((o) => o.organizationId === org)!));
   });
@@ -313,9 +338,9 @@ export function createService(options: ServiceOptions): Service {
   route('POST', '/api/orgs/:org/scan', async ({ res, params }) => {
     const org = params[0]!;
     await requireOrg(org);
-    const s = await store.settings(org);
-    if (!s.policyText) throw new HttpError(400, 'save a policy for this organization first');
-    const { jobId } = runner.scanAndPlan(org, s.policyText);
+    const policy = await journal.policy(org);
+    if (!policy) throw new HttpError(400, 'save a policy for this organization first');
+    const { jobId } = runner.scanAndPlan(org, policy.text);
     send(res, 202, { jobId });
   });
   route('GET', '/api/plans/:plan', async ({ res, params }) => {
@@ -323,7 +348,7 @@ export function createService(options: ServiceOptions): Service {
     if (!plan) throw new HttpError(404, `no plan ${params[0]}`);
     const run = (await journal.listRuns(plan.organizationId)).find((r) => r.planId === plan.planId);
     const { steps: _steps, excluded: _excluded, ...rest } = plan;
-    send(res, 200, { plan: rest, runId: run?.runId ?? null });
+    send(res, 200, { plan: rest, runId: run?.runId ?? null, run: run ? runView(run) : null, contactUrl: contactAppUrl(plan.target || connection.target, plan.organizationId, '') });
   });
   route('GET', '/api/plans/:plan/rows', async ({ res, params }) => {
     const entry = await cachedPlan(params[0]!);
@@ -333,9 +358,10 @@ export function createService(options: ServiceOptions): Service {
     const row = (s: { contactId: string; contactName: string; contactType: string; evidence: Evidence }, effect: string, reasons: string, detail: string): unknown[] => [
       s.contactId, s.contactName, s.contactType, effect, reasons, s.evidence.lastActivityDate, s.evidence.lastActivityType,
       s.evidence.receivable, s.evidence.payable, s.evidence.unusedCreditsReceivable + s.evidence.unusedCreditsPayable, s.evidence.createdTime, detail,
+      describeLastActivity(s.evidence),
     ];
     entry.rowsJson = JSON.stringify({
-      columns: ['contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail'],
+      columns: ['contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail', 'lastActivity'],
       rows: [
         ...plan.steps.map((s) => row(s, s.action, s.evidence.rule, s.reason)),
         ...plan.excluded.map((e) => row(e, 'excluded', e.reasons.join(';'), e.detail)),
@@ -349,30 +375,47 @@ export function createService(options: ServiceOptions): Service {
     const body = await readJson(req);
     const exclude = body.exclude ?? [];
     if (!Array.isArray(exclude) || exclude.some((id) => typeof id !== 'string')) throw new HttpError(400, 'exclude must be a list of contact ids (strings)');
+    requireHere(`plan ${plan.planId}`, plan.target);
     const earlier = (await journal.listRuns(plan.organizationId)).find((r) => r.planId === plan.planId);
     if (earlier) throw new HttpError(409, `this plan was already approved: run ${earlier.runId}`, { runId: earlier.runId });
     const excluded = new Set(exclude as string[]);
     const steps = plan.steps.filter((s) => !excluded.has(s.contactId));
     if (steps.length === 0) throw new HttpError(400, 'every step is excluded: nothing to apply');
-    const run = await createRunFromPlan(journal, { ...plan, steps }, user, clock.now());
+    let run;
+    try {
+      run = await createRunFromPlan(journal, { ...plan, steps }, user, clock.now());
+    } catch (error) {
+      // Two approvals racing: the journal's constraint lets one through.
+      if (error instanceof RunExistsError) throw new HttpError(409, `this plan was already approved: run ${error.existing.runId}`, { runId: error.existing.runId });
+      throw error;
+    }
     runner.apply(run.runId);
     send(res, 202, { runId: run.runId });
   });
   route('GET', '/api/runs', async ({ res, query }) => {
     const runs = await journal.listRuns(query.get('org') ?? undefined);
-    send(res, 200, await Promise.all(runs.slice(0, 500).map(async (run) => ({ run, counts: await journal.runCounts(run.runId) }))));
+    send(res, 200, await Promise.all(runs.slice(0, 500).map(async (run) => ({ run: runView(run), counts: await journal.runCounts(run.runId) }))));
   });
   route('GET', '/api/runs/:run', async ({ res, params }) => {
     const run = await journal.getRun(params[0]!);
     if (!run) throw new HttpError(404, `no run ${params[0]}`);
-    send(res, 200, { run, counts: await journal.runCounts(run.runId), steps: await journal.steps(run.runId) });
+    const verification = await journal.latestVerification(run.runId);
+    const before = await journal.fingerprintSet(run.runId, 'before');
+    send(res, 200, {
+      run: runView(run), counts: await journal.runCounts(run.runId), steps: await journal.steps(run.runId),
+      verification: verification ?? null, verifiable: before !== undefined, contactUrl: contactAppUrl(run.target || connection.target, run.organizationId, ''),
+    });
   });
   route('POST', '/api/runs/:run/undo', async ({ res, params, user }) => {
+    const original = await journal.getRun(params[0]!);
+    if (!original) throw new HttpError(404, `no run ${params[0]}`);
+    requireHere(`run ${original.runId}`, original.target);
     try {
       const { run } = await createUndoRun(journal, params[0]!, user, clock.now());
       runner.apply(run.runId);
       send(res, 202, { runId: run.runId });
     } catch (error) {
+      if (error instanceof RunExistsError) throw new HttpError(409, error.message, { runId: error.existing.runId });
       if (error instanceof RunInputError) throw new HttpError(400, error.message);
       throw error;
     }
@@ -380,10 +423,23 @@ export function createService(options: ServiceOptions): Service {
   route('POST', '/api/runs/:run/resume', async ({ res, params }) => {
     const run = await journal.getRun(params[0]!);
     if (!run) throw new HttpError(404, `no run ${params[0]}`);
+    requireHere(`run ${run.runId}`, run.target);
     if (run.state === 'done' || run.state === 'cancelled') throw new HttpError(409, `run ${run.runId} is ${run.state}`);
     if (runner.activeJobs().some((j) => j.runId === run.runId)) throw new HttpError(409, `run ${run.runId} is already running`);
+    requireUndriven(run);
     runner.apply(run.runId);
     send(res, 202, { runId: run.runId });
+  });
+  route('POST', '/api/runs/:run/verify', async ({ res, params }) => {
+    const run = await journal.getRun(params[0]!);
+    if (!run) throw new HttpError(404, `no run ${params[0]}`);
+    requireHere(`run ${run.runId}`, run.target);
+    if (!(await journal.hasFingerprint(run.runId, 'before'))) {
+      throw new HttpError(409, `run ${run.runId} has no record of its contacts' transactions from before it ran (a CRM or contacts run): there is nothing to compare with`);
+    }
+    if (runner.activeJobs().some((j) => j.runId === run.runId && j.kind === 'verify')) throw new HttpError(409, `run ${run.runId} is already being verified`);
+    const { jobId } = runner.verify(run.runId);
+    send(res, 202, { jobId, runId: run.runId });
   });
   route('POST', '/api/runs/:run/stop', async ({ res, params }) => {
     if (!runner.stop(params[0]!)) throw new HttpError(409, `run ${params[0]} is not running`);
@@ -547,17 +603,29 @@ export function createService(options: ServiceOptions): Service {
     runner,
     processWebhooks,
     tick: () => scheduler.tick(),
-    async listen({ host = '127.0.0.1', port = 8080 }) {
+    async listen({ host = '127.0.0.1', port = 8080, server: bound }) {
       ready ??= (async () => {
-        await store.migrate();
-        // Pick up what a previous process left: runs it was applying, CRM events it had accepted.
-        // CRM runs are resumed by the webhook processor, from their events.
-        for (const run of await journal.listRuns()) if (run.state === 'running' && run.kind !== 'crm') runner.apply(run.runId);
+        await store.migrate(journal);
+        // Pick up what a previous process left: runs it was applying or had just approved (pending:
+        // a stop between the approval and the first step), CRM events it had accepted. CRM runs are
+        // resumed by the webhook processor, from their events; a run made elsewhere is not ours.
+        for (const run of await journal.listRuns()) {
+          if ((run.state !== 'running' && run.state !== 'pending') || run.kind === 'crm') continue;
+          if (run.target !== '' && run.target !== connection.target) {
+            log(`run ${run.runId} was made against ${describeTarget(run.target)}, not ${describeTarget(connection.target)}: left for a Sunset connected there`);
+            continue;
+          }
+          if (runStatus(run, clock.now(), options.isDead) === 'running' && run.driver?.owner !== options.owner) {
+            log(`run ${run.runId} is being applied by ${describeDriver(run.driver!)}: left to it`);
+            continue;
+          }
+          runner.apply(run.runId);
+        }
         void processWebhooks();
         await scheduler.tick();
       })();
       await ready;
-      const server = createServer((req, res) => {
+      const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
         handle(req, res).catch((error: unknown) => {
           if (res.headersSent) return void res.end();
           if (error instanceof HttpError) return send(res, error.status, { error: error.message, ...error.extra });
@@ -565,11 +633,16 @@ export function createService(options: ServiceOptions): Service {
           log(`error on ${req.method} ${(req.url ?? '').split('?')[0]}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
           send(res, 500, { error: 'internal error; the service log has the details' });
         });
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve());
-      });
+      };
+      const server = bound ?? createServer();
+      server.removeAllListeners('request');
+      server.on('request', onRequest);
+      if (!bound) {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, host, () => resolve());
+        });
+      }
       const address = server.address() as AddressInfo;
       allowedHosts = hostsFor(address, options.publicUrl);
       if (options.webhookIntervalMs !== 0) {

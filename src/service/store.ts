@@ -4,7 +4,7 @@
  * Portable SQL through the journal's SqlDatabase port.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { SqlDatabase } from '../engine/index.js';
+import type { Journal, SqlDatabase } from '../engine/index.js';
 
 export const SERVICE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS users (
@@ -67,9 +67,9 @@ export interface WebhookMapping {
 
 export const DEFAULT_MAPPING: WebhookMapping = { inactive: ['Churned', 'Lost', 'Closed Lost', 'Inactive'], active: ['Active', 'Customer', 'Closed Won'] };
 
+/** An organization's service settings. Its policy is not here: the journal keeps it, shared with the CLI. */
 export interface OrgSettings {
   organizationId: string;
-  policyText: string | null;
   cron: string | null;
   autoApplyMax: number | null;
   lastScheduledAt: number | null;
@@ -123,7 +123,8 @@ function toEvent(r: Record<string, unknown>): WebhookEvent {
 }
 
 export interface ServiceStore {
-  migrate(): Promise<void>;
+  /** Creates the tables; moves policies saved by an earlier version into the journal (when it has none for that organization). */
+  migrate(journal?: Journal): Promise<void>;
   addUser(username: string, passwordHash: string, now: number): Promise<'added' | 'updated'>;
   user(username: string): Promise<{ username: string; passwordHash: string } | undefined>;
   userCount(): Promise<number>;
@@ -150,10 +151,18 @@ export interface ServiceStore {
 
 export function createServiceStore(db: SqlDatabase): ServiceStore {
   return {
-    async migrate() {
+    async migrate(journal) {
       await db.transaction(async (tx) => {
         for (const sql of SERVICE_SCHEMA) await tx.exec(sql);
       });
+      if (!journal) return;
+      const legacy = await db.all<{ organization_id: string; policy_text: string }>('SELECT organization_id, policy_text FROM org_settings WHERE policy_text IS NOT NULL');
+      for (const row of legacy) {
+        if (!(await journal.policy(row.organization_id))) {
+          await journal.savePolicy({ organizationId: row.organization_id, text: row.policy_text, updatedAt: Date.now(), updatedBy: 'sunset serve (earlier version)' });
+        }
+        await db.run('UPDATE org_settings SET policy_text = NULL WHERE organization_id = ?', [row.organization_id]);
+      }
     },
     async addUser(username, passwordHash, now) {
       const existing = await db.get('SELECT username FROM users WHERE username = ?', [username]);
@@ -189,11 +198,10 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     async settings(organizationId) {
       const row = await db.get<Record<string, unknown>>('SELECT * FROM org_settings WHERE organization_id = ?', [organizationId]);
       if (!row) {
-        return { organizationId, policyText: null, cron: null, autoApplyMax: null, lastScheduledAt: null, webhookMode: null, webhookSecret: null, mapping: { ...DEFAULT_MAPPING } };
+        return { organizationId, cron: null, autoApplyMax: null, lastScheduledAt: null, webhookMode: null, webhookSecret: null, mapping: { ...DEFAULT_MAPPING } };
       }
       return {
         organizationId,
-        policyText: (row.policy_text as string | null) ?? null,
         cron: (row.cron as string | null) ?? null,
         autoApplyMax: row.auto_apply_max === null || row.auto_apply_max === undefined ? null : Number(row.auto_apply_max),
         lastScheduledAt: row.last_scheduled_at === null || row.last_scheduled_at === undefined ? null : Number(row.last_scheduled_at),
@@ -209,11 +217,11 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     async saveSettings(s) {
       await db.run(
         `INSERT INTO org_settings (organization_id, policy_text, cron, auto_apply_max, last_scheduled_at, webhook_mode, webhook_secret, webhook_mapping)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (organization_id) DO UPDATE SET policy_text = excluded.policy_text, cron = excluded.cron, auto_apply_max = excluded.auto_apply_max,
+         VALUES (?, NULL, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (organization_id) DO UPDATE SET cron = excluded.cron, auto_apply_max = excluded.auto_apply_max,
            last_scheduled_at = excluded.last_scheduled_at, webhook_mode = excluded.webhook_mode, webhook_secret = excluded.webhook_secret,
            webhook_mapping = excluded.webhook_mapping`,
-        [s.organizationId, s.policyText, s.cron, s.autoApplyMax, s.lastScheduledAt, s.webhookMode, s.webhookSecret, JSON.stringify(s.mapping)],
+        [s.organizationId, s.cron, s.autoApplyMax, s.lastScheduledAt, s.webhookMode, s.webhookSecret, JSON.stringify(s.mapping)],
       );
     },
     async addEvent(e) {

@@ -279,7 +279,7 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
               const last = new Map<string, WebhookEvent>();
               for (const e of [...runEvents].sort((a, b) => a.receivedAt - b.receivedAt)) if (e.booksContactId && e.action) last.set(e.booksContactId, e);
               await journal.createRun(
-                { runId, organizationId, kind: 'crm', planId: null, undoOf: null, createdAt: clock.now(), createdBy: 'crm-webhook', baselineAt: Math.min(...runEvents.map((e) => e.receivedAt)), note: `${runEvents.length} CRM event(s)` },
+                { runId, organizationId, target: port.target, kind: 'crm', planId: null, undoOf: null, createdAt: clock.now(), createdBy: 'crm-webhook', baselineAt: Math.min(...runEvents.map((e) => e.receivedAt)), note: `${runEvents.length} CRM event(s)` },
                 [...last.values()].map((e) => ({
                   contactId: e.booksContactId!, contactName: names.get(e.booksContactId!)?.name ?? '', contactType: names.get(e.booksContactId!)?.type ?? 'customer', action: e.action!,
                   reason: `CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : e.crmContactId ? `contact ${e.crmContactId}` : 'event'} is "${e.status}" (${e.eventId})`, evidence: null,

@@ -90,13 +90,13 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     const line = starter.split('\n').findIndex((l) => l.startsWith('inactivity:')) + 1;
     expect(await page.getByTestId('policy-problem').first().textContent()).toContain(`${line}`);
     expect(await text('policy-status')).toMatch(/Not saved/);
-    expect((await s.store.settings(s.org)).policyText).toBeNull();
+    expect((await s.h.journal.policy(s.org))?.text ?? null).toBeNull();
 
     await page.getByTestId('policy-revert').click();
     expect(await editor.inputValue()).toBe(starter);
     await page.getByTestId('policy-save').click();
     await expect.poll(() => text('policy-status')).toMatch(/^Saved/);
-    expect((await s.store.settings(s.org)).policyText).toBe(starter);
+    expect((await s.h.journal.policy(s.org))?.text ?? null).toBe(starter);
     await screenshot(page, 'settings', { fullPage: true });
   });
 

@@ -9,7 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  buildPlan, createJournal, JournalError, openSqlite, parsePolicy,
+  buildPlan, checkJournal, createJournal, JournalError, openSqlite, parsePolicy, RunExistsError, runStatus,
   type Journal, type NewStep, type SnapshotContact, type SnapshotInfo, type SqlDatabase,
 } from '../../src/engine/index.js';
 import { tempDir } from '../helpers/emulator.js';
@@ -81,7 +81,7 @@ async function makeRun(j: Journal, count: number, extra: { runId?: string; creat
   const steps = Array.from({ length: count }, (_, i) => step(i + 1));
   const run = await j.createRun(
     {
-      runId: extra.runId, organizationId: ORG, kind: extra.kind ?? 'plan', planId: null, undoOf: null, createdAt: extra.at ?? T0,
+      runId: extra.runId, organizationId: ORG, target: 'embedded', kind: extra.kind ?? 'plan', planId: null, undoOf: null, createdAt: extra.at ?? T0,
       createdBy: extra.createdBy ?? 'ana@example.com', baselineAt: T0 - DAY, note: 'test run',
     },
     steps,
@@ -105,8 +105,9 @@ describe('the SQLite file', () => {
 });
 
 describe('snapshots', () => {
-  const info = (snapshotId: string, takenAt = T0): Omit<SnapshotInfo, 'apiCalls' | 'contactCount' | 'transactionCount'> => ({
-    snapshotId, organizationId: ORG, takenAt, cutoffDate: '2024-03-02', activityTypes: ['invoices', 'bills'], statuses: 'active',
+  const info = (snapshotId: string, takenAt = T0): Omit<SnapshotInfo, 'apiCalls' | 'contactCount' | 'transactionCount' | 'historyCalls'> => ({
+    snapshotId, organizationId: ORG, target: 'embedded', organizationName: 'Test Org', currencyCode: 'INR', takenAt, cutoffDate: '2024-03-02',
+    activityTypes: ['invoices', 'bills'], statuses: 'active', history: 'full', historyTypes: ['invoices', 'bills'],
   });
 
   it('writes in any order and reads back every contact, field for field, in contact-id order, page by page', async () => {
@@ -120,10 +121,10 @@ describe('snapshots', () => {
     await journal.addSnapshotContacts('snap-1', contacts.slice(0, 2));
     // Not complete yet: not visible.
     expect(await journal.getSnapshot('snap-1')).toBeUndefined();
-    await journal.finishSnapshot('snap-1', { apiCalls: 14, contactCount: 11, transactionCount: 40 });
+    await journal.finishSnapshot('snap-1', { apiCalls: 14, contactCount: 11, transactionCount: 40, historyCalls: 1 });
 
     const got = await journal.getSnapshot('snap-1');
-    expect(got).toEqual({ ...info('snap-1'), apiCalls: 14, contactCount: 11, transactionCount: 40 });
+    expect(got).toEqual({ ...info('snap-1'), apiCalls: 14, contactCount: 11, transactionCount: 40, historyCalls: 1 });
 
     const pages: SnapshotContact[][] = [];
     for await (const page of journal.snapshotContacts('snap-1', 3)) pages.push(page);
@@ -137,10 +138,10 @@ describe('snapshots', () => {
   it('keeps snapshots apart and finds the latest complete one per organization', async () => {
     await journal.beginSnapshot(info('snap-a', T0));
     await journal.addSnapshotContacts('snap-a', [contact(1), contact(2)]);
-    await journal.finishSnapshot('snap-a', { apiCalls: 2, contactCount: 2, transactionCount: 0 });
+    await journal.finishSnapshot('snap-a', { apiCalls: 2, contactCount: 2, transactionCount: 0, historyCalls: 1 });
     await journal.beginSnapshot(info('snap-b', T0 + 1000));
     await journal.addSnapshotContacts('snap-b', [contact(3)]);
-    await journal.finishSnapshot('snap-b', { apiCalls: 1, contactCount: 1, transactionCount: 0 });
+    await journal.finishSnapshot('snap-b', { apiCalls: 1, contactCount: 1, transactionCount: 0, historyCalls: 1 });
     await journal.beginSnapshot(info('snap-c', T0 + 2000)); // never finished
 
     expect((await journal.latestSnapshot(ORG))?.snapshotId).toBe('snap-b');
@@ -157,8 +158,9 @@ describe('plans', () => {
     const text = `organization_id: "${ORG}"\ninactivity: 24 months\n`;
     const policy = parsePolicy(text);
     const snapshot: SnapshotInfo = {
-      snapshotId: 'snap-p', organizationId: ORG, takenAt: T0, cutoffDate: '2024-03-02', activityTypes: [...policy.activity.customer, ...policy.activity.vendor],
-      statuses: 'active', apiCalls: 3, contactCount: 6, transactionCount: 1,
+      snapshotId: 'snap-p', organizationId: ORG, target: 'embedded', organizationName: '', currencyCode: '', takenAt: T0, cutoffDate: '2024-03-02',
+      activityTypes: [...policy.activity.customer, ...policy.activity.vendor], statuses: 'active', history: 'window', historyTypes: [], historyCalls: 0,
+      apiCalls: 3, contactCount: 6, transactionCount: 1,
     };
     const contacts = [
       contact(1),
@@ -306,7 +308,7 @@ describe('audit and latest changes', () => {
     await journal.finishStep(runA, 2, 'w', { state: 'done', outcome: 'unchanged', finishedAt: T0 + 11 });
     await journal.finishStep(runA, 3, 'w', { state: 'skipped', skipReason: 'traded', finishedAt: T0 + 12 });
     const runB = (await journal.createRun(
-      { runId: 'run-b', organizationId: '701000002', kind: 'undo', planId: null, undoOf: runA, createdAt: T0 + 20, createdBy: 'bo@example.com', baselineAt: T0, note: 'undo' },
+      { runId: 'run-b', organizationId: '701000002', target: 'embedded', kind: 'undo', planId: null, undoOf: runA, createdAt: T0 + 20, createdBy: 'bo@example.com', baselineAt: T0, note: 'undo' },
       [{ ...step(1, 'activate'), reason: 'undo of run-a: reason 1' }],
     )).runId;
     await journal.claimSteps(runB, 'w', T0 + 20, 600_000, 1);
@@ -324,13 +326,13 @@ describe('audit and latest changes', () => {
   it('finds the latest change of each contact across runs, in chunks past 500 ids', async () => {
     const many = Array.from({ length: 620 }, (_, i) => step(i + 1));
     const first = (await journal.createRun(
-      { runId: 'run-1', organizationId: ORG, kind: 'plan', planId: null, undoOf: null, createdAt: T0, createdBy: 'a', baselineAt: T0, note: '' }, many,
+      { runId: 'run-1', organizationId: ORG, target: 'embedded', kind: 'plan', planId: null, undoOf: null, createdAt: T0, createdBy: 'a', baselineAt: T0, note: '' }, many,
     )).runId;
     const claimed = await journal.claimSteps(first, 'w', T0, 600_000, 700);
     expect(claimed).toHaveLength(620);
     for (const s of claimed) await journal.finishStep(first, s.seq, 'w', { state: 'done', outcome: s.seq === 3 ? 'unchanged' : 'changed', finishedAt: T0 + s.seq });
     const second = (await journal.createRun(
-      { runId: 'run-2', organizationId: ORG, kind: 'manual', planId: null, undoOf: null, createdAt: T0 + 5000, createdBy: 'a', baselineAt: T0, note: '' },
+      { runId: 'run-2', organizationId: ORG, target: 'embedded', kind: 'manual', planId: null, undoOf: null, createdAt: T0 + 5000, createdBy: 'a', baselineAt: T0, note: '' },
       [step(2, 'activate'), step(600, 'activate')],
     )).runId;
     await journal.claimSteps(second, 'w', T0 + 5000, 600_000, 2);
@@ -352,7 +354,7 @@ describe('audit and latest changes', () => {
 describe('fingerprints', () => {
   it('saves, replaces and reads per phase; an empty one still counts as saved', async () => {
     expect(await journal.hasFingerprint('run-f', 'before')).toBe(false);
-    await journal.saveFingerprint('run-f', 'before', []);
+    await journal.saveFingerprint('run-f', 'before', [], { takenAt: T0, source: 'read' });
     expect(await journal.hasFingerprint('run-f', 'before')).toBe(true);
     expect(await journal.hasFingerprint('run-f', 'after')).toBe(false);
     expect(await journal.getFingerprint('run-f', 'before')).toEqual([]);
@@ -362,9 +364,9 @@ describe('fingerprints', () => {
       { contactId: cid(1), transactionType: 'estimates' as const, count: 1, totalCents: 5 },
       { contactId: cid(1), transactionType: 'creditnotes' as const, count: 2, totalCents: 0 },
     ];
-    await journal.saveFingerprint('run-f', 'after', rows);
+    await journal.saveFingerprint('run-f', 'after', rows, { takenAt: T0, source: 'read' });
     expect(await journal.getFingerprint('run-f', 'after')).toEqual([rows[2], rows[1], rows[0]]);
-    await journal.saveFingerprint('run-f', 'after', [rows[0]!]);
+    await journal.saveFingerprint('run-f', 'after', [rows[0]!], { takenAt: T0, source: 'read' });
     expect(await journal.getFingerprint('run-f', 'after')).toEqual([rows[0]]);
     expect(await journal.getFingerprint('run-f', 'before')).toEqual([]);
   });
@@ -441,7 +443,7 @@ describe('schema version', () => {
     opened.push(other);
     const error = await createJournal(other).migrate().then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(JournalError);
-    expect((error as Error).message).toMatch(/schema version 99.*needs 1/);
+    expect((error as Error).message).toMatch(/schema version 99, newer than this Sunset knows \(2\)/);
     expect(await other.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '99' });
     expect(await other.get("SELECT run_id FROM runs WHERE run_id = 'run-keep'")).toEqual({ run_id: 'run-keep' });
   });
@@ -450,6 +452,174 @@ describe('schema version', () => {
     await makeRun(journal, 2, { runId: 'run-again' });
     await journal.migrate();
     expect(await journal.steps('run-again')).toHaveLength(2);
-    expect(await db.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '1' });
+    expect(await db.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '2' });
+  });
+
+  /** The schema of version 1 exactly as Sunset 0.1 wrote it (a fixture: it never changes). */
+  const V1 = [
+    'CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
+    `CREATE TABLE snapshots (snapshot_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, taken_at BIGINT NOT NULL, cutoff_date TEXT NOT NULL,
+      activity_types TEXT NOT NULL, statuses TEXT NOT NULL, api_calls INTEGER NOT NULL, contact_count INTEGER NOT NULL, transaction_count INTEGER NOT NULL, complete INTEGER NOT NULL)`,
+    `CREATE TABLE snapshot_contacts (snapshot_id TEXT NOT NULL, contact_id TEXT NOT NULL, contact_name TEXT NOT NULL, company_name TEXT NOT NULL,
+      contact_type TEXT NOT NULL, status TEXT NOT NULL, created_at BIGINT NOT NULL, modified_at BIGINT NOT NULL, receivable_cents BIGINT NOT NULL,
+      payable_cents BIGINT NOT NULL, credits_receivable_cents BIGINT NOT NULL, credits_payable_cents BIGINT NOT NULL, custom_fields TEXT NOT NULL,
+      tags TEXT NOT NULL, zcrm_account_id TEXT NOT NULL, zcrm_contact_id TEXT NOT NULL, last_activity_date TEXT, last_activity_type TEXT,
+      last_activity_id TEXT, activity_count INTEGER NOT NULL, activity_by_type TEXT NOT NULL, PRIMARY KEY (snapshot_id, contact_id))`,
+    `CREATE TABLE plans (plan_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, snapshot_id TEXT NOT NULL, as_of BIGINT NOT NULL, cutoff_date TEXT NOT NULL,
+      policy_text TEXT NOT NULL, summary TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+    `CREATE TABLE plan_steps (plan_id TEXT NOT NULL, seq INTEGER NOT NULL, contact_id TEXT NOT NULL, contact_name TEXT NOT NULL, contact_type TEXT NOT NULL,
+      action TEXT NOT NULL, reason TEXT NOT NULL, evidence TEXT NOT NULL, PRIMARY KEY (plan_id, seq))`,
+    `CREATE TABLE plan_exclusions (plan_id TEXT NOT NULL, contact_id TEXT NOT NULL, contact_name TEXT NOT NULL, contact_type TEXT NOT NULL, reasons TEXT NOT NULL,
+      detail TEXT NOT NULL, evidence TEXT NOT NULL, PRIMARY KEY (plan_id, contact_id))`,
+    `CREATE TABLE runs (run_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, kind TEXT NOT NULL, plan_id TEXT, undo_of TEXT, created_at BIGINT NOT NULL,
+      created_by TEXT NOT NULL, state TEXT NOT NULL, started_at BIGINT, finished_at BIGINT, baseline_at BIGINT NOT NULL, note TEXT NOT NULL)`,
+    `CREATE TABLE steps (run_id TEXT NOT NULL, seq INTEGER NOT NULL, contact_id TEXT NOT NULL, contact_name TEXT NOT NULL, contact_type TEXT NOT NULL,
+      action TEXT NOT NULL, reason TEXT NOT NULL, evidence TEXT, state TEXT NOT NULL, outcome TEXT, skip_reason TEXT, attempts INTEGER NOT NULL,
+      last_error TEXT, lease_owner TEXT, lease_expires_at BIGINT, started_at BIGINT, finished_at BIGINT, PRIMARY KEY (run_id, seq))`,
+    'CREATE INDEX steps_run_state ON steps (run_id, state, seq)',
+    'CREATE INDEX steps_contact ON steps (contact_id, finished_at)',
+    `CREATE TABLE fingerprints (run_id TEXT NOT NULL, phase TEXT NOT NULL, contact_id TEXT NOT NULL, transaction_type TEXT NOT NULL, count INTEGER NOT NULL,
+      total_cents BIGINT NOT NULL, PRIMARY KEY (run_id, phase, contact_id, transaction_type))`,
+    "INSERT INTO journal_meta (key, value) VALUES ('schema_version', '1')",
+  ];
+
+  async function v1Journal(name: string, runs: Array<[runId: string, planId: string]>): Promise<string> {
+    const path = join(dir.path, name);
+    const raw = openSqlite(path);
+    for (const sql of V1) await raw.exec(sql);
+    for (const [runId, planId] of runs) {
+      await raw.run(`INSERT INTO runs VALUES (?, ?, 'plan', ?, NULL, ?, 'ana', 'done', ?, ?, ?, 'v1 run')`, [runId, ORG, planId, T0, T0 + 1, T0 + 2, T0 - DAY]);
+      await raw.run(`INSERT INTO steps VALUES (?, 1, ?, 'Contact 1', 'customer', 'deactivate', 'dormant', NULL, 'done', 'changed', NULL, 1, NULL, 'w', ?, ?, ?)`,
+        [runId, cid(1), T0 + 600_000, T0 + 1, T0 + 1]);
+      await raw.run("INSERT INTO fingerprints VALUES (?, 'before', ?, 'invoices', 3, 12000)", [runId, cid(1)]);
+      await raw.run("INSERT INTO journal_meta (key, value) VALUES (?, '1')", [`fingerprint:${runId}:before`]);
+    }
+    await raw.close();
+    return path;
+  }
+
+  it('brings a version 1 journal forward: its runs, steps and fingerprints kept, targets unknown, fingerprint times recorded', async () => {
+    const path = await v1Journal('v1.db', [['run-old', 'plan_a']]);
+    const j = await open(path);
+    const run = await j.getRun('run-old');
+    expect(run).toMatchObject({ runId: 'run-old', target: '', driver: null, state: 'done', note: 'v1 run' });
+    expect(await j.steps('run-old')).toHaveLength(1);
+    expect(await j.fingerprintSet('run-old', 'before')).toEqual({ takenAt: T0 + 1, source: 'read', rows: 1 });
+    expect(await j.getFingerprint('run-old', 'before')).toEqual([{ contactId: cid(1), transactionType: 'invoices', count: 3, totalCents: 12000 }]);
+    expect(await j.hasFingerprint('run-old', 'after')).toBe(false);
+    expect(await j.db.get("SELECT COUNT(*) AS n FROM journal_meta WHERE key LIKE 'fingerprint:%'")).toEqual({ n: 0 });
+    expect(await j.db.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '2' });
+    // The constraint is in place: a second run of that plan is refused.
+    await expect(j.createRun({ organizationId: ORG, target: '', kind: 'plan', planId: 'plan_a', undoOf: null, createdAt: T0, createdBy: 'bo', baselineAt: T0, note: '' }, [step(2)]))
+      .rejects.toBeInstanceOf(RunExistsError);
+    expect((await checkJournal(j)).filter((p) => /has \d+ runs|undone by/.test(p))).toEqual([]);
+  });
+
+  it('brings forward a version 1 journal that already holds two runs of one plan: runs check names them', async () => {
+    const path = await v1Journal('v1-twice.db', [['run-1', 'plan_b'], ['run-2', 'plan_b']]);
+    const j = await open(path);
+    expect(await j.listRuns()).toHaveLength(2);
+    expect(await checkJournal(j)).toContain('plan plan_b has 2 runs (run-1, run-2); a plan is applied once');
+    // The look before the insert still refuses a third.
+    await expect(j.createRun({ organizationId: ORG, target: '', kind: 'plan', planId: 'plan_b', undoOf: null, createdAt: T0, createdBy: 'bo', baselineAt: T0, note: '' }, [step(2)]))
+      .rejects.toThrow(/Plan plan_b already has a run: run-1/);
+  });
+});
+
+describe('one run per plan, one undo per run', () => {
+  const planRun = (j: Journal, planId: string, runId?: string) => j.createRun(
+    { runId, organizationId: ORG, target: 'embedded', kind: 'plan', planId, undoOf: null, createdAt: T0, createdBy: 'ana', baselineAt: T0, note: '' }, [step(1), step(2)],
+  );
+
+  it('refuses a second run of a plan and a second undo of a run, naming the first, and writes nothing', async () => {
+    const first = await planRun(journal, 'plan_x', 'run-x1');
+    const again = await planRun(journal, 'plan_x', 'run-x2').then(() => undefined, (e: unknown) => e);
+    expect(again).toBeInstanceOf(RunExistsError);
+    expect((again as RunExistsError).existing.runId).toBe(first.runId);
+    expect((again as Error).message).toMatch(/Plan plan_x already has a run: run-x1 \(pending\)/);
+    const undo = (runId: string) => journal.createRun(
+      { runId, organizationId: ORG, target: 'embedded', kind: 'undo', planId: null, undoOf: 'run-x1', createdAt: T0, createdBy: 'ana', baselineAt: T0, note: '' }, [step(1, 'activate')],
+    );
+    await undo('run-u1');
+    await expect(undo('run-u2')).rejects.toThrow(/Run run-x1 is already being undone by run run-u1/);
+    expect((await journal.listRuns()).map((r) => r.runId).sort()).toEqual(['run-u1', 'run-x1']);
+    expect(await journal.db.get("SELECT COUNT(*) AS n FROM steps WHERE run_id IN ('run-x2', 'run-u2')")).toEqual({ n: 0 });
+    expect((await checkJournal(journal)).filter((p) => /has \d+ runs|undone by \d+/.test(p))).toEqual([]);
+  });
+
+  // The defect: two `apply PLAN` started together both passed the "already applied" check. Here both
+  // look before either writes (their calls interleave), so the constraint is what refuses the
+  // second; test/cli/run-lease.test.ts races two processes.
+  it('lets exactly one of two racing creations make the run: the constraint decides, not the look before', async () => {
+    for (let trial = 0; trial < 15; trial++) {
+      const planId = `plan_race_${trial}`;
+      const results = await Promise.allSettled([planRun(journal, planId), planRun(journal, planId)]);
+      expect(results.filter((r) => r.status === 'fulfilled'), `trial ${trial}`).toHaveLength(1);
+      const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+      expect(refused.reason).toBeInstanceOf(RunExistsError);
+    }
+    expect((await checkJournal(journal)).filter((p) => /has \d+ runs/.test(p))).toEqual([]);
+  });
+
+  it('is what runs check reports when the constraint is missing (two runs of one plan, two undos of one run)', async () => {
+    await journal.db.exec('DROP INDEX runs_one_per_plan');
+    await journal.db.exec('DROP INDEX runs_one_undo_per_run');
+    await journal.db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('r1', ?, '', 'plan', 'plan_d', NULL, 1, 'a', 'pending', 1, '')", [ORG]);
+    await journal.db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('r2', ?, '', 'plan', 'plan_d', NULL, 2, 'a', 'pending', 1, '')", [ORG]);
+    await journal.db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('u1', ?, '', 'undo', NULL, 'r1', 3, 'a', 'pending', 1, '')", [ORG]);
+    await journal.db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('u2', ?, '', 'undo', NULL, 'r1', 4, 'a', 'pending', 1, '')", [ORG]);
+    const problems = await checkJournal(journal);
+    expect(problems).toContain('plan plan_d has 2 runs (r1, r2); a plan is applied once');
+    expect(problems).toContain('run r1 is undone by 2 runs (u1, u2); a run is undone once');
+  });
+});
+
+describe('run drivers', () => {
+  it('lets one owner drive a run: a second is refused with the holder until the lease runs out or the holder is gone', async () => {
+    const runId = await makeRun(journal, 1);
+    const a = await journal.claimRun(runId, 'host-a:11:aa', T0, 30_000);
+    expect(a).toMatchObject({ ok: true, run: { driver: { owner: 'host-a:11:aa', since: T0, until: T0 + 30_000 } } });
+    expect(runStatus((a as { run: Parameters<typeof runStatus>[0] }).run, T0)).toBe('pending');
+    // Renewing keeps "since".
+    expect(await journal.claimRun(runId, 'host-a:11:aa', T0 + 10_000, 30_000)).toMatchObject({ ok: true, run: { driver: { since: T0, until: T0 + 40_000 } } });
+    expect(await journal.claimRun(runId, 'host-b:22:bb', T0 + 20_000, 30_000)).toEqual({ ok: false, holder: { owner: 'host-a:11:aa', since: T0, until: T0 + 40_000 } });
+    // Known dead: taken over at once.
+    expect(await journal.claimRun(runId, 'host-b:22:bb', T0 + 20_000, 30_000, (o) => o === 'host-a:11:aa')).toMatchObject({ ok: true, run: { driver: { owner: 'host-b:22:bb', since: T0 + 20_000 } } });
+    // The old driver's release changes nothing now.
+    expect(await journal.releaseRun(runId, 'host-a:11:aa', 'paused', T0 + 21_000)).toBe(false);
+    expect((await journal.getRun(runId))?.driver?.owner).toBe('host-b:22:bb');
+    // Lease run out: anyone may take it.
+    expect(await journal.claimRun(runId, 'host-c:33:cc', T0 + 50_001, 30_000)).toMatchObject({ ok: true });
+    expect(await journal.releaseRun(runId, 'host-c:33:cc', 'done', T0 + 60_000)).toBe(true);
+    expect(await journal.getRun(runId)).toMatchObject({ state: 'done', finishedAt: T0 + 60_000, driver: null });
+  });
+
+  it('reads as interrupted when it says running but its driver is gone or its lease ran out', async () => {
+    const runId = await makeRun(journal, 1);
+    await journal.claimRun(runId, 'host-a:11:aa', T0, 30_000);
+    await journal.setRunState(runId, 'running', T0);
+    const run = (await journal.getRun(runId))!;
+    expect(runStatus(run, T0 + 1_000)).toBe('running');
+    expect(runStatus(run, T0 + 1_000, () => true)).toBe('interrupted');
+    expect(runStatus(run, T0 + 30_001)).toBe('interrupted');
+    await journal.releaseRun(runId, 'host-a:11:aa', 'running', T0 + 2_000);
+    expect(runStatus((await journal.getRun(runId))!, T0 + 2_000)).toBe('interrupted');
+  });
+
+  it('lets exactly one of many racing claimants win', async () => {
+    const runId = await makeRun(journal, 1);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => journal.claimRun(runId, `host:${100 + i}:x`, T0, 30_000)));
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+  });
+});
+
+describe('policies', () => {
+  it('keeps one policy per organization, replaced by the latest save', async () => {
+    expect(await journal.policy(ORG)).toBeUndefined();
+    await journal.savePolicy({ organizationId: ORG, text: 'a: 1\n', updatedAt: T0, updatedBy: 'cli' });
+    await journal.savePolicy({ organizationId: ORG, text: 'a: 2\n', updatedAt: T0 + 1, updatedBy: 'ui' });
+    await journal.savePolicy({ organizationId: '701000002', text: 'b\n', updatedAt: T0, updatedBy: 'cli' });
+    expect(await journal.policy(ORG)).toEqual({ organizationId: ORG, text: 'a: 2\n', updatedAt: T0 + 1, updatedBy: 'ui' });
+    expect(await journal.policyOrganizations()).toEqual([ORG, '701000002']);
   });
 });

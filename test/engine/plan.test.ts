@@ -10,6 +10,7 @@ import { buildPlan, checkSnapshotFits, cutoffFor, PlanInputError } from '../../s
 import { parsePolicy, type Policy } from '../../src/engine/policy.js';
 import { activityTypesFor } from '../../src/engine/policy.js';
 import type { Evidence, ExclusionReason, HistogramBucket, Plan, SnapshotContact, SnapshotInfo } from '../../src/engine/types.js';
+import { describeLastActivity } from '../../src/engine/report/index.js';
 import { TRANSACTION_TYPE_NAMES, type TransactionType } from '../../src/zoho/index.js';
 
 const ORG = '10234695';
@@ -30,6 +31,12 @@ function snapshot(over: Partial<SnapshotInfo> = {}): SnapshotInfo {
   return {
     snapshotId: SNAPSHOT_ID,
     organizationId: ORG,
+    target: 'embedded',
+    organizationName: '',
+    currencyCode: '',
+    history: 'window',
+    historyTypes: [],
+    historyCalls: 0,
     takenAt: TAKEN_AT,
     cutoffDate: CUTOFF,
     activityTypes: [...TRANSACTION_TYPE_NAMES],
@@ -81,7 +88,9 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
     rule: 'dormant',
     lastActivityDate: null,
     lastActivityType: null,
+    lastActivityNumber: null,
     activitySince: CUTOFF,
+    wholeHistory: false,
     createdTime: '2019-03-04T10:15:00+0000',
     status: 'active',
     receivable: 0,
@@ -129,6 +138,7 @@ describe('the cutoff and dormancy', () => {
     expect(p).toStrictEqual({
       planId: p.planId,
       organizationId: ORG,
+      target: 'embedded',
       snapshotId: SNAPSHOT_ID,
       asOf: TAKEN_AT,
       cutoffDate: CUTOFF,
@@ -690,7 +700,9 @@ describe('evidence', () => {
         rule: 'open_balance',
         lastActivityDate: '2024-02-29',
         lastActivityType: 'bills',
+        lastActivityNumber: null,
         activitySince: '2024-11-21',
+        wholeHistory: false,
         createdTime: '2021-07-09T14:05:09+0000',
         status: 'active',
         receivable: 0,
@@ -699,6 +711,40 @@ describe('evidence', () => {
         unusedCreditsPayable: 25.5,
       },
     }]);
+  });
+
+  // The defect: a customer whose 7 invoices ended on 2024-04-02 read "Last activity: none seen", like
+  // one that never traded. From a snapshot of the whole history, the evidence says which.
+  it('shows a dormant contact\'s real last activity (date, type, number) and says "never traded" only when the whole history was read', () => {
+    const full = { history: 'full' as const, historyTypes: [...TRANSACTION_TYPE_NAMES] };
+    const sandstone = contact(40, {
+      contactName: 'Sandstone Packaging Group', lastActivityDate: '2024-04-02', lastActivityType: 'invoices', lastActivityId: '3185434000009000007',
+      lastActivityNumber: 'INV-000107', activityCount: 0, activityByType: { invoices: '2024-04-02', customerpayments: '2024-03-15' },
+      documentByType: { invoices: { id: '3185434000009000007', number: 'INV-000107' }, customerpayments: { id: '3185434000009000008', number: 'PAY-000031' } },
+      history: { invoices: [7, 812_000], customerpayments: [6, 700_000] },
+    });
+    const never = contact(41, { contactName: 'Never Traded Ltd', activityByType: {}, documentByType: {}, history: {} });
+    const p = plan('', [sandstone, never], full);
+    const byName = new Map(p.steps.map((st) => [st.contactName, st.evidence]));
+    expect(byName.get('Sandstone Packaging Group')).toMatchObject({ lastActivityDate: '2024-04-02', lastActivityType: 'invoices', lastActivityNumber: 'INV-000107', wholeHistory: true });
+    expect(describeLastActivity(byName.get('Sandstone Packaging Group')!)).toBe('invoice INV-000107 on 2024-04-02');
+    expect(byName.get('Never Traded Ltd')).toMatchObject({ lastActivityDate: null, lastActivityType: null, lastActivityNumber: null, wholeHistory: true });
+    expect(describeLastActivity(byName.get('Never Traded Ltd')!)).toBe('never traded');
+
+    // A policy counting only payments shows the latest payment, with its own number.
+    const payments = buildPlan(policyOf('activity:\n  customer: [customerpayments]\n'), policyText('activity:\n  customer: [customerpayments]\n'), snapshot(full), [sandstone]);
+    expect(describeLastActivity(payments.steps[0]!.evidence)).toBe('customer payment PAY-000031 on 2024-03-15');
+
+    // From a snapshot of the window only (made before whole histories were read), it cannot tell: it says so.
+    const windowOnly = plan('', [contact(42, { contactName: 'Window Only' })]);
+    expect(describeLastActivity(windowOnly.steps[0]!.evidence)).toBe(`none since ${CUTOFF} (earlier history not read)`);
+  });
+
+  it('serves any inactivity window from a snapshot of the whole history, and still refuses one missing a counted type', () => {
+    const full = { history: 'full' as const, historyTypes: ['invoices', 'bills'] as TransactionType[], activityTypes: ['invoices', 'bills'] as TransactionType[], cutoffDate: '2026-01-01' };
+    // Read since 2026-01-01 in the window sense, but the whole history was read: a 24-month policy fits.
+    expect(() => buildPlan(policyOf('activity:\n  customer: [invoices]\n  vendor: [bills]\n'), policyText(), snapshot(full), [])).not.toThrow();
+    expect(() => buildPlan(policyOf(), policyText(), snapshot(full), [])).toThrow(PlanInputError);
   });
 });
 

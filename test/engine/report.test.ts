@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../src/engine/plan.js';
 import { parsePolicy } from '../../src/engine/policy.js';
 import type { AuditRow } from '../../src/engine/storage/journal.js';
-import type { Plan, RunCounts, RunRecord, SnapshotContact, SnapshotInfo, StepRecord } from '../../src/engine/types.js';
+import type { Evidence, Plan, RunCounts, RunRecord, SnapshotContact, SnapshotInfo, StepRecord } from '../../src/engine/types.js';
 import {
-  auditToCsv, auditToJson, csvCell, csvRow, planToCsv, planToHtml, planToJson, renderPlanText, renderRunText,
+  auditToCsv, auditToJson, csvCell, csvRow, describeLastActivity, planToCsv, planToHtml, planToJson, renderPlanText, renderRunText,
 } from '../../src/engine/report/index.js';
 
 const ORG = '600123456';
@@ -31,6 +31,12 @@ reactivate: true
 const SNAPSHOT: SnapshotInfo = {
   snapshotId: 'snap_test_1',
   organizationId: ORG,
+  target: 'embedded',
+  organizationName: '',
+  currencyCode: '',
+  history: 'window',
+  historyTypes: [],
+  historyCalls: 0,
   takenAt: TAKEN_AT,
   cutoffDate: '2022-01-01',
   activityTypes: ['invoices', 'salesorders', 'salesreceipts', 'customerpayments', 'creditnotes', 'estimates', 'bills', 'purchaseorders', 'vendorpayments', 'vendorcredits'],
@@ -219,10 +225,10 @@ describe('planToCsv', () => {
   it('has a header and one row per step and per exclusion, with CRLF endings', () => {
     expect(rows[0]).toEqual([
       'contact_id', 'contact_name', 'contact_type', 'effect', 'reasons', 'detail', 'last_activity_date', 'last_activity_type', 'activity_since',
-      'created_time', 'receivable', 'payable', 'unused_credits_receivable', 'unused_credits_payable',
+      'created_time', 'receivable', 'payable', 'unused_credits_receivable', 'unused_credits_payable', 'last_activity_number', 'last_activity',
     ]);
     expect(rows).toHaveLength(1 + 6 + 6);
-    expect(rows.every((r) => r.length === 14)).toBe(true);
+    expect(rows.every((r) => r.length === 16)).toBe(true);
     expect(text.endsWith('\r\n')).toBe(true);
     // Outside quoted cells every line break is CRLF.
     expect(/[^\r]\n/.test(text.replace(/"(?:[^"]|"")*"/g, '""'))).toBe(false);
@@ -241,19 +247,19 @@ describe('planToCsv', () => {
   });
 
   it('writes every column of a step and of an exclusion', () => {
-    expect(rows[3]).toEqual([ID(2), `'${HYPERLINK}`, 'customer', 'deactivate', '', DEACTIVATE_REASON, '', '', '2022-06-01', '2019-01-03T00:00:00+0000', '0', '0', '0', '0']);
+    expect(rows[3]).toEqual([ID(2), `'${HYPERLINK}`, 'customer', 'deactivate', '', DEACTIVATE_REASON, '', '', '2022-06-01', '2019-01-03T00:00:00+0000', '0', '0', '0', '0', '', 'none since 2022-06-01 (earlier history not read)']);
     expect(rows[5]).toEqual([ID(7), "'\tTabbed +1", 'customer', 'deactivate', '', 'no counted activity since 2022-06-01', '2022-03-01', 'invoices', '2022-06-01',
-      '2019-01-08T00:00:00+0000', '0', '0', '0', '0']);
+      '2019-01-08T00:00:00+0000', '0', '0', '0', '0', '', 'invoice on 2022-03-01']);
     expect(rows[8]).toEqual([ID(5), UNICODE, 'vendor', 'excluded', 'unused_credits;grace_period', 'unused credits 50.00; created 2024-05-22, within 90 days',
-      '', '', '2022-06-01', '2024-05-22T09:30:00+0000', '0', '0', '0', '50']);
+      '', '', '2022-06-01', '2024-05-22T09:30:00+0000', '0', '0', '0', '50', '', 'none since 2022-06-01 (earlier history not read)']);
     expect(rows[7]).toEqual([ID(4), MULTILINE, 'customer', 'excluded', 'open_balance', 'owes 1234.56 / is owed 0.00', '', '', '2022-06-01',
-      '2019-01-05T00:00:00+0000', '1234.56', '0', '0', '0']);
+      '2019-01-05T00:00:00+0000', '1234.56', '0', '0', '0', '', 'none since 2022-06-01 (earlier history not read)']);
   });
 
   it('keeps negative money as numbers, not as neutralised text', () => {
     const row = rows.find((r) => r[0] === ID(3))!;
-    expect(row.slice(10)).toEqual(['-12.5', '-0.99', '0', '0']);
-    expect(text).toContain(',-12.5,-0.99,0,0\r\n');
+    expect(row.slice(10, 14)).toEqual(['-12.5', '-0.99', '0', '0']);
+    expect(text).toContain(',-12.5,-0.99,0,0,,none since 2022-06-01 (earlier history not read)\r\n');
   });
 
   it('neutralises every text cell that starts a formula', () => {
@@ -285,8 +291,13 @@ describe('planToJson', () => {
   });
 
   it('carries the steps, exclusions and evidence unchanged, ids as strings and money as numbers', () => {
-    expect(doc.steps).toEqual(plan.steps);
-    expect(doc.excluded).toEqual(plan.excluded);
+    // The evidence as the plan holds it, plus the last activity in words.
+    const withWords = <T extends { evidence: Evidence }>(x: T): T => ({
+      ...x, evidence: { ...x.evidence, lastActivityNumber: x.evidence.lastActivityNumber ?? null, lastActivity: describeLastActivity(x.evidence), wholeHistory: x.evidence.wholeHistory === true },
+    });
+    expect(doc.steps).toEqual(plan.steps.map(withWords));
+    expect(doc.excluded).toEqual(plan.excluded.map(withWords));
+    expect(doc.steps[1]!.evidence.lastActivity).toBe('none since 2022-06-01 (earlier history not read)');
     const parsed = JSON.parse(JSON.stringify(doc)) as typeof doc;
     expect(parsed.steps.map((s) => s.contactId)).toEqual([ID(12), ID(1), ID(2), ID(3), ID(7), ID(14)]);
     expect(parsed.steps[3]!.evidence.receivable).toBe(-12.5);
@@ -401,6 +412,17 @@ describe('planToHtml', () => {
     expect([...svg.matchAll(/text-anchor="end">(\d+)<\/text>/g)].map((m) => m[1])).toEqual(['0', '5', '10', '15']);
   });
 
+  // The defect: titled by the organization's id, amounts with no currency.
+  it('is titled by the organization\'s name and says its currency on every amount', () => {
+    const named = planToHtml(plan, { organizationName: 'Sunrise Traders <Pvt> Ltd', currencyCode: 'INR' });
+    expect(named).toContain(`<title>Sunset plan for Sunrise Traders &lt;Pvt&gt; Ltd (${ORG})</title>`);
+    expect(named).toContain(`<h1>Sunset plan for Sunrise Traders &lt;Pvt&gt; Ltd (${ORG})</h1>`);
+    expect(named).toContain('<th class="num">Receivable (INR)</th><th class="num">Payable (INR)</th><th class="num">Unused credits (INR)</th>');
+    expect(named).toContain('Balances on the contacts to deactivate: receivable INR -12.50, payable INR -0.99, unused credits INR 0.00.');
+    expect(named).toContain('Amounts are in INR.');
+    expect(html).toContain(`<title>Sunset plan for organization ${ORG}</title>`);
+  });
+
   it('shows the effect, the exclusions by reason and the two tables', () => {
     expect(html).toContain('<tr data-effect="active"><th>Active contacts</th><td class="num">15</td><td class="num">11</td><td class="num">-4</td></tr>');
     expect(html).toContain('<tr data-effect="inactive"><th>Inactive contacts</th><td class="num">2</td><td class="num">6</td><td class="num">+4</td></tr>');
@@ -412,8 +434,8 @@ describe('planToHtml', () => {
     expect(tbodies).toHaveLength(2);
     expect(count(tbodies[0]!, '<tr>')).toBe(6);
     expect(count(tbodies[1]!, '<tr>')).toBe(6);
-    expect(tbodies[0]).toContain(`<td class="id">${ID(3)}</td><td>vendor</td><td>no vendor activity since 2022-06-01 (24 months)</td><td>none seen</td><td>2019-01-04</td><td class="num negative">-12.50</td><td class="num negative">-0.99</td><td class="num">0.00</td>`);
-    expect(tbodies[1]).toContain(`<td class="id">${ID(4)}</td><td>customer</td><td>open balance</td><td>owes 1234.56 / is owed 0.00</td><td>none seen</td><td>2019-01-05</td><td class="num">1,234.56</td>`);
+    expect(tbodies[0]).toContain(`<td class="id">${ID(3)}</td><td>vendor</td><td>no vendor activity since 2022-06-01 (24 months)</td><td>none since 2022-06-01 (earlier history not read)</td><td>2019-01-04</td><td class="num negative">-12.50</td><td class="num negative">-0.99</td><td class="num">0.00</td>`);
+    expect(tbodies[1]).toContain(`<td class="id">${ID(4)}</td><td>customer</td><td>open balance</td><td>owes 1234.56 / is owed 0.00</td><td>none since 2022-06-01 (earlier history not read)</td><td>2019-01-05</td><td class="num">1,234.56</td>`);
     expect(tbodies[1]).toContain('<td>unused credits<br>grace period (new contact)</td>');
     expect(html).toContain('<h2 id="steps-heading">Steps (6)</h2>');
     expect(html).toContain('<h2 id="excluded-heading">Excluded contacts (6)</h2>');
@@ -528,6 +550,7 @@ describe('renderRunText', () => {
     runId: 'run_01', organizationId: ORG, kind: 'plan', planId: 'plan_abc', undoOf: null,
     createdAt: Date.UTC(2024, 5, 3, 10, 0, 0), createdBy: 'ana@example.com', state: 'done',
     startedAt: Date.UTC(2024, 5, 3, 10, 1, 0), finishedAt: Date.UTC(2024, 5, 3, 10, 2, 5), baselineAt: Date.UTC(2024, 5, 3, 10, 0, 0), note: '',
+    target: '', driver: null,
   };
   const counts: RunCounts = { total: 5, pending: 0, inFlight: 0, changed: 2, unchanged: 0, skipped: 2, failed: 1 };
   const step = (seq: number, over: Partial<StepRecord>): StepRecord => ({

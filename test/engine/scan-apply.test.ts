@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   applyRun, createChangeRun, createRunFromPlan, createUndoRun, recordBefore, RunInputError, verifyRun,
-  type ApplyOptions, type ApplyProgress, type Plan, type PlanStep,
+  type ApplyOptions, type ApplyProgress, type FingerprintRow, type Plan, type PlanStep,
 } from '../../src/engine/index.js';
 import { parseZohoTime, TRANSACTION_TYPES, type TransactionType } from '../../src/zoho/index.js';
 import {
@@ -59,7 +59,7 @@ async function statuses(h: EngineHarness): Promise<Map<string, string>> {
 }
 
 describe('scan', () => {
-  it('reads the organization in whole pages: ceil(active/200) contact pages and ceil(n/200) pages per activity type, nothing per contact', async () => {
+  it('reads the organization in whole pages: its organization once, ceil(active/200) contact pages and ceil(n/200) pages per transaction type over the whole history, nothing per contact', async () => {
     const h = await harness(400);
     const since = await h.lastSeq();
     const { snapshot, policy } = await scanAndPlan(h);
@@ -69,15 +69,17 @@ describe('scan', () => {
     const { items: active } = await rawList<{ contact_id: string }>(h.t, '/contacts', 'contacts', { filter_by: 'Status.Active' });
     expect(active.length).toBeGreaterThan(200); // more than one page, or the test proves little
     const pages = (n: number): number => Math.max(1, Math.ceil(n / 200));
-    const expected = new Map<string, number>([['/books/v3/contacts', pages(active.length)]]);
+    const expected = new Map<string, number>([['/books/v3/contacts', pages(active.length)], ['/books/v3/organizations', 1]]);
     let transactions = 0;
+    let historyCalls = 0;
     const types = [...policy.activity.customer, ...policy.activity.vendor];
     expect(new Set(types)).toEqual(new Set(ALL_TYPES));
     for (const type of types) {
       const info = TRANSACTION_TYPES[type];
-      const { items } = await rawList(h.t, info.path, info.listKey, { date_start: snapshot.cutoffDate });
+      const { items } = await rawList(h.t, info.path, info.listKey);
       transactions += items.length;
       expected.set(`/books/v3${info.path}`, pages(items.length));
+      historyCalls += pages(items.length);
     }
     expect(transactions).toBeGreaterThan(200);
 
@@ -91,17 +93,21 @@ describe('scan', () => {
     const total = [...expected.values()].reduce((a, b) => a + b, 0);
     expect(scanLog).toHaveLength(total);
     expect(perContactGets(scanLog)).toEqual([]);
-    // Every page is a full 200, and transactions are read since the cutoff only.
+    // Every page is a full 200, and transactions are read whatever their date.
     for (const e of scanLog) {
+      if (e.path === '/books/v3/organizations') continue;
       expect(e.query.per_page).toBe('200');
       if (e.path === '/books/v3/contacts') expect(e.query.filter_by).toBe('Status.Active');
-      else expect(e.query.date_start).toBe(snapshot.cutoffDate);
+      else expect(e.query.date_start).toBeUndefined();
     }
     // And the scan reports what it used.
-    expect(snapshot).toMatchObject({ apiCalls: total, contactCount: active.length, transactionCount: transactions, statuses: 'active' });
+    expect(snapshot).toMatchObject({
+      apiCalls: total, contactCount: active.length, transactionCount: transactions, statuses: 'active', history: 'full', historyTypes: ALL_TYPES,
+      historyCalls: historyCalls + 1, target: h.port.target, organizationName: expect.any(String), currencyCode: expect.stringMatching(/^[A-Z]{3}$/),
+    });
   });
 
-  it('stores each active contact with the last activity, count and balances the API shows', async () => {
+  it('stores each active contact with its real last activity, counted activity since the cutoff, its history\'s counts and totals, and the balances the API shows', async () => {
     const h = await harness(400);
     const { snapshot, contacts } = await scanAndPlan(h);
     const cutoff = snapshot.cutoffDate;
@@ -109,23 +115,27 @@ describe('scan', () => {
     const { items: active } = await rawList<Record<string, unknown>>(h.t, '/contacts', 'contacts', { filter_by: 'Status.Active' });
     expect(contacts.map((c) => c.contactId).sort()).toEqual(active.map((c) => String(c.contact_id)).sort());
 
-    // Latest activity per contact since the cutoff, from every transaction list.
-    const latest = new Map<string, { date: string; count: number; byId: Map<string, { type: TransactionType; date: string }> }>();
+    // Per contact, from every transaction list read raw: the latest transaction of all time, the
+    // count since the cutoff, and the count and total per type.
+    interface Seen { date: string; id: string; number: string; type: TransactionType; recent: number; history: Record<string, [number, number]> }
+    const seenBy = new Map<string, Seen>();
     for (const type of ALL_TYPES) {
       const info = TRANSACTION_TYPES[type];
       const { items } = await rawList<Record<string, unknown>>(h.t, info.path, info.listKey);
       for (const t of items) {
         const date = String(t.date);
-        if (date < cutoff) continue;
+        const id = String(t[info.idField]);
         const contactId = String(t[info.contactIdField]);
-        const seen = latest.get(contactId) ?? { date: '', count: 0, byId: new Map() };
-        seen.count++;
-        if (date > seen.date) seen.date = date;
-        seen.byId.set(String(t[info.idField]), { type, date });
-        latest.set(contactId, seen);
+        const seen = seenBy.get(contactId) ?? { date: '', id: '', number: '', type, recent: 0, history: {} };
+        if (date > seen.date || (date === seen.date && id > seen.id)) Object.assign(seen, { date, id, type, number: String(t[info.numberField]) });
+        if (date >= cutoff) seen.recent++;
+        const h2 = seen.history[type] ?? [0, 0];
+        seen.history[type] = [h2[0] + 1, h2[1] + Math.round(Number(t[info.amountField]) * 100)];
+        seenBy.set(contactId, seen);
       }
     }
-    let withActivity = 0;
+    let traded = 0;
+    let dormantWithHistory = 0;
     const byId = new Map(active.map((c) => [String(c.contact_id), c]));
     for (const c of contacts) {
       const api = byId.get(c.contactId)!;
@@ -134,20 +144,23 @@ describe('scan', () => {
       expect(c.creditsReceivableCents).toBe(Math.round(Number(api.unused_credits_receivable_amount) * 100));
       expect(c.creditsPayableCents).toBe(Math.round(Number(api.unused_credits_payable_amount) * 100));
       expect(c.status).toBe('active');
-      const seen = latest.get(c.contactId);
+      const seen = seenBy.get(c.contactId);
       if (!seen) {
         expect(c.lastActivityDate, c.contactId).toBeUndefined();
         expect(c.activityCount).toBe(0);
+        expect(c.history).toEqual({});
         continue;
       }
-      withActivity++;
-      expect(c.lastActivityDate, c.contactId).toBe(seen.date);
-      expect(c.activityCount).toBe(seen.count);
-      // The recorded transaction exists, has that type and is dated on the last activity date.
-      expect(seen.byId.get(c.lastActivityId!)).toEqual({ type: c.lastActivityType, date: seen.date });
+      traded++;
+      if (seen.recent === 0) dormantWithHistory++;
+      expect({ date: c.lastActivityDate, id: c.lastActivityId, type: c.lastActivityType, number: c.lastActivityNumber }, c.contactId)
+        .toEqual({ date: seen.date, id: seen.id, type: seen.type, number: seen.number });
+      expect(c.activityCount).toBe(seen.recent);
+      expect(c.history).toEqual(seen.history);
     }
-    expect(withActivity).toBeGreaterThan(50);
-    expect(contacts.length - withActivity).toBeGreaterThan(50);
+    expect(traded).toBeGreaterThan(50);
+    // Dormant contacts that did trade once: their evidence now has a real last activity.
+    expect(dormantWithHistory).toBeGreaterThan(10);
   });
 });
 
@@ -379,10 +392,10 @@ describe('undo', () => {
     // Contact X is changed again by later runs (activated, then deactivated): the undo leaves it alone.
     const x = plan.steps[0]!;
     const y = plan.steps[1]!;
-    const again = await createChangeRun(h.journal, { organizationId: h.org, kind: 'manual', changes: [{ contactId: x.contactId, action: 'activate' }], createdBy: 'bo', now: h.clock.now(), note: 'back' });
+    const again = await createChangeRun(h.journal, { organizationId: h.org, target: h.port.target, kind: 'manual', changes: [{ contactId: x.contactId, action: 'activate' }], createdBy: 'bo', now: h.clock.now(), note: 'back' });
     expect((await applyRun(options(h, again.runId))).counts.changed).toBe(1);
     await h.clock.sleep(1_000);
-    const third = await createChangeRun(h.journal, { organizationId: h.org, kind: 'manual', changes: [{ contactId: x.contactId, action: 'deactivate' }], createdBy: 'bo', now: h.clock.now(), note: 'off again' });
+    const third = await createChangeRun(h.journal, { organizationId: h.org, target: h.port.target, kind: 'manual', changes: [{ contactId: x.contactId, action: 'deactivate' }], createdBy: 'bo', now: h.clock.now(), note: 'off again' });
     expect((await applyRun(options(h, third.runId))).counts.changed).toBe(1);
     await h.clock.sleep(1_000);
     // Contact Y is re-activated outside Sunset: revalidation during the undo skips it.
@@ -420,10 +433,12 @@ describe('undo', () => {
 });
 
 describe('verify', () => {
-  async function expectedFingerprint(h: EngineHarness, ids: Set<string>): Promise<{ contacts: number; transactions: number; totalCents: number }> {
+  /** Counted independently, from raw lists: the run's contacts' transactions, in total and per contact and type. */
+  async function expectedFingerprint(h: EngineHarness, ids: Set<string>): Promise<{ contacts: number; transactions: number; totalCents: number; rows: FingerprintRow[] }> {
     const contacts = new Set<string>();
     let transactions = 0;
     let totalCents = 0;
+    const rows = new Map<string, FingerprintRow>();
     for (const type of ALL_TYPES) {
       const info = TRANSACTION_TYPES[type];
       const { items } = await rawList<Record<string, unknown>>(h.t, info.path, info.listKey);
@@ -432,10 +447,16 @@ describe('verify', () => {
         if (!ids.has(id)) continue;
         contacts.add(id);
         transactions++;
-        totalCents += Math.round(Number(t[info.amountField]) * 100);
+        const cents = Math.round(Number(t[info.amountField]) * 100);
+        totalCents += cents;
+        const row = rows.get(`${id}:${type}`) ?? { contactId: id, transactionType: type, count: 0, totalCents: 0 };
+        row.count++;
+        row.totalCents += cents;
+        rows.set(`${id}:${type}`, row);
       }
     }
-    return { contacts: contacts.size, transactions, totalCents };
+    const sorted = [...rows.values()].sort((a, b) => (a.contactId + a.transactionType < b.contactId + b.transactionType ? -1 : 1));
+    return { contacts: contacts.size, transactions, totalCents, rows: sorted };
   }
 
   it('proves per-contact transaction counts and totals are the same before and after, and reports a difference', async () => {
@@ -446,35 +467,54 @@ describe('verify', () => {
     const expected = await expectedFingerprint(h, ids);
     expect(expected.transactions).toBeGreaterThan(20);
 
+    // The scan read the whole history: the run's "before" is the snapshot's, taken with no call now.
+    expect(await h.journal.fingerprintSet(run.runId, 'before')).toMatchObject({ source: 'snapshot', takenAt: plan.asOf });
+    expect(await h.journal.getFingerprint(run.runId, 'before')).toEqual(expected.rows);
+    // A read when the run starts (runs without such a snapshot) gives the same, with no per-contact GET.
     const since = await h.lastSeq();
-    await recordBefore(h.journal, h.port, run.runId);
+    await recordBefore(h.journal, h.port, run.runId, { now: h.clock.now() });
     expect(perContactGets(books(await h.requests({ since })))).toEqual([]);
+    expect(await h.journal.getFingerprint(run.runId, 'before')).toEqual(expected.rows);
     await applyRun(options(h, run.runId));
-    const ok = await verifyRun(h.journal, h.port, run.runId);
-    expect(ok).toMatchObject({ runId: run.runId, ok: true, hasBefore: true, differences: [], ...expected });
+    const ok = await verifyRun(h.journal, h.port, run.runId, { now: h.clock.now() });
+    expect(ok).toMatchObject({ runId: run.runId, ok: true, hasBefore: true, differences: [], transactions: expected.transactions, totalCents: expected.totalCents, contacts: expected.contacts });
     expect(await h.journal.getFingerprint(run.runId, 'after')).toEqual(await h.journal.getFingerprint(run.runId, 'before'));
+    expect((await h.journal.latestVerification(run.runId))?.ok).toBe(true);
 
-    // A new document for a deactivated customer (estimates are allowed for inactive contacts).
+    // A new document for a deactivated customer (estimates are allowed for inactive contacts):
+    // a difference, explained by trading since "before" — not a loss.
+    await h.clock.sleep(5_000);
     const customer = plan.steps.find((s) => s.contactType === 'customer')!;
     const before = (await h.journal.getFingerprint(run.runId, 'before')).find((r) => r.contactId === customer.contactId && r.transactionType === 'estimates');
     await post(h, '/estimates', { customer_id: customer.contactId, line_items: [{ name: 'Quote', rate: 42.5, quantity: 2 }] });
-    const bad = await verifyRun(h.journal, h.port, run.runId);
-    expect(bad.ok).toBe(false);
-    expect(bad.hasBefore).toBe(true);
-    expect(bad.differences).toEqual([{
+    const traded = await verifyRun(h.journal, h.port, run.runId, { now: h.clock.now() });
+    expect(traded.ok).toBe(true);
+    expect(traded.differences).toEqual([{
       contactId: customer.contactId, transactionType: 'estimates',
       before: { count: before?.count ?? 0, totalCents: before?.totalCents ?? 0 },
       after: { count: (before?.count ?? 0) + 1, totalCents: (before?.totalCents ?? 0) + 8500 },
+      explained: expect.stringMatching(/^traded since .*: estimate EST-\d+ dated \d{4}-\d{2}-\d{2} was created or changed$/),
     }]);
-    expect(bad.transactions).toBe(expected.transactions + 1);
+    expect(traded.transactions).toBe(expected.transactions + 1);
+
+    // A transaction deleted in Zoho (nothing modified to explain it): a loss, and verify says so.
+    const vendor = plan.steps.find((s) => s.contactType === 'vendor' && expected.rows.some((r) => r.contactId === s.contactId && r.transactionType === 'bills'))!;
+    const bill = h.t.emulator.store.db.prepare("SELECT transaction_id FROM transactions WHERE contact_id = ? AND type = 'bills' LIMIT 1").get(vendor.contactId) as { transaction_id: string };
+    h.t.emulator.store.db.prepare('DELETE FROM transactions WHERE transaction_id = ?').run(bill.transaction_id);
+    const lost = await verifyRun(h.journal, h.port, run.runId, { now: h.clock.now() });
+    expect(lost.ok).toBe(false);
+    expect(lost.differences.filter((d) => d.explained === null)).toEqual([expect.objectContaining({ contactId: vendor.contactId, transactionType: 'bills' })]);
+    expect((await h.journal.latestVerification(run.runId))?.ok).toBe(false);
   });
 
   it('is not ok without a fingerprint taken before the run', async () => {
     const h = await harness(150);
     const { plan } = await scanAndPlan(h);
     const run = await createRunFromPlan(h.journal, plan, 'ana@example.com', h.clock.now());
+    await h.db.run('DELETE FROM fingerprint_sets WHERE run_id = ?', [run.runId]);
+    await h.db.run('DELETE FROM fingerprints WHERE run_id = ?', [run.runId]);
     await applyRun(options(h, run.runId));
-    const result = await verifyRun(h.journal, h.port, run.runId);
+    const result = await verifyRun(h.journal, h.port, run.runId, { now: h.clock.now() });
     expect(result.hasBefore).toBe(false);
     expect(result.ok).toBe(false);
   });
@@ -485,7 +525,7 @@ describe('createChangeRun', () => {
     const h = await harness(20);
     const good = '3185434000000001581';
     const input = (changes: Array<{ contactId: string; action: 'activate' | 'deactivate' }>) => ({
-      organizationId: h.org, kind: 'manual' as const, changes, createdBy: 'ana', now: h.clock.now(), note: 'csv',
+      organizationId: h.org, target: h.port.target, kind: 'manual' as const, changes, createdBy: 'ana', now: h.clock.now(), note: 'csv',
     });
     const count = async (): Promise<number> => Number((await h.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM steps'))?.n);
 

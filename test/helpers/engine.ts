@@ -10,7 +10,7 @@ import {
 } from '../../src/client/index.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import {
-  buildPlan, createJournal, createZohoPort, openSqlite, parsePolicy, scan,
+  buildPlan, createJournal, createZohoPort, emulatorTarget, openSqlite, parsePolicy, scan,
   type BooksPort, type EngineClock, type Journal, type Plan, type Policy, type SnapshotContact, type SnapshotInfo, type SqlDatabase,
 } from '../../src/engine/index.js';
 import { emulatorTimeClock, seededRandom } from './client.js';
@@ -121,7 +121,7 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
         },
       },
     });
-    const port = createZohoPort(client, org, () => calls);
+    const port = createZohoPort(client, org, () => calls, emulatorTarget(t.baseUrl));
     return { client, port, calls: () => calls };
   };
 

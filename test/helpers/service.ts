@@ -126,15 +126,16 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const service = createService({
     journal: h.journal,
     connection: {
+      target: side.port.target,
       port(organizationId) {
         let port = ports.get(organizationId);
         if (!port) {
-          port = createZohoPort(side.client, organizationId, side.calls);
+          port = createZohoPort(side.client, organizationId, side.calls, side.port.target);
           ports.set(organizationId, port);
         }
         return port;
       },
-      organizations: () => createZohoPort(side.client, h.org, side.calls).organizations(),
+      organizations: () => createZohoPort(side.client, h.org, side.calls, side.port.target).organizations(),
       stats: () => ({ apiCalls: side.calls(), rateLimited }),
     },
     clock: h.clock,

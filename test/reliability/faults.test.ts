@@ -36,7 +36,7 @@ import {
   createMemoryTokenStore, createZohoBooksClient, tokenKey, type ClientHooks, type LimiterOptions, type ZohoBooksClient,
 } from '../../src/client/index.js';
 import {
-  applyRun, buildPlan, checkJournal, createJournal, createRunFromPlan, createZohoPort, openSqlite, parsePolicy, scan,
+  applyRun, buildPlan, checkJournal, createJournal, createRunFromPlan, createZohoPort, emulatorTarget, openSqlite, parsePolicy, scan,
   type ApplyProgress, type BooksPort, type Journal,
 } from '../../src/engine/index.js';
 import { seededRandom } from '../helpers/client.js';
@@ -202,7 +202,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
   // The scan is not under test here: its client may go as fast as the emulator allows.
   const planClient = newClient(h, tokenStore, scenario.seed, { perMinute: 1_000_000, burst: 1_000_000, inFlight: 10 });
   await planClient.organizations.list();
-  const { runId, planned } = await planRun(h, createZohoPort(planClient, org, () => 0), scenario.steps);
+  const { runId, planned } = await planRun(h, createZohoPort(planClient, org, () => 0, emulatorTarget(t.baseUrl)), scenario.steps);
   const plannedSet = new Set(planned);
   const plannedAfterMs = performance.now() - wallStart;
   const before = await statuses(t, await t.tokenFor(['ZohoBooks.fullaccess.all']));
@@ -235,7 +235,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
   const orgs = await client.organizations.list(); // as `sunset apply` does: a paid plan allows 10 in flight
   expect(orgs.map((o) => o.organization_id)).toContain(org);
   expect(client.org(org).limits().inFlightCap).toBe(IN_FLIGHT);
-  const port = createZohoPort(client, org, () => attempts);
+  const port = createZohoPort(client, org, () => attempts, emulatorTarget(t.baseUrl));
   const engineSleeps: number[] = [];
   const waits = new Set<number>();
   const result = await applyRun({

@@ -122,7 +122,7 @@ describe('policy', () => {
     }
     expect(r.json.problems.map((p) => p.line).sort()).toEqual(expect.arrayContaining([2, 3]));
     expect((await orgView(s.org)).policy.text).toBe('');
-    expect((await s.store.settings(s.org)).policyText).toBeNull();
+    expect((await s.h.journal.policy(s.org))?.text ?? null).toBeNull();
   });
 
   it('a policy naming another organization, or a body without text, answers 400 and saves nothing', async () => {
@@ -132,7 +132,7 @@ describe('policy', () => {
     expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { policy: 'x' } })).status).toBe(400);
     expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: '{not json' })).status).toBe(400);
     expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: '[1]' })).status).toBe(400);
-    expect((await s.store.settings(s.org)).policyText).toBeNull();
+    expect((await s.h.journal.policy(s.org))?.text ?? null).toBeNull();
   });
 
   it('a good policy is saved and shown with no problems', async () => {

@@ -84,7 +84,7 @@ describe('anonymous access', () => {
     const forged = await s.fetch('GET', '/api/orgs', { headers: { cookie: 'sunset_session=forged-token-value' } });
     expect(forged.status).toBe(401);
     const settings = await s.store.settings(org);
-    expect(settings.policyText).toBeNull();
+    expect(await s.h.journal.policy(org)).toBeUndefined();
     expect(settings.cron).toBeNull();
     expect(settings.webhookSecret).toBeNull();
     expect(await s.h.journal.latestSnapshot(org)).toBeUndefined();
@@ -276,7 +276,7 @@ describe('CSRF and same-origin checks', () => {
       expect(r.status, `${method} ${path}`).toBe(403);
     }
     const settings = await s.store.settings(s.org);
-    expect(settings.policyText).toBeNull();
+    expect(await s.h.journal.policy(s.org)).toBeUndefined();
     expect(settings.webhookSecret).toBeNull();
     expect(settings.cron).toBeNull();
     expect(s.service.runner.activeJobs()).toEqual([]);
@@ -284,12 +284,12 @@ describe('CSRF and same-origin checks', () => {
     // With the token, the same request works.
     const ok = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body });
     expect(ok.status).toBe(200);
-    expect((await s.store.settings(s.org)).policyText).toBe(body.text);
+    expect((await s.h.journal.policy(s.org))?.text).toBe(body.text);
   });
 
   it('a cross-site request is refused with 403 even with the right token', async () => {
     const session = await s.login();
-    const before = await s.store.settings(s.org);
+    const before = (await s.h.journal.policy(s.org))?.text;
     const text = policyFor(s.org, 'max_changes: 7\n');
     const cases: Array<[string, Record<string, string>]> = [
       ['a cross-site Origin', { origin: 'http://evil.example' }],
@@ -301,7 +301,7 @@ describe('CSRF and same-origin checks', () => {
       const r = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text }, headers });
       expect(r.status, name).toBe(403);
     }
-    expect((await s.store.settings(s.org)).policyText).toBe(before.policyText);
+    expect((await s.h.journal.policy(s.org))?.text).toBe(before);
     // Same-origin requests (as a browser sends them) pass.
     const same = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text }, headers: { origin: s.origin, 'sec-fetch-site': 'same-origin' } });
     expect(same.status).toBe(200);

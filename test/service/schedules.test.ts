@@ -169,10 +169,12 @@ describe('a schedule missed while the service was down', () => {
       async beforeListen(store, h) {
         startedAt = h.clock.now();
         // Hourly, last run three days ago: 72 missed times.
-        await store.saveSettings({ ...(await store.settings(h.org)), policyText: policyFor(h.org, 'max_changes: 2\n'), cron: '0 * * * *', autoApplyMax: null, lastScheduledAt: startedAt - 3 * 86_400_000 });
+        await h.journal.savePolicy({ organizationId: h.org, text: policyFor(h.org, 'max_changes: 2\n'), updatedAt: startedAt, updatedBy: 'test' });
+        await store.saveSettings({ ...(await store.settings(h.org)), cron: '0 * * * *', autoApplyMax: null, lastScheduledAt: startedAt - 3 * 86_400_000 });
         // Daily at 02:00, last run an hour ago: next due tomorrow.
         const other = h.t.orgs[1]!;
-        await store.saveSettings({ ...(await store.settings(other)), policyText: policyFor(other), cron: '0 2 * * *', autoApplyMax: 1, lastScheduledAt: startedAt - 3_600_000 });
+        await h.journal.savePolicy({ organizationId: other, text: policyFor(other), updatedAt: startedAt, updatedBy: 'test' });
+        await store.saveSettings({ ...(await store.settings(other)), cron: '0 2 * * *', autoApplyMax: 1, lastScheduledAt: startedAt - 3_600_000 });
       },
     });
     try {

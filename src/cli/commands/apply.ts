@@ -1,8 +1,8 @@
 /** `sunset apply`: execute a plan from the journal (or resume a run), within the organization's limits. */
 import { parseArgs } from 'node:util';
-import { createRunFromPlan, type Plan } from '../../engine/index.js';
+import { createRunFromPlan, RunExistsError, type Plan, type RunRecord } from '../../engine/index.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, openSession, resolveOrganization } from '../common.js';
+import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, openSession, resolveOrganization, verificationCost } from '../common.js';
 import { confirm, formatDuration } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
@@ -18,8 +18,13 @@ not one per contact) and skips them with the reason. It keeps to the organizatio
 in-flight and daily limits; past the daily quota it waits for the reset and carries on.
 Ctrl-C stops after the calls in flight.
 
+A run is applied only where its plan was made (the snapshot's Zoho, or emulator), and by one
+process at a time: a second \`apply --resume\` of a run another process is applying is refused,
+naming that process, unless --wait.
+
 Options:
   --resume              Continue an interrupted run (default: the latest unfinished one)
+  --wait                If another process is applying the run, wait for it to let go
   --yes                 Do not ask for confirmation (required when not on a terminal)
   --concurrency N       Steps in flight at once (default 5; Zoho allows 5 on Free, 10 on paid plans)
   --no-fingerprint      Skip recording transaction counts first (then \`sunset verify\` cannot compare)
@@ -37,7 +42,7 @@ function describe(plan: Plan): string {
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(() => parseArgs({
     args: argv, strict: true, allowPositionals: true, allowNegative: true,
-    options: { ...COMMON_FLAGS, resume: { type: 'boolean' }, yes: { type: 'boolean' }, concurrency: { type: 'string' }, fingerprint: { type: 'boolean' }, actor: { type: 'string' } },
+    options: { ...COMMON_FLAGS, resume: { type: 'boolean' }, wait: { type: 'boolean' }, yes: { type: 'boolean' }, concurrency: { type: 'string' }, fingerprint: { type: 'boolean' }, actor: { type: 'string' } },
   }), 'apply');
   if (values.help) {
     io.stdout.write(HELP);
@@ -45,18 +50,37 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (positionals.length > 1) throw new ExitError(`Give at most one ${values.resume ? 'run' : 'plan'} id (got ${positionals.join(' ')}).`, EXIT_USAGE);
   const concurrency = intFlag(values.concurrency, 'concurrency', 1, 50);
-  const session = await openSession(io, values);
+  // The run or plan is read first: the connection must reach the place it was made.
+  let resumed: RunRecord | undefined;
+  let planned: Plan | undefined;
+  const session = await openSession(io, values, {
+    bind: async (journal) => {
+      if (values.resume) {
+        resumed = positionals[0] ? await journal.getRun(positionals[0]) : undefined;
+        if (positionals[0] && !resumed) throw new ExitError(`There is no run ${positionals[0]} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
+        resumed ??= (await journal.listRuns(values.org)).find((r) => r.state === 'running' || r.state === 'paused' || r.state === 'pending');
+        if (!resumed) throw new ExitError('There is no unfinished run to resume.');
+        return { what: `Run ${resumed.runId}`, target: resumed.target };
+      }
+      planned = positionals[0] ? await journal.getPlan(positionals[0]) : await journal.latestPlan(values.org);
+      if (!planned) {
+        throw new ExitError(positionals[0] ? `There is no plan ${positionals[0]} in ${values.db ?? 'sunset.db'}.` : 'There is no plan yet: run `sunset scan` and `sunset plan` first.');
+      }
+      return { what: `Plan ${planned.planId}`, target: planned.target };
+    },
+  });
   try {
     const { journal } = session;
-    const execute = { yes: true, question: '', concurrency, fingerprint: values.fingerprint !== false, quiet: values.quiet === true, json: values.json === true, failpoint: io.env.SUNSET_FAILPOINT };
+    const execute = {
+      yes: true, question: '', concurrency, fingerprint: values.fingerprint !== false, quiet: values.quiet === true, json: values.json === true,
+      failpoint: io.env.SUNSET_FAILPOINT, wait: values.wait === true,
+    };
+    const note = (text: string): void => {
+      if (!values.quiet && !values.json) io.stderr.write(`${text}\n`);
+    };
 
     if (values.resume) {
-      let runRecord = positionals[0] ? await journal.getRun(positionals[0]) : undefined;
-      if (positionals[0] && !runRecord) throw new ExitError(`There is no run ${positionals[0]} in ${session.dbPath}. \`sunset runs\` lists them.`);
-      if (!runRecord) {
-        runRecord = (await journal.listRuns(values.org)).find((r) => r.state === 'running' || r.state === 'paused' || r.state === 'pending');
-        if (!runRecord) throw new ExitError('There is no unfinished run to resume.');
-      }
+      const runRecord = resumed!;
       if (runRecord.state === 'done' || runRecord.state === 'cancelled') {
         io.stdout.write(`Run ${runRecord.runId} is already ${runRecord.state}; nothing to resume.\n`);
         return 0;
@@ -71,10 +95,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       return await executeRun(io, session, runRecord, execute);
     }
 
-    const plan = positionals[0] ? await journal.getPlan(positionals[0]) : await journal.latestPlan(values.org);
-    if (!plan) {
-      throw new ExitError(positionals[0] ? `There is no plan ${positionals[0]} in ${session.dbPath}.` : 'There is no plan yet: run `sunset scan` and `sunset plan` first.');
-    }
+    const plan = planned!;
     if (values.org && values.org !== plan.organizationId) {
       throw new ExitError(`Plan ${plan.planId} was made for organization ${plan.organizationId}, not ${values.org}. Nothing was changed.`);
     }
@@ -96,13 +117,26 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       const days = Math.ceil((plan.steps.length - (quota.remaining ?? 0)) / quota.limit);
       eta += `; that is more than today's quota (${quota.remaining ?? '?'} calls left of ${quota.limit}), so it will wait for ${days} daily reset${days === 1 ? '' : 's'}`;
     }
+    if (values.fingerprint !== false) {
+      const snapshot = await journal.getSnapshot(plan.snapshotId);
+      note(await verificationCost(journal, session.connection.port(plan.organizationId), {
+        contacts: new Map(plan.steps.map((s) => [s.contactId, s.contactType])),
+        before: snapshot?.history === 'full' ? { source: 'snapshot', takenAt: snapshot.takenAt } : undefined,
+      }));
+    }
     const question = `Apply plan ${plan.planId} to organization ${plan.organizationId} (${session.connection.description}): ${describe(plan)} (${eta})?`;
     if (!(await confirm(io, question, values.yes === true))) {
       io.stderr.write('Nothing was changed.\n');
       return 1;
     }
-    const runRecord = await createRunFromPlan(journal, plan, actorName(io.env, values.actor), Date.now());
-    if (!values.json && !values.quiet) io.stderr.write(`Run ${runRecord.runId} started.\n`);
+    let runRecord;
+    try {
+      runRecord = await createRunFromPlan(journal, plan, actorName(io.env, values.actor), Date.now());
+    } catch (error) {
+      if (error instanceof RunExistsError) throw new ExitError(`${error.message} Nothing was changed.`);
+      throw error;
+    }
+    note(`Run ${runRecord.runId} started.`);
     return await executeRun(io, session, runRecord, execute);
   } finally {
     await session.close();

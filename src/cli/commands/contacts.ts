@@ -81,7 +81,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     let runRecord;
     try {
       runRecord = await createChangeRun(session.journal, {
-        organizationId, kind: 'manual', changes, createdBy: actorName(io.env, values.actor), now: Date.now(),
+        organizationId, target: session.connection.target, kind: 'manual', changes, createdBy: actorName(io.env, values.actor), now: Date.now(),
         note: values.from ? `from ${values.from}` : `contacts ${verb}`,
       });
     } catch (error) {

@@ -3,20 +3,26 @@ import { parseArgs } from 'node:util';
 import { buildPlan, PlanInputError, type SnapshotContact } from '../../engine/index.js';
 import { planToCsv, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
 import { parseFlags } from '../args.js';
-import { COMMON_FLAGS, COMMON_HELP, loadPolicy, writeOutput } from '../common.js';
+import { actorName, COMMON_FLAGS, COMMON_HELP, policyFor, writeOutput } from '../common.js';
 import { openJournal } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
 
-const HELP = `Usage: sunset plan --policy FILE [options]
+const HELP = `Usage: sunset plan [--policy FILE] [options]
 
 Applies the policy to the organization's latest snapshot (or --snapshot ID) and saves the plan:
 one step per contact to deactivate (or activate) with its reason and evidence, and every dormant
 contact that was excluded and why. The same policy and snapshot always give the same plan. Nothing
 is changed in Zoho; \`sunset apply\` does that after you have reviewed it.
 
+Each contact's evidence shows its real last activity (date, type, document number) or says it
+never traded, when the snapshot read the whole history (every \`sunset scan\` does).
+
 Options:
-  --policy FILE         The policy (YAML or JSON)
+  --policy FILE         The policy (YAML or JSON); it becomes the organization's policy in the
+                        journal. Without it, the stored policy of --org (or of the only
+                        organization with one) is used.
+  --actor NAME          Who saved the policy, in the journal (default user@host)
   --snapshot ID         Use this snapshot instead of the latest for the policy's organization
   --csv FILE            Also write the plan as CSV (one row per step and per exclusion)
   --html FILE           Also write a self-contained HTML report with charts
@@ -27,22 +33,22 @@ ${COMMON_HELP}
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseFlags(() => parseArgs({
     args: argv, strict: true,
-    options: { ...COMMON_FLAGS, policy: { type: 'string' }, snapshot: { type: 'string' }, csv: { type: 'string' }, html: { type: 'string' }, limit: { type: 'string' } },
+    options: { ...COMMON_FLAGS, policy: { type: 'string' }, actor: { type: 'string' }, snapshot: { type: 'string' }, csv: { type: 'string' }, html: { type: 'string' }, limit: { type: 'string' } },
   }), 'plan');
   if (values.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  const { policy, text } = loadPolicy(values.policy);
   const limit = values.limit === undefined ? 10 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 0) throw new ExitError('--limit must be a whole number.', EXIT_USAGE);
   const journal = await openJournal(values.db ?? 'sunset.db');
   try {
+    const { policy, text } = await policyFor(journal, values, actorName(io.env, values.actor));
     const snapshot = values.snapshot ? await journal.getSnapshot(values.snapshot) : await journal.latestSnapshot(policy.organizationId);
     if (!snapshot) {
       throw new ExitError(values.snapshot
         ? `There is no complete snapshot ${values.snapshot} in ${values.db ?? 'sunset.db'}.`
-        : `No snapshot of organization ${policy.organizationId} yet: run \`sunset scan --policy ${values.policy}\` first.`);
+        : `No snapshot of organization ${policy.organizationId} yet: run \`sunset scan --org ${policy.organizationId}\` first.`);
     }
     const contacts: SnapshotContact[] = [];
     for await (const page of journal.snapshotContacts(snapshot.snapshotId)) contacts.push(...page);
@@ -55,7 +61,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     await journal.savePlan(plan, Date.now());
     if (values.csv) writeOutput(values.csv, planToCsv(plan));
-    if (values.html) writeOutput(values.html, planToHtml(plan, { generatedAt: Date.now() }));
+    if (values.html) writeOutput(values.html, planToHtml(plan, { generatedAt: Date.now(), organizationName: snapshot.organizationName, currencyCode: snapshot.currencyCode }));
     if (values.json) io.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
     else {
       io.stdout.write(renderPlanText(plan, { color: io.stdout.isTTY === true, limit }));

@@ -1,10 +1,10 @@
 /** `sunset runs` and `sunset runs show RUN`. */
 import { parseArgs } from 'node:util';
-import { checkJournal } from '../../engine/index.js';
+import { checkJournal, runStatus } from '../../engine/index.js';
 import { renderRunText } from '../../engine/report/index.js';
 import { parseFlags } from '../args.js';
 import { COMMON_FLAGS } from '../common.js';
-import { openJournal } from '../context.js';
+import { isDeadOwner, openJournal } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
 
@@ -41,8 +41,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
       const counts = await journal.runCounts(runId);
       const steps = await journal.steps(runId);
-      if (values.json) io.stdout.write(`${JSON.stringify({ run: runRecord, counts, steps })}\n`);
-      else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.stdout.isTTY === true, limit: values.limit ? Number(values.limit) : 20 }));
+      const status = runStatus(runRecord, Date.now(), isDeadOwner);
+      const verification = await journal.latestVerification(runId);
+      if (values.json) io.stdout.write(`${JSON.stringify({ run: runRecord, status, counts, steps, verification: verification ?? null })}\n`);
+      else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.stdout.isTTY === true, limit: values.limit ? Number(values.limit) : 20, status, verification }));
       return 0;
     }
     if (positionals[0] === 'check' && positionals.length === 1) {
@@ -55,7 +57,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     if (positionals.length > 0) throw new ExitError(`Unknown argument "${positionals[0]}": use sunset runs, sunset runs show RUN_ID or sunset runs check.`, EXIT_USAGE);
     const runs = await journal.listRuns(values.org);
-    const rows = await Promise.all(runs.map(async (r) => ({ run: r, counts: await journal.runCounts(r.runId) })));
+    const rows = await Promise.all(runs.map(async (r) => ({ run: r, status: runStatus(r, Date.now(), isDeadOwner), counts: await journal.runCounts(r.runId) })));
     if (values.json) {
       io.stdout.write(`${JSON.stringify(rows)}\n`);
       return 0;
@@ -65,8 +67,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       return 0;
     }
     const header = ['RUN', 'KIND', 'ORGANIZATION', 'STATE', 'CREATED', 'STEPS', 'CHANGED', 'UNCHANGED', 'SKIPPED', 'FAILED', 'LEFT'];
-    const table = rows.map(({ run: r, counts: c }) => [
-      r.runId, r.kind + (r.undoOf ? ` of ${r.undoOf}` : ''), r.organizationId, r.state, new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' '),
+    const table = rows.map(({ run: r, status, counts: c }) => [
+      r.runId, r.kind + (r.undoOf ? ` of ${r.undoOf}` : ''), r.organizationId, status, new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' '),
       String(c.total), String(c.changed), String(c.unchanged), String(c.skipped), String(c.failed), String(c.pending + c.inFlight),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));

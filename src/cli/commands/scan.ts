@@ -2,32 +2,37 @@
 import { parseArgs } from 'node:util';
 import { scan } from '../../engine/index.js';
 import { parseFlags } from '../args.js';
-import { COMMON_FLAGS, COMMON_HELP, explain, loadPolicy, openSession, resolveOrganization } from '../common.js';
+import { actorName, COMMON_FLAGS, COMMON_HELP, explain, policyFor, openSession, resolveOrganization } from '../common.js';
 import { createProgress } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
 
-const HELP = `Usage: sunset scan --policy FILE [options]
+const HELP = `Usage: sunset scan [--policy FILE] [options]
 
-Reads the organization named by the policy: its active contacts (200 a page) and, for each kind of
-activity the policy counts, the transactions dated since the inactivity cutoff (200 a page) —
-never one call per contact. Stores a snapshot in the journal and says how many API calls it used.
-\`sunset plan\` turns the snapshot into a plan.
+Reads the organization named by the policy: every transaction of the types that matter, whatever
+its date (200 a page), then its active contacts (200 a page) — never one call per contact. The
+whole history gives each dormant contact's real last activity ("invoice INV-000123 on 2024-04-02",
+or "never traded"), and each contact's count and total of transactions per type: the "before"
+side of \`sunset verify\`, so \`sunset apply\` starts changing contacts at once. Stores a snapshot
+in the journal and says how many API calls it used. \`sunset plan\` turns it into a plan.
 
 Options:
-  --policy FILE         The policy (YAML or JSON); \`sunset policy init\` writes one
+  --policy FILE         The policy (YAML or JSON); \`sunset policy init\` writes one. It becomes the
+                        organization's policy in the journal (what \`sunset serve\` shows); without
+                        --policy, the organization's stored policy is used.
+  --actor NAME          Who saved the policy, in the journal (default user@host)
 ${COMMON_HELP}
 `;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(() => parseArgs({ args: argv, strict: true, options: { ...COMMON_FLAGS, policy: { type: 'string' } } }), 'scan');
+  const { values } = parseFlags(() => parseArgs({ args: argv, strict: true, options: { ...COMMON_FLAGS, policy: { type: 'string' }, actor: { type: 'string' } } }), 'scan');
   if (values.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  const { policy } = loadPolicy(values.policy);
   const session = await openSession(io, values);
   try {
+    const { policy } = await policyFor(session.journal, values, actorName(io.env, values.actor));
     const organizationId = await resolveOrganization(session.connection, values.org, policy.organizationId);
     if (organizationId !== policy.organizationId) {
       throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was read.`, EXIT_USAGE);
@@ -43,7 +48,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         now: Date.now(),
         onProgress: (p) => progress.update(
           p.phase === 'transactions'
-            ? `Reading ${p.transactionType} since the cutoff: ${p.transactions} transactions, ${p.apiCalls} API calls`
+            ? `Reading the history, ${p.transactionType} (type ${p.typeIndex} of ${p.typeCount}): ${p.transactions} transactions, ${p.apiCalls} API calls`
             : `Reading contacts: ${p.contacts}, ${p.apiCalls} API calls`,
         ),
       });
@@ -57,10 +62,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(
         `Snapshot ${snapshot.snapshotId} of organization ${organizationId} (${session.connection.description})\n` +
           `  contacts read       ${snapshot.contactCount} (${snapshot.statuses === 'all' ? 'all' : 'active only'})\n` +
-          `  activity since      ${snapshot.cutoffDate}: ${snapshot.transactionCount} transactions of ${snapshot.activityTypes.length} types\n` +
+          `  history read        ${snapshot.transactionCount} transactions of ${snapshot.historyTypes.length} types, all dates (${snapshot.historyCalls} calls)\n` +
+          `  activity counted    since ${snapshot.cutoffDate}\n` +
           `  API calls           ${snapshot.apiCalls}\n` +
           `  time                ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
-          `Next: sunset plan --policy ${values.policy}${values.db ? ` --db ${values.db}` : ''}\n`,
+          `Next: sunset plan --org ${organizationId}${values.db ? ` --db ${values.db}` : ''}\n`,
       );
     }
     return 0;

@@ -1,5 +1,6 @@
 /** `sunset serve`: the web UI, the CRM webhook endpoint and the schedules, in one process. */
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -81,11 +82,29 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       throw error;
     }
   }
-  const session = await openSession(io, { ...values, json: false });
+  // The port first: a second `sunset serve` on a taken port stops here, before it opens the
+  // journal or calls Zoho. Until the service is ready, the port answers 503.
+  const server = createServer((_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '2' });
+    res.end('{"error":"Sunset is starting; try again in a moment"}');
+  });
+  await bind(server, values.host ?? '127.0.0.1', port);
+  const closeServer = (): Promise<void> => new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+  let session;
+  try {
+    session = await openSession(io, { ...values, json: false });
+  } catch (error) {
+    await closeServer();
+    throw error;
+  }
   const store = createServiceStore(session.journal.db);
-  await store.migrate();
+  await store.migrate(session.journal);
   if ((await store.userCount()) === 0) {
     await session.close();
+    await closeServer();
     throw new ExitError(`No user can sign in yet: add one with \`sunset users add NAME${values.db ? ` --db ${values.db}` : ''}\`, then start the service again.`);
   }
   const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'service', 'ui');
@@ -93,6 +112,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const service = createService({
     journal: session.journal,
     connection: {
+      target: session.connection.target,
       port: (org) => session.connection.port(org),
       organizations: () => session.connection.port(session.connection.defaultOrganizationId ?? '0').organizations(),
       stats: () => ({ apiCalls: session.connection.apiCalls(), rateLimited: session.connection.rateLimited() }),
@@ -107,19 +127,30 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ...(publicUrl ? { publicUrl } : {}),
     ...(io.env.SUNSET_FAILPOINT ? { failpoint: parseFailpoint(io.env.SUNSET_FAILPOINT)! } : {}),
   });
-  let listening;
-  try {
-    listening = await service.listen({ host: values.host, port });
-  } catch (error) {
-    await session.close();
-    const code = (error as { code?: string }).code;
-    if (code === 'EADDRINUSE') throw new ExitError(`Port ${port} is already in use; pick another with --port.`);
-    throw error;
-  }
+  const listening = await service.listen({ server });
   io.stdout.write(`Sunset is serving ${listening.origin} (${session.connection.description}; journal ${session.dbPath}). Ctrl-C stops it.\n`);
   await new Promise<void>((resolve) => io.onStop(resolve));
-  io.stderr.write('Stopping: finishing the calls in flight...\n');
+  io.stderr.write('Stopping: finishing the calls in flight; runs being applied resume when the service starts again...\n');
   await service.close();
   await session.close();
   return 0;
+}
+
+/** Listens on host:port; a port in use (or not ours to take) is a clear error. */
+async function bind(server: Server, host: string, port: number): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new ExitError(`Port ${port} is already in use (another Sunset?); pick another with --port. Nothing was started.`);
+    if (code === 'EACCES') throw new ExitError(`Port ${port} on ${host} is not ours to take (EACCES); pick another with --port.`);
+    if (code === 'EADDRNOTAVAIL') throw new ExitError(`--host ${host}: this machine has no such address.`, EXIT_USAGE);
+    throw error;
+  }
 }

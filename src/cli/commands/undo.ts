@@ -1,8 +1,8 @@
 /** `sunset undo RUN`: reverse the changes a run made that are still as it left them, as a new run. */
 import { parseArgs } from 'node:util';
-import { createUndoRun, previewUndo, RunInputError } from '../../engine/index.js';
+import { createUndoRun, previewUndo, RunExistsError, RunInputError } from '../../engine/index.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, openSession, resolveOrganization } from '../common.js';
+import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, openSession, resolveOrganization, verificationCost } from '../common.js';
 import { confirm } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
@@ -11,10 +11,12 @@ const HELP = `Usage: sunset undo RUN_ID [options]
 
 Reverses exactly the changes run RUN_ID made that are still as it left them: a contact changed again
 since (by a later run, or by someone in Zoho, found with incremental reads) is left alone and
-reported. The undo is a new run in the journal: it resumes, and can itself be undone.
+reported. The undo is a new run in the journal: it resumes, and can itself be undone. It runs where
+the run was made (its Zoho, or emulator); a run is undone once (resume that undo to finish it).
 
 Options:
   --yes                 Do not ask for confirmation (required when not on a terminal)
+  --wait                If another process is applying the undo, wait for it to let go
   --concurrency N       Steps in flight at once (default 5)
   --actor NAME          Who the audit trail names
 ${COMMON_HELP}
@@ -23,7 +25,7 @@ ${COMMON_HELP}
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(() => parseArgs({
     args: argv, strict: true, allowPositionals: true,
-    options: { ...COMMON_FLAGS, yes: { type: 'boolean' }, concurrency: { type: 'string' }, actor: { type: 'string' } },
+    options: { ...COMMON_FLAGS, yes: { type: 'boolean' }, wait: { type: 'boolean' }, concurrency: { type: 'string' }, actor: { type: 'string' } },
   }), 'undo');
   if (values.help) {
     io.stdout.write(HELP);
@@ -31,16 +33,21 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (positionals.length !== 1) throw new ExitError('Name the run to undo: sunset undo RUN_ID (`sunset runs` lists them).', EXIT_USAGE);
   const concurrency = intFlag(values.concurrency, 'concurrency', 1, 50);
-  const session = await openSession(io, values);
+  const runId = positionals[0]!;
+  let preview: Awaited<ReturnType<typeof previewUndo>> | undefined;
+  const session = await openSession(io, values, {
+    bind: async (journal) => {
+      try {
+        preview = await previewUndo(journal, runId);
+      } catch (error) {
+        if (error instanceof RunInputError) throw new ExitError(error.message);
+        throw error;
+      }
+      return { what: `Run ${runId}`, target: preview.run.target };
+    },
+  });
   try {
-    const runId = positionals[0]!;
-    let preview;
-    try {
-      preview = await previewUndo(session.journal, runId);
-    } catch (error) {
-      if (error instanceof RunInputError) throw new ExitError(error.message);
-      throw error;
-    }
+    if (!preview) throw new ExitError(`There is no run ${runId}.`);
     await resolveOrganization(session.connection, preview.run.organizationId);
     for (const s of preview.preview.skipped) io.stderr.write(`Left alone: ${s.contactName || s.contactId} (${s.contactId}): ${s.reason}\n`);
     const n = preview.preview.steps.length;
@@ -49,10 +56,23 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       io.stderr.write('Nothing was changed.\n');
       return 1;
     }
-    const { run: undoRun } = await createUndoRun(session.journal, runId, actorName(io.env, values.actor), Date.now());
-    if (!values.json && !values.quiet) io.stderr.write(`Run ${undoRun.runId} (undo of ${runId}) started.\n`);
+    let undoRun;
+    try {
+      undoRun = (await createUndoRun(session.journal, runId, actorName(io.env, values.actor), Date.now())).run;
+    } catch (error) {
+      if (error instanceof RunExistsError || error instanceof RunInputError) throw new ExitError(`${error.message} Nothing was changed.`);
+      throw error;
+    }
+    if (!values.json && !values.quiet) {
+      io.stderr.write(`Run ${undoRun.runId} (undo of ${runId}) started.\n`);
+      const before = await session.journal.fingerprintSet(undoRun.runId, 'before');
+      io.stderr.write(`${await verificationCost(session.journal, session.connection.port(undoRun.organizationId), {
+        contacts: new Map(preview.preview.steps.map((s) => [s.contactId, s.contactType])), before, runId: undoRun.runId,
+      })}\n`);
+    }
     return await executeRun(io, session, undoRun, {
       yes: true, question: '', concurrency, fingerprint: true, quiet: values.quiet === true, json: values.json === true, failpoint: io.env.SUNSET_FAILPOINT,
+      wait: values.wait === true,
     });
   } finally {
     await session.close();

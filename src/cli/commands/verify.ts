@@ -1,17 +1,22 @@
 /** `sunset verify RUN`: prove no history was lost by a run. */
 import { parseArgs } from 'node:util';
-import { verifyRun } from '../../engine/index.js';
+import { describeTarget, verifyRun } from '../../engine/index.js';
 import { parseFlags } from '../args.js';
-import { COMMON_FLAGS, COMMON_HELP, explain, openSession, resolveOrganization } from '../common.js';
+import { COMMON_FLAGS, COMMON_HELP, explain, formatInstant, openSession, readCost, resolveOrganization } from '../common.js';
 import { createProgress } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
+import type { RunRecord } from '../../engine/index.js';
 
 const HELP = `Usage: sunset verify RUN_ID [options]
 
 Compares, for every contact of the run, the number and total of its transactions of each type
-before the run (recorded by \`sunset apply\`) with what Zoho holds now. Identical means no history
-was lost. Reads whole transaction lists (200 a page), not one call per contact.
+before the run with what Zoho holds now. "Before" comes from the scan the run's plan was made from
+(or was read when the run started). Now is read with whichever costs fewer calls: whole
+transaction lists (200 a page) or one list per contact and type for a small run. A difference
+where the contact traded since "before" (a transaction created or edited after it) is explained
+and listed; any other difference is a loss, and the exit code is 1. It reads where the run was made
+(its Zoho, or emulator) and refuses any other.
 
 ${COMMON_HELP}
 `;
@@ -24,32 +29,61 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (positionals.length !== 1) throw new ExitError('Name the run: sunset verify RUN_ID', EXIT_USAGE);
   const runId = positionals[0]!;
-  const session = await openSession(io, values);
+  let runRecord: RunRecord | undefined;
+  const session = await openSession(io, values, {
+    bind: async (journal) => {
+      runRecord = await journal.getRun(runId);
+      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
+      return { what: `Run ${runId}`, target: runRecord.target };
+    },
+  });
   try {
-    const runRecord = await session.journal.getRun(runId);
-    if (!runRecord) throw new ExitError(`There is no run ${runId} in ${session.dbPath}.`);
-    if (!(await session.journal.hasFingerprint(runId, 'before'))) {
-      throw new ExitError(`Run ${runId} has no record of its contacts' transactions from before it ran (it was applied with --no-fingerprint, or is a contacts run); there is nothing to compare with.`);
+    const record = runRecord!;
+    const before = await session.journal.fingerprintSet(runId, 'before');
+    if (!before) {
+      throw new ExitError(`Run ${runId} has no record of its contacts' transactions from before it ran (it was applied with --no-fingerprint, or is a contacts or CRM run); there is nothing to compare with.`);
     }
-    await resolveOrganization(session.connection, runRecord.organizationId);
-    const progress = createProgress(io, values.quiet === true || values.json === true);
-    progress.update('Reading the transactions of the run\'s contacts...');
+    await resolveOrganization(session.connection, record.organizationId);
+    const port = session.connection.port(record.organizationId);
+    const quiet = values.quiet === true || values.json === true;
+    if (!quiet) {
+      const steps = await session.journal.steps(runId);
+      const { how, cost } = await readCost(session.journal, port, new Map(steps.map((s) => [s.contactId, s.contactType])));
+      io.stderr.write(`Reading ${how} (${cost}), to compare with the counts of ${formatInstant(before.takenAt)}${before.source === 'snapshot' ? ', from the scan' : ''}.\n`);
+    }
+    const progress = createProgress(io, quiet);
     let result;
     try {
-      result = await verifyRun(session.journal, session.connection.port(runRecord.organizationId), runId);
+      result = await verifyRun(session.journal, port, runId, {
+        now: Date.now(),
+        onProgress: (p) => progress.update(p.phase === 'explain'
+          ? `Looking for what traded since then: ${p.done} pages...`
+          : `Reading the run's contacts' transactions: ${p.done}${p.expected ? ` of about ${p.expected}` : ''} ${p.method === 'pages' ? 'pages' : 'lists'}...`),
+      });
     } catch (error) {
       progress.done();
       throw explain(error, `verifying run ${runId}`);
     }
     progress.done();
-    if (values.json) io.stdout.write(`${JSON.stringify(result)}\n`);
-    else if (result.ok) {
-      io.stdout.write(`Verified run ${runId}: ${result.transactions} transactions totalling ${(result.totalCents / 100).toFixed(2)} across ${result.contacts} contacts are exactly as before the run. No history was lost.\n`);
-    } else {
-      io.stdout.write(`Run ${runId}: ${result.differences.length} difference${result.differences.length === 1 ? '' : 's'} from before the run:\n`);
-      for (const d of result.differences.slice(0, 20)) {
-        io.stdout.write(`  ${d.contactId} ${d.transactionType}: ${d.before.count} (${(d.before.totalCents / 100).toFixed(2)}) before, ${d.after.count} (${(d.after.totalCents / 100).toFixed(2)}) now\n`);
+    const money = (cents: number): string => (cents / 100).toFixed(2);
+    const explained = result.differences.filter((d) => d.explained !== null);
+    const lost = result.differences.filter((d) => d.explained === null);
+    if (values.json) io.stdout.write(`${JSON.stringify({ ...result, target: record.target })}\n`);
+    else {
+      const where = describeTarget(record.target || session.connection.target);
+      if (result.ok) {
+        io.stdout.write(`Verified run ${runId} on ${where}: ${result.transactions} transactions totalling ${money(result.totalCents)} across ${result.contacts} contacts are as before the run${explained.length > 0 ? `, but for ${explained.length} change${explained.length === 1 ? '' : 's'} made by trading since` : ''}. No history was lost. (${result.apiCalls} API calls)\n`);
+      } else {
+        io.stdout.write(`Run ${runId} on ${where}: ${lost.length} unexplained difference${lost.length === 1 ? '' : 's'} from before the run:\n`);
+        for (const d of lost.slice(0, 20)) {
+          io.stdout.write(`  ${d.contactId} ${d.transactionType}: ${d.before.count} (${money(d.before.totalCents)}) before, ${d.after.count} (${money(d.after.totalCents)}) now\n`);
+        }
+        if (lost.length > 20) io.stdout.write(`  … and ${lost.length - 20} more (--json lists every one)\n`);
       }
+      for (const d of explained.slice(0, 10)) {
+        io.stdout.write(`  traded: ${d.contactId} ${d.transactionType}: ${d.before.count} (${money(d.before.totalCents)}) before, ${d.after.count} (${money(d.after.totalCents)}) now; ${d.explained}\n`);
+      }
+      if (explained.length > 10) io.stdout.write(`  … and ${explained.length - 10} more changes made by trading (--json lists every one)\n`);
     }
     return result.ok ? 0 : 1;
   } finally {

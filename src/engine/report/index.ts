@@ -8,6 +8,7 @@ export type { PlanHtmlOptions } from './plan-html.js';
 export { auditToCsv, auditToJson, AUDIT_COLUMNS } from './audit.js';
 export type { AuditDocumentRow } from './audit.js';
 export { renderRunText } from './run-text.js';
+export { describeLastActivity } from './last-activity.js';
 export type { RunTextOptions } from './run-text.js';
 export { csvCell, csvRow, csvDocument, CSV_EOL } from './csv.js';
 export type { CsvValue } from './csv.js';

@@ -6,16 +6,17 @@
  */
 import type { Evidence, Plan } from '../types.js';
 import { csvDocument, type CsvValue } from './csv.js';
+import { describeLastActivity } from './last-activity.js';
 
 export const PLAN_CSV_COLUMNS = [
   'contact_id', 'contact_name', 'contact_type', 'effect', 'reasons', 'detail', 'last_activity_date', 'last_activity_type', 'activity_since',
-  'created_time', 'receivable', 'payable', 'unused_credits_receivable', 'unused_credits_payable',
+  'created_time', 'receivable', 'payable', 'unused_credits_receivable', 'unused_credits_payable', 'last_activity_number', 'last_activity',
 ] as const;
 
 function evidenceCells(e: Evidence): CsvValue[] {
   return [
     e.lastActivityDate ?? '', e.lastActivityType ?? '', e.activitySince, e.createdTime,
-    e.receivable, e.payable, e.unusedCreditsReceivable, e.unusedCreditsPayable,
+    e.receivable, e.payable, e.unusedCreditsReceivable, e.unusedCreditsPayable, e.lastActivityNumber ?? '', describeLastActivity(e),
   ];
 }
 

@@ -10,12 +10,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { Evidence, HistogramBucket, Plan } from '../types.js';
+import { describeLastActivity } from './last-activity.js';
 import { EXCLUSION_REASONS, EXCLUSION_REASON_LABELS } from './plan-json.js';
 import { formatCount, formatInstant, formatMoney } from './plan-text.js';
 
 export interface PlanHtmlOptions {
-  /** The page title; default `Sunset plan for organization <id>`. */
+  /** The page title; default `Sunset plan for <organization name> (<id>)`. */
   title?: string;
+  /** The organization's name and currency as the scan saw them (the snapshot has both). */
+  organizationName?: string;
+  currencyCode?: string;
   /** Epoch ms shown as "report generated"; omitted when not given. */
   generatedAt?: number;
 }
@@ -220,13 +224,9 @@ function moneyCell(n: number): string {
   return `<td class="num${n < 0 ? ' negative' : ''}">${esc(formatMoney(n))}</td>`;
 }
 
-function lastActivity(e: Evidence): string {
-  return e.lastActivityDate ? `${e.lastActivityDate}${e.lastActivityType ? ` (${e.lastActivityType})` : ''}` : 'none seen';
-}
-
 function evidenceCells(e: Evidence): string {
   return [
-    `<td>${esc(lastActivity(e))}</td>`,
+    `<td>${esc(describeLastActivity(e))}</td>`,
     `<td>${esc(e.createdTime.slice(0, 10))}</td>`,
     moneyCell(e.receivable),
     moneyCell(e.payable),
@@ -234,7 +234,10 @@ function evidenceCells(e: Evidence): string {
   ].join('');
 }
 
-const EVIDENCE_HEADINGS = '<th>Last activity</th><th>Created</th><th class="num">Receivable</th><th class="num">Payable</th><th class="num">Unused credits</th>';
+function evidenceHeadings(currency: string): string {
+  const unit = currency ? ` (${esc(currency)})` : '';
+  return `<th>Last activity</th><th>Created</th><th class="num">Receivable${unit}</th><th class="num">Payable${unit}</th><th class="num">Unused credits${unit}</th>`;
+}
 
 function sumCents(values: number[]): number {
   return values.reduce((sum, v) => sum + Math.round(v * 100), 0) / 100;
@@ -242,7 +245,10 @@ function sumCents(values: number[]): number {
 
 export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
   const s = plan.summary;
-  const title = options.title ?? `Sunset plan for organization ${plan.organizationId}`;
+  const name = options.organizationName ?? '';
+  const currency = options.currencyCode ?? '';
+  const title = options.title ?? (name ? `Sunset plan for ${name} (${plan.organizationId})` : `Sunset plan for organization ${plan.organizationId}`);
+  const money = (n: number): string => (currency ? `${currency} ${formatMoney(n)}` : formatMoney(n));
   const activeAfter = s.active - s.steps.deactivate + s.steps.activate;
   const inactiveAfter = s.inactive + s.steps.deactivate - s.steps.activate;
   const signed = (n: number): string => (n > 0 ? `+${formatCount(n)}` : n < 0 ? `-${formatCount(-n)}` : '0');
@@ -253,7 +259,8 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
     `<li class="card${cls ? ` ${cls}` : ''}" data-metric="${metric}"><span class="value">${formatCount(value)}</span><span class="label">${esc(label)}</span></li>`;
 
   const meta: Array<[string, string]> = [
-    ['Organization', plan.organizationId],
+    ['Organization', name ? `${name} (${plan.organizationId})` : plan.organizationId],
+    ...(currency ? [['Currency', currency] as [string, string]] : []),
     ['Snapshot as of', formatInstant(plan.asOf)],
     ['Activity counted since', plan.cutoffDate],
     ['Plan', plan.planId],
@@ -331,7 +338,7 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
     `<tr data-effect="inactive"><th>Inactive contacts</th><td class="num">${formatCount(s.inactive)}</td><td class="num">${formatCount(inactiveAfter)}</td><td class="num">${signed(inactiveAfter - s.inactive)}</td></tr>`,
     '</tbody></table>',
     `<p>The plan makes ${formatCount(s.steps.deactivate)} of ${formatCount(s.active)} active contacts inactive (${share}%)${s.steps.activate > 0 ? ` and makes ${formatCount(s.steps.activate)} inactive ${s.steps.activate === 1 ? 'contact' : 'contacts'} active again` : ''}. ${formatCount(plan.excluded.length)} dormant ${plan.excluded.length === 1 ? 'contact is' : 'contacts are'} left as ${plan.excluded.length === 1 ? 'it is' : 'they are'}.</p>`,
-    `<p>Balances on the contacts to deactivate: receivable ${formatMoney(sumCents(deactivations.map((d) => d.evidence.receivable)))}, payable ${formatMoney(sumCents(deactivations.map((d) => d.evidence.payable)))}, unused credits ${formatMoney(sumCents(deactivations.map((d) => d.evidence.unusedCreditsReceivable + d.evidence.unusedCreditsPayable)))}.</p>`,
+    `<p>Balances on the contacts to deactivate: receivable ${money(sumCents(deactivations.map((d) => d.evidence.receivable)))}, payable ${money(sumCents(deactivations.map((d) => d.evidence.payable)))}, unused credits ${money(sumCents(deactivations.map((d) => d.evidence.unusedCreditsReceivable + d.evidence.unusedCreditsPayable)))}.</p>`,
     '</section>',
     '<section aria-labelledby="reasons-heading">',
     '<h2 id="reasons-heading">Excluded by reason</h2>',
@@ -350,7 +357,7 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
       ? '<p>No steps: this plan changes nothing.</p>'
       : [
         '<div class="table-wrap"><table class="steps"><thead><tr><th>Action</th><th>Contact</th><th>Contact ID</th><th>Type</th><th>Reason</th>',
-        `${EVIDENCE_HEADINGS}</tr></thead>`,
+        `${evidenceHeadings(currency)}</tr></thead>`,
         `<tbody class="filterable">\n${stepRows.join('\n')}\n</tbody></table></div>`,
       ].join('\n'),
     '</section>',
@@ -360,7 +367,7 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
       ? '<p>No contact is excluded.</p>'
       : [
         '<div class="table-wrap"><table class="excluded"><thead><tr><th>Contact</th><th>Contact ID</th><th>Type</th><th>Reasons</th><th>Detail</th>',
-        `${EVIDENCE_HEADINGS}</tr></thead>`,
+        `${evidenceHeadings(currency)}</tr></thead>`,
         `<tbody class="filterable">\n${exclusionRows.join('\n')}\n</tbody></table></div>`,
       ].join('\n'),
     '</section>',
@@ -369,7 +376,7 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
     `<details><summary>The policy this plan was made with</summary><pre>${esc(plan.policyText)}</pre></details>`,
     '</section>',
     '</main>',
-    `<footer>Made by Sunset from snapshot ${esc(plan.snapshotId)} of organization ${esc(plan.organizationId)}, taken ${esc(formatInstant(plan.asOf))}. Amounts are in the organization’s currency.</footer>`,
+    `<footer>Made by Sunset from snapshot ${esc(plan.snapshotId)} of ${esc(name ? `${name} (${plan.organizationId})` : `organization ${plan.organizationId}`)}, taken ${esc(formatInstant(plan.asOf))}. Amounts are in ${esc(currency || 'the organization’s currency')}.</footer>`,
     `<script>${SCRIPT}</script>`,
     '</body>',
     '</html>',

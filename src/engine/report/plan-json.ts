@@ -12,13 +12,16 @@
  *   activity (`"0"`, `"1"`, …) and a last bucket `"none"` for no counted activity in the window.
  * - `steps[]`: `{ contactId, contactName, contactType, action, reason, evidence }`.
  * - `excluded[]`: `{ contactId, contactName, contactType, reasons, detail, evidence }`.
- * - `evidence`: `{ rule, lastActivityDate, lastActivityType, activitySince, createdTime, status,
- *   receivable, payable, unusedCreditsReceivable, unusedCreditsPayable }`; money as numbers in the
+ * - `evidence`: `{ rule, lastActivityDate, lastActivityType, lastActivityNumber, lastActivity,
+ *   wholeHistory, activitySince, createdTime, status, receivable, payable, unusedCreditsReceivable,
+ *   unusedCreditsPayable }`; `lastActivity` says it in words ("never traded" only when the whole
+ *   history was read, `wholeHistory`); money as numbers in the
  *   organization's currency (two decimals at most), dates as strings, `null` when unknown.
  * - `policyText`: the policy the plan was made with, as written.
  */
 import type { ContactType, TransactionType } from '../../zoho/index.js';
 import type { Evidence, ExclusionReason, Plan, StepAction } from '../types.js';
+import { describeLastActivity } from './last-activity.js';
 
 /** Every exclusion reason, in the order reports list them. */
 export const EXCLUSION_REASONS: readonly ExclusionReason[] = [
@@ -44,6 +47,12 @@ export interface EvidenceDocument {
   rule: string;
   lastActivityDate: string | null;
   lastActivityType: TransactionType | null;
+  /** The last activity's document number; null when unknown. */
+  lastActivityNumber: string | null;
+  /** The last activity in words: "invoice INV-000123 on 2024-04-02", "never traded", "none since ... (earlier history not read)". */
+  lastActivity: string;
+  /** True when the whole history was read (no last activity then means never traded). */
+  wholeHistory: boolean;
   activitySince: string;
   createdTime: string;
   status: 'active' | 'inactive';
@@ -108,6 +117,9 @@ function evidenceDocument(e: Evidence): EvidenceDocument {
     rule: e.rule,
     lastActivityDate: e.lastActivityDate,
     lastActivityType: e.lastActivityType,
+    lastActivityNumber: e.lastActivityNumber ?? null,
+    lastActivity: describeLastActivity(e),
+    wholeHistory: e.wholeHistory === true,
     activitySince: e.activitySince,
     createdTime: e.createdTime,
     status: e.status,

@@ -2,17 +2,23 @@
  * A run as a terminal summary: who made it and when, where it stands, its step counts, and (when
  * the steps are given) the skipped and failed steps with their reasons and errors.
  */
-import type { RunCounts, RunRecord, RunState, StepRecord } from '../types.js';
+import type { RunStatus } from '../runs.js';
+import { describeTarget } from '../target.js';
+import type { RunCounts, RunRecord, StepRecord } from '../types.js';
 import { formatCount, formatInstant, joinLines, painter, resolveLimit, terminalSafe, truncate, type TextStyle } from './plan-text.js';
 
 export interface RunTextOptions {
   color: boolean;
   /** How many skipped (and how many failed) steps to list; default 10. */
   limit?: number;
+  /** The run's status as people read it (`runStatus`: `interrupted` when no live process drives it); default its state. */
+  status?: RunStatus;
+  /** The latest verification, when there is one. */
+  verification?: { verifiedAt: number; ok: boolean } | undefined;
 }
 
-const STATE_STYLE: Record<RunState, TextStyle> = {
-  pending: 'dim', running: 'yellow', paused: 'yellow', done: 'green', failed: 'red', cancelled: 'dim',
+const STATE_STYLE: Record<RunStatus, TextStyle> = {
+  pending: 'dim', running: 'yellow', paused: 'yellow', done: 'green', failed: 'red', cancelled: 'dim', interrupted: 'red',
 };
 
 /** 65_000 → `1m 5s`. */
@@ -30,11 +36,19 @@ export function renderRunText(run: RunRecord, counts: RunCounts, steps?: StepRec
   const paint = painter(options.color);
   const limit = resolveLimit(options.limit);
   const field = (label: string, value: string): string => `  ${label.padEnd(14)}${value}`;
+  const status = options.status ?? run.state;
   const lines: string[] = [
-    `${paint('bold', 'Sunset run')} ${run.runId}  ${paint(STATE_STYLE[run.state], run.state)}`,
+    `${paint('bold', 'Sunset run')} ${run.runId}  ${paint(STATE_STYLE[status], status)}`,
     field('kind', run.kind),
     field('organization', run.organizationId),
   ];
+  if (run.target !== '') lines.push(field('where', describeTarget(run.target)));
+  if (status === 'running' && run.driver) {
+    const [host, pid] = run.driver.owner.split(':');
+    lines.push(field('applied by', `process ${pid ?? '?'} on ${host ?? '?'} since ${formatInstant(run.driver.since)}`));
+  } else if (status === 'interrupted') {
+    lines.push(field('interrupted', 'no process is applying it (its process stopped or was killed); `sunset apply --resume` continues it'));
+  }
   if (run.planId !== null) lines.push(field('plan', run.planId));
   if (run.undoOf !== null) lines.push(field('undo of', run.undoOf));
   lines.push(field('created', `${formatInstant(run.createdAt)} by ${terminalSafe(run.createdBy)}`));
@@ -46,6 +60,9 @@ export function renderRunText(run: RunRecord, counts: RunCounts, steps?: StepRec
     lines.push(field('finished', 'not yet'));
   }
   if (run.note.trim() !== '') lines.push(field('note', terminalSafe(run.note)));
+  if (options.verification) {
+    lines.push(field('verified', `${formatInstant(options.verification.verifiedAt)}: ${options.verification.ok ? 'no history lost' : 'DIFFERENCES (run sunset verify for them)'}`));
+  }
 
   const width = Math.max(...[counts.total, counts.changed, counts.unchanged, counts.skipped, counts.failed, counts.pending, counts.inFlight].map((n) => formatCount(n).length));
   const count = (label: string, n: number, style?: TextStyle): string => {

@@ -7,8 +7,10 @@
  * - a run's counts are its steps' states; a finished (done) run has no pending or in-flight step;
  * - a step's fields agree with its state: an outcome only on done steps, a finish time on every
  *   settled step, a lease only on in-flight ones; contact ids are Zoho ids; no contact twice in a run;
- * - a plan run's steps are steps of its plan, with the same action;
- * - an undo run only reverses contacts its run changed, in the opposite direction;
+ * - a plan run's steps are steps of its plan, with the same action; a plan has at most one run;
+ * - an undo run only reverses contacts its run changed, in the opposite direction; a run has at
+ *   most one undo run;
+ * - a finished run has no driver;
  * - a plan has no contact both as a step and as an exclusion.
  */
 import { isZohoId } from '../../zoho/index.js';
@@ -39,7 +41,19 @@ export async function checkJournal(journal: Journal): Promise<string[]> {
     return plans.get(planId)!;
   };
 
-  for (const run of await journal.listRuns()) {
+  const allRuns = await journal.listRuns();
+  const twice = (key: (r: (typeof allRuns)[number]) => string | null, what: (k: string, ids: string[]) => string): void => {
+    const by = new Map<string, string[]>();
+    for (const r of allRuns) {
+      const k = key(r);
+      if (k !== null) by.set(k, [...(by.get(k) ?? []), r.runId]);
+    }
+    for (const [k, ids] of by) if (ids.length > 1) problems.push(what(k, ids.sort()));
+  };
+  twice((r) => (r.kind === 'plan' ? r.planId : null), (planId, ids) => `plan ${planId} has ${ids.length} runs (${ids.join(', ')}); a plan is applied once`);
+  twice((r) => (r.kind === 'undo' ? r.undoOf : null), (runId, ids) => `run ${runId} is undone by ${ids.length} runs (${ids.join(', ')}); a run is undone once`);
+
+  for (const run of allRuns) {
     const where = `run ${run.runId}`;
     const steps = await journal.steps(run.runId);
     const counts = await journal.runCounts(run.runId);
@@ -53,6 +67,7 @@ export async function checkJournal(journal: Journal): Promise<string[]> {
     }
     if (run.state === 'done' && expected.pending + expected.inFlight > 0) problems.push(`${where}: done, but ${expected.pending} steps pending and ${expected.inFlight} in flight`);
     if (run.state === 'done' && run.finishedAt === null) problems.push(`${where}: done without a finish time`);
+    if ((run.state === 'done' || run.state === 'failed' || run.state === 'cancelled') && run.driver !== null) problems.push(`${where}: ${run.state}, yet driven by ${run.driver.owner}`);
 
     const seen = new Set<string>();
     for (const s of steps) {

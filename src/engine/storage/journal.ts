@@ -6,14 +6,28 @@
 import { randomBytes } from 'node:crypto';
 import type { ContactType, TransactionType } from '../../zoho/index.js';
 import type {
-  Evidence, Exclusion, Plan, PlanStep, PlanSummary, RunCounts, RunKind, RunRecord, RunState, SnapshotContact, SnapshotInfo,
-  StepAction, StepRecord, StepState,
+  Evidence, Exclusion, HistoryCounts, Plan, PlanStep, PlanSummary, RunCounts, RunDriver, RunKind, RunRecord, RunState, SnapshotContact,
+  SnapshotInfo, StepAction, StepRecord, StepState,
 } from '../types.js';
-import { JOURNAL_SCHEMA, JOURNAL_SCHEMA_VERSION } from './schema.js';
+import { JOURNAL_MIGRATIONS, JOURNAL_SCHEMA, JOURNAL_SCHEMA_VERSION } from './schema.js';
 import type { SqlDatabase, SqlValue } from './sql.js';
 
 export class JournalError extends Error {
   override name = 'JournalError';
+}
+
+/** A second run for a plan that already has one, or a second undo of a run: refused by the journal's constraints. */
+export class RunExistsError extends JournalError {
+  override name = 'RunExistsError';
+  constructor(message: string, readonly existing: RunRecord) {
+    super(message);
+  }
+}
+
+/** SQLite's and PostgreSQL's "unique constraint violated". */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
 /** `run-20261121-231605-3fa2`: sortable, readable, unique. */
@@ -41,8 +55,11 @@ interface ContactRow {
   last_activity_date: string | null;
   last_activity_type: string | null;
   last_activity_id: string | null;
+  last_activity_number: string | null;
   activity_count: number;
   activity_by_type: string;
+  document_by_type: string | null;
+  history: string | null;
 }
 
 interface StepRow {
@@ -68,6 +85,7 @@ interface StepRow {
 interface RunRow {
   run_id: string;
   organization_id: string;
+  target: string;
   kind: string;
   plan_id: string | null;
   undo_of: string | null;
@@ -78,6 +96,9 @@ interface RunRow {
   finished_at: number | null;
   baseline_at: number;
   note: string;
+  driver: string | null;
+  driver_since: number | null;
+  driver_until: number | null;
 }
 
 function toContact(r: ContactRow): SnapshotContact {
@@ -100,8 +121,11 @@ function toContact(r: ContactRow): SnapshotContact {
     lastActivityDate: r.last_activity_date ?? undefined,
     lastActivityType: (r.last_activity_type ?? undefined) as TransactionType | undefined,
     lastActivityId: r.last_activity_id ?? undefined,
+    lastActivityNumber: r.last_activity_number ?? undefined,
     activityCount: r.activity_count,
     activityByType: JSON.parse(r.activity_by_type) as SnapshotContact['activityByType'],
+    ...(r.document_by_type ? { documentByType: JSON.parse(r.document_by_type) as SnapshotContact['documentByType'] } : {}),
+    ...(r.history ? { history: JSON.parse(r.history) as HistoryCounts } : {}),
   };
 }
 
@@ -131,6 +155,7 @@ function toRun(r: RunRow): RunRecord {
   return {
     runId: r.run_id,
     organizationId: r.organization_id,
+    target: r.target ?? '',
     kind: r.kind as RunKind,
     planId: r.plan_id,
     undoOf: r.undo_of,
@@ -141,6 +166,7 @@ function toRun(r: RunRow): RunRecord {
     finishedAt: r.finished_at === null ? null : Number(r.finished_at),
     baselineAt: Number(r.baseline_at),
     note: r.note,
+    driver: r.driver === null || r.driver === undefined ? null : { owner: r.driver, since: Number(r.driver_since), until: Number(r.driver_until) },
   };
 }
 
@@ -181,17 +207,38 @@ export interface FingerprintRow {
   totalCents: number;
 }
 
+/** When a fingerprint was taken, and how: read from Zoho, or copied from the snapshot the run's plan was made from. */
+export interface FingerprintSet {
+  takenAt: number;
+  source: 'read' | 'snapshot';
+  rows: number;
+}
+
+/** The outcome of trying to drive a run: `ok`, or refused because another live process drives it. */
+export type RunClaim = { ok: true; run: RunRecord } | { ok: false; holder: RunDriver };
+
+export interface StoredPolicy {
+  organizationId: string;
+  text: string;
+  updatedAt: number;
+  updatedBy: string;
+}
+
 export interface Journal {
   readonly db: SqlDatabase;
   migrate(): Promise<void>;
 
-  beginSnapshot(info: Omit<SnapshotInfo, 'apiCalls' | 'contactCount' | 'transactionCount'>): Promise<void>;
+  beginSnapshot(info: Omit<SnapshotInfo, 'apiCalls' | 'contactCount' | 'transactionCount' | 'historyCalls'>): Promise<void>;
   addSnapshotContacts(snapshotId: string, contacts: SnapshotContact[]): Promise<void>;
-  finishSnapshot(snapshotId: string, counts: { apiCalls: number; contactCount: number; transactionCount: number }): Promise<void>;
+  finishSnapshot(snapshotId: string, counts: { apiCalls: number; contactCount: number; transactionCount: number; historyCalls: number }): Promise<void>;
   getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
   latestSnapshot(organizationId?: string): Promise<SnapshotInfo | undefined>;
   /** Pages through a snapshot's contacts in contact-id order (memory stays flat). */
   snapshotContacts(snapshotId: string, pageSize?: number): AsyncGenerator<SnapshotContact[]>;
+  /** The history counts the snapshot holds for these contacts, as fingerprint rows (full snapshots only). */
+  snapshotFingerprint(snapshotId: string, contactIds: string[]): Promise<FingerprintRow[]>;
+  /** Every target this journal has worked with (snapshots, plans, runs), known ones only. */
+  targets(): Promise<string[]>;
 
   savePlan(plan: Plan, createdAt?: number): Promise<void>;
   getPlan(planId: string): Promise<Plan | undefined>;
@@ -199,10 +246,22 @@ export interface Journal {
   /** The latest plan's id alone (no steps read). */
   latestPlanId(organizationId: string): Promise<string | undefined>;
 
-  createRun(run: Omit<RunRecord, 'runId' | 'state' | 'startedAt' | 'finishedAt'> & { runId?: string }, steps: NewStep[]): Promise<RunRecord>;
+  /**
+   * Records a run and its steps. A second plan run of one plan, or a second undo of one run, is
+   * refused by a constraint (RunExistsError naming the first), whatever the race.
+   */
+  createRun(run: Omit<RunRecord, 'runId' | 'state' | 'startedAt' | 'finishedAt' | 'driver'> & { runId?: string }, steps: NewStep[]): Promise<RunRecord>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   listRuns(organizationId?: string): Promise<RunRecord[]>;
   setRunState(runId: string, state: RunState, at: number): Promise<void>;
+  /**
+   * Makes `owner` the run's driver until `now + leaseMs`, unless another driver holds it: one
+   * whose lease has not run out and that `isDead` does not declare gone. Fenced: two claimants
+   * racing cannot both win. Renewing one's own lease is a claim too.
+   */
+  claimRun(runId: string, owner: string, now: number, leaseMs: number, isDead?: (owner: string) => boolean): Promise<RunClaim>;
+  /** Ends `owner`'s drive: sets the run's state (and finish time) and clears the driver, only if `owner` still drives it. */
+  releaseRun(runId: string, owner: string, state: RunState, at: number): Promise<boolean>;
   runCounts(runId: string): Promise<RunCounts>;
   steps(runId: string): Promise<StepRecord[]>;
   /**
@@ -217,10 +276,20 @@ export interface Journal {
   audit(options?: { organizationId?: string; runId?: string }): Promise<AuditRow[]>;
   /** The latest change a run made to each of these contacts, from any run. */
   latestChanges(contactIds: string[]): Promise<Map<string, { runId: string; to: 'active' | 'inactive'; at: number }>>;
-  saveFingerprint(runId: string, phase: 'before' | 'after', rows: FingerprintRow[]): Promise<void>;
+  saveFingerprint(runId: string, phase: 'before' | 'after', rows: FingerprintRow[], set: Omit<FingerprintSet, 'rows'>): Promise<void>;
   getFingerprint(runId: string, phase: 'before' | 'after'): Promise<FingerprintRow[]>;
+  /** When and how that fingerprint was taken; undefined until one was saved (even an empty one). */
+  fingerprintSet(runId: string, phase: 'before' | 'after'): Promise<FingerprintSet | undefined>;
   /** True once a fingerprint of that phase was saved (even an empty one). */
   hasFingerprint(runId: string, phase: 'before' | 'after'): Promise<boolean>;
+  /** Records a verification's result (a JSON document) and reads the latest. */
+  saveVerification(runId: string, verifiedAt: number, ok: boolean, result: unknown): Promise<void>;
+  latestVerification(runId: string): Promise<{ verifiedAt: number; ok: boolean; result: unknown } | undefined>;
+  /** The organization's policy, shared by the CLI and the service. */
+  policy(organizationId: string): Promise<StoredPolicy | undefined>;
+  savePolicy(policy: StoredPolicy): Promise<void>;
+  /** The organizations that have a policy. */
+  policyOrganizations(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -230,23 +299,31 @@ export function createJournal(db: SqlDatabase): Journal {
       await tx.run(
         `INSERT INTO snapshot_contacts (snapshot_id, contact_id, contact_name, company_name, contact_type, status, created_at, modified_at,
           receivable_cents, payable_cents, credits_receivable_cents, credits_payable_cents, custom_fields, tags, zcrm_account_id,
-          zcrm_contact_id, last_activity_date, last_activity_type, last_activity_id, activity_count, activity_by_type)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          zcrm_contact_id, last_activity_date, last_activity_type, last_activity_id, last_activity_number, activity_count, activity_by_type,
+          document_by_type, history)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (snapshot_id, contact_id) DO NOTHING`,
         [snapshotId, c.contactId, c.contactName, c.companyName, c.contactType, c.status, c.createdAt, c.modifiedAt, c.receivableCents,
           c.payableCents, c.creditsReceivableCents, c.creditsPayableCents, JSON.stringify(c.customFields), JSON.stringify(c.tags),
-          c.zcrmAccountId, c.zcrmContactId, c.lastActivityDate ?? null, c.lastActivityType ?? null, c.lastActivityId ?? null, c.activityCount,
-          JSON.stringify(c.activityByType ?? {})],
+          c.zcrmAccountId, c.zcrmContactId, c.lastActivityDate ?? null, c.lastActivityType ?? null, c.lastActivityId ?? null,
+          c.lastActivityNumber ?? null, c.activityCount, JSON.stringify(c.activityByType ?? {}),
+          c.documentByType ? JSON.stringify(c.documentByType) : null, c.history ? JSON.stringify(c.history) : null],
       );
     }
   };
   const snapshotFrom = (r: Record<string, unknown>): SnapshotInfo => ({
     snapshotId: String(r.snapshot_id),
     organizationId: String(r.organization_id),
+    target: String(r.target ?? ''),
+    organizationName: String(r.organization_name ?? ''),
+    currencyCode: String(r.currency_code ?? ''),
     takenAt: Number(r.taken_at),
     cutoffDate: String(r.cutoff_date),
     activityTypes: JSON.parse(String(r.activity_types)) as TransactionType[],
     statuses: String(r.statuses) as 'active' | 'all',
+    history: String(r.history) === 'full' ? 'full' : 'window',
+    historyTypes: JSON.parse(String(r.history_types ?? '[]')) as TransactionType[],
+    historyCalls: Number(r.history_calls ?? 0),
     apiCalls: Number(r.api_calls),
     contactCount: Number(r.contact_count),
     transactionCount: Number(r.transaction_count),
@@ -259,6 +336,7 @@ export function createJournal(db: SqlDatabase): Journal {
     return {
       planId,
       organizationId: String(row.organization_id),
+      target: String(row.target ?? ''),
       snapshotId: String(row.snapshot_id),
       asOf: Number(row.as_of),
       cutoffDate: String(row.cutoff_date),
@@ -287,28 +365,51 @@ export function createJournal(db: SqlDatabase): Journal {
     db,
     async migrate() {
       await db.transaction(async (tx) => {
-        for (const sql of JOURNAL_SCHEMA) await tx.exec(sql);
+        await tx.exec(JOURNAL_SCHEMA[0]!);
         const row = await tx.get<{ value: string }>("SELECT value FROM journal_meta WHERE key = 'schema_version'");
-        if (!row) await tx.run("INSERT INTO journal_meta (key, value) VALUES ('schema_version', ?)", [String(JOURNAL_SCHEMA_VERSION)]);
-        else if (Number(row.value) !== JOURNAL_SCHEMA_VERSION) {
-          throw new JournalError(`This journal has schema version ${row.value}; this Sunset needs ${JOURNAL_SCHEMA_VERSION}.`);
+        let version = row ? Number(row.value) : undefined;
+        if (version !== undefined && (!Number.isInteger(version) || version > JOURNAL_SCHEMA_VERSION)) {
+          throw new JournalError(`This journal has schema version ${row!.value}, newer than this Sunset knows (${JOURNAL_SCHEMA_VERSION}): use the Sunset that wrote it, or a newer one.`);
+        }
+        if (version === undefined) {
+          for (const sql of JOURNAL_SCHEMA) await tx.exec(sql);
+          await tx.run("INSERT INTO journal_meta (key, value) VALUES ('schema_version', ?)", [String(JOURNAL_SCHEMA_VERSION)]);
+          return;
+        }
+        while (version < JOURNAL_SCHEMA_VERSION) {
+          const steps = JOURNAL_MIGRATIONS[version];
+          if (!steps) throw new JournalError(`This journal has schema version ${version}, which this Sunset cannot bring forward.`);
+          for (const sql of steps) await tx.exec(sql);
+          if (version === 1) {
+            // The one-run-per-plan constraints: a journal of version 1 may already hold two runs of
+            // one plan (the race they close). Then the constraint cannot be made; \`sunset runs check\`
+            // names those runs, and the check before each new run still refuses a third.
+            for (const [index, column, kind] of [['runs_one_per_plan', 'plan_id', 'plan'], ['runs_one_undo_per_run', 'undo_of', 'undo']] as const) {
+              const twice = await tx.get(`SELECT ${column} FROM runs WHERE kind = '${kind}' AND ${column} IS NOT NULL GROUP BY ${column} HAVING COUNT(*) > 1 LIMIT 1`);
+              if (!twice) await tx.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${index} ON runs (${column}) WHERE kind = '${kind}'`);
+            }
+          }
+          version++;
+          await tx.run("UPDATE journal_meta SET value = ? WHERE key = 'schema_version'", [String(version)]);
         }
       });
     },
 
     async beginSnapshot(info) {
       await db.run(
-        `INSERT INTO snapshots (snapshot_id, organization_id, taken_at, cutoff_date, activity_types, statuses, api_calls, contact_count, transaction_count, complete)
-         VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0)`,
-        [info.snapshotId, info.organizationId, info.takenAt, info.cutoffDate, JSON.stringify(info.activityTypes), info.statuses],
+        `INSERT INTO snapshots (snapshot_id, organization_id, target, organization_name, currency_code, taken_at, cutoff_date, activity_types,
+           statuses, history, history_types, history_calls, api_calls, contact_count, transaction_count, complete)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0)`,
+        [info.snapshotId, info.organizationId, info.target, info.organizationName, info.currencyCode, info.takenAt, info.cutoffDate,
+          JSON.stringify(info.activityTypes), info.statuses, info.history, JSON.stringify(info.historyTypes)],
       );
     },
     async addSnapshotContacts(snapshotId, contacts) {
       await db.transaction((tx) => insertContacts(tx, snapshotId, contacts));
     },
     async finishSnapshot(snapshotId, counts) {
-      await db.run('UPDATE snapshots SET api_calls = ?, contact_count = ?, transaction_count = ?, complete = 1 WHERE snapshot_id = ?', [
-        counts.apiCalls, counts.contactCount, counts.transactionCount, snapshotId,
+      await db.run('UPDATE snapshots SET api_calls = ?, contact_count = ?, transaction_count = ?, history_calls = ?, complete = 1 WHERE snapshot_id = ?', [
+        counts.apiCalls, counts.contactCount, counts.transactionCount, counts.historyCalls, snapshotId,
       ]);
     },
     async getSnapshot(snapshotId) {
@@ -334,13 +435,37 @@ export function createJournal(db: SqlDatabase): Journal {
       }
     },
 
+    async snapshotFingerprint(snapshotId, contactIds) {
+      const rows: FingerprintRow[] = [];
+      for (let i = 0; i < contactIds.length; i += 500) {
+        const chunk = contactIds.slice(i, i + 500);
+        const found = await db.all<{ contact_id: string; history: string | null }>(
+          `SELECT contact_id, history FROM snapshot_contacts WHERE snapshot_id = ? AND contact_id IN (${chunk.map(() => '?').join(', ')})`,
+          [snapshotId, ...chunk],
+        );
+        for (const r of found) {
+          const history = r.history ? (JSON.parse(r.history) as HistoryCounts) : {};
+          for (const [type, counts] of Object.entries(history) as Array<[TransactionType, [number, number]]>) {
+            rows.push({ contactId: r.contact_id, transactionType: type, count: counts[0], totalCents: counts[1] });
+          }
+        }
+      }
+      return rows.sort((a, b) => (a.contactId + a.transactionType < b.contactId + b.transactionType ? -1 : 1));
+    },
+    async targets() {
+      const rows = await db.all<{ target: string }>(
+        "SELECT target FROM snapshots WHERE target <> '' UNION SELECT target FROM plans WHERE target <> '' UNION SELECT target FROM runs WHERE target <> ''",
+      );
+      return rows.map((r) => r.target).sort();
+    },
+
     async savePlan(plan, createdAt = plan.asOf) {
       await db.transaction(async (tx) => {
         const exists = await tx.get('SELECT plan_id FROM plans WHERE plan_id = ?', [plan.planId]);
         if (exists) return;
         await tx.run(
-          'INSERT INTO plans (plan_id, organization_id, snapshot_id, as_of, cutoff_date, policy_text, summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          [plan.planId, plan.organizationId, plan.snapshotId, plan.asOf, plan.cutoffDate, plan.policyText, JSON.stringify(plan.summary), createdAt],
+          'INSERT INTO plans (plan_id, organization_id, target, snapshot_id, as_of, cutoff_date, policy_text, summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [plan.planId, plan.organizationId, plan.target, plan.snapshotId, plan.asOf, plan.cutoffDate, plan.policyText, JSON.stringify(plan.summary), createdAt],
         );
         let seq = 0;
         for (const s of plan.steps) {
@@ -369,11 +494,25 @@ export function createJournal(db: SqlDatabase): Journal {
 
     async createRun(run, steps) {
       const runId = run.runId ?? newId('run', run.createdAt);
-      await db.transaction(async (tx) => {
+      const existing = async (): Promise<RunRecord | undefined> => {
+        if (run.kind === 'plan' && run.planId) return (await db.all<RunRow>("SELECT * FROM runs WHERE kind = 'plan' AND plan_id = ? ORDER BY created_at, run_id", [run.planId])).map(toRun)[0];
+        if (run.kind === 'undo' && run.undoOf) return (await db.all<RunRow>("SELECT * FROM runs WHERE kind = 'undo' AND undo_of = ? ORDER BY created_at, run_id", [run.undoOf])).map(toRun)[0];
+        return undefined;
+      };
+      const refuse = (first: RunRecord): never => {
+        throw new RunExistsError(run.kind === 'plan'
+          ? `Plan ${run.planId} already has a run: ${first.runId} (${first.state}). A plan is applied once; continue that run with \`sunset apply --resume ${first.runId}\`, or scan and plan again.`
+          : `Run ${run.undoOf} is already being undone by run ${first.runId} (${first.state}); continue that one with \`sunset apply --resume ${first.runId}\`.`, first);
+      };
+      // The constraint decides races; this look first only gives journals without it (see migrate) the same answer.
+      const before = await existing();
+      if (before) refuse(before);
+      try {
+        await db.transaction(async (tx) => {
         await tx.run(
-          `INSERT INTO runs (run_id, organization_id, kind, plan_id, undo_of, created_at, created_by, state, started_at, finished_at, baseline_at, note)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)`,
-          [runId, run.organizationId, run.kind, run.planId, run.undoOf, run.createdAt, run.createdBy, run.baselineAt, run.note],
+          `INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, started_at, finished_at, baseline_at, note)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)`,
+          [runId, run.organizationId, run.target, run.kind, run.planId, run.undoOf, run.createdAt, run.createdBy, run.baselineAt, run.note],
         );
         let seq = 0;
         for (const s of steps) {
@@ -384,7 +523,14 @@ export function createJournal(db: SqlDatabase): Journal {
             [runId, ++seq, s.contactId, s.contactName, s.contactType, s.action, s.reason, s.evidence ? JSON.stringify(s.evidence) : null],
           );
         }
-      });
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          const first = await existing();
+          if (first && first.runId !== runId) refuse(first);
+        }
+        throw error;
+      }
       return (await journal.getRun(runId))!;
     },
     async getRun(runId) {
@@ -409,6 +555,33 @@ export function createJournal(db: SqlDatabase): Journal {
         params.push(at);
       }
       await db.run(`UPDATE runs SET ${fields.join(', ')} WHERE run_id = ?`, [...params, runId]);
+    },
+    async claimRun(runId, owner, now, leaseMs, isDead) {
+      return db.transaction(async (tx) => {
+        const row = await tx.get<RunRow>('SELECT * FROM runs WHERE run_id = ?', [runId]);
+        if (!row) throw new JournalError(`There is no run ${runId}.`);
+        const holder = toRun(row).driver;
+        const free = holder === null || holder.owner === owner || holder.until < now || isDead?.(holder.owner) === true;
+        if (!free) return { ok: false, holder };
+        const since = holder !== null && holder.owner === owner ? holder.since : now;
+        // Fenced on the driver seen: a claimant that lost a race changes nothing.
+        const changed = row.driver === null
+          ? await tx.run('UPDATE runs SET driver = ?, driver_since = ?, driver_until = ? WHERE run_id = ? AND driver IS NULL', [owner, since, now + leaseMs, runId])
+          : await tx.run('UPDATE runs SET driver = ?, driver_since = ?, driver_until = ? WHERE run_id = ? AND driver = ?', [owner, since, now + leaseMs, runId, row.driver]);
+        if (changed !== 1) {
+          const again = toRun((await tx.get<RunRow>('SELECT * FROM runs WHERE run_id = ?', [runId]))!);
+          return again.driver && again.driver.owner !== owner ? { ok: false, holder: again.driver } : { ok: true, run: again };
+        }
+        return { ok: true, run: toRun((await tx.get<RunRow>('SELECT * FROM runs WHERE run_id = ?', [runId]))!) };
+      });
+    },
+    async releaseRun(runId, owner, state, at) {
+      const finished = state === 'done' || state === 'failed' || state === 'cancelled';
+      const changed = await db.run(
+        `UPDATE runs SET state = ?, driver = NULL, driver_since = NULL, driver_until = NULL${finished ? ', finished_at = ?' : ''} WHERE run_id = ? AND driver = ?`,
+        finished ? [state, at, runId, owner] : [state, runId, owner],
+      );
+      return changed === 1;
     },
     async runCounts(runId) {
       const rows = await db.all<{ state: string; outcome: string | null; n: number }>(
@@ -516,12 +689,14 @@ export function createJournal(db: SqlDatabase): Journal {
       }
       return out;
     },
-    async saveFingerprint(runId, phase, rows) {
+    async saveFingerprint(runId, phase, rows, set) {
       await db.transaction(async (tx) => {
         await tx.run('DELETE FROM fingerprints WHERE run_id = ? AND phase = ?', [runId, phase]);
-        await tx.run('INSERT INTO journal_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
-          `fingerprint:${runId}:${phase}`, String(rows.length),
-        ]);
+        await tx.run(
+          `INSERT INTO fingerprint_sets (run_id, phase, taken_at, source, row_count) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (run_id, phase) DO UPDATE SET taken_at = excluded.taken_at, source = excluded.source, row_count = excluded.row_count`,
+          [runId, phase, set.takenAt, set.source, rows.length],
+        );
         for (const r of rows) {
           await tx.run('INSERT INTO fingerprints (run_id, phase, contact_id, transaction_type, count, total_cents) VALUES (?, ?, ?, ?, ?, ?)', [
             runId, phase, r.contactId, r.transactionType, r.count, r.totalCents,
@@ -536,8 +711,36 @@ export function createJournal(db: SqlDatabase): Journal {
       );
       return rows.map((r) => ({ contactId: r.contact_id, transactionType: r.transaction_type as TransactionType, count: Number(r.count), totalCents: Number(r.total_cents) }));
     },
+    async fingerprintSet(runId, phase) {
+      const row = await db.get<{ taken_at: number; source: string; row_count: number }>('SELECT taken_at, source, row_count FROM fingerprint_sets WHERE run_id = ? AND phase = ?', [runId, phase]);
+      return row ? { takenAt: Number(row.taken_at), source: row.source === 'snapshot' ? 'snapshot' : 'read', rows: Number(row.row_count) } : undefined;
+    },
     async hasFingerprint(runId, phase) {
-      return (await db.get('SELECT value FROM journal_meta WHERE key = ?', [`fingerprint:${runId}:${phase}`])) !== undefined;
+      return (await journal.fingerprintSet(runId, phase)) !== undefined;
+    },
+    async saveVerification(runId, verifiedAt, ok, result) {
+      await db.run(
+        'INSERT INTO verifications (run_id, verified_at, ok, result) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, verified_at) DO UPDATE SET ok = excluded.ok, result = excluded.result',
+        [runId, verifiedAt, ok ? 1 : 0, JSON.stringify(result)],
+      );
+    },
+    async latestVerification(runId) {
+      const row = await db.get<{ verified_at: number; ok: number; result: string }>('SELECT verified_at, ok, result FROM verifications WHERE run_id = ? ORDER BY verified_at DESC LIMIT 1', [runId]);
+      return row ? { verifiedAt: Number(row.verified_at), ok: Number(row.ok) === 1, result: JSON.parse(row.result) as unknown } : undefined;
+    },
+    async policy(organizationId) {
+      const row = await db.get<{ policy_text: string; updated_at: number; updated_by: string }>('SELECT policy_text, updated_at, updated_by FROM policies WHERE organization_id = ?', [organizationId]);
+      return row ? { organizationId, text: row.policy_text, updatedAt: Number(row.updated_at), updatedBy: row.updated_by } : undefined;
+    },
+    async policyOrganizations() {
+      return (await db.all<{ organization_id: string }>('SELECT organization_id FROM policies ORDER BY organization_id')).map((r) => r.organization_id);
+    },
+    async savePolicy(p) {
+      await db.run(
+        `INSERT INTO policies (organization_id, policy_text, updated_at, updated_by) VALUES (?, ?, ?, ?)
+         ON CONFLICT (organization_id) DO UPDATE SET policy_text = excluded.policy_text, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        [p.organizationId, p.text, p.updatedAt, p.updatedBy],
+      );
     },
     close: () => db.close(),
   };
