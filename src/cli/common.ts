@@ -1,5 +1,5 @@
 /** Flags and steps shared by the engine commands. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, ftruncateSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   applyRun, describeDriver, fingerprintCost, parsePolicy, PolicyError, recordBefore, RunBusyError,
   type ApplyProgress, type BooksPort, type Journal, type Policy, type RunRecord,
@@ -150,11 +150,37 @@ export async function policyFor(
   }
 }
 
+/**
+ * Writes a report, an export or a policy owner-only (0600), like the journal: reports and audit
+ * exports hold customer names and amounts. A new file is created 0600 from its first byte; an
+ * existing one is made 0600 before it is emptied and the new content goes in, so if that is not
+ * allowed (another user's file) the old content stays as it was. Something that is not a regular
+ * file (/dev/stdout, a pipe) is written as it is.
+ */
 export function writeOutput(path: string, content: string): void {
+  const codeOf = (error: unknown): string => (error as { code?: string }).code ?? String(error);
+  let fd: number;
   try {
-    writeFileSync(path, content);
+    // No O_TRUNC: an existing file keeps its content until it is owner-only.
+    fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT, 0o600);
   } catch (error) {
-    throw new ExitError(`Cannot write ${path}: ${(error as { code?: string }).code ?? String(error)}`);
+    throw new ExitError(`Cannot write ${path}: ${codeOf(error)}`);
+  }
+  try {
+    if (fstatSync(fd).isFile()) {
+      try {
+        fchmodSync(fd, 0o600);
+      } catch (error) {
+        throw new ExitError(`Cannot write ${path}: it cannot be made readable by its owner only (${codeOf(error)}), and it would hold customer names and amounts. Write to a file of your own.`);
+      }
+      ftruncateSync(fd, 0);
+    }
+    writeFileSync(fd, content);
+  } catch (error) {
+    if (error instanceof ExitError) throw error;
+    throw new ExitError(`Cannot write ${path}: ${codeOf(error)}`);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -180,7 +180,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     };
   }
 
-  const key = tokenKey(credentials.clientId, credentials.refreshToken);
+  // The token endpoint's origin is part of the key: tokens from another server are not ours.
+  const key = tokenKey(credentials.clientId, credentials.refreshToken, options.accountsUrl);
   let cached: StoredToken | undefined;
   let rejected: string | undefined;
   let inflight: Promise<string> | undefined;

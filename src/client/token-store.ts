@@ -1,7 +1,8 @@
 /**
  * Where access tokens (and the refresh log that keeps the client under Zoho's refresh limit) live.
  * Pluggable so several processes can share them; the default keeps them in a JSON file readable
- * by its owner only. Keys are derived from the refresh token (a hash), never the token itself.
+ * by its owner only. Keys are derived from the refresh token and the accounts server (a hash),
+ * never the token itself.
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -33,9 +34,24 @@ export interface TokenStore {
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
-/** The store key for a refresh token: a hash, so the file never holds the refresh token. */
-export function tokenKey(clientId: string, refreshToken: string): string {
-  return createHash('sha256').update(`${clientId}\0${refreshToken}`).digest('hex').slice(0, 32);
+/**
+ * The store key for a refresh token at one accounts server: a hash, so the file never holds the
+ * refresh token. The server's origin is part of it because a token (and the refresh log kept for
+ * the server's 10-per-10-minutes limit) is good only where it was issued: two servers that know the
+ * same client id and refresh token (two emulators started with the same seed, say) must not share
+ * an entry, or each would be shown the other's access token and refresh again and again.
+ */
+export function tokenKey(clientId: string, refreshToken: string, accountsUrl: string): string {
+  return createHash('sha256').update(`${clientId}\0${refreshToken}\0${serverOrigin(accountsUrl)}`).digest('hex').slice(0, 32);
+}
+
+/** `https://Accounts.Zoho.com:443/` and `https://accounts.zoho.com` are one server. */
+function serverOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url.replace(/\/+$/, '');
+  }
 }
 
 /** Tokens in memory, shared by every client given the same store; one refresh at a time per key. */

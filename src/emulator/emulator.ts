@@ -5,7 +5,8 @@
  *
  * Request pipeline, in the order the live service checks (house style 6):
  * route (404 code 5 / 405 code 37) → token-expiry faults → authentication (14 / 57) → scope (57)
- * → organization (6024) → limits (45 / 44 / 1070) → latency, drop and status faults → handler.
+ * → organization (6024) → limits (45 / 44 / 1070) → latency, drop and status faults → handler
+ * → drop-answer faults (the handler's work stands; the answer is dropped instead of sent).
  */
 import { performance } from 'node:perf_hooks';
 import {
@@ -100,6 +101,13 @@ export interface Emulator {
   reset(): void;
   /** Persists the clock (when the store is a file) and closes the database. */
   close(): void;
+}
+
+/** The parts of a request-log entry the fault pipeline fills in. */
+interface FaultEntry {
+  fault: string | null;
+  /** A drop-answer fault fired: the request is handled, then its answer dropped. */
+  answer_dropped: boolean;
 }
 
 interface DefaultCredentials {
@@ -243,6 +251,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
         query: req.query,
         organization_id: null as string | null,
         fault: null as string | null,
+        answer_dropped: false,
       };
       let response: EmulatorResponse;
       try {
@@ -252,6 +261,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       } catch (error) {
         response = renderError(error);
       }
+      // The log keeps the answer the request was handled with (so its effect shows) and says it was
+      // dropped; a `drop` fault, which stops the request before handling, logs status 0.
       requestLog.add({
         timeMs: clock.now(),
         ...entry,
@@ -259,12 +270,21 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
         code: zohoCodeOf(response),
         duration_ms: Math.round((performance.now() - started) * 100) / 100,
       });
-      return response;
+      return entry.answer_dropped ? { status: 0, headers: {}, body: '', drop: true } : response;
     },
   };
 
-  async function applyFaults(decision: FaultDecision, entry: { fault: string | null }): Promise<EmulatorResponse | undefined> {
+  /**
+   * Latency, then a fault that answers instead of the handler. A drop-answer fault only marks the
+   * entry: the handler runs, and `handle` drops the connection instead of sending its answer.
+   */
+  async function applyFaults(decision: FaultDecision, entry: FaultEntry): Promise<EmulatorResponse | undefined> {
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
+    if (decision.dropAnswer) {
+      entry.fault = decision.dropAnswer.ruleId;
+      entry.answer_dropped = true;
+      return undefined;
+    }
     if (decision.drop) {
       entry.fault = decision.drop.ruleId;
       return { status: 0, headers: {}, body: '', drop: true };
@@ -282,7 +302,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     path: string,
     segments: string[],
     origin: string,
-    entry: { organization_id: string | null; fault: string | null },
+    entry: FaultEntry & { organization_id: string | null },
   ): Promise<EmulatorResponse> {
     if (path.startsWith('/oauth/v2/')) {
       const faulted = await applyFaults(faults.decide(req.method, path, 'answer'), entry);

@@ -1,19 +1,23 @@
 /**
- * Fault injection: rules that make matching requests fail, slow down, drop the connection, or
- * expire the access token they carry. Rules come from `--fault SPEC` on the command line or from
+ * Fault injection: rules that make matching requests fail, slow down, drop the connection (before
+ * handling, or after handling so the change is made but its answer lost), or expire the access
+ * token they carry. Rules come from `--fault SPEC` on the command line or from
  * `POST /__emulator/faults`, in the same grammar.
  *
  * Spec grammar: `KIND[:ARG][,key=value]...`
- * - KIND: an HTTP status (`500`, `502`, `503`, `504`, `429`), `latency:MS`, `drop`, `expire-token`
+ * - KIND: an HTTP status (`500`, `502`, `503`, `504`, `429`), `latency:MS`, `drop` (the request is
+ *   not handled), `drop-answer` (the request is handled, then the connection is dropped instead of
+ *   answering: the case a client can only resolve by asking again), `expire-token`
  * - keys: `rate` (0..1, default 1), `count` (fire at most N times), `skip` (let the first N matches
  *   pass), `every` (fire on every Nth match), `method`, `path` (a glob under /books/v3 unless it
  *   starts with /oauth: `*` is one segment, `**` the rest), `code` (the Zoho code in the body)
  * Example: `503,rate=0.1`  `429,count=5,path=/contacts/*\/inactive`  `latency:200,rate=0.2`  `drop,every=50`
+ *   `drop-answer,count=1,method=POST,path=/contacts/*\/inactive`
  */
 import { ZohoCode } from '../zoho/index.js';
 import { createRandom, type Random } from './prng.js';
 
-export type FaultKind = 'status' | 'latency' | 'drop' | 'expire_token';
+export type FaultKind = 'status' | 'latency' | 'drop' | 'drop_answer' | 'expire_token';
 
 export interface FaultRuleInput {
   kind: FaultKind | 'error';
@@ -52,6 +56,8 @@ export interface FaultDecision {
   /** A status fault that fired: answer this instead of handling. */
   status?: { status: number; code: number; ruleId: string };
   drop?: { ruleId: string };
+  /** Handle the request, then drop the connection instead of answering. */
+  dropAnswer?: { ruleId: string };
   expireToken?: { ruleId: string };
 }
 
@@ -85,10 +91,13 @@ export function parseFaultSpec(spec: string): FaultRuleInput {
     rule = { kind: 'latency', latencyMs: toNumber('latency', arg, 0, 600_000, true) };
   } else if (kindText === 'drop') {
     rule = { kind: 'drop' };
+  } else if (kindText === 'drop-answer' || kindText === 'drop_answer') {
+    if (arg !== undefined) throw new FaultSpecError(`fault "${spec}": drop-answer takes no argument (options go after a comma, e.g. drop-answer,count=1)`);
+    rule = { kind: 'drop_answer' };
   } else if (kindText === 'expire-token' || kindText === 'expire_token') {
     rule = { kind: 'expire_token' };
   } else {
-    throw new FaultSpecError(`fault "${spec}": unknown kind "${kindText}" (use 500, 503, 429, latency:MS, drop or expire-token)`);
+    throw new FaultSpecError(`fault "${spec}": unknown kind "${kindText}" (use 500, 503, 429, latency:MS, drop, drop-answer or expire-token)`);
   }
   for (const option of options) {
     const eq = option.indexOf('=');
@@ -115,8 +124,8 @@ export function validateFaultRule(input: unknown): FaultRuleInput {
   if (typeof input !== 'object' || input === null) throw new FaultSpecError('a fault is a spec string or an object with a "kind"');
   const r = input as Record<string, unknown>;
   const kind = r.kind === 'error' ? 'status' : r.kind;
-  if (kind !== 'status' && kind !== 'latency' && kind !== 'drop' && kind !== 'expire_token') {
-    throw new FaultSpecError(`fault kind ${JSON.stringify(r.kind)} is not one of status, latency, drop, expire_token`);
+  if (kind !== 'status' && kind !== 'latency' && kind !== 'drop' && kind !== 'expire_token' && kind !== 'drop_answer') {
+    throw new FaultSpecError(`fault kind ${JSON.stringify(r.kind)} is not one of status, latency, drop, expire_token, drop_answer`);
   }
   const num = (key: string, min: number, max: number, integer: boolean): number | undefined => {
     const v = r[key];
@@ -234,9 +243,10 @@ export function createFaultInjector(seed: number): FaultInjector {
             rule.fired++;
             decision.expireToken = { ruleId: rule.id };
           }
-        } else if (!decision.status && !decision.drop) {
+        } else if (!decision.status && !decision.drop && !decision.dropAnswer) {
           rule.fired++;
           if (rule.kind === 'drop') decision.drop = { ruleId: rule.id };
+          else if (rule.kind === 'drop_answer') decision.dropAnswer = { ruleId: rule.id };
           else decision.status = { status: rule.status ?? 500, code: rule.code ?? ZohoCode.INTERNAL, ruleId: rule.id };
         }
       }

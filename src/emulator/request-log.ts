@@ -7,7 +7,10 @@ export interface RequestLogEntry {
   method: string;
   path: string;
   query: Record<string, string>;
-  /** HTTP status; 0 when the connection was dropped. */
+  /**
+   * HTTP status; 0 when a `drop` fault closed the connection before handling. After a
+   * `drop-answer` fault, the status the request was handled with (see answer_dropped).
+   */
   status: number;
   /** Zoho `code` of the body, when it had one. */
   code: number | null;
@@ -15,6 +18,8 @@ export interface RequestLogEntry {
   duration_ms: number;
   /** The fault rule that shaped this answer, if any. */
   fault: string | null;
+  /** The request was handled (status and code say how) but the connection was dropped instead of answering. */
+  answer_dropped: boolean;
 }
 
 export interface RequestLogQuery {
@@ -44,6 +49,7 @@ export interface RawLogEntry {
   organization_id: string | null;
   duration_ms: number;
   fault: string | null;
+  answer_dropped: boolean;
 }
 
 export interface RequestLog {
@@ -56,6 +62,7 @@ function format(seq: number, e: RawLogEntry): RequestLogEntry {
   return {
     seq, time: new Date(e.timeMs).toISOString(), method: e.method, path: e.path, query: redactQuery(e.query),
     status: e.status, code: e.code, organization_id: e.organization_id, duration_ms: e.duration_ms, fault: e.fault,
+    answer_dropped: e.answer_dropped,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Five-field cron expressions (minute hour day-of-month month day-of-week), evaluated in UTC:
  * `*`, lists `1,15`, ranges `1-5`, steps `*\/15` and `10-50/10`, month and day names (`jan`,
- * `mon`). As in classic cron, when both day fields are restricted a day matching either counts.
+ * `mon`). Day of week 7 is Sunday, like 0, in every form (`7`, `5-7`, `0-7`, `1-7/2`). As in
+ * classic cron, when both day fields are restricted a day matching either counts.
  */
 
 export class CronError extends Error {
@@ -25,7 +26,25 @@ export interface Cron {
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
-function parseField(text: string, name: string, min: number, max: number, names?: string[], nameBase = 0): Field {
+interface FieldSpec {
+  name: string;
+  min: number;
+  max: number;
+  names?: string[];
+  /** The number of names[0] (1 for months). */
+  nameBase?: number;
+  /**
+   * Day of week: 7 is Sunday as well as 0, so the field's numbers run 0-7 (as in classic cron): a
+   * lone 7, a range ending in 7 (`5-7` is Fri, Sat, Sun), `7-7`, `0-7` (every day) and a step
+   * from a start (`1/2` is `1-7/2`) are read over 0-7, then 7 is stored as 0.
+   */
+  sundayIsSeven?: boolean;
+}
+
+function parseField(text: string, spec: FieldSpec): Field {
+  const { name, min, max, names, nameBase = 0, sundayIsSeven = false } = spec;
+  // The largest number the field accepts: 7 on the day of week, which is Sunday.
+  const top = sundayIsSeven ? 7 : max;
   const values = new Set<number>();
   const num = (s: string): number => {
     const lower = s.toLowerCase();
@@ -43,24 +62,19 @@ function parseField(text: string, name: string, min: number, max: number, names?
     let hi: number;
     if (range === '*') {
       lo = min;
-      hi = max;
+      hi = top;
     } else if (range.includes('-')) {
       const [a, b] = range.split('-');
       lo = num(a ?? '');
       hi = num(b ?? '');
     } else {
       lo = num(range);
-      hi = stepText === undefined ? lo : max;
-      // A lone 7 is Sunday, like 0.
-      if (name === 'day of week' && lo === 7 && hi === 7) lo = hi = 0;
+      hi = stepText === undefined ? lo : top;
     }
-    if (name === 'day of week') {
-      if (lo === 7) lo = 0;
-      if (hi === 7 && lo !== 0) hi = 7;
+    if (lo < min || hi > top || lo > hi) {
+      throw new CronError(`${name}: ${range} is outside ${min}-${max}${sundayIsSeven ? ' (7 is Sunday too)' : ''}`);
     }
-    const top = name === 'day of week' ? 7 : max;
-    if (lo < min || hi > top || lo > hi) throw new CronError(`${name}: ${range} is outside ${min}-${max}`);
-    for (let v = lo; v <= hi; v += step) values.add(name === 'day of week' && v === 7 ? 0 : v);
+    for (let v = lo; v <= hi; v += step) values.add(sundayIsSeven && v === 7 ? 0 : v);
   }
   return { values, any: text === '*' || text === '*/1' };
 }
@@ -71,11 +85,11 @@ export function parseCron(text: string): Cron {
   const [m, h, dom, mon, dow] = parts as [string, string, string, string, string];
   return {
     text: parts.join(' '),
-    minute: parseField(m, 'minute', 0, 59),
-    hour: parseField(h, 'hour', 0, 23),
-    day: parseField(dom, 'day of month', 1, 31),
-    month: parseField(mon, 'month', 1, 12, MONTHS, 1),
-    weekday: parseField(dow, 'day of week', 0, 6, DAYS, 0),
+    minute: parseField(m, { name: 'minute', min: 0, max: 59 }),
+    hour: parseField(h, { name: 'hour', min: 0, max: 23 }),
+    day: parseField(dom, { name: 'day of month', min: 1, max: 31 }),
+    month: parseField(mon, { name: 'month', min: 1, max: 12, names: MONTHS, nameBase: 1 }),
+    weekday: parseField(dow, { name: 'day of week', min: 0, max: 6, names: DAYS, sundayIsSeven: true }),
   };
 }
 

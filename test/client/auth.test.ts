@@ -93,7 +93,7 @@ describe('the token request', () => {
   it('stores the token under a hash of the refresh token, with the refresh logged', async () => {
     const s = setup();
     await s.tokens.getAccessToken();
-    const record = await s.store.get(tokenKey(CLIENT_ID, REFRESH_TOKEN));
+    const record = await s.store.get(tokenKey(CLIENT_ID, REFRESH_TOKEN, ACCOUNTS));
     expect(record).toEqual({ token: { accessToken: 'access-1', expiresAt: s.t0 + 3_600_000, issuedAt: s.t0, apiDomain: 'https://www.zohoapis.com' }, refreshes: [s.t0] });
   });
 });

@@ -13,14 +13,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTokenManager } from '../../src/client/auth.js';
-import { createFileTokenStore, createMemoryTokenStore, tokenKey, type TokenStore } from '../../src/client/index.js';
+import { createFileTokenStore, createMemoryTokenStore, systemClock, tokenKey, type Clock, type TokenStore } from '../../src/client/index.js';
 import { createFakeClock, flush } from '../helpers/fake-clock.js';
 import { createScriptedFetch, sequenceRandom, tokenReply } from '../helpers/scripted-fetch.js';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { createTestClient } from '../helpers/client.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLIENT_ID = '1000.CLIENTID';
 const CLIENT_SECRET = 'the-client-secret-0d9f';
 const REFRESH_TOKEN = '1000.refresh-token-value.7c3e5a';
+const ACCOUNTS_URL = 'https://accounts.zoho.com';
 
 function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;
@@ -51,13 +54,21 @@ async function exclusivity(store: TokenStore, keyA: string, keyB: string): Promi
 }
 
 describe('tokenKey', () => {
-  it('is a 32-hex-digit hash of client id and refresh token, never the token itself', () => {
-    const key = tokenKey(CLIENT_ID, REFRESH_TOKEN);
+  it('is a 32-hex-digit hash of client id, refresh token and accounts server, never the token itself', () => {
+    const key = tokenKey(CLIENT_ID, REFRESH_TOKEN, ACCOUNTS_URL);
     expect(key).toMatch(/^[0-9a-f]{32}$/);
-    expect(key).toBe(tokenKey(CLIENT_ID, REFRESH_TOKEN));
-    expect(key).not.toBe(tokenKey(CLIENT_ID, `${REFRESH_TOKEN}x`));
-    expect(key).not.toBe(tokenKey('1000.OTHER', REFRESH_TOKEN));
+    expect(key).toBe(tokenKey(CLIENT_ID, REFRESH_TOKEN, ACCOUNTS_URL));
+    expect(key).not.toBe(tokenKey(CLIENT_ID, `${REFRESH_TOKEN}x`, ACCOUNTS_URL));
+    expect(key).not.toBe(tokenKey('1000.OTHER', REFRESH_TOKEN, ACCOUNTS_URL));
     expect(key).not.toContain('refresh');
+  });
+
+  it('differs between accounts servers (two emulators with one seed), and is one key per server however its URL is written', () => {
+    const key = tokenKey(CLIENT_ID, REFRESH_TOKEN, 'http://127.0.0.1:8742');
+    expect(key).not.toBe(tokenKey(CLIENT_ID, REFRESH_TOKEN, 'http://127.0.0.1:8743'));
+    expect(key).not.toBe(tokenKey(CLIENT_ID, REFRESH_TOKEN, ACCOUNTS_URL));
+    expect(key).toBe(tokenKey(CLIENT_ID, REFRESH_TOKEN, 'http://127.0.0.1:8742/'));
+    expect(tokenKey(CLIENT_ID, REFRESH_TOKEN, 'https://Accounts.Zoho.com:443/')).toBe(tokenKey(CLIENT_ID, REFRESH_TOKEN, ACCOUNTS_URL));
   });
 });
 
@@ -124,6 +135,30 @@ describe('file store', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('two emulators with the same seed (same client id and refresh token) get an entry each: alternating callers refresh once per server', async () => {
+    const emulators = [await startTestEmulator({ contacts: 5, randomSeed: 7 }), await startTestEmulator({ contacts: 5, randomSeed: 7 })] as const;
+    try {
+      const [a, b] = emulators;
+      expect([b.info.clientId, b.info.refreshToken]).toEqual([a.info.clientId, a.info.refreshToken]);
+      // A wait for the refresh limit fails the call at once instead of stalling the test for minutes.
+      const clock: Clock = { now: systemClock.now, sleep: (ms, signal) => (ms > 5_000 ? Promise.reject(new Error(`waited ${ms} ms for the refresh limit`)) : systemClock.sleep(ms, signal)) };
+      for (let i = 0; i < 12; i++) {
+        const e = emulators[i % 2] as TestEmulator;
+        // A new client and store per call, like one CLI command after another sharing tokens.json.
+        const { client } = createTestClient(e, { tokenStore: createFileTokenStore(path), clock });
+        expect((await client.organizations.list()).map((o) => o.organization_id), `call ${i + 1}`).toEqual(e.orgs);
+      }
+      for (const e of emulators) {
+        const log = await e.admin<{ requests: Array<{ path: string; code: number | null }> }>('GET', '/__emulator/requests?limit=1000');
+        expect(log.body.requests.filter((r) => r.path === '/oauth/v2/token')).toHaveLength(1);
+        expect(log.body.requests.filter((r) => r.code === 57)).toEqual([]);
+      }
+      expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>)).toHaveLength(2);
+    } finally {
+      await Promise.all(emulators.map((e) => e.close()));
+    }
+  });
+
   it('writes a 0600 file in a 0700 directory it creates', async () => {
     const store = createFileTokenStore(path);
     await store.set('k', { token: { accessToken: 'a', expiresAt: 1 }, refreshes: [1] });
@@ -155,7 +190,7 @@ describe('file store', () => {
     const clock = createFakeClock();
     const tokens = createTokenManager({
       credentials: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, refreshToken: REFRESH_TOKEN },
-      accountsUrl: 'https://accounts.zoho.com',
+      accountsUrl: ACCOUNTS_URL,
       store,
       fetch: fetcher.fetch,
       clock,
@@ -168,12 +203,12 @@ describe('file store', () => {
     expect(text).not.toContain(REFRESH_TOKEN);
     expect(text).not.toContain(CLIENT_SECRET);
     const parsed = JSON.parse(text) as Record<string, unknown>;
-    expect(Object.keys(parsed)).toEqual([tokenKey(CLIENT_ID, REFRESH_TOKEN)]);
-    expect(parsed[tokenKey(CLIENT_ID, REFRESH_TOKEN)]).toEqual({
+    expect(Object.keys(parsed)).toEqual([tokenKey(CLIENT_ID, REFRESH_TOKEN, ACCOUNTS_URL)]);
+    expect(parsed[tokenKey(CLIENT_ID, REFRESH_TOKEN, ACCOUNTS_URL)]).toEqual({
       token: { accessToken: '1000.access-token-abc', expiresAt: clock.now() + 3_600_000, issuedAt: clock.now(), apiDomain: 'https://www.zohoapis.com' },
       refreshes: [clock.now()],
     });
-    expect(existsSync(`${path}.${tokenKey(CLIENT_ID, REFRESH_TOKEN)}.lock`)).toBe(false);
+    expect(existsSync(`${path}.${tokenKey(CLIENT_ID, REFRESH_TOKEN, ACCOUNTS_URL)}.lock`)).toBe(false);
   });
 
   it('survives many concurrent set calls: every record is kept and the file stays valid JSON', async () => {

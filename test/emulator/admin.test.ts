@@ -149,7 +149,7 @@ describe('requests log', () => {
     expect(body.requests).toHaveLength(6);
     expect(body.next_seq).toBe(body.requests[5]?.seq);
     const [r0, r1, r2, r3, r4, r5] = body.requests as [LogEntry, LogEntry, LogEntry, LogEntry, LogEntry, LogEntry];
-    expect(Object.keys(r0).sort()).toEqual(['code', 'duration_ms', 'fault', 'method', 'organization_id', 'path', 'query', 'seq', 'status', 'time']);
+    expect(Object.keys(r0).sort()).toEqual(['answer_dropped', 'code', 'duration_ms', 'fault', 'method', 'organization_id', 'path', 'query', 'seq', 'status', 'time']);
     expect(r0).toMatchObject({
       method: 'GET', path: '/books/v3/contacts', query: { organization_id: t.org, per_page: '2' },
       status: 200, code: 0, organization_id: t.org, fault: null,

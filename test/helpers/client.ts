@@ -94,7 +94,7 @@ export function createTestClient(t: TestEmulator, options: TestClientOptions = {
     credentials,
     async accessToken() {
       if ('accessToken' in credentials) return credentials.accessToken;
-      const record = await store.get(tokenKey(credentials.clientId, credentials.refreshToken));
+      const record = await store.get(tokenKey(credentials.clientId, credentials.refreshToken, t.info.accountsUrl));
       return record?.token?.accessToken;
     },
   };

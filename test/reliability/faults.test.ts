@@ -389,7 +389,7 @@ describe('regressions found by the fault suite: the client', () => {
       const vt = createVirtualTime(t);
       const now = t.emulator.clock.now();
       const tokenStore = createMemoryTokenStore();
-      await tokenStore.set(tokenKey(t.info.clientId, t.info.refreshToken), { refreshes: Array.from({ length: 10 }, () => now - 600_000 + 90_000) });
+      await tokenStore.set(tokenKey(t.info.clientId, t.info.refreshToken, t.info.accountsUrl), { refreshes: Array.from({ length: 10 }, () => now - 600_000 + 90_000) });
       const refreshWaits: number[] = [];
       const client = createZohoBooksClient({
         baseUrl: t.baseUrl,

@@ -15,7 +15,9 @@
  *    secret as a flag; on a terminal (util-linux `script`) the hidden prompts echo nothing; a
  *    second sign-in never writes into an old credentials file others could read.
  * 2. Owner-only files: credentials and token store 0600 in a 0700 directory, the journal (the
- *    service's database too) and the emulator databases 0600 with their -wal/-shm.
+ *    service's database too) and the emulator databases 0600 with their -wal/-shm, the HTML, CSV
+ *    and JSON reports and the audit export 0600 (test/cli/report-modes.test.ts covers files that
+ *    existed before with 0644 and the demo's report).
  * 3. Every route of `sunset serve` (read from src/service/server.ts) refuses anonymous requests, and
  *    every state-changing one refuses a foreign Origin, `Sec-Fetch-Site: cross-site`, a missing or
  *    another session's CSRF token with 403, changing nothing.
@@ -765,10 +767,11 @@ describe('2. owner-only files', () => {
     rmSync(fresh, { recursive: true, force: true });
   });
 
-  it('credentials, token store, journal (the service database too) and emulator databases are 0600 (directories 0700); reports are not writable by others', () => {
+  it('credentials, token store, journal (the service database too), emulator databases and reports (they hold customer names and amounts) are 0600 (directories 0700)', () => {
     for (const path of withCompanions(join(dir, 'sunset.db'))) checkMode(path, 0o600);
     for (const path of withCompanions(emuDb)) checkMode(path, 0o600);
-    for (const file of ['report.html', 'plan.csv', 'audit.csv', 'audit.json', 'policy.yaml']) checkMode(join(dir, file));
+    for (const file of ['report.html', 'plan.csv', 'audit.csv', 'audit.json']) checkMode(join(dir, file), 0o600);
+    checkMode(join(dir, 'policy.yaml'));
     const wrong = modes.filter((m) => m.required !== undefined && m.mode !== m.required).map((m) => `${m.path}: ${octal(m.mode)}, expected ${octal(m.required!)}`);
     expect(wrong).toEqual([]);
     const writable = modes.filter((m) => m.required === undefined && (m.mode & 0o022) !== 0).map((m) => `${m.path}: ${octal(m.mode)}`);

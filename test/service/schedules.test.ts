@@ -49,6 +49,67 @@ describe('cron expressions', () => {
     expect(next(cron, after)).toBe(expected);
   });
 
+  // The week from Sunday 2026-03-01: the days `0 2 * * DOW` runs on. 7 is Sunday, like 0, in every form.
+  const runDays = (dow: string): string[] => {
+    const names = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+    const cron = parseCron(`0 2 * * ${dow}`);
+    const days: string[] = [];
+    for (let t = nextRun(cron, at('2026-03-01T00:00:00Z')); t !== undefined && t < at('2026-03-08T00:00:00Z'); t = nextRun(cron, t)) {
+      days.push(names[new Date(t).getUTCDay()] as string);
+    }
+    return days;
+  };
+  const EVERY_DAY = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+  it.each([
+    ['7', ['sun']],
+    ['0', ['sun']],
+    ['7-7', ['sun']],
+    ['0-0', ['sun']],
+    ['sun-sun', ['sun']],
+    ['SUN', ['sun']],
+    ['5-7', ['sun', 'fri', 'sat']],
+    ['6-7', ['sun', 'sat']],
+    ['fri-7', ['sun', 'fri', 'sat']],
+    ['0-7', EVERY_DAY],
+    ['1-7', EVERY_DAY],
+    ['0-6', EVERY_DAY],
+    ['*', EVERY_DAY],
+    ['sun-sat', EVERY_DAY],
+    ['0,7', ['sun']],
+    ['6,7', ['sun', 'sat']],
+    ['1,7', ['sun', 'mon']],
+    ['7,mon-tue', ['sun', 'mon', 'tue']],
+    // Steps over 0-7, as in classic cron, where 7 is the field's last value: */7 is 0 and 7, Sunday.
+    ['*/7', ['sun']],
+    ['*/2', ['sun', 'tue', 'thu', 'sat']],
+    ['*/3', ['sun', 'wed', 'sat']],
+    ['1-7/2', ['sun', 'mon', 'wed', 'fri']],
+    ['5-7/2', ['sun', 'fri']],
+    ['1/2', ['sun', 'mon', 'wed', 'fri']],
+    ['7/1', ['sun']],
+    ['6/1', ['sun', 'sat']],
+  ])('day of week %s runs on %j', (dow, days) => {
+    expect(runDays(dow)).toEqual(days);
+  });
+
+  it('0 2 * * 7-7 runs on Sundays only, week after week', () => {
+    expect(next('0 2 * * 7-7', '2026-03-02T06:00:00.000Z')).toBe('2026-03-08T02:00:00.000Z');
+    expect(next('0 2 * * 7-7', '2026-03-08T02:00:00.000Z')).toBe('2026-03-15T02:00:00.000Z');
+  });
+
+  it.each([
+    ['* * * * 8', 'day of week: 8 is outside 0-6 (7 is Sunday too)'],
+    ['* * * * 0-8', 'day of week: 0-8 is outside 0-6 (7 is Sunday too)'],
+    ['* * * * 7-8', 'day of week: 7-8 is outside 0-6 (7 is Sunday too)'],
+    ['* * * * 7-1', 'day of week: 7-1 is outside 0-6 (7 is Sunday too)'],
+    ['* * * * 8/2', 'day of week: 8 is outside 0-6 (7 is Sunday too)'],
+    ['* * 0 * *', 'day of month: 0 is outside 1-31'],
+    ['* * * 13 *', 'month: 13 is outside 1-12'],
+  ])('%j: %s', (cron, message) => {
+    expect(() => parseCron(cron)).toThrow(new CronError(message));
+  });
+
   it('a date that never comes has no next time', () => {
     expect(next('0 0 31 4 *', '2026-03-02T06:00:00.000Z')).toBeUndefined();
     expect(next('0 0 30 2 *', '2026-03-02T06:00:00.000Z')).toBeUndefined();
@@ -60,7 +121,7 @@ describe('cron expressions', () => {
 
   it.each([
     '', '* * * *', '* * * * * *', '60 * * * *', '* 24 * * *', '* * 0 * *', '* * 32 * *', '* * * 13 *', '* * * 0 *',
-    '* * * * 8', '5-1 * * * *', '*/0 * * * *', '*/x * * * *', 'a * * * *', '1,,2 * * * *', '* * * foo *', '* * * * funday', '-1 * * * *', '1.5 * * * *',
+    '* * * * 8', '* * * * 0-8', '* * * * 7-8', '* * * * 7-0', '* * * * sat-sun', '5-1 * * * *', '*/0 * * * *', '*/x * * * *', 'a * * * *', '1,,2 * * * *', '* * * foo *', '* * * * funday', '-1 * * * *', '1.5 * * * *',
   ])('refuses %j with a CronError', (cron) => {
     expect(() => parseCron(cron)).toThrow(CronError);
   });

@@ -29,11 +29,14 @@ Options:
   --in-flight N         Concurrent requests per organization (default: 5 free, 10 paid)
   --latency MS          Processing time added to every Books request (default 0)
   --fault SPEC          Inject faults; repeatable. SPEC is KIND[:ARG][,key=value]... where KIND is
-                        500, 503, 429, latency:MS, drop or expire-token, and keys are rate, count,
-                        skip, every, method, path. Examples:
+                        500, 503, 429, latency:MS, drop (close the connection, request not
+                        handled), drop-answer (handle the request, then close the connection
+                        instead of answering) or expire-token, and keys are rate, count, skip,
+                        every, method, path. Examples:
                           --fault 503,rate=0.1
                           --fault 429,count=5,path=/contacts/*/inactive
                           --fault drop,every=50
+                          --fault drop-answer,count=1,method=POST,path=/contacts/*/inactive
   --start-at TIME       Start the emulated clock at this ISO time instead of now
   --json                Print one line of JSON (addresses and credentials) first, then only logs
                         on stderr
