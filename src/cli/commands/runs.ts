@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { checkJournal } from '../../engine/index.js';
 import { renderRunText } from '../../engine/report/index.js';
-import { parseFlags } from '../args.js';
+import { intFlag, parseFlags } from '../args.js';
 import { COMMON_FLAGS } from '../common.js';
 import { openJournal } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
@@ -32,6 +32,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
+  const limit = intFlag(values.limit, 'limit', 0, 1_000_000) ?? 20;
   const journal = await openJournal(values.db ?? 'sunset.db');
   try {
     if (positionals[0] === 'show') {
@@ -42,7 +43,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       const counts = await journal.runCounts(runId);
       const steps = await journal.steps(runId);
       if (values.json) io.stdout.write(`${JSON.stringify({ run: runRecord, counts, steps })}\n`);
-      else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.stdout.isTTY === true, limit: values.limit ? Number(values.limit) : 20 }));
+      else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.stdout.isTTY === true, limit }));
       return 0;
     }
     if (positionals[0] === 'check' && positionals.length === 1) {

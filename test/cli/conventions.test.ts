@@ -1,0 +1,64 @@
+/**
+ * Command-line conventions every command keeps, found by a user trying Sunset: a malformed number
+ * is a usage error, a run that does not exist is an error, commands that only read the journal do
+ * not create one. Real child processes of the built CLI (dist/cli/main.js; `npm test` builds it
+ * first), real SQLite journals in temp dirs.
+ */
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createChangeRun, createJournal, openSqlite } from '../../src/engine/index.js';
+import { cleanRefusal, createHarness } from '../helpers/cli.js';
+
+const h = createHarness();
+afterEach(() => h.cleanup());
+afterAll(() => h.cleanupAll());
+
+/** A journal at `dir/sunset.db` holding one manual run (never applied); returns its id. */
+async function journalWithRun(dir: string): Promise<{ db: string; runId: string }> {
+  const db = join(dir, 'sunset.db');
+  const journal = createJournal(openSqlite(db));
+  try {
+    await journal.migrate();
+    const run = await createChangeRun(journal, {
+      organizationId: '701000001', kind: 'manual', changes: [{ contactId: '460000000000001', action: 'deactivate' }],
+      createdBy: 'test', now: Date.UTC(2026, 2, 2), note: 'conventions test',
+    });
+    return { db, runId: run.runId };
+  } finally {
+    await journal.close();
+  }
+}
+
+describe('--limit takes a whole number, or it is a usage error', () => {
+  it('runs show RUN --limit abc: exit 2 naming --limit, nothing on stdout', async () => {
+    const { db, runId } = await journalWithRun(h.temp());
+    const good = await h.run(['runs', 'show', runId, '--db', db, '--limit', '5']);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain(runId);
+    for (const bad of ['abc', '1.5', '-1', '0x10', '']) {
+      const exit = await h.run(['runs', 'show', runId, '--db', db, `--limit=${bad}`]);
+      expect(exit.code, `--limit "${bad}"`).toBe(2);
+      expect(exit.stdout).toBe('');
+      expect(exit.stderr).toContain(`--limit must be a whole number from 0 to 1000000 (got "${bad}")`);
+      expect(cleanRefusal(exit)).toEqual([]);
+    }
+  });
+
+  it('runs --limit abc: exit 2, not a silent list', async () => {
+    const { db } = await journalWithRun(h.temp());
+    const exit = await h.run(['runs', '--db', db, '--limit', 'abc']);
+    expect(exit.code).toBe(2);
+    expect(exit.stdout).toBe('');
+    expect(exit.stderr).toContain('--limit must be a whole number');
+    expect(cleanRefusal(exit)).toEqual([]);
+  });
+
+  it('plan --limit 0x10: exit 2 naming --limit, before the policy is even read', async () => {
+    const dir = h.temp();
+    const exit = await h.run(['plan', '--db', join(dir, 'sunset.db'), '--policy', join(dir, 'missing.yaml'), '--limit', '0x10']);
+    expect(exit.code).toBe(2);
+    expect(exit.stdout).toBe('');
+    expect(exit.stderr).toContain('--limit must be a whole number from 0 to 1000000 (got "0x10")');
+    expect(cleanRefusal(exit)).toEqual([]);
+  });
+});
