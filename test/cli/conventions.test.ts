@@ -4,6 +4,7 @@
  * not create one. Real child processes of the built CLI (dist/cli/main.js; `npm test` builds it
  * first), real SQLite journals in temp dirs.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createChangeRun, createJournal, openSqlite } from '../../src/engine/index.js';
@@ -60,5 +61,24 @@ describe('--limit takes a whole number, or it is a usage error', () => {
     expect(exit.stdout).toBe('');
     expect(exit.stderr).toContain('--limit must be a whole number from 0 to 1000000 (got "0x10")');
     expect(cleanRefusal(exit)).toEqual([]);
+  });
+});
+
+describe('audit --run names a run that exists', () => {
+  it('audit --run run-nope: exit 1 with the reason, nothing on stdout, no output file', async () => {
+    const dir = h.temp();
+    const { runId } = await journalWithRun(dir);
+    const output = join(dir, 'audit.csv');
+    const exit = await h.run(['audit', '--run', 'run-nope'], { cwd: dir });
+    expect(exit.code).toBe(1);
+    expect(exit.stdout).toBe('');
+    expect(exit.stderr).toBe('sunset: There is no run run-nope in sunset.db. `sunset runs` lists them.\n');
+    const toFile = await h.run(['audit', '--run', 'run-nope', '--output', output], { cwd: dir });
+    expect(toFile.code).toBe(1);
+    expect(existsSync(output)).toBe(false);
+    // A run that exists but changed nothing yet is an empty export, not an error.
+    const known = await h.run(['audit', '--run', runId], { cwd: dir });
+    expect(known.code).toBe(0);
+    expect(known.stdout).toMatch(/^who,when,organization_id,run_id,/);
   });
 });
