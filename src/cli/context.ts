@@ -69,9 +69,26 @@ export function writeCredentials(path: string, credentials: StoredCredentials): 
   }
 }
 
-/** Opens (creating) the journal; a file that is not a journal is a clear error. */
-export async function openJournal(path: string): Promise<Journal> {
+/** There is no journal where a command that only reads one looked: nothing was created. */
+export class NoJournalError extends ExitError {
+  constructor(readonly path: string) {
+    super(`There is no journal at ${path}: nothing was scanned, planned or changed with it yet. \`sunset scan --policy FILE\` (or \`sunset contacts\`) makes one; --db FILE names another.`);
+  }
+}
+
+export interface OpenJournalOptions {
+  /**
+   * false for commands that only read the journal: a missing file is a NoJournalError instead of a
+   * new empty journal left behind (a typo in --db, or the wrong directory, would otherwise look
+   * like "no runs yet" and leave a stray sunset.db).
+   */
+  create?: boolean;
+}
+
+/** Opens (creating, unless `create: false`) the journal; a file that is not a journal is a clear error. */
+export async function openJournal(path: string, options: OpenJournalOptions = {}): Promise<Journal> {
   const full = resolve(path);
+  if (options.create === false && !existsSync(full)) throw new NoJournalError(full);
   if (!existsSync(dirname(full))) throw new ExitError(`--db ${path}: the directory ${dirname(full)} does not exist.`);
   let journal: Journal | undefined;
   try {

@@ -4,10 +4,10 @@
  * not create one. Real child processes of the built CLI (dist/cli/main.js; `npm test` builds it
  * first), real SQLite journals in temp dirs.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createChangeRun, createJournal, openSqlite } from '../../src/engine/index.js';
+import { createChangeRun, createJournal, defaultPolicyText, openSqlite } from '../../src/engine/index.js';
 import { cleanRefusal, createHarness } from '../helpers/cli.js';
 
 const h = createHarness();
@@ -80,5 +80,38 @@ describe('audit --run names a run that exists', () => {
     const known = await h.run(['audit', '--run', runId], { cwd: dir });
     expect(known.code).toBe(0);
     expect(known.stdout).toMatch(/^who,when,organization_id,run_id,/);
+  });
+});
+
+describe('commands that only read the journal do not create one', () => {
+  it('runs with no journal: "no runs yet", the path, exit 0, and still no file', async () => {
+    const dir = h.temp();
+    const exit = await h.run(['runs'], { cwd: dir });
+    expect(exit.code).toBe(0);
+    expect(exit.stdout).toContain('No runs yet');
+    expect(exit.stdout).toContain(`there is no journal at ${join(dir, 'sunset.db')}`);
+    const json = await h.run(['runs', '--json', '--db', join(dir, 'typo.db')], { cwd: dir });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('runs show, runs check, audit and plan with no journal: exit 1 saying so and how one is made, and still no file', async () => {
+    const dir = h.temp();
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(policy, defaultPolicyText('701000001'));
+    const db = join(dir, 'sunset.db');
+    for (const args of [['runs', 'show', 'run-nope'], ['runs', 'check'], ['audit'], ['audit', '--run', 'run-nope'], ['plan', '--policy', policy]]) {
+      for (const where of [[], ['--db', db]]) {
+        const exit = await h.run([...args, ...where], { cwd: dir });
+        const what = `sunset ${[...args, ...where].join(' ')}`;
+        expect(exit.code, what).toBe(1);
+        expect(exit.stdout, what).toBe('');
+        expect(exit.stderr, what).toContain(`There is no journal at ${db}`);
+        expect(exit.stderr, what).toContain('`sunset scan --policy FILE`');
+        expect(cleanRefusal(exit), what).toEqual([]);
+      }
+    }
+    expect(readdirSync(dir)).toEqual(['policy.yaml']);
   });
 });

@@ -29,7 +29,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const format = choiceFlag(values.format, 'format', ['csv', 'json'] as const) ?? (values.json ? 'json' : 'csv');
-  const journal = await openJournal(values.db ?? 'sunset.db');
+  const journal = await openJournal(values.db ?? 'sunset.db', { create: false });
   try {
     // An unknown run is a mistake (a typo, the wrong --db), not an empty export.
     if (values.run !== undefined && !(await journal.getRun(values.run))) {

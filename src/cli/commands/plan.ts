@@ -35,7 +35,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const limit = intFlag(values.limit, 'limit', 0, 1_000_000) ?? 10;
   const { policy, text } = loadPolicy(values.policy);
-  const journal = await openJournal(values.db ?? 'sunset.db');
+  const journal = await openJournal(values.db ?? 'sunset.db', { create: false });
   try {
     const snapshot = values.snapshot ? await journal.getSnapshot(values.snapshot) : await journal.latestSnapshot(policy.organizationId);
     if (!snapshot) {
