@@ -106,6 +106,7 @@ export interface Connection {
   client: ZohoBooksClient;
   /** What the commands talk to, for messages: "Zoho (EU)", "the emulator at ...", "the embedded emulator". */
   description: string;
+  /** The organization the user chose at `sunset auth login` (never just the first one reachable). */
   defaultOrganizationId: string | undefined;
   /** Calls made through the client so far. */
   apiCalls(): number;
@@ -170,7 +171,7 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       // 10-refreshes-per-10-minutes limit by the eleventh.
       tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens.json')), hooks, limits,
     });
-    return make(client, `the emulator at ${info.accountsUrl}`, info.organizations[0]?.organization_id, async () => undefined);
+    return make(client, `the emulator at ${info.accountsUrl}`, undefined, async () => undefined);
   }
 
   const path = credentialsPath(io.env, options.credentialsFile);
@@ -202,11 +203,15 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
     credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
     tokenStore: createMemoryTokenStore(), hooks, limits,
   });
-  return make(client, 'the embedded emulator', info.organizations[0]?.organization_id, async () => emulator.close(), emulator);
+  return make(client, 'the embedded emulator', undefined, async () => emulator.close(), emulator);
 }
 
-/** The organization to work on: the flag, else the credentials' default, else the only one reachable. */
-export async function resolveOrganization(connection: Connection, flag: string | undefined, fromPolicy?: string): Promise<string> {
+/**
+ * The organization to work on: the flag (or the policy's), else the one the user chose at `sunset
+ * auth login`, else the only one reachable. With several and none chosen, asks on a terminal (when
+ * given `io`) and refuses otherwise: picking one silently could act on the wrong books.
+ */
+export async function resolveOrganization(connection: Connection, flag: string | undefined, fromPolicy?: string, io?: CliIO): Promise<string> {
   const wanted = flag ?? fromPolicy;
   if (wanted !== undefined && !isOrganizationId(wanted)) throw new ExitError(`--org ${wanted}: an organization id is digits only.`, EXIT_USAGE);
   let organizations: Array<{ organizationId: string; name: string }>;
@@ -223,7 +228,46 @@ export async function resolveOrganization(connection: Connection, flag: string |
   }
   if (connection.defaultOrganizationId && organizations.some((o) => o.organizationId === connection.defaultOrganizationId)) return connection.defaultOrganizationId;
   if (organizations.length === 1) return organizations[0]!.organizationId;
-  throw new ExitError(`Name the organization with --org: ${organizations.map((o) => `${o.organizationId} (${o.name})`).join(', ')}.`, EXIT_USAGE);
+  if (organizations.length === 0) throw new ExitError(`No organization is reachable through ${connection.description}.`);
+  if (io?.stdin.isTTY) return chooseOrganization(io, organizations, connection.description);
+  throw new ExitError(
+    `${organizations.length} organizations are reachable through ${connection.description} and none is the default:\n${listOrganizations(organizations)}` +
+      `${io ? 'Not a terminal, so nothing was asked: n' : 'N'}ame one with --org (\`sunset auth login --org ID\` makes one the default).`,
+    EXIT_USAGE,
+  );
+}
+
+function listOrganizations(organizations: ReadonlyArray<{ organizationId: string; name: string }>): string {
+  return organizations.map((o, i) => `  ${i + 1}. ${o.organizationId}  ${o.name}\n`).join('');
+}
+
+/**
+ * Lists the organizations numbered and reads a choice (its number or its id) from the terminal,
+ * asking again after an answer that is neither; the input ending is a refusal.
+ */
+export async function chooseOrganization(io: CliIO, organizations: ReadonlyArray<{ organizationId: string; name: string }>, where: string): Promise<string> {
+  io.stderr.write(`Several organizations are reachable through ${where}:\n${listOrganizations(organizations)}`);
+  const rl = createInterface({ input: io.stdin, output: io.stderr });
+  // The iterator buffers lines, so an answer typed (or piped) ahead of the prompt is not lost.
+  const lines = rl[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      rl.setPrompt(`Which one (1-${organizations.length}, or its id)? `);
+      rl.prompt();
+      const line = await lines.next();
+      if (line.done) {
+        // Ctrl-D or Ctrl-C at the prompt: end its line before the message.
+        io.stderr.write('\n');
+        throw new ExitError('No organization was chosen, so nothing was done. Name one with --org.', EXIT_USAGE);
+      }
+      const answer = (line.value as string).trim();
+      const chosen = /^\d{1,3}$/.test(answer) ? organizations[Number(answer) - 1] : organizations.find((o) => o.organizationId === answer);
+      if (chosen) return chosen.organizationId;
+      io.stderr.write(`"${answer}" is not one of them: type a number from 1 to ${organizations.length}.\n`);
+    }
+  } finally {
+    rl.close();
+  }
 }
 
 /** A Zoho or engine error as a user-facing ExitError (messages never hold secrets). */

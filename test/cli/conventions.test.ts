@@ -4,11 +4,12 @@
  * not create one. Real child processes of the built CLI (dist/cli/main.js; `npm test` builds it
  * first), real SQLite journals in temp dirs.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createChangeRun, createJournal, defaultPolicyText, openSqlite } from '../../src/engine/index.js';
 import { cleanRefusal, createHarness } from '../helpers/cli.js';
+import { runOnTerminal } from '../reliability/security-helpers.js';
 
 const h = createHarness();
 afterEach(() => h.cleanup());
@@ -113,5 +114,72 @@ describe('commands that only read the journal do not create one', () => {
       }
     }
     expect(readdirSync(dir)).toEqual(['policy.yaml']);
+  });
+});
+
+describe('with several organizations and none chosen, commands ask or refuse, never pick one', () => {
+  /** The embedded emulator's demo data: two organizations. No credentials (SUNSET_HOME is empty). */
+  const EMBEDDED = [{ id: '701000001', name: 'Sunrise Traders Pvt Ltd' }, { id: '701000002', name: 'Harbor Supply Co' }];
+  const env = (dir: string): Record<string, string> => ({ SUNSET_HOME: join(dir, 'home') });
+
+  it('policy init off a terminal (embedded emulator): exit 2 with the organizations numbered and "name one with --org", no file', async () => {
+    const dir = h.temp();
+    const file = join(dir, 'policy.yaml');
+    const exit = await h.run(['policy', 'init', file, '--db', join(dir, 'sunset.db'), '--quiet'], { cwd: dir, env: env(dir) });
+    expect(exit.code).toBe(2);
+    expect(exit.stdout).toBe('');
+    expect(exit.stderr).toContain('2 organizations are reachable through the embedded emulator and none is the default');
+    expect(exit.stderr).toContain(`  1. ${EMBEDDED[0]!.id}  ${EMBEDDED[0]!.name}\n  2. ${EMBEDDED[1]!.id}  ${EMBEDDED[1]!.name}\n`);
+    expect(exit.stderr).toContain('Not a terminal, so nothing was asked: name one with --org');
+    expect(cleanRefusal(exit)).toEqual([]);
+    expect(existsSync(file)).toBe(false);
+
+    const named = await h.run(['policy', 'init', file, '--db', join(dir, 'sunset.db'), '--org', EMBEDDED[1]!.id], { cwd: dir, env: env(dir) });
+    expect(named.code, named.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toContain(`organization_id: "${EMBEDDED[1]!.id}"`);
+  });
+
+  it('policy init --emulator URL off a terminal: refuses the same way (the emulator\'s first organization is no default)', async () => {
+    const emu = await h.startEmulator();
+    expect(emu.info.organizations.length).toBeGreaterThan(1);
+    const dir = h.temp();
+    const file = join(dir, 'policy.yaml');
+    const exit = await h.run(['policy', 'init', file, '--db', join(dir, 'sunset.db'), '--emulator', emu.origin], { cwd: dir, env: env(dir) });
+    expect(exit.code).toBe(2);
+    for (const [i, o] of emu.info.organizations.entries()) expect(exit.stderr).toContain(`  ${i + 1}. ${o.organization_id}  ${o.name}\n`);
+    expect(exit.stderr).toContain('name one with --org');
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('policy init on a terminal lists the organizations numbered and writes the policy for the one chosen', async () => {
+    const dir = h.temp();
+    const file = join(dir, 'policy.yaml');
+    const terminal = await runOnTerminal(['policy', 'init', file, '--db', join(dir, 'sunset.db')], env(dir), [['Which one (1-2, or its id)? ', '7'], ['Which one (1-2, or its id)? ', '2']]);
+    expect(terminal.code, terminal.shown).toBe(0);
+    expect(terminal.shown).toContain(`1. ${EMBEDDED[0]!.id}  ${EMBEDDED[0]!.name}`);
+    expect(terminal.shown).toContain(`2. ${EMBEDDED[1]!.id}  ${EMBEDDED[1]!.name}`);
+    expect(terminal.shown).toContain('"7" is not one of them');
+    expect(terminal.shown).toContain(`Wrote ${file} for organization ${EMBEDDED[1]!.id}`);
+    expect(readFileSync(file, 'utf8')).toContain(`organization_id: "${EMBEDDED[1]!.id}"`);
+  });
+
+  it('contacts deactivate without --org off a terminal: exit 2 with the list, nothing changed', async () => {
+    const dir = h.temp();
+    const db = join(dir, 'sunset.db');
+    const exit = await h.run(['contacts', 'deactivate', '460000000000001', '--yes', '--quiet', '--db', db], { cwd: dir, env: env(dir) });
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toContain(`  1. ${EMBEDDED[0]!.id}  ${EMBEDDED[0]!.name}\n`);
+    expect(exit.stderr).toMatch(/name one with --org/i);
+    expect(cleanRefusal(exit)).toEqual([]);
+    const runs = await h.run(['runs', '--json', '--db', db], { cwd: dir, env: env(dir) });
+    expect(JSON.parse(runs.stdout)).toEqual([]);
+  });
+
+  it('orgs marks no organization as the default when none was chosen', async () => {
+    const dir = h.temp();
+    const exit = await h.run(['orgs', '--db', join(dir, 'sunset.db')], { cwd: dir, env: env(dir) });
+    expect(exit.code, exit.stderr).toBe(0);
+    for (const o of EMBEDDED) expect(exit.stdout).toContain(`${o.id}  ${o.name}`);
+    expect(exit.stdout).not.toContain('[default]');
   });
 });
