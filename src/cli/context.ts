@@ -72,9 +72,26 @@ export function writeCredentials(path: string, credentials: StoredCredentials): 
   }
 }
 
-/** Opens (creating) the journal; a file that is not a journal is a clear error. */
-export async function openJournal(path: string): Promise<Journal> {
+/** There is no journal where a command that only reads one looked: nothing was created. */
+export class NoJournalError extends ExitError {
+  constructor(readonly path: string) {
+    super(`There is no journal at ${path}: nothing was scanned, planned or changed with it yet. \`sunset scan --policy FILE\` (or \`sunset contacts\`) makes one; --db FILE names another.`);
+  }
+}
+
+export interface OpenJournalOptions {
+  /**
+   * false for commands that only read the journal: a missing file is a NoJournalError instead of a
+   * new empty journal left behind (a typo in --db, or the wrong directory, would otherwise look
+   * like "no runs yet" and leave a stray sunset.db).
+   */
+  create?: boolean;
+}
+
+/** Opens (creating, unless `create: false`) the journal; a file that is not a journal is a clear error. */
+export async function openJournal(path: string, options: OpenJournalOptions = {}): Promise<Journal> {
   const full = resolve(path);
+  if (options.create === false && !existsSync(full)) throw new NoJournalError(full);
   if (!existsSync(dirname(full))) throw new ExitError(`--db ${path}: the directory ${dirname(full)} does not exist.`);
   let journal: Journal | undefined;
   try {
@@ -94,6 +111,7 @@ export interface Connection {
   description: string;
   /** The same as a target (`zoho:EU`, `emulator:URL`, `embedded`), recorded on snapshots, plans and runs. */
   target: string;
+  /** The organization the user chose at `sunset auth login` (never just the first one reachable). */
   defaultOrganizationId: string | undefined;
   /** Calls made through the client so far. */
   apiCalls(): number;
@@ -178,7 +196,7 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       // 10-refreshes-per-10-minutes limit by the eleventh.
       tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens.json')), hooks, limits,
     });
-    return make(client, emulatorTarget(info.baseUrl), info.organizations[0]?.organization_id, async () => undefined);
+    return make(client, emulatorTarget(info.baseUrl), undefined, async () => undefined);
   };
 
   const toCredentials = (path: string, stored: StoredCredentials): Connection => {
@@ -207,7 +225,7 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
       tokenStore: createMemoryTokenStore(), hooks, limits,
     });
-    return make(client, EMBEDDED_TARGET, info.organizations[0]?.organization_id, async () => emulator.close(), emulator);
+    return make(client, EMBEDDED_TARGET, undefined, async () => emulator.close(), emulator);
   };
 
   const binding = options.binding && options.binding.target !== '' ? options.binding : undefined;
@@ -279,8 +297,12 @@ function normaliseEmulatorUrl(url: string): string {
   }
 }
 
-/** The organization to work on: the flag, else the credentials' default, else the only one reachable. */
-export async function resolveOrganization(connection: Connection, flag: string | undefined, fromPolicy?: string): Promise<string> {
+/**
+ * The organization to work on: the flag (or the policy's), else the one the user chose at `sunset
+ * auth login`, else the only one reachable. With several and none chosen, asks on a terminal (when
+ * given `io`) and refuses otherwise: picking one silently could act on the wrong books.
+ */
+export async function resolveOrganization(connection: Connection, flag: string | undefined, fromPolicy?: string, io?: CliIO): Promise<string> {
   const wanted = flag ?? fromPolicy;
   if (wanted !== undefined && !isOrganizationId(wanted)) throw new ExitError(`--org ${wanted}: an organization id is digits only.`, EXIT_USAGE);
   let organizations: Array<{ organizationId: string; name: string }>;
@@ -297,7 +319,46 @@ export async function resolveOrganization(connection: Connection, flag: string |
   }
   if (connection.defaultOrganizationId && organizations.some((o) => o.organizationId === connection.defaultOrganizationId)) return connection.defaultOrganizationId;
   if (organizations.length === 1) return organizations[0]!.organizationId;
-  throw new ExitError(`Name the organization with --org: ${organizations.map((o) => `${o.organizationId} (${o.name})`).join(', ')}.`, EXIT_USAGE);
+  if (organizations.length === 0) throw new ExitError(`No organization is reachable through ${connection.description}.`);
+  if (io?.stdin.isTTY) return chooseOrganization(io, organizations, connection.description);
+  throw new ExitError(
+    `${organizations.length} organizations are reachable through ${connection.description} and none is the default:\n${listOrganizations(organizations)}` +
+      `${io ? 'Not a terminal, so nothing was asked: n' : 'N'}ame one with --org (\`sunset auth login --org ID\` makes one the default).`,
+    EXIT_USAGE,
+  );
+}
+
+function listOrganizations(organizations: ReadonlyArray<{ organizationId: string; name: string }>): string {
+  return organizations.map((o, i) => `  ${i + 1}. ${o.organizationId}  ${o.name}\n`).join('');
+}
+
+/**
+ * Lists the organizations numbered and reads a choice (its number or its id) from the terminal,
+ * asking again after an answer that is neither; the input ending is a refusal.
+ */
+export async function chooseOrganization(io: CliIO, organizations: ReadonlyArray<{ organizationId: string; name: string }>, where: string): Promise<string> {
+  io.stderr.write(`Several organizations are reachable through ${where}:\n${listOrganizations(organizations)}`);
+  const rl = createInterface({ input: io.stdin, output: io.stderr });
+  // The iterator buffers lines, so an answer typed (or piped) ahead of the prompt is not lost.
+  const lines = rl[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      rl.setPrompt(`Which one (1-${organizations.length}, or its id)? `);
+      rl.prompt();
+      const line = await lines.next();
+      if (line.done) {
+        // Ctrl-D or Ctrl-C at the prompt: end its line before the message.
+        io.stderr.write('\n');
+        throw new ExitError('No organization was chosen, so nothing was done. Name one with --org.', EXIT_USAGE);
+      }
+      const answer = (line.value as string).trim();
+      const chosen = /^\d{1,3}$/.test(answer) ? organizations[Number(answer) - 1] : organizations.find((o) => o.organizationId === answer);
+      if (chosen) return chosen.organizationId;
+      io.stderr.write(`"${answer}" is not one of them: type a number from 1 to ${organizations.length}.\n`);
+    }
+  } finally {
+    rl.close();
+  }
 }
 
 /** A Zoho or engine error as a user-facing ExitError (messages never hold secrets). */

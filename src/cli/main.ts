@@ -50,12 +50,28 @@ Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`).join('\n')}
 
 Global options:
-  --help           Show help for a command (e.g. sunset emulator start --help)
+  --help, -h       Show help for a command (e.g. sunset emulator start --help, or sunset help scan)
   --debug          Print stack traces for unexpected errors
-  --version        Print the version
+  --version, -v    Print the version
 
 Start here: \`sunset demo\`, or \`sunset emulator start\` and point your own Zoho Books code at it.
 `;
+
+/** First words that are a command only with a second word (`emulator`, `policy`): their subcommands. */
+function groupCommands(word: string): string[] {
+  if (COMMANDS[word]) return [];
+  return Object.keys(COMMANDS).filter((name) => name.startsWith(`${word} `));
+}
+
+function groupHelp(word: string, names: string[]): string {
+  return `Usage: sunset ${word} <subcommand> [options]
+
+Subcommands:
+${names.map((name) => `  ${name.padEnd(16)} ${COMMANDS[name]!.summary}`).join('\n')}
+
+Run \`sunset ${word} <subcommand> --help\` (or \`sunset help ${names[0]}\`) for a subcommand's options.
+`;
+}
 
 function findCommand(argv: string[]): { name: string; rest: string[] } | undefined {
   const words = argv.filter((a) => !a.startsWith('-'));
@@ -100,17 +116,28 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const debug = argv.includes('--debug');
   const args = argv.filter((a) => a !== '--debug');
   try {
+    // `sunset help scan` is `sunset scan --help`.
+    if (args[0] === 'help' && args.length > 1) return await main([...args.slice(1), '--help', ...(debug ? ['--debug'] : [])], io);
     if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
       io.stdout.write(HELP);
       return 0;
     }
-    if (args[0] === '--version') {
+    if (args[0] === '--version' || args[0] === '-v') {
       const { createRequire } = await import('node:module');
       const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
       io.stdout.write(`${pkg.version}\n`);
       return 0;
     }
     const found = findCommand(args);
+    const words = args.filter((a) => !a.startsWith('-'));
+    const group = !found && words.length === 1 ? groupCommands(words[0]!) : [];
+    if (group.length > 0) {
+      if (args.includes('--help') || args.includes('-h')) {
+        io.stdout.write(groupHelp(words[0]!, group));
+        return 0;
+      }
+      throw new ExitError(`\`sunset ${words[0]}\` needs a subcommand: ${group.map((name) => `sunset ${name}`).join(', ')}.\n\n${groupHelp(words[0]!, group)}`, EXIT_USAGE);
+    }
     if (!found) {
       const near = suggest(args.filter((a) => !a.startsWith('-')).slice(0, 2).join(' '));
       throw new ExitError(
@@ -121,7 +148,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       );
     }
     const command = await COMMANDS[found.name]!.load();
-    return await command.run(found.rest, io);
+    // -h is --help for every command, as the top-level help says (the commands' flag parsers know --help only).
+    return await command.run(found.rest.map((a) => (a === '-h' ? '--help' : a)), io);
   } catch (error) {
     if (error instanceof ExitError) {
       io.stderr.write(`sunset: ${error.message}\n`);

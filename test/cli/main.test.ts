@@ -85,6 +85,65 @@ describe('sunset help', () => {
   });
 });
 
+describe('sunset help COMMAND and command groups', () => {
+  it('sunset help COMMAND prints exactly what COMMAND --help prints', async () => {
+    for (const command of [['scan'], ['emulator', 'start'], ['policy', 'init'], ['runs'], ['emulator']]) {
+      const viaHelp = await sunset(['help', ...command]);
+      const viaFlag = await sunset([...command, '--help']);
+      const what = `sunset help ${command.join(' ')}`;
+      expect(viaHelp.code, what).toBe(0);
+      expect(viaHelp.stdout, what).toBe(viaFlag.stdout);
+      expect(viaHelp.stdout, what).toMatch(new RegExp(`^Usage: sunset ${command.join(' ')}`));
+      expect(viaHelp.stderr, what).toBe('');
+    }
+  });
+
+  it('-h is --help for a command too', async () => {
+    for (const command of [['scan'], ['emulator', 'start'], ['contacts', 'deactivate']]) {
+      const short = await sunset([...command, '-h']);
+      expect(short.code, command.join(' ')).toBe(0);
+      expect(short.stdout).toBe((await sunset([...command, '--help'])).stdout);
+    }
+  });
+
+  it('sunset help NOPE is an unknown command (exit 2)', async () => {
+    const exit = await sunset(['help', 'nope']);
+    expect(exit.code).toBe(2);
+    expect(exit.stdout).toBe('');
+    expect(exit.stderr).toContain('Unknown command "nope"');
+  });
+
+  it('every group word of the top-level list (emulator, policy) with --help or -h lists its subcommands with their summaries, exit 0', async () => {
+    const top = (await sunset(['--help'])).stdout;
+    const commands = top.slice(top.indexOf('Commands:\n'), top.indexOf('\n\n', top.indexOf('Commands:\n')));
+    const listed = [...commands.matchAll(/^ {2}([a-z]+) ([a-z]+) +(\S.*)$/gm)].map((m) => ({ group: m[1]!, name: `${m[1]} ${m[2]}`, summary: m[3]! }));
+    const groups = [...new Set(listed.map((c) => c.group))];
+    expect(groups).toEqual(expect.arrayContaining(['emulator', 'policy']));
+    for (const group of groups) {
+      for (const flag of ['--help', '-h']) {
+        const exit = await sunset([group, flag]);
+        expect(exit.code, `sunset ${group} ${flag}`).toBe(0);
+        expect(exit.stdout).toMatch(new RegExp(`^Usage: sunset ${group} <subcommand>`));
+        for (const c of listed.filter((x) => x.group === group)) expect(exit.stdout).toMatch(new RegExp(`^\\s+${c.name}\\s+${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+        expect(exit.stderr).toBe('');
+      }
+    }
+  });
+
+  it('a group word alone (sunset policy) is a usage error naming its subcommands, with the group\'s help on stderr', async () => {
+    for (const [group, sub] of [['emulator', 'emulator start'], ['policy', 'policy init']] as const) {
+      const exit = await sunset([group]);
+      expect(exit.code, `sunset ${group}`).toBe(2);
+      expect(exit.stdout).toBe('');
+      expect(exit.stderr).toMatch(new RegExp(`^sunset: \`sunset ${group}\` needs a subcommand: sunset ${sub}\\.`));
+      expect(exit.stderr).toContain(`Usage: sunset ${group} <subcommand>`);
+      expect(exit.stderr).toContain(`\`sunset ${group} <subcommand> --help\``);
+      expect(exit.stderr).not.toContain('Unknown command');
+      expect(exit.stderr).not.toContain('    at ');
+    }
+  });
+});
+
 describe('sunset unknown command', () => {
   it('a prefix of a command: exit 2 and a suggestion', async () => {
     const exit = await sunset(['emu']);
@@ -117,9 +176,12 @@ describe('sunset unknown command', () => {
 describe('sunset --version', () => {
   it('prints the package.json version', async () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const exit = await sunset(['--version']);
-    expect(exit.code).toBe(0);
-    expect(exit.stdout).toBe(`${pkg.version}\n`);
+    for (const flag of ['--version', '-v']) {
+      const exit = await sunset([flag]);
+      expect(exit.code, flag).toBe(0);
+      expect(exit.stdout, flag).toBe(`${pkg.version}\n`);
+      expect(exit.stderr, flag).toBe('');
+    }
   });
 });
 

@@ -105,7 +105,7 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
     ids = active.slice(0, STEPS).map((c) => c.contact_id);
     writeFileSync(join(dir, 'changes.csv'), `contact_id,reason\n${ids.map((id) => `${id},closed account`).join('\n')}\n`);
     seq0 = await emu.seq();
-    const crashed = await cli(['contacts', 'deactivate', '--from', 'changes.csv', '--yes', '--concurrency', String(trial.concurrency)], failpoint);
+    const crashed = await cli(['contacts', 'deactivate', '--from', 'changes.csv', '--org', emu.org, '--yes', '--concurrency', String(trial.concurrency)], failpoint);
     expect(crashed.signal, `${label}: ${show('contacts deactivate', crashed)}`).toBe('SIGKILL');
     runId = runIdOf(crashed);
   } else {

@@ -4,6 +4,7 @@ import { auditToCsv, auditToJson } from '../../engine/report/index.js';
 import { choiceFlag, parseFlags } from '../args.js';
 import { COMMON_FLAGS, writeOutput } from '../common.js';
 import { openJournal } from '../context.js';
+import { ExitError } from '../exit-error.js';
 import type { CliIO } from '../main.js';
 
 const HELP = `Usage: sunset audit [--org ID] [--run RUN_ID] [--format csv|json] [--output FILE]
@@ -28,8 +29,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const format = choiceFlag(values.format, 'format', ['csv', 'json'] as const) ?? (values.json ? 'json' : 'csv');
-  const journal = await openJournal(values.db ?? 'sunset.db');
+  const journal = await openJournal(values.db ?? 'sunset.db', { create: false });
   try {
+    // An unknown run is a mistake (a typo, the wrong --db), not an empty export.
+    if (values.run !== undefined && !(await journal.getRun(values.run))) {
+      throw new ExitError(`There is no run ${values.run} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
+    }
     const rows = await journal.audit({ organizationId: values.org, runId: values.run });
     const text = format === 'json' ? `${JSON.stringify(auditToJson(rows), null, 2)}\n` : auditToCsv(rows);
     if (values.output) {

@@ -2,10 +2,10 @@
 import { parseArgs } from 'node:util';
 import { buildPlan, PlanInputError, type SnapshotContact } from '../../engine/index.js';
 import { planToCsv, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
-import { parseFlags } from '../args.js';
+import { intFlag, parseFlags } from '../args.js';
 import { actorName, COMMON_FLAGS, COMMON_HELP, policyFor, writeOutput } from '../common.js';
 import { openJournal } from '../context.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import { ExitError } from '../exit-error.js';
 import type { CliIO } from '../main.js';
 
 const HELP = `Usage: sunset plan [--policy FILE] [options]
@@ -39,9 +39,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
-  const limit = values.limit === undefined ? 10 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 0) throw new ExitError('--limit must be a whole number.', EXIT_USAGE);
-  const journal = await openJournal(values.db ?? 'sunset.db');
+  const limit = intFlag(values.limit, 'limit', 0, 1_000_000) ?? 10;
+  const journal = await openJournal(values.db ?? 'sunset.db', { create: false });
   try {
     const { policy, text } = await policyFor(journal, values, actorName(io.env, values.actor));
     const snapshot = values.snapshot ? await journal.getSnapshot(values.snapshot) : await journal.latestSnapshot(policy.organizationId);

@@ -12,6 +12,8 @@ const HELP = `Usage: sunset policy init [FILE] [--org ID] [--force]
 Writes a policy (default sunset-policy.yaml) for the organization with every default written out
 and commented: 24 months of inactivity, the activity that counts per contact type, the safety
 exclusions (open balances, unused credits, 90-day grace period), filters and a cap.
+Without --org, the organization is the one chosen at \`sunset auth login\`, or the only one
+reachable; with several, it asks on a terminal and otherwise lists them and stops.
 
 Options:
   --force               Overwrite an existing file
@@ -31,7 +33,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (existsSync(file) && !values.force) throw new ExitError(`${file} exists; add --force to overwrite it.`);
   const session = await openSession(io, values);
   try {
-    const organizationId = await resolveOrganization(session.connection, values.org);
+    const organizationId = await resolveOrganization(session.connection, values.org, undefined, io);
     writeOutput(file, defaultPolicyText(organizationId));
     io.stdout.write(`Wrote ${file} for organization ${organizationId}. Review it, then: sunset scan --policy ${file}\n`);
     return 0;

@@ -1,10 +1,10 @@
 /** `sunset runs` and `sunset runs show RUN`. */
 import { parseArgs } from 'node:util';
-import { checkJournal, runStatus } from '../../engine/index.js';
+import { checkJournal, runStatus, type Journal } from '../../engine/index.js';
 import { renderRunText } from '../../engine/report/index.js';
-import { parseFlags } from '../args.js';
+import { intFlag, parseFlags } from '../args.js';
 import { COMMON_FLAGS } from '../common.js';
-import { isDeadOwner, openJournal } from '../context.js';
+import { isDeadOwner, NoJournalError, openJournal } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
 
@@ -32,11 +32,23 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
-  const journal = await openJournal(values.db ?? 'sunset.db');
+  const limit = intFlag(values.limit, 'limit', 0, 1_000_000) ?? 20;
+  const [subcommand, runId] = positionals;
+  if (subcommand === 'show' && !runId) throw new ExitError('Name the run: sunset runs show RUN_ID', EXIT_USAGE);
+  if (subcommand !== undefined && subcommand !== 'show' && !(subcommand === 'check' && positionals.length === 1)) {
+    throw new ExitError(`Unknown argument "${subcommand}": use sunset runs, sunset runs show RUN_ID or sunset runs check.`, EXIT_USAGE);
+  }
+  let journal: Journal;
   try {
-    if (positionals[0] === 'show') {
-      const runId = positionals[1];
-      if (!runId) throw new ExitError('Name the run: sunset runs show RUN_ID', EXIT_USAGE);
+    journal = await openJournal(values.db ?? 'sunset.db', { create: false });
+  } catch (error) {
+    // No journal means no runs yet; showing or checking one that is not there is an error.
+    if (!(error instanceof NoJournalError) || subcommand !== undefined) throw error;
+    io.stdout.write(values.json ? '[]\n' : `No runs yet: there is no journal at ${error.path} (\`sunset scan\` or \`sunset contacts\` makes one).\n`);
+    return 0;
+  }
+  try {
+    if (subcommand === 'show' && runId) {
       const runRecord = await journal.getRun(runId);
       if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
       const counts = await journal.runCounts(runId);
@@ -44,10 +56,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       const status = runStatus(runRecord, Date.now(), isDeadOwner);
       const verification = await journal.latestVerification(runId);
       if (values.json) io.stdout.write(`${JSON.stringify({ run: runRecord, status, counts, steps, verification: verification ?? null })}\n`);
-      else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.stdout.isTTY === true, limit: values.limit ? Number(values.limit) : 20, status, verification }));
+      else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.stdout.isTTY === true, limit, status, verification }));
       return 0;
     }
-    if (positionals[0] === 'check' && positionals.length === 1) {
+    if (subcommand === 'check') {
       const problems = await checkJournal(journal);
       const runs = (await journal.listRuns()).length;
       if (values.json) io.stdout.write(`${JSON.stringify({ ok: problems.length === 0, runs, problems })}\n`);
@@ -55,7 +67,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       else io.stdout.write(`The journal has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
       return problems.length === 0 ? 0 : 1;
     }
-    if (positionals.length > 0) throw new ExitError(`Unknown argument "${positionals[0]}": use sunset runs, sunset runs show RUN_ID or sunset runs check.`, EXIT_USAGE);
     const runs = await journal.listRuns(values.org);
     const rows = await Promise.all(runs.map(async (r) => ({ run: r, status: runStatus(r, Date.now(), isDeadOwner), counts: await journal.runCounts(r.runId) })));
     if (values.json) {
