@@ -1,10 +1,12 @@
 /** `sunset contacts activate|deactivate ID... [--from FILE.csv]`: one-off and bulk changes through the journal. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createChangeRun, CsvInputError, parseChangesCsv, RunInputError, type ContactChange } from '../../engine/index.js';
+import {
+  createChangeRun, CsvInputError, lookUpContacts, parseChangesCsv, QuotaWait, RunInputError, type BooksPort, type ContactChange, type LookupResult,
+} from '../../engine/index.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, openSession, resolveOrganization } from '../common.js';
-import { confirm } from '../context.js';
+import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, explain, openSession, resolveOrganization } from '../common.js';
+import { confirm, createProgress } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
 
@@ -73,6 +75,19 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const session = await openSession(io, values);
   try {
     const organizationId = await resolveOrganization(session.connection, values.org);
+    // Every id is looked up before the first change: one the organization does not have refuses
+    // the whole input (a typo, a deleted contact, an id of another organization).
+    const port = session.connection.port(organizationId);
+    const found = await lookUp(io, port, changes.map((c) => c.contactId), values.quiet === true || values.json === true);
+    if (found.unknown.length > 0) {
+      const u = found.unknown;
+      throw new ExitError(`${u.length === 1 ? 'This contact is' : `These ${u.length} contacts are`} not in organization ${organizationId} (deleted, mistyped, or of another organization): `
+        + `${u.slice(0, 20).join(', ')}${u.length > 20 ? `, ... and ${u.length - 20} more` : ''}. Nothing was changed.`);
+    }
+    changes = changes.map((c) => {
+      const contact = found.contacts.get(c.contactId)!;
+      return { ...c, contactName: c.contactName ?? contact.contactName, contactType: contact.contactType };
+    });
     const n = changes.length;
     if (!(await confirm(io, `${verb === 'activate' ? 'Activate' : 'Deactivate'} ${n} contact${n === 1 ? '' : 's'} in organization ${organizationId} (${session.connection.description})?`, values.yes === true))) {
       io.stderr.write('Nothing was changed.\n');
@@ -94,5 +109,22 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     });
   } finally {
     await session.close();
+  }
+}
+
+/** The lookup, with progress on stderr while it lasts (pages of a large organization take a while). */
+async function lookUp(io: CliIO, port: BooksPort, ids: string[], quiet: boolean): Promise<LookupResult> {
+  const progress = createProgress(io, quiet);
+  try {
+    return await lookUpContacts(port, ids, {
+      onProgress: (p) => progress.update(`Looking up ${p.total} contacts: ${p.found} found (${p.pages} pages of 200, ${p.gets} single reads)...`),
+    });
+  } catch (error) {
+    if (error instanceof QuotaWait) {
+      throw new ExitError(`${error.message} Nothing was changed; try again${error.resetAt ? ` after ${new Date(error.resetAt).toISOString()}` : ' later'}.`);
+    }
+    throw explain(error, 'looking up the contacts');
+  } finally {
+    progress.done();
   }
 }
