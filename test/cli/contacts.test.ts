@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseZohoTime } from '../../src/zoho/index.js';
-import { cleanRefusal, createHarness, type ContactRow, type EmulatorProcess, type Exit } from '../helpers/cli.js';
+import { cleanRefusal, createHarness, deactivatable, type ContactRow, type EmulatorProcess, type Exit } from '../helpers/cli.js';
 
 const h = createHarness();
 afterEach(async () => h.cleanup());
@@ -20,14 +20,7 @@ const FAST = ['--per-minute', '6000', '--daily', '100000'];
 const NOWHERE = '5555555555555555555';
 const DAY = 86_400_000;
 
-/** A contact as GET /contacts lists it, with what the safety exclusions look at. */
-interface Contact extends ContactRow {
-  outstanding_receivable_amount: number;
-  outstanding_payable_amount: number;
-  unused_credits_receivable_amount: number;
-  unused_credits_payable_amount: number;
-  created_time: string;
-}
+type Contact = ContactRow;
 
 function show(exit: Exit): string {
   return `code ${exit.code}, signal ${exit.signal}\nstdout: ${exit.stdout.slice(-3000)}\nstderr: ${exit.stderr.slice(-3000)}`;
@@ -36,8 +29,7 @@ function show(exit: Exit): string {
 const created = (c: Contact): number => parseZohoTime(c.created_time) ?? 0;
 const owing = (c: Contact): boolean => c.outstanding_receivable_amount > 0 || c.outstanding_payable_amount > 0;
 const credited = (c: Contact): boolean => c.unused_credits_receivable_amount > 0 || c.unused_credits_payable_amount > 0;
-/** Clear of every default safety exclusion, with a day's margin on the 90-day grace period. */
-const safe = (c: Contact): boolean => c.status === 'active' && !owing(c) && !credited(c) && created(c) < Date.now() - 91 * DAY;
+const safe = (c: Contact): boolean => deactivatable(c);
 
 let emu: EmulatorProcess;
 let org1: Contact[];
@@ -45,8 +37,8 @@ let org2: Contact[];
 
 beforeAll(async () => {
   emu = await h.startEmulator(['--contacts', '120', ...FAST], true);
-  org1 = (await emu.contacts(emu.orgs[0])) as Contact[];
-  org2 = (await emu.contacts(emu.orgs[1])) as Contact[];
+  org1 = await emu.contacts(emu.orgs[0]);
+  org2 = await emu.contacts(emu.orgs[1]);
   expect(org1.filter(safe).length).toBeGreaterThan(40);
   expect(org2.length).toBeGreaterThan(5);
 });
@@ -146,5 +138,127 @@ describe('every id is checked against the organization before the first change',
     expect(exit.code, show(exit)).toBe(0);
     expect((await lookupReads(seq)).gets.sort()).toEqual(real.map((c) => c.contact_id).sort());
     for (const c of real) expect(await emu.status(c.contact_id)).toBe('inactive');
+  });
+});
+
+interface AuditRow { contact_id: string; to: string; why: string; run_kind: string }
+interface ChangeDocument {
+  run: { runId: string; state: string } | null;
+  counts: { total: number; changed: number } | null;
+  excluded: Array<{ contactId: string; contactName: string; reasons: string[]; detail: string }>;
+  forced: Array<{ contactId: string; contactName: string; reasons: string[]; detail: string }>;
+}
+
+const money = (n: number): string => n.toFixed(2);
+const recent = (c: Contact): boolean => created(c) > Date.now() - 89 * DAY;
+
+describe('a bulk deactivation applies the safety exclusions of a plan', () => {
+  it('open balance, unused credits and recent creation keep contacts out of the run, shown with name, id and why (text, confirmation, --json)', async () => {
+    const { cli, file } = workspace();
+    const [payable] = take(1, (c) => c.status === 'active' && c.outstanding_payable_amount > 0 && !credited(c) && !recent(c));
+    const [credit] = take(1, (c) => c.status === 'active' && credited(c) && !owing(c) && !recent(c));
+    const [young] = take(1, (c) => c.status === 'active' && recent(c) && !owing(c) && !credited(c));
+    const clear = take(2, safe);
+    const ids = [payable!, clear[0]!, credit!, young!, clear[1]!].map((c) => c.contact_id);
+    const name = file('bulk.csv', `contact_id\n${ids.join('\n')}\n`);
+
+    // The confirmation names them (off a terminal, the question is in the refusal).
+    let seq = await emu.seq();
+    const asked = await cli(['contacts', 'deactivate', '--from', name]);
+    expect(asked.code, show(asked)).toBe(2);
+    expect(asked.stderr).toContain('Kept by the safety exclusions');
+    expect(asked.stderr).toContain(`${payable!.contact_name} (${payable!.contact_id}): owes ${money(payable!.outstanding_receivable_amount)} / is owed ${money(payable!.outstanding_payable_amount)}`);
+    expect(asked.stderr).toContain('Deactivate 2 contacts (3 kept)');
+    expect(await emu.statusPosts(seq)).toEqual([]);
+
+    seq = await emu.seq();
+    const exit = await cli(['contacts', 'deactivate', '--from', name, '--yes', '--json']);
+    expect(exit.code, show(exit)).toBe(0);
+    const doc = JSON.parse(exit.stdout) as ChangeDocument;
+    expect(doc.counts).toMatchObject({ total: 2, changed: 2 });
+    expect(doc.forced).toEqual([]);
+    expect(doc.excluded.map((e) => [e.contactId, e.reasons])).toEqual([
+      [payable!.contact_id, ['open_balance']], [credit!.contact_id, ['unused_credits']], [young!.contact_id, ['grace_period']],
+    ]);
+    expect(doc.excluded[0]).toMatchObject({ contactName: payable!.contact_name, detail: `owes ${money(payable!.outstanding_receivable_amount)} / is owed ${money(payable!.outstanding_payable_amount)}` });
+    expect(doc.excluded[1]!.detail).toBe(`unused credits ${money(credit!.unused_credits_receivable_amount + credit!.unused_credits_payable_amount)}`);
+    expect(doc.excluded[2]!.detail).toMatch(/^created \d{4}-\d{2}-\d{2}, within 90 days$/);
+    const posts = await emu.statusPosts(seq);
+    expect(posts.map((p) => p.contactId).sort()).toEqual(clear.map((c) => c.contact_id).sort());
+    for (const c of [payable!, credit!, young!]) expect(await emu.status(c.contact_id)).toBe('active');
+
+    // The text output lists them too (the clear contact is inactive now: not excluded, reported unchanged).
+    const again = await cli(['contacts', 'deactivate', payable!.contact_id, young!.contact_id, clear[0]!.contact_id, '--yes']);
+    expect(again.code, show(again)).toBe(0);
+    expect(again.stdout).toContain(`Kept by the safety exclusions (not changed; --force overrides them):\n  ${payable!.contact_name} (${payable!.contact_id}): owes`);
+    expect(again.stdout).toContain(`${young!.contact_name} (${young!.contact_id}): created `);
+  });
+
+  it('every contact excluded: nothing runs, no run is written, exit 1 saying nothing was changed', async () => {
+    const { cli } = workspace();
+    const kept = take(2, (c) => c.status === 'active' && (owing(c) || credited(c)));
+    const seq = await emu.seq();
+    const exit = await cli(['contacts', 'deactivate', ...kept.map((c) => c.contact_id), '--yes']);
+    expect(exit.code, show(exit)).toBe(1);
+    expect(cleanRefusal(exit), show(exit)).toEqual([]);
+    expect(exit.stderr).toContain('Nothing was changed: all 2 contacts are kept by the safety exclusions');
+    expect(exit.stderr).toContain('--force');
+    for (const c of kept) expect(exit.stdout).toContain(`(${c.contact_id}): `);
+    expect(await emu.statusPosts(seq)).toEqual([]);
+    expect(await runsIn(cli)).toEqual([]);
+
+    const json = await cli(['contacts', 'deactivate', ...kept.map((c) => c.contact_id), '--yes', '--json']);
+    expect(json.code, show(json)).toBe(1);
+    const doc = JSON.parse(json.stdout) as ChangeDocument;
+    expect(doc).toMatchObject({ run: null, counts: null, forced: [] });
+    expect(doc.excluded.map((e) => e.contactId)).toEqual(kept.map((c) => c.contact_id));
+  });
+
+  it('--force changes them and records the override in the audit trail; activating them back needs no --force', async () => {
+    const { cli } = workspace();
+    const [payable] = take(1, (c) => c.status === 'active' && c.outstanding_payable_amount > 0 && !credited(c) && !recent(c));
+    const [clear] = take(1, safe);
+    const seq = await emu.seq();
+    const exit = await cli(['contacts', 'deactivate', payable!.contact_id, clear!.contact_id, '--force', '--yes', '--reason', 'closed by request']);
+    expect(exit.code, show(exit)).toBe(0);
+    const detail = `owes ${money(payable!.outstanding_receivable_amount)} / is owed ${money(payable!.outstanding_payable_amount)}`;
+    expect(exit.stdout).toContain(`Forced past the safety exclusions (recorded in the audit trail):\n  ${payable!.contact_name} (${payable!.contact_id}): ${detail}`);
+    expect((await emu.statusPosts(seq)).filter((p) => p.code === 0).map((p) => p.contactId).sort()).toEqual([payable!.contact_id, clear!.contact_id].sort());
+    const runId = /Run (run-\S+?) started\./.exec(exit.stderr)![1]!;
+    const audit = JSON.parse((await cli(['audit', '--format', 'json', '--run', runId])).stdout) as AuditRow[];
+    expect(audit.map((r) => [r.contact_id, r.to, r.why]).sort()).toEqual([
+      [payable!.contact_id, 'inactive', `closed by request; forced past the safety exclusions: ${detail}`],
+      [clear!.contact_id, 'inactive', 'closed by request'],
+    ].sort());
+
+    const back = await cli(['contacts', 'activate', payable!.contact_id, '--yes', '--json']);
+    expect(back.code, show(back)).toBe(0);
+    expect(JSON.parse(back.stdout)).toMatchObject({ counts: { changed: 1 }, excluded: [], forced: [] });
+    expect(await emu.status(payable!.contact_id)).toBe('active');
+  });
+
+  it('--policy FILE takes the safety settings from a policy (its organization too); a broken one refuses up front', async () => {
+    const { cli, file } = workspace();
+    const [payable] = take(1, (c) => c.status === 'active' && owing(c) && !credited(c) && !recent(c));
+    const [credit] = take(1, (c) => c.status === 'active' && credited(c) && !owing(c) && !recent(c));
+    file('p.yaml', `organization_id: "${emu.org}"\nsafety:\n  open_balance: false\n`);
+    const seq = await emu.seq();
+    const exit = await cli(['contacts', 'deactivate', payable!.contact_id, credit!.contact_id, '--policy', 'p.yaml', '--yes', '--json']);
+    expect(exit.code, show(exit)).toBe(0);
+    const doc = JSON.parse(exit.stdout) as ChangeDocument;
+    expect(doc.excluded.map((e) => [e.contactId, e.reasons])).toEqual([[credit!.contact_id, ['unused_credits']]]);
+    expect((await emu.statusPosts(seq)).map((p) => p.contactId)).toEqual([payable!.contact_id]);
+
+    file('bad.yaml', `organization_id: "${emu.org}"\nsafety:\n  open_balanse: false\n`);
+    const bad = await cli(['contacts', 'deactivate', credit!.contact_id, '--policy', 'bad.yaml', '--yes']);
+    expect(bad.code, show(bad)).toBe(2);
+    expect(bad.stderr).toContain('bad.yaml:3:3: safety.open_balanse');
+    const other = await cli(['contacts', 'deactivate', credit!.contact_id, '--policy', 'p.yaml', '--org', emu.orgs[1]!, '--yes']);
+    expect(other.code, show(other)).toBe(2);
+    expect(other.stderr).toContain(`differs from the policy's organization ${emu.org}`);
+    const activate = await cli(['contacts', 'activate', payable!.contact_id, '--force', '--yes']);
+    expect(activate.code, show(activate)).toBe(2);
+    expect(activate.stderr).toContain('--force and --policy are for deactivate');
+    expect(await emu.statusPosts(seq)).toHaveLength(1);
   });
 });

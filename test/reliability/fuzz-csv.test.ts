@@ -34,7 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsvInputError, parseChangesCsv } from '../../src/engine/csv-input.js';
 import type { ContactChange } from '../../src/engine/runs.js';
 import type { StepAction } from '../../src/engine/types.js';
-import { cleanRefusal, createHarness, type EmulatorProcess, type Exit } from '../helpers/cli.js';
+import { cleanRefusal, createHarness, deactivatable, type EmulatorProcess, type Exit } from '../helpers/cli.js';
 
 const SOAK = process.env.SUNSET_SOAK === '1' ? 20 : 1;
 const SEED = 20_260_611;
@@ -418,14 +418,18 @@ describe('sunset contacts deactivate --from a malformed CSV, end to end', () => 
   let emu: EmulatorProcess;
   let dir: string;
   let active: string[] = [];
+  let clear: string[] = [];
   let start = 0;
   afterAll(async () => h.cleanupAll());
 
   beforeAll(async () => {
     emu = await h.startEmulator(['--contacts', '60', '--per-minute', '6000', '--daily', '100000'], true);
     dir = h.temp('sunset-fuzz-csv-', true);
-    active = [...(await emu.statuses())].filter(([, s]) => s === 'active').map(([id]) => id);
+    const contacts = await emu.contacts();
+    active = contacts.filter((c) => c.status === 'active').map((c) => c.contact_id);
+    clear = contacts.filter((c) => deactivatable(c)).map((c) => c.contact_id);
     expect(active.length).toBeGreaterThan(10);
+    expect(clear.length).toBeGreaterThan(2);
     start = await emu.seq();
   });
 
@@ -476,7 +480,8 @@ describe('sunset contacts deactivate --from a malformed CSV, end to end', () => 
   });
 
   it('control: a valid file with the same shape is applied, so the check above would see a change', async () => {
-    const picks = active.slice(0, 2);
+    // Clear of the safety exclusions, which a bulk deactivation applies as a plan does.
+    const picks = clear.slice(0, 2);
     writeFileSync(join(dir, 'good.csv'), `\uFEFFcontact_id,contact_name,reason\r\n${picks[0]},"=Acme, Ltd","closed ""for good"""\r\n${picks[1]},,\r\n${picks[0]},,again\r\n`);
     const seq = await emu.seq();
     const exit = await cli(['contacts', 'deactivate', '--from', 'good.csv', '--yes']);

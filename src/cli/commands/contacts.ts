@@ -1,11 +1,15 @@
 /** `sunset contacts activate|deactivate ID... [--from FILE.csv]`: one-off and bulk changes through the journal. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import {
-  createChangeRun, CsvInputError, lookUpContacts, parseChangesCsv, QuotaWait, RunInputError, type BooksPort, type ContactChange, type LookupResult,
+  createChangeRun, CsvInputError, defaultPolicyText, lookUpContacts, parseChangesCsv, parsePolicy, QuotaWait, RunInputError, safetyExclusion,
+  type BooksPort, type ContactChange, type LookupResult, type Policy, type SafetyExclusion,
 } from '../../engine/index.js';
+import { oneLine } from '../../engine/one-line.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, explain, openSession, resolveOrganization } from '../common.js';
+import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, explain, loadPolicy, openSession, resolveOrganization } from '../common.js';
 import { confirm, createProgress } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
@@ -23,6 +27,9 @@ reason.
 Options:
   --from FILE           Read the contacts from a CSV file
   --reason TEXT         Why (kept in the audit trail)
+  --policy FILE         Take the safety exclusions from this policy's \`safety\` section (deactivate)
+  --force               Deactivate the contacts the safety exclusions keep too; the audit trail
+                        records the override for each of them
   --yes                 Do not ask for confirmation (required when not on a terminal)
   --concurrency N       Steps in flight at once (default 5)
   --actor NAME          Who the audit trail names
@@ -32,7 +39,9 @@ ${COMMON_HELP}
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(() => parseArgs({
     args: argv, strict: true, allowPositionals: true,
-    options: { ...COMMON_FLAGS, from: { type: 'string' }, reason: { type: 'string' }, yes: { type: 'boolean' }, concurrency: { type: 'string' }, actor: { type: 'string' } },
+    options: { ...COMMON_FLAGS, from: { type: 'string' }, reason: { type: 'string' }, yes: { type: 'boolean' }, concurrency: { type: 'string' }, actor: { type: 'string' },
+      policy: { type: 'string' }, force: { type: 'boolean' },
+    },
   }), 'contacts');
   const verb = positionals[0];
   if (verb !== 'activate' && verb !== 'deactivate') {
@@ -49,7 +58,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const ids = positionals.slice(1);
   if (ids.length === 0 && !values.from) throw new ExitError(`Name the contacts: sunset contacts ${verb} ID... or --from FILE.csv`, EXIT_USAGE);
   if (ids.length > 0 && values.from) throw new ExitError('Give ids or --from, not both.', EXIT_USAGE);
+  if (verb === 'activate' && (values.force || values.policy !== undefined)) {
+    throw new ExitError('--force and --policy are for deactivate: activating a contact has no safety exclusions.', EXIT_USAGE);
+  }
   const concurrency = intFlag(values.concurrency, 'concurrency', 1, 50);
+  // The policy is read before anything else is: a broken one refuses the command up front.
+  const policy = values.policy === undefined ? undefined : loadPolicy(values.policy).policy;
   let changes: ContactChange[];
   if (values.from) {
     let text: string;
@@ -74,7 +88,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
   const session = await openSession(io, values);
   try {
-    const organizationId = await resolveOrganization(session.connection, values.org);
+    const organizationId = await resolveOrganization(session.connection, values.org, policy?.organizationId);
+    if (policy && organizationId !== policy.organizationId) {
+      throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was changed.`, EXIT_USAGE);
+    }
     // Every id is looked up before the first change: one the organization does not have refuses
     // the whole input (a typo, a deleted contact, an id of another organization).
     const port = session.connection.port(organizationId);
@@ -84,19 +101,44 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       throw new ExitError(`${u.length === 1 ? 'This contact is' : `These ${u.length} contacts are`} not in organization ${organizationId} (deleted, mistyped, or of another organization): `
         + `${u.slice(0, 20).join(', ')}${u.length > 20 ? `, ... and ${u.length - 20} more` : ''}. Nothing was changed.`);
     }
-    changes = changes.map((c) => {
+    // The safety exclusions of a plan apply to a deactivation by hand too, on the contacts as the
+    // lookup found them (no second read). Activating has none.
+    const safety = (policy ?? parsePolicy(defaultPolicyText(organizationId), 'the default policy')).safety;
+    const now = Date.now();
+    const excluded: SafetyExclusion[] = [];
+    const forced: SafetyExclusion[] = [];
+    const kept: ContactChange[] = [];
+    for (const c of changes) {
       const contact = found.contacts.get(c.contactId)!;
-      return { ...c, contactName: c.contactName ?? contact.contactName, contactType: contact.contactType };
-    });
-    const n = changes.length;
-    if (!(await confirm(io, `${verb === 'activate' ? 'Activate' : 'Deactivate'} ${n} contact${n === 1 ? '' : 's'} in organization ${organizationId} (${session.connection.description})?`, values.yes === true))) {
+      const change: ContactChange = { ...c, contactName: c.contactName ?? contact.contactName, contactType: contact.contactType };
+      const exclusion = c.action === 'deactivate' ? safetyExclusion(contact, safety, now) : undefined;
+      if (!exclusion) kept.push(change);
+      else if (!values.force) excluded.push(exclusion);
+      else {
+        forced.push(exclusion);
+        const override = `forced past the safety exclusions: ${exclusion.detail}`;
+        kept.push({ ...change, reason: change.reason ? `${change.reason}; ${override}` : override });
+      }
+    }
+    const extras = { excluded, forced };
+    if (kept.length === 0) {
+      if (values.json) io.stdout.write(`${JSON.stringify({ run: null, counts: null, ...extras })}\n`);
+      else io.stdout.write(listExclusions(excluded, 'Kept by the safety exclusions (not changed; --force overrides them):'));
+      throw new ExitError(`Nothing was changed: ${excluded.length === 1 ? 'the contact is' : `all ${excluded.length} contacts are`} kept by the safety exclusions`
+        + ` (${describeSafety(safety)}${policy ? `, from ${values.policy}` : ''}). --force deactivates them anyway; --policy FILE takes the settings from a policy.`);
+    }
+    const n = kept.length;
+    const question = listExclusions(excluded, `Kept by the safety exclusions (not changed; --force overrides them):`)
+      + listExclusions(forced, 'Forced past the safety exclusions (--force; recorded in the audit trail):')
+      + `${verb === 'activate' ? 'Activate' : 'Deactivate'} ${n} contact${n === 1 ? '' : 's'}${excluded.length > 0 ? ` (${excluded.length} kept)` : ''} in organization ${organizationId} (${session.connection.description})?`;
+    if (!(await confirm(io, question, values.yes === true))) {
       io.stderr.write('Nothing was changed.\n');
       return 1;
     }
     let runRecord;
     try {
       runRecord = await createChangeRun(session.journal, {
-        organizationId, kind: 'manual', changes, createdBy: actorName(io.env, values.actor), now: Date.now(),
+        organizationId, kind: 'manual', changes: kept, createdBy: actorName(io.env, values.actor), now,
         note: values.from ? `from ${values.from}` : `contacts ${verb}`,
       });
     } catch (error) {
@@ -104,12 +146,56 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       throw error;
     }
     if (!values.json && !values.quiet) io.stderr.write(`Run ${runRecord.runId} started.\n`);
-    return await executeRun(io, session, runRecord, {
+    const execute = (target: CliIO): Promise<number> => executeRun(target, session, runRecord, {
       yes: true, question: '', concurrency, fingerprint: false, quiet: values.quiet === true, json: values.json === true, failpoint: io.env.SUNSET_FAILPOINT,
     });
+    if (values.json) return await withJsonExtras(io, extras, execute);
+    const code = await execute(io);
+    io.stdout.write(listExclusions(excluded, 'Kept by the safety exclusions (not changed; --force overrides them):'));
+    io.stdout.write(listExclusions(forced, 'Forced past the safety exclusions (recorded in the audit trail):'));
+    return code;
   } finally {
     await session.close();
   }
+}
+
+function describeSafety(safety: Policy['safety']): string {
+  const rules = [
+    safety.openBalance ? 'an open balance' : '',
+    safety.unusedCredits ? 'unused credits' : '',
+    safety.gracePeriod.amount > 0 ? `created within ${safety.gracePeriod.text}` : '',
+  ].filter((r) => r !== '');
+  return rules.length === 0 ? 'none are on' : rules.join(', ');
+}
+
+/** `title` and one line per contact (name, id, why); nothing for none. Long lists are cut: --json has them all. */
+function listExclusions(list: SafetyExclusion[], title: string): string {
+  if (list.length === 0) return '';
+  const shown = list.slice(0, 50).map((e) => `  ${oneLine(e.contactName) || '(no name)'} (${e.contactId}): ${e.detail}\n`).join('');
+  return `${title}\n${shown}${list.length > 50 ? `  ... and ${list.length - 50} more (--json lists them all)\n` : ''}`;
+}
+
+/** Runs `execute` with stdout captured, and prints its JSON document with `extras` added. */
+async function withJsonExtras(io: CliIO, extras: Record<string, unknown>, execute: (io: CliIO) => Promise<number>): Promise<number> {
+  let text = '';
+  const capture = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      text += chunk.toString();
+      callback();
+    },
+  });
+  const code = await execute({ stdin: io.stdin, stdout: capture, stderr: io.stderr, env: io.env, onStop: (listener) => io.onStop(listener) });
+  capture.end();
+  await finished(capture);
+  let document: Record<string, unknown>;
+  try {
+    document = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    io.stdout.write(text);
+    return code;
+  }
+  io.stdout.write(`${JSON.stringify({ ...document, ...extras })}\n`);
+  return code;
 }
 
 /** The lookup, with progress on stderr while it lasts (pages of a large organization take a while). */
