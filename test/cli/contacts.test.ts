@@ -262,3 +262,30 @@ describe('a bulk deactivation applies the safety exclusions of a plan', () => {
     expect(await emu.statusPosts(seq)).toHaveLength(1);
   });
 });
+
+describe('Zoho Books\' own contact export as input', () => {
+  it('a `;`-separated export with a BOM, `Contact ID`, `Display Name` and Zoho\'s other columns deactivates exactly its contacts', async () => {
+    const { cli, file } = workspace();
+    const picks = take(3, safe);
+    const rows = picks.map((c, i) => `2023-0${i + 1}-05 10:00:00;"${c.contact_name.replace(/"/g, '""')}";${c.contact_id};${c.contact_type};Active;0,00`);
+    const name = file('zoho-export.csv', `\uFEFFCreated Time;Display Name;Contact ID;Contact Type;Status;Outstanding Receivable Amount\r\n${rows.join('\r\n')}\r\n`);
+    const seq = await emu.seq();
+    const exit = await cli(['contacts', 'deactivate', '--from', name, '--yes', '--json']);
+    expect(exit.code, show(exit)).toBe(0);
+    expect(JSON.parse(exit.stdout)).toMatchObject({ counts: { total: 3, changed: 3 }, excluded: [] });
+    expect((await emu.statusPosts(seq)).filter((p) => p.code === 0).map((p) => `${p.contactId} ${p.to}`).sort()).toEqual(picks.map((c) => `${c.contact_id} inactive`).sort());
+  });
+
+  it('a tab-separated export is read too, and a bad line in it is named', async () => {
+    const { cli, file } = workspace();
+    const [pick] = take(1, safe);
+    const name = file('zoho-export.tsv.csv', `Contact ID\tContact Name\tStatus\n${pick!.contact_id}\tA\tActive\n12345\tB\tActive\n`);
+    const seq = await emu.seq();
+    const exit = await cli(['contacts', 'deactivate', '--from', name, '--yes']);
+    expect(exit.code, show(exit)).toBe(2);
+    expect(cleanRefusal(exit), show(exit)).toEqual([]);
+    expect(exit.stderr).toContain(`${name}:3: "12345" is not a Zoho contact id`);
+    expect(exit.stderr).not.toContain(`${name}:2:`);
+    expect(await emu.statusPosts(seq)).toEqual([]);
+  });
+});
