@@ -289,3 +289,26 @@ describe('Zoho Books\' own contact export as input', () => {
     expect(await emu.statusPosts(seq)).toEqual([]);
   });
 });
+
+describe('contacts --help', () => {
+  it('says what each verb does, and documents --force, --policy, the safety exclusions and Zoho\'s export', async () => {
+    const both = await h.run(['contacts', '--help']);
+    expect(both.code, show(both)).toBe(0);
+    expect(both.stdout).toMatch(/^ {2}activate +Marks the contacts active again/m);
+    expect(both.stdout).toMatch(/^ {2}deactivate +Marks the contacts inactive, except those the safety exclusions keep/m);
+    expect(both.stdout).not.toMatch(/^Marks the contacts inactive/m);
+    for (const text of ['--force', '--policy FILE', 'Safety exclusions', 'forced past the safety exclusions', "Zoho Books' own contact", 'Contact ID', 'Display Name', '";" or a tab', 'Exit codes']) {
+      expect(both.stdout, text).toContain(text);
+    }
+    // Each verb's own help speaks of that verb only; activating has no safety exclusions to override.
+    const on = await h.run(['contacts', 'activate', '--help']);
+    expect(on.code, show(on)).toBe(0);
+    expect(on.stdout).toContain('Usage: sunset contacts activate CONTACT_ID...');
+    expect(on.stdout).not.toContain('Marks the contacts inactive');
+    expect(on.stdout).not.toContain('--force');
+    const off = await h.run(['contacts', 'deactivate', '--help']);
+    expect(off.stdout).toContain('Usage: sunset contacts deactivate CONTACT_ID...');
+    expect(off.stdout).toContain('--force');
+    expect(off.stdout).not.toContain('Marks the contacts active');
+  });
+});

@@ -14,27 +14,59 @@ import { confirm, createProgress } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
 import type { CliIO } from '../main.js';
 
-const help = (verb: string): string => `Usage: sunset contacts ${verb} CONTACT_ID... [options]
-       sunset contacts ${verb} --from FILE.csv [options]
+const VERBS = {
+  activate: 'Marks the contacts active again. No safety exclusions apply.',
+  deactivate: 'Marks the contacts inactive, except those the safety exclusions keep.',
+} as const;
 
-Marks the contacts ${verb === 'activate' ? 'active' : 'inactive'} as a journaled run: resumable after a crash, undoable with
-\`sunset undo\`, in the audit trail. A contact already ${verb === 'activate' ? 'active' : 'inactive'} is reported unchanged. Every id is
-checked first; one bad id or CSV line refuses the whole input and nothing is changed.
+/** The help of one verb, or of both (`sunset contacts --help`). */
+function help(verb: 'activate' | 'deactivate' | undefined): string {
+  const verbs = verb ? [verb] : (['activate', 'deactivate'] as const);
+  const v = verb ?? 'activate|deactivate';
+  const safety = verb !== 'activate';
+  return `Usage: sunset contacts ${v} CONTACT_ID... [options]
+       sunset contacts ${v} --from FILE.csv [options]
 
-The CSV needs a header with contact_id; optional columns: action (activate/deactivate), contact_name,
-reason.
+${verbs.map((name) => `  ${name.padEnd(11)} ${VERBS[name]}`).join('\n')}
+
+The change is a journaled run: resumable after a crash (\`sunset apply --resume\`), undoable with
+\`sunset undo\`, in the audit trail. A contact already in the wanted status is reported unchanged.
+
+Every id is checked first, and against the organization: a malformed id or an unusable CSV line
+(exit 2), or an id the organization does not have (deleted, mistyped, of another organization;
+exit 1), refuses the whole input, and nothing is changed. A few ids are read one by one; many are
+found by listing the organization's contacts, 200 a page.
+${safety ? `
+Safety exclusions (deactivate): as in a plan, a contact that owes or is owed money, has unused
+credits, or was created within the grace period is kept: left out of the run and listed with its
+name, id and why, in the confirmation and in the output (\`excluded\` in --json). The settings are
+the default policy's (open_balance, unused_credits, grace_period 90 days), or with --policy FILE
+that policy's \`safety\` section. --force deactivates them anyway: each such step's reason says
+"forced past the safety exclusions: ..." in the audit trail (\`forced\` in --json). When every
+contact is kept, no run is made and the exit code is 1.
+` : ''}
+CSV: a header row with contact_id, and optionally action (activate or deactivate; it must agree
+with the command), contact_name and reason; any other column is refused. Zoho Books' own contact
+export is read as it is: header names match ignoring case, spaces and underscores (Contact ID;
+Display Name or Contact Name), cells may be separated by ";" or a tab (read from the header line),
+a leading BOM is skipped, and Zoho's other columns are ignored.
 
 Options:
-  --from FILE           Read the contacts from a CSV file
+  --from FILE           Read the contacts from a CSV file (Sunset's or Zoho's export)
   --reason TEXT         Why (kept in the audit trail)
-  --policy FILE         Take the safety exclusions from this policy's \`safety\` section (deactivate)
-  --force               Deactivate the contacts the safety exclusions keep too; the audit trail
-                        records the override for each of them
-  --yes                 Do not ask for confirmation (required when not on a terminal)
+${safety ? `  --policy FILE         Take the safety exclusions from this policy's \`safety\` section
+  --force               Deactivate the contacts the safety exclusions keep too (the audit trail
+                        records the override for each)
+` : ''}  --yes                 Do not ask for confirmation (required when not on a terminal)
   --concurrency N       Steps in flight at once (default 5)
   --actor NAME          Who the audit trail names
 ${COMMON_HELP}
+
+Exit codes: 0 done; 1 nothing was changed (unknown ids, every contact kept by the safety
+exclusions, not confirmed) or a step failed; 2 bad flags or input; 130 stopped (resume it with
+\`sunset apply --resume RUN\`).
 `;
+}
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(() => parseArgs({
@@ -46,7 +78,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const verb = positionals[0];
   if (verb !== 'activate' && verb !== 'deactivate') {
     if (values.help || verb === undefined) {
-      io.stdout.write(`${help('activate|deactivate')}`);
+      io.stdout.write(help(undefined));
       return verb === undefined && !values.help ? 2 : 0;
     }
     throw new ExitError(`Unknown action "${verb}": use sunset contacts activate or sunset contacts deactivate.`, EXIT_USAGE);
