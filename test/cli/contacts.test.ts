@@ -130,6 +130,23 @@ describe('every id is checked against the organization before the first change',
     expect(await lookupReads(seq)).toEqual({ pages: 1, gets: [] });
   });
 
+  it('a long lookup shows its progress on stderr (pages of a slow organization)', async () => {
+    // 1,000 contacts (5 pages); ids from the last page; every page of the listing takes 1.5 s.
+    const big = await h.startEmulator(['--contacts', '1000', ...FAST]);
+    const last = (await big.contacts()).slice(-12).map((c) => c.contact_id);
+    const fault = await big.admin('POST', '/__emulator/faults', { faults: ['latency:1500,method=GET,path=/contacts'] });
+    expect(fault.status).toBe(200);
+    const dir = h.temp('sunset-contacts-');
+    writeFileSync(join(dir, 'last.csv'), `contact_id\n${last.join('\n')}\n`);
+    const seq = await big.seq();
+    // Without --yes off a terminal it stops at the confirmation, after the lookup: nothing changes.
+    const exit = await h.run(['contacts', 'deactivate', '--from', 'last.csv', '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: big.origin } });
+    expect(exit.code, show(exit)).toBe(2);
+    expect(exit.stderr).toMatch(/^Looking up 12 contacts: \d+ found \(\d pages of 200, 0 single reads\)\.\.\.$/m);
+    expect(exit.stderr).toContain('--yes');
+    expect(await big.statusPosts(seq)).toEqual([]);
+  });
+
   it('all ids known: the change goes ahead, the lookup read once (no second read of the contacts for the run)', async () => {
     const { cli } = workspace();
     const real = take(2, safe);
