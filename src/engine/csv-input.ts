@@ -2,6 +2,14 @@
  * Bulk changes from a CSV file: a header with `contact_id` (required) and optionally `action`
  * (activate | deactivate), `contact_name`, `reason`. Parsed strictly (RFC 4180); any problem
  * refuses the whole file, with its line numbers.
+ *
+ * Zoho Books' own contact export is accepted as it is: header names are matched ignoring case,
+ * spaces and underscores (`Contact ID` is contact_id; `Display Name` or `Contact Name` is
+ * contact_name), the separator is read from the header line (`,`, or `;` or a tab as some locales
+ * export), and a leading BOM is skipped. A file whose id column is spelt otherwise than
+ * `contact_id` (Zoho's `Contact ID`) is taken as such an export: its other columns, dozens in
+ * Zoho's, are ignored. In Sunset's own format (`contact_id`) an unknown column is refused, so a
+ * misspelt `reasn` is not silently dropped.
  */
 import { isZohoId } from '../zoho/index.js';
 import type { ContactChange } from './runs.js';
@@ -16,8 +24,28 @@ export class CsvInputError extends Error {
 }
 
 
-/** Rows of an RFC 4180 document, each with the line it starts on. */
-export function parseCsv(text: string): Array<{ line: number; cells: string[] }> | { error: string; line: number } {
+export type CsvSeparator = ',' | ';' | '\t';
+
+/**
+ * The separator of a CSV file, read from its header line (outside quotes): the most frequent of
+ * `,` `;` and tab; on a tie the comma, then the semicolon; a comma when there is none (a one-column file).
+ */
+export function detectSeparator(text: string): CsvSeparator {
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const counts = { ',': 0, ';': 0, '\t': 0 };
+  let quoted = false;
+  for (const ch of src) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (ch === '\n' || ch === '\r')) break;
+    else if (!quoted && (ch === ',' || ch === ';' || ch === '\t')) counts[ch]++;
+  }
+  if (counts[';'] > counts[','] && counts[';'] >= counts['\t']) return ';';
+  if (counts['\t'] > counts[','] && counts['\t'] > counts[';']) return '\t';
+  return ',';
+}
+
+/** Rows of an RFC 4180 document (with `separator` between cells), each with the line it starts on. */
+export function parseCsv(text: string, separator: CsvSeparator = ','): Array<{ line: number; cells: string[] }> | { error: string; line: number } {
   const rows: Array<{ line: number; cells: string[] }> = [];
   let cells: string[] = [];
   let cell = '';
@@ -47,7 +75,7 @@ export function parseCsv(text: string): Array<{ line: number; cells: string[] }>
     if (ch === '"') {
       if (cell !== '' || afterQuote) return { error: 'a quote in the middle of an unquoted cell', line };
       quoted = true;
-    } else if (ch === ',') {
+    } else if (ch === separator) {
       cells.push(cell);
       cell = '';
       afterQuote = false;
@@ -71,20 +99,34 @@ export function parseCsv(text: string): Array<{ line: number; cells: string[] }>
   return rows;
 }
 
+type Column = 'contact_id' | 'action' | 'contact_name' | 'reason';
+/** Header names without case, spaces and underscores → the column they stand for (Zoho's names included). */
+const COLUMNS = new Map<string, Column>([
+  ['contactid', 'contact_id'], ['action', 'action'], ['contactname', 'contact_name'], ['displayname', 'contact_name'], ['reason', 'reason'],
+]);
+
+function columnOf(name: string): Column | undefined {
+  return COLUMNS.get(name.replace(/[\s_]+/g, '').toLowerCase());
+}
+
 export function parseChangesCsv(text: string, file: string, defaultAction: StepAction | undefined): ContactChange[] {
   if (text.includes('\u0000')) throw new CsvInputError(file, [{ line: 1, message: 'this is not a text file' }]);
-  const parsed = parseCsv(text);
+  const parsed = parseCsv(text, detectSeparator(text));
   if (!Array.isArray(parsed)) throw new CsvInputError(file, [{ line: parsed.line, message: `not valid CSV: ${parsed.error}` }]);
   if (parsed.length === 0) throw new CsvInputError(file, [{ line: 1, message: 'the file is empty; it needs a header row with contact_id' }]);
   const header = parsed[0]!.cells.map((h) => h.trim().toLowerCase());
+  const columns = parsed[0]!.cells.map(columnOf);
   // Header names quoted in a problem keep it on one line (a quoted cell can hold a line break).
   const names = (list: string[]): string => list.map(oneLine).join(', ');
-  const col = (name: string): number => header.indexOf(name);
+  // The first column of each kind counts (a later one of the same kind is ignored).
+  const col = (name: Column): number => columns.indexOf(name);
   const idCol = col('contact_id');
   const problems: Array<{ line: number; message: string }> = [];
   if (idCol < 0) throw new CsvInputError(file, [{ line: parsed[0]!.line, message: `the header needs a contact_id column (found: ${names(header) || 'nothing'})` }]);
+  // Zoho's export (`Contact ID`) has dozens of other columns; Sunset's own format has only its four.
+  const zohoExport = header[idCol] !== 'contact_id';
   const known = ['contact_id', 'action', 'contact_name', 'reason'];
-  const unknown = header.filter((h) => !known.includes(h));
+  const unknown = zohoExport ? [] : header.filter((_, i) => columns[i] === undefined);
   if (unknown.length > 0) problems.push({ line: parsed[0]!.line, message: `unknown column${unknown.length > 1 ? 's' : ''} ${names(unknown)}; use ${known.join(', ')}` });
   const actionCol = col('action');
   if (actionCol < 0 && defaultAction === undefined) problems.push({ line: parsed[0]!.line, message: 'add an action column (activate or deactivate), or use `sunset contacts activate|deactivate --from`' });

@@ -20,3 +20,7 @@ export { QuotaWait } from './port.js';
 export type { BooksPort, PortContact, PortTransaction, QuotaView } from './port.js';
 export { createZohoPort, toPortContact } from './zoho-port.js';
 export { parseChangesCsv, parseCsv, CsvInputError } from './csv-input.js';
+export { lookUpContacts, FEW_IDS } from './contact-lookup.js';
+export type { LookupOptions, LookupProgress, LookupResult } from './contact-lookup.js';
+export { safetyExclusion } from './change-safety.js';
+export type { SafetyExclusion, SafetyReason } from './change-safety.js';

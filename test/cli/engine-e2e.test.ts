@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanRefusal, createHarness, parseCsvText, pollUntil, type EmulatorProcess, type Exit } from '../helpers/cli.js';
+import { cleanRefusal, createHarness, deactivatable, parseCsvText, pollUntil, type EmulatorProcess, type Exit } from '../helpers/cli.js';
 
 const h = createHarness();
 afterEach(async () => h.cleanup());
@@ -267,7 +267,8 @@ describe('the whole story through the CLI, with credentials from `auth login --e
   it('contacts deactivate ID ID --yes and contacts activate --from FILE.csv --yes', async () => {
     const before = await emu.statuses();
     const planned = new Set(plan.steps.map((s) => s.contactId));
-    const picks = [...before].filter(([id, s]) => s === 'active' && !planned.has(id)).slice(0, 2).map(([id]) => id);
+    // Clear of the safety exclusions, which `contacts deactivate` applies as a plan does.
+    const picks = (await emu.contacts()).filter((c) => deactivatable(c) && !planned.has(c.contact_id)).slice(0, 2).map((c) => c.contact_id);
     expect(picks).toHaveLength(2);
 
     let seq = await emu.seq();

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseZohoTime } from '../../src/zoho/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -49,6 +50,22 @@ export interface ContactRow {
   contact_name: string;
   contact_type: string;
   status: 'active' | 'inactive';
+  /** Balances and creation time, as GET /contacts lists them (what the safety exclusions look at). */
+  outstanding_receivable_amount: number;
+  outstanding_payable_amount: number;
+  unused_credits_receivable_amount: number;
+  unused_credits_payable_amount: number;
+  created_time: string;
+}
+
+/**
+ * An active contact that `sunset contacts deactivate` changes under the default safety exclusions:
+ * no open balance, no unused credits, created more than 90 days ago (with a day's margin).
+ */
+export function deactivatable(c: ContactRow, now = Date.now()): boolean {
+  const created = parseZohoTime(c.created_time) ?? now;
+  return c.status === 'active' && c.outstanding_receivable_amount === 0 && c.outstanding_payable_amount === 0
+    && c.unused_credits_receivable_amount === 0 && c.unused_credits_payable_amount === 0 && created < now - 91 * 86_400_000;
 }
 
 /** A running child with its output collected as it arrives. */

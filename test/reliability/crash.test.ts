@@ -21,7 +21,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createHarness, prng, type EmulatorProcess, type Exit } from '../helpers/cli.js';
+import { createHarness, deactivatable, prng, type EmulatorProcess, type Exit } from '../helpers/cli.js';
 import { PASSWORD, signIn, until, USER } from '../helpers/service.js';
 
 const h = createHarness();
@@ -101,7 +101,8 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
       runId = runIdOf(crashed);
     }
   } else if (trial.operation === 'csv') {
-    const active = (await emu.contacts()).filter((c) => c.status === 'active');
+    // Clear of the safety exclusions, which a bulk deactivation applies as a plan does.
+    const active = (await emu.contacts()).filter((c) => deactivatable(c));
     ids = active.slice(0, STEPS).map((c) => c.contact_id);
     writeFileSync(join(dir, 'changes.csv'), `contact_id,reason\n${ids.map((id) => `${id},closed account`).join('\n')}\n`);
     seq0 = await emu.seq();
