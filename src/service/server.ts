@@ -164,7 +164,8 @@ export function createService(options: ServiceOptions): Service {
   const scheduler = createScheduler({ store, journal, runner, clock, log });
   const sessionTtl = options.sessionTtlMs ?? 12 * 3_600_000;
   let httpRequests = 0;
-  const loginFailures = new Map<string, number[]>();
+  /** Sign-in attempts per address in the last minute: failed ones and those still being checked. */
+  const loginFailures = new Map<string, Array<{ at: number }>>();
   const timers: NodeJS.Timeout[] = [];
   let ready: Promise<void> | undefined;
   let processing: Promise<number> | undefined;
@@ -461,21 +462,39 @@ export function createService(options: ServiceOptions): Service {
       if (method !== 'POST') return send(res, 405, { error: 'use GET or POST' });
       if (!sameOrigin(req)) return send(res, 403, { error: 'cross-site sign-in refused' });
       const ip = req.socket.remoteAddress ?? '';
-      const recent = (loginFailures.get(ip) ?? []).filter((t) => t > clock.now() - 60_000);
-      if (recent.length >= 10) return send(res, 429, { error: 'too many failed sign-ins; wait a minute' });
       const form = new URLSearchParams((await readBody(req, 16 * 1024)).toString('utf8'));
-      const username = form.get('username') ?? '';
-      const user = await store.user(username);
-      // An unknown user costs the same scrypt as a known one: timing does not tell which names exist.
-      const ok = (await verifyPassword(form.get('password') ?? '', user?.passwordHash ?? DUMMY_HASH)) && user !== undefined;
-      if (!ok) {
-        loginFailures.set(ip, [...recent, clock.now()]);
-        res.writeHead(303, { ...SECURITY_HEADERS, location: '/login?error=1' });
-        return void res.end();
+      // Counted before the (slow) password check, with no await between the count and the mark:
+      // attempts in flight at once each see the others, so parallel guesses cannot slip past the
+      // limit. A failed attempt keeps its mark for the minute; a success removes only its own.
+      const attempts = (loginFailures.get(ip) ?? []).filter((a) => a.at > clock.now() - 60_000);
+      if (attempts.length >= 10) {
+        loginFailures.set(ip, attempts);
+        return send(res, 429, { error: 'too many failed sign-ins; wait a minute' });
       }
-      const created = await store.createSession(username, clock.now(), sessionTtl);
-      res.writeHead(303, { ...SECURITY_HEADERS, location: '/', 'set-cookie': cookie(created.token, Math.floor(sessionTtl / 1000)) });
-      return void res.end();
+      const attempt = { at: clock.now() };
+      loginFailures.set(ip, [...attempts, attempt]);
+      let failed = false;
+      try {
+        const username = form.get('username') ?? '';
+        const user = await store.user(username);
+        // An unknown user costs the same scrypt as a known one: timing does not tell which names exist.
+        const ok = (await verifyPassword(form.get('password') ?? '', user?.passwordHash ?? DUMMY_HASH)) && user !== undefined;
+        if (!ok) {
+          failed = true;
+          res.writeHead(303, { ...SECURITY_HEADERS, location: '/login?error=1' });
+          return void res.end();
+        }
+        const created = await store.createSession(username, clock.now(), sessionTtl);
+        res.writeHead(303, { ...SECURITY_HEADERS, location: '/', 'set-cookie': cookie(created.token, Math.floor(sessionTtl / 1000)) });
+        return void res.end();
+      } finally {
+        // Not a failed guess (the right password, or the check itself broke): its own mark goes, no other.
+        if (!failed) {
+          const left = (loginFailures.get(ip) ?? []).filter((a) => a !== attempt);
+          if (left.length > 0) loginFailures.set(ip, left);
+          else loginFailures.delete(ip);
+        }
+      }
     }
 
     if (path.startsWith('/assets/') && method === 'GET') {
