@@ -242,6 +242,8 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect((await s.store.events(s.org, 10)).find((e) => e.eventId === hook.json.eventId)?.state, 'the stored event').toBe('applied');
     await expect.poll(() => page.getByTestId('webhook-row').first().textContent()).toContain('applied');
     expect(await page.getByTestId('webhook-row').first().textContent()).toContain(contactId);
+    // Applied at its first try: one try, not 0 (the row is patched from the event stream at once, then reloaded).
+    await expect.poll(() => page.getByTestId('webhook-row').first().getByTestId('webhook-tries').textContent()).toBe('1');
     expect(await s.status(contactId)).toBe('inactive');
     await screenshot(page, 'crm-events');
   });

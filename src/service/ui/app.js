@@ -2144,7 +2144,7 @@ async function viewWebhooks(ctx, query) {
     td(String(ev.action ?? '')),
     td(h('span', { testid: 'webhook-state' }, badge(ev.state))),
     td(ev.runId ? h('a', { href: `#/runs/${enc(ev.runId)}`, class: 'id', testid: 'webhook-run-link' }, String(ev.runId)) : ''),
-    td(count(ev.attempts), 'num'),
+    td(h('span', { testid: 'webhook-tries' }, count(ev.attempts)), 'num'),
     td(ev.lastError ? h('span', { class: 'text-bad' }, String(ev.lastError)) : '', 'wrap'),
     td(String(ev.eventId), 'id muted'));
   async function load() {
