@@ -36,7 +36,7 @@ export function createScheduler(options: SchedulerOptions): { tick(): Promise<st
         const due = nextRunAt(s.cron, s.lastScheduledAt);
         if (due === null || due > now) continue;
         // Mark first, so a crash during the scan does not run it again and again.
-        await store.saveSettings({ ...s, lastScheduledAt: now });
+        await store.saveSettings({ ...s, lastScheduledAt: now, lastRunAt: now });
         started.push(s.organizationId);
         options.log?.(`schedule ${s.cron}: scanning organization ${s.organizationId}`);
         const { done } = runner.scanAndPlan(s.organizationId, s.policyText);

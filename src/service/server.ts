@@ -232,7 +232,7 @@ export function createService(options: ServiceOptions): Service {
       organizationId: o.organizationId, name: o.name, plan: o.plan,
       // Until one is saved, `draft` is the starter policy with every default written out.
       policy: s.policyText ? { text: s.policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
-      schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastScheduledAt },
+      schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastRunAt },
       webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, ...mappingView(o.organizationId, s.mapping) },
       latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
       latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.excluded.length, runId: planRun?.runId ?? null } : null,
@@ -282,6 +282,8 @@ export function createService(options: ServiceOptions): Service {
     if (max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 1)) throw new HttpError(400, 'autoApplyMax must be a whole number of at least 1, or null');
     const s = await store.settings(org);
     if (cron !== null && !s.policyText) throw new HttpError(400, 'save a policy first: a schedule scans and plans with it');
+    // A new cron counts its next run from now (so it does not fire at once for a time already
+    // past); that is not a run, so lastRunAt stays as it was.
     await store.saveSettings({ ...s, cron: cron as string | null, autoApplyMax: max as number | null, lastScheduledAt: cron === s.cron ? s.lastScheduledAt : clock.now() });
     send(res, 200, await orgView((await organizations()).find((o) => o.organizationId === org)!));
   });

@@ -100,6 +100,19 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await screenshot(page, 'settings', { fullPage: true });
   });
 
+  it('a saved schedule shows its next run, and no last run until a scheduled scan has run', async () => {
+    expect(await text('schedule-last')).toBe('never');
+    await page.getByTestId('schedule-cron').fill('0 2 * * *');
+    await page.getByTestId('schedule-save').click();
+    await expect.poll(() => text('schedule-status')).toBe('Saved.');
+    // Saving is not running: the last run still says never (it showed the time of the save).
+    expect(await text('schedule-last')).toBe('never');
+    expect((await s.store.settings(s.org)).cron).toBe('0 2 * * *');
+    const view = (await api.get<Array<{ organizationId: string; schedule: { nextRunAt: number; lastRunAt: number | null } }>>('/api/orgs')).json.find((o) => o.organizationId === s.org)!;
+    expect(view.schedule.lastRunAt).toBeNull();
+    expect(await page.getByTestId('schedule-next').locator('time').getAttribute('datetime')).toBe(new Date(view.schedule.nextRunAt).toISOString());
+  });
+
   it('scans and plans from the organization card, then opens the review page with every contact', async () => {
     await page.goto(url('/#/'));
     await page.getByTestId('org-card').first().getByTestId('scan-button').click();

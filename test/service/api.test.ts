@@ -177,7 +177,9 @@ describe('schedule', () => {
     const today2am = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 2, 0, 0);
     const expected = today2am > now ? today2am : today2am + 86_400_000;
     expect(r.json.organizationId).toBe(s.org);
-    expect(r.json.schedule).toEqual({ cron: '0 2 * * *', autoApplyMax: 50, nextRunAt: expected, lastRunAt: now });
+    // Saved, not run: no scan has run, so no last run (it showed the time of the save).
+    expect(r.json.schedule).toEqual({ cron: '0 2 * * *', autoApplyMax: 50, nextRunAt: expected, lastRunAt: null });
+    expect((await orgView(s.org)).schedule.lastRunAt).toBeNull();
     expect((await orgView(s.org)).schedule.nextRunAt).toBe(expected);
     const cleared = await session.request<OrgView>('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: null, autoApplyMax: null } });
     expect(cleared.status).toBe(200);

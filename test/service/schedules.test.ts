@@ -4,9 +4,11 @@
  * scan + plan when due and only then, auto-applies a plan under its cap, leaves a larger one for
  * review, and a schedule missed while the service was down runs once at start-up.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../src/engine/index.js';
-import { CronError, nextRun, parseCron } from '../../src/service/index.js';
+import { openSqlite, type RunRecord } from '../../src/engine/index.js';
+import { createServiceStore, CronError, nextRun, parseCron } from '../../src/service/index.js';
+import { tempDir } from '../helpers/emulator.js';
 import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -90,6 +92,8 @@ describe('the scheduler', () => {
     await s.advance((target - now) / 1000);
     return target;
   };
+  const schedule = async (): Promise<{ cron: string | null; lastRunAt: number | null; nextRunAt: number | null }> =>
+    (await session.get<Array<{ organizationId: string; schedule: { cron: string | null; lastRunAt: number | null; nextRunAt: number | null } }>>('/api/orgs')).json.find((o) => o.organizationId === s.org)!.schedule;
   const latestPlanId = async (): Promise<string | undefined> => (await s.h.journal.latestPlan(s.org))?.planId;
   const idle = (): boolean => s.service.runner.activeJobs().length === 0;
   const newPlan = (previous: string | undefined): Promise<string> =>
@@ -102,6 +106,8 @@ describe('the scheduler', () => {
     await setPolicy('max_changes: 3\n');
     await setSchedule('0 * * * *', null);
     expect(await s.service.tick(), 'not due right after it is set').toEqual([]);
+    // Saved, not run: the last run is none, whatever the next one counts from.
+    expect((await schedule()).lastRunAt, 'no scan has run yet').toBeNull();
     await toNextHour(-1000);
     expect(await s.service.tick(), 'a second before the hour').toEqual([]);
     expect(await latestPlanId()).toBeUndefined();
@@ -112,8 +118,12 @@ describe('the scheduler', () => {
     expect((await s.h.journal.getPlan(planId))!.steps.length).toBe(3);
     // Marked as run: the next tick does nothing, the next run is an hour on.
     expect(await s.service.tick()).toEqual([]);
-    const view = (await session.get<Array<{ organizationId: string; schedule: { lastRunAt: number; nextRunAt: number } }>>('/api/orgs')).json.find((o) => o.organizationId === s.org)!;
-    expect(view.schedule).toMatchObject({ lastRunAt: due, nextRunAt: due + 3_600_000 });
+    expect(await schedule()).toMatchObject({ lastRunAt: due, nextRunAt: due + 3_600_000 });
+    // Another cron counts its next run from its save, and the last run is still the scan that ran.
+    await s.advance(600);
+    await setSchedule('30 * * * *', null);
+    expect(await schedule()).toMatchObject({ cron: '30 * * * *', lastRunAt: due, nextRunAt: due + 1_800_000 });
+    await setSchedule('0 * * * *', null);
     // No cap: nothing is applied.
     expect(await s.h.journal.listRuns(s.org)).toEqual([]);
   });
@@ -193,6 +203,54 @@ describe('a schedule missed while the service was down', () => {
       expect(runs).toEqual([]);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('a database from the version before last_run_at', () => {
+  it('gets the column at start-up and keeps its settings; a second start-up changes nothing', async () => {
+    const dir = tempDir('sunset-store-');
+    const path = join(dir.path, 'sunset.db');
+    try {
+      // org_settings as the previous version created it, with a saved schedule.
+      const old = openSqlite(path);
+      await old.exec(`CREATE TABLE org_settings (
+        organization_id TEXT PRIMARY KEY,
+        policy_text TEXT,
+        cron TEXT,
+        auto_apply_max INTEGER,
+        last_scheduled_at BIGINT,
+        webhook_mode TEXT,
+        webhook_secret TEXT,
+        webhook_mapping TEXT NOT NULL
+      )`);
+      await old.run('INSERT INTO org_settings VALUES (?, ?, ?, ?, ?, ?, ?, ?)', ['701000001', policyFor('701000001'), '0 2 * * *', 5, 1_790_000_000_000, 'hmac', 'a-secret-of-some-length', '{"inactive":["Churned"],"active":["Active"]}']);
+      await old.close();
+
+      const db = openSqlite(path);
+      const store = createServiceStore(db);
+      await store.migrate();
+      const columns = async (): Promise<string[]> => (await db.all<{ name: string }>('PRAGMA table_info(org_settings)')).map((c) => c.name);
+      expect(await columns()).toContain('last_run_at');
+      const settings = await store.settings('701000001');
+      expect(settings).toEqual({
+        organizationId: '701000001', policyText: policyFor('701000001'), cron: '0 2 * * *', autoApplyMax: 5, lastScheduledAt: 1_790_000_000_000, lastRunAt: null,
+        webhookMode: 'hmac', webhookSecret: 'a-secret-of-some-length', mapping: { inactive: ['Churned'], active: ['Active'] },
+      });
+      await store.saveSettings({ ...settings, lastRunAt: 1_790_000_060_000 });
+      expect((await store.settings('701000001')).lastRunAt).toBe(1_790_000_060_000);
+      const before = await columns();
+      await store.migrate();
+      expect(await columns()).toEqual(before);
+      expect((await store.settings('701000001')).lastRunAt).toBe(1_790_000_060_000);
+      // The same columns as a database made by this version.
+      const fresh = openSqlite(join(dir.path, 'fresh.db'));
+      await createServiceStore(fresh).migrate();
+      expect((await fresh.all<{ name: string }>('PRAGMA table_info(org_settings)')).map((c) => c.name).sort()).toEqual([...before].sort());
+      await fresh.close();
+      await db.close();
+    } finally {
+      dir.cleanup();
     }
   });
 });

@@ -1076,7 +1076,7 @@ function scheduleSection(org) {
   cron.addEventListener('input', () => { explain.textContent = explainCron(cron.value); });
   const cap = h('input', { type: 'number', id: 'auto-apply', min: 1, step: 1, testid: 'schedule-autoapply', value: sched.autoApplyMax ?? '', 'aria-describedby': 'cap-help' });
   const next = h('span', { testid: 'schedule-next' });
-  const last = h('span');
+  const last = h('span', { testid: 'schedule-last' });
   const status = h('span', { class: 'status', role: 'status', testid: 'schedule-status' });
   const showTimes = (s) => {
     next.replaceChildren(s?.nextRunAt ? h('span', null, timeEl(s.nextRunAt), ` (${relative(s.nextRunAt)})`) : h('span', { class: 'muted' }, '—'));
