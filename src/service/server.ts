@@ -11,7 +11,7 @@ import {
   createRunFromPlan, createUndoRun, defaultPolicyText, parsePolicy, PolicyError, RunInputError, type BooksPort, type EngineClock, type Evidence, type Failpoint, type Journal, type Plan,
 } from '../engine/index.js';
 import { auditToCsv, auditToJson } from '../engine/report/index.js';
-import { CronError, parseCron } from './cron.js';
+import { CronError, describeCron, nextRun, parseCron, type Cron } from './cron.js';
 import { createEventBus, type EventBus } from './events.js';
 import { renderMetrics } from './metrics.js';
 import { verifyPassword } from './passwords.js';
@@ -232,7 +232,7 @@ export function createService(options: ServiceOptions): Service {
       organizationId: o.organizationId, name: o.name, plan: o.plan,
       // Until one is saved, `draft` is the starter policy with every default written out.
       policy: s.policyText ? { text: s.policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
-      schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastRunAt },
+      schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastRunAt, description: scheduler.describe(s.cron) },
       webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, ...mappingView(o.organizationId, s.mapping) },
       latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
       latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.excluded.length, runId: planRun?.runId ?? null } : null,
@@ -286,6 +286,23 @@ export function createService(options: ServiceOptions): Service {
     // past); that is not a run, so lastRunAt stays as it was.
     await store.saveSettings({ ...s, cron: cron as string | null, autoApplyMax: max as number | null, lastScheduledAt: cron === s.cron ? s.lastScheduledAt : clock.now() });
     send(res, 200, await orgView((await organizations()).find((o) => o.organizationId === org)!));
+  });
+  // The settings page's cron helper asks here as the user types: the parser that Save uses says
+  // whether the expression is valid, what it means and when it would run (never a description of
+  // an expression Save would refuse).
+  route('GET', '/api/cron', async ({ res, query }) => {
+    const expr = query.get('expr');
+    if (expr === null) throw new HttpError(400, 'send ?expr=<a cron expression>, e.g. ?expr=0+2+*+*+*');
+    let cron: Cron;
+    try {
+      cron = parseCron(expr);
+    } catch (error) {
+      if (error instanceof CronError) return send(res, 200, { valid: false, error: error.message });
+      throw error;
+    }
+    const next: number[] = [];
+    for (let t = nextRun(cron, clock.now()); t !== undefined && next.length < 3; t = nextRun(cron, t)) next.push(t);
+    send(res, 200, { valid: true, expression: cron.text, description: describeCron(cron), next });
   });
   route('PUT', '/api/orgs/:org/webhook', async ({ req, res, params }) => {
     const org = params[0]!;

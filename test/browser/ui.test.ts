@@ -100,6 +100,23 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await screenshot(page, 'settings', { fullPage: true });
   });
 
+  it('the cron helper says what is wrong with an invalid expression and explains a valid one as it is typed', async () => {
+    const cronInput = page.getByTestId('schedule-cron');
+    await expect.poll(() => text('cron-explain')).toMatch(/^No schedule/);
+    // 02:61 is no time: the helper says so (from the parser Save uses) and explains nothing.
+    await cronInput.pressSequentially('61 2 * * *');
+    await expect.poll(() => text('cron-explain')).toBe('Not a valid cron expression: minute: 61 is outside 0-59.');
+    expect(await page.getByTestId('cron-next').locator('time').count()).toBe(0);
+    await cronInput.fill('30 6 * * 1-5');
+    await expect.poll(() => text('cron-explain')).toBe('Every Monday to Friday at 06:30 UTC.');
+    await expect.poll(() => page.getByTestId('cron-next').locator('time').count()).toBe(3);
+    const times = await page.getByTestId('cron-next').locator('time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime')));
+    const cron = await api.get<{ next: number[] }>(`/api/cron?expr=${encodeURIComponent('30 6 * * 1-5')}`);
+    expect(times).toEqual(cron.json.next.map((t) => new Date(t).toISOString()));
+    await cronInput.fill('');
+    await expect.poll(() => text('cron-explain')).toMatch(/^No schedule/);
+  });
+
   it('a saved schedule shows its next run, and no last run until a scheduled scan has run', async () => {
     expect(await text('schedule-last')).toBe('never');
     await page.getByTestId('schedule-cron').fill('0 2 * * *');

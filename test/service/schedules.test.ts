@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqlite, type RunRecord } from '../../src/engine/index.js';
-import { createServiceStore, CronError, nextRun, parseCron } from '../../src/service/index.js';
+import { createServiceStore, CronError, describeCron, nextRun, parseCron } from '../../src/service/index.js';
 import { tempDir } from '../helpers/emulator.js';
 import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
@@ -54,6 +54,40 @@ describe('cron expressions', () => {
   it('a date that never comes has no next time', () => {
     expect(next('0 0 31 4 *', '2026-03-02T06:00:00.000Z')).toBeUndefined();
     expect(next('0 0 30 2 *', '2026-03-02T06:00:00.000Z')).toBeUndefined();
+  });
+
+  it.each([
+    ['0 2 * * *', 'Every day at 02:00 UTC.'],
+    ['30 6 * * 1-5', 'Every Monday to Friday at 06:30 UTC.'],
+    ['30 9 * * MON-FRI', 'Every Monday to Friday at 09:30 UTC.'],
+    ['15 3 * * 6,0', 'Every Saturday and Sunday at 03:15 UTC.'],
+    ['0 0 * * 5-7', 'Every Friday to Sunday at 00:00 UTC.'],
+    ['0 0 * * 7', 'Every Sunday at 00:00 UTC.'],
+    ['5 4 * * 1,3', 'Every Monday and Wednesday at 04:05 UTC.'],
+    ['0 0 1 * *', 'On day 1 of every month at 00:00 UTC.'],
+    ['0 0 1,15 * *', 'On days 1 and 15 of every month at 00:00 UTC.'],
+    ['0 0 */2 * *', 'On days 1, 3, 5, …, 31 of every month at 00:00 UTC.'],
+    ['0 0 1 jan *', 'On day 1 of January at 00:00 UTC.'],
+    ['0 0 1 */3 *', 'On day 1 of January, April, July and October at 00:00 UTC.'],
+    ['0 0 * 1,7 *', 'Every day in January and July at 00:00 UTC.'],
+    ['0 12 10 * fri', 'On day 10 of every month and every Friday at 12:00 UTC.'],
+    ['0 2,14 * * *', 'Every day at 02:00 and 14:00 UTC.'],
+    ['0 */6 * * *', 'Every day at 00:00, 06:00, 12:00 and 18:00 UTC.'],
+    ['5/20 3 * * *', 'Every day at 03:05, 03:25 and 03:45 UTC.'],
+    ['* * * * *', 'Every minute.'],
+    ['*/15 * * * *', 'Every 15 minutes.'],
+    ['10-50/20 * * * *', 'Every 20 minutes from minute 10.'],
+    ['*/7 * * * *', 'Every hour at minutes 0, 7, 14, …, 56.'],
+    ['5 * * * *', 'Every hour at minute 5.'],
+    ['0,30 * * * *', 'Every hour at minutes 0 and 30.'],
+    ['0 */2 * * *', 'Every 2 hours at minute 0.'],
+    ['0 1-23/2 * * *', 'Every 2 hours at minute 0, from 01:00 UTC.'],
+    ['0 9-17 * * 1-5', 'Every hour from 09:00 to 17:00 UTC, every Monday to Friday.'],
+    ['*/10 9-17 * * *', 'Every 10 minutes from 09:00 to 17:50 UTC.'],
+    ['* 2 * * *', 'Every minute from 02:00 to 02:59 UTC.'],
+    ['*/5 * * * 1-5', 'Every 5 minutes, every Monday to Friday.'],
+  ])('describes %j as %j', (cron, words) => {
+    expect(describeCron(parseCron(cron))).toBe(words);
   });
 
   it('normalises spacing', () => {

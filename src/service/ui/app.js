@@ -754,43 +754,6 @@ function throttle(fn, ms) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cron in words
-
-const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-
-function weekdays(field) {
-  const name = (d) => WEEKDAYS[parseInt(d, 10) % 7];
-  if (/^\d$/.test(field)) return name(field);
-  const range = /^(\d)-(\d)$/.exec(field);
-  if (range) return `${name(range[1])} to ${name(range[2])}`;
-  if (/^\d(,\d)+$/.test(field)) {
-    const names = field.split(',').map(name);
-    return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-  }
-  return null;
-}
-
-function explainCron(text) {
-  const expr = text.trim();
-  if (!expr) return 'No schedule: scans run only when started here or from the command line.';
-  const f = expr.split(/\s+/);
-  if (f.length !== 5) return 'A cron expression has five fields: minute, hour, day of month, month, day of week.';
-  const [mi, ho, dom, mon, dow] = f;
-  const num = (s) => /^\d{1,2}$/.test(s);
-  const at = num(mi) && num(ho) ? `at ${ho.padStart(2, '0')}:${mi.padStart(2, '0')} UTC` : null;
-  const everyDay = dom === '*' && mon === '*';
-  if (at && everyDay && dow === '*') return `Every day ${at}.`;
-  if (at && everyDay && weekdays(dow)) return `Every ${weekdays(dow)} ${at}.`;
-  if (at && num(dom) && mon === '*' && dow === '*') return `On day ${dom} of every month ${at}.`;
-  if (num(mi) && ho === '*' && everyDay && dow === '*') return `Every hour at minute ${mi}.`;
-  const everyHours = /^\*\/(\d+)$/.exec(ho);
-  if (num(mi) && everyHours && everyDay && dow === '*') return `Every ${everyHours[1]} hours at minute ${mi}.`;
-  const everyMinutes = /^\*\/(\d+)$/.exec(mi);
-  if (everyMinutes && ho === '*' && everyDay && dow === '*') return `Every ${everyMinutes[1]} minutes.`;
-  return `Minute ${mi}, hour ${ho}, day of month ${dom}, month ${mon}, day of week ${dow}.`;
-}
-
-// ---------------------------------------------------------------------------------------------
 // #/ Organizations
 
 async function viewOrgs(ctx) {
@@ -867,7 +830,7 @@ async function viewOrgs(ctx) {
             quota.resetAt ? h('span', { class: 'muted block' }, 'Resets ', timeEl(quota.resetAt)) : null)
           : h('span', { class: 'muted' }, 'unknown until the first call')],
         ['Schedule', sched.cron
-          ? h('span', null, h('code', null, sched.cron), ' ', explainCron(sched.cron),
+          ? h('span', null, h('code', null, sched.cron), ' ', sched.description ?? '',
             sched.nextRunAt ? h('span', { class: 'muted' }, ' Next: ', timeEl(sched.nextRunAt), ` (${relative(sched.nextRunAt)})`) : null)
           : h('span', { class: 'muted' }, 'not scheduled')],
         ['Auto-apply', sched.cron && sched.autoApplyMax !== null && sched.autoApplyMax !== undefined
@@ -1072,8 +1035,52 @@ function scheduleSection(org) {
   const id = String(org.organizationId);
   const sched = org.schedule ?? {};
   const cron = h('input', { type: 'text', id: 'cron', class: 'mono', testid: 'schedule-cron', placeholder: '0 2 * * *', spellcheck: 'false', autocomplete: 'off', value: sched.cron ?? '', 'aria-describedby': 'cron-explain cron-help' });
-  const explain = h('p', { class: 'explain', id: 'cron-explain', testid: 'cron-explain', 'aria-live': 'polite' }, explainCron(cron.value));
-  cron.addEventListener('input', () => { explain.textContent = explainCron(cron.value); });
+  const explain = h('p', { class: 'explain', id: 'cron-explain', testid: 'cron-explain', 'aria-live': 'polite' });
+  const upcoming = h('p', { class: 'help', testid: 'cron-next' });
+  // The server's parser (the one Save uses) explains the expression: what it means and its next
+  // runs, or what is wrong with it. Only the answer to the latest text is shown.
+  let asked = 0;
+  const explainNow = async () => {
+    const text = cron.value.trim();
+    const mine = ++asked;
+    if (!text) {
+      explain.className = 'explain';
+      explain.textContent = 'No schedule: scans run only when started here or from the command line.';
+      upcoming.replaceChildren();
+      return;
+    }
+    let answer;
+    try {
+      answer = await api(`/api/cron?expr=${enc(text)}`, { silent: true });
+    } catch {
+      if (mine !== asked) return;
+      explain.className = 'explain';
+      explain.textContent = 'Could not check the expression just now.';
+      upcoming.replaceChildren();
+      return;
+    }
+    if (mine !== asked) return;
+    if (!answer?.valid) {
+      explain.className = 'explain text-bad';
+      explain.textContent = `Not a valid cron expression: ${answer?.error ?? 'unknown error'}.`;
+      upcoming.replaceChildren();
+      return;
+    }
+    explain.className = 'explain';
+    explain.textContent = answer.description;
+    const times = Array.isArray(answer.next) ? answer.next : [];
+    upcoming.replaceChildren(...(times.length
+      ? ['Next runs (your time): ', ...times.flatMap((t, i) => [i ? ', ' : '', timeEl(t)])]
+      : [h('span', { class: 'text-bad' }, 'That date never comes: this schedule would never run.')]));
+  };
+  const explainSoon = debounce(explainNow, 250);
+  cron.addEventListener('input', () => {
+    asked++; // an answer still on its way is for older text
+    explain.className = 'explain muted';
+    explain.textContent = cron.value.trim() ? 'Checking…' : 'No schedule: scans run only when started here or from the command line.';
+    explainSoon();
+  });
+  explainNow();
   const cap = h('input', { type: 'number', id: 'auto-apply', min: 1, step: 1, testid: 'schedule-autoapply', value: sched.autoApplyMax ?? '', 'aria-describedby': 'cap-help' });
   const next = h('span', { testid: 'schedule-next' });
   const last = h('span', { testid: 'schedule-last' });
@@ -1105,7 +1112,7 @@ function scheduleSection(org) {
     }
   } },
   h('label', { for: 'cron' }, 'When to scan (cron)'),
-  h('div', null, cron, explain,
+  h('div', null, cron, explain, upcoming,
     h('p', { class: 'help', id: 'cron-help' }, 'Five fields, in UTC: minute, hour, day of month, month, day of week. ', h('code', null, '0 2 * * *'), ' is every day at 02:00 UTC; ', h('code', null, '30 6 * * 1-5'), ' is weekdays at 06:30 UTC. Each scheduled scan plans with the saved policy. Leave empty to scan only by hand.')),
   h('label', { for: 'auto-apply' }, 'Auto-apply up to'),
   h('div', null, cap, ' changes',
