@@ -219,6 +219,21 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect(await s.status(excludedId)).toBe('active');
   });
 
+  it('the approved plan\'s page says who approved it and when, and links its run, done', async () => {
+    await page.goto(url(`/#/plans/${plan.planId}`));
+    await expect.poll(() => text('plan-run-state')).toBe('done');
+    const run = (await s.h.journal.getRun(runId))!;
+    expect(await text('plan-approved-by')).toBe(USER);
+    expect(await page.getByTestId('plan-approved-at').locator('time').getAttribute('datetime')).toBe(new Date(run.createdAt).toISOString());
+    const changes = plan.steps.length - 1;
+    expect(await text('plan-approved')).toContain(`${changes} of ${changes} steps finished, ${changes} changed`);
+    expect(await page.getByTestId('plan-note').count(), 'no "Nothing has changed in Zoho Books yet"').toBe(0);
+    expect(await page.getByText('Nothing has changed in Zoho Books yet').count()).toBe(0);
+    await page.getByTestId('plan-approved-run').click();
+    await page.waitForURL((u) => u.hash === `#/runs/${runId}`);
+    await expect.poll(() => text('run-state')).toBe('done');
+  });
+
   it('undo from the run page puts every changed contact back', async () => {
     const seq = await s.h.lastSeq();
     await page.getByTestId('run-undo').click();
@@ -276,6 +291,34 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await expect.poll(() => page.getByTestId('webhook-row').first().getByTestId('webhook-tries').textContent()).toBe('1');
     expect(await s.status(contactId)).toBe('inactive');
     await screenshot(page, 'crm-events');
+  });
+
+  it('while an approved plan\'s run applies, the plan\'s page says so and follows it to done', async () => {
+    const stream = await s.events(api);
+    const scanned = await api.request<{ jobId: string }>('POST', `/api/orgs/${s.org}/scan`);
+    expect(scanned.status, scanned.text).toBe(202);
+    const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scanned.json.jobId && e.data.state !== 'running', 'the scan ends');
+    stream.close();
+    expect(job.data.state, JSON.stringify(job.data)).toBe('done');
+    const fresh = (await s.h.journal.getPlan(String(job.data.planId)))!;
+    expect(fresh.planId).not.toBe(plan.planId);
+    const keep = fresh.steps.find((st) => st.action === 'deactivate')!;
+    // One change, which takes 4 s in the emulator: the page sees the run applying.
+    await s.h.t.admin('POST', '/__emulator/faults', { faults: ['latency:4000,method=post,path=/contacts/*/inactive'] });
+    const approved = await api.request<{ runId: string }>('POST', `/api/plans/${fresh.planId}/approve`, { body: { exclude: fresh.steps.filter((st) => st !== keep).map((st) => st.contactId) } });
+    expect(approved.status, approved.text).toBe(202);
+    await page.goto(url(`/#/plans/${fresh.planId}`));
+    // Pending while it starts (the transaction counts for verify come first), then running.
+    await expect.poll(() => text('plan-run-state')).toMatch(/^(pending|running)$/);
+    expect(await text('plan-approved-by')).toBe(USER);
+    expect(await page.getByTestId('plan-approved-run').getAttribute('href')).toBe(`#/runs/${approved.json.runId}`);
+    expect(await text('plan-approved')).toMatch(/changed in Zoho Books now|will change in Zoho Books in a moment/);
+    expect(await page.getByTestId('plan-note').count()).toBe(0);
+    // Followed live, without a reload.
+    await expect.poll(() => text('plan-run-state')).toBe('done');
+    await s.h.t.admin('DELETE', '/__emulator/faults');
+    expect(await text('plan-approved')).toContain('1 of 1 step finished, 1 changed');
+    expect(await s.status(keep.contactId)).toBe('inactive');
   });
 
   it('sign out ends the session: the app sends back to the sign-in page', async () => {

@@ -1674,6 +1674,50 @@ async function viewPlan(ctx, planId) {
       h('a', { href: `#/runs/${enc(runId)}`, class: 'btn btn-primary', testid: 'plan-run-link' }, `Go to run ${runId} →`));
   } else approveSlot.append(approveBtn);
 
+  // An approved plan says so: who approved it and when, and its run, whose state follows the
+  // event stream (the run is read again after each burst of events, so a late answer cannot stick).
+  const approvedEl = runId ? h('div', { class: 'callout callout-approved', testid: 'plan-approved', 'aria-live': 'polite' },
+    'This plan was approved: ', h('a', { href: `#/runs/${enc(runId)}`, class: 'id' }, `run ${runId}`), '.') : null;
+  let approvedRun = null;
+  let approvedCounts = {};
+  const renderApproved = () => {
+    if (!approvedEl || !approvedRun) return;
+    const r = approvedRun;
+    const p = progressOf(approvedCounts);
+    const what = r.state === 'pending' ? 'The run is starting: contacts will change in Zoho Books in a moment.'
+      : r.state === 'running' ? 'Contacts are being changed in Zoho Books now.'
+      : r.state === 'done' ? 'Its changes are made in Zoho Books; the run page can undo them.'
+        : r.state === 'paused' ? 'The run is paused: resume it from the run page.'
+          : 'The run page shows what was changed.';
+    approvedEl.replaceChildren(
+      h('p', null, h('strong', null, 'Approved'), ' by ', h('span', { testid: 'plan-approved-by' }, String(r.createdBy)), ' on ', h('span', { testid: 'plan-approved-at' }, timeEl(r.createdAt)), '. ',
+        'Its run ', h('a', { href: `#/runs/${enc(runId)}`, class: 'id', testid: 'plan-approved-run' }, runId), ' is ', h('span', { testid: 'plan-run-state' }, badge(r.state)),
+        `: ${count(p.done)} of ${plural(p.total, 'step')} finished, ${count(approvedCounts.changed ?? 0)} changed.`),
+      h('p', null, what));
+  };
+  const loadApprovedRun = async () => {
+    const list = await api(`/api/runs?org=${enc(orgId)}`, { silent: true });
+    const found = (Array.isArray(list) ? list : []).find((e) => String(e.run?.runId) === runId) ?? await api(`/api/runs/${enc(runId)}`, { silent: true });
+    if (!ctx.alive || !found?.run) return;
+    approvedRun = found.run;
+    approvedCounts = found.counts ?? {};
+    renderApproved();
+  };
+  if (runId) {
+    loadApprovedRun().catch(() => {});
+    const reloadApproved = throttle(() => { loadApprovedRun().catch(() => {}); }, 1000);
+    ctx.cleanup(reloadApproved.cancel);
+    ctx.onEvent((type, data) => {
+      if (type !== 'run' || String(data.runId) !== runId) return;
+      if (approvedRun) {
+        if (data.state) approvedRun.state = data.state;
+        if (data.counts) approvedCounts = data.counts;
+        renderApproved();
+      }
+      reloadApproved();
+    });
+  }
+
   // The table.
   const checkboxFor = (r, id) => {
     if (!isStep(r)) return h('span', { class: 'muted', title: 'Excluded by the policy: not part of the plan’s changes' }, '–');
@@ -1924,7 +1968,7 @@ async function viewPlan(ctx, planId) {
     org?.latestPlan && String(org.latestPlan.planId) !== planId && !runId
       ? h('p', { class: 'callout callout-warn', testid: 'plan-outdated' }, 'A newer plan exists for this organization. ', h('a', { href: `#/plans/${enc(org.latestPlan.planId)}` }, 'Review the latest plan instead.'))
       : null,
-    h('p', { class: 'note' }, 'Nothing has changed in Zoho Books yet. Contacts change only when the plan is approved and applied, and every change can be undone.'),
+    approvedEl ?? h('p', { class: 'note', testid: 'plan-note' }, 'Nothing has changed in Zoho Books yet. Contacts change only when the plan is approved and applied, and every change can be undone.'),
     cardsEl,
     h('div', { class: 'plan-overview' },
       h('section', { class: 'panel chart-panel', 'aria-labelledby': 'chart-h' },
