@@ -3,6 +3,7 @@
  * `*`, lists `1,15`, ranges `1-5`, steps `*\/15` and `10-50/10`, month and day names (`jan`,
  * `mon`). Day of week 7 is Sunday, like 0, in every form (`7`, `5-7`, `0-7`, `1-7/2`). As in
  * classic cron, when both day fields are restricted a day matching either counts.
+ * `describeCron` says a parsed expression in English (the settings page shows it as you type).
  */
 
 export class CronError extends Error {
@@ -80,7 +81,7 @@ function parseField(text: string, spec: FieldSpec): Field {
 }
 
 export function parseCron(text: string): Cron {
-  const parts = text.trim().split(/\s+/);
+  const parts = text.trim() === '' ? [] : text.trim().split(/\s+/);
   if (parts.length !== 5) throw new CronError(`a cron expression has 5 fields (minute hour day month weekday), e.g. "0 2 * * *"; got ${parts.length}`);
   const [m, h, dom, mon, dow] = parts as [string, string, string, string, string];
   return {
@@ -128,4 +129,100 @@ export function nextRun(cron: Cron, after: number): number | undefined {
     return d.getTime();
   }
   return undefined;
+}
+
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+/** Monday first: people say "Saturday and Sunday", not "Sunday and Saturday". */
+const WEEK = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+
+const sorted = (values: Iterable<number>): number[] => [...values].sort((a, b) => a - b);
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** "a", "a and b", "a, b and c". */
+function joinAnd(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** The step of three or more evenly spaced values (0, 15, 30, 45 → 15), else undefined. */
+function stepOf(values: number[]): number | undefined {
+  if (values.length < 3) return undefined;
+  const step = values[1]! - values[0]!;
+  return step > 1 && values.every((v, i) => i === 0 || v - values[i - 1]! === step) ? step : undefined;
+}
+
+/** Consecutive values (one counts). */
+const isRun = (values: number[]): boolean => values.length > 0 && values[values.length - 1]! - values[0]! === values.length - 1;
+
+/**
+ * Sorted values in words: runs of three or more read "X to Y" (Monday to Friday, 1 to 7 and 15),
+ * a long evenly spaced list is cut short (1, 3, 5, …, 31).
+ */
+function list(values: number[], name: (n: number) => string = String): string {
+  if (values.length > 5 && stepOf(values) !== undefined) return `${values.slice(0, 3).map(name).join(', ')}, …, ${name(values[values.length - 1]!)}`;
+  const parts: string[] = [];
+  for (let i = 0; i < values.length;) {
+    let j = i;
+    while (j + 1 < values.length && values[j + 1] === values[j]! + 1) j++;
+    if (j - i >= 2) parts.push(`${name(values[i]!)} to ${name(values[j]!)}`);
+    else for (let k = i; k <= j; k++) parts.push(name(values[k]!));
+    i = j + 1;
+  }
+  return joinAnd(parts);
+}
+
+/** When in the day: clock times ("at 02:00 UTC") or a repeating phrase ("every 15 minutes"). */
+function timeOfDay(cron: Cron): { at: string } | { repeat: string } {
+  const minutes = sorted(cron.minute.values);
+  const hours = sorted(cron.hour.values);
+  const m0 = minutes[0]!;
+  const mLast = minutes[minutes.length - 1]!;
+  const h0 = hours[0]!;
+  const hLast = hours[hours.length - 1]!;
+  const clock = (h: number, m: number): string => `${two(h)}:${two(m)}`;
+  if (!cron.minute.any && !cron.hour.any && minutes.length * hours.length <= 6) {
+    return { at: `at ${joinAnd(hours.flatMap((h) => minutes.map((m) => clock(h, m))))} UTC` };
+  }
+  // Within an hour. Evenly spaced minutes that also space evenly into the next hour are a rhythm.
+  const minuteStep = stepOf(minutes);
+  const rhythm = minuteStep !== undefined && m0 + 60 - mLast === minuteStep;
+  let within: string;
+  if (cron.minute.any) within = 'every minute';
+  else if (rhythm) within = m0 === 0 ? `every ${minuteStep} minutes` : `every ${minuteStep} minutes from minute ${m0}`;
+  else within = `at minute${minutes.length > 1 ? 's' : ''} ${list(minutes)}`;
+  if (cron.hour.any) return { repeat: cron.minute.any || rhythm ? within : `every hour ${within}` };
+  if (minutes.length === 1) {
+    const hourStep = stepOf(hours);
+    if (hourStep !== undefined && h0 + 24 - hLast === hourStep) return { repeat: `every ${hourStep} hours at minute ${m0}${h0 === 0 ? '' : `, from ${clock(h0, m0)} UTC`}` };
+    // (A single hour has at most 6 times here, so it was said as clock times above.)
+    if (isRun(hours)) return { repeat: `every hour from ${clock(h0, m0)} to ${clock(hLast, m0)} UTC` };
+    if (hourStep !== undefined) return { repeat: `every ${hourStep} hours from ${clock(h0, m0)} to ${clock(hLast, m0)} UTC` };
+    return { at: `at ${list(hours, (h) => clock(h, m0))} UTC` };
+  }
+  if (isRun(hours)) return { repeat: `${within} from ${clock(h0, m0)} to ${clock(hLast, mLast)} UTC` };
+  return { repeat: `${within} in the hours starting ${list(hours, (h) => clock(h, 0))} UTC` };
+}
+
+/** Which days: "every day", "every Monday to Friday", "on day 1 of every month", with months. */
+function daysOf(cron: Cron): string {
+  const months = cron.month.any ? '' : list(sorted(cron.month.values), (m) => MONTH_NAMES[m - 1]!);
+  const dayList = sorted(cron.day.values);
+  const days = `${dayList.length > 1 ? 'days' : 'day'} ${list(dayList)}`;
+  const weekdays = list(sorted([...cron.weekday.values].map((d) => (d + 6) % 7)), (i) => WEEK[i]!);
+  const inMonths = months ? ` in ${months}` : '';
+  if (cron.day.any && cron.weekday.any) return `every day${inMonths}`;
+  if (cron.day.any) return `every ${weekdays}${inMonths}`;
+  const ofMonths = months ? `of ${months}` : 'of every month';
+  // Both day fields restricted: as in classic cron, a day matching either counts.
+  if (!cron.weekday.any) return `on ${days} ${ofMonths} and every ${weekdays}${inMonths}`;
+  return `on ${days} ${ofMonths}`;
+}
+
+const capital = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** A parsed expression in English, e.g. "Every Monday to Friday at 06:30 UTC." */
+export function describeCron(cron: Cron): string {
+  const time = timeOfDay(cron);
+  const days = daysOf(cron);
+  if ('at' in time) return `${capital(days)} ${time.at}.`;
+  return days === 'every day' ? `${capital(time.repeat)}.` : `${capital(time.repeat)}, ${days}.`;
 }

@@ -4,7 +4,7 @@
  * runs once at start-up (not once per missed time).
  */
 import { createRunFromPlan, type EngineClock, type Journal } from '../engine/index.js';
-import { nextRun, parseCron } from './cron.js';
+import { describeCron, nextRun, parseCron } from './cron.js';
 import type { Runner } from './runner.js';
 import type { ServiceStore } from './store.js';
 
@@ -16,7 +16,14 @@ export interface SchedulerOptions {
   log?: (message: string) => void;
 }
 
-export function createScheduler(options: SchedulerOptions): { tick(): Promise<string[]>; nextRunAt(cron: string | null, last: number | null): number | null } {
+export interface Scheduler {
+  tick(): Promise<string[]>;
+  nextRunAt(cron: string | null, last: number | null): number | null;
+  /** A saved cron in English (null: none). */
+  describe(cron: string | null): string | null;
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
   const { store, journal, runner, clock } = options;
   const nextRunAt = (cron: string | null, last: number | null): number | null => {
     if (!cron) return null;
@@ -28,6 +35,14 @@ export function createScheduler(options: SchedulerOptions): { tick(): Promise<st
   };
   return {
     nextRunAt,
+    describe(cron) {
+      if (!cron) return null;
+      try {
+        return describeCron(parseCron(cron));
+      } catch {
+        return null;
+      }
+    },
     async tick() {
       const started: string[] = [];
       const now = clock.now();
@@ -38,7 +53,7 @@ export function createScheduler(options: SchedulerOptions): { tick(): Promise<st
         const due = nextRunAt(s.cron, s.lastScheduledAt);
         if (due === null || due > now) continue;
         // Mark first, so a crash during the scan does not run it again and again.
-        await store.saveSettings({ ...s, lastScheduledAt: now });
+        await store.saveSettings({ ...s, lastScheduledAt: now, lastRunAt: now });
         started.push(s.organizationId);
         options.log?.(`schedule ${s.cron}: scanning organization ${s.organizationId}`);
         const { done } = runner.scanAndPlan(s.organizationId, policy.text);

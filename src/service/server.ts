@@ -13,7 +13,7 @@ import {
 } from '../engine/index.js';
 import { describeLastActivity } from '../engine/report/index.js';
 import { auditToCsv, auditToJson } from '../engine/report/index.js';
-import { CronError, parseCron } from './cron.js';
+import { CronError, describeCron, nextRun, parseCron, type Cron } from './cron.js';
 import { createEventBus, type EventBus } from './events.js';
 import { renderMetrics } from './metrics.js';
 import { verifyPassword } from './passwords.js';
@@ -172,7 +172,8 @@ export function createService(options: ServiceOptions): Service {
   const scheduler = createScheduler({ store, journal, runner, clock, log });
   const sessionTtl = options.sessionTtlMs ?? 12 * 3_600_000;
   let httpRequests = 0;
-  const loginFailures = new Map<string, number[]>();
+  /** Sign-in attempts per address in the last minute: failed ones and those still being checked. */
+  const loginFailures = new Map<string, Array<{ at: number }>>();
   const timers: NodeJS.Timeout[] = [];
   let ready: Promise<void> | undefined;
   let processing: Promise<number> | undefined;
@@ -257,7 +258,7 @@ export function createService(options: ServiceOptions): Service {
       contactUrl: contactAppUrl(connection.target, o.organizationId, ''),
       // Until one is saved, `draft` is the starter policy with every default written out.
       policy: policyText ? { text: policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
-      schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastScheduledAt },
+      schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastRunAt, description: scheduler.describe(s.cron) },
       webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, ...mappingView(o.organizationId, s.mapping) },
       latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
       latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.excluded.length, runId: planRun?.runId ?? null } : null,
@@ -306,8 +307,27 @@ export function createService(options: ServiceOptions): Service {
     if (max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 1)) throw new HttpError(400, 'autoApplyMax must be a whole number of at least 1, or null');
     const s = await store.settings(org);
     if (cron !== null && !(await journal.policy(org))) throw new HttpError(400, 'save a policy first: a schedule scans and plans with it');
+    // A new cron counts its next run from now (so it does not fire at once for a time already
+    // past); that is not a run, so lastRunAt stays as it was.
     await store.saveSettings({ ...s, cron: cron as string | null, autoApplyMax: max as number | null, lastScheduledAt: cron === s.cron ? s.lastScheduledAt : clock.now() });
     send(res, 200, await orgView((await organizations()).find((o) => o.organizationId === org)!));
+  });
+  // The settings page's cron helper asks here as the user types: the parser that Save uses says
+  // whether the expression is valid, what it means and when it would run (never a description of
+  // an expression Save would refuse).
+  route('GET', '/api/cron', async ({ res, query }) => {
+    const expr = query.get('expr');
+    if (expr === null) throw new HttpError(400, 'send ?expr=<a cron expression>, e.g. ?expr=0+2+*+*+*');
+    let cron: Cron;
+    try {
+      cron = parseCron(expr);
+    } catch (error) {
+      if (error instanceof CronError) return send(res, 200, { valid: false, error: error.message });
+      throw error;
+    }
+    const next: number[] = [];
+    for (let t = nextRun(cron, clock.now()); t !== undefined && next.length < 3; t = nextRun(cron, t)) next.push(t);
+    send(res, 200, { valid: true, expression: cron.text, description: describeCron(cron), next });
   });
   route('PUT', '/api/orgs/:org/webhook', async ({ req, res, params }) => {
     const org = params[0]!;
@@ -517,21 +537,39 @@ export function createService(options: ServiceOptions): Service {
       if (method !== 'POST') return send(res, 405, { error: 'use GET or POST' });
       if (!sameOrigin(req)) return send(res, 403, { error: 'cross-site sign-in refused' });
       const ip = req.socket.remoteAddress ?? '';
-      const recent = (loginFailures.get(ip) ?? []).filter((t) => t > clock.now() - 60_000);
-      if (recent.length >= 10) return send(res, 429, { error: 'too many failed sign-ins; wait a minute' });
       const form = new URLSearchParams((await readBody(req, 16 * 1024)).toString('utf8'));
-      const username = form.get('username') ?? '';
-      const user = await store.user(username);
-      // An unknown user costs the same scrypt as a known one: timing does not tell which names exist.
-      const ok = (await verifyPassword(form.get('password') ?? '', user?.passwordHash ?? DUMMY_HASH)) && user !== undefined;
-      if (!ok) {
-        loginFailures.set(ip, [...recent, clock.now()]);
-        res.writeHead(303, { ...SECURITY_HEADERS, location: '/login?error=1' });
-        return void res.end();
+      // Counted before the (slow) password check, with no await between the count and the mark:
+      // attempts in flight at once each see the others, so parallel guesses cannot slip past the
+      // limit. A failed attempt keeps its mark for the minute; a success removes only its own.
+      const attempts = (loginFailures.get(ip) ?? []).filter((a) => a.at > clock.now() - 60_000);
+      if (attempts.length >= 10) {
+        loginFailures.set(ip, attempts);
+        return send(res, 429, { error: 'too many failed sign-ins; wait a minute' });
       }
-      const created = await store.createSession(username, clock.now(), sessionTtl);
-      res.writeHead(303, { ...SECURITY_HEADERS, location: '/', 'set-cookie': cookie(created.token, Math.floor(sessionTtl / 1000)) });
-      return void res.end();
+      const attempt = { at: clock.now() };
+      loginFailures.set(ip, [...attempts, attempt]);
+      let failed = false;
+      try {
+        const username = form.get('username') ?? '';
+        const user = await store.user(username);
+        // An unknown user costs the same scrypt as a known one: timing does not tell which names exist.
+        const ok = (await verifyPassword(form.get('password') ?? '', user?.passwordHash ?? DUMMY_HASH)) && user !== undefined;
+        if (!ok) {
+          failed = true;
+          res.writeHead(303, { ...SECURITY_HEADERS, location: '/login?error=1' });
+          return void res.end();
+        }
+        const created = await store.createSession(username, clock.now(), sessionTtl);
+        res.writeHead(303, { ...SECURITY_HEADERS, location: '/', 'set-cookie': cookie(created.token, Math.floor(sessionTtl / 1000)) });
+        return void res.end();
+      } finally {
+        // Not a failed guess (the right password, or the check itself broke): its own mark goes, no other.
+        if (!failed) {
+          const left = (loginFailures.get(ip) ?? []).filter((a) => a !== attempt);
+          if (left.length > 0) loginFailures.set(ip, left);
+          else loginFailures.delete(ip);
+        }
+      }
     }
 
     if (path.startsWith('/assets/') && method === 'GET') {

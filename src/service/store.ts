@@ -25,6 +25,7 @@ export const SERVICE_SCHEMA: readonly string[] = [
     cron TEXT,
     auto_apply_max INTEGER,
     last_scheduled_at BIGINT,
+    last_run_at BIGINT,
     webhook_mode TEXT,
     webhook_secret TEXT,
     webhook_mapping TEXT NOT NULL
@@ -58,6 +59,19 @@ export const SERVICE_SCHEMA: readonly string[] = [
   )`,
 ];
 
+/** Columns added to a table after its first release: [table, column, type]. */
+const ADDED_COLUMNS: ReadonlyArray<readonly [string, string, string]> = [
+  ['org_settings', 'last_run_at', 'BIGINT'],
+];
+
+/** A table's column names: SQLite's PRAGMA, or PostgreSQL's information schema. */
+async function columnsOf(db: SqlDatabase, table: string): Promise<Set<string>> {
+  const rows = db.dialect === 'sqlite'
+    ? await db.all<{ name: string }>(`PRAGMA table_info(${table})`)
+    : await db.all<{ name: string }>('SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?', [table]);
+  return new Set(rows.map((r) => String(r.name).toLowerCase()));
+}
+
 export interface WebhookMapping {
   /** CRM status values that mean "mark inactive" (compared case-insensitively). */
   inactive: string[];
@@ -72,7 +86,13 @@ export interface OrgSettings {
   organizationId: string;
   cron: string | null;
   autoApplyMax: number | null;
+  /**
+   * Where the schedule counts its next run from: the time it last ran, or the time its cron was
+   * saved (so a new schedule does not fire at once for a time already past).
+   */
   lastScheduledAt: number | null;
+  /** When the schedule last actually ran (null: never). */
+  lastRunAt: number | null;
   webhookMode: 'hmac' | 'secret' | null;
   webhookSecret: string | null;
   mapping: WebhookMapping;
@@ -154,6 +174,11 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     async migrate(journal) {
       await db.transaction(async (tx) => {
         for (const sql of SERVICE_SCHEMA) await tx.exec(sql);
+        // Columns added since a table was first created: CREATE TABLE IF NOT EXISTS leaves an
+        // existing table as it was, so a database from an earlier version gets them here.
+        for (const [table, column, type] of ADDED_COLUMNS) {
+          if (!(await columnsOf(tx, table)).has(column)) await tx.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+        }
       });
       if (!journal) return;
       const legacy = await db.all<{ organization_id: string; policy_text: string }>('SELECT organization_id, policy_text FROM org_settings WHERE policy_text IS NOT NULL');
@@ -198,13 +223,14 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     async settings(organizationId) {
       const row = await db.get<Record<string, unknown>>('SELECT * FROM org_settings WHERE organization_id = ?', [organizationId]);
       if (!row) {
-        return { organizationId, cron: null, autoApplyMax: null, lastScheduledAt: null, webhookMode: null, webhookSecret: null, mapping: { ...DEFAULT_MAPPING } };
+        return { organizationId, cron: null, autoApplyMax: null, lastScheduledAt: null, lastRunAt: null, webhookMode: null, webhookSecret: null, mapping: { ...DEFAULT_MAPPING } };
       }
       return {
         organizationId,
         cron: (row.cron as string | null) ?? null,
         autoApplyMax: row.auto_apply_max === null || row.auto_apply_max === undefined ? null : Number(row.auto_apply_max),
         lastScheduledAt: row.last_scheduled_at === null || row.last_scheduled_at === undefined ? null : Number(row.last_scheduled_at),
+        lastRunAt: row.last_run_at === null || row.last_run_at === undefined ? null : Number(row.last_run_at),
         webhookMode: (row.webhook_mode as OrgSettings['webhookMode']) ?? null,
         webhookSecret: (row.webhook_secret as string | null) ?? null,
         mapping: JSON.parse(String(row.webhook_mapping)) as WebhookMapping,
@@ -216,12 +242,12 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     },
     async saveSettings(s) {
       await db.run(
-        `INSERT INTO org_settings (organization_id, policy_text, cron, auto_apply_max, last_scheduled_at, webhook_mode, webhook_secret, webhook_mapping)
-         VALUES (?, NULL, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO org_settings (organization_id, policy_text, cron, auto_apply_max, last_scheduled_at, last_run_at, webhook_mode, webhook_secret, webhook_mapping)
+         VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (organization_id) DO UPDATE SET cron = excluded.cron, auto_apply_max = excluded.auto_apply_max,
-           last_scheduled_at = excluded.last_scheduled_at, webhook_mode = excluded.webhook_mode, webhook_secret = excluded.webhook_secret,
-           webhook_mapping = excluded.webhook_mapping`,
-        [s.organizationId, s.cron, s.autoApplyMax, s.lastScheduledAt, s.webhookMode, s.webhookSecret, JSON.stringify(s.mapping)],
+           last_scheduled_at = excluded.last_scheduled_at, last_run_at = excluded.last_run_at, webhook_mode = excluded.webhook_mode,
+           webhook_secret = excluded.webhook_secret, webhook_mapping = excluded.webhook_mapping`,
+        [s.organizationId, s.cron, s.autoApplyMax, s.lastScheduledAt, s.lastRunAt, s.webhookMode, s.webhookSecret, JSON.stringify(s.mapping)],
       );
     },
     async addEvent(e) {

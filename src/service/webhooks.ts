@@ -202,6 +202,8 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
     }
   };
 
+  // Every pass that settles an event counts as one of its attempts, as a failed one does in
+  // retryLater: an event applied at its first try shows 1, not 0.
   const settleRun = async (runId: string, events: WebhookEvent[]): Promise<void> => {
     const steps = new Map((await journal.steps(runId)).map((s) => [s.contactId, s]));
     for (const e of events) {
@@ -209,10 +211,10 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
       if (!step) continue;
       if (step.state === 'done') {
         const state = step.outcome === 'changed' ? 'applied' : 'unchanged';
-        await store.updateEvent(e.eventId, { state, lastError: null });
+        await store.updateEvent(e.eventId, { state, attempts: e.attempts + 1, lastError: null });
         emit(e, state);
       } else if (step.state === 'skipped' || step.state === 'failed') {
-        await store.updateEvent(e.eventId, { state: 'failed', lastError: step.skipReason ?? step.lastError ?? 'not applied' });
+        await store.updateEvent(e.eventId, { state: 'failed', attempts: e.attempts + 1, lastError: step.skipReason ?? step.lastError ?? 'not applied' });
         emit(e, 'failed');
       }
     }
@@ -242,12 +244,12 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
           try {
             const found = await port.findByCrm({ zcrmAccountId: e.crmAccountId ?? undefined, zcrmContactId: e.crmContactId ?? undefined });
             if (found.length === 0) {
-              await store.updateEvent(e.eventId, { state: 'unmatched', lastError: `no Books contact is linked to CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : `contact ${e.crmContactId}`}` });
+              await store.updateEvent(e.eventId, { state: 'unmatched', attempts: e.attempts + 1, lastError: `no Books contact is linked to CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : `contact ${e.crmContactId}`}` });
               emit(e, 'unmatched');
               continue;
             }
             if (found.length > 1) {
-              await store.updateEvent(e.eventId, { state: 'failed', lastError: `${found.length} Books contacts are linked to that CRM record; change them by hand` });
+              await store.updateEvent(e.eventId, { state: 'failed', attempts: e.attempts + 1, lastError: `${found.length} Books contacts are linked to that CRM record; change them by hand` });
               emit(e, 'failed');
               continue;
             }

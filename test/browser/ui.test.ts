@@ -100,6 +100,36 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await screenshot(page, 'settings', { fullPage: true });
   });
 
+  it('the cron helper says what is wrong with an invalid expression and explains a valid one as it is typed', async () => {
+    const cronInput = page.getByTestId('schedule-cron');
+    await expect.poll(() => text('cron-explain')).toMatch(/^No schedule/);
+    // 02:61 is no time: the helper says so (from the parser Save uses) and explains nothing.
+    await cronInput.pressSequentially('61 2 * * *');
+    await expect.poll(() => text('cron-explain')).toBe('Not a valid cron expression: minute: 61 is outside 0-59.');
+    expect(await page.getByTestId('cron-next').locator('time').count()).toBe(0);
+    await cronInput.fill('30 6 * * 1-5');
+    await expect.poll(() => text('cron-explain')).toBe('Every Monday to Friday at 06:30 UTC.');
+    await expect.poll(() => page.getByTestId('cron-next').locator('time').count()).toBe(3);
+    const times = await page.getByTestId('cron-next').locator('time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime')));
+    const cron = await api.get<{ next: number[] }>(`/api/cron?expr=${encodeURIComponent('30 6 * * 1-5')}`);
+    expect(times).toEqual(cron.json.next.map((t) => new Date(t).toISOString()));
+    await cronInput.fill('');
+    await expect.poll(() => text('cron-explain')).toMatch(/^No schedule/);
+  });
+
+  it('a saved schedule shows its next run, and no last run until a scheduled scan has run', async () => {
+    expect(await text('schedule-last')).toBe('never');
+    await page.getByTestId('schedule-cron').fill('0 2 * * *');
+    await page.getByTestId('schedule-save').click();
+    await expect.poll(() => text('schedule-status')).toBe('Saved.');
+    // Saving is not running: the last run still says never (it showed the time of the save).
+    expect(await text('schedule-last')).toBe('never');
+    expect((await s.store.settings(s.org)).cron).toBe('0 2 * * *');
+    const view = (await api.get<Array<{ organizationId: string; schedule: { nextRunAt: number; lastRunAt: number | null } }>>('/api/orgs')).json.find((o) => o.organizationId === s.org)!;
+    expect(view.schedule.lastRunAt).toBeNull();
+    expect(await page.getByTestId('schedule-next').locator('time').getAttribute('datetime')).toBe(new Date(view.schedule.nextRunAt).toISOString());
+  });
+
   it('scans and plans from the organization card, then opens the review page with every contact', async () => {
     await page.goto(url('/#/'));
     await page.getByTestId('org-card').first().getByTestId('scan-button').click();
@@ -189,6 +219,21 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect(await s.status(excludedId)).toBe('active');
   });
 
+  it('the approved plan\'s page says who approved it and when, and links its run, done', async () => {
+    await page.goto(url(`/#/plans/${plan.planId}`));
+    await expect.poll(() => text('plan-run-state')).toBe('done');
+    const run = (await s.h.journal.getRun(runId))!;
+    expect(await text('plan-approved-by')).toBe(USER);
+    expect(await page.getByTestId('plan-approved-at').locator('time').getAttribute('datetime')).toBe(new Date(run.createdAt).toISOString());
+    const changes = plan.steps.length - 1;
+    expect(await text('plan-approved')).toContain(`${changes} of ${changes} steps finished, ${changes} changed`);
+    expect(await page.getByTestId('plan-note').count(), 'no "Nothing has changed in Zoho Books yet"').toBe(0);
+    expect(await page.getByText('Nothing has changed in Zoho Books yet').count()).toBe(0);
+    await page.getByTestId('plan-approved-run').click();
+    await page.waitForURL((u) => u.hash === `#/runs/${runId}`);
+    await expect.poll(() => text('run-state')).toBe('done');
+  });
+
   it('undo from the run page puts every changed contact back', async () => {
     const seq = await s.h.lastSeq();
     await page.getByTestId('run-undo').click();
@@ -242,8 +287,38 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect((await s.store.events(s.org, 10)).find((e) => e.eventId === hook.json.eventId)?.state, 'the stored event').toBe('applied');
     await expect.poll(() => page.getByTestId('webhook-row').first().textContent()).toContain('applied');
     expect(await page.getByTestId('webhook-row').first().textContent()).toContain(contactId);
+    // Applied at its first try: one try, not 0 (the row is patched from the event stream at once, then reloaded).
+    await expect.poll(() => page.getByTestId('webhook-row').first().getByTestId('webhook-tries').textContent()).toBe('1');
     expect(await s.status(contactId)).toBe('inactive');
     await screenshot(page, 'crm-events');
+  });
+
+  it('while an approved plan\'s run applies, the plan\'s page says so and follows it to done', async () => {
+    const stream = await s.events(api);
+    const scanned = await api.request<{ jobId: string }>('POST', `/api/orgs/${s.org}/scan`);
+    expect(scanned.status, scanned.text).toBe(202);
+    const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scanned.json.jobId && e.data.state !== 'running', 'the scan ends');
+    stream.close();
+    expect(job.data.state, JSON.stringify(job.data)).toBe('done');
+    const fresh = (await s.h.journal.getPlan(String(job.data.planId)))!;
+    expect(fresh.planId).not.toBe(plan.planId);
+    const keep = fresh.steps.find((st) => st.action === 'deactivate')!;
+    // One change, which takes 4 s in the emulator: the page sees the run applying.
+    await s.h.t.admin('POST', '/__emulator/faults', { faults: ['latency:4000,method=post,path=/contacts/*/inactive'] });
+    const approved = await api.request<{ runId: string }>('POST', `/api/plans/${fresh.planId}/approve`, { body: { exclude: fresh.steps.filter((st) => st !== keep).map((st) => st.contactId) } });
+    expect(approved.status, approved.text).toBe(202);
+    await page.goto(url(`/#/plans/${fresh.planId}`));
+    // Pending while it starts (the transaction counts for verify come first), then running.
+    await expect.poll(() => text('plan-run-state')).toMatch(/^(pending|running)$/);
+    expect(await text('plan-approved-by')).toBe(USER);
+    expect(await page.getByTestId('plan-approved-run').getAttribute('href')).toBe(`#/runs/${approved.json.runId}`);
+    expect(await text('plan-approved')).toMatch(/changed in Zoho Books now|will change in Zoho Books in a moment/);
+    expect(await page.getByTestId('plan-note').count()).toBe(0);
+    // Followed live, without a reload.
+    await expect.poll(() => text('plan-run-state')).toBe('done');
+    await s.h.t.admin('DELETE', '/__emulator/faults');
+    expect(await text('plan-approved')).toContain('1 of 1 step finished, 1 changed');
+    expect(await s.status(keep.contactId)).toBe('inactive');
   });
 
   it('sign out ends the session: the app sends back to the sign-in page', async () => {

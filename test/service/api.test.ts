@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy, type RunCounts, type RunRecord, type StepRecord } from '../../src/engine/index.js';
+import { nextRun, parseCron } from '../../src/service/index.js';
 import { parseCsvText } from '../helpers/cli.js';
 import { successfulStatusChanges } from '../helpers/engine.js';
 import { policyFor, signHook, startTestService, until, type SignedIn, type SseStream, type TestService } from '../helpers/service.js';
@@ -16,7 +17,7 @@ interface OrgView {
   name: string;
   plan: string;
   policy: { text: string; problems: unknown[]; saved: boolean; draft?: string };
-  schedule: { cron: string | null; autoApplyMax: number | null; nextRunAt: number | null; lastRunAt: number | null };
+  schedule: { cron: string | null; autoApplyMax: number | null; nextRunAt: number | null; lastRunAt: number | null; description: string | null };
   webhook: { mode: string | null; configured: boolean; mapping: { inactive: string[]; active: string[] } };
   latestSnapshot: { snapshotId: string; takenAt: number; contactCount: number; apiCalls: number } | null;
   latestPlan: { planId: string; asOf: number; steps: number; excluded: number; runId: string | null } | null;
@@ -89,7 +90,7 @@ describe('organizations', () => {
       expect(o.policy).toMatchObject({ text: '', problems: [], saved: false });
       // The starter draft is a usable policy for this organization (what `sunset policy init` writes).
       expect(parsePolicy(o.policy.draft ?? '', 'draft').organizationId).toBe(o.organizationId);
-      expect(o.schedule).toEqual({ cron: null, autoApplyMax: null, nextRunAt: null, lastRunAt: null });
+      expect(o.schedule).toEqual({ cron: null, autoApplyMax: null, nextRunAt: null, lastRunAt: null, description: null });
       expect(o.webhook.mode).toBeNull();
       expect(o.webhook.configured).toBe(false);
       expect(o.webhook.mapping.inactive.length).toBeGreaterThan(0);
@@ -177,13 +178,77 @@ describe('schedule', () => {
     const today2am = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 2, 0, 0);
     const expected = today2am > now ? today2am : today2am + 86_400_000;
     expect(r.json.organizationId).toBe(s.org);
-    expect(r.json.schedule).toEqual({ cron: '0 2 * * *', autoApplyMax: 50, nextRunAt: expected, lastRunAt: now });
+    // Saved, not run: no scan has run, so no last run (it showed the time of the save).
+    expect(r.json.schedule).toEqual({ cron: '0 2 * * *', autoApplyMax: 50, nextRunAt: expected, lastRunAt: null, description: 'Every day at 02:00 UTC.' });
+    expect((await orgView(s.org)).schedule.lastRunAt).toBeNull();
     expect((await orgView(s.org)).schedule.nextRunAt).toBe(expected);
     const cleared = await session.request<OrgView>('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: null, autoApplyMax: null } });
     expect(cleared.status).toBe(200);
     expect(cleared.json.schedule.cron).toBeNull();
     expect(cleared.json.schedule.nextRunAt).toBeNull();
     expect(await s.service.tick()).toEqual([]);
+  });
+});
+
+describe('the cron helper (GET /api/cron)', () => {
+  interface CronAnswer {
+    valid: boolean;
+    expression?: string;
+    description?: string;
+    next?: number[];
+    error?: string;
+  }
+  const ask = async (expr: string): Promise<CronAnswer> => {
+    const r = await session.get<CronAnswer>(`/api/cron?expr=${encodeURIComponent(expr)}`);
+    expect(r.status, r.text).toBe(200);
+    return r.json;
+  };
+
+  it('describes a valid expression with its next three runs, from the service\'s clock', async () => {
+    const answer = await ask(' 30  6 * * 1-5 ');
+    const first = nextRun(parseCron('30 6 * * 1-5'), s.h.clock.now())!;
+    const second = nextRun(parseCron('30 6 * * 1-5'), first)!;
+    expect(answer).toEqual({
+      valid: true, expression: '30 6 * * 1-5', description: 'Every Monday to Friday at 06:30 UTC.',
+      next: [first, second, nextRun(parseCron('30 6 * * 1-5'), second)!],
+    });
+    expect((await ask('0 2 * * *')).description).toBe('Every day at 02:00 UTC.');
+  });
+
+  it('says what is wrong with an invalid expression, and never describes it', async () => {
+    for (const [expr, error] of [
+      ['61 2 * * *', /minute: 61 is outside 0-59/],
+      ['0 24 * * *', /hour: 24 is outside 0-23/],
+      ['0 2 * *', /5 fields.*got 4/],
+      ['', /5 fields.*got 0/],
+      ['daily', /5 fields.*got 1/],
+      ['0 2 * * funday', /day of week: "funday" is not a number or a name/],
+      ['*/0 * * * *', /minute: step "0"/],
+    ] as const) {
+      const answer = await ask(expr);
+      expect(answer, expr).toEqual({ valid: false, error: expect.stringMatching(error) });
+    }
+  });
+
+  it('agrees with Save: what it calls valid saves, what it calls invalid is refused', async () => {
+    const before = await s.store.settings(s.org);
+    expect(await s.h.journal.policy(s.org), 'a schedule needs the policy saved above').toBeDefined();
+    for (const expr of ['0 2 * * *', '61 2 * * *', '0 0 31 4 *', '5/20 3 * * *', '0 0 * * 8', '1,,2 * * * *', '0 0 29 2 mon', '*/15 9-17 * jan-mar 1-5']) {
+      const answer = await ask(expr);
+      const saved = await session.request('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: expr, autoApplyMax: null } });
+      expect(saved.status, `${expr}: ${saved.text}`).toBe(answer.valid ? 200 : 400);
+      if (!answer.valid) expect((saved.json as { error: string }).error).toBe(`cron: ${answer.error}`);
+    }
+    // A date that never comes is valid but never runs: no next times.
+    expect(await ask('0 0 31 4 *')).toMatchObject({ valid: true, description: 'On day 31 of April at 00:00 UTC.', next: [] });
+    expect((await session.request('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: before.cron, autoApplyMax: before.autoApplyMax } })).status).toBe(200);
+    expect(await s.service.tick()).toEqual([]);
+  });
+
+  it('without ?expr answers 400', async () => {
+    const r = await session.get<{ error: string }>('/api/cron');
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatch(/expr/);
   });
 });
 

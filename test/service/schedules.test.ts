@@ -4,9 +4,11 @@
  * scan + plan when due and only then, auto-applies a plan under its cap, leaves a larger one for
  * review, and a schedule missed while the service was down runs once at start-up.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../src/engine/index.js';
-import { CronError, nextRun, parseCron } from '../../src/service/index.js';
+import { openSqlite, type RunRecord } from '../../src/engine/index.js';
+import { createServiceStore, CronError, describeCron, nextRun, parseCron } from '../../src/service/index.js';
+import { tempDir } from '../helpers/emulator.js';
 import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -115,6 +117,40 @@ describe('cron expressions', () => {
     expect(next('0 0 30 2 *', '2026-03-02T06:00:00.000Z')).toBeUndefined();
   });
 
+  it.each([
+    ['0 2 * * *', 'Every day at 02:00 UTC.'],
+    ['30 6 * * 1-5', 'Every Monday to Friday at 06:30 UTC.'],
+    ['30 9 * * MON-FRI', 'Every Monday to Friday at 09:30 UTC.'],
+    ['15 3 * * 6,0', 'Every Saturday and Sunday at 03:15 UTC.'],
+    ['0 0 * * 5-7', 'Every Friday to Sunday at 00:00 UTC.'],
+    ['0 0 * * 7', 'Every Sunday at 00:00 UTC.'],
+    ['5 4 * * 1,3', 'Every Monday and Wednesday at 04:05 UTC.'],
+    ['0 0 1 * *', 'On day 1 of every month at 00:00 UTC.'],
+    ['0 0 1,15 * *', 'On days 1 and 15 of every month at 00:00 UTC.'],
+    ['0 0 */2 * *', 'On days 1, 3, 5, …, 31 of every month at 00:00 UTC.'],
+    ['0 0 1 jan *', 'On day 1 of January at 00:00 UTC.'],
+    ['0 0 1 */3 *', 'On day 1 of January, April, July and October at 00:00 UTC.'],
+    ['0 0 * 1,7 *', 'Every day in January and July at 00:00 UTC.'],
+    ['0 12 10 * fri', 'On day 10 of every month and every Friday at 12:00 UTC.'],
+    ['0 2,14 * * *', 'Every day at 02:00 and 14:00 UTC.'],
+    ['0 */6 * * *', 'Every day at 00:00, 06:00, 12:00 and 18:00 UTC.'],
+    ['5/20 3 * * *', 'Every day at 03:05, 03:25 and 03:45 UTC.'],
+    ['* * * * *', 'Every minute.'],
+    ['*/15 * * * *', 'Every 15 minutes.'],
+    ['10-50/20 * * * *', 'Every 20 minutes from minute 10.'],
+    ['*/7 * * * *', 'Every hour at minutes 0, 7, 14, …, 56.'],
+    ['5 * * * *', 'Every hour at minute 5.'],
+    ['0,30 * * * *', 'Every hour at minutes 0 and 30.'],
+    ['0 */2 * * *', 'Every 2 hours at minute 0.'],
+    ['0 1-23/2 * * *', 'Every 2 hours at minute 0, from 01:00 UTC.'],
+    ['0 9-17 * * 1-5', 'Every hour from 09:00 to 17:00 UTC, every Monday to Friday.'],
+    ['*/10 9-17 * * *', 'Every 10 minutes from 09:00 to 17:50 UTC.'],
+    ['* 2 * * *', 'Every minute from 02:00 to 02:59 UTC.'],
+    ['*/5 * * * 1-5', 'Every 5 minutes, every Monday to Friday.'],
+  ])('describes %j as %j', (cron, words) => {
+    expect(describeCron(parseCron(cron))).toBe(words);
+  });
+
   it('normalises spacing', () => {
     expect(parseCron('  0   2 *  * * ').text).toBe('0 2 * * *');
   });
@@ -151,6 +187,8 @@ describe('the scheduler', () => {
     await s.advance((target - now) / 1000);
     return target;
   };
+  const schedule = async (): Promise<{ cron: string | null; lastRunAt: number | null; nextRunAt: number | null }> =>
+    (await session.get<Array<{ organizationId: string; schedule: { cron: string | null; lastRunAt: number | null; nextRunAt: number | null } }>>('/api/orgs')).json.find((o) => o.organizationId === s.org)!.schedule;
   const latestPlanId = async (): Promise<string | undefined> => (await s.h.journal.latestPlan(s.org))?.planId;
   const idle = (): boolean => s.service.runner.activeJobs().length === 0;
   const newPlan = (previous: string | undefined): Promise<string> =>
@@ -163,6 +201,8 @@ describe('the scheduler', () => {
     await setPolicy('max_changes: 3\n');
     await setSchedule('0 * * * *', null);
     expect(await s.service.tick(), 'not due right after it is set').toEqual([]);
+    // Saved, not run: the last run is none, whatever the next one counts from.
+    expect((await schedule()).lastRunAt, 'no scan has run yet').toBeNull();
     await toNextHour(-1000);
     expect(await s.service.tick(), 'a second before the hour').toEqual([]);
     expect(await latestPlanId()).toBeUndefined();
@@ -173,8 +213,12 @@ describe('the scheduler', () => {
     expect((await s.h.journal.getPlan(planId))!.steps.length).toBe(3);
     // Marked as run: the next tick does nothing, the next run is an hour on.
     expect(await s.service.tick()).toEqual([]);
-    const view = (await session.get<Array<{ organizationId: string; schedule: { lastRunAt: number; nextRunAt: number } }>>('/api/orgs')).json.find((o) => o.organizationId === s.org)!;
-    expect(view.schedule).toMatchObject({ lastRunAt: due, nextRunAt: due + 3_600_000 });
+    expect(await schedule()).toMatchObject({ lastRunAt: due, nextRunAt: due + 3_600_000 });
+    // Another cron counts its next run from its save, and the last run is still the scan that ran.
+    await s.advance(600);
+    await setSchedule('30 * * * *', null);
+    expect(await schedule()).toMatchObject({ cron: '30 * * * *', lastRunAt: due, nextRunAt: due + 1_800_000 });
+    await setSchedule('0 * * * *', null);
     // No cap: nothing is applied.
     expect(await s.h.journal.listRuns(s.org)).toEqual([]);
   });
@@ -256,6 +300,54 @@ describe('a schedule missed while the service was down', () => {
       expect(runs).toEqual([]);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('a database from the version before last_run_at', () => {
+  it('gets the column at start-up and keeps its settings; a second start-up changes nothing', async () => {
+    const dir = tempDir('sunset-store-');
+    const path = join(dir.path, 'sunset.db');
+    try {
+      // org_settings as the previous version created it, with a saved schedule.
+      const old = openSqlite(path);
+      await old.exec(`CREATE TABLE org_settings (
+        organization_id TEXT PRIMARY KEY,
+        policy_text TEXT,
+        cron TEXT,
+        auto_apply_max INTEGER,
+        last_scheduled_at BIGINT,
+        webhook_mode TEXT,
+        webhook_secret TEXT,
+        webhook_mapping TEXT NOT NULL
+      )`);
+      await old.run('INSERT INTO org_settings VALUES (?, ?, ?, ?, ?, ?, ?, ?)', ['701000001', policyFor('701000001'), '0 2 * * *', 5, 1_790_000_000_000, 'hmac', 'a-secret-of-some-length', '{"inactive":["Churned"],"active":["Active"]}']);
+      await old.close();
+
+      const db = openSqlite(path);
+      const store = createServiceStore(db);
+      await store.migrate();
+      const columns = async (): Promise<string[]> => (await db.all<{ name: string }>('PRAGMA table_info(org_settings)')).map((c) => c.name);
+      expect(await columns()).toContain('last_run_at');
+      const settings = await store.settings('701000001');
+      expect(settings).toEqual({
+        organizationId: '701000001', policyText: policyFor('701000001'), cron: '0 2 * * *', autoApplyMax: 5, lastScheduledAt: 1_790_000_000_000, lastRunAt: null,
+        webhookMode: 'hmac', webhookSecret: 'a-secret-of-some-length', mapping: { inactive: ['Churned'], active: ['Active'] },
+      });
+      await store.saveSettings({ ...settings, lastRunAt: 1_790_000_060_000 });
+      expect((await store.settings('701000001')).lastRunAt).toBe(1_790_000_060_000);
+      const before = await columns();
+      await store.migrate();
+      expect(await columns()).toEqual(before);
+      expect((await store.settings('701000001')).lastRunAt).toBe(1_790_000_060_000);
+      // The same columns as a database made by this version.
+      const fresh = openSqlite(join(dir.path, 'fresh.db'));
+      await createServiceStore(fresh).migrate();
+      expect((await fresh.all<{ name: string }>('PRAGMA table_info(org_settings)')).map((c) => c.name).sort()).toEqual([...before].sort());
+      await fresh.close();
+      await db.close();
+    } finally {
+      dir.cleanup();
     }
   });
 });

@@ -133,7 +133,8 @@ describe('HMAC mode', () => {
     const stored = (await allEvents()).find((e) => e.eventId === r.json.eventId);
     expect(stored).toMatchObject({ organizationId: s.org, crmAccountId: c.zcrm_account_id, status: 'Churned', action: 'deactivate' });
     const e = await settle(r.json.eventId);
-    expect(e).toMatchObject({ state: 'applied', booksContactId: c.contact_id, lastError: null });
+    // Applied at the first try: that try counts.
+    expect(e).toMatchObject({ state: 'applied', booksContactId: c.contact_id, lastError: null, attempts: 1 });
     expect(await s.status(c.contact_id)).toBe('inactive');
     const runs = await crmRuns();
     expect(runs).toHaveLength(1);
@@ -147,7 +148,7 @@ describe('HMAC mode', () => {
     expect(successfulStatusChanges(log)).toEqual(new Map([[c.contact_id, ['inactive']]]));
     // Visible in the UI's list and on the event stream.
     const listed = await apiEvent(r.json.eventId);
-    expect(listed).toMatchObject({ eventId: r.json.eventId, organizationId: s.org, booksContactId: c.contact_id, status: 'Churned', action: 'deactivate', state: 'applied', runId: e.runId });
+    expect(listed).toMatchObject({ eventId: r.json.eventId, organizationId: s.org, booksContactId: c.contact_id, status: 'Churned', action: 'deactivate', state: 'applied', runId: e.runId, attempts: 1 });
     await sse.waitFor((x) => x.type === 'webhook' && x.data.eventId === r.json.eventId && x.data.state === 'applied', 'the applied event');
     expect(sse.events.find((x) => x.type === 'webhook' && x.data.eventId === r.json.eventId)?.data).toEqual({ eventId: r.json.eventId, organizationId: s.org, state: 'accepted' });
   });
@@ -325,10 +326,11 @@ describe('mapping and matching', () => {
     expect(r.status).toBe(202);
     const e = await settle(r.json.eventId);
     expect(e.state).toBe('unmatched');
+    expect(e.attempts, 'the lookup that found no contact is an attempt').toBe(1);
     expect(e.booksContactId).toBeNull();
     expect(e.lastError).toContain('4876999999999999999');
     expect((await crmRuns()).length).toBe(runsBefore);
-    expect((await apiEvent(r.json.eventId)).state).toBe('unmatched');
+    expect(await apiEvent(r.json.eventId)).toMatchObject({ state: 'unmatched', attempts: 1 });
   });
 
   it('a CRM id Zoho refuses to look up (too short) fails at once, without retries or a run', async () => {
@@ -366,7 +368,7 @@ describe('mapping and matching', () => {
     const r = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-two-links' }));
     expect(r.status).toBe(202);
     const e = await settle(r.json.eventId);
-    expect(e.state).toBe('failed');
+    expect(e).toMatchObject({ state: 'failed', attempts: 1 });
     expect(e.lastError).toMatch(/2 Books contacts/);
     expect(successfulStatusChanges(await s.h.requests({ since: seq })).size).toBe(0);
   });
@@ -395,7 +397,8 @@ describe('mapping and matching', () => {
     const c = takeLinked();
     const r = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Customer', event_id: 'evt-same' }));
     const e = await settle(r.json.eventId);
-    expect(e.state).toBe('unchanged');
+    expect(e).toMatchObject({ state: 'unchanged', attempts: 1 });
+    expect(await apiEvent(r.json.eventId)).toMatchObject({ state: 'unchanged', attempts: 1 });
     expect(await s.status(c.contact_id)).toBe('active');
   });
 });
@@ -474,7 +477,9 @@ describe('retries', () => {
     expect(await s.status(c.contact_id)).toBe('active');
     await s.advance((failedOnce.nextAttemptAt - s.h.clock.now()) / 1000);
     const e = await settle(r.json.eventId);
-    expect(e).toMatchObject({ state: 'applied', attempts: 1 });
+    // The failed try and the one that applied it.
+    expect(e).toMatchObject({ state: 'applied', attempts: 2 });
+    expect(await apiEvent(r.json.eventId)).toMatchObject({ state: 'applied', attempts: 2 });
     expect(await s.status(c.contact_id)).toBe('inactive');
     await s.h.t.admin('DELETE', '/__emulator/faults');
   });
@@ -519,7 +524,7 @@ describe('retries', () => {
     expect(await s.status(c.contact_id)).toBe('active');
     await s.advance((failed.nextAttemptAt - s.h.clock.now()) / 1000);
     const e = await settle(r.json.eventId);
-    expect(e).toMatchObject({ state: 'applied', runId: failed.runId });
+    expect(e).toMatchObject({ state: 'applied', runId: failed.runId, attempts: 2 });
     expect(await s.status(c.contact_id)).toBe('inactive');
     expect(successfulStatusChanges(await s.h.requests({ since: seq })).get(c.contact_id)).toEqual(['inactive']);
     expect((await crmRuns()).filter((run) => run.runId === failed.runId)).toHaveLength(1);

@@ -754,43 +754,6 @@ function throttle(fn, ms) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cron in words
-
-const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-
-function weekdays(field) {
-  const name = (d) => WEEKDAYS[parseInt(d, 10) % 7];
-  if (/^\d$/.test(field)) return name(field);
-  const range = /^(\d)-(\d)$/.exec(field);
-  if (range) return `${name(range[1])} to ${name(range[2])}`;
-  if (/^\d(,\d)+$/.test(field)) {
-    const names = field.split(',').map(name);
-    return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-  }
-  return null;
-}
-
-function explainCron(text) {
-  const expr = text.trim();
-  if (!expr) return 'No schedule: scans run only when started here or from the command line.';
-  const f = expr.split(/\s+/);
-  if (f.length !== 5) return 'A cron expression has five fields: minute, hour, day of month, month, day of week.';
-  const [mi, ho, dom, mon, dow] = f;
-  const num = (s) => /^\d{1,2}$/.test(s);
-  const at = num(mi) && num(ho) ? `at ${ho.padStart(2, '0')}:${mi.padStart(2, '0')} UTC` : null;
-  const everyDay = dom === '*' && mon === '*';
-  if (at && everyDay && dow === '*') return `Every day ${at}.`;
-  if (at && everyDay && weekdays(dow)) return `Every ${weekdays(dow)} ${at}.`;
-  if (at && num(dom) && mon === '*' && dow === '*') return `On day ${dom} of every month ${at}.`;
-  if (num(mi) && ho === '*' && everyDay && dow === '*') return `Every hour at minute ${mi}.`;
-  const everyHours = /^\*\/(\d+)$/.exec(ho);
-  if (num(mi) && everyHours && everyDay && dow === '*') return `Every ${everyHours[1]} hours at minute ${mi}.`;
-  const everyMinutes = /^\*\/(\d+)$/.exec(mi);
-  if (everyMinutes && ho === '*' && everyDay && dow === '*') return `Every ${everyMinutes[1]} minutes.`;
-  return `Minute ${mi}, hour ${ho}, day of month ${dom}, month ${mon}, day of week ${dow}.`;
-}
-
-// ---------------------------------------------------------------------------------------------
 // #/ Organizations
 
 async function viewOrgs(ctx) {
@@ -867,7 +830,7 @@ async function viewOrgs(ctx) {
             quota.resetAt ? h('span', { class: 'muted block' }, 'Resets ', timeEl(quota.resetAt)) : null)
           : h('span', { class: 'muted' }, 'unknown until the first call')],
         ['Schedule', sched.cron
-          ? h('span', null, h('code', null, sched.cron), ' ', explainCron(sched.cron),
+          ? h('span', null, h('code', null, sched.cron), ' ', sched.description ?? '',
             sched.nextRunAt ? h('span', { class: 'muted' }, ' Next: ', timeEl(sched.nextRunAt), ` (${relative(sched.nextRunAt)})`) : null)
           : h('span', { class: 'muted' }, 'not scheduled')],
         ['Auto-apply', sched.cron && sched.autoApplyMax !== null && sched.autoApplyMax !== undefined
@@ -1072,11 +1035,55 @@ function scheduleSection(org) {
   const id = String(org.organizationId);
   const sched = org.schedule ?? {};
   const cron = h('input', { type: 'text', id: 'cron', class: 'mono', testid: 'schedule-cron', placeholder: '0 2 * * *', spellcheck: 'false', autocomplete: 'off', value: sched.cron ?? '', 'aria-describedby': 'cron-explain cron-help' });
-  const explain = h('p', { class: 'explain', id: 'cron-explain', testid: 'cron-explain', 'aria-live': 'polite' }, explainCron(cron.value));
-  cron.addEventListener('input', () => { explain.textContent = explainCron(cron.value); });
+  const explain = h('p', { class: 'explain', id: 'cron-explain', testid: 'cron-explain', 'aria-live': 'polite' });
+  const upcoming = h('p', { class: 'help', testid: 'cron-next' });
+  // The server's parser (the one Save uses) explains the expression: what it means and its next
+  // runs, or what is wrong with it. Only the answer to the latest text is shown.
+  let asked = 0;
+  const explainNow = async () => {
+    const text = cron.value.trim();
+    const mine = ++asked;
+    if (!text) {
+      explain.className = 'explain';
+      explain.textContent = 'No schedule: scans run only when started here or from the command line.';
+      upcoming.replaceChildren();
+      return;
+    }
+    let answer;
+    try {
+      answer = await api(`/api/cron?expr=${enc(text)}`, { silent: true });
+    } catch {
+      if (mine !== asked) return;
+      explain.className = 'explain';
+      explain.textContent = 'Could not check the expression just now.';
+      upcoming.replaceChildren();
+      return;
+    }
+    if (mine !== asked) return;
+    if (!answer?.valid) {
+      explain.className = 'explain text-bad';
+      explain.textContent = `Not a valid cron expression: ${answer?.error ?? 'unknown error'}.`;
+      upcoming.replaceChildren();
+      return;
+    }
+    explain.className = 'explain';
+    explain.textContent = answer.description;
+    const times = Array.isArray(answer.next) ? answer.next : [];
+    upcoming.replaceChildren(...(times.length
+      ? ['Next runs (your time): ', ...times.flatMap((t, i) => [i ? ', ' : '', timeEl(t)])]
+      : [h('span', { class: 'text-bad' }, 'That date never comes: this schedule would never run.')]));
+  };
+  const explainSoon = debounce(explainNow, 250);
+  cron.addEventListener('input', () => {
+    asked++; // an answer still on its way is for older text
+    explain.className = 'explain muted';
+    explain.textContent = cron.value.trim() ? 'Checking…' : 'No schedule: scans run only when started here or from the command line.';
+    explainSoon();
+  });
+  explainNow();
   const cap = h('input', { type: 'number', id: 'auto-apply', min: 1, step: 1, testid: 'schedule-autoapply', value: sched.autoApplyMax ?? '', 'aria-describedby': 'cap-help' });
   const next = h('span', { testid: 'schedule-next' });
-  const last = h('span');
+  const last = h('span', { testid: 'schedule-last' });
   const status = h('span', { class: 'status', role: 'status', testid: 'schedule-status' });
   const showTimes = (s) => {
     next.replaceChildren(s?.nextRunAt ? h('span', null, timeEl(s.nextRunAt), ` (${relative(s.nextRunAt)})`) : h('span', { class: 'muted' }, '—'));
@@ -1105,7 +1112,7 @@ function scheduleSection(org) {
     }
   } },
   h('label', { for: 'cron' }, 'When to scan (cron)'),
-  h('div', null, cron, explain,
+  h('div', null, cron, explain, upcoming,
     h('p', { class: 'help', id: 'cron-help' }, 'Five fields, in UTC: minute, hour, day of month, month, day of week. ', h('code', null, '0 2 * * *'), ' is every day at 02:00 UTC; ', h('code', null, '30 6 * * 1-5'), ' is weekdays at 06:30 UTC. Each scheduled scan plans with the saved policy. Leave empty to scan only by hand.')),
   h('label', { for: 'auto-apply' }, 'Auto-apply up to'),
   h('div', null, cap, ' changes',
@@ -1667,6 +1674,50 @@ async function viewPlan(ctx, planId) {
       h('a', { href: `#/runs/${enc(runId)}`, class: 'btn btn-primary', testid: 'plan-run-link' }, `Go to run ${runId} →`));
   } else approveSlot.append(approveBtn);
 
+  // An approved plan says so: who approved it and when, and its run, whose state follows the
+  // event stream (the run is read again after each burst of events, so a late answer cannot stick).
+  const approvedEl = runId ? h('div', { class: 'callout callout-approved', testid: 'plan-approved', 'aria-live': 'polite' },
+    'This plan was approved: ', h('a', { href: `#/runs/${enc(runId)}`, class: 'id' }, `run ${runId}`), '.') : null;
+  let approvedRun = null;
+  let approvedCounts = {};
+  const renderApproved = () => {
+    if (!approvedEl || !approvedRun) return;
+    const r = approvedRun;
+    const p = progressOf(approvedCounts);
+    const what = r.state === 'pending' ? 'The run is starting: contacts will change in Zoho Books in a moment.'
+      : r.state === 'running' ? 'Contacts are being changed in Zoho Books now.'
+      : r.state === 'done' ? 'Its changes are made in Zoho Books; the run page can undo them.'
+        : r.state === 'paused' ? 'The run is paused: resume it from the run page.'
+          : 'The run page shows what was changed.';
+    approvedEl.replaceChildren(
+      h('p', null, h('strong', null, 'Approved'), ' by ', h('span', { testid: 'plan-approved-by' }, String(r.createdBy)), ' on ', h('span', { testid: 'plan-approved-at' }, timeEl(r.createdAt)), '. ',
+        'Its run ', h('a', { href: `#/runs/${enc(runId)}`, class: 'id', testid: 'plan-approved-run' }, runId), ' is ', h('span', { testid: 'plan-run-state' }, badge(r.state)),
+        `: ${count(p.done)} of ${plural(p.total, 'step')} finished, ${count(approvedCounts.changed ?? 0)} changed.`),
+      h('p', null, what));
+  };
+  const loadApprovedRun = async () => {
+    const list = await api(`/api/runs?org=${enc(orgId)}`, { silent: true });
+    const found = (Array.isArray(list) ? list : []).find((e) => String(e.run?.runId) === runId) ?? await api(`/api/runs/${enc(runId)}`, { silent: true });
+    if (!ctx.alive || !found?.run) return;
+    approvedRun = found.run;
+    approvedCounts = found.counts ?? {};
+    renderApproved();
+  };
+  if (runId) {
+    loadApprovedRun().catch(() => {});
+    const reloadApproved = throttle(() => { loadApprovedRun().catch(() => {}); }, 1000);
+    ctx.cleanup(reloadApproved.cancel);
+    ctx.onEvent((type, data) => {
+      if (type !== 'run' || String(data.runId) !== runId) return;
+      if (approvedRun) {
+        if (data.state) approvedRun.state = data.state;
+        if (data.counts) approvedCounts = data.counts;
+        renderApproved();
+      }
+      reloadApproved();
+    });
+  }
+
   // The table.
   const checkboxFor = (r, id) => {
     if (!isStep(r)) return h('span', { class: 'muted', title: 'Excluded by the policy: not part of the plan’s changes' }, '–');
@@ -1917,7 +1968,7 @@ async function viewPlan(ctx, planId) {
     org?.latestPlan && String(org.latestPlan.planId) !== planId && !runId
       ? h('p', { class: 'callout callout-warn', testid: 'plan-outdated' }, 'A newer plan exists for this organization. ', h('a', { href: `#/plans/${enc(org.latestPlan.planId)}` }, 'Review the latest plan instead.'))
       : null,
-    h('p', { class: 'note' }, 'Nothing has changed in Zoho Books yet. Contacts change only when the plan is approved and applied, and every change can be undone.'),
+    approvedEl ?? h('p', { class: 'note', testid: 'plan-note' }, 'Nothing has changed in Zoho Books yet. Contacts change only when the plan is approved and applied, and every change can be undone.'),
     cardsEl,
     h('div', { class: 'plan-overview' },
       h('section', { class: 'panel chart-panel', 'aria-labelledby': 'chart-h' },
@@ -2144,7 +2195,7 @@ async function viewWebhooks(ctx, query) {
     td(String(ev.action ?? '')),
     td(h('span', { testid: 'webhook-state' }, badge(ev.state))),
     td(ev.runId ? h('a', { href: `#/runs/${enc(ev.runId)}`, class: 'id', testid: 'webhook-run-link' }, String(ev.runId)) : ''),
-    td(count(ev.attempts), 'num'),
+    td(h('span', { testid: 'webhook-tries' }, count(ev.attempts)), 'num'),
     td(ev.lastError ? h('span', { class: 'text-bad' }, String(ev.lastError)) : '', 'wrap'),
     td(String(ev.eventId), 'id muted'));
   async function load() {
