@@ -258,6 +258,8 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
   const path = credentialsPath(io.env);
   const stored = readCredentials(path);
   if (binding) {
+    // The saved credentials when they reach that place (they may be narrower than an emulator's own).
+    if (stored && credentialsTarget(stored) === binding.target) return toCredentials(path, stored);
     if (binding.target === EMBEDDED_TARGET) return toEmbedded();
     const url = emulatorUrlOf(binding.target);
     if (url) return toEmulator(url);

@@ -48,7 +48,8 @@ function workspace(): { dir: string; cli: (args: string[]) => Promise<Exit>; fil
   const dir = h.temp('sunset-contacts-');
   return {
     dir,
-    cli: (args) => h.run([...args, '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin }, timeoutMs: 90_000 }),
+    // The first organization, named: with two reachable and none chosen, `contacts` asks which.
+    cli: (args) => h.run([...args, ...(args[0] === 'contacts' && !args.includes('--org') ? ['--org', emu.orgs[0]!] : []), '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin }, timeoutMs: 90_000 }),
     file: (name, text) => {
       writeFileSync(join(dir, name), text);
       return name;
@@ -140,7 +141,7 @@ describe('every id is checked against the organization before the first change',
     writeFileSync(join(dir, 'last.csv'), `contact_id\n${last.join('\n')}\n`);
     const seq = await big.seq();
     // Without --yes off a terminal it stops at the confirmation, after the lookup: nothing changes.
-    const exit = await h.run(['contacts', 'deactivate', '--from', 'last.csv', '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: big.origin } });
+    const exit = await h.run(['contacts', 'deactivate', '--from', 'last.csv', '--org', big.orgs[0]!, '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: big.origin } });
     expect(exit.code, show(exit)).toBe(2);
     expect(exit.stderr).toMatch(/^Looking up 12 contacts: \d+ found \(\d pages of 200, 0 single reads\)\.\.\.$/m);
     expect(exit.stderr).toContain('--yes');

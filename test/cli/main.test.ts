@@ -195,7 +195,7 @@ describe('sunset demo', () => {
       expect(exit.code).toBe(0);
       const out = exit.stdout;
       expect(out).toMatch(/^1\. Emulator\s+http:\/\/127\.0\.0\.1:\d+: .+\(\d+, Professional\)/m);
-      expect(out).toMatch(/^2\. Scan\s+\d+ active contacts and \d+ transactions since \d{4}-\d{2}-\d{2}, in \d+ API calls/m);
+      expect(out).toMatch(/^2\. Scan\s+\d+ active contacts and their whole history \(\d+ transactions\), in \d+ API calls/m);
       expect(out).toMatch(/^3\. Plan\s+plan_[0-9a-f]{16}: \d+ dormant for 24 months; deactivate \d+/m);
       expect(out).toMatch(/^4\. Apply\s+run run-\S+: \d+ contacts marked inactive, 1 skipped, 0 failed/m);
       expect(out).toMatch(/skipped .+: traded since the snapshot: invoice dated/);

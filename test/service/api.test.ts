@@ -85,7 +85,9 @@ describe('organizations', () => {
     expect(r.status).toBe(200);
     expect(r.json.map((o) => o.organizationId)).toEqual(s.orgs);
     for (const o of r.json) {
-      expect(Object.keys(o).sort()).toEqual(['activeJob', 'latestPlan', 'latestSnapshot', 'name', 'organizationId', 'plan', 'policy', 'quota', 'schedule', 'webhook']);
+      expect(Object.keys(o).sort()).toEqual(['activeJob', 'contactUrl', 'latestPlan', 'latestSnapshot', 'name', 'organizationId', 'plan', 'policy', 'quota', 'schedule', 'target', 'webhook']);
+      // On an emulator there is no Zoho Books web app to link to.
+      expect(o).toMatchObject({ target: s.h.port.target, contactUrl: null });
       expect(o.name).toEqual(expect.any(String));
       expect(o.policy).toMatchObject({ text: '', problems: [], saved: false });
       // The starter draft is a usable policy for this organization (what `sunset policy init` writes).
@@ -355,12 +357,14 @@ describe('scan, plan, approve, undo', () => {
     expect(r.json.plan).not.toHaveProperty('steps');
     const rows = await session.get<Rows>(`/api/plans/${planId}/rows`);
     expect(rows.status).toBe(200);
-    expect(rows.json.columns).toEqual(['contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail']);
+    expect(rows.json.columns).toEqual(['contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail', 'lastActivity']);
     const plan = (await s.h.journal.getPlan(planId))!;
     expect(rows.json.rows).toHaveLength(plan.steps.length + plan.excluded.length);
     for (const row of rows.json.rows) {
-      expect(row).toHaveLength(12);
+      expect(row).toHaveLength(13);
       expect(['deactivate', 'activate', 'excluded']).toContain(row[3]);
+      // The last activity in words: a real one from the whole history, or "never traded".
+      expect(String(row[12])).toMatch(/^(never traded|[a-z ]+ \S* ?on \d{4}-\d{2}-\d{2})$/);
     }
     const steps = rows.json.rows.filter((row) => row[3] !== 'excluded');
     expect(steps.map((row) => row[0])).toEqual(plan.steps.map((st) => st.contactId));

@@ -117,18 +117,22 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       const days = Math.ceil((plan.steps.length - (quota.remaining ?? 0)) / quota.limit);
       eta += `; that is more than today's quota (${quota.remaining ?? '?'} calls left of ${quota.limit}), so it will wait for ${days} daily reset${days === 1 ? '' : 's'}`;
     }
+    // What verification costs is part of the question: the "before" counts (from the scan, or a
+    // read now) and the read `sunset verify` makes afterwards.
+    let verification = '';
     if (values.fingerprint !== false) {
       const snapshot = await journal.getSnapshot(plan.snapshotId);
-      note(await verificationCost(journal, session.connection.port(plan.organizationId), {
+      verification = `${await verificationCost(journal, session.connection.port(plan.organizationId), {
         contacts: new Map(plan.steps.map((s) => [s.contactId, s.contactType])),
         before: snapshot?.history === 'full' ? { source: 'snapshot', takenAt: snapshot.takenAt } : undefined,
-      }));
+      })}\n`;
     }
-    const question = `Apply plan ${plan.planId} to organization ${plan.organizationId} (${session.connection.description}): ${describe(plan)} (${eta})?`;
+    const question = `${verification}Apply plan ${plan.planId} to organization ${plan.organizationId} (${session.connection.description}): ${describe(plan)} (${eta})?`;
     if (!(await confirm(io, question, values.yes === true))) {
       io.stderr.write('Nothing was changed.\n');
       return 1;
     }
+    if (values.yes && verification) note(verification.trimEnd());
     let runRecord;
     try {
       runRecord = await createRunFromPlan(journal, plan, actorName(io.env, values.actor), Date.now());
