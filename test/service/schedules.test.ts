@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqlite, type RunRecord } from '../../src/engine/index.js';
+import { createJournal, openSqlite, type RunRecord } from '../../src/engine/index.js';
 import { createServiceStore, CronError, describeCron, nextRun, parseCron } from '../../src/service/index.js';
 import { tempDir } from '../helpers/emulator.js';
 import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
@@ -325,19 +325,24 @@ describe('a database from the version before last_run_at', () => {
       await old.close();
 
       const db = openSqlite(path);
+      const journal = createJournal(db);
+      await journal.migrate();
       const store = createServiceStore(db);
-      await store.migrate();
+      await store.migrate(journal);
       const columns = async (): Promise<string[]> => (await db.all<{ name: string }>('PRAGMA table_info(org_settings)')).map((c) => c.name);
       expect(await columns()).toContain('last_run_at');
       const settings = await store.settings('701000001');
       expect(settings).toEqual({
-        organizationId: '701000001', policyText: policyFor('701000001'), cron: '0 2 * * *', autoApplyMax: 5, lastScheduledAt: 1_790_000_000_000, lastRunAt: null,
+        organizationId: '701000001', cron: '0 2 * * *', autoApplyMax: 5, lastScheduledAt: 1_790_000_000_000, lastRunAt: null,
         webhookMode: 'hmac', webhookSecret: 'a-secret-of-some-length', mapping: { inactive: ['Churned'], active: ['Active'] },
       });
+      // Its policy moved into the journal, where the CLI reads it too (one policy per organization).
+      expect(await journal.policy('701000001')).toMatchObject({ text: policyFor('701000001'), updatedBy: 'sunset serve (earlier version)' });
+      expect(await db.get("SELECT policy_text FROM org_settings WHERE organization_id = '701000001'")).toEqual({ policy_text: null });
       await store.saveSettings({ ...settings, lastRunAt: 1_790_000_060_000 });
       expect((await store.settings('701000001')).lastRunAt).toBe(1_790_000_060_000);
       const before = await columns();
-      await store.migrate();
+      await store.migrate(journal);
       expect(await columns()).toEqual(before);
       expect((await store.settings('701000001')).lastRunAt).toBe(1_790_000_060_000);
       // The same columns as a database made by this version.
