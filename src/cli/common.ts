@@ -1,10 +1,10 @@
 /** Flags and steps shared by the engine commands. */
 import { closeSync, constants as fsConstants, fchmodSync, fstatSync, ftruncateSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import {
-  applyRun, describeDriver, fingerprintCost, parsePolicy, PolicyError, recordBefore, RunBusyError,
+  applyRun, contactsToRead, describeDriver, fingerprintCost, parsePolicy, PolicyError, recordBefore, RunBusyError,
   type ApplyProgress, type BooksPort, type Journal, type Policy, type RunRecord,
 } from '../engine/index.js';
-import { TRANSACTION_TYPES, type ContactType } from '../zoho/index.js';
+import type { ContactType } from '../zoho/index.js';
 import { renderRunText } from '../engine/report/index.js';
 import { intFlag } from './args.js';
 import {
@@ -186,9 +186,7 @@ export function writeOutput(path: string, content: string): void {
 
 /** What reading a fingerprint of these contacts costs: how it reads, and its calls in time and in today's quota. */
 export async function readCost(journal: Journal, port: BooksPort, contacts: Map<string, ContactType>): Promise<{ how: string; cost: string }> {
-  const wanted = new Set(contacts.values());
-  const types = Object.values(TRANSACTION_TYPES).filter((t) => wanted.has(t.contactType)).map((t) => t.type);
-  const estimate = await fingerprintCost(journal, port.organizationId, { contacts, types });
+  const estimate = await fingerprintCost(journal, port.organizationId, contactsToRead(contacts));
   const quota = port.quota();
   const n = estimate.calls;
   const parts = [`${estimate.estimated ? '' : 'at least '}${n} call${n === 1 ? '' : 's'}`, `about ${formatDuration((n / quota.perMinute) * 60_000)} at ${quota.perMinute} a minute`];

@@ -8,8 +8,8 @@ export { applyRun, ApplyError, RunBusyError, Shutdown, describeDriver } from './
 export type { ApplyOptions, ApplyProgress, ApplyResult, EngineClock, Failpoint, FailpointName } from './apply.js';
 export { createRunFromPlan, createUndoRun, previewUndo, createChangeRun, RunInputError, runStatus } from './runs.js';
 export type { ContactChange, RunStatus, UndoPreview } from './runs.js';
-export { fingerprint, fingerprintCost, recordBefore, runContacts, verifyRun } from './verify.js';
-export type { FingerprintCost, FingerprintProgress, ReadMethod, VerifyDifference, VerifyResult } from './verify.js';
+export { contactsToRead, fingerprint, fingerprintCost, recordBefore, runContacts, verifyRun } from './verify.js';
+export type { FingerprintCost, FingerprintProgress, ReadMethod, RunContacts, VerifyDifference, VerifyResult } from './verify.js';
 export { createJournal, newId, JournalError, RunExistsError } from './storage/journal.js';
 export type { Journal, AuditRow, FingerprintRow, FingerprintSet, NewStep, RunClaim, StepFinish, StoredPolicy } from './storage/journal.js';
 export { apiTarget, contactAppUrl, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, zohoTarget } from './target.js';

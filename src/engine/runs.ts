@@ -1,6 +1,6 @@
 /** Making runs: from a plan, as the undo of a run, or from a list of contact ids (CLI, CSV, CRM). */
 import { isZohoId, type ContactType } from '../zoho/index.js';
-import type { NewStep, Journal } from './storage/journal.js';
+import { RunExistsError, type NewStep, type Journal } from './storage/journal.js';
 import type { Plan, RunKind, RunRecord, StepAction } from './types.js';
 
 export class RunInputError extends Error {
@@ -55,9 +55,9 @@ export async function previewUndo(journal: Journal, runId: string): Promise<{ ru
   if (!run) throw new RunInputError(`There is no run ${runId}. \`sunset runs\` lists them.`);
   const undone = (await journal.listRuns(run.organizationId)).find((r) => r.kind === 'undo' && r.undoOf === runId);
   if (undone) {
-    throw new RunInputError(undone.state === 'done'
+    throw new RunExistsError(undone.state === 'done'
       ? `Run ${runId} was already undone by run ${undone.runId}.`
-      : `Run ${runId} is already being undone by run ${undone.runId} (${undone.state}); continue that one with \`sunset apply --resume ${undone.runId}\`.`);
+      : `Run ${runId} is already being undone by run ${undone.runId} (${undone.state}); continue that one with \`sunset apply --resume ${undone.runId}\`.`, undone);
   }
   const changed = (await journal.steps(runId)).filter((s) => s.state === 'done' && s.outcome === 'changed');
   if (changed.length === 0) throw new RunInputError(`Run ${runId} changed no contacts: nothing to undo.`);

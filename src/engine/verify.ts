@@ -33,7 +33,7 @@ export interface FingerprintCost {
   estimated: boolean;
 }
 
-interface RunContacts {
+export interface RunContacts {
   contacts: Map<string, ContactType>;
   types: TransactionType[];
 }
@@ -43,11 +43,14 @@ function typesOf(contactTypes: Iterable<ContactType>): TransactionType[] {
   return Object.values(TRANSACTION_TYPES).filter((t) => wanted.has(t.contactType)).map((t) => t.type);
 }
 
+/** Contacts (id → customer or vendor) with the transaction types that matter for them. */
+export function contactsToRead(contacts: Map<string, ContactType>): RunContacts {
+  return { contacts, types: typesOf(contacts.values()) };
+}
+
 /** The contacts of a run and the transaction types that matter for them. */
 export async function runContacts(journal: Journal, runId: string): Promise<RunContacts> {
-  const steps = await journal.steps(runId);
-  const contacts = new Map(steps.map((s) => [s.contactId, s.contactType]));
-  return { contacts, types: typesOf(contacts.values()) };
+  return contactsToRead(new Map((await journal.steps(runId)).map((s) => [s.contactId, s.contactType])));
 }
 
 /**

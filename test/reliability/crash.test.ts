@@ -7,7 +7,10 @@
  * - undo:    `sunset undo RUN` of a finished run killed, `apply --resume UNDO_RUN` finishes;
  * - csv:     `sunset contacts deactivate --from file.csv` killed, `apply --resume RUN` finishes;
  * - webhook: `sunset serve` killed while applying the CRM events it accepted (a crm run), then
- *            `serve` started again on the same journal applies them.
+ *            `serve` started again on the same journal applies them;
+ * - lost-answer: `sunset apply PLAN` through a link that loses half the answers to status changes
+ *            after Zoho made them (the emulator's `drop-answer` fault), killed, resumed on a good
+ *            link, then undone: every change is the run's own, and the undo reverses every one.
  *
  * After every trial: the emulator's contacts are what the journal says (every planned contact in
  * its target state, nobody else changed), its request log shows no contact changed twice and every
@@ -32,13 +35,13 @@ const SOAK = process.env['SUNSET_SOAK'] === '1';
 const SEED = Number(process.env['CRASH_SEED'] ?? 20_261_122);
 const PER_OPERATION = SOAK ? 15 : 2;
 const STEPS = 8;
-const OPERATIONS = ['apply', 'undo', 'csv', 'webhook'] as const;
+const OPERATIONS = ['apply', 'undo', 'csv', 'webhook', 'lost-answer'] as const;
 const POINTS = ['after-claim', 'after-call', 'after-finish'] as const;
 type Operation = (typeof OPERATIONS)[number];
 type Point = (typeof POINTS)[number];
 
 interface Trial { index: number; operation: Operation; point: Point; step: number; concurrency: number }
-interface Outcome { trial: Trial; changed: number; recovered: number }
+interface Outcome { trial: Trial; changed: number; recovered: number; lostAnswers: number }
 interface RunShow {
   run: { runId: string; state: string; kind: string };
   counts: { total: number; pending: number; inFlight: number; changed: number; unchanged: number; skipped: number; failed: number };
@@ -71,12 +74,13 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
   };
 
   const before = await emu.statuses();
+  let lostAnswers = 0;
   let ids: string[];
   let target: 'active' | 'inactive' = 'inactive';
   let runId: string | undefined;
   let seq0: number;
 
-  if (trial.operation === 'apply' || trial.operation === 'undo') {
+  if (trial.operation === 'apply' || trial.operation === 'undo' || trial.operation === 'lost-answer') {
     writeFileSync(join(dir, 'policy.yaml'), policyText(emu.org));
     const scanned = await cli(['scan', '--policy', 'policy.yaml', '--quiet']);
     expect(scanned.code, show('scan', scanned)).toBe(0);
@@ -85,11 +89,20 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
     const plan = JSON.parse(planned.stdout) as { planId: string; steps: Array<{ contactId: string }> };
     ids = plan.steps.map((s) => s.contactId);
     expect(ids, label).toHaveLength(STEPS);
-    if (trial.operation === 'apply') {
+    if (trial.operation === 'apply' || trial.operation === 'lost-answer') {
       seq0 = await emu.seq();
+      if (trial.operation === 'lost-answer') {
+        const lossy = await emu.admin('POST', '/__emulator/faults', { faults: ['drop-answer,rate=0.5,method=POST,path=/contacts/*/*'], replace: true });
+        expect(lossy.status).toBe(200);
+      }
       const crashed = await cli(['apply', plan.planId, '--yes', '--concurrency', String(trial.concurrency)], failpoint);
       expect(crashed.signal, `${label}: ${show('apply', crashed)}`).toBe('SIGKILL');
       runId = runIdOf(crashed);
+      if (trial.operation === 'lost-answer') {
+        const fired = await emu.admin<{ faults: Array<{ fired: number }> }>('GET', '/__emulator/faults');
+        lostAnswers = fired.body.faults.reduce((n, f) => n + f.fired, 0);
+        await emu.admin('DELETE', '/__emulator/faults');
+      }
     } else {
       const applied = await cli(['apply', plan.planId, '--yes']);
       expect(applied.code, show('apply', applied)).toBe(0);
@@ -189,6 +202,15 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
   expect([...successes].filter(([, n]) => n > 1), `${label}: contacts changed twice`).toEqual([]);
   expect([...successes.keys()].sort(), `${label}: contacts changed`).toEqual([...ids].sort());
 
+  // Lost answers: the changes are this run's own, so its undo reverses every one of them.
+  if (trial.operation === 'lost-answer') {
+    const undone = await cli(['undo', runId!, '--yes', '--json']);
+    expect(undone.code, `${label}: ${show('undo', undone)}`).toBe(0);
+    expect(JSON.parse(undone.stdout), label).toMatchObject({ run: { state: 'done' }, counts: { total: ids.length, changed: ids.length, skipped: 0 } });
+    const back = await emu.statuses();
+    for (const id of ids) expect(back.get(id), `${label}: contact ${id} after the undo`).toBe(before.get(id));
+  }
+
   // The journal passes its integrity check.
   const checked = await cli(['runs', 'check', '--json']);
   expect(checked.code, `${label}: ${show('runs check', checked)}`).toBe(0);
@@ -202,7 +224,7 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
     const detail = JSON.parse(shown.stdout) as RunShow;
     recovered += detail.steps.filter((s) => /confirmed after a restart/.test(s.lastError ?? '')).length;
   }
-  return { trial, changed: successes.size, recovered };
+  return { trial, changed: successes.size, recovered, lostAnswers };
 }
 
 describe('the crash suite: SIGKILL at random points of apply, undo, CSV changes and CRM webhooks, then resume', () => {
@@ -228,7 +250,7 @@ describe('the crash suite: SIGKILL at random points of apply, undo, CSV changes 
     }));
     outcomes.sort((a, b) => a.trial.index - b.trial.index);
     const byOp = OPERATIONS.map((op) => `${op} ${outcomes.filter((o) => o.trial.operation === op).length}`).join(', ');
-    console.log(`crash suite summary: ${outcomes.length} trials (${byOp}), ${outcomes.reduce((n, o) => n + o.changed, 0)} contacts changed once each, ${outcomes.reduce((n, o) => n + o.recovered, 0)} steps in flight at a kill confirmed on resume; 0 changed twice, 0 lost, every journal sound`);
+    console.log(`crash suite summary: ${outcomes.length} trials (${byOp}), ${outcomes.reduce((n, o) => n + o.changed, 0)} contacts changed once each, ${outcomes.reduce((n, o) => n + o.recovered, 0)} steps in flight at a kill confirmed on resume, ${outcomes.reduce((n, o) => n + o.lostAnswers, 0)} answers lost after the change was made; 0 changed twice, 0 lost, every journal sound`);
     expect(outcomes).toHaveLength(trials.length);
   }, SOAK ? 3_600_000 : 600_000);
 });

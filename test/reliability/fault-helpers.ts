@@ -133,6 +133,9 @@ export function faultMix(): string[] {
     '429,code=44,rate=0.025,path=/**', // per-minute limit: the client pauses the organization a window
     '429,code=1070,rate=0.025,path=/**', // too many in flight: retried after backoff
     'drop,rate=0.01,path=/**',
+    // The status change is made, its answer lost: the client's retry hears "already inactive",
+    // and the run must record it as its own change.
+    'drop-answer,rate=0.01,method=POST,path=/contacts/*/inactive',
     'latency:300,rate=0.005,path=/**',
     // A token revoked early: answered 57, refreshed and sent again. Spaced (`every`), never twice in
     // a row: a 57 on the fresh token too ends the call with UnauthorizedError by design (a second
@@ -151,7 +154,7 @@ export interface FaultRuleState {
   fired: number;
 }
 
-/** `500`, `503`, `429/44`, `429/1070`, `drop`, `latency:300`, `expire_token`. */
+/** `500`, `503`, `429/44`, `429/1070`, `drop`, `drop_answer`, `latency:300`, `expire_token`. */
 export function faultLabel(rule: FaultRuleState): string {
   if (rule.kind === 'status') return rule.status === 429 ? `429/${rule.code}` : String(rule.status);
   if (rule.kind === 'latency') return `latency:${rule.latencyMs}`;

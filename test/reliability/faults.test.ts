@@ -2,7 +2,7 @@
  * The fault suite (issue 6): a 5,000-step apply — the engine's `applyRun`, through `createZohoPort`,
  * the real client and the real emulator over loopback HTTP, with the journal on a SQLite file —
  * while the emulator injects 5% HTTP 500, 5% 503, 5% 429 (half code 44 "per minute", half code 1070
- * "in flight"), 1% dropped connections, latency spikes of 300 ms (0.5%) and an early token expiry
+ * "in flight"), 1% dropped connections, 1% of status changes made but their answers lost, latency spikes of 300 ms (0.5%) and an early token expiry
  * every 500th request, issues access tokens that expire after 30 emulated seconds, and holds the
  * organization to the Professional plan's limits: 100 requests a minute, 10 in flight and a daily
  * quota equal to the number of steps, so the run uses it up part way and must wait for the reset at

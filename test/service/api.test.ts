@@ -424,9 +424,14 @@ describe('scan, plan, approve, undo', () => {
     expect((await session.get('/api/runs/run-nope')).status).toBe(404);
   });
 
-  it('undo reverts the run\'s changes', async () => {
-    const r = await session.request<{ runId: string }>('POST', `/api/runs/${runId}/undo`);
-    expect(r.status, r.text).toBe(202);
+  it('undo reverts the run\'s changes, once: a second undo (even sent at the same moment) is refused', async () => {
+    // The defect: POST /api/runs/X/undo twice made two undo runs.
+    const both = await Promise.all([0, 1].map(() => session.request<{ runId: string; error?: string }>('POST', `/api/runs/${runId}/undo`)));
+    expect(both.map((x) => x.status).sort()).toEqual([202, 409]);
+    const r = both.find((x) => x.status === 202)!;
+    const refused = both.find((x) => x.status === 409)!;
+    expect(refused.json.error).toMatch(new RegExp(`^Run ${runId} is already being undone by run ${r.json.runId}|^Run ${runId} was already undone by run ${r.json.runId}`));
+    expect((await s.h.journal.listRuns(s.org)).filter((x) => x.undoOf === runId)).toHaveLength(1);
     expect(r.json.runId).not.toBe(runId);
     const d = await settled(r.json.runId);
     expect(d.run).toMatchObject({ kind: 'undo', undoOf: runId, createdBy: 'admin' });

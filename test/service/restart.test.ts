@@ -177,3 +177,28 @@ describe('a second process on a live service\'s journal', () => {
     expect(done.counts.changed).toBe(6);
   });
 });
+
+describe('one policy per organization, shared by the CLI and the service', () => {
+  // The defect: after a whole CLI flow the UI still said "Write a policy first".
+  it('the UI shows the policy the CLI scanned with, and the CLI scans with the one the UI saved', async () => {
+    const p = await place(7);
+    const fileText = readFileSync(join(p.dir, 'policy.yaml'), 'utf8');
+    const service = await serve(p);
+    const session = await signIn(service.origin);
+    const orgs = await session.get<Array<{ organizationId: string; policy: { text: string; saved: boolean } }>>('/api/orgs');
+    expect(orgs.json.find((o) => o.organizationId === emu.org)?.policy).toMatchObject({ text: fileText, saved: true });
+
+    const uiText = fileText.replace(/^max_changes: \d+$/m, 'max_changes: 2');
+    expect((await session.request('PUT', `/api/orgs/${emu.org}/policy`, { body: { text: uiText } })).status).toBe(200);
+    service.proc.kill('SIGTERM');
+    await service.proc.exited;
+
+    const scanned = await p.cli(['scan', '--org', emu.org, '--emulator', emu.origin, '--per-minute', '6000']);
+    expect(scanned.code, show(scanned)).toBe(0);
+    const planned = await p.cli(['plan', '--org', emu.org, '--json']);
+    expect(planned.code, show(planned)).toBe(0);
+    const plan = JSON.parse(planned.stdout) as { policyText: string; steps: unknown[] };
+    expect(plan.policyText).toBe(uiText);
+    expect(plan.steps.length).toBeLessThanOrEqual(2);
+  });
+});

@@ -1,5 +1,5 @@
 /** `sunset serve`: the web UI, the CRM webhook endpoint and the schedules, in one process. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (error instanceof MappingFileError) throw new ExitError(`The CRM mapping file has problems; the service did not start:\n${error.problems.map((p) => `  ${p}`).join('\n')}`, EXIT_USAGE);
       throw error;
     }
+  }
+  // No journal yet means no user yet: say so without making one.
+  const dbPath = values.db ?? 'sunset.db';
+  if (!existsSync(dbPath)) {
+    throw new ExitError(`No user can sign in yet (there is no journal at ${dbPath}): add one with \`sunset users add NAME${values.db ? ` --db ${values.db}` : ''}\`, then start the service again.`);
   }
   // The port first: a second `sunset serve` on a taken port stops here, before it opens the
   // journal or calls Zoho. Until the service is ready, the port answers 503.

@@ -40,7 +40,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       try {
         preview = await previewUndo(journal, runId);
       } catch (error) {
-        if (error instanceof RunInputError) throw new ExitError(error.message);
+        if (error instanceof RunInputError || error instanceof RunExistsError) throw new ExitError(error.message);
         throw error;
       }
       return { what: `Run ${runId}`, target: preview.run.target };
