@@ -8,16 +8,21 @@
  * `sunset plan` and `sunset demo` do) → savePlan.
  *
  * Then, with a second client whose calls are not counted, it counts independently what the bound
- * is made of: the active contacts, and per activity type the transactions dated on or after the
- * cutoff (by probing pages for the last one), plus each type's earliest and latest date for the
- * history's span. The emulator's request log gives a server-side count of the scan's calls.
+ * is made of: the active contacts, and per transaction type every transaction (the scan reads the
+ * whole history: it gives each contact's real last activity and the "before" counts of a run) and
+ * those dated on or after the cutoff (what a scan of the window alone would read), by probing pages
+ * for the last one, plus each type's earliest and latest date for the history's span. The
+ * emulator's request log gives a server-side count of the scan's calls.
  *
  *   npx tsx bench/scan-plan.ts                      # 10,000 contacts: the call counts
  *   npx tsx bench/scan-plan.ts --contacts 100000    # 100,000 contacts: peak memory
  *   npx tsx bench/scan-plan.ts --full-history       # also page through every transaction (total, last 3 years; checks the probed counts)
  *   npx tsx bench/scan-plan.ts --json               # also print one JSON line with every figure
  *
- * Lower bound = ceil(active contacts / 200) + Σ_type ceil(transactions of that type since the cutoff / 200).
+ * Lower bound = 1 (the organization: its name and currency) + ceil(active contacts / 200)
+ *               + Σ_type ceil(transactions of that type / 200).
+ * Window only = ceil(active contacts / 200) + Σ_type ceil(transactions since the cutoff / 200): what
+ *               the scan read before it read whole histories (issue 10).
  * Naive      = active contacts × activity types + ceil(active contacts / 200) to list them.
  * Targets (the issue): calls within 5% of the bound, at least 50× fewer than naive, peak RSS of
  * scan + plan under 300 MB at 100,000 contacts.
@@ -32,7 +37,7 @@ import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { createMemoryTokenStore, createZohoBooksClient, type ZohoBooksClient } from '../src/client/index.js';
 import {
-  activityTypesFor, buildPlan, createJournal, createZohoPort, cutoffFor, defaultPolicyText, emulatorTarget, openSqlite, parsePolicy,
+  activityTypesFor, buildPlan, createJournal, createZohoPort, cutoffFor, defaultPolicyText, emulatorTarget, historyTypesFor, openSqlite, parsePolicy,
   scan, type SnapshotContact,
 } from '../src/engine/index.js';
 import { TRANSACTION_TYPES, type TransactionType } from '../src/zoho/index.js';
@@ -212,20 +217,21 @@ try {
   const customers = await countPages((page) => pageOf(counter.contacts.list({ filterBy: 'Status.Active', contactType: 'customer', page })));
   const vendors = active - customers;
   const perType: Array<{
-    type: TransactionType; recent: number; earliest: string | undefined; latest: string | undefined; total?: number; last3y?: number;
+    type: TransactionType; all: number; recent: number; earliest: string | undefined; latest: string | undefined; total?: number; last3y?: number;
   }> = [];
   const threeYearsAgo = new Date(now);
   threeYearsAgo.setUTCFullYear(threeYearsAgo.getUTCFullYear() - 3);
   const since3y = threeYearsAgo.toISOString().slice(0, 10);
   const fullHistory = values['full-history'] === true;
-  for (const type of activityTypes) {
+  for (const type of historyTypesFor(policy)) {
     const tx = counter.transactions(type);
+    const all = await countPages((page) => pageOf(tx.list({ page })));
     const recent = await countPages((page) => pageOf(tx.list({ dateStart: cutoff, page })));
     const first = async (order: 'A' | 'D'): Promise<string | undefined> => {
       probes++;
       return (await firstPage(tx.list({ sortColumn: 'date', sortOrder: order, perPage: 1 }))).items[0]?.date;
     };
-    const row: (typeof perType)[number] = { type, recent, earliest: await first('A'), latest: await first('D') };
+    const row: (typeof perType)[number] = { type, all, recent, earliest: await first('A'), latest: await first('D') };
     if (fullHistory) {
       let total = 0;
       let last3y = 0;
@@ -236,14 +242,17 @@ try {
         if (t.date >= cutoff) recentPaged++;
       }
       if (recentPaged !== recent) throw new Error(`${type}: ${recentPaged} since the cutoff by paging, ${recent} by probing`);
+      if (total !== all) throw new Error(`${type}: ${total} in all by paging, ${all} by probing`);
       row.total = total;
       row.last3y = last3y;
     }
     perType.push(row);
   }
   const recentTotal = perType.reduce((s, t) => s + t.recent, 0);
-  const bound = Math.ceil(active / PAGE) + perType.reduce((s, t) => s + Math.ceil(t.recent / PAGE), 0);
-  const emptyTypes = perType.filter((t) => t.recent === 0).length;
+  const allTotal = perType.reduce((s, t) => s + t.all, 0);
+  const bound = 1 + Math.ceil(active / PAGE) + perType.reduce((s, t) => s + Math.ceil(t.all / PAGE), 0);
+  const windowOnly = Math.ceil(active / PAGE) + perType.reduce((s, t) => s + Math.max(1, Math.ceil(t.recent / PAGE)), 0);
+  const emptyTypes = perType.filter((t) => t.all === 0).length;
   const naive = active * activityTypes.length + Math.ceil(active / PAGE);
   const customerTypes = policy.activity.customer.length;
   const vendorTypes = policy.activity.vendor.length;
@@ -261,10 +270,10 @@ try {
   console.log(`  organization              ${org} (${info.organizations[0]!.name}); emulated now ${new Date(now).toISOString()}; default policy: ${policy.inactivity.text}, cutoff ${cutoff}, ${activityTypes.length} activity types`);
   console.log(`  history                   ${earliest ?? '-'} … ${latest ?? '-'} (${spanYears.toFixed(1)} years)`);
   console.log(`  active contacts           ${active} (${customers} customers, ${vendors} vendors); snapshot holds ${snapshot.contactCount}   [independent counts: ${probes} uncounted probe calls]`);
-  console.log(`  transactions since cutoff ${recentTotal} (scan read ${snapshot.transactionCount})`);
+  console.log(`  transactions              ${allTotal} in all (scan read ${snapshot.transactionCount}), ${recentTotal} since the cutoff`);
   for (const t of perType) {
-    const hist = t.total === undefined ? '' : `   all-time ${String(t.total).padStart(7)}, last 3 years ${String(t.last3y).padStart(7)}`;
-    console.log(`    ${t.type.padEnd(17)} ${String(t.recent).padStart(7)} → ${String(Math.ceil(t.recent / PAGE)).padStart(4)} pages   (${TRANSACTION_TYPES[t.type].contactType}; ${t.earliest ?? '-'} … ${t.latest ?? '-'})${hist}`);
+    const hist = t.total === undefined ? '' : `   paged: all-time ${String(t.total).padStart(7)}, last 3 years ${String(t.last3y).padStart(7)}`;
+    console.log(`    ${t.type.padEnd(17)} ${String(t.all).padStart(7)} → ${String(Math.ceil(t.all / PAGE)).padStart(4)} pages   (since the cutoff ${String(t.recent).padStart(7)}; ${TRANSACTION_TYPES[t.type].contactType}; ${t.earliest ?? '-'} … ${t.latest ?? '-'})${hist}`);
   }
   if (fullHistory) {
     const total = perType.reduce((s, t) => s + (t.total ?? 0), 0);
@@ -274,7 +283,8 @@ try {
   console.log(`  API calls: scan           ${scanCalls} (emulator's log: ${serverCalls} Books requests, ${non200} not 200, ${log.dropped} dropped from the log)`);
   console.log(`             plan           ${planCalls}`);
   console.log(`             by path        ${[...callsByPath].map(([p, e]) => `${p.replace('/books/v3/', '')} ${e.n} (${(e.ms / 1000).toFixed(1)} s)`).join(', ')}`);
-  console.log(`  lower bound               ${bound} = ceil(${active}/200) + Σ ceil(recent/200)${emptyTypes > 0 ? ` (${emptyTypes} types with none: 0 pages each in the bound, but 1 call each to learn that)` : ''}`);
+  console.log(`  lower bound               ${bound} = 1 + ceil(${active}/200) + Σ ceil(all/200)${emptyTypes > 0 ? ` (${emptyTypes} types with none: 0 pages each in the bound, but 1 call each to learn that)` : ''}`);
+  console.log(`  window only               ${windowOnly} = ceil(${active}/200) + Σ ceil(recent/200): what a scan of the window alone reads (before issue 10)`);
   console.log(`  naive                     ${naive} = ${active} × ${activityTypes.length} + ${Math.ceil(active / PAGE)}   (per kind: ${customers} × ${customerTypes} + ${vendors} × ${vendorTypes} + ${Math.ceil(active / PAGE)} = ${naiveByKind})`);
   console.log(`  calls / bound             ${overBound.toFixed(3)}   target <= 1.05: ${met(overBound <= 1.05)}`);
   console.log(`  naive / calls             ${underNaive.toFixed(1)}×   target >= 50×: ${met(underNaive >= 50)}   (per-kind naive: ${(naiveByKind / totalCalls).toFixed(1)}×)`);
@@ -289,8 +299,8 @@ try {
   }
   if (values.json) {
     console.log(JSON.stringify({
-      contacts: N, active, customers, vendors, cutoff, earliest, latest, spanYears, perType, recentTotal, scanCalls, planCalls,
-      serverCalls, bound, naive, naiveByKind, overBound, underNaive, peakRssMb: peakRss / 1048576, peakHeapMb: peakHeap / 1048576,
+      contacts: N, active, customers, vendors, cutoff, earliest, latest, spanYears, perType, allTotal, recentTotal, scanCalls, planCalls,
+      serverCalls, bound, windowOnly, naive, naiveByKind, overBound, underNaive, peakRssMb: peakRss / 1048576, peakHeapMb: peakHeap / 1048576,
       scanSeconds: (t1 - t0) / 1000, clientSeconds: clientMs / 1000, serverSeconds: serverMs / 1000, planSeconds: (t4 - t1) / 1000, memAt,
     }));
   }
