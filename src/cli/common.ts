@@ -64,11 +64,12 @@ export interface Session {
 export async function openSession(
   io: CliIO,
   values: CommonValues,
-  options: { perMinute?: number; bind?: (journal: Journal) => Promise<Binding | undefined> } = {},
+  options: { perMinute?: number; bind?: (journal: Journal) => Promise<Binding | undefined>; create?: boolean } = {},
 ): Promise<Session> {
   const dbPath = values.db ?? 'sunset.db';
   const perMinute = options.perMinute ?? intFlag(values['per-minute'], 'per-minute', 1, 1_000_000);
-  const journal = await openJournal(dbPath);
+  // A command on a run or a plan reads them from an existing journal: it does not make an empty one.
+  const journal = await openJournal(dbPath, { create: options.create ?? options.bind === undefined });
   let connection: Connection;
   try {
     const binding = await options.bind?.(journal);

@@ -104,10 +104,11 @@ export function checkSnapshotFits(policy: Policy, snapshot: SnapshotInfo): void 
 }
 
 /**
- * Builds the plan. `contacts` may be any iterable (a database cursor keeps memory flat); they are
- * processed in contact-id order for determinism, which the caller's cursor should provide.
+ * The planner, one contact at a time: `add` each contact of the snapshot (in contact-id order, for
+ * determinism: the journal's cursor gives that order), then `finish`. A caller that pages through
+ * the snapshot never holds the whole organization in memory (buildPlanFromPages).
  */
-export function buildPlan(policy: Policy, policyText: string, snapshot: SnapshotInfo, contacts: Iterable<SnapshotContact>): Plan {
+export function createPlanner(policy: Policy, policyText: string, snapshot: SnapshotInfo): { add(contact: SnapshotContact): void; finish(): Plan } {
   checkSnapshotFits(policy, snapshot);
   const asOf = snapshot.takenAt;
   const cutoffDate = cutoffFor(policy, asOf);
@@ -133,128 +134,145 @@ export function buildPlan(policy: Policy, policyText: string, snapshot: Snapshot
     summary.excluded[reason] = (summary.excluded[reason] ?? 0) + 1;
   };
 
-  for (const c of contacts) {
-    summary.contactsConsidered++;
-    if (c.status === 'active') summary.active++;
-    else summary.inactive++;
-    // Activity in the window that this policy counts for this contact's type. When the snapshot
-    // cannot tell (see ActivityView.ambiguous), the contact is treated as active: never guess towards a change.
-    const view = activityOf(c, activityTypes[c.contactType]);
-    const last = view.shown;
-    const countedDate = view.counted?.date ?? (view.ambiguous && last && last.date >= cutoffDate ? last.date : undefined);
-    const counted = countedDate !== undefined && countedDate >= cutoffDate;
-    const bucket = counted
-      ? histogram[Math.min(windowMonths - 1, Math.max(0, Math.floor((asOf - Date.parse(`${countedDate}T00:00:00Z`)) / MONTH_MS)))]!
-      : none;
+  const add = (c: SnapshotContact): void => {
+      summary.contactsConsidered++;
+      if (c.status === 'active') summary.active++;
+      else summary.inactive++;
+      // Activity in the window that this policy counts for this contact's type. When the snapshot
+      // cannot tell (see ActivityView.ambiguous), the contact is treated as active: never guess towards a change.
+      const view = activityOf(c, activityTypes[c.contactType]);
+      const last = view.shown;
+      const countedDate = view.counted?.date ?? (view.ambiguous && last && last.date >= cutoffDate ? last.date : undefined);
+      const counted = countedDate !== undefined && countedDate >= cutoffDate;
+      const bucket = counted
+        ? histogram[Math.min(windowMonths - 1, Math.max(0, Math.floor((asOf - Date.parse(`${countedDate}T00:00:00Z`)) / MONTH_MS)))]!
+        : none;
 
-    // Filters decide whether the policy applies to the contact at all.
-    const filterReasons: ExclusionReason[] = [];
-    const details: string[] = [];
-    const filtered = (reason: ExclusionReason, detail: string): void => {
-      filterReasons.push(reason);
-      details.push(detail);
-    };
-    if (allow && !allow.has(c.contactId)) filtered('not_allowed', 'not on the allow list');
-    if (deny.has(c.contactId)) filtered('denied', 'on the deny list');
-    if (!policy.filters.contactTypes.includes(c.contactType)) filtered('contact_type', `a ${c.contactType}; the policy covers ${policy.filters.contactTypes.join(' and ')}s`);
-    const linked = c.zcrmAccountId !== '' || c.zcrmContactId !== '';
-    if ((policy.filters.crm === 'linked' && !linked) || (policy.filters.crm === 'unlinked' && linked)) filtered('crm', linked ? 'linked to Zoho CRM' : 'not linked to Zoho CRM');
-    if (nameInclude.length > 0 && !nameInclude.some((re) => re.test(c.contactName))) filtered('name', 'the name matches no include pattern');
-    else if (nameExclude.some((re) => re.test(c.contactName))) filtered('name', 'the name matches an exclude pattern');
-    if (policy.filters.tags.include.length > 0 && !policy.filters.tags.include.some((p) => tagMatches(c.tags, p))) filtered('tags', 'no included tag');
-    else if (policy.filters.tags.exclude.some((p) => tagMatches(c.tags, p))) filtered('tags', 'an excluded tag');
-    for (const [field, condition] of Object.entries(policy.filters.customFields)) {
-      if (!fieldMatches(c.customFields[field], condition)) {
-        filterReasons.push('custom_field');
-        details.push(`${field} = ${JSON.stringify(c.customFields[field] ?? '')}`);
-        break;
-      }
-    }
-
-    if (c.status === 'inactive') {
-      // Re-activation: an inactive contact that traded in the window.
-      if (policy.reactivate && counted) {
-        if (filterReasons.length === 0) {
-          activations.push({
-            contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'activate',
-            reason: `inactive, but traded on ${last?.date} (${last?.type})`,
-            evidence: evidenceOf(c, snapshot, cutoffDate, 'reactivate', last),
-          });
-        } else {
-          for (const r of filterReasons) count(r);
-          excluded.push({
-            contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons: filterReasons,
-            detail: `would be re-activated, but ${details.join('; ')}`, evidence: evidenceOf(c, snapshot, cutoffDate, filterReasons[0]!, last),
-          });
+      // Filters decide whether the policy applies to the contact at all.
+      const filterReasons: ExclusionReason[] = [];
+      const details: string[] = [];
+      const filtered = (reason: ExclusionReason, detail: string): void => {
+        filterReasons.push(reason);
+        details.push(detail);
+      };
+      if (allow && !allow.has(c.contactId)) filtered('not_allowed', 'not on the allow list');
+      if (deny.has(c.contactId)) filtered('denied', 'on the deny list');
+      if (!policy.filters.contactTypes.includes(c.contactType)) filtered('contact_type', `a ${c.contactType}; the policy covers ${policy.filters.contactTypes.join(' and ')}s`);
+      const linked = c.zcrmAccountId !== '' || c.zcrmContactId !== '';
+      if ((policy.filters.crm === 'linked' && !linked) || (policy.filters.crm === 'unlinked' && linked)) filtered('crm', linked ? 'linked to Zoho CRM' : 'not linked to Zoho CRM');
+      if (nameInclude.length > 0 && !nameInclude.some((re) => re.test(c.contactName))) filtered('name', 'the name matches no include pattern');
+      else if (nameExclude.some((re) => re.test(c.contactName))) filtered('name', 'the name matches an exclude pattern');
+      if (policy.filters.tags.include.length > 0 && !policy.filters.tags.include.some((p) => tagMatches(c.tags, p))) filtered('tags', 'no included tag');
+      else if (policy.filters.tags.exclude.some((p) => tagMatches(c.tags, p))) filtered('tags', 'an excluded tag');
+      for (const [field, condition] of Object.entries(policy.filters.customFields)) {
+        if (!fieldMatches(c.customFields[field], condition)) {
+          filterReasons.push('custom_field');
+          details.push(`${field} = ${JSON.stringify(c.customFields[field] ?? '')}`);
+          break;
         }
       }
-      continue;
-    }
-    if (counted) {
-      summary.recentlyActive++;
-      bucket.kept++;
-      continue;
-    }
-    summary.dormant++;
-    const reasons = [...filterReasons];
-    if (policy.safety.openBalance && (c.receivableCents > 0 || c.payableCents > 0)) {
-      reasons.push('open_balance');
-      details.push(`owes ${(c.receivableCents / 100).toFixed(2)} / is owed ${(c.payableCents / 100).toFixed(2)}`);
-    }
-    if (policy.safety.unusedCredits && (c.creditsReceivableCents > 0 || c.creditsPayableCents > 0)) {
-      reasons.push('unused_credits');
-      details.push(`unused credits ${((c.creditsReceivableCents + c.creditsPayableCents) / 100).toFixed(2)}`);
-    }
-    if (c.createdAt > graceStart) {
-      reasons.push('grace_period');
-      details.push(`created ${formatZohoDate(c.createdAt, 0)}, within ${policy.safety.gracePeriod.text}`);
-    }
-    if (reasons.length > 0) {
-      for (const r of reasons) count(r);
-      bucket.excluded++;
-      excluded.push({
-        contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons,
-        detail: details.join('; '), evidence: evidenceOf(c, snapshot, cutoffDate, reasons[0]!, last),
+
+      if (c.status === 'inactive') {
+        // Re-activation: an inactive contact that traded in the window.
+        if (policy.reactivate && counted) {
+          if (filterReasons.length === 0) {
+            activations.push({
+              contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'activate',
+              reason: `inactive, but traded on ${last?.date} (${last?.type})`,
+              evidence: evidenceOf(c, snapshot, cutoffDate, 'reactivate', last),
+            });
+          } else {
+            for (const r of filterReasons) count(r);
+            excluded.push({
+              contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons: filterReasons,
+              detail: `would be re-activated, but ${details.join('; ')}`, evidence: evidenceOf(c, snapshot, cutoffDate, filterReasons[0]!, last),
+            });
+          }
+        }
+        return;
+      }
+      if (counted) {
+        summary.recentlyActive++;
+        bucket.kept++;
+        return;
+      }
+      summary.dormant++;
+      const reasons = [...filterReasons];
+      if (policy.safety.openBalance && (c.receivableCents > 0 || c.payableCents > 0)) {
+        reasons.push('open_balance');
+        details.push(`owes ${(c.receivableCents / 100).toFixed(2)} / is owed ${(c.payableCents / 100).toFixed(2)}`);
+      }
+      if (policy.safety.unusedCredits && (c.creditsReceivableCents > 0 || c.creditsPayableCents > 0)) {
+        reasons.push('unused_credits');
+        details.push(`unused credits ${((c.creditsReceivableCents + c.creditsPayableCents) / 100).toFixed(2)}`);
+      }
+      if (c.createdAt > graceStart) {
+        reasons.push('grace_period');
+        details.push(`created ${formatZohoDate(c.createdAt, 0)}, within ${policy.safety.gracePeriod.text}`);
+      }
+      if (reasons.length > 0) {
+        for (const r of reasons) count(r);
+        bucket.excluded++;
+        excluded.push({
+          contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons,
+          detail: details.join('; '), evidence: evidenceOf(c, snapshot, cutoffDate, reasons[0]!, last),
+        });
+        return;
+      }
+      deactivations.push({
+        contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'deactivate',
+        reason: c.activityCount === 0 ? `no ${c.contactType === 'customer' ? 'customer' : 'vendor'} activity since ${cutoffDate} (${policy.inactivity.text})` : `no counted activity since ${cutoffDate}`,
+        evidence: evidenceOf(c, snapshot, cutoffDate, 'dormant', last),
+        // The longest-known contacts go first when a cap applies.
+        sortKey: `${String(c.createdAt).padStart(16, '0')}:${c.contactId}`,
       });
-      continue;
-    }
-    deactivations.push({
-      contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'deactivate',
-      reason: c.activityCount === 0 ? `no ${c.contactType === 'customer' ? 'customer' : 'vendor'} activity since ${cutoffDate} (${policy.inactivity.text})` : `no counted activity since ${cutoffDate}`,
-      evidence: evidenceOf(c, snapshot, cutoffDate, 'dormant', last),
-      // The longest-known contacts go first when a cap applies.
-      sortKey: `${String(c.createdAt).padStart(16, '0')}:${c.contactId}`,
-    });
-    bucket.deactivate++;
-  }
-
-  deactivations.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-  activations.sort((a, b) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0));
-  // The cap: activations first (a trading contact should not stay blocked), then the longest-known dormant ones.
-  const cap = policy.maxChanges ?? Infinity;
-  const keptActivations = activations.slice(0, cap);
-  const kept = deactivations.slice(0, Math.max(0, cap - keptActivations.length));
-  const overCap = (step: PlanStep): void => {
-    count('cap');
-    excluded.push({
-      contactId: step.contactId, contactName: step.contactName, contactType: step.contactType, reasons: ['cap'],
-      detail: `over the cap of ${policy.maxChanges} changes per run`, evidence: { ...step.evidence, rule: 'cap' },
-    });
+      bucket.deactivate++;
   };
-  for (const over of activations.slice(keptActivations.length)) overCap(over);
-  for (const over of deactivations.slice(kept.length)) {
-    overCap(over);
-    none.deactivate--;
-    none.excluded++;
-  }
-  const steps: PlanStep[] = [...keptActivations, ...kept.map(({ sortKey: _sortKey, ...step }) => step)];
-  summary.steps.deactivate = steps.filter((s) => s.action === 'deactivate').length;
-  summary.steps.activate = steps.filter((s) => s.action === 'activate').length;
-  excluded.sort((a, b) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0));
 
-  const planId = `plan_${createHash('sha256')
-    .update(JSON.stringify({ snapshot: snapshot.snapshotId, policy, steps: steps.map((s) => [s.contactId, s.action]) }))
-    .digest('hex')
-    .slice(0, 16)}`;
-  return { planId, organizationId: policy.organizationId, target: snapshot.target, snapshotId: snapshot.snapshotId, asOf, cutoffDate, policyText, steps, excluded, summary };
+  const finish = (): Plan => {
+    deactivations.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    activations.sort((a, b) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0));
+    // The cap: activations first (a trading contact should not stay blocked), then the longest-known dormant ones.
+    const cap = policy.maxChanges ?? Infinity;
+    const keptActivations = activations.slice(0, cap);
+    const kept = deactivations.slice(0, Math.max(0, cap - keptActivations.length));
+    const overCap = (step: PlanStep): void => {
+      count('cap');
+      excluded.push({
+        contactId: step.contactId, contactName: step.contactName, contactType: step.contactType, reasons: ['cap'],
+        detail: `over the cap of ${policy.maxChanges} changes per run`, evidence: { ...step.evidence, rule: 'cap' },
+      });
+    };
+    for (const over of activations.slice(keptActivations.length)) overCap(over);
+    for (const over of deactivations.slice(kept.length)) {
+      overCap(over);
+      none.deactivate--;
+      none.excluded++;
+    }
+    const steps: PlanStep[] = [...keptActivations, ...kept.map(({ sortKey: _sortKey, ...step }) => step)];
+    summary.steps.deactivate = steps.filter((s) => s.action === 'deactivate').length;
+    summary.steps.activate = steps.filter((s) => s.action === 'activate').length;
+    excluded.sort((a, b) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0));
+
+    const planId = `plan_${createHash('sha256')
+      .update(JSON.stringify({ snapshot: snapshot.snapshotId, policy, steps: steps.map((s) => [s.contactId, s.action]) }))
+      .digest('hex')
+      .slice(0, 16)}`;
+    return { planId, organizationId: policy.organizationId, target: snapshot.target, snapshotId: snapshot.snapshotId, asOf, cutoffDate, policyText, steps, excluded, summary };
+  };
+  return { add, finish };
+}
+
+/** Builds the plan from contacts in contact-id order (see createPlanner). */
+export function buildPlan(policy: Policy, policyText: string, snapshot: SnapshotInfo, contacts: Iterable<SnapshotContact>): Plan {
+  const planner = createPlanner(policy, policyText, snapshot);
+  for (const c of contacts) planner.add(c);
+  return planner.finish();
+}
+
+/** Builds the plan from pages of contacts as the journal gives them (`journal.snapshotContacts`): memory stays flat. */
+export async function buildPlanFromPages(policy: Policy, policyText: string, snapshot: SnapshotInfo, pages: AsyncIterable<SnapshotContact[]>): Promise<Plan> {
+  const planner = createPlanner(policy, policyText, snapshot);
+  for await (const page of pages) for (const c of page) planner.add(c);
+  return planner.finish();
 }

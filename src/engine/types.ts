@@ -20,9 +20,9 @@ export interface SnapshotContact extends PortContact {
   activityCount: number;
   /** The latest activity per type the scan saw, so a policy counting fewer types still sees its own. */
   activityByType?: Partial<Record<TransactionType, string>>;
-  /** The latest document per type (id and number), alongside `activityByType`. */
+  /** Documents (id and number) of the latest activity of all and of the latest of a counted type, by their type. */
   documentByType?: Partial<Record<TransactionType, { id: string; number: string }>>;
-  /** The whole history's counts and totals per type (full snapshots only): the "before" fingerprint of a run. */
+  /** The whole history's counts and totals per type (full snapshots; written by the scan, read back by snapshotFingerprint). */
   history?: HistoryCounts;
 }
 

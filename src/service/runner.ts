@@ -3,8 +3,8 @@
  * (plan runs after approval, undo runs, CRM runs) and verifying them. Progress goes to the event bus.
  */
 import {
-  applyRun, buildPlan, createRunFromPlan, newId, parsePolicy, PolicyError, recordBefore, RunBusyError, scan, Shutdown, verifyRun,
-  type BooksPort, type EngineClock, type Journal, type Plan, type SnapshotContact, type VerifyResult,
+  applyRun, buildPlanFromPages, createRunFromPlan, newId, parsePolicy, PolicyError, recordBefore, RunBusyError, scan, Shutdown, verifyRun,
+  type BooksPort, type EngineClock, type Journal, type Plan, type VerifyResult,
 } from '../engine/index.js';
 import type { EventBus } from './events.js';
 
@@ -75,9 +75,7 @@ export function createRunner(options: RunnerOptions): Runner {
             port: options.port(organizationId), journal, policy, now: clock.now(), signal,
             onProgress: (p) => emit('running', { message: `${p.phase}: ${p.contacts} contacts, ${p.transactions} transactions, ${p.apiCalls} API calls` }),
           });
-          const contacts: SnapshotContact[] = [];
-          for await (const page of journal.snapshotContacts(snapshot.snapshotId)) contacts.push(...page);
-          const plan = buildPlan(policy, policyText, snapshot, contacts);
+          const plan = await buildPlanFromPages(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId));
           await journal.savePlan(plan, clock.now());
           emit('done', { planId: plan.planId, message: `${plan.steps.length} steps, ${plan.excluded.length} excluded, ${snapshot.apiCalls} API calls` });
           return plan;

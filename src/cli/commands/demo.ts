@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { createMemoryTokenStore, createZohoBooksClient } from '../../client/index.js';
 import { createEmulator, listen } from '../../emulator/index.js';
 import {
-  applyRun, buildPlan, createJournal, createRunFromPlan, createUndoRun, createZohoPort, defaultPolicyText, emulatorTarget, openSqlite, parsePolicy,
-  scan, verifyRun, type SnapshotContact,
+  applyRun, buildPlanFromPages, createJournal, createRunFromPlan, createUndoRun, createZohoPort, defaultPolicyText, emulatorTarget, openSqlite, parsePolicy,
+  scan, verifyRun,
 } from '../../engine/index.js';
 import { planToHtml } from '../../engine/report/index.js';
 import { intFlag, parseFlags } from '../args.js';
@@ -81,9 +81,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     out(`2. Scan      ${snapshot.contactCount} active contacts and their whole history (${snapshot.transactionCount} transactions), in ${snapshot.apiCalls} API calls (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     out(`             one call per contact and transaction type would have taken ${snapshot.contactCount * snapshot.historyTypes.length}`);
 
-    const rows: SnapshotContact[] = [];
-    for await (const page of journal.snapshotContacts(snapshot.snapshotId)) rows.push(...page);
-    const plan = buildPlan(policy, policyText, snapshot, rows);
+    const plan = await buildPlanFromPages(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId));
     await journal.savePlan(plan, Date.now());
     writeOutput(reportPath, planToHtml(plan, { generatedAt: Date.now(), title: `Sunset demo plan — ${org.name}`, organizationName: org.name, currencyCode: org.currency_code }));
     const ex = Object.entries(plan.summary.excluded).map(([reason, n]) => `${n} ${reason.replace(/_/g, ' ')}`).join(', ');

@@ -1,6 +1,6 @@
 /** `sunset plan`: policy + snapshot → a plan with evidence, and its reports. */
 import { parseArgs } from 'node:util';
-import { buildPlan, PlanInputError, type SnapshotContact } from '../../engine/index.js';
+import { buildPlanFromPages, PlanInputError } from '../../engine/index.js';
 import { planToCsv, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
 import { intFlag, parseFlags } from '../args.js';
 import { actorName, COMMON_FLAGS, COMMON_HELP, policyFor, writeOutput } from '../common.js';
@@ -49,11 +49,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         ? `There is no complete snapshot ${values.snapshot} in ${values.db ?? 'sunset.db'}.`
         : `No snapshot of organization ${policy.organizationId} yet: run \`sunset scan --org ${policy.organizationId}\` first.`);
     }
-    const contacts: SnapshotContact[] = [];
-    for await (const page of journal.snapshotContacts(snapshot.snapshotId)) contacts.push(...page);
     let plan;
     try {
-      plan = buildPlan(policy, text, snapshot, contacts);
+      // Page by page from the journal: the organization is never held in memory whole.
+      plan = await buildPlanFromPages(policy, text, snapshot, journal.snapshotContacts(snapshot.snapshotId));
     } catch (error) {
       if (error instanceof PlanInputError) throw new ExitError(error.message);
       throw error;

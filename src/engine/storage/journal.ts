@@ -125,7 +125,8 @@ function toContact(r: ContactRow): SnapshotContact {
     activityCount: r.activity_count,
     activityByType: JSON.parse(r.activity_by_type) as SnapshotContact['activityByType'],
     ...(r.document_by_type ? { documentByType: JSON.parse(r.document_by_type) as SnapshotContact['documentByType'] } : {}),
-    ...(r.history ? { history: JSON.parse(r.history) as HistoryCounts } : {}),
+    // The history's counts are read by snapshotFingerprint, for a run's contacts only: a plan over
+    // 100,000 contacts does not need them in memory.
   };
 }
 
@@ -233,7 +234,7 @@ export interface Journal {
   finishSnapshot(snapshotId: string, counts: { apiCalls: number; contactCount: number; transactionCount: number; historyCalls: number }): Promise<void>;
   getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
   latestSnapshot(organizationId?: string): Promise<SnapshotInfo | undefined>;
-  /** Pages through a snapshot's contacts in contact-id order (memory stays flat). */
+  /** Pages through a snapshot's contacts in contact-id order (memory stays flat); without their history counts (snapshotFingerprint). */
   snapshotContacts(snapshotId: string, pageSize?: number): AsyncGenerator<SnapshotContact[]>;
   /** The history counts the snapshot holds for these contacts, as fingerprint rows (full snapshots only). */
   snapshotFingerprint(snapshotId: string, contactIds: string[]): Promise<FingerprintRow[]>;
