@@ -495,6 +495,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await expect.poll(() => row.getByTestId('run-row-status').textContent()).toBe('interrupted');
     expect(await row.getAttribute('data-status')).toBe('interrupted');
     expect(await text('runs-status-note')).toBe('Interrupted: no process is applying the run (the service or the command line stopped while it ran); the service resumes it when it starts, and Resume on its page continues it now.');
+    await screenshot(page, 'runs-interrupted');
     await row.locator('a').first().click();
     await page.waitForURL((u) => u.hash === `#/runs/${run.runId}`);
     await expect.poll(() => text('run-state')).toBe('interrupted');
