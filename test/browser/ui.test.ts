@@ -487,6 +487,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect(await text('run-status-note')).toBe('Approved, but no process is applying it (the service stopped before it began). The service starts it when it starts; Resume starts it now.');
     expect(await page.getByTestId('run-resume').count()).toBe(1);
     expect(await page.getByTestId('run-stop').count(), 'Stop would answer 409: nothing runs it').toBe(0);
+    expect(await text('run-live'), 'nothing is starting it').toBe('');
 
     // What a process stopped while applying leaves: running in the journal, no live driver.
     await s.h.journal.setRunState(run.runId, 'running', s.h.clock.now());

@@ -1416,7 +1416,8 @@ async function viewRun(ctx, runId) {
       ['skipped', 'skipped', counts.skipped], ['failed', 'failed', counts.failed], ['pending', 'pending', (counts.pending ?? 0) + (counts.inFlight ?? 0)],
     ].map(([key, label, v]) => h('div', { class: `num-${key}` }, h('dt', null, label), h('dd', { testid: `run-count-${key}` }, count(v)))));
     liveLine.replaceChildren();
-    const activeNow = status === 'pending' || status === 'running';
+    // Live progress only while this service applies the run: a pending run nobody applies is not "starting".
+    const activeNow = isApplying();
     const rate = Number(liveInfo.ratePerMinute);
     if (activeNow && liveInfo.waitingUntil) {
       liveLine.append(h('span', { class: 'waiting', testid: 'run-waiting' }, 'Waiting for the daily quota to reset at ', timeEl(liveInfo.waitingUntil), ` (${relative(liveInfo.waitingUntil)}). The run continues by itself.`));
