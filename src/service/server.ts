@@ -231,7 +231,12 @@ export function createService(options: ServiceOptions): Service {
       throw new HttpError(409, `run ${run.runId} is being applied by ${describeDriver(run.driver)}`);
     }
   };
-  const runView = (run: RunRecord): RunRecord & { status: string } => ({ ...run, status: runStatus(run, clock.now(), options.isDead) });
+  const runView = (run: RunRecord): RunRecord & { status: string; applying: boolean } => ({
+    ...run, status: runStatus(run, clock.now(), options.isDead),
+    // This service has a job applying it (or about to): Stop reaches that job. A pending or
+    // interrupted run without one waits for Resume or the next start.
+    applying: runner.activeJobs().some((j) => j.runId === run.runId && j.kind === 'apply'),
+  });
 
   const orgView = async (o: { organizationId: string; name: string; plan: string }): Promise<Record<string, unknown>> => {
     const s = await store.settings(o.organizationId);

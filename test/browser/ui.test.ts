@@ -10,10 +10,11 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Plan } from '../../src/engine/index.js';
+import { createRunFromPlan, type Plan } from '../../src/engine/index.js';
+import { describeLastActivity } from '../../src/engine/report/index.js';
 import { browserUnavailable, launchBrowser, screenshot, watchErrors, type PageDocument } from '../helpers/browser.js';
 import { successfulStatusChanges } from '../helpers/engine.js';
-import { PASSWORD, signHook, startTestService, USER, type SignedIn, type TestService } from '../helpers/service.js';
+import { PASSWORD, policyFor, signHook, startTestService, USER, type SignedIn, type TestService } from '../helpers/service.js';
 
 /** Only in functions that run in the page. */
 declare const document: PageDocument;
@@ -49,6 +50,16 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
 
   const url = (path: string): string => `${s.origin}${path}`;
   const text = async (testid: string): Promise<string> => (await page.getByTestId(testid).first().textContent()) ?? '';
+  /** Scan and plan through the API, waiting for the job's end; the new plan. */
+  const scanPlan = async (): Promise<Plan> => {
+    const stream = await s.events(api);
+    const scanned = await api.request<{ jobId: string }>('POST', `/api/orgs/${s.org}/scan`);
+    expect(scanned.status, scanned.text).toBe(202);
+    const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scanned.json.jobId && e.data.state !== 'running', 'the scan ends');
+    stream.close();
+    expect(job.data.state, JSON.stringify(job.data)).toBe('done');
+    return (await s.h.journal.getPlan(String(job.data.planId)))!;
+  };
 
   it('an anonymous visit lands on the sign-in page; a wrong password says so and signs nobody in', async () => {
     await page.goto(url('/#/runs'));
@@ -172,6 +183,68 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await expect.poll(() => text('count-shown')).toBe(String(plan.steps.length + plan.excluded.length));
   });
 
+  it('the review table and the evidence say the last activity in the engine\'s words; sorting by it and the chart still work; no Zoho Books link on an emulator', async () => {
+    const rows = (await api.get<{ columns: string[]; rows: unknown[][] }>(`/api/plans/${plan.planId}/rows`)).json;
+    const words = new Map(rows.rows.map((r) => [String(r[0]), String(r[rows.columns.indexOf('lastActivity')])]));
+    // A dormant contact that traded before the window: its last activity, not "none since" the cutoff.
+    const traded = plan.steps.find((st) => st.evidence.lastActivityDate !== null)!;
+    expect(traded, 'a step that traded years ago').toBeDefined();
+    const tradedWords = describeLastActivity(traded.evidence);
+    expect(words.get(traded.contactId)).toBe(tradedWords);
+    expect(tradedWords).toMatch(new RegExp(`^[a-z ]+ \\S* ?on ${traded.evidence.lastActivityDate}$`));
+    // The search is debounced: wait for the row itself, not for a count that may still be the last search's.
+    const only = async (contactId: string): Promise<void> => {
+      await page.getByTestId('plan-search').fill(contactId);
+      await expect.poll(async () => (await page.getByTestId('plan-row').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-contact-id')))).join()).toBe(contactId);
+      expect(await text('count-shown')).toBe('1');
+    };
+    await only(traded.contactId);
+    expect(await page.getByTestId('plan-row').first().getByTestId('plan-last-activity').textContent()).toBe(tradedWords);
+    await page.getByTestId('plan-row').first().click();
+    const panel = page.getByTestId('evidence-panel');
+    await panel.waitFor();
+    const said = await text('evidence-last-activity');
+    expect(said.startsWith(`${tradedWords}, `), said).toBe(true);
+    expect(said).toMatch(/, \d+ months? before the scan$/);
+    expect(await panel.textContent()).not.toContain('none since');
+    // On an emulator there is no Zoho Books web app: no link at all rather than a dead one.
+    expect(await panel.getByTestId('open-in-books').count()).toBe(0);
+    expect(await panel.getByText('Open in Zoho Books').count()).toBe(0);
+    await page.getByTestId('evidence-close').click();
+
+    // One that never traded says so (it said "none since <cutoff>").
+    const never = [...plan.steps, ...plan.excluded].find((c) => c.evidence.lastActivityDate === null)!;
+    expect(never, 'a contact that never traded').toBeDefined();
+    expect(describeLastActivity(never.evidence)).toBe('never traded');
+    await only(never.contactId);
+    expect(await page.getByTestId('plan-row').first().getByTestId('plan-last-activity').textContent()).toBe('never traded');
+    await page.getByTestId('plan-row').first().click();
+    await panel.waitFor();
+    expect(await text('evidence-last-activity')).toBe('never traded');
+    await page.getByTestId('evidence-close').click();
+    await page.getByTestId('filter-clear').click();
+    await expect.poll(() => text('count-shown')).toBe(String(plan.steps.length + plan.excluded.length));
+
+    // Sorting by last activity still orders by its date (none first), both ways.
+    const dateOf = new Map([...plan.steps, ...plan.excluded].map((c) => [c.contactId, c.evidence.lastActivityDate ?? '']));
+    const shownDates = async (): Promise<string[]> => (await page.getByTestId('plan-row').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-contact-id') ?? ''))).map((id) => dateOf.get(id) ?? '?');
+    await page.getByTestId('sort-lastActivity').click();
+    const up = await shownDates();
+    expect(up.length).toBeGreaterThan(5);
+    expect(up).toEqual([...up].sort());
+    expect(up[0]).toBe([...dateOf.values()].sort()[0]);
+    for (const [i, tr] of (await page.getByTestId('plan-row').all()).slice(0, 5).entries()) {
+      expect(await tr.getByTestId('plan-last-activity').textContent(), `row ${i}`).toBe(words.get((await tr.getAttribute('data-contact-id'))!));
+    }
+    await page.getByTestId('sort-lastActivity').click();
+    const down = await shownDates();
+    expect(down).toEqual([...down].sort().reverse());
+    // The months-since chart: its bars still add up to the plan's deactivations.
+    const bars = await page.getByTestId('histogram-chart').locator('g.bar').evaluateAll((gs) => gs.map((g) => Number(g.getAttribute('data-deactivate'))));
+    expect(bars.length).toBeGreaterThan(0);
+    expect(bars.reduce((a, b) => a + b, 0)).toBe(plan.steps.filter((st) => st.action === 'deactivate').length);
+  });
+
   it('excludes one contact, approves, and the run page shows the apply live until done', async () => {
     const target = plan.steps[1]!;
     excludedId = target.contactId;
@@ -210,6 +283,9 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect(await text('run-count-changed')).toBe(String(changes));
     expect(await text('run-count-failed')).toBe('0');
     await expect.poll(() => text('steps-count')).toBe(`${changes} steps`);
+    // On an emulator the steps carry no link to a Zoho Books web app (there is none).
+    expect(await page.getByTestId('run-steps').getByTestId('open-in-books').count()).toBe(0);
+    expect(await page.getByTestId('run-steps').getByText('Zoho Books').count()).toBe(0);
     await screenshot(page, 'run-done');
 
     const changed = successfulStatusChanges(await s.h.requests({ since: seq }));
@@ -253,6 +329,75 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await screenshot(page, 'run-undone');
   });
 
+  const cents = (n: number): string => new Intl.NumberFormat('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(n / 100);
+
+  it('Verify on a run\'s page: its progress from the events, then "No history lost" with the counts; shown again when the page opens', async () => {
+    await page.goto(url(`/#/runs/${runId}`));
+    await expect.poll(() => text('run-state')).toBe('done');
+    expect(await text('verify-none')).toBe('Not verified yet.');
+    expect(await text('run-verify')).toBe('Verify');
+    // The first read takes a while: the page shows the job at work.
+    await s.h.t.admin('POST', '/__emulator/faults', { faults: ['latency:1500,method=GET,count=1'] });
+    await page.getByTestId('run-verify').click();
+    await expect.poll(() => text('verify-progress')).toMatch(/^verifying \S/);
+    expect(await page.getByTestId('run-verify').isDisabled()).toBe(true);
+    await expect.poll(() => page.getByTestId('verify-summary').count(), { timeout: 30_000 }).toBe(1);
+    await s.h.t.admin('DELETE', '/__emulator/faults');
+    expect(await page.getByTestId('verify-progress').count()).toBe(0);
+    const counted = await s.h.journal.getFingerprint(runId, 'before');
+    const transactions = counted.reduce((n, r) => n + r.count, 0);
+    const contacts = new Set(counted.map((r) => r.contactId)).size;
+    expect(transactions).toBeGreaterThan(1);
+    const summary = `No history lost: ${transactions} transactions totalling ${cents(counted.reduce((n, r) => n + r.totalCents, 0))} across ${contacts} contact${contacts === 1 ? '' : 's'}, as before the run.`;
+    expect(await text('verify-summary')).toBe(summary);
+    expect(await text('verify-meta')).toContain('(taken by the scan)');
+    expect((await s.h.journal.latestVerification(runId))?.ok).toBe(true);
+    await screenshot(page, 'run-verified');
+    // The last verification is on the page when it opens.
+    await page.reload();
+    await expect.poll(() => text('verify-summary')).toBe(summary);
+    expect(await text('run-verify')).toBe('Verify again');
+    expect(await page.getByTestId('verify-none').count()).toBe(0);
+  });
+
+  it('Verify lists a difference explained by trading since, with its explanation, and a loss with its contact, type, before and now', async () => {
+    const steps = await s.h.journal.steps(runId);
+    const counted = await s.h.journal.getFingerprint(runId, 'before');
+    const customer = steps.find((st) => st.contactType === 'customer')!;
+    const lostRow = counted.find((r) => r.count > 0 && r.contactId !== customer.contactId)!;
+    expect(lostRow, 'a contact of the run with a transaction').toBeDefined();
+    await s.advance(5);
+    // An estimate for the customer (trading: explained), and a deleted transaction (nothing explains it).
+    const created = await s.h.t.call('POST', '/estimates', { body: { customer_id: customer.contactId, line_items: [{ name: 'Quote', rate: 42.5, quantity: 2 }] } });
+    expect([200, 201]).toContain(created.status);
+    const db = s.h.t.emulator.store.db;
+    const gone = db.prepare('SELECT transaction_id FROM transactions WHERE contact_id = ? AND type = ? LIMIT 1').get(lostRow.contactId, lostRow.transactionType) as { transaction_id: string };
+    db.prepare('DELETE FROM transactions WHERE transaction_id = ?').run(gone.transaction_id);
+
+    await page.getByTestId('run-verify').click();
+    await expect.poll(() => page.getByTestId('verify-result').getAttribute('data-ok'), { timeout: 30_000 }).toBe('false');
+    expect(await text('verify-summary')).toBe('1 unexplained difference from before the run: these contacts\' transactions are not as they were, and nothing traded since explains it.');
+    const result = (await s.h.journal.latestVerification(runId))!.result as { differences: Array<{ contactId: string; transactionType: string; before: { count: number; totalCents: number }; after: { count: number; totalCents: number }; explained: string | null }> };
+    const loss = result.differences.find((d) => d.explained === null)!;
+    const trade = result.differences.find((d) => d.explained !== null)!;
+    expect(loss).toMatchObject({ contactId: lostRow.contactId, transactionType: lostRow.transactionType });
+    expect(trade).toMatchObject({ contactId: customer.contactId, transactionType: 'estimates' });
+    const lossRow = page.getByTestId('verify-lost-row');
+    expect(await lossRow.count()).toBe(1);
+    expect(await lossRow.getAttribute('data-contact-id')).toBe(lostRow.contactId);
+    const lossText = (await lossRow.textContent()) ?? '';
+    expect(lossText).toContain(steps.find((st) => st.contactId === lostRow.contactId)!.contactName);
+    expect(lossText).toContain(lostRow.contactId);
+    expect(lossText).toContain(`${loss.before.count} (${cents(loss.before.totalCents)})${loss.after.count} (${cents(loss.after.totalCents)})`);
+    expect(await text('verify-explained-count')).toBe('1 difference is explained by trading since the counts were taken (not a loss):');
+    const item = page.getByTestId('verify-explained-item');
+    expect(await item.count()).toBe(1);
+    expect(await item.textContent()).toBe(`${customer.contactName} ${customer.contactId}, estimates: ${trade.before.count} (${cents(trade.before.totalCents)}) before → ${trade.after.count} (${cents(trade.after.totalCents)}) now. ${trade.explained}`);
+    expect(trade.explained).toMatch(/^traded since .*: estimate .* was created or changed$/);
+    expect(await page.getByTestId('verify-panel').getByTestId('open-in-books').count()).toBe(0);
+    await screenshot(page, 'run-verify-differences');
+  });
+
   it('the audit trail lists both runs\' changes', async () => {
     await page.goto(url('/#/audit'));
     const rows = 2 * (plan.steps.length - 1);
@@ -293,6 +438,16 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await screenshot(page, 'crm-events');
   });
 
+  it('a CRM run\'s page says why it cannot be verified, and offers no Verify', async () => {
+    const link = page.getByTestId('webhook-row').first().getByTestId('webhook-run-link');
+    await link.waitFor();
+    await link.click();
+    await page.waitForURL(/#\/runs\/run-/);
+    await expect.poll(() => text('run-state')).toBe('done');
+    expect(await text('verify-unavailable')).toBe('This run cannot be verified. Sunset has no count of this run’s contacts’ transactions from before it ran, so there is nothing to compare with: a CRM run changes contacts one at a time as the CRM asks, without taking one.');
+    expect(await page.getByTestId('run-verify').count()).toBe(0);
+  });
+
   it('while an approved plan\'s run applies, the plan\'s page says so and follows it to done', async () => {
     const stream = await s.events(api);
     const scanned = await api.request<{ jobId: string }>('POST', `/api/orgs/${s.org}/scan`);
@@ -321,6 +476,79 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect(await s.status(keep.contactId)).toBe('inactive');
   });
 
+  it('a run nobody applies: pending offers Resume (not Stop); interrupted says so in the list and on its page; Resume applies it', async () => {
+    const fresh = await scanPlan();
+    const two = fresh.steps.filter((st) => st.action === 'deactivate').slice(0, 2);
+    expect(two).toHaveLength(2);
+    // What a service stopped right after an approval leaves: the run, and no process applying it.
+    const run = await createRunFromPlan(s.h.journal, { ...fresh, steps: two }, USER, s.h.clock.now());
+    await page.goto(url(`/#/runs/${run.runId}`));
+    await expect.poll(() => text('run-state')).toBe('pending');
+    expect(await text('run-status-note')).toBe('Approved, but no process is applying it (the service stopped before it began). The service starts it when it starts; Resume starts it now.');
+    expect(await page.getByTestId('run-resume').count()).toBe(1);
+    expect(await page.getByTestId('run-stop').count(), 'Stop would answer 409: nothing runs it').toBe(0);
+    expect(await text('run-live'), 'nothing is starting it').toBe('');
+
+    // What a process stopped while applying leaves: running in the journal, no live driver.
+    await s.h.journal.setRunState(run.runId, 'running', s.h.clock.now());
+    await page.goto(url('/#/runs'));
+    const row = page.locator(`[data-testid=run-row][data-run-id="${run.runId}"]`);
+    await expect.poll(() => row.getByTestId('run-row-status').textContent()).toBe('interrupted');
+    expect(await row.getAttribute('data-status')).toBe('interrupted');
+    expect(await text('runs-status-note')).toBe('Interrupted: no process is applying the run (the service or the command line stopped while it ran); the service resumes it when it starts, and Resume on its page continues it now.');
+    await screenshot(page, 'runs-interrupted');
+    await row.locator('a').first().click();
+    await page.waitForURL((u) => u.hash === `#/runs/${run.runId}`);
+    await expect.poll(() => text('run-state')).toBe('interrupted');
+    expect(await text('run-status-note')).toBe('Interrupted: no process is applying it (the service or the command line stopped while it ran). The service resumes it when it starts; Resume continues it now.');
+    expect(await page.getByTestId('run-stop').count()).toBe(0);
+    expect(await page.getByTestId('run-undo').count()).toBe(0);
+    await screenshot(page, 'run-interrupted');
+
+    const seq = await s.h.lastSeq();
+    await page.getByTestId('run-resume').click();
+    await expect.poll(() => text('run-state'), { timeout: 60_000 }).toBe('done');
+    expect(await page.getByTestId('run-status-note').isVisible()).toBe(false);
+    const changed = successfulStatusChanges(await s.h.requests({ since: seq }));
+    expect([...changed.keys()].sort()).toEqual(two.map((st) => st.contactId).sort());
+    for (const st of two) expect(await s.status(st.contactId)).toBe('inactive');
+  });
+
+  it('a run page says it checks what changed since the snapshot, then shows the rate and time left the events carry', async () => {
+    const fresh = await scanPlan();
+    expect(fresh.steps.length).toBeGreaterThan(3);
+    const stream = await s.events(api);
+    await page.goto(url(`/#/plans/${fresh.planId}`));
+    await expect.poll(() => page.getByTestId('approve-button').isEnabled()).toBe(true);
+    // The revalidation's read of contacts changed since the scan takes 3 s; each change 700 ms.
+    await s.h.t.admin('POST', '/__emulator/faults', { faults: ['latency:3000,method=GET,path=/contacts,count=1', 'latency:700,method=POST,path=/contacts/*/inactive'] });
+    await page.getByTestId('approve-button').click();
+    await page.getByTestId('confirm-ok').click();
+    await page.waitForURL(/#\/runs\/run-/);
+    const id = decodeURIComponent(page.url().split('#/runs/')[1]!);
+    await expect.poll(() => text('run-phase')).toBe('Checking what changed since the snapshot…');
+    expect(await page.getByTestId('run-live').textContent()).not.toContain('Starting');
+    expect(stream.events.some((e) => e.type === 'run' && e.data.runId === id && e.data.phase === 'revalidating')).toBe(true);
+    // Then the engine's rate and time left, as the latest event says (never the page's own).
+    const shown = async (): Promise<string> => {
+      const el = (await page.locator('[data-testid=run-rate]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-rate-per-minute'), e.textContent])))[0];
+      const eta = (await page.locator('[data-testid=run-eta]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-eta-ms'), e.textContent])))[0];
+      if (!el || !eta) return 'none';
+      const match = stream.events.find((e) => e.type === 'run' && e.data.runId === id && String(e.data.ratePerMinute) === el[0] && String(e.data.etaMs) === eta[0]);
+      if (!match) return `no event with rate ${el[0]} and eta ${eta[0]}`;
+      const rate = match.data.ratePerMinute as number;
+      const rateText = `${rate >= 10 ? Math.round(rate) : new Intl.NumberFormat('en-GB', { maximumFractionDigits: 1 }).format(rate)} steps per minute`;
+      if (el[1] !== rateText) return `rate shown as "${el[1]}", not "${rateText}"`;
+      if (!/^about (\d+ s|\d+ min|\d+ h \d+ min) left$/.test(eta[1] ?? '')) return `eta shown as "${eta[1]}"`;
+      return match.data.phase === 'applying' ? 'ok' : `phase ${String(match.data.phase)}`;
+    };
+    await expect.poll(shown, { timeout: 30_000 }).toBe('ok');
+    await screenshot(page, 'run-applying-rate');
+    await expect.poll(() => text('run-state'), { timeout: 60_000 }).toBe('done');
+    await s.h.t.admin('DELETE', '/__emulator/faults');
+    stream.close();
+  });
+
   it('sign out ends the session: the app sends back to the sign-in page', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login/);
@@ -334,5 +562,70 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     const unexpected = errors.filter((e) => !/status of 400/.test(e));
     expect(unexpected).toEqual([]);
     expect(errors.filter((e) => /status of 400/.test(e)).length).toBeLessThanOrEqual(1);
+  });
+});
+
+/**
+ * A service whose connection says `zoho:EU` (the emulator standing in for Zoho Books EU): what
+ * depends on the target alone, the links that open a contact in the Zoho Books web app. They are
+ * never followed (there is no Zoho here); their address and how they open are checked.
+ */
+describe.skipIf(unavailable !== undefined)('links to the Zoho Books web app', () => {
+  let z: TestService;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    z = await startTestService({ contacts: 60, target: 'zoho:EU' });
+    browser = await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
+    const admin = await z.login();
+    await context.addCookies([{ name: 'sunset_session', value: admin.token, url: z.origin }]);
+    page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    errors = watchErrors(page);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await z?.close();
+  });
+
+  it('the evidence panel and every step of a run link to the contact in Zoho Books, in a new tab without a referrer', async () => {
+    const admin = await z.login();
+    expect((await admin.request('PUT', `/api/orgs/${z.org}/policy`, { body: { text: policyFor(z.org, 'max_changes: 3\n') } })).status).toBe(200);
+    const stream = await z.events(admin);
+    const scanned = await admin.request<{ jobId: string }>('POST', `/api/orgs/${z.org}/scan`);
+    const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scanned.json.jobId && e.data.state !== 'running', 'the scan ends');
+    stream.close();
+    expect(job.data.state, JSON.stringify(job.data)).toBe('done');
+    const planId = String(job.data.planId);
+    const base = `https://books.zoho.eu/app/${z.org}#/contacts/`;
+
+    await page.goto(`${z.origin}/#/plans/${planId}`);
+    const row = page.getByTestId('plan-row').first();
+    await row.waitFor();
+    const contactId = (await row.getAttribute('data-contact-id'))!;
+    await row.click();
+    const link = page.getByTestId('evidence-panel').getByTestId('open-in-books');
+    await link.waitFor();
+    expect(await link.textContent()).toBe('Open in Zoho Books');
+    expect(await link.getAttribute('href')).toBe(`${base}${contactId}`);
+    expect(await link.getAttribute('target')).toBe('_blank');
+    expect(await link.getAttribute('rel')).toBe('noopener noreferrer');
+
+    const approved = await admin.request<{ runId: string }>('POST', `/api/plans/${planId}/approve`, { body: {} });
+    expect(approved.status, approved.text).toBe(202);
+    await page.goto(`${z.origin}/#/runs/${approved.json.runId}`);
+    await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toBe('done');
+    const steps = await z.h.journal.steps(approved.json.runId);
+    await expect.poll(() => page.getByTestId('step-row').count()).toBe(steps.length);
+    const links = await page.getByTestId('step-row').evaluateAll((trs) => trs.map((tr) => {
+      const a = tr.querySelector('[data-testid=open-in-books]');
+      return [tr.getAttribute('data-contact-id'), a?.getAttribute('href'), a?.getAttribute('target'), a?.getAttribute('rel'), a?.textContent];
+    }));
+    expect(links).toEqual(steps.map((st) => [st.contactId, `${base}${st.contactId}`, '_blank', 'noopener noreferrer', 'Open in Zoho Books']));
+    expect(errors).toEqual([]);
   });
 });

@@ -111,6 +111,11 @@ export interface TestServiceOptions {
   addUser?: boolean;
   /** As `sunset serve --crm-mapping FILE` gives it, made from the emulator's organization ids. */
   mappingFile?: (organizationIds: string[]) => MappingFile;
+  /**
+   * What the service says it reaches (default: the emulator's own target). `zoho:EU` makes the
+   * emulator stand for Zoho Books EU, for what depends on the target alone (links to the Books web app).
+   */
+  target?: string;
 }
 
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -123,19 +128,20 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   });
   const ports = new Map<string, BooksPort>();
   const logs: string[] = [];
+  const target = options.target ?? side.port.target;
   const service = createService({
     journal: h.journal,
     connection: {
-      target: side.port.target,
+      target,
       port(organizationId) {
         let port = ports.get(organizationId);
         if (!port) {
-          port = createZohoPort(side.client, organizationId, side.calls, side.port.target);
+          port = createZohoPort(side.client, organizationId, side.calls, target);
           ports.set(organizationId, port);
         }
         return port;
       },
-      organizations: () => createZohoPort(side.client, h.org, side.calls, side.port.target).organizations(),
+      organizations: () => createZohoPort(side.client, h.org, side.calls, target).organizations(),
       stats: () => ({ apiCalls: side.calls(), rateLimited }),
     },
     clock: h.clock,

@@ -6,11 +6,11 @@
  * Books is judged from the emulator (contact statuses and its request log), not from the service.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePolicy, type RunCounts, type RunRecord, type StepRecord } from '../../src/engine/index.js';
+import { createRunFromPlan, parsePolicy, type RunCounts, type RunRecord, type StepRecord, type VerifyResult } from '../../src/engine/index.js';
 import { nextRun, parseCron } from '../../src/service/index.js';
 import { parseCsvText } from '../helpers/cli.js';
 import { successfulStatusChanges } from '../helpers/engine.js';
-import { policyFor, signHook, startTestService, until, type SignedIn, type SseStream, type TestService } from '../helpers/service.js';
+import { policyFor, signHook, startTestService, until, type SignedIn, type SseEvent, type SseStream, type TestService } from '../helpers/service.js';
 
 interface OrgView {
   organizationId: string;
@@ -546,6 +546,183 @@ describe('webhook list, SSE and metrics', () => {
     const events = (await session.get<Array<{ state: string }>>('/api/webhooks')).json;
     expect(events.length).toBe(2);
     expect(sample(text, `sunset_webhook_events{organization_id="${s.org}",state="ignored"}`)).toBe(events.length);
+  });
+});
+
+describe('verify, true run states and links to Zoho Books', () => {
+  interface RunPage extends RunDetail {
+    run: RunRecord & { status: string; applying: boolean };
+    verification: { verifiedAt: number; ok: boolean; result: VerifyResult } | null;
+    verifiable: boolean;
+    contactUrl: string | null;
+  }
+  const page = async (runId: string): Promise<RunPage> => {
+    const r = await session.get<RunPage>(`/api/runs/${runId}`);
+    expect(r.status, r.text).toBe(200);
+    return r.json;
+  };
+  /** The done plan run with the most steps (the one stopped and resumed above). */
+  const biggestDoneRun = async (): Promise<RunRecord> => {
+    const runs = (await s.h.journal.listRuns(s.org)).filter((r) => r.kind === 'plan' && r.state === 'done');
+    const sized = await Promise.all(runs.map(async (r) => ({ r, n: (await s.h.journal.runCounts(r.runId)).total })));
+    return sized.sort((a, b) => b.n - a.n)[0]!.r;
+  };
+  const verifyAndWait = async (runId: string): Promise<SseEvent> => {
+    const r = await session.request<{ jobId: string; runId: string }>('POST', `/api/runs/${runId}/verify`);
+    expect(r.status, r.text).toBe(202);
+    expect(r.json).toEqual({ jobId: expect.any(String), runId });
+    return sse.waitFor((e) => e.type === 'job' && e.data.jobId === r.json.jobId && e.data.state !== 'running', `verify job ${r.json.jobId} ends`);
+  };
+
+  it('verify of a done plan run: 202, its progress and verdict on the event stream, the result kept on the run', async () => {
+    const run = await biggestDoneRun();
+    const before = await page(run.runId);
+    expect(before).toMatchObject({ verification: null, verifiable: true, contactUrl: null });
+    expect(before.run).toMatchObject({ state: 'done', status: 'done', applying: false });
+    // The first read is slow, so the job is still at work when a second request comes.
+    await s.h.t.admin('POST', '/__emulator/faults', { faults: ['latency:1000,method=GET,count=1'] });
+    const r = await session.request<{ jobId: string; runId: string }>('POST', `/api/runs/${run.runId}/verify`);
+    expect(r.status, r.text).toBe(202);
+    const twice = await session.request<{ error: string }>('POST', `/api/runs/${run.runId}/verify`);
+    expect(twice.status).toBe(409);
+    expect(twice.json.error).toBe(`run ${run.runId} is already being verified`);
+    const done = await sse.waitFor((e) => e.type === 'job' && e.data.jobId === r.json.jobId && e.data.state !== 'running', 'the verify job ends');
+    await s.h.t.admin('DELETE', '/__emulator/faults');
+    expect(done.data).toEqual({ jobId: r.json.jobId, kind: 'verify', runId: run.runId, organizationId: s.org, state: 'done', ok: true, message: 'no history lost' });
+    const progress = sse.events.filter((e) => e.type === 'job' && e.data.jobId === r.json.jobId && e.data.state === 'running');
+    expect(progress.length).toBeGreaterThan(0);
+    for (const e of progress) expect(e.data).toMatchObject({ kind: 'verify', runId: run.runId, organizationId: s.org, message: expect.any(String) });
+    // Nothing traded: what it read now is what the scan counted before the run.
+    const counted = await s.h.journal.getFingerprint(run.runId, 'before');
+    const after = await page(run.runId);
+    expect(after.verification).toMatchObject({
+      verifiedAt: expect.any(Number), ok: true,
+      result: {
+        runId: run.runId, ok: true, hasBefore: true, differences: [], before: { source: 'snapshot' },
+        transactions: counted.reduce((n, row) => n + row.count, 0), totalCents: counted.reduce((n, row) => n + row.totalCents, 0),
+        contacts: new Set(counted.map((row) => row.contactId)).size,
+      },
+    });
+    expect(counted.length).toBeGreaterThan(0);
+  });
+
+  it('a document created since is explained; one deleted is a loss: the verdict and the kept result say which', async () => {
+    const run = await biggestDoneRun();
+    const counted = await s.h.journal.getFingerprint(run.runId, 'before');
+    const steps = await s.h.journal.steps(run.runId);
+    const customer = steps.find((st) => st.contactType === 'customer')!;
+    const lostRow = counted.find((row) => row.count > 0 && row.contactId !== customer.contactId)!;
+    expect(lostRow, 'a contact of the run with a transaction').toBeDefined();
+    await s.advance(5);
+    // An estimate is allowed for an inactive customer: trading, not a loss.
+    const created = await s.h.t.call('POST', '/estimates', { body: { customer_id: customer.contactId, line_items: [{ name: 'Quote', rate: 42.5, quantity: 2 }] } });
+    expect([200, 201]).toContain(created.status);
+    // A transaction deleted with nothing modified to explain it.
+    const db = s.h.t.emulator.store.db;
+    const gone = db.prepare('SELECT transaction_id FROM transactions WHERE contact_id = ? AND type = ? LIMIT 1').get(lostRow.contactId, lostRow.transactionType) as { transaction_id: string };
+    db.prepare('DELETE FROM transactions WHERE transaction_id = ?').run(gone.transaction_id);
+
+    const done = await verifyAndWait(run.runId);
+    expect(done.data).toMatchObject({ state: 'done', ok: false, message: '1 unexplained differences' });
+    const v = (await page(run.runId)).verification!;
+    expect(v.ok).toBe(false);
+    const estimatesBefore = counted.find((row) => row.contactId === customer.contactId && row.transactionType === 'estimates');
+    expect(v.result.differences).toEqual(expect.arrayContaining([
+      {
+        contactId: customer.contactId, transactionType: 'estimates',
+        before: { count: estimatesBefore?.count ?? 0, totalCents: estimatesBefore?.totalCents ?? 0 },
+        after: { count: (estimatesBefore?.count ?? 0) + 1, totalCents: (estimatesBefore?.totalCents ?? 0) + 8500 },
+        explained: expect.stringMatching(/^traded since .*: estimate .* was created or changed$/),
+      },
+      expect.objectContaining({ contactId: lostRow.contactId, transactionType: lostRow.transactionType, before: { count: lostRow.count, totalCents: lostRow.totalCents }, explained: null }),
+    ]));
+    expect(v.result.differences).toHaveLength(2);
+  });
+
+  it('a CRM run has no count from before it: not verifiable, and verify answers 409 and starts nothing', async () => {
+    const setup = await session.request<{ secret: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { rotateSecret: true } });
+    expect(setup.status, setup.text).toBe(200);
+    // An active contact: a step of a fresh plan (plans made at one emulated instant tie for "latest").
+    const fresh = (await s.h.journal.getPlan(await scanToPlan(s.org)))!;
+    const contactId = fresh.steps[0]!.contactId;
+    expect(await s.status(contactId)).toBe('active');
+    const body = JSON.stringify({ books_contact_id: contactId, status: 'Churned', event_id: 'api-verify-crm-1' });
+    const hook = await s.fetch('POST', `/hooks/crm/${s.org}`, { body, headers: { 'content-type': 'application/json', ...signHook(setup.json.secret, body, Math.floor(s.h.clock.now() / 1000)) } });
+    expect(hook.status, hook.text).toBe(202);
+    await s.service.processWebhooks();
+    expect(await s.status(contactId)).toBe('inactive');
+    const crm = (await s.h.journal.listRuns(s.org)).find((r) => r.kind === 'crm')!;
+    const view = await page(crm.runId);
+    expect(view).toMatchObject({ verifiable: false, verification: null });
+    const jobsBefore = sse.events.filter((e) => e.type === 'job' && e.data.kind === 'verify').length;
+    const r = await session.request<{ error: string }>('POST', `/api/runs/${crm.runId}/verify`);
+    expect(r.status).toBe(409);
+    expect(r.json.error).toMatch(/no record of its contacts' transactions from before it ran/);
+    expect(s.service.runner.activeJobs()).toEqual([]);
+    expect(await s.h.journal.latestVerification(crm.runId)).toBeUndefined();
+    expect(sse.events.filter((e) => e.type === 'job' && e.data.kind === 'verify').length).toBe(jobsBefore);
+    expect((await session.request('POST', '/api/runs/run-nope/verify')).status).toBe(404);
+  });
+
+  it('a run approved but applied by no process is pending and not applying; left running without a driver it is interrupted; Resume applies it', async () => {
+    const plan = (await s.h.journal.getPlan(await scanToPlan(s.org)))!;
+    expect(plan.steps.length).toBeGreaterThanOrEqual(2);
+    // What a service stopped right after an approval leaves: the run, and nobody applying it.
+    const run = await createRunFromPlan(s.h.journal, { ...plan, steps: plan.steps.slice(0, 2) }, 'admin', s.h.clock.now());
+    let view = await page(run.runId);
+    expect(view.run).toMatchObject({ state: 'pending', status: 'pending', applying: false, driver: null });
+    const listed = await session.get<Array<{ run: RunPage['run'] }>>(`/api/runs?org=${s.org}`);
+    expect(listed.json.find((x) => x.run.runId === run.runId)!.run).toMatchObject({ status: 'pending', applying: false });
+    expect((await session.request('POST', `/api/runs/${run.runId}/stop`)).status, 'no process to stop').toBe(409);
+    // What a process killed while applying leaves: running in the journal, no live driver.
+    await s.h.journal.setRunState(run.runId, 'running', s.h.clock.now());
+    view = await page(run.runId);
+    expect(view.run).toMatchObject({ state: 'running', status: 'interrupted', applying: false });
+    expect((await session.get<Array<{ run: RunPage['run'] }>>(`/api/runs?org=${s.org}`)).json.find((x) => x.run.runId === run.runId)!.run.status).toBe('interrupted');
+
+    await s.h.t.admin('POST', '/__emulator/faults', { faults: ['latency:400,method=POST,path=/contacts/*/inactive'] });
+    const resumed = await session.request('POST', `/api/runs/${run.runId}/resume`);
+    expect(resumed.status, resumed.text).toBe(202);
+    // This service's job applies it now: the run says so (and Stop would reach it).
+    const applying = await until(async () => {
+      const v = await page(run.runId);
+      return v.run.applying ? v : undefined;
+    }, 'the run applied by this service');
+    expect(['pending', 'running']).toContain(applying.run.status);
+    const done = await settled(run.runId);
+    await s.h.t.admin('DELETE', '/__emulator/faults');
+    expect(done.counts).toMatchObject({ total: 2, changed: 2 });
+    expect((await page(run.runId)).run).toMatchObject({ status: 'done', applying: false });
+  });
+});
+
+describe('links to the Zoho Books web app', () => {
+  it('a service on a zoho: target gives each organization, plan and run the books.zoho.<tld> link base for contacts', async () => {
+    const zoho = await startTestService({ contacts: 30, target: 'zoho:EU' });
+    try {
+      const admin = await zoho.login();
+      const orgs = await admin.get<OrgView[]>('/api/orgs');
+      expect(orgs.status).toBe(200);
+      for (const o of orgs.json as Array<OrgView & { target: string; contactUrl: string | null }>) {
+        expect(o.target).toBe('zoho:EU');
+        expect(o.contactUrl).toBe(`https://books.zoho.eu/app/${o.organizationId}#/contacts/`);
+      }
+      expect((await admin.request('PUT', `/api/orgs/${zoho.org}/policy`, { body: { text: policyFor(zoho.org, 'max_changes: 2\n') } })).status).toBe(200);
+      const stream = await zoho.events(admin);
+      const scan = await admin.request<{ jobId: string }>('POST', `/api/orgs/${zoho.org}/scan`);
+      const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scan.json.jobId && e.data.state !== 'running', 'the scan ends');
+      stream.close();
+      expect(job.data.state, JSON.stringify(job.data)).toBe('done');
+      const plan = await admin.get<{ contactUrl: string | null }>(`/api/plans/${String(job.data.planId)}`);
+      expect(plan.json.contactUrl).toBe(`https://books.zoho.eu/app/${zoho.org}#/contacts/`);
+      const approved = await admin.request<{ runId: string }>('POST', `/api/plans/${String(job.data.planId)}/approve`, { body: {} });
+      expect(approved.status, approved.text).toBe(202);
+      const run = await admin.get<{ contactUrl: string | null }>(`/api/runs/${approved.json.runId}`);
+      expect(run.json.contactUrl).toBe(`https://books.zoho.eu/app/${zoho.org}#/contacts/`);
+      await until(async () => ((await zoho.h.journal.getRun(approved.json.runId))?.state === 'done' && zoho.service.runner.activeJobs().length === 0 ? true : undefined), 'the run done');
+    } finally {
+      await zoho.close();
+    }
   });
 });
 

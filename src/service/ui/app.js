@@ -81,6 +81,7 @@ function lazy(make) {
   return () => (value ??= make());
 }
 const countFmt = lazy(() => new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 }));
+const rateFmt = lazy(() => new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 }));
 const moneyFmt = lazy(() => new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
 const dateTimeFmt = lazy(() => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
 const dateFmt = lazy(() => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }));
@@ -274,7 +275,8 @@ async function api(path, { method = 'GET', body, expect = [], silent = false } =
 // ---------------------------------------------------------------------------------------------
 // Live events (one EventSource for the whole app)
 
-const live = { source: null, handlers: new Set(), retry: null };
+/** `latestRun`: each run's latest `run` event, so a run page opened mid-run shows its phase and rate at once. */
+const live = { source: null, handlers: new Set(), retry: null, latestRun: new Map() };
 
 function setLiveState(state) {
   const el = document.getElementById('live-status');
@@ -294,6 +296,11 @@ function startEvents() {
       let data;
       try { data = JSON.parse(e.data); } catch { return; }
       if (!data || typeof data !== 'object') return;
+      if (type === 'run' && data.runId) {
+        live.latestRun.delete(String(data.runId));
+        live.latestRun.set(String(data.runId), data);
+        if (live.latestRun.size > 50) live.latestRun.delete(live.latestRun.keys().next().value);
+      }
       for (const fn of [...live.handlers]) {
         try { fn(type, data); } catch (err) { console.error(err); }
       }
@@ -513,6 +520,45 @@ function progressBar(counts, testid) {
 }
 
 const ACTIVE_RUN_STATES = new Set(['pending', 'running']);
+
+/**
+ * A run's state as people should read it: the API's `status`, which says `interrupted` when the
+ * journal says running but no live process drives the run (the service or the CLI stopped while
+ * it ran). Older answers have only `state`.
+ */
+function runStatusOf(run) {
+  return String(run?.status ?? run?.state ?? 'unknown');
+}
+
+/** Why a run is not moving although it is not finished, or null: the line shown beside its state. */
+function runStatusNote(run) {
+  const status = runStatusOf(run);
+  if (status === 'interrupted') {
+    return 'Interrupted: no process is applying it (the service or the command line stopped while it ran). The service resumes it when it starts; Resume continues it now.';
+  }
+  if (status === 'pending' && run?.applying === false) {
+    return 'Approved, but no process is applying it (the service stopped before it began). The service starts it when it starts; Resume starts it now.';
+  }
+  if (status === 'running' && run?.applying === false && run?.driver) {
+    return `Being applied by ${driverText(run.driver)}: stop it there.`;
+  }
+  return null;
+}
+
+/** "process 4242 on build-01": a driver's lease owner is host:pid:random. */
+function driverText(driver) {
+  const [host, pid] = String(driver?.owner ?? '').split(':');
+  return `process ${pid || '?'} on ${host || '?'}`;
+}
+
+/** Where a contact opens in Zoho Books: the API's link base plus the id; null on an emulator (no web app). */
+function booksLink(contactUrl, contactId, label = 'Open in Zoho Books', cls = '') {
+  if (typeof contactUrl !== 'string' || contactUrl === '') return null;
+  return h('a', {
+    href: `${contactUrl}${enc(String(contactId))}`, target: '_blank', rel: 'noopener noreferrer',
+    class: `books-link ${cls}`.trim(), testid: 'open-in-books', title: 'Opens this contact in the Zoho Books web app, in a new tab',
+  }, label);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Virtualised table: a fixed-height scroll container; only the rows in view (plus a buffer) are
@@ -797,9 +843,9 @@ async function viewOrgs(ctx) {
       status.append(badge(job.state === 'done' ? 'done' : job.state === 'failed' ? 'failed' : 'running', job.state === 'running' ? 'scanning' : `scan ${job.state}`), ' ', job.message ? String(job.message) : '');
       if (job.state === 'done' && job.planId) status.append(' ', h('a', { href: `#/plans/${enc(job.planId)}`, testid: 'job-plan-link' }, 'Review the new plan →'));
     } else if (org.activeJob) {
-      const kind = org.activeJob.kind === 'apply' ? 'applying' : 'scanning';
+      const kind = org.activeJob.kind === 'apply' ? 'applying' : org.activeJob.kind === 'verify' ? 'verifying' : 'scanning';
       status.append(badge('running', kind), ' ');
-      if (org.activeJob.kind === 'apply') status.append(h('a', { href: `#/runs/${enc(org.activeJob.id)}` }, 'Follow the run →'));
+      if (org.activeJob.kind === 'apply' || org.activeJob.kind === 'verify') status.append(h('a', { href: `#/runs/${enc(org.activeJob.id)}` }, 'Follow the run →'));
     }
     const snap = org.latestSnapshot;
     const plan = org.latestPlan;
@@ -862,7 +908,8 @@ async function viewOrgs(ctx) {
   }
 
   ctx.onEvent((type, data) => {
-    if (type === 'job') {
+    if (type === 'job' && data.kind === 'verify') reload();
+    else if (type === 'job') {
       const id = String(data.organizationId ?? '');
       jobs.set(id, data);
       if (data.state === 'running') render();
@@ -1218,11 +1265,13 @@ function runsTable(list, orgsById, { showOrg = true } = {}) {
     const r = entry.run;
     const c = entry.counts ?? {};
     const p = progressOf(c);
-    return h('tr', { testid: 'run-row', dataset: { runId: String(r.runId), state: r.state } },
+    const status = runStatusOf(r);
+    const note = runStatusNote(r);
+    return h('tr', { testid: 'run-row', dataset: { runId: String(r.runId), state: r.state, status } },
       td(h('a', { href: `#/runs/${enc(r.runId)}`, class: 'id' }, String(r.runId))),
       showOrg ? td(orgName(orgsById, r.organizationId)) : null,
       td(r.kind === 'undo' && r.undoOf ? h('span', null, 'undo of ', h('a', { href: `#/runs/${enc(r.undoOf)}`, class: 'id' }, String(r.undoOf))) : String(r.kind ?? '')),
-      td(badge(r.state), 'nowrap'),
+      td(h('span', { testid: 'run-row-status', title: note }, badge(status)), 'nowrap'),
       td(timeEl(r.createdAt), 'nowrap'),
       td(String(r.createdBy ?? '')),
       td(h('div', { class: 'mini-progress' }, progressBar(c), h('span', { class: 'num' }, `${count(p.done)} / ${count(p.total)}`))),
@@ -1236,22 +1285,43 @@ function runsTable(list, orgsById, { showOrg = true } = {}) {
     rows.set(String(entry.run.runId), { entry, tr });
     tbody.append(tr);
   }
+  // One line under the table says what the states that need a hand mean.
+  const notes = h('p', { class: 'help', testid: 'runs-status-note' });
+  const renderNotes = () => {
+    const list = [...rows.values()].map(({ entry }) => entry.run);
+    const parts = [];
+    if (list.some((r) => runStatusOf(r) === 'interrupted')) {
+      parts.push('Interrupted: no process is applying the run (the service or the command line stopped while it ran); the service resumes it when it starts, and Resume on its page continues it now.');
+    }
+    if (list.some((r) => runStatusOf(r) === 'pending' && r.applying === false)) {
+      parts.push('Pending without a process applying it: approved just before the service stopped; the service starts it when it starts, and Resume on its page starts it now.');
+    }
+    notes.textContent = parts.join(' ');
+    notes.hidden = parts.length === 0;
+  };
+  renderNotes();
   const table = h('table', { class: 'grid', testid: 'runs-table' },
     h('thead', null, h('tr', null,
       h('th', { scope: 'col' }, 'Run'), showOrg ? h('th', { scope: 'col' }, 'Organization') : null, h('th', { scope: 'col' }, 'Kind'),
       h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'By'), h('th', { scope: 'col' }, 'Progress'),
       h('th', { scope: 'col', class: 'num' }, 'Changed'), h('th', { scope: 'col', class: 'num' }, 'Unchanged'), h('th', { scope: 'col', class: 'num' }, 'Skipped'), h('th', { scope: 'col', class: 'num' }, 'Failed'))),
     tbody);
-  const wrap = h('div', { class: 'table-wrap' }, table);
+  const wrap = h('div', null, h('div', { class: 'table-wrap' }, table), notes);
   /** Applies a `run` event; false when the run is not in this table. */
   wrap.applyEvent = (data) => {
     const known = rows.get(String(data.runId));
     if (!known) return false;
-    if (data.state) known.entry.run.state = data.state;
+    if (data.state) {
+      // Events come from this service's own job applying the run: what they say is live.
+      known.entry.run.state = data.state;
+      known.entry.run.status = data.state;
+      known.entry.run.applying = ACTIVE_RUN_STATES.has(data.state) && !data.error;
+    }
     if (data.counts) known.entry.counts = data.counts;
     const tr = row(known.entry);
     known.tr.replaceWith(tr);
     known.tr = tr;
+    renderNotes();
     return true;
   };
   return wrap;
@@ -1291,6 +1361,17 @@ async function viewRuns(ctx, query) {
 // ---------------------------------------------------------------------------------------------
 // #/runs/RUN
 
+/** Transaction types as people say them (the API's keys are Zoho's list names). */
+const TRANSACTION_LABELS = {
+  invoices: 'invoices', salesorders: 'sales orders', estimates: 'estimates', creditnotes: 'credit notes',
+  customerpayments: 'customer payments', salesreceipts: 'sales receipts', bills: 'bills',
+  purchaseorders: 'purchase orders', vendorpayments: 'vendor payments', vendorcredits: 'vendor credits',
+};
+const transactionLabel = (type) => TRANSACTION_LABELS[type] ?? String(type ?? '');
+
+/** Where Verify is offered: a run that no longer moves (a moving one has nothing final to compare). */
+const VERIFY_STATUSES = new Set(['done', 'paused', 'failed', 'cancelled']);
+
 async function viewRun(ctx, runId) {
   setTitle(`Run ${runId}`);
   ctx.main.append(loading('Loading run…'));
@@ -1300,17 +1381,34 @@ async function viewRun(ctx, runId) {
   let run = detail.run;
   let counts = detail.counts ?? {};
   let steps = Array.isArray(detail.steps) ? detail.steps : [];
-  let liveInfo = { ratePerMinute: null, etaMs: null, waitingUntil: null, message: null, error: null };
+  let verification = detail.verification ?? null;
+  let verifiable = detail.verifiable === true;
+  // Null on an emulator: no Zoho Books web app to open a contact in.
+  const contactUrl = typeof detail.contactUrl === 'string' && detail.contactUrl ? detail.contactUrl : null;
+  const liveOf = (data) => ({ phase: data?.phase ?? null, ratePerMinute: data?.ratePerMinute ?? null, etaMs: data?.etaMs ?? null, waitingUntil: data?.waitingUntil ?? null, message: data?.message ?? null, error: data?.error ?? null });
+  // The latest event seen before this page opened (the first, "revalidating", comes right after an approval).
+  let liveInfo = liveOf(ACTIVE_RUN_STATES.has(run.state) ? live.latestRun.get(runId) : null);
+  /** A verification under way (followed from the job events, whoever started it), or null; and why the last one did not finish. */
+  let verifying = null;
+  let verifyError = null;
 
   const stateSlot = h('span', { testid: 'run-state' });
+  const statusNote = h('p', { class: 'callout callout-warn status-note', testid: 'run-status-note', hidden: true });
   const progressSlot = h('div', { class: 'run-progress' });
   const numbers = h('dl', { class: 'numbers', testid: 'run-counts' });
-  const liveLine = h('p', { class: 'live-line', 'aria-live': 'polite' });
+  const liveLine = h('p', { class: 'live-line', 'aria-live': 'polite', testid: 'run-live' });
   const actions = h('div', { class: 'actions' });
   const meta = h('div');
+  const verifyBody = h('div');
+
+  const isApplying = () => (typeof run.applying === 'boolean' ? run.applying : ACTIVE_RUN_STATES.has(run.state));
 
   function renderHead() {
-    stateSlot.replaceChildren(badge(run.state));
+    const status = runStatusOf(run);
+    stateSlot.replaceChildren(badge(status));
+    const note = runStatusNote(run);
+    statusNote.textContent = note ?? '';
+    statusNote.hidden = !note;
     const p = progressOf(counts);
     progressSlot.replaceChildren(progressBar(counts, 'run-progress'), h('span', { class: 'pct' }, `${p.pct.toFixed(p.pct > 0 && p.pct < 10 ? 1 : 0)}%`));
     numbers.replaceChildren(...[
@@ -1318,17 +1416,26 @@ async function viewRun(ctx, runId) {
       ['skipped', 'skipped', counts.skipped], ['failed', 'failed', counts.failed], ['pending', 'pending', (counts.pending ?? 0) + (counts.inFlight ?? 0)],
     ].map(([key, label, v]) => h('div', { class: `num-${key}` }, h('dt', null, label), h('dd', { testid: `run-count-${key}` }, count(v)))));
     liveLine.replaceChildren();
-    const activeNow = ACTIVE_RUN_STATES.has(run.state);
-    if (liveInfo.waitingUntil && activeNow) {
+    // Live progress only while this service applies the run: a pending run nobody applies is not "starting".
+    const activeNow = isApplying();
+    const rate = Number(liveInfo.ratePerMinute);
+    if (activeNow && liveInfo.waitingUntil) {
       liveLine.append(h('span', { class: 'waiting', testid: 'run-waiting' }, 'Waiting for the daily quota to reset at ', timeEl(liveInfo.waitingUntil), ` (${relative(liveInfo.waitingUntil)}). The run continues by itself.`));
-    } else if (activeNow && (liveInfo.ratePerMinute || liveInfo.etaMs)) {
+    } else if (activeNow && liveInfo.phase === 'revalidating') {
+      // Before the first step: the contacts changed since the scan are read, so none is changed on stale evidence.
+      liveLine.append(h('span', { class: 'muted', testid: 'run-phase' }, 'Checking what changed since the snapshot…'));
+    } else if (activeNow && rate > 0) {
+      // The engine's own rate (over the last two minutes, never above the organization's per-minute limit) and time left.
+      const eta = liveInfo.etaMs;
       liveLine.append(
-        h('span', { testid: 'run-rate' }, `${liveInfo.ratePerMinute ? count(Math.round(liveInfo.ratePerMinute)) : '—'} steps per minute`),
+        h('span', { testid: 'run-rate', dataset: { ratePerMinute: String(rate) } }, `${rateFmt().format(rate >= 10 ? Math.round(rate) : rate)} steps per minute`),
         ' · ',
-        h('span', { testid: 'run-eta' }, `about ${duration(liveInfo.etaMs)} left`));
+        h('span', { testid: 'run-eta', dataset: { etaMs: eta === null || eta === undefined ? '' : String(eta) } },
+          eta === null || eta === undefined ? 'working out the time left' : `about ${duration(eta)} left`));
     } else if (activeNow) liveLine.append(h('span', { class: 'muted' }, liveInfo.message ? String(liveInfo.message) : 'Starting…'));
     if (liveInfo.error) liveLine.append(h('span', { class: 'text-bad', testid: 'run-error' }, String(liveInfo.error)));
     renderActions();
+    renderVerify();
     meta.replaceChildren(kv([
       ['Organization', h('a', { href: `#/orgs/${enc(run.organizationId)}` }, orgName(byId, run.organizationId))],
       ['Kind', String(run.kind ?? '')],
@@ -1343,13 +1450,16 @@ async function viewRun(ctx, runId) {
 
   function renderActions() {
     const b = [];
-    if (ACTIVE_RUN_STATES.has(run.state)) {
+    const status = runStatusOf(run);
+    const leftover = (counts.pending ?? 0) + (counts.inFlight ?? 0) + (counts.failed ?? 0);
+    // Stop reaches only a job of this service; Resume is for a run nobody applies: paused by a
+    // person, interrupted by a stop of the service or the CLI, or approved just before one.
+    if (isApplying()) {
       b.push(h('button', { type: 'button', class: 'btn', testid: 'run-stop', onclick: (e) => act('stop', e.currentTarget) }, 'Stop'));
-    }
-    if (['paused', 'failed'].includes(run.state) && ((counts.pending ?? 0) + (counts.inFlight ?? 0) + (counts.failed ?? 0)) > 0) {
+    } else if (['paused', 'interrupted', 'pending'].includes(status) || (status === 'failed' && leftover > 0)) {
       b.push(h('button', { type: 'button', class: 'btn btn-primary', testid: 'run-resume', onclick: (e) => act('resume', e.currentTarget) }, 'Resume'));
     }
-    if (!ACTIVE_RUN_STATES.has(run.state) && (counts.changed ?? 0) > 0) {
+    if (!isApplying() && !['pending', 'running', 'interrupted'].includes(status) && (counts.changed ?? 0) > 0) {
       b.push(h('button', { type: 'button', class: 'btn btn-danger-outline', testid: 'run-undo', onclick: (e) => undo(e.currentTarget) }, `Undo ${plural(counts.changed, 'change')}`));
     }
     actions.replaceChildren(...b);
@@ -1387,6 +1497,50 @@ async function viewRun(ctx, runId) {
     }
   }
 
+  // Verify: the run's contacts' transactions now against the counts taken before it ran.
+  const nameOf = (id) => steps.find((st) => String(st.contactId) === String(id))?.contactName ?? '';
+  function notVerifiableText(status) {
+    const none = 'Sunset has no count of this run’s contacts’ transactions from before it ran, so there is nothing to compare with';
+    if (run.kind === 'crm') return `This run cannot be verified. ${none}: a CRM run changes contacts one at a time as the CRM asks, without taking one.`;
+    if (run.kind === 'manual') return `This run cannot be verified. ${none}: a run of a list of contacts (sunset contacts) is made without taking one.`;
+    if (status === 'pending' || status === 'running' || status === 'interrupted') return 'Verify becomes possible once the run has counted its contacts’ transactions, which it does as it starts.';
+    return `This run cannot be verified. ${none} (it was applied with --no-fingerprint).`;
+  }
+  function renderVerify() {
+    const status = runStatusOf(run);
+    if (!verifiable) {
+      verifyBody.replaceChildren(h('p', { class: 'muted', testid: 'verify-unavailable' }, notVerifiableText(status)));
+      return;
+    }
+    const ready = VERIFY_STATUSES.has(status);
+    const button = ready
+      ? h('button', { type: 'button', class: 'btn', testid: 'run-verify', disabled: Boolean(verifying), onclick: (e) => startVerify(e.currentTarget) }, verification ? 'Verify again' : 'Verify')
+      : h('span', { class: 'muted', testid: 'verify-later' }, 'Verify once the run is done or paused.');
+    verifyBody.replaceChildren(
+      h('p', { class: 'help' }, 'Compares, for every contact of this run, how many transactions of each type it has and their total with the counts taken before the run. A difference where the contact traded since is explained; any other is a loss. It reads Zoho Books, so it costs API calls.'),
+      h('div', { class: 'actions' }, button,
+        verifying ? h('span', { class: 'status', role: 'status', testid: 'verify-progress' }, badge('running', 'verifying'), ' ', String(verifying.message ?? 'starting…')) : null,
+        verifyError ? h('span', { class: 'status status-error', testid: 'verify-error' }, String(verifyError)) : null),
+      verification
+        ? verificationView(verification, { nameOf, contactUrl })
+        : h('p', { class: 'muted', testid: 'verify-none' }, 'Not verified yet.'));
+  }
+  async function startVerify(button) {
+    button.disabled = true;
+    verifyError = null;
+    verifying = { message: 'starting…' };
+    renderVerify();
+    try {
+      await api(`/api/runs/${enc(runId)}/verify`, { method: 'POST', expect: [409] });
+    } catch (err) {
+      if (!ctx.alive) return;
+      // 409: already being verified (its events follow here), or nothing to compare with.
+      verifying = null;
+      verifyError = err instanceof ApiError && err.status === 409 ? err.message : 'Could not start the verification.';
+      renderVerify();
+    }
+  }
+
   // Steps table.
   const search = h('input', { type: 'search', placeholder: 'Name or contact id', testid: 'steps-search', 'aria-label': 'Search steps by name or contact id' });
   const stateFilter = h('select', { testid: 'steps-state-filter', 'aria-label': 'Filter steps by state' },
@@ -1408,7 +1562,9 @@ async function viewRun(ctx, runId) {
       { label: 'Skip reason or error', width: '26%' },
       { label: 'Tries', width: '60px', num: true },
       { label: 'Finished', width: '184px', cls: 'finished' },
-    ],
+      // Only where there is a Zoho Books web app (not on an emulator): no dead links.
+      contactUrl ? { label: 'Zoho Books', width: '150px', cls: 'books' } : null,
+    ].filter(Boolean),
     renderRow: (s) => h('tr', { testid: 'step-row', dataset: { contactId: String(s.contactId), seq: String(s.seq), state: stepKey(s) } },
       td(String(s.seq ?? ''), 'num'),
       td(String(s.contactName ?? ''), 'ellipsis'),
@@ -1418,7 +1574,8 @@ async function viewRun(ctx, runId) {
       td(badge(stepKey(s))),
       td(s.lastError ? h('span', { class: 'text-bad', title: String(s.lastError) }, String(s.lastError)) : s.skipReason ? h('span', { title: String(s.skipReason) }, String(s.skipReason)) : '', 'ellipsis'),
       td(count(s.attempts), 'num'),
-      td(s.finishedAt ? timeEl(s.finishedAt) : '', 'col-finished nowrap')),
+      td(s.finishedAt ? timeEl(s.finishedAt) : '', 'col-finished nowrap'),
+      contactUrl ? td(booksLink(contactUrl, s.contactId), 'col-books nowrap') : null),
   });
   ctx.cleanup(() => table.dispose());
   function filterSteps() {
@@ -1439,6 +1596,8 @@ async function viewRun(ctx, runId) {
     run = d.run;
     counts = d.counts ?? counts;
     steps = Array.isArray(d.steps) ? d.steps : steps;
+    verification = d.verification ?? null;
+    verifiable = d.verifiable === true;
     renderHead();
     filterSteps();
   }
@@ -1448,8 +1607,10 @@ async function viewRun(ctx, runId) {
   fill(ctx.main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/runs' }, 'Runs'), ' / '),
     h('div', { class: 'page-head' }, h('h1', null, 'Run ', h('span', { class: 'id', testid: 'run-id' }, runId)), stateSlot, actions),
+    statusNote,
     meta,
     h('section', { class: 'panel', 'aria-label': 'Progress' }, progressSlot, numbers, liveLine),
+    h('section', { class: 'panel verify-panel', 'aria-labelledby': 'verify-h', testid: 'verify-panel' }, h('h2', { id: 'verify-h' }, 'Verify: no history lost'), verifyBody),
     h('section', { 'aria-labelledby': 'steps-h' },
       h('h2', { id: 'steps-h' }, 'Steps'),
       h('div', { class: 'toolbar' }, search, stateFilter, shownCount),
@@ -1458,15 +1619,79 @@ async function viewRun(ctx, runId) {
   filterSteps();
 
   ctx.onEvent((type, data) => {
-    if (type !== 'run' || String(data.runId) !== runId) return;
-    const wasActive = ACTIVE_RUN_STATES.has(run.state);
-    if (data.state) run.state = data.state;
+    if (String(data.runId) !== runId) return;
+    if (type === 'job' && data.kind === 'verify') {
+      if (data.state === 'running') {
+        verifying = { message: data.message ?? 'working…' };
+        verifyError = null;
+        renderVerify();
+      } else {
+        // Done (the result is saved before this event) or failed: the page reads the result.
+        verifying = null;
+        verifyError = data.state === 'failed' ? `The verification failed: ${data.message ?? 'unknown error'}` : null;
+        renderVerify();
+        reloadNow().catch(() => {});
+      }
+      return;
+    }
+    if (type !== 'run') return;
+    const wasActive = isApplying();
+    if (data.state) {
+      // The events come from this service's job applying the run: what they say is live.
+      run.state = data.state;
+      run.status = data.state;
+      run.applying = ACTIVE_RUN_STATES.has(data.state) && !data.error;
+    }
     if (data.counts) counts = data.counts;
-    liveInfo = { ratePerMinute: data.ratePerMinute ?? null, etaMs: data.etaMs ?? null, waitingUntil: data.waitingUntil ?? null, message: data.message ?? null, error: data.error ?? null };
+    liveInfo = liveOf(data);
     renderHead();
-    if (wasActive && !ACTIVE_RUN_STATES.has(run.state)) reloadNow().catch(() => {});
+    if ((wasActive && !isApplying()) || data.error) reloadNow().catch(() => {});
     else reloadSteps();
   });
+}
+
+/** Money from cents (verification totals are whole cents). */
+function cents(n) {
+  return money((Number(n) || 0) / 100);
+}
+
+/** "3 (120.00)": a count of transactions and their total. */
+function countAndTotal(side) {
+  return `${count(side?.count ?? 0)} (${cents(side?.totalCents ?? 0)})`;
+}
+
+/** The last verification of a run: its verdict, what it compared, and every difference. */
+function verificationView(v, { nameOf, contactUrl }) {
+  const r = v.result && typeof v.result === 'object' ? v.result : {};
+  const diffs = Array.isArray(r.differences) ? r.differences : [];
+  const explained = diffs.filter((d) => typeof d.explained === 'string');
+  const lost = diffs.filter((d) => typeof d.explained !== 'string');
+  const contact = (id) => {
+    const name = nameOf(id);
+    return h('span', null, name ? `${name} ` : '', idText(id, 'muted'), contactUrl ? [' ', booksLink(contactUrl, id)] : null);
+  };
+  const before = r.before && typeof r.before === 'object' ? r.before : null;
+  const out = [];
+  if (v.ok) {
+    out.push(h('p', { class: 'verify-verdict verify-ok' }, badge('done', 'verified'), ' ',
+      h('span', { testid: 'verify-summary' }, `No history lost: ${plural(r.transactions ?? 0, 'transaction')} totalling ${cents(r.totalCents)} across ${plural(r.contacts ?? 0, 'contact')}, as before the run.`)));
+  } else {
+    out.push(h('p', { class: 'verify-verdict verify-bad' }, badge('failed', 'differences'), ' ',
+      h('span', { testid: 'verify-summary' }, `${plural(lost.length, 'unexplained difference')} from before the run: these contacts' transactions are not as they were, and nothing traded since explains it.`)));
+    out.push(h('div', { class: 'table-wrap' }, h('table', { class: 'grid compact', testid: 'verify-lost' },
+      h('thead', null, h('tr', null, ['Contact', 'Transactions', 'Before', 'Now'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', null, lost.map((d) => h('tr', { testid: 'verify-lost-row', dataset: { contactId: String(d.contactId), type: String(d.transactionType) } },
+        td(contact(d.contactId)), td(transactionLabel(d.transactionType)), td(countAndTotal(d.before), 'num'), td(countAndTotal(d.after), 'num')))))));
+  }
+  if (explained.length) {
+    out.push(h('p', { testid: 'verify-explained-count' }, `${plural(explained.length, 'difference')} ${explained.length === 1 ? 'is' : 'are'} explained by trading since the counts were taken (not a loss):`));
+    out.push(h('ul', { class: 'verify-explained', testid: 'verify-explained' }, explained.map((d) => h('li', { testid: 'verify-explained-item', dataset: { contactId: String(d.contactId), type: String(d.transactionType) } },
+      contact(d.contactId), `, ${transactionLabel(d.transactionType)}: ${countAndTotal(d.before)} before → ${countAndTotal(d.after)} now. `, h('span', { class: 'muted' }, String(d.explained))))));
+  }
+  out.push(h('p', { class: 'help', testid: 'verify-meta' }, 'Verified ', timeEl(v.verifiedAt),
+    before ? [' against the counts of ', timeEl(before.takenAt), before.source === 'snapshot' ? ' (taken by the scan)' : ' (read when the run started)'] : null,
+    `; read ${r.method === 'per-contact' ? 'one list per contact and type' : 'whole transaction lists'}, ${plural(r.apiCalls ?? 0, 'API call')}.`));
+  return h('div', { class: 'verify-result', testid: 'verify-result', dataset: { ok: String(Boolean(v.ok)) } }, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1593,11 +1818,13 @@ async function viewPlan(ctx, planId) {
   const orgLabel = org ? `${org.name} (${orgId})` : orgId;
   const summary = plan.summary ?? {};
   const locked = Boolean(runId);
+  // Null on an emulator: no Zoho Books web app to open a contact in.
+  const contactUrl = typeof planDoc.contactUrl === 'string' && planDoc.contactUrl ? planDoc.contactUrl : null;
   setTitle(`Plan review · ${org ? org.name : orgId}`);
 
   // Rows stay the arrays the server sent (no object per contact): fields by column index.
   let rows = [];
-  let cId = -1, cName = -1, cType = -1, cEffect = -1, cReasons = -1, cLast = -1, cLastType = -1, cRec = -1, cPay = -1, cCred = -1, cCreated = -1, cDetail = -1;
+  let cId = -1, cName = -1, cType = -1, cEffect = -1, cReasons = -1, cLast = -1, cLastType = -1, cRec = -1, cPay = -1, cCred = -1, cCreated = -1, cDetail = -1, cLastWords = -1;
   const S = (r, c) => (c < 0 || r[c] === null || r[c] === undefined ? '' : String(r[c]));
   const idOf = (r) => S(r, cId);
   const isStep = (r) => r[cEffect] === 'deactivate' || r[cEffect] === 'activate';
@@ -1610,6 +1837,16 @@ async function viewPlan(ctx, planId) {
     const text = S(r, cReasons);
     if (text === '') return [];
     return text.indexOf(';') === -1 ? [text] : text.split(';').map((x) => x.trim()).filter(Boolean);
+  };
+  /**
+   * The last activity in words, as the engine says it in every report ("invoice INV-000123 on
+   * 2024-04-02", "never traded", "none since … (earlier history not read)"); a server without that
+   * column gets the date and type.
+   */
+  const lastActivityWords = (r) => {
+    if (cLastWords >= 0) return S(r, cLastWords);
+    const last = S(r, cLast);
+    return last ? `${S(r, cLastType).replace(/_/g, ' ') || 'activity'} on ${last}` : 'none recorded';
   };
   let stepCount = 0;
   let keys = null;
@@ -1684,14 +1921,17 @@ async function viewPlan(ctx, planId) {
     if (!approvedEl || !approvedRun) return;
     const r = approvedRun;
     const p = progressOf(approvedCounts);
-    const what = r.state === 'pending' ? 'The run is starting: contacts will change in Zoho Books in a moment.'
-      : r.state === 'running' ? 'Contacts are being changed in Zoho Books now.'
-      : r.state === 'done' ? 'Its changes are made in Zoho Books; the run page can undo them.'
-        : r.state === 'paused' ? 'The run is paused: resume it from the run page.'
+    const status = runStatusOf(r);
+    const what = status === 'pending' && r.applying === false ? 'No process is applying the run yet: the service starts it when it starts, or Resume on the run page starts it now.'
+      : status === 'pending' ? 'The run is starting: contacts will change in Zoho Books in a moment.'
+      : status === 'running' ? 'Contacts are being changed in Zoho Books now.'
+      : status === 'interrupted' ? 'The run was interrupted: the service resumes it when it starts, or Resume on the run page continues it now.'
+      : status === 'done' ? 'Its changes are made in Zoho Books; the run page can undo them.'
+        : status === 'paused' ? 'The run is paused: resume it from the run page.'
           : 'The run page shows what was changed.';
     approvedEl.replaceChildren(
       h('p', null, h('strong', null, 'Approved'), ' by ', h('span', { testid: 'plan-approved-by' }, String(r.createdBy)), ' on ', h('span', { testid: 'plan-approved-at' }, timeEl(r.createdAt)), '. ',
-        'Its run ', h('a', { href: `#/runs/${enc(runId)}`, class: 'id', testid: 'plan-approved-run' }, runId), ' is ', h('span', { testid: 'plan-run-state' }, badge(r.state)),
+        'Its run ', h('a', { href: `#/runs/${enc(runId)}`, class: 'id', testid: 'plan-approved-run' }, runId), ' is ', h('span', { testid: 'plan-run-state' }, badge(status)),
         `: ${count(p.done)} of ${plural(p.total, 'step')} finished, ${count(approvedCounts.changed ?? 0)} changed.`),
       h('p', null, what));
   };
@@ -1710,7 +1950,11 @@ async function viewPlan(ctx, planId) {
     ctx.onEvent((type, data) => {
       if (type !== 'run' || String(data.runId) !== runId) return;
       if (approvedRun) {
-        if (data.state) approvedRun.state = data.state;
+        if (data.state) {
+          approvedRun.state = data.state;
+          approvedRun.status = data.state;
+          approvedRun.applying = ACTIVE_RUN_STATES.has(data.state) && !data.error;
+        }
         if (data.counts) approvedCounts = data.counts;
         renderApproved();
       }
@@ -1740,17 +1984,18 @@ async function viewPlan(ctx, planId) {
     onActivate: (r) => openEvidence(r),
     onToggle: (r) => toggle(r),
     columns: [
-      { label: 'Exclude', width: '72px', cls: 'check', header: h('span', { title: 'Tick to leave a contact as it is' }, 'Exclude') },
+      { label: 'Exclude', width: '68px', cls: 'check', header: h('span', { title: 'Tick to leave a contact as it is' }, 'Exclude') },
       { label: 'Contact', sortKey: 'name' },
-      { label: 'Contact ID', width: '168px', cls: 'id' },
-      { label: 'Type', width: '90px', cls: 'type' },
-      { label: 'Effect', width: '142px', cls: 'effect' },
-      { label: 'Reason', width: '140px', cls: 'reason' },
-      { label: 'Last activity', width: '122px', sortKey: 'lastActivity', cls: 'last' },
-      { label: 'Receivable', width: '108px', num: true, sortKey: 'receivable', cls: 'money' },
-      { label: 'Payable', width: '96px', num: true, sortKey: 'payable', cls: 'money' },
-      { label: 'Credits', width: '90px', num: true, sortKey: 'credits', cls: 'money' },
-      { label: 'Created', width: '118px', sortKey: 'created', cls: 'created' },
+      { label: 'Contact ID', width: '160px', cls: 'id' },
+      { label: 'Type', width: '92px', cls: 'type' },
+      { label: 'Effect', width: '124px', cls: 'effect' },
+      { label: 'Reason', width: '132px', cls: 'reason' },
+      // The engine's words ("customer payment PAY-000123 on 2024-04-02") need the room.
+      { label: 'Last activity', width: '300px', sortKey: 'lastActivity', cls: 'last' },
+      { label: 'Receivable', width: '100px', num: true, sortKey: 'receivable', cls: 'money' },
+      { label: 'Payable', width: '92px', num: true, sortKey: 'payable', cls: 'money' },
+      { label: 'Credits', width: '84px', num: true, sortKey: 'credits', cls: 'money' },
+      { label: 'Created', width: '110px', sortKey: 'created', cls: 'created' },
     ],
     renderRow: (r) => {
       const id = idOf(r);
@@ -1759,18 +2004,19 @@ async function viewPlan(ctx, planId) {
       const rec = amount(r, cRec);
       const pay = amount(r, cPay);
       const last = S(r, cLast);
+      const words = lastActivityWords(r);
       const created = S(r, cCreated);
       return h('tr', {
         testid: 'plan-row', class: step && excluded.has(id) ? 'row-excluded' : effect === 'excluded' ? 'row-policy-excluded' : null,
         dataset: { contactId: id, effect },
       },
       td(checkboxFor(r, id), 'check'),
-      td(S(r, cName), 'ellipsis name'),
+      td(h('span', { title: S(r, cName) }, S(r, cName)), 'ellipsis name'),
       td(id, 'id col-id'),
       td(S(r, cType)),
       td(effectBadge(r)),
       td(partsOf(r).map(reasonLabel).join(', '), 'ellipsis'),
-      td(last ? timeEl(last) : h('span', { class: 'muted' }, 'none'), 'nowrap'),
+      td(h('span', { class: last ? null : 'muted', title: words, testid: 'plan-last-activity' }, words), 'ellipsis last-activity'),
       td(money(rec), `num${rec < 0 ? ' negative' : ''}`),
       td(money(pay), `num${pay < 0 ? ' negative' : ''}`),
       td(money(amount(r, cCred)), 'num'),
@@ -1927,10 +2173,10 @@ async function viewPlan(ctx, planId) {
     const effect = S(r, cEffect);
     const parts = partsOf(r);
     const last = S(r, cLast);
-    const lastType = S(r, cLastType);
     const created = S(r, cCreated);
     const detail = S(r, cDetail);
     const months = monthsSince(last, plan.asOf);
+    const words = lastActivityWords(r);
     const toggleBtn = step && !locked
       ? h('button', { type: 'button', class: `btn ${excluded.has(id) ? '' : 'btn-danger-outline'}`, testid: 'evidence-exclude-toggle', onclick: () => toggle(r) },
         excluded.has(id) ? 'Include this contact again' : 'Exclude this contact')
@@ -1943,13 +2189,13 @@ async function viewPlan(ctx, planId) {
         ['Type', S(r, cType)],
         ['Effect', effect],
         [step ? 'Rule' : 'Reasons', parts.length ? h('span', null, parts.map((p, i) => [i ? ', ' : '', reasonLabel(p), EXCLUSION_LABELS[p] ? h('code', { class: 'muted' }, ` ${p}`) : ''])) : '—'],
-        ['Last activity', last ? h('span', null, timeEl(last), lastType ? ` (${lastType.replace(/_/g, ' ')})` : '', months !== null ? `, ${plural(months, 'month')} before the scan` : '') : `none since ${plan.cutoffDate ?? 'the cutoff'}`],
+        ['Last activity', h('span', { testid: 'evidence-last-activity' }, words, last && months !== null ? `, ${plural(months, 'month')} before the scan` : '')],
         ['Receivable', money(amount(r, cRec))],
         ['Payable', money(amount(r, cPay))],
         ['Unused credits', money(amount(r, cCred))],
         ['Created', created ? timeEl(created) : '—'],
       ], 'kv-stack'),
-      h('div', { class: 'actions' }, toggleBtn),
+      h('div', { class: 'actions' }, toggleBtn, booksLink(contactUrl, id, 'Open in Zoho Books', 'btn')),
     ]);
   }
 
@@ -2011,8 +2257,8 @@ async function viewPlan(ctx, planId) {
   }
   if (!ctx.alive) return;
   const cols = Array.isArray(rowsDoc?.columns) ? rowsDoc.columns : [];
-  [cId, cName, cType, cEffect, cReasons, cLast, cLastType, cRec, cPay, cCred, cCreated, cDetail] = ['contactId', 'contactName', 'contactType', 'effect', 'reasons',
-    'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail'].map((name) => cols.indexOf(name));
+  [cId, cName, cType, cEffect, cReasons, cLast, cLastType, cRec, cPay, cCred, cCreated, cDetail, cLastWords] = ['contactId', 'contactName', 'contactType', 'effect', 'reasons',
+    'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail', 'lastActivity'].map((name) => cols.indexOf(name));
   rows = Array.isArray(rowsDoc?.rows) ? rowsDoc.rows : [];
   const reasonCounts = new Map();
   const types = new Set();
