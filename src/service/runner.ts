@@ -147,7 +147,8 @@ export function createRunner(options: RunnerOptions): Runner {
     },
     stop(runId) {
       for (const job of jobs.values()) {
-        if (job.runId === runId) {
+        // A person's Stop is for applying; a verification of the run is not stopped by it.
+        if (job.runId === runId && job.kind === 'apply') {
           job.controller.abort(new Error('stopped'));
           return true;
         }
