@@ -1648,6 +1648,15 @@ async function viewRun(ctx, runId) {
     if ((wasActive && !isApplying()) || data.error) reloadNow().catch(() => {});
     else reloadSteps();
   });
+  // Events are the fast path, not the only one: an event sent between this page's first read and
+  // its subscription (a short run finishing as the page opens), or lost to a dropped connection,
+  // must not leave the page on a state that is over. While the run is not finished, read it again
+  // every few seconds.
+  const fallback = setInterval(() => {
+    if (!ctx.alive || document.hidden || !ACTIVE_RUN_STATES.has(run.state)) return;
+    reloadNow().catch(() => {});
+  }, 4000);
+  ctx.cleanup(() => clearInterval(fallback));
 }
 
 /** Money from cents (verification totals are whole cents). */
