@@ -48,15 +48,15 @@ export default tseslint.config(
   },
   {
     files: ['src/engine/**'],
-    ignores: ['src/engine/zoho-port.ts'],
+    ignores: ['src/engine/zoho-adapter.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/client/**', '**/emulator/**', '**/cli/**', '**/service/**'], message: 'The engine reaches Zoho through its port (port.ts); only zoho-port.ts imports the client.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/client/**', '**/emulator/**', '**/cli/**', '**/service/**'], message: 'The engine reaches Zoho through its port (port.ts); only zoho-adapter.ts imports the client.' }] }],
     },
   },
   {
-    files: ['src/engine/zoho-port.ts'],
+    files: ['src/engine/zoho-adapter.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/emulator/**', '**/cli/**', '**/service/**'], message: 'zoho-port.ts adapts the client only.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/emulator/**', '**/cli/**', '**/service/**'], message: 'zoho-adapter.ts adapts the client only.' }] }],
     },
   },
   {

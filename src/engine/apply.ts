@@ -103,7 +103,7 @@ export class Shutdown extends Error {
   override name = 'Shutdown';
 }
 
-interface GuardEntry {
+interface Revalidated {
   reason: string;
 }
 
@@ -111,8 +111,8 @@ interface GuardEntry {
  * Revalidation state: contacts that changed since the run's baseline, found by listing what was
  * modified since the last refresh (contacts, and each activity type).
  */
-class Guard {
-  private readonly blocked = new Map<string, GuardEntry>();
+class RevalidationCache {
+  private readonly blocked = new Map<string, Revalidated>();
   private watermark: number;
   private lastRefresh = -Infinity;
   constructor(
@@ -203,7 +203,7 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
   const byContact = new Map(allSteps.map((s) => [s.contactId, s]));
   const contactTypes = new Set(allSteps.filter((s) => s.action === 'deactivate').map((s) => s.contactType));
   const types = options.activityTypes ?? Object.values(TRANSACTION_TYPES).filter((t) => contactTypes.has(t.contactType)).map((t) => t.type);
-  const guard = new Guard(port, byContact, types, run.baselineAt);
+  const revalidation = new RevalidationCache(port, byContact, types, run.baselineAt);
 
   const finishedTimes: number[] = [];
   let waitingUntil: number | undefined;
@@ -268,14 +268,14 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
       // say) is no one else's: the journal knows when it put the contact in its present status.
       const own = (await journal.latestChanges([step.contactId])).get(step.contactId);
       const ours = own !== undefined && own.to === now.status && now.modifiedAt <= own.at + 2_000;
-      if (now.modifiedAt >= step.startedAt - 2_000 && !ours && !guard.reasonFor(step.contactId)) {
+      if (now.modifiedAt >= step.startedAt - 2_000 && !ours && !revalidation.reasonFor(step.contactId)) {
         await journal.finishStep(runId, step.seq, owner, {
           state: 'skipped', skipReason: `changed by someone else while this step was interrupted (now ${now.status}); left as it is`, finishedAt: clock.now(),
         });
         return;
       }
     }
-    const blocked = guard.reasonFor(step.contactId);
+    const blocked = revalidation.reasonFor(step.contactId);
     if (blocked) {
       await journal.finishStep(runId, step.seq, owner, { state: 'skipped', skipReason: blocked, finishedAt: clock.now() });
       return;
@@ -336,9 +336,9 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
           interrupted = true;
           break;
         }
-        if (revalidate && guard.due(clock.now(), refreshEveryMs)) {
+        if (revalidate && revalidation.due(clock.now(), refreshEveryMs)) {
           const started = clock.now();
-          await guard.refresh(started, signal);
+          await revalidation.refresh(started, signal);
           // Refresh the in-memory view of which steps are still pending.
           for (const s of await journal.steps(runId)) byContact.set(s.contactId, s);
         }

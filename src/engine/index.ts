@@ -18,7 +18,7 @@ export { checkJournal } from './storage/check.js';
 export type { SqlDatabase, SqlValue } from './storage/sql.js';
 export { QuotaWait } from './port.js';
 export type { BooksPort, PortContact, PortTransaction, QuotaView } from './port.js';
-export { createZohoPort, toPortContact } from './zoho-port.js';
+export { createZohoPort, toPortContact } from './zoho-adapter.js';
 export { parseChangesCsv, parseCsv, CsvInputError } from './csv-input.js';
 export { lookUpContacts, FEW_IDS } from './contact-lookup.js';
 export type { LookupOptions, LookupProgress, LookupResult } from './contact-lookup.js';

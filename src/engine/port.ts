@@ -1,6 +1,6 @@
 /**
  * The engine's port to Zoho Books: the few operations it needs, in its own terms. Only
- * zoho-port.ts implements it with the client; tests may implement it with anything real.
+ * zoho-adapter.ts implements it with the client; tests may implement it with anything real.
  */
 import type { ContactType, TransactionType } from '../zoho/index.js';
 

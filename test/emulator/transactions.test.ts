@@ -54,7 +54,7 @@ const INITIAL_STATUS: Record<string, string> = {
   vendorcredits: 'open',
 };
 
-const hasDueDate = (info: TransactionTypeInfo): boolean => info.effect === 'receivable' || info.effect === 'payable';
+const hasDueDate = (info: TransactionTypeInfo): boolean => info.ledger === 'receivable' || info.ledger === 'payable';
 const label = (info: TransactionTypeInfo): string => info.label.charAt(0).toUpperCase() + info.label.slice(1);
 
 let t: TestEmulator;
@@ -144,7 +144,7 @@ describe.each(TRANSACTION_TYPE_NAMES.map((type) => [type, TRANSACTION_TYPES[type
       [info.contactIdField]: c.id,
       [info.contactNameField]: c.name,
       [info.amountField]: 120.5,
-      balance: info.effect === 'none' ? 0 : 120.5,
+      balance: info.ledger === 'none' ? 0 : 120.5,
       status: INITIAL_STATUS[info.type],
       date: FEB,
       reference_number: 'REF-1',

@@ -1,7 +1,7 @@
 /** Transaction routes (reference §4): list with contact and date filters, create, get one. */
 import {
   scopeName, TRANSACTION_TYPES, TRANSACTION_TYPE_NAMES, ZohoCode,
-  type LedgerEffect, type TransactionTypeInfo,
+  type LedgerSide, type TransactionTypeInfo,
 } from '../../zoho/index.js';
 import type { BooksRoute, OrgContext } from '../context.js';
 import { pageContext } from '../context.js';
@@ -16,8 +16,8 @@ import type { TransactionRow } from '../store/rows.js';
 import { TRANSACTION_SORT_COLUMNS } from '../store/transactions.js';
 
 /** What a transaction's balance adds to its contact's derived amounts. */
-export function amountDelta(effect: LedgerEffect, balanceCents: number): AmountDelta {
-  switch (effect) {
+export function amountDelta(ledger: LedgerSide, balanceCents: number): AmountDelta {
+  switch (ledger) {
     case 'receivable':
       return { receivable: balanceCents };
     case 'payable':
@@ -184,7 +184,7 @@ function createTransaction(info: TransactionTypeInfo) {
       if (total === undefined) throw invalidValue('line_items', 'it is required');
       totalCents = toCents(total, 'total');
     }
-    const hasDueDate = info.effect === 'receivable' || info.effect === 'payable';
+    const hasDueDate = info.ledger === 'receivable' || info.ledger === 'payable';
     const dueDate = hasDueDate ? (bodyDate(body, 'due_date') ?? addDays(date, 15)) : '';
     if (dueDate !== '' && dueDate < date) throw invalidValue('due_date', 'before the document date');
     const numberValue = body[info.numberField];
@@ -199,7 +199,7 @@ function createTransaction(info: TransactionTypeInfo) {
       const applications = settles ? readApplications(ctx, body, settles, contactId) : [];
       const appliedCents = applications.reduce((sum, a) => sum + a.cents, 0);
       if (appliedCents > totalCents) throw invalidValue('amount', 'less than the amounts applied');
-      const balanceCents = info.effect === 'none' ? 0 : totalCents - appliedCents;
+      const balanceCents = info.ledger === 'none' ? 0 : totalCents - appliedCents;
       const details: Record<string, unknown> = {};
       if (lineItems) details.line_items = lineItems;
       if (settles) {
@@ -223,14 +223,14 @@ function createTransaction(info: TransactionTypeInfo) {
         modified_ms: ctx.now,
       };
       ctx.store.transactions.insert(row);
-      ctx.store.contacts.adjustAmounts(contactId, { ...amountDelta(info.effect, balanceCents), transactions: 1 });
+      ctx.store.contacts.adjustAmounts(contactId, { ...amountDelta(info.ledger, balanceCents), transactions: 1 });
       if (settles) {
         for (const a of applications) {
           const doc = ctx.store.transactions.get(ctx.org.organization_id, settles.type, a.id);
           if (!doc) continue;
           const left = doc.balance_cents - a.cents;
           ctx.store.transactions.setBalance(a.id, left, left === 0 ? 'paid' : 'partially_paid', ctx.now);
-          ctx.store.contacts.adjustAmounts(contactId, amountDelta(settles.effect, -a.cents));
+          ctx.store.contacts.adjustAmounts(contactId, amountDelta(settles.ledger, -a.cents));
         }
       }
       ctx.store.contacts.addComment({

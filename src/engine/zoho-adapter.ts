@@ -1,4 +1,4 @@
-/** The only engine file that imports the client: BooksPort on top of a ZohoBooksClient. */
+/** The adapter from the engine's port (BooksPort, port.ts) to the client: the only engine file that imports the client. */
 import { parseZohoTime, type ContactListItem, type TransactionRecord, type TransactionType, TRANSACTION_TYPES } from '../zoho/index.js';
 import { NotFoundError, QuotaExhaustedError, type ZohoBooksClient } from '../client/index.js';
 import { QuotaWait, type BooksPort, type PortContact, type PortTransaction } from './port.js';
