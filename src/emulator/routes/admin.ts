@@ -206,18 +206,7 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
   },
   '/__emulator/check': {
     GET(emulator) {
-      const mismatches = emulator.store.db.prepare(`
-        SELECT c.contact_id, c.receivable_cents, c.payable_cents, c.credits_receivable_cents, c.credits_payable_cents, c.transaction_count,
-          COALESCE(SUM(CASE WHEN t.type = 'invoices' THEN t.balance_cents END), 0) AS receivable,
-          COALESCE(SUM(CASE WHEN t.type = 'bills' THEN t.balance_cents END), 0) AS payable,
-          COALESCE(SUM(CASE WHEN t.type IN ('creditnotes', 'customerpayments') THEN t.balance_cents END), 0) AS credits_receivable,
-          COALESCE(SUM(CASE WHEN t.type IN ('vendorcredits', 'vendorpayments') THEN t.balance_cents END), 0) AS credits_payable,
-          COUNT(t.transaction_id) AS transactions
-        FROM contacts c LEFT JOIN transactions t ON t.contact_id = c.contact_id
-        GROUP BY c.contact_id
-        HAVING c.receivable_cents <> receivable OR c.payable_cents <> payable OR c.credits_receivable_cents <> credits_receivable
-          OR c.credits_payable_cents <> credits_payable OR c.transaction_count <> transactions
-        LIMIT 100`).all();
+      const mismatches = emulator.store.contacts.derivedAmountMismatches(100);
       return reply(200, { ok: mismatches.length === 0, mismatches });
     },
   },
