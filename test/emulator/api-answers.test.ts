@@ -6,6 +6,7 @@
  * three can share one router and one error path without one borrowing another's answers.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEmulatorFetch } from '../../src/emulator/index.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 
 const JSON_TYPE = 'application/json;charset=UTF-8';
@@ -28,7 +29,7 @@ afterEach(async () => {
   await t.close();
 });
 
-async function send(method: string, path: string, body?: BodyInit): Promise<Answer> {
+async function send(method: string, path: string, body?: string | Uint8Array): Promise<Answer> {
   const res = await fetch(`${t.origin}${path}`, { method, body });
   const text = await res.text();
   return {
@@ -88,6 +89,16 @@ describe('the admin API', () => {
 
   it('a path that only starts like the admin prefix is a Books path', async () => {
     expect(await send('GET', '/__emulatorX')).toEqual(plain(404, INVALID_URL));
+  });
+
+  it('answers 405 to a method named like a property every object has (in-process fetch)', async () => {
+    // The admin routes were looked up in a plain object, where `toString` is a function.
+    const inProcess = createEmulatorFetch(t.emulator);
+    for (const method of ['toString', 'hasOwnProperty', 'constructor']) {
+      const res = await inProcess('http://emulator.local/__emulator/info', { method });
+      expect(res.status, method).toBe(405);
+      expect(await res.json(), method).toEqual({ error: `${method} is not allowed on /__emulator/info; use GET` });
+    }
   });
 
   it('is not in the request log', async () => {
