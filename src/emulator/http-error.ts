@@ -32,7 +32,7 @@ export class ZohoHttpError extends HttpError {
     this.extra = options.extra;
   }
 
-  body(): Record<string, unknown> {
+  override body(): Record<string, unknown> {
     return { code: this.code, message: this.message, ...this.extra };
   }
 }
