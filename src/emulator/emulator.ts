@@ -7,39 +7,32 @@
  * route (404 code 5 / 405 code 37) → token-expiry faults → authentication (14 / 57) → scope (57)
  * → organization (6024) → limits (45 / 44 / 1070) → latency, drop and status faults → handler
  * → drop-answer faults (the handler's work stands; the answer is dropped instead of sent).
+ * The accounts server (`/oauth/v2`) meets faults, then its own routing; the admin API
+ * (`/__emulator`) skips the pipeline. All three APIs route and answer the same way (api.ts).
  */
 import { performance } from 'node:perf_hooks';
 import {
   BOOKS_API_PATH, formatZohoDate, isOrganizationId, scopeSatisfied, ZohoCode,
 } from '../zoho/index.js';
-import { createAuthority, ALL_SCOPES, type Authority } from './auth.js';
+import { createApi, jsonReply, renderError } from './api.js';
+import { createAuthority, ALL_SCOPES } from './auth.js';
 import { parseJsonBody } from './body.js';
-import { createEmulatorClock, type ClockState, type EmulatorClock } from './clock.js';
-import type { AccountContext, BooksRoute, HandlerResult, OrgContext } from './context.js';
-import { createFaultInjector, type FaultDecision, type FaultInjector, type FaultRuleInput } from './faults.js';
+import { createEmulatorClock, type ClockState } from './clock.js';
+import type { AccountContext, BooksRoute, EmulatorServices, HandlerResult, OrgContext } from './context.js';
+import { createFaultInjector, type FaultDecision, type FaultRuleInput } from './faults.js';
 import { ZohoHttpError, invalidValue } from './http-error.js';
-import { createLimiter, type Limiter, type LimitSettings } from './limits.js';
+import { createLimiter, type LimitSettings } from './limits.js';
 import { createRandom } from './prng.js';
-import { createRequestLog, type RequestLog } from './request-log.js';
-import { createRouter, type Router } from './router.js';
+import { createRequestLog } from './request-log.js';
+import { adminApi, ADMIN_PATH } from './routes/admin.js';
 import { contactRoutes } from './routes/contacts.js';
+import { oauthApi, OAuthError, OAUTH_PATH } from './routes/oauth.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { transactionRoutes } from './routes/transactions.js';
-import { handleOAuth } from './routes/oauth.js';
-import { handleAdmin } from './routes/admin.js';
 import { seedDemo } from './seed/demo.js';
-import { createStore, type Store } from './store/store.js';
+import { createStore } from './store/store.js';
 import type { OrganizationRow } from './store/rows.js';
-import type { EmulatorRequest, EmulatorResponse } from './types.js';
-
-export type SeedName = 'demo' | 'empty';
-
-export interface SeedOptions {
-  seed: SeedName;
-  randomSeed: number;
-  /** Contacts in the first demo organization. */
-  contacts: number;
-}
+import type { EmulatorRequest, EmulatorResponse, SeedName, SeedOptions } from './types.js';
 
 export interface EmulatorOptions {
   /** SQLite file; in memory when absent. An existing file keeps its data (and is not re-seeded). */
@@ -73,32 +66,11 @@ export interface ResolvedEmulatorOptions {
   baseLatencyMs: number;
 }
 
-/** The ready-made credentials and addresses `sunset emulator start --json` prints. */
-export interface EmulatorInfo {
-  baseUrl: string;
-  accountsUrl: string;
-  organizations: Array<{ organization_id: string; name: string; plan: string }>;
-  clientId: string;
-  clientSecret: string;
-  refreshToken: string;
-  accessToken: string;
-}
-
-export interface Emulator {
+/** An emulator: its parts and seeding hooks (what the admin API drives), and the pipeline that answers requests. */
+export interface Emulator extends EmulatorServices {
   /** Answers one request. `origin` is how the caller reached the emulator (`http://127.0.0.1:PORT`). */
   handle(req: EmulatorRequest, origin: string): Promise<EmulatorResponse>;
-  info(origin: string): EmulatorInfo;
-  readonly clock: EmulatorClock;
-  readonly store: Store;
-  readonly faults: FaultInjector;
-  readonly limiter: Limiter;
-  readonly requestLog: RequestLog;
-  readonly authority: Authority;
   readonly options: ResolvedEmulatorOptions;
-  /** Wipes all data and seeds again (the start-up seed unless another is given). */
-  reseed(seed?: Partial<SeedOptions>): void;
-  /** Back to the start-up seed: data, faults, request log and counters. The clock keeps its time. */
-  reset(): void;
   /** Persists the clock (when the store is a file) and closes the database. */
   close(): void;
 }
@@ -124,12 +96,6 @@ export function defaultCredentials(randomSeed: number): DefaultCredentials {
     clientSecret: random.hex(42),
     refreshToken: `1000.${random.hex(32)}.${random.hex(32)}`,
   };
-}
-
-const JSON_TYPE = 'application/json;charset=UTF-8';
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): EmulatorResponse {
-  return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
 }
 
 /** Waits at least `ms` by performance.now() (a timer may fire a fraction of a millisecond early). */
@@ -164,10 +130,15 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   if (options.faults) faults.add(options.faults);
   const requestLog = createRequestLog(resolved.requestLogSize);
 
-  const router: Router<BooksRoute> = createRouter();
-  for (const [method, path, route] of [...organizationRoutes, ...contactRoutes, ...transactionRoutes]) {
-    router.add(method, BOOKS_API_PATH + path, route);
-  }
+  // The three APIs, each a router of its routes and its own way of refusing (api.ts).
+  const books = createApi<BooksRoute>({
+    prefix: BOOKS_API_PATH,
+    routes: [...organizationRoutes, ...contactRoutes, ...transactionRoutes],
+    notFound: () => new ZohoHttpError(ZohoCode.INVALID_URL),
+    methodNotAllowed: (_method, _path, allowed) => new ZohoHttpError(ZohoCode.METHOD_NOT_ALLOWED, { headers: { allow: allowed.join(', ') } }),
+  });
+  const oauth = createApi(oauthApi);
+  const admin = createApi(adminApi);
 
   let accessToken = '';
   const seedNow = (seed: SeedOptions): void => {
@@ -233,9 +204,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     async handle(req, origin) {
       const started = performance.now();
       const rawPath = req.rawPath;
-      if (rawPath.startsWith('/__emulator/') || rawPath === '/__emulator') {
-        return handleAdmin(emulator, req, origin);
-      }
+      if (rawPath.startsWith(`${ADMIN_PATH}/`) || rawPath === ADMIN_PATH) return answerAdmin(req, origin);
       let path: string;
       let segments: string[];
       try {
@@ -255,10 +224,12 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       };
       let response: EmulatorResponse;
       try {
-        if (req.invalidQuery && path.startsWith('/oauth/')) response = json(400, { error: 'invalid_request' });
-        else if (req.invalidQuery) throw invalidValue('query string', 'an escape is not valid UTF-8');
-        else response = await dispatch(req, path, segments, origin, entry);
+        // Checked before routing, so the accounts server's refusal comes without its no-store header.
+        if (req.invalidQuery && path.startsWith('/oauth/')) throw new OAuthError(400, 'invalid_request');
+        if (req.invalidQuery) throw invalidValue('query string', 'an escape is not valid UTF-8');
+        response = await dispatch(req, path, segments, origin, entry);
       } catch (error) {
+        // Thrown before an API took the request, or by Books (which adds no headers of its own).
         response = renderError(error);
       }
       // The log keeps the answer the request was handled with (so its effect shows) and says it was
@@ -273,6 +244,20 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       return entry.answer_dropped ? { status: 0, headers: {}, body: '', drop: true } : response;
     },
   };
+
+  /**
+   * The admin API: matched on the raw path (only trailing slashes dropped), not logged, and never
+   * limited or faulted.
+   */
+  function answerAdmin(req: EmulatorRequest, origin: string): EmulatorResponse {
+    const path = req.rawPath.replace(/\/+$/, '');
+    try {
+      const { route } = admin.route(req.method, path.split('/').slice(1), path);
+      return admin.reply(route.handler({ emulator, req, origin }));
+    } catch (error) {
+      return admin.error(error);
+    }
+  }
 
   /**
    * Latency, then a fault that answers instead of the handler. A drop-answer fault only marks the
@@ -292,7 +277,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     if (decision.status) {
       entry.fault = decision.status.ruleId;
       const message = decision.status.status === 429 ? 'The organization has exceeded the maximum number of requests per minute.' : 'Internal error';
-      return json(decision.status.status, { code: decision.status.code, message });
+      return jsonReply(decision.status.status, { code: decision.status.code, message });
     }
     return undefined;
   }
@@ -304,17 +289,18 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     origin: string,
     entry: FaultEntry & { organization_id: string | null },
   ): Promise<EmulatorResponse> {
-    if (path.startsWith('/oauth/v2/')) {
+    if (path.startsWith(`${OAUTH_PATH}/`)) {
+      // The accounts server meets faults before its routing (and has no authentication or limits).
       const faulted = await applyFaults(faults.decide(req.method, path, 'answer'), entry);
       if (faulted) return faulted;
-      return handleOAuth(emulator, req, path, origin);
+      try {
+        const { route } = oauth.route(req.method, segments, path);
+        return oauth.reply(route.handler({ req, origin, now: clock.now(), authority }));
+      } catch (error) {
+        return oauth.error(error);
+      }
     }
-    const lookup = router.lookup(req.method, segments);
-    if (lookup.kind === 'not_found') throw new ZohoHttpError(ZohoCode.INVALID_URL);
-    if (lookup.kind === 'method_not_allowed') {
-      throw new ZohoHttpError(ZohoCode.METHOD_NOT_ALLOWED, { headers: { allow: lookup.allowed.join(', ') } });
-    }
-    const { route, params } = lookup.match;
+    const { route, params } = books.route(req.method, segments, path);
     const now = clock.now();
 
     // Authentication, then scope.
@@ -348,7 +334,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     if (route.level === 'account') {
       const faulted = await applyFaults(faults.decide(req.method, path, 'answer'), entry);
       if (faulted) return faulted;
-      return json(200, route.handler(ctx as AccountContext).body);
+      return books.reply(route.handler(ctx as AccountContext));
     }
 
     // Organization.
@@ -382,21 +368,15 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       try {
         result = route.handler(ctx as OrgContext);
       } catch (error) {
-        const rendered = renderError(error);
-        return { ...rendered, headers: { ...rendered.headers, ...admission.headers } };
+        return books.error(error, admission.headers);
       }
-      return json(result.status ?? 200, result.body, admission.headers);
+      return books.reply(result, admission.headers);
     } finally {
       admission.release();
     }
   }
 
   return emulator;
-}
-
-function renderError(error: unknown): EmulatorResponse {
-  if (error instanceof ZohoHttpError) return json(error.status, error.body(), error.headers);
-  return json(500, { code: ZohoCode.INTERNAL, message: 'Internal error' });
 }
 
 function zohoCodeOf(response: EmulatorResponse): number | null {

@@ -1,26 +1,38 @@
 import { zohoErrorRow, ZohoCode } from '../zoho/index.js';
 
 /**
- * An error that renders itself in the Zoho envelope. Handlers throw it; the pipeline's single
- * error handler turns it into the HTTP response.
+ * An error that renders itself as an HTTP answer. Each API the emulator serves throws its own kind
+ * (Books: ZohoHttpError, in Zoho's envelope; the accounts server and the admin API: `{"error"}`
+ * shapes of their own), and the pipeline's one error path (api.ts) renders whichever was thrown.
  */
-export class ZohoHttpError extends Error {
-  readonly code: number;
+export abstract class HttpError extends Error {
   readonly status: number;
-  readonly extra: Record<string, unknown> | undefined;
   readonly headers: Record<string, string> | undefined;
+
+  constructor(message: string, status: number, headers?: Record<string, string>) {
+    super(message);
+    this.status = status;
+    this.headers = headers;
+  }
+
+  /** The answer's JSON body, in the shape of the API that threw it. */
+  abstract body(): Record<string, unknown>;
+}
+
+/** A Books error in the Zoho envelope. Handlers throw it; the pipeline turns it into the HTTP response. */
+export class ZohoHttpError extends HttpError {
+  readonly code: number;
+  readonly extra: Record<string, unknown> | undefined;
 
   constructor(code: number, options: { message?: string; status?: number; extra?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
     const row = zohoErrorRow(code);
-    super(options.message ?? row?.message ?? 'Internal error');
+    super(options.message ?? row?.message ?? 'Internal error', options.status ?? row?.httpStatus ?? 500, options.headers);
     this.name = 'ZohoHttpError';
     this.code = code;
-    this.status = options.status ?? row?.httpStatus ?? 500;
     this.extra = options.extra;
-    this.headers = options.headers;
   }
 
-  body(): Record<string, unknown> {
+  override body(): Record<string, unknown> {
     return { code: this.code, message: this.message, ...this.extra };
   }
 }

@@ -1,5 +1,5 @@
 export { createEmulator, defaultCredentials } from './emulator.js';
-export type { Emulator, EmulatorInfo, EmulatorOptions, ResolvedEmulatorOptions, SeedName, SeedOptions } from './emulator.js';
+export type { Emulator, EmulatorOptions, ResolvedEmulatorOptions } from './emulator.js';
 export { listen } from './node-server.js';
 export type { EmulatorServer, ListenOptions } from './node-server.js';
 export { createEmulatorFetch } from './fetch.js';
@@ -9,4 +9,4 @@ export type { FaultRule, FaultRuleInput } from './faults.js';
 export type { EmulatorClock } from './clock.js';
 export type { RequestLogEntry } from './request-log.js';
 export type { LimitSettings, OrgLimitCounters } from './limits.js';
-export type { EmulatorRequest, EmulatorResponse } from './types.js';
+export type { EmulatorInfo, EmulatorRequest, EmulatorResponse, SeedName, SeedOptions } from './types.js';

@@ -1,4 +1,7 @@
-/** The emulator's transport-neutral request and response: the node:http server and the in-process fetch both adapt to these. */
+/**
+ * The emulator's transport-neutral request and response (the node:http server and the in-process
+ * fetch both adapt to these), and the seed and info shapes its parts share.
+ */
 
 export interface EmulatorRequest {
   method: string;
@@ -18,4 +21,24 @@ export interface EmulatorResponse {
   body: string;
   /** Close the connection without answering (an injected dropped connection). */
   drop?: boolean;
+}
+
+export type SeedName = 'demo' | 'empty';
+
+export interface SeedOptions {
+  seed: SeedName;
+  randomSeed: number;
+  /** Contacts in the first demo organization. */
+  contacts: number;
+}
+
+/** The ready-made credentials and addresses `sunset emulator start --json` prints. */
+export interface EmulatorInfo {
+  baseUrl: string;
+  accountsUrl: string;
+  organizations: Array<{ organization_id: string; name: string; plan: string }>;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  accessToken: string;
 }

@@ -546,6 +546,33 @@ describe('check', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ok: true, mismatches: [] });
   });
+
+  it('reports a contact whose stored amounts differ from its transactions, stored and recomputed side by side', async () => {
+    // Corrupt the data behind the emulator's back: an invoice's balance and a bill's row change
+    // without the contacts' derived amounts following.
+    const db = t.emulator.store.db;
+    const invoice = db.prepare("SELECT transaction_id, contact_id FROM transactions WHERE type = 'invoices' AND balance_cents > 0 ORDER BY transaction_id LIMIT 1").get() as { transaction_id: string; contact_id: string };
+    const bill = db.prepare("SELECT transaction_id, contact_id FROM transactions WHERE type = 'bills' ORDER BY transaction_id LIMIT 1").get() as { transaction_id: string; contact_id: string };
+    db.prepare('UPDATE transactions SET balance_cents = balance_cents + 1234 WHERE transaction_id = ?').run(invoice.transaction_id);
+    db.prepare('DELETE FROM transactions WHERE transaction_id = ?').run(bill.transaction_id);
+    const stored = (id: string) => db.prepare('SELECT receivable_cents, payable_cents, credits_receivable_cents, credits_payable_cents, transaction_count FROM contacts WHERE contact_id = ?').get(id) as Record<string, number>;
+    const before = { invoice: stored(invoice.contact_id), bill: stored(bill.contact_id) };
+
+    const res = await fetch(`${t.origin}/__emulator/check`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const body = JSON.parse(text) as { ok: boolean; mismatches: Array<Record<string, unknown>> };
+    expect(body.ok).toBe(false);
+    expect(body.mismatches.map((m) => m.contact_id).sort()).toEqual([invoice.contact_id, bill.contact_id].sort());
+    const row = (id: string) => body.mismatches.find((m) => m.contact_id === id);
+    // Each row: the stored columns, then what the transactions add up to, in this order.
+    expect(Object.keys(row(invoice.contact_id) ?? {})).toEqual([
+      'contact_id', 'receivable_cents', 'payable_cents', 'credits_receivable_cents', 'credits_payable_cents', 'transaction_count',
+      'receivable', 'payable', 'credits_receivable', 'credits_payable', 'transactions',
+    ]);
+    expect(row(invoice.contact_id)).toMatchObject({ ...before.invoice, receivable: (before.invoice.receivable_cents as number) + 1234, transactions: before.invoice.transaction_count });
+    expect(row(bill.contact_id)).toMatchObject({ ...before.bill, transactions: (before.bill.transaction_count as number) - 1 });
+  });
 });
 
 describe('routing', () => {

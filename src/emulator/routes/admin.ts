@@ -14,19 +14,28 @@
  * The admin API is not authenticated: the emulator listens on loopback by default.
  */
 import { parseZohoTime } from '../../zoho/index.js';
+import type { ApiDefinition } from '../api.js';
 import { decodeUtf8 } from '../body.js';
-import type { Emulator } from '../emulator.js';
+import type { AdminRoute, EmulatorServices, HandlerResult } from '../context.js';
 import { FaultSpecError, validateFaultRule } from '../faults.js';
-import type { EmulatorRequest, EmulatorResponse } from '../types.js';
+import { HttpError, ZohoHttpError } from '../http-error.js';
+import type { EmulatorRequest } from '../types.js';
 
-class AdminError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
+export const ADMIN_PATH = '/__emulator';
+
+/** A refusal from the admin API: `{"error": "<what is wrong and what to send>"}`. */
+export class AdminError extends HttpError {
+  constructor(message: string, status = 400) {
+    super(message, status);
+  }
+
+  override body(): Record<string, unknown> {
+    return { error: this.message };
   }
 }
 
-function reply(status: number, body: unknown): EmulatorResponse {
-  return { status, headers: { 'content-type': 'application/json;charset=UTF-8' }, body: JSON.stringify(body) };
+function ok(body: object): HandlerResult {
+  return { body };
 }
 
 function readBody(req: EmulatorRequest): Record<string, unknown> {
@@ -35,110 +44,112 @@ function readBody(req: EmulatorRequest): Record<string, unknown> {
   try {
     value = JSON.parse(decodeUtf8(req.body, 'body'));
   } catch {
-    throw new AdminError(400, 'the body is not valid JSON');
+    throw new AdminError('the body is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AdminError(400, 'the body must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AdminError('the body must be a JSON object');
   return value as Record<string, unknown>;
 }
 
 function stringArray(value: unknown, name: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new AdminError(400, `${name} must be an array of strings`);
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new AdminError(`${name} must be an array of strings`);
   return value as string[];
 }
 
 function intParam(query: URLSearchParams, name: string): number | undefined {
   const raw = query.get(name);
   if (raw === null || raw === '') return undefined;
-  if (!/^\d{1,15}$/.test(raw)) throw new AdminError(400, `${name} must be a non-negative integer`);
+  if (!/^\d{1,15}$/.test(raw)) throw new AdminError(`${name} must be a non-negative integer`);
   return Number(raw);
 }
 
-function clockState(emulator: Emulator): Record<string, unknown> {
+function clockState(emulator: EmulatorServices): Record<string, unknown> {
   const now = emulator.clock.now();
   return { now: new Date(now).toISOString(), epochMs: now, frozen: emulator.clock.frozen };
 }
 
-type Handler = (emulator: Emulator, req: EmulatorRequest, origin: string) => EmulatorResponse;
-
-const routes: Record<string, Partial<Record<string, Handler>>> = {
-  '/__emulator/info': {
-    GET: (emulator, _req, origin) => reply(200, emulator.info(origin)),
-  },
-  '/__emulator/grants': {
-    POST(emulator, req) {
+const routes: ReadonlyArray<[string, string, AdminRoute]> = [
+  ['GET', '/info', { handler: ({ emulator, origin }) => ok(emulator.info(origin)) }],
+  ['POST', '/grants', {
+    handler({ emulator, req }) {
       const body = readBody(req);
       const scopes = stringArray(body.scopes, 'scopes');
-      if (scopes.length === 0) throw new AdminError(400, 'scopes must name at least one scope, e.g. ["ZohoBooks.contacts.ALL"]');
+      if (scopes.length === 0) throw new AdminError('scopes must name at least one scope, e.g. ["ZohoBooks.contacts.ALL"]');
       const organizationIds = stringArray(body.organization_ids, 'organization_ids');
       const known = new Set(emulator.store.organizations.list().map((o) => o.organization_id));
       const unknown = organizationIds.filter((id) => !known.has(id));
-      if (unknown.length > 0) throw new AdminError(400, `unknown organization_ids: ${unknown.join(', ')}`);
+      if (unknown.length > 0) throw new AdminError(`unknown organization_ids: ${unknown.join(', ')}`);
       const clientId = body.client_id === undefined ? emulator.info('').clientId : body.client_id;
-      if (typeof clientId !== 'string' || !emulator.store.oauth.getClient(clientId)) throw new AdminError(400, 'unknown client_id');
+      if (typeof clientId !== 'string' || !emulator.store.oauth.getClient(clientId)) throw new AdminError('unknown client_id');
       const code = emulator.authority.createGrant({ clientId, scopes, organizationIds }, emulator.clock.now());
-      return reply(200, { code, client_id: clientId, expires_in: 600 });
+      return ok({ code, client_id: clientId, expires_in: 600 });
     },
-  },
-  '/__emulator/requests': {
-    GET(emulator, req) {
-      return reply(200, emulator.requestLog.query({
+  }],
+  ['GET', '/requests', {
+    handler({ emulator, req }) {
+      return ok(emulator.requestLog.query({
         since: intParam(req.query, 'since'),
         limit: intParam(req.query, 'limit'),
         method: req.query.get('method')?.toUpperCase() || undefined,
         pathPrefix: req.query.get('path_prefix') || undefined,
       }));
     },
-    DELETE(emulator) {
+  }],
+  ['DELETE', '/requests', {
+    handler({ emulator }) {
       emulator.requestLog.clear();
-      return reply(200, { cleared: true });
+      return ok({ cleared: true });
     },
-  },
-  '/__emulator/faults': {
-    GET: (emulator) => reply(200, { faults: emulator.faults.list() }),
-    POST(emulator, req) {
+  }],
+  ['GET', '/faults', { handler: ({ emulator }) => ok({ faults: emulator.faults.list() }) }],
+  ['POST', '/faults', {
+    handler({ emulator, req }) {
       const body = readBody(req);
       const list = Array.isArray(body.faults) ? body.faults : body.kind !== undefined ? [body] : undefined;
-      if (!list) throw new AdminError(400, 'send {"faults": [...]} with rule objects or spec strings like "503,rate=0.1"');
+      if (!list) throw new AdminError('send {"faults": [...]} with rule objects or spec strings like "503,rate=0.1"');
       const rules = list.map((item: unknown) => validateFaultRule(item));
       if (body.replace === true) emulator.faults.clear();
-      return reply(200, { added: emulator.faults.add(rules), faults: emulator.faults.list() });
+      return ok({ added: emulator.faults.add(rules), faults: emulator.faults.list() });
     },
-    DELETE(emulator) {
+  }],
+  ['DELETE', '/faults', {
+    handler({ emulator }) {
       emulator.faults.clear();
-      return reply(200, { faults: [] });
+      return ok({ faults: [] });
     },
-  },
-  '/__emulator/clock': {
-    GET: (emulator) => reply(200, clockState(emulator)),
-    POST(emulator, req) {
+  }],
+  ['GET', '/clock', { handler: ({ emulator }) => ok(clockState(emulator)) }],
+  ['POST', '/clock', {
+    handler({ emulator, req }) {
       const body = readBody(req);
       if (body.advanceSeconds === undefined && body.set === undefined && body.freeze === undefined) {
-        throw new AdminError(400, 'send {"advanceSeconds": N}, {"set": "<ISO time>"} or {"freeze": true|false}');
+        throw new AdminError('send {"advanceSeconds": N}, {"set": "<ISO time>"} or {"freeze": true|false}');
       }
       // Check everything before changing anything.
       if (body.advanceSeconds !== undefined && (typeof body.advanceSeconds !== 'number' || !Number.isFinite(body.advanceSeconds))) {
-        throw new AdminError(400, 'advanceSeconds must be a number');
+        throw new AdminError('advanceSeconds must be a number');
       }
       const at = body.set === undefined ? undefined : typeof body.set === 'string' ? parseZohoTime(body.set) : undefined;
-      if (body.set !== undefined && at === undefined) throw new AdminError(400, 'set must be an ISO 8601 time, e.g. "2027-01-01T00:00:00Z"');
-      if (body.freeze !== undefined && typeof body.freeze !== 'boolean') throw new AdminError(400, 'freeze must be true or false');
+      if (body.set !== undefined && at === undefined) throw new AdminError('set must be an ISO 8601 time, e.g. "2027-01-01T00:00:00Z"');
+      if (body.freeze !== undefined && typeof body.freeze !== 'boolean') throw new AdminError('freeze must be true or false');
       if (at !== undefined) emulator.clock.set(at);
       if (typeof body.advanceSeconds === 'number') emulator.clock.advance(body.advanceSeconds * 1000);
       if (typeof body.freeze === 'boolean') emulator.clock.freeze(body.freeze);
-      return reply(200, clockState(emulator));
+      return ok(clockState(emulator));
     },
-  },
-  '/__emulator/limits': {
-    GET(emulator) {
+  }],
+  ['GET', '/limits', {
+    handler({ emulator }) {
       const now = emulator.clock.now();
-      return reply(200, { settings: emulator.limiter.settings(), organizations: emulator.limiter.counters(emulator.store.organizations.list(), now) });
+      return ok({ settings: emulator.limiter.settings(), organizations: emulator.limiter.counters(emulator.store.organizations.list(), now) });
     },
-    POST(emulator, req) {
+  }],
+  ['POST', '/limits', {
+    handler({ emulator, req }) {
       const body = readBody(req);
       const next: Record<string, unknown> = {};
       if (body.enabled !== undefined) {
-        if (typeof body.enabled !== 'boolean') throw new AdminError(400, 'enabled must be true or false');
+        if (typeof body.enabled !== 'boolean') throw new AdminError('enabled must be true or false');
         next.enabled = body.enabled;
       }
       const limitValues = (source: Record<string, unknown>, where: string): Record<string, number | undefined> => {
@@ -146,9 +157,9 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
         for (const [key, v] of Object.entries(source)) {
           if (!['perMinute', 'daily', 'inFlight'].includes(key)) {
             if (where === '') continue;
-            throw new AdminError(400, `${where}${key} is not a limit; use perMinute, daily or inFlight`);
+            throw new AdminError(`${where}${key} is not a limit; use perMinute, daily or inFlight`);
           }
-          if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw new AdminError(400, `${where}${key} must be a non-negative integer or null`);
+          if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw new AdminError(`${where}${key} must be a non-negative integer or null`);
           out[key] = v ?? undefined;
         }
         return out;
@@ -156,85 +167,67 @@ const routes: Record<string, Partial<Record<string, Handler>>> = {
       Object.assign(next, limitValues(body, ''));
       if (body.organizations !== undefined) {
         if (typeof body.organizations !== 'object' || body.organizations === null || Array.isArray(body.organizations)) {
-          throw new AdminError(400, 'organizations must map ids to limits: {"<organization_id>": {"perMinute", "daily", "inFlight"}}');
+          throw new AdminError('organizations must map ids to limits: {"<organization_id>": {"perMinute", "daily", "inFlight"}}');
         }
         const known = new Set(emulator.store.organizations.list().map((o) => o.organization_id));
         const perOrg: Record<string, Record<string, number | undefined>> = {};
         for (const [id, value] of Object.entries(body.organizations as Record<string, unknown>)) {
-          if (!known.has(id)) throw new AdminError(400, `unknown organization ${id}`);
-          if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AdminError(400, `organizations.${id} must be an object`);
+          if (!known.has(id)) throw new AdminError(`unknown organization ${id}`);
+          if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AdminError(`organizations.${id} must be an object`);
           perOrg[id] = limitValues(value as Record<string, unknown>, `organizations.${id}.`);
         }
         next.organizations = perOrg;
       }
       if (body.resetCounters === true) emulator.limiter.reset();
       emulator.limiter.configure(next);
-      return reply(200, { settings: emulator.limiter.settings() });
+      return ok({ settings: emulator.limiter.settings() });
     },
-  },
-  '/__emulator/tokens/expire': {
-    POST(emulator, req) {
+  }],
+  ['POST', '/tokens/expire', {
+    handler({ emulator, req }) {
       const body = readBody(req);
       const now = emulator.clock.now();
       if (body.access_token !== undefined) {
-        if (typeof body.access_token !== 'string') throw new AdminError(400, 'access_token must be a string');
-        return reply(200, { expired: emulator.store.oauth.expireAccessToken(body.access_token, now) });
+        if (typeof body.access_token !== 'string') throw new AdminError('access_token must be a string');
+        return ok({ expired: emulator.store.oauth.expireAccessToken(body.access_token, now) });
       }
-      return reply(200, { expired: emulator.store.oauth.expireAll(now) });
+      return ok({ expired: emulator.store.oauth.expireAll(now) });
     },
-  },
-  '/__emulator/reset': {
-    POST(emulator, _req, origin) {
+  }],
+  ['POST', '/reset', {
+    handler({ emulator, origin }) {
       emulator.reset();
-      return reply(200, emulator.info(origin));
+      return ok(emulator.info(origin));
     },
-  },
-  '/__emulator/seed': {
-    POST(emulator, req, origin) {
+  }],
+  ['POST', '/seed', {
+    handler({ emulator, req, origin }) {
       const body = readBody(req);
       const seed = body.seed ?? 'demo';
-      if (seed !== 'demo' && seed !== 'empty') throw new AdminError(400, 'seed must be "demo" or "empty"');
+      if (seed !== 'demo' && seed !== 'empty') throw new AdminError('seed must be "demo" or "empty"');
       const randomSeed = body.randomSeed ?? emulator.options.seed.randomSeed;
-      if (typeof randomSeed !== 'number' || !Number.isInteger(randomSeed) || randomSeed < 0) throw new AdminError(400, 'randomSeed must be a non-negative integer');
+      if (typeof randomSeed !== 'number' || !Number.isInteger(randomSeed) || randomSeed < 0) throw new AdminError('randomSeed must be a non-negative integer');
       const contacts = body.contacts ?? emulator.options.seed.contacts;
       if (typeof contacts !== 'number' || !Number.isInteger(contacts) || contacts < 1 || contacts > 1_000_000) {
-        throw new AdminError(400, 'contacts must be an integer from 1 to 1,000,000');
+        throw new AdminError('contacts must be an integer from 1 to 1,000,000');
       }
       emulator.reseed({ seed, randomSeed, contacts });
-      return reply(200, emulator.info(origin));
+      return ok(emulator.info(origin));
     },
-  },
-  '/__emulator/check': {
-    GET(emulator) {
-      const mismatches = emulator.store.db.prepare(`
-        SELECT c.contact_id, c.receivable_cents, c.payable_cents, c.credits_receivable_cents, c.credits_payable_cents, c.transaction_count,
-          COALESCE(SUM(CASE WHEN t.type = 'invoices' THEN t.balance_cents END), 0) AS receivable,
-          COALESCE(SUM(CASE WHEN t.type = 'bills' THEN t.balance_cents END), 0) AS payable,
-          COALESCE(SUM(CASE WHEN t.type IN ('creditnotes', 'customerpayments') THEN t.balance_cents END), 0) AS credits_receivable,
-          COALESCE(SUM(CASE WHEN t.type IN ('vendorcredits', 'vendorpayments') THEN t.balance_cents END), 0) AS credits_payable,
-          COUNT(t.transaction_id) AS transactions
-        FROM contacts c LEFT JOIN transactions t ON t.contact_id = c.contact_id
-        GROUP BY c.contact_id
-        HAVING c.receivable_cents <> receivable OR c.payable_cents <> payable OR c.credits_receivable_cents <> credits_receivable
-          OR c.credits_payable_cents <> credits_payable OR c.transaction_count <> transactions
-        LIMIT 100`).all();
-      return reply(200, { ok: mismatches.length === 0, mismatches });
+  }],
+  ['GET', '/check', {
+    handler({ emulator }) {
+      const mismatches = emulator.store.contacts.derivedAmountMismatches(100);
+      return ok({ ok: mismatches.length === 0, mismatches });
     },
-  },
-};
+  }],
+];
 
-export function handleAdmin(emulator: Emulator, req: EmulatorRequest, origin: string): EmulatorResponse {
-  const path = req.rawPath.replace(/\/+$/, '');
-  const methods = routes[path];
-  if (!methods) return reply(404, { error: `no admin endpoint ${path}; see GET /__emulator/info` });
-  const handler = methods[req.method];
-  if (!handler) return reply(405, { error: `${req.method} is not allowed on ${path}; use ${Object.keys(methods).join(' or ')}` });
-  try {
-    return handler(emulator, req, origin);
-  } catch (error) {
-    if (error instanceof AdminError) return reply(error.status, { error: error.message });
-    if (error instanceof FaultSpecError) return reply(400, { error: error.message });
-    if (error instanceof Error && error.name === 'ZohoHttpError') return reply(400, { error: error.message });
-    throw error;
-  }
-}
+export const adminApi: ApiDefinition<AdminRoute> = {
+  prefix: ADMIN_PATH,
+  routes,
+  notFound: (path) => new AdminError(`no admin endpoint ${path}; see GET /__emulator/info`, 404),
+  methodNotAllowed: (method, path, allowed) => new AdminError(`${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, 405),
+  // A bad fault spec, or a body the shared decoder refuses, is the caller's mistake: 400 with its message.
+  translate: (error) => (error instanceof FaultSpecError || error instanceof ZohoHttpError ? new AdminError(error.message, 400) : error),
+};

@@ -1,31 +1,63 @@
-/** The accounts server: `POST /oauth/v2/token` and `POST /oauth/v2/token/revoke` (reference §7). */
+/**
+ * The accounts server: `POST /oauth/v2/token` and `POST /oauth/v2/token/revoke` (reference §7).
+ * It answers in its own shape, not Zoho Books' envelope: `{"error": "invalid_code"}` (often with
+ * HTTP 200), and `cache-control: no-store` on every answer.
+ */
+import type { ApiDefinition } from '../api.js';
 import { formParams } from '../body.js';
-import type { Emulator } from '../emulator.js';
-import type { EmulatorRequest, EmulatorResponse } from '../types.js';
+import type { OAuthContext, OAuthRoute } from '../context.js';
+import { HttpError } from '../http-error.js';
 
-const JSON_TYPE = 'application/json;charset=UTF-8';
+export const OAUTH_PATH = '/oauth/v2';
 
-function reply(status: number, body: unknown): EmulatorResponse {
-  return { status, headers: { 'content-type': JSON_TYPE, 'cache-control': 'no-store' }, body: JSON.stringify(body) };
+/** A refusal from the accounts server: `{"error": "<error>"}`. */
+export class OAuthError extends HttpError {
+  constructor(status: number, readonly error: string) {
+    super(error, status);
+  }
+
+  override body(): Record<string, unknown> {
+    return { error: this.error };
+  }
 }
 
-export function handleOAuth(emulator: Emulator, req: EmulatorRequest, path: string, origin: string): EmulatorResponse {
-  const normalized = path.replace(/\/+$/, '');
-  if (normalized !== '/oauth/v2/token' && normalized !== '/oauth/v2/token/revoke') {
-    return reply(404, { error: 'invalid_url' });
-  }
-  if (req.method !== 'POST') return reply(405, { error: 'method_not_allowed' });
-  let params: URLSearchParams;
+/** Form or query parameters; a body that cannot be read is `invalid_request`. */
+function params(ctx: OAuthContext): URLSearchParams {
   try {
-    params = formParams(req);
+    return formParams(ctx.req);
   } catch {
-    return reply(400, { error: 'invalid_request' });
+    throw new OAuthError(400, 'invalid_request');
   }
-  const now = emulator.clock.now();
-  if (normalized === '/oauth/v2/token/revoke') {
-    const token = params.get('token') ?? '';
-    return emulator.authority.revoke(token) ? reply(200, { status: 'success' }) : reply(200, { error: 'invalid_token' });
-  }
-  const outcome = emulator.authority.token(params, origin, now);
-  return outcome.ok ? reply(200, outcome.body) : reply(outcome.status, outcome.body);
 }
+
+const routes: ReadonlyArray<[string, string, OAuthRoute]> = [
+  [
+    'POST',
+    '/token',
+    {
+      handler(ctx) {
+        const outcome = ctx.authority.token(params(ctx), ctx.origin, ctx.now);
+        return outcome.ok ? { body: outcome.body } : { status: outcome.status, body: outcome.body };
+      },
+    },
+  ],
+  [
+    'POST',
+    '/token/revoke',
+    {
+      handler(ctx) {
+        const token = params(ctx).get('token') ?? '';
+        return { body: ctx.authority.revoke(token) ? { status: 'success' } : { error: 'invalid_token' } };
+      },
+    },
+  ],
+];
+
+export const oauthApi: ApiDefinition<OAuthRoute> = {
+  prefix: OAUTH_PATH,
+  routes,
+  headers: { 'cache-control': 'no-store' },
+  notFound: () => new OAuthError(404, 'invalid_url'),
+  // Unlike Books' 405, no Allow header.
+  methodNotAllowed: () => new OAuthError(405, 'method_not_allowed'),
+};

@@ -78,6 +78,24 @@ function addTextMatch(column: string, match: TextMatch | undefined, where: strin
   }
 }
 
+/**
+ * A contact whose stored derived amounts differ from what its transactions add up to: the stored
+ * columns, then the recomputed ones (`GET /__emulator/check` answers these rows as they are).
+ */
+export interface DerivedAmountMismatch {
+  contact_id: string;
+  receivable_cents: number;
+  payable_cents: number;
+  credits_receivable_cents: number;
+  credits_payable_cents: number;
+  transaction_count: number;
+  receivable: number;
+  payable: number;
+  credits_receivable: number;
+  credits_payable: number;
+  transactions: number;
+}
+
 export interface ContactStore {
   insert(row: ContactRow): void;
   get(organizationId: string, contactId: string): ContactRow | undefined;
@@ -92,6 +110,8 @@ export interface ContactStore {
   addComment(row: CommentRow): void;
   listComments(contactId: string, limit: number, offset: number): CommentRow[];
   count(organizationId: string): number;
+  /** Recomputes every contact's derived amounts from its transactions; the first `limit` that differ. */
+  derivedAmountMismatches(limit: number): DerivedAmountMismatch[];
   /** Drops cached rows (after the tables were wiped). */
   forget(): void;
 }
@@ -136,6 +156,18 @@ export function createContactStore(db: Db): ContactStore {
     'SELECT * FROM contact_comments WHERE contact_id = ? ORDER BY created_ms DESC, comment_id DESC LIMIT ? OFFSET ?',
   );
   const countStmt = db.prepare('SELECT COUNT(*) AS n FROM contacts WHERE organization_id = ?');
+  const mismatchStmt = db.prepare(`
+    SELECT c.contact_id, c.receivable_cents, c.payable_cents, c.credits_receivable_cents, c.credits_payable_cents, c.transaction_count,
+      COALESCE(SUM(CASE WHEN t.type = 'invoices' THEN t.balance_cents END), 0) AS receivable,
+      COALESCE(SUM(CASE WHEN t.type = 'bills' THEN t.balance_cents END), 0) AS payable,
+      COALESCE(SUM(CASE WHEN t.type IN ('creditnotes', 'customerpayments') THEN t.balance_cents END), 0) AS credits_receivable,
+      COALESCE(SUM(CASE WHEN t.type IN ('vendorcredits', 'vendorpayments') THEN t.balance_cents END), 0) AS credits_payable,
+      COUNT(t.transaction_id) AS transactions
+    FROM contacts c LEFT JOIN transactions t ON t.contact_id = c.contact_id
+    GROUP BY c.contact_id
+    HAVING c.receivable_cents <> receivable OR c.payable_cents <> payable OR c.credits_receivable_cents <> credits_receivable
+      OR c.credits_payable_cents <> credits_payable OR c.transaction_count <> transactions
+    LIMIT ?`);
   const listCache = new Map<string, Statement<unknown[]>>();
   // Rows read by id, kept until any write touches them. Filled only outside transactions, so a
   // rolled-back write never leaves a row here that the database does not hold.
@@ -255,6 +287,7 @@ export function createContactStore(db: Db): ContactStore {
     addComment: (row) => void addCommentStmt.run(row),
     listComments: (contactId, limit, offset) => listCommentsStmt.all(contactId, limit + 1, offset) as CommentRow[],
     count: (organizationId) => (countStmt.get(organizationId) as { n: number }).n,
+    derivedAmountMismatches: (limit) => mismatchStmt.all(limit) as DerivedAmountMismatch[],
     forget: () => rows.clear(),
   };
 }
