@@ -199,12 +199,12 @@ export interface RunStarted {
 // ---------------------------------------------------------------------------------------------
 
 /** A run with its state as people should read it, and whether this service applies it now. */
-export type RunView = RunRecord & {
+export interface RunView extends RunRecord {
   /** The state, except `interrupted` when it says running but no live process drives it. */
   status: RunStatus;
   /** This service has a job applying it (Stop reaches it). */
   applying: boolean;
-};
+}
 
 /** An entry of `GET /api/runs`. */
 export interface RunListItem {
