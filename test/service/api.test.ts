@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunFromPlan, parsePolicy, type RunCounts, type RunRecord } from '../../src/engine/index.js';
 import {
-  nextRun, parseCron, type CronAnswer, type OrgView, type PlanDetail, type PlanRows, type RunDetail, type RunListItem, type RunView, type WebhookEventView, type WebhookSaved,
+  nextRun, parseCron, type CronAnswer, type ErrorBody, type OrgView, type PlanDetail, type PlanRows, type RunDetail, type RunListItem, type RunView, type WebhookEventView, type WebhookSaved,
 } from '../../src/service/index.js';
 import { parseCsvText } from '../helpers/cli.js';
 import { successfulStatusChanges } from '../helpers/engine.js';
@@ -91,6 +91,21 @@ describe('organizations', () => {
     }
     expect((await session.request('DELETE', `/api/orgs/${s.org}/policy`)).status).toBe(405);
     expect((await session.get('/api/nothing-here')).status).toBe(404);
+  });
+
+  it('a wrong method says which methods the path takes (Allow); a path that is not percent-encoding answers 400, not a lookup', async () => {
+    const wrong = await session.request<ErrorBody>('DELETE', `/api/orgs/${s.org}/policy`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.json.error).toBe('DELETE is not allowed here');
+    expect(wrong.headers.get('allow')).toBe('PUT');
+    expect((await session.request('PUT', '/api/runs')).headers.get('allow')).toBe('GET, HEAD');
+    for (const path of ['/api/runs/%E0%A4%A', '/api/plans/%ZZ/rows', `/api/orgs/${s.org}%E0/policy`]) {
+      const r = await session.get<ErrorBody>(path);
+      expect(r.status, path).toBe(400);
+      expect(r.json.error, path).toBe('the path is not valid percent-encoding');
+    }
+    // Without a session it is the same 401 as any other API path.
+    expect((await s.fetch('GET', '/api/runs/%E0%A4%A')).status).toBe(401);
   });
 });
 
