@@ -1,5 +1,5 @@
 /**
- * Sign-in and request protection of `sunset serve`, over real HTTP against the in-process service
+ * Sign-in and request protection of `sunset serve`, through the in-process service's fetch
  * (test/helpers/service.ts): nothing but /healthz and /login answers without a session; the
  * session cookie's attributes; wrong passwords, unknown users and the login rate limit (on the
  * service's emulated clock); logout and expiry; CSRF and same-origin checks on every state change;
