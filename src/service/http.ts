@@ -71,7 +71,11 @@ export async function readBody(c: Context, max: number): Promise<Buffer> {
     if (done) break;
     size += value.byteLength;
     if (size > max) {
-      await reader.cancel().catch(() => undefined);
+      // Answer now, and read the rest unkept: a client still sending gets its 413, not a
+      // connection reset under its feet (cancelling the stream would close the socket).
+      void (async () => {
+        while (!(await reader.read()).done);
+      })().catch(() => undefined);
       throw new HttpError(413, `the body is larger than ${max} bytes`);
     }
     chunks.push(value);
