@@ -1,9 +1,7 @@
 /** The service's event bus: runs, jobs and webhook events, fanned out to SSE clients. */
+import type { ServiceEvent } from './api-types.js';
 
-export type ServiceEvent =
-  | { type: 'run'; data: Record<string, unknown> }
-  | { type: 'job'; data: Record<string, unknown> }
-  | { type: 'webhook'; data: Record<string, unknown> };
+export type { ServiceEvent };
 
 export interface EventBus {
   emit(event: ServiceEvent): void;

@@ -6,6 +6,7 @@ import {
   applyRun, buildPlanFromPages, createRunFromPlan, newId, parsePolicy, PolicyError, recordBefore, RunBusyError, scan, Shutdown, verifyRun,
   type BooksPort, type EngineClock, type Journal, type Plan, type VerifyResult,
 } from '../engine/index.js';
+import type { JobProgress, RunProgress } from './api-types.js';
 import type { EventBus } from './events.js';
 
 export interface RunnerOptions {
@@ -60,7 +61,7 @@ export function createRunner(options: RunnerOptions): Runner {
   return {
     scanAndPlan(organizationId, policyText) {
       const jobId = newId('job', clock.now());
-      const emit = (state: string, extra: Record<string, unknown> = {}): void => bus.emit({ type: 'job', data: { jobId, organizationId, kind: 'scan', state, ...extra } });
+      const emit = (state: JobProgress['state'], extra: Pick<JobProgress, 'message' | 'planId'> = {}): void => bus.emit({ type: 'job', data: { jobId, organizationId, kind: 'scan', state, ...extra } });
       const done = enqueue(organizationId, { jobId, organizationId, kind: 'scan' }, async (signal) => {
         let policy;
         try {
@@ -94,7 +95,7 @@ export function createRunner(options: RunnerOptions): Runner {
         if (!run) throw new Error(`no run ${runId}`);
         await enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'apply', runId }, async (signal) => {
           const port = options.port(run.organizationId);
-          const emit = async (extra: Record<string, unknown>): Promise<void> => {
+          const emit = async (extra: Pick<RunProgress, 'message' | 'error'>): Promise<void> => {
             const current = await journal.getRun(runId);
             bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: current?.state, counts: await journal.runCounts(runId), ...extra } });
           };
@@ -123,7 +124,7 @@ export function createRunner(options: RunnerOptions): Runner {
     },
     verify(runId) {
       const jobId = newId('job', clock.now());
-      const emit = (state: string, extra: Record<string, unknown> = {}): void => bus.emit({ type: 'job', data: { jobId, kind: 'verify', runId, state, ...extra } });
+      const emit = (state: JobProgress['state'], extra: Pick<JobProgress, 'organizationId' | 'message' | 'ok'>): void => bus.emit({ type: 'job', data: { jobId, kind: 'verify', runId, state, ...extra } });
       const done = (async () => {
         const run = await journal.getRun(runId);
         if (!run) throw new Error(`no run ${runId}`);

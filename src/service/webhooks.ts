@@ -18,8 +18,9 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { isZohoId } from '../zoho/index.js';
 import { applyRun, type BooksPort, type EngineClock, type Failpoint, type Journal } from '../engine/index.js';
+import type { ErrorBody, HookAccepted } from './api-types.js';
 import type { EventBus } from './events.js';
-import { sha256, type OrgSettings, type ServiceStore, type WebhookEvent, type WebhookMapping } from './store.js';
+import { sha256, type OrgSettings, type ServiceStore, type WebhookEvent, type WebhookMapping, type WebhookState } from './store.js';
 
 export const WEBHOOK_TOLERANCE_MS = 5 * 60_000;
 export const WEBHOOK_MAX_BODY = 64 * 1024;
@@ -33,10 +34,10 @@ export interface WebhookRequest {
   mapping?: WebhookMapping;
 }
 
-export interface WebhookAnswer {
-  status: number;
-  body: Record<string, unknown>;
-}
+/** A new event (202), one already received (200), or a refusal. */
+export type WebhookAnswer =
+  | { status: 202 | 200; body: HookAccepted }
+  | { status: 400 | 401 | 404 | 409; body: ErrorBody };
 
 function constantEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -189,7 +190,7 @@ export interface ProcessorOptions {
 export function createWebhookProcessor(options: ProcessorOptions): { processDue(): Promise<number> } {
   const { store, journal, clock, bus } = options;
   const maxAttempts = options.maxAttempts ?? 8;
-  const emit = (e: WebhookEvent, state: string): void => bus.emit({ type: 'webhook', data: { eventId: e.eventId, organizationId: e.organizationId, state } });
+  const emit = (e: WebhookEvent, state: WebhookState): void => bus.emit({ type: 'webhook', data: { eventId: e.eventId, organizationId: e.organizationId, state } });
 
   const retryLater = async (e: WebhookEvent, error: unknown): Promise<void> => {
     const attempts = e.attempts + 1;

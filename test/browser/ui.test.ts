@@ -34,7 +34,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
   let undoRunId = '';
 
   beforeAll(async () => {
-    s = await startTestService({ contacts: 120 });
+    s = await startTestService({ contacts: 120, socket: true });
     api = await s.login();
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
@@ -577,7 +577,7 @@ describe.skipIf(unavailable !== undefined)('links to the Zoho Books web app', ()
   let errors: string[];
 
   beforeAll(async () => {
-    z = await startTestService({ contacts: 60, target: 'zoho:EU' });
+    z = await startTestService({ contacts: 60, target: 'zoho:EU', socket: true });
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
     const admin = await z.login();

@@ -1,7 +1,10 @@
 /**
- * Service test harness: `createService` in-process on a loopback port, against a real emulator
- * over HTTP (test/helpers/engine.ts: frozen emulated clock, high limits, journal on a temp SQLite
- * file). The service's clock is the emulator's: it reads the emulated time and its sleeps move it,
+ * Service test harness: `createService` in-process, against a real emulator over HTTP
+ * (test/helpers/engine.ts: frozen emulated clock, high limits, journal on a temp SQLite file).
+ * Requests reach the service's app in-process (`service.fetch`, no socket: the same app, its
+ * middleware and routes, without node:http), or, with `socket: true`, over a loopback port (the
+ * browser tests; the crash, restart and load tests run `sunset serve` itself and reach it with
+ * `signIn(origin)`). The service's clock is the emulator's: it reads the emulated time and its sleeps move it,
  * so session expiry, the login window, webhook timestamps, retry delays and schedules are driven by
  * `advance(seconds)`, never by real time. The background loops are off (intervals 0): tests call
  * `processWebhooks()` and `tick()` themselves. A user is added with a real scrypt hash.
@@ -10,7 +13,7 @@ import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResponseInfo } from '../../src/client/hooks.js';
 import { createZohoPort, type BooksPort } from '../../src/engine/index.js';
-import { createService, hashPassword, type MappingFile, type Service, type ServiceStore } from '../../src/service/index.js';
+import { createService, hashPassword, type MappingFile, type Service, type ServiceStore, type SessionView } from '../../src/service/index.js';
 import { ROOT } from './cli.js';
 import { startEngineHarness, type EngineHarness } from './engine.js';
 
@@ -24,6 +27,24 @@ export function passwordHash(): Promise<string> {
   hashed ??= hashPassword(PASSWORD);
   return hashed;
 }
+
+/** How a test reaches a service: `fetch` over a socket, or the service's own fetch in-process. */
+export type Transport = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Over the network, to a listening service (`sunset serve`, or a test service with `socket: true`). */
+export const overSocket: Transport = (url, init) => fetch(url, init);
+
+/** In-process: the request goes to the service's app as is; what it answers comes back, redirects not followed. */
+export function inProcess(service: Service): Transport {
+  return (url, init) => service.fetch(new Request(url, init));
+}
+
+/**
+ * The origin of an in-process service: it names the service in URLs and in Origin headers (the
+ * same-origin check compares it with the request's host). `.test` never resolves, so a request
+ * sent to it over the network by mistake fails at once.
+ */
+export const IN_PROCESS_ORIGIN = 'http://sunset.test:8080';
 
 export interface HttpResult<T = unknown> {
   status: number;
@@ -79,14 +100,17 @@ export interface TestService {
   h: EngineHarness;
   service: Service;
   store: ServiceStore;
+  /** Where the service is: its loopback address with `socket: true`, else IN_PROCESS_ORIGIN. */
   origin: string;
+  /** How this harness's requests reach it. */
+  transport: Transport;
   org: string;
   orgs: string[];
   /** Every line the service logged. */
   logs: string[];
   /** Zoho API calls and 429 answers through the service's client. */
   stats(): { apiCalls: number; rateLimited: number };
-  /** Anonymous request (no cookie). */
+  /** Anonymous request (no cookie); redirects are not followed. */
   fetch<T = unknown>(method: string, path: string, init?: { body?: string | Buffer; headers?: Record<string, string> }): Promise<HttpResult<T>>;
   /** Signs in with the form and reads the CSRF token; throws unless it works. */
   login(username?: string, password?: string): Promise<SignedIn>;
@@ -116,6 +140,8 @@ export interface TestServiceOptions {
    * emulator stand for Zoho Books EU, for what depends on the target alone (links to the Books web app).
    */
   target?: string;
+  /** Serve on a loopback port and reach it over the network (a browser needs one); default: in-process. */
+  socket?: boolean;
 }
 
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -158,12 +184,19 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   await service.store.migrate();
   if (options.addUser !== false) await service.store.addUser(USER, await passwordHash(), h.clock.now());
   await options.beforeListen?.(service.store, h);
-  const { origin } = await service.listen({ port: 0 });
+  let origin = IN_PROCESS_ORIGIN;
+  let transport = inProcess(service);
+  if (options.socket) {
+    origin = (await service.listen({ port: 0 })).origin;
+    transport = overSocket;
+  } else {
+    await service.start();
+  }
   const streams: SseStream[] = [];
   let readToken = h.t.token;
 
   const anonymous = async <T>(method: string, path: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> =>
-    toResult<T>(await fetch(`${origin}${path}`, { method, headers: init.headers, body: init.body, redirect: 'manual' }));
+    toResult<T>(await transport(`${origin}${path}`, { method, headers: init.headers, body: init.body, redirect: 'manual' }));
 
   const postLogin = (username: string, password: string, headers: Record<string, string> = {}): Promise<HttpResult> =>
     anonymous('POST', '/login', {
@@ -171,11 +204,11 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     });
 
-  const login = (username = USER, password = PASSWORD): Promise<SignedIn> => signIn(origin, username, password);
+  const login = (username = USER, password = PASSWORD): Promise<SignedIn> => signIn(origin, username, password, transport);
 
   const events = async (session: SignedIn): Promise<SseStream> => {
     const controller = new AbortController();
-    const response = await fetch(`${origin}/api/events`, { headers: { cookie: `sunset_session=${session.token}` }, signal: controller.signal });
+    const response = await transport(`${origin}/api/events`, { headers: { cookie: `sunset_session=${session.token}` }, signal: controller.signal });
     if (response.status !== 200 || !response.body) throw new Error(`GET /api/events answered ${response.status}`);
     const list: SseEvent[] = [];
     const waiters: Array<() => void> = [];
@@ -223,7 +256,11 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
           check();
         });
       },
-      close: () => controller.abort(),
+      close: () => {
+        // Over a socket the abort ends the request; in-process, cancelling the body ends the stream.
+        controller.abort();
+        void reader.cancel().catch(() => undefined);
+      },
     };
     streams.push(stream);
     return stream;
@@ -234,6 +271,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     service,
     store: service.store,
     origin,
+    transport,
     org: h.org,
     orgs: h.t.orgs,
     logs,
@@ -261,8 +299,8 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
 }
 
 /** Signs in to a service at `origin` with the form and reads the CSRF token; throws unless it works. */
-export async function signIn(origin: string, username = USER, password = PASSWORD): Promise<SignedIn> {
-  const answer = await fetch(`${origin}/login`, {
+export async function signIn(origin: string, username = USER, password = PASSWORD, transport: Transport = overSocket): Promise<SignedIn> {
+  const answer = await transport(`${origin}/login`, {
     method: 'POST',
     body: new URLSearchParams({ username, password }).toString(),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -272,13 +310,13 @@ export async function signIn(origin: string, username = USER, password = PASSWOR
   const setCookie = answer.headers.get('set-cookie') ?? '';
   const token = /sunset_session=([^;]*)/.exec(setCookie)?.[1];
   if (answer.status !== 303 || !token) throw new Error(`sign-in failed: ${answer.status} ${answer.headers.get('location')} ${setCookie}`);
-  return sessionFor(origin, token, setCookie);
+  return sessionFor(origin, token, setCookie, transport);
 }
 
 /** A client for an existing session cookie (reads its CSRF token from /api/session). */
-export async function sessionFor(origin: string, token: string, setCookie = ''): Promise<SignedIn> {
+export async function sessionFor(origin: string, token: string, setCookie = '', transport: Transport = overSocket): Promise<SignedIn> {
   const cookie = `sunset_session=${token}`;
-  const session = await toResult<{ user: string; csrfToken: string }>(await fetch(`${origin}/api/session`, { headers: { cookie } }));
+  const session = await toResult<SessionView>(await transport(`${origin}/api/session`, { headers: { cookie } }));
   if (session.status !== 200) throw new Error(`GET /api/session answered ${session.status}`);
   const csrfToken = session.json.csrfToken;
   const request = async <T>(method: string, path: string, o: RequestOptions = {}): Promise<HttpResult<T>> => {
@@ -291,7 +329,7 @@ export async function sessionFor(origin: string, token: string, setCookie = ''):
       body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
       headers['content-type'] = 'application/json';
     }
-    return toResult<T>(await fetch(`${origin}${path}`, { method, headers: { ...headers, ...o.headers }, body, redirect: 'manual' }));
+    return toResult<T>(await transport(`${origin}${path}`, { method, headers: { ...headers, ...o.headers }, body, redirect: 'manual' }));
   };
   return { token, csrfToken, setCookie, request, get: (path) => request('GET', path) };
 }

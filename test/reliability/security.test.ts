@@ -18,7 +18,7 @@
  *    service's database too) and the emulator databases 0600 with their -wal/-shm, the HTML, CSV
  *    and JSON reports and the audit export 0600 (test/cli/report-modes.test.ts covers files that
  *    existed before with 0644 and the demo's report).
- * 3. Every route of `sunset serve` (read from src/service/server.ts) refuses anonymous requests, and
+ * 3. Every route of `sunset serve` (read from src/service/routes/) refuses anonymous requests, and
  *    every state-changing one refuses a foreign Origin, `Sec-Fetch-Site: cross-site`, a missing or
  *    another session's CSRF token with 403, changing nothing.
  * 4. Forged and replayed CRM webhooks (another organization's secret, a swapped body, a reused

@@ -1,38 +1,19 @@
 /**
- * The JSON API of `sunset serve` (docs/service-api.md), signed in, over real HTTP against the
- * in-process service and a real emulator: policies, schedules and webhook settings, scan → plan in
+ * The JSON API of `sunset serve` (docs/service-api.md), signed in, through the in-process service's
+ * fetch (test/helpers/service.ts) against a real emulator over HTTP; answers are read as the
+ * shapes of src/service/api-types.ts: policies, schedules and webhook settings, scan → plan in
  * the background (followed on the SSE stream), the review rows, approve with an exclude list,
  * run details, undo, stop and resume, the audit trail, /api/webhooks and /metrics. What changed in
  * Books is judged from the emulator (contact statuses and its request log), not from the service.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRunFromPlan, parsePolicy, type RunCounts, type RunRecord, type StepRecord, type VerifyResult } from '../../src/engine/index.js';
-import { nextRun, parseCron } from '../../src/service/index.js';
+import { createRunFromPlan, parsePolicy, type RunCounts, type RunRecord } from '../../src/engine/index.js';
+import {
+  nextRun, parseCron, type CronAnswer, type ErrorBody, type OrgView, type PlanDetail, type PlanRows, type RunDetail, type RunListItem, type RunView, type WebhookEventView, type WebhookSaved,
+} from '../../src/service/index.js';
 import { parseCsvText } from '../helpers/cli.js';
 import { successfulStatusChanges } from '../helpers/engine.js';
-import { policyFor, signHook, startTestService, until, type SignedIn, type SseEvent, type SseStream, type TestService } from '../helpers/service.js';
-
-interface OrgView {
-  organizationId: string;
-  name: string;
-  plan: string;
-  policy: { text: string; problems: unknown[]; saved: boolean; draft?: string };
-  schedule: { cron: string | null; autoApplyMax: number | null; nextRunAt: number | null; lastRunAt: number | null; description: string | null };
-  webhook: { mode: string | null; configured: boolean; mapping: { inactive: string[]; active: string[] } };
-  latestSnapshot: { snapshotId: string; takenAt: number; contactCount: number; apiCalls: number } | null;
-  latestPlan: { planId: string; asOf: number; steps: number; excluded: number; runId: string | null } | null;
-  quota: { remaining: number; limit: number; resetAt: number } | null;
-  activeJob: { kind: string; id: string } | null;
-}
-interface RunDetail {
-  run: RunRecord;
-  counts: RunCounts;
-  steps: StepRecord[];
-}
-interface Rows {
-  columns: string[];
-  rows: unknown[][];
-}
+import { policyFor, signHook, startTestService, until, type HttpResult, type SignedIn, type SseEvent, type SseStream, type TestService } from '../helpers/service.js';
 
 let s: TestService;
 let session: SignedIn;
@@ -110,6 +91,21 @@ describe('organizations', () => {
     }
     expect((await session.request('DELETE', `/api/orgs/${s.org}/policy`)).status).toBe(405);
     expect((await session.get('/api/nothing-here')).status).toBe(404);
+  });
+
+  it('a wrong method says which methods the path takes (Allow); a path that is not percent-encoding answers 400, not a lookup', async () => {
+    const wrong = await session.request<ErrorBody>('DELETE', `/api/orgs/${s.org}/policy`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.json.error).toBe('DELETE is not allowed here');
+    expect(wrong.headers.get('allow')).toBe('PUT');
+    expect((await session.request('PUT', '/api/runs')).headers.get('allow')).toBe('GET, HEAD');
+    for (const path of ['/api/runs/%E0%A4%A', '/api/plans/%ZZ/rows', `/api/orgs/${s.org}%E0/policy`]) {
+      const r = await session.get<ErrorBody>(path);
+      expect(r.status, path).toBe(400);
+      expect(r.json.error, path).toBe('the path is not valid percent-encoding');
+    }
+    // Without a session it is the same 401 as any other API path.
+    expect((await s.fetch('GET', '/api/runs/%E0%A4%A')).status).toBe(401);
   });
 });
 
@@ -193,13 +189,6 @@ describe('schedule', () => {
 });
 
 describe('the cron helper (GET /api/cron)', () => {
-  interface CronAnswer {
-    valid: boolean;
-    expression?: string;
-    description?: string;
-    next?: number[];
-    error?: string;
-  }
   const ask = async (expr: string): Promise<CronAnswer> => {
     const r = await session.get<CronAnswer>(`/api/cron?expr=${encodeURIComponent(expr)}`);
     expect(r.status, r.text).toBe(200);
@@ -214,7 +203,9 @@ describe('the cron helper (GET /api/cron)', () => {
       valid: true, expression: '30 6 * * 1-5', description: 'Every Monday to Friday at 06:30 UTC.',
       next: [first, second, nextRun(parseCron('30 6 * * 1-5'), second)!],
     });
-    expect((await ask('0 2 * * *')).description).toBe('Every day at 02:00 UTC.');
+    const daily = await ask('0 2 * * *');
+    expect(daily.valid).toBe(true);
+    expect(daily.valid && daily.description).toBe('Every day at 02:00 UTC.');
   });
 
   it('says what is wrong with an invalid expression, and never describes it', async () => {
@@ -257,7 +248,7 @@ describe('the cron helper (GET /api/cron)', () => {
 describe('webhook settings', () => {
   let secret = '';
   it('the first save creates a secret, shown only in that answer', async () => {
-    const r = await session.request<{ webhook: OrgView['webhook']; secret?: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac' } });
+    const r = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac' } });
     expect(r.status, r.text).toBe(200);
     expect(r.json.secret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
     secret = r.json.secret!;
@@ -268,7 +259,7 @@ describe('webhook settings', () => {
     expect(list.json.find((o) => o.organizationId === s.org)!.webhook).toMatchObject({ mode: 'hmac', configured: true });
     // A later save without rotateSecret keeps it and does not show it.
     const mapping = { inactive: ['Churned', 'Gone'], active: ['Active'] };
-    const again = await session.request<{ webhook: OrgView['webhook']; secret?: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mapping } });
+    const again = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mapping } });
     expect(again.status).toBe(200);
     expect(again.json.secret).toBeUndefined();
     expect(again.text).not.toContain(secret);
@@ -294,21 +285,19 @@ describe('webhook settings', () => {
   });
 
   it('rotating makes a new secret; the old one stops working', async () => {
-    const post = (key: string, eventId: string): Promise<Response> => {
+    const post = (key: string, eventId: string): Promise<HttpResult> => {
       const body = JSON.stringify({ crm_account_id: '4876000000000001', status: 'Prospect', event_id: eventId });
-      return fetch(`${s.origin}/hooks/crm/${s.org}`, {
-        method: 'POST', body, headers: { 'content-type': 'application/json', ...signHook(key, body, Math.floor(s.h.clock.now() / 1000)) },
-      });
+      return s.fetch('POST', `/hooks/crm/${s.org}`, { body, headers: { 'content-type': 'application/json', ...signHook(key, body, Math.floor(s.h.clock.now() / 1000)) } });
     };
     expect((await post(secret, 'rot-1')).status).toBe(202);
-    const r = await session.request<{ secret?: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { rotateSecret: true } });
+    const r = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { rotateSecret: true } });
     expect(r.status).toBe(200);
     expect(r.json.secret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
     expect(r.json.secret).not.toBe(secret);
     expect((await post(secret, 'rot-2')).status).toBe(401);
     expect((await post(r.json.secret!, 'rot-3')).status).toBe(202);
     secret = r.json.secret!;
-    const events = await session.get<Array<{ status: string; state: string; organizationId: string }>>(`/api/webhooks?org=${s.org}`);
+    const events = await session.get<WebhookEventView[]>(`/api/webhooks?org=${s.org}`);
     expect(events.status).toBe(200);
     expect(events.json).toHaveLength(2);
     expect(events.json.every((e) => e.state === 'ignored' && e.status === 'Prospect' && e.organizationId === s.org)).toBe(true);
@@ -347,7 +336,7 @@ describe('scan, plan, approve, undo', () => {
   });
 
   it('the plan and its review rows', async () => {
-    const r = await session.get<{ plan: Record<string, unknown>; runId: string | null }>(`/api/plans/${planId}`);
+    const r = await session.get<PlanDetail>(`/api/plans/${planId}`);
     expect(r.status).toBe(200);
     expect(r.json.runId).toBeNull();
     expect(r.json.plan).toMatchObject({ planId, organizationId: s.org, policyText: policyFor(s.org, 'max_changes: 4\n') });
@@ -355,7 +344,7 @@ describe('scan, plan, approve, undo', () => {
     expect(r.json.plan).toHaveProperty('cutoffDate');
     expect(r.json.plan).toHaveProperty('summary');
     expect(r.json.plan).not.toHaveProperty('steps');
-    const rows = await session.get<Rows>(`/api/plans/${planId}/rows`);
+    const rows = await session.get<PlanRows>(`/api/plans/${planId}/rows`);
     expect(rows.status).toBe(200);
     expect(rows.json.columns).toEqual(['contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail', 'lastActivity']);
     const plan = (await s.h.journal.getPlan(planId))!;
@@ -413,7 +402,7 @@ describe('scan, plan, approve, undo', () => {
   });
 
   it('run list and run details', async () => {
-    const list = await session.get<Array<{ run: RunRecord; counts: RunCounts }>>(`/api/runs?org=${s.org}`);
+    const list = await session.get<RunListItem[]>(`/api/runs?org=${s.org}`);
     expect(list.status).toBe(200);
     expect(list.json.map((x) => x.run.runId)).toContain(runId);
     expect(list.json.find((x) => x.run.runId === runId)!.counts.changed).toBe(3);
@@ -550,14 +539,8 @@ describe('webhook list, SSE and metrics', () => {
 });
 
 describe('verify, true run states and links to Zoho Books', () => {
-  interface RunPage extends RunDetail {
-    run: RunRecord & { status: string; applying: boolean };
-    verification: { verifiedAt: number; ok: boolean; result: VerifyResult } | null;
-    verifiable: boolean;
-    contactUrl: string | null;
-  }
-  const page = async (runId: string): Promise<RunPage> => {
-    const r = await session.get<RunPage>(`/api/runs/${runId}`);
+  const page = async (runId: string): Promise<RunDetail> => {
+    const r = await session.get<RunDetail>(`/api/runs/${runId}`);
     expect(r.status, r.text).toBe(200);
     return r.json;
   };
@@ -671,14 +654,14 @@ describe('verify, true run states and links to Zoho Books', () => {
     const run = await createRunFromPlan(s.h.journal, { ...plan, steps: plan.steps.slice(0, 2) }, 'admin', s.h.clock.now());
     let view = await page(run.runId);
     expect(view.run).toMatchObject({ state: 'pending', status: 'pending', applying: false, driver: null });
-    const listed = await session.get<Array<{ run: RunPage['run'] }>>(`/api/runs?org=${s.org}`);
+    const listed = await session.get<Array<{ run: RunView }>>(`/api/runs?org=${s.org}`);
     expect(listed.json.find((x) => x.run.runId === run.runId)!.run).toMatchObject({ status: 'pending', applying: false });
     expect((await session.request('POST', `/api/runs/${run.runId}/stop`)).status, 'no process to stop').toBe(409);
     // What a process killed while applying leaves: running in the journal, no live driver.
     await s.h.journal.setRunState(run.runId, 'running', s.h.clock.now());
     view = await page(run.runId);
     expect(view.run).toMatchObject({ state: 'running', status: 'interrupted', applying: false });
-    expect((await session.get<Array<{ run: RunPage['run'] }>>(`/api/runs?org=${s.org}`)).json.find((x) => x.run.runId === run.runId)!.run.status).toBe('interrupted');
+    expect((await session.get<Array<{ run: RunView }>>(`/api/runs?org=${s.org}`)).json.find((x) => x.run.runId === run.runId)!.run.status).toBe('interrupted');
 
     await s.h.t.admin('POST', '/__emulator/faults', { faults: ['latency:400,method=POST,path=/contacts/*/inactive'] });
     const resumed = await session.request('POST', `/api/runs/${run.runId}/resume`);
@@ -703,7 +686,7 @@ describe('links to the Zoho Books web app', () => {
       const admin = await zoho.login();
       const orgs = await admin.get<OrgView[]>('/api/orgs');
       expect(orgs.status).toBe(200);
-      for (const o of orgs.json as Array<OrgView & { target: string; contactUrl: string | null }>) {
+      for (const o of orgs.json) {
         expect(o.target).toBe('zoho:EU');
         expect(o.contactUrl).toBe(`https://books.zoho.eu/app/${o.organizationId}#/contacts/`);
       }

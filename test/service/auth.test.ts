@@ -1,5 +1,5 @@
 /**
- * Sign-in and request protection of `sunset serve`, over real HTTP against the in-process service
+ * Sign-in and request protection of `sunset serve`, through the in-process service's fetch
  * (test/helpers/service.ts): nothing but /healthz and /login answers without a session; the
  * session cookie's attributes; wrong passwords, unknown users and the login rate limit (on the
  * service's emulated clock); logout and expiry; CSRF and same-origin checks on every state change;
@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from '../../src/service/index.js';
+import { hashPassword, verifyPassword, type OrgView, type SessionView } from '../../src/service/index.js';
 import { createHarness } from '../helpers/cli.js';
 import { PASSWORD, policyFor, startTestService, USER, type TestService } from '../helpers/service.js';
 
@@ -140,7 +140,7 @@ describe('sign-in', () => {
     expect(attributes).toContain('Max-Age=43200'); // 12 hours (docs/service.md)
     expect(attributes).not.toContain('Secure'); // only with --secure-cookies
     const token = attributes[0]!.slice('sunset_session='.length);
-    const session = await s.fetch<{ user: string; csrfToken: string }>('GET', '/api/session', { headers: { cookie: `sunset_session=${token}` } });
+    const session = await s.fetch<SessionView>('GET', '/api/session', { headers: { cookie: `sunset_session=${token}` } });
     expect(session.status).toBe(200);
     expect(session.json.user).toBe(USER);
     expect(session.json.csrfToken).toMatch(/^[A-Za-z0-9_-]{20,}$/);
@@ -157,7 +157,7 @@ describe('sign-in', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('x-frame-options')).toBe('DENY');
-    const orgs = await session.get<Array<{ organizationId: string }>>('/api/orgs');
+    const orgs = await session.get<OrgView[]>('/api/orgs');
     expect(orgs.status).toBe(200);
     expect(orgs.json.map((o) => o.organizationId)).toEqual(s.orgs);
   });

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MappingFileError, parseMappingFile } from '../../src/service/index.js';
+import { MappingFileError, parseMappingFile, type ErrorBody, type HookAccepted, type OrgView, type WebhookSaved } from '../../src/service/index.js';
 import { cleanRefusal, createHarness } from '../helpers/cli.js';
 import { startTestService, type SignedIn, type TestService } from '../helpers/service.js';
 
@@ -88,7 +88,7 @@ describe('a service with a mapping file', () => {
   });
 
   it('the organization view shows the file\'s mapping and where it comes from; the other keeps its own', async () => {
-    const r = await session.get<Array<{ organizationId: string; webhook: { mapping: unknown; mappingFile: string | null } }>>('/api/orgs');
+    const r = await session.get<OrgView[]>('/api/orgs');
     const mine = r.json.find((o) => o.organizationId === s.org)!;
     expect(mine.webhook).toMatchObject({ mapping: { inactive: ['Gone'], active: ['Back'] }, mappingFile: 'crm-mapping.yaml' });
     const theirs = r.json.find((o) => o.organizationId === other)!;
@@ -97,14 +97,15 @@ describe('a service with a mapping file', () => {
   });
 
   it('the API refuses to change a mapping that comes from the file (409) and saves nothing; mode and secret still work', async () => {
-    const refused = await session.request<{ error: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac', mapping: { inactive: ['X'], active: ['Y'] } } });
+    const refused = await session.request<ErrorBody>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac', mapping: { inactive: ['X'], active: ['Y'] } } });
     expect(refused.status).toBe(409);
     expect(refused.json.error).toContain('crm-mapping.yaml');
     expect((await s.store.settings(s.org)).webhookSecret).toBeNull();
-    const ok = await session.request<{ secret: string; webhook: { mapping: unknown; mappingFile: string } }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'secret' } });
+    const ok = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'secret' } });
     expect(ok.status, ok.text).toBe(200);
     expect(ok.json.webhook).toMatchObject({ mapping: { inactive: ['Gone'], active: ['Back'] }, mappingFile: 'crm-mapping.yaml' });
-    secret = ok.json.secret;
+    secret = ok.json.secret ?? '';
+    expect(secret).not.toBe('');
     const elsewhere = await session.request('PUT', `/api/orgs/${other}/webhook`, { body: { mode: 'secret', mapping: { inactive: ['X'], active: ['Y'] } } });
     expect(elsewhere.status).toBe(200);
   });
@@ -112,7 +113,7 @@ describe('a service with a mapping file', () => {
   it('webhooks follow the file: its value applies, the saved default does not', async () => {
     const contacts = (await s.h.t.call<{ contacts: Array<{ contact_id: string; status: string }> }>('GET', '/contacts', { query: { filter_by: 'Status.Active' } })).body.contacts;
     const [a, b] = contacts;
-    const send = (contactId: string, status: string) => s.fetch<{ eventId: string }>('POST', `/hooks/crm/${s.org}`, {
+    const send = (contactId: string, status: string) => s.fetch<HookAccepted>('POST', `/hooks/crm/${s.org}`, {
       body: JSON.stringify({ books_contact_id: contactId, status }), headers: { 'content-type': 'application/json', 'x-sunset-secret': secret },
     });
     const gone = await send(a!.contact_id, 'Gone');

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJournal, openSqlite, type RunRecord } from '../../src/engine/index.js';
-import { createServiceStore, CronError, describeCron, nextRun, parseCron } from '../../src/service/index.js';
+import { createServiceStore, CronError, describeCron, nextRun, parseCron, type OrgView, type PlanDetail, type ScheduleView } from '../../src/service/index.js';
 import { tempDir } from '../helpers/emulator.js';
 import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
@@ -187,8 +187,8 @@ describe('the scheduler', () => {
     await s.advance((target - now) / 1000);
     return target;
   };
-  const schedule = async (): Promise<{ cron: string | null; lastRunAt: number | null; nextRunAt: number | null }> =>
-    (await session.get<Array<{ organizationId: string; schedule: { cron: string | null; lastRunAt: number | null; nextRunAt: number | null } }>>('/api/orgs')).json.find((o) => o.organizationId === s.org)!.schedule;
+  const schedule = async (): Promise<ScheduleView> =>
+    (await session.get<OrgView[]>('/api/orgs')).json.find((o) => o.organizationId === s.org)!.schedule;
   const latestPlanId = async (): Promise<string | undefined> => (await s.h.journal.latestPlan(s.org))?.planId;
   const idle = (): boolean => s.service.runner.activeJobs().length === 0;
   const newPlan = (previous: string | undefined): Promise<string> =>
@@ -254,7 +254,7 @@ describe('the scheduler', () => {
     expect(idle()).toBe(true);
     expect((await s.h.journal.listRuns(s.org)).length).toBe(runsBefore);
     for (const st of plan.steps) expect(await s.status(st.contactId)).toBe('active');
-    const r = await session.get<{ runId: string | null }>(`/api/plans/${planId}`);
+    const r = await session.get<PlanDetail>(`/api/plans/${planId}`);
     expect(r.json.runId).toBeNull();
   });
 

@@ -1,13 +1,13 @@
 /**
- * The CRM webhook `POST /hooks/crm/:org`, over real HTTP against the in-process service and a real
- * emulator (the service's clock is the emulator's frozen clock, so timestamps and retry delays are
+ * The CRM webhook `POST /hooks/crm/:org`, through the in-process service's fetch against a real
+ * emulator over HTTP (the service's clock is the emulator's frozen clock, so timestamps and retry delays are
  * exact): HMAC and secret modes, stale and replayed requests, duplicates, malformed bodies, the
  * mapping, unknown CRM ids, retries after Zoho faults, and what reached Books (the emulator's
  * contacts and request log). No secret or session token may show in the log or in an answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/engine/index.js';
-import type { WebhookEvent } from '../../src/service/index.js';
+import type { ErrorBody, HookAccepted, WebhookEvent, WebhookEventView, WebhookSaved } from '../../src/service/index.js';
 import { rawList, successfulStatusChanges } from '../helpers/engine.js';
 import { signHook, startTestService, until, type HttpResult, type SignedIn, type SseStream, type TestService } from '../helpers/service.js';
 
@@ -62,7 +62,7 @@ interface HookOptions {
   query?: string;
 }
 
-async function hook<T = Record<string, unknown>>(body: string | Buffer, o: HookOptions = {}): Promise<HttpResult<T>> {
+async function hook<T = HookAccepted>(body: string | Buffer, o: HookOptions = {}): Promise<HttpResult<T>> {
   const key = o.key === undefined ? hmacSecret : o.key;
   const headers: Record<string, string> = { 'content-type': o.contentType ?? 'application/json', ...(key === null ? {} : signHook(key, body, o.timestamp ?? nowSeconds())), ...o.headers };
   const r = await s.fetch<T>('POST', `/hooks/crm/${o.org ?? s.org}${o.query ?? ''}`, { body, headers });
@@ -89,8 +89,8 @@ async function crmRuns(org = s.org): Promise<RunRecord[]> {
   return (await s.h.journal.listRuns(org)).filter((r) => r.kind === 'crm');
 }
 
-async function apiEvent(eventId: string): Promise<Record<string, unknown>> {
-  const r = await session.get<Array<Record<string, unknown>>>('/api/webhooks');
+async function apiEvent(eventId: string): Promise<WebhookEventView> {
+  const r = await session.get<WebhookEventView[]>('/api/webhooks');
   answers.push(r.text);
   expect(r.status).toBe(200);
   const found = r.json.find((e) => e.eventId === eventId);
@@ -111,12 +111,12 @@ describe('set-up and unknown organizations', () => {
   });
 
   it('configures both organizations: HMAC for the first, a plain secret for the second', async () => {
-    const a = await session.request<{ secret: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac' } });
+    const a = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac' } });
     expect(a.status).toBe(200);
-    hmacSecret = a.json.secret;
-    const b = await session.request<{ secret: string }>('PUT', `/api/orgs/${s.orgs[1]}/webhook`, { body: { mode: 'secret', mapping: { inactive: ['Gone'], active: ['Back'] } } });
+    hmacSecret = a.json.secret ?? '';
+    const b = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.orgs[1]}/webhook`, { body: { mode: 'secret', mapping: { inactive: ['Gone'], active: ['Back'] } } });
     expect(b.status).toBe(200);
-    plainSecret = b.json.secret;
+    plainSecret = b.json.secret ?? '';
     expect(hmacSecret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
     expect(plainSecret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
     expect(plainSecret).not.toBe(hmacSecret);
@@ -127,7 +127,7 @@ describe('HMAC mode', () => {
   it('a valid signed JSON event answers 202, is stored, then applied: the contact inactive, one crm run', async () => {
     const c = takeLinked();
     const seq = await s.h.lastSeq();
-    const r = await hook<{ eventId: string; state: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-valid-1' }));
+    const r = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-valid-1' }));
     expect(r.status, r.text).toBe(202);
     expect(r.json).toEqual({ eventId: expect.stringMatching(/^evt_/), state: 'accepted' });
     const stored = (await allEvents()).find((e) => e.eventId === r.json.eventId);
@@ -154,7 +154,7 @@ describe('HMAC mode', () => {
   });
 
   it('/api/webhooks lists events with the documented fields', async () => {
-    const r = await session.get<Array<Record<string, unknown>>>('/api/webhooks');
+    const r = await session.get<WebhookEventView[]>('/api/webhooks');
     expect(r.status).toBe(200);
     expect(r.json.length).toBeGreaterThan(0);
     for (const key of ['eventId', 'organizationId', 'receivedAt', 'crmAccountId', 'crmContactId', 'booksContactId', 'status', 'action', 'state', 'runId', 'attempts', 'nextAttemptAt', 'lastError']) {
@@ -165,7 +165,7 @@ describe('HMAC mode', () => {
   it('a form body (crm_contact_id) is accepted and applied', async () => {
     const c = takeLinked(true);
     const body = new URLSearchParams({ crm_contact_id: c.zcrm_contact_id, Status: 'Lost', event_id: 'evt-form-1' }).toString();
-    const r = await hook<{ eventId: string }>(body, { contentType: 'application/x-www-form-urlencoded' });
+    const r = await hook(body, { contentType: 'application/x-www-form-urlencoded' });
     expect(r.status, r.text).toBe(202);
     const e = await settle(r.json.eventId);
     expect(e).toMatchObject({ state: 'applied', crmContactId: c.zcrm_contact_id, booksContactId: c.contact_id });
@@ -174,7 +174,7 @@ describe('HMAC mode', () => {
 
   it('a Books contact id works without CRM ids, with keys in any case', async () => {
     const c = takeLinked();
-    const r = await hook<{ eventId: string }>(json({ Books_Contact_Id: c.contact_id, STATUS: 'inactive', event_id: 'evt-books-1' }));
+    const r = await hook(json({ Books_Contact_Id: c.contact_id, STATUS: 'inactive', event_id: 'evt-books-1' }));
     expect(r.status, r.text).toBe(202);
     const e = await settle(r.json.eventId);
     expect(e).toMatchObject({ state: 'applied', booksContactId: c.contact_id });
@@ -203,9 +203,9 @@ describe('HMAC mode', () => {
       ['an hour old', { timestamp: ts - 3600 }],
     ];
     for (const [name, o] of cases) {
-      const r = await hook(body, o);
+      const r = await hook<ErrorBody>(body, o);
       expect(r.status, `${name}: ${r.text}`).toBe(401);
-      expect((r.json as { error: string }).error, name).toEqual(expect.any(String));
+      expect(r.json.error, name).toEqual(expect.any(String));
     }
     expect((await allEvents()).length).toBe(before);
     // Within the 5 minutes it is accepted.
@@ -217,7 +217,7 @@ describe('HMAC mode', () => {
     const c = takeLinked();
     const body = json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-replay' });
     const ts = nowSeconds();
-    const first = await hook<{ eventId: string }>(body, { timestamp: ts });
+    const first = await hook(body, { timestamp: ts });
     expect(first.status).toBe(202);
     const before = (await allEvents()).length;
     const again = await hook(body, { timestamp: ts });
@@ -234,16 +234,16 @@ describe('HMAC mode', () => {
     const c = takeLinked();
     const seq = await s.h.lastSeq();
     const body = json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-dup-1' });
-    const first = await hook<{ eventId: string }>(body, { timestamp: nowSeconds() });
+    const first = await hook(body, { timestamp: nowSeconds() });
     expect(first.status).toBe(202);
     await s.advance(2); // a new timestamp: a new signature, so not a replay
-    const second = await hook<{ eventId: string; duplicate: boolean }>(body);
+    const second = await hook(body);
     expect(second.status, second.text).toBe(200);
     expect(second.json).toMatchObject({ eventId: first.json.eventId, duplicate: true });
     const e = await settle(first.json.eventId);
     expect(e.state).toBe('applied');
     await s.advance(2);
-    const third = await hook<{ eventId: string; state: string; duplicate: boolean }>(body);
+    const third = await hook(body);
     expect(third.status).toBe(200);
     expect(third.json).toEqual({ eventId: first.json.eventId, state: 'applied', duplicate: true });
     await s.service.processWebhooks();
@@ -254,15 +254,15 @@ describe('HMAC mode', () => {
     const d = takeLinked();
     const seq2 = await s.h.lastSeq();
     const keyed = { crm_account_id: d.zcrm_account_id, status: 'Lost', event_time: '2026-03-02T05:59:00+0000' };
-    const k1 = await hook<{ eventId: string }>(json(keyed));
+    const k1 = await hook(json(keyed));
     expect(k1.status).toBe(202);
     await s.advance(2);
-    const k2 = await hook<{ eventId: string; duplicate: boolean }>(new URLSearchParams(keyed).toString(), { contentType: 'application/x-www-form-urlencoded' });
+    const k2 = await hook(new URLSearchParams(keyed).toString(), { contentType: 'application/x-www-form-urlencoded' });
     expect(k2.status).toBe(200);
     expect(k2.json).toMatchObject({ eventId: k1.json.eventId, duplicate: true });
     // Another event time is another event.
     await s.advance(2);
-    const k3 = await hook<{ eventId: string }>(json({ ...keyed, event_time: '2026-03-02T06:00:00+0000' }));
+    const k3 = await hook(json({ ...keyed, event_time: '2026-03-02T06:00:00+0000' }));
     expect(k3.status).toBe(202);
     expect(k3.json.eventId).not.toBe(k1.json.eventId);
     await settle(k1.json.eventId);
@@ -296,9 +296,9 @@ describe('HMAC mode', () => {
     ];
     for (const [name, body, status, contentType] of cases) {
       await s.advance(1); // a fresh signature each time
-      const r = await hook(body, contentType ? { contentType } : {});
+      const r = await hook<ErrorBody | undefined>(body, contentType ? { contentType } : {});
       expect(r.status, `${name}: ${r.text}`).toBe(status);
-      expect((r.json as { error?: string } | undefined)?.error, name).toEqual(expect.any(String));
+      expect(r.json?.error, name).toEqual(expect.any(String));
     }
     expect((await allEvents()).length).toBe(before);
     expect(await s.status(c.contact_id)).toBe('active');
@@ -309,7 +309,7 @@ describe('mapping and matching', () => {
   it('an unmapped status is stored as ignored and changes nothing', async () => {
     const c = takeLinked();
     const runsBefore = (await crmRuns()).length;
-    const r = await hook<{ eventId: string; state: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Prospect', event_id: 'evt-ignored' }));
+    const r = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Prospect', event_id: 'evt-ignored' }));
     expect(r.status).toBe(202);
     expect(r.json.state).toBe('ignored');
     await s.service.processWebhooks();
@@ -322,7 +322,7 @@ describe('mapping and matching', () => {
 
   it('an unknown CRM id ends unmatched, with no run', async () => {
     const runsBefore = (await crmRuns()).length;
-    const r = await hook<{ eventId: string }>(json({ crm_account_id: '4876999999999999999', status: 'Churned', event_id: 'evt-unknown' }));
+    const r = await hook(json({ crm_account_id: '4876999999999999999', status: 'Churned', event_id: 'evt-unknown' }));
     expect(r.status).toBe(202);
     const e = await settle(r.json.eventId);
     expect(e.state).toBe('unmatched');
@@ -336,7 +336,7 @@ describe('mapping and matching', () => {
   it('a CRM id Zoho refuses to look up (too short) fails at once, without retries or a run', async () => {
     const runsBefore = (await crmRuns()).length;
     const seq = await s.h.lastSeq();
-    const r = await hook<{ eventId: string }>(json({ crm_account_id: '1234567', status: 'Churned', event_id: 'evt-short-id' }));
+    const r = await hook(json({ crm_account_id: '1234567', status: 'Churned', event_id: 'evt-short-id' }));
     expect(r.status).toBe(202);
     const e = await settle(r.json.eventId);
     expect(e).toMatchObject({ state: 'failed', attempts: 1, booksContactId: null });
@@ -348,10 +348,10 @@ describe('mapping and matching', () => {
 
   it('an activate event re-activates the contact', async () => {
     const c = takeLinked();
-    const r1 = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Closed Lost', event_id: 'evt-react-1' }));
+    const r1 = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Closed Lost', event_id: 'evt-react-1' }));
     expect((await settle(r1.json.eventId)).state).toBe('applied');
     expect(await s.status(c.contact_id)).toBe('inactive');
-    const r2 = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Active', event_id: 'evt-react-2' }));
+    const r2 = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Active', event_id: 'evt-react-2' }));
     expect(r2.status).toBe(202);
     const e2 = await settle(r2.json.eventId);
     expect(e2).toMatchObject({ state: 'applied', action: 'activate' });
@@ -365,7 +365,7 @@ describe('mapping and matching', () => {
     const created = await s.h.t.call<{ contact: { contact_id: string } }>('POST', '/contacts', { body: { contact_name: 'Second Link Pvt Ltd', zcrm_account_id: c.zcrm_account_id } });
     expect(created.status).toBe(201);
     const seq = await s.h.lastSeq();
-    const r = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-two-links' }));
+    const r = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-two-links' }));
     expect(r.status).toBe(202);
     const e = await settle(r.json.eventId);
     expect(e).toMatchObject({ state: 'failed', attempts: 1 });
@@ -375,7 +375,7 @@ describe('mapping and matching', () => {
 
   it('a status that flips back within the hour (no event id or time) is a new event, not a duplicate', async () => {
     const c = takeLinked();
-    const send = async (status: string): Promise<HttpResult<{ eventId: string; duplicate?: boolean }>> => {
+    const send = async (status: string): Promise<HttpResult<HookAccepted>> => {
       await s.advance(60);
       return hook(json({ crm_account_id: c.zcrm_account_id, status }));
     };
@@ -395,7 +395,7 @@ describe('mapping and matching', () => {
 
   it('an event for a contact already in that state ends unchanged', async () => {
     const c = takeLinked();
-    const r = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Customer', event_id: 'evt-same' }));
+    const r = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Customer', event_id: 'evt-same' }));
     const e = await settle(r.json.eventId);
     expect(e).toMatchObject({ state: 'unchanged', attempts: 1 });
     expect(await apiEvent(r.json.eventId)).toMatchObject({ state: 'unchanged', attempts: 1 });
@@ -407,14 +407,14 @@ describe('secret mode (the second organization, its own mapping)', () => {
   it('accepts the secret in X-Sunset-Secret and in ?secret=, and applies the org\'s mapping', async () => {
     const [a, b, c] = secondOrg.splice(0, 3) as [RawContact, RawContact, RawContact];
     const org = s.orgs[1]!;
-    const viaHeader = await hook<{ eventId: string; state: string }>(json({ books_contact_id: a.contact_id, status: 'Gone', event_id: 'sec-1' }), { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
+    const viaHeader = await hook(json({ books_contact_id: a.contact_id, status: 'Gone', event_id: 'sec-1' }), { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
     expect(viaHeader.status, viaHeader.text).toBe(202);
-    const viaQuery = await hook<{ eventId: string }>(new URLSearchParams({ books_contact_id: b.contact_id, status: 'gone', event_id: 'sec-2' }).toString(), {
+    const viaQuery = await hook(new URLSearchParams({ books_contact_id: b.contact_id, status: 'gone', event_id: 'sec-2' }).toString(), {
       org, key: null, query: `?secret=${encodeURIComponent(plainSecret)}`, contentType: 'application/x-www-form-urlencoded',
     });
     expect(viaQuery.status, viaQuery.text).toBe(202);
     // "Churned" means nothing in this organization's mapping.
-    const unmapped = await hook<{ eventId: string; state: string }>(json({ books_contact_id: c.contact_id, status: 'Churned', event_id: 'sec-3' }), { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
+    const unmapped = await hook(json({ books_contact_id: c.contact_id, status: 'Churned', event_id: 'sec-3' }), { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
     expect(unmapped.status).toBe(202);
     expect(unmapped.json.state).toBe('ignored');
     expect((await settle(viaHeader.json.eventId)).state).toBe('applied');
@@ -446,10 +446,10 @@ describe('secret mode (the second organization, its own mapping)', () => {
       expect(r.status, `${name}: ${r.text}`).toBe(401);
     }
     expect((await allEvents()).length).toBe(before);
-    const first = await hook<{ eventId: string }>(body, { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
+    const first = await hook(body, { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
     expect(first.status).toBe(202);
     // A secret-mode request can be sent again as is: only the duplicate check stops it.
-    const again = await hook<{ eventId: string; duplicate: boolean }>(body, { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
+    const again = await hook(body, { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ eventId: first.json.eventId, duplicate: true });
     expect((await settle(first.json.eventId)).state).toBe('applied');
@@ -461,7 +461,7 @@ describe('retries', () => {
     const c = takeLinked();
     // The client tries 4 times; all four answer 503.
     expect((await s.h.t.admin('POST', '/__emulator/faults', { faults: ['503,count=4,method=GET,path=/contacts'] })).status).toBe(200);
-    const r = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-retry' }));
+    const r = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-retry' }));
     expect(r.status).toBe(202);
     const failedOnce = await until(async () => {
       await s.service.processWebhooks();
@@ -488,7 +488,7 @@ describe('retries', () => {
     const c = takeLinked();
     const seq = await s.h.lastSeq();
     expect((await s.h.t.admin('POST', '/__emulator/faults', { faults: ['503,count=6,method=POST,path=/contacts/*/inactive'] })).status).toBe(200);
-    const r = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-retry-2' }));
+    const r = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-retry-2' }));
     expect(r.status).toBe(202);
     const e = await until(async () => {
       await s.advance(120); // past any retry delay
@@ -510,7 +510,7 @@ describe('retries', () => {
     // 5 rounds of 4 client attempts: the applier gives up on this attempt of the event.
     expect((await s.h.t.admin('POST', '/__emulator/faults', { faults: ['503,count=20,method=POST,path=/contacts/*/inactive'] })).status).toBe(200);
     const logsBefore = s.logs.length;
-    const r = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-retry-3' }));
+    const r = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-retry-3' }));
     expect(r.status).toBe(202);
     const failed = await until(async () => {
       await s.service.processWebhooks();
@@ -534,7 +534,7 @@ describe('retries', () => {
   it('after 8 failed attempts the event ends failed, with its last error', async () => {
     const c = takeLinked();
     expect((await s.h.t.admin('POST', '/__emulator/faults', { faults: ['503,count=1000,method=GET,path=/contacts'] })).status).toBe(200);
-    const r = await hook<{ eventId: string }>(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-gives-up' }));
+    const r = await hook(json({ crm_account_id: c.zcrm_account_id, status: 'Churned', event_id: 'evt-gives-up' }));
     expect(r.status).toBe(202);
     const e = await until(async () => {
       await s.service.processWebhooks();

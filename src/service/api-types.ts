@@ -1,0 +1,300 @@
+/**
+ * The shapes of the service's HTTP API (docs/service-api.md): what each route answers, what the
+ * JSON routes take, and what the event stream sends. One module, so the routes (which answer
+ * through these types: a route cannot answer another shape), the tests and the UI read the same
+ * definitions instead of restating them. Types only: importing it costs nothing at run time.
+ */
+import type { ContactType } from '../zoho/index.js';
+import type { Plan, PolicyProblem, RunCounts, RunRecord, RunStatus, StepAction, StepRecord, VerifyResult } from '../engine/index.js';
+import type { AuditDocumentRow } from '../engine/report/index.js';
+import type { WebhookEvent, WebhookMapping, WebhookState } from './store.js';
+
+/** Every refusal and failure: `{error}`, with `problems` (a policy) or `runId` (the run that exists) where they help. */
+export interface ErrorBody {
+  error: string;
+  problems?: PolicyProblem[];
+  runId?: string;
+}
+
+/** `GET /healthz`. */
+export interface Health {
+  ok: true;
+}
+
+/** `GET /api/session`: who is signed in, and the token state changes must carry (`X-CSRF-Token`). */
+export interface SessionView {
+  user: string;
+  csrfToken: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organizations
+// ---------------------------------------------------------------------------------------------
+
+/** An organization's policy; before one is saved, `draft` is the starter policy with every default written out. */
+export interface PolicyView {
+  text: string;
+  problems: PolicyProblem[];
+  saved: boolean;
+  draft?: string;
+}
+
+export interface ScheduleView {
+  cron: string | null;
+  autoApplyMax: number | null;
+  nextRunAt: number | null;
+  /** When a scheduled scan last ran (null until one has); saving a schedule is not a run. */
+  lastRunAt: number | null;
+  description: string | null;
+}
+
+export interface WebhookSettingsView {
+  mode: 'hmac' | 'secret' | null;
+  configured: boolean;
+  mapping: WebhookMapping;
+  /** The `--crm-mapping` file the mapping comes from (read-only then), or null. */
+  mappingFile: string | null;
+}
+
+export interface SnapshotSummary {
+  snapshotId: string;
+  takenAt: number;
+  contactCount: number;
+  apiCalls: number;
+}
+
+export interface LatestPlan {
+  planId: string;
+  asOf: number;
+  steps: number;
+  excluded: number;
+  runId: string | null;
+}
+
+export interface QuotaSummary {
+  remaining: number;
+  limit?: number;
+  resetAt?: number;
+}
+
+export interface ActiveJob {
+  kind: 'scan' | 'apply' | 'verify';
+  /** The run (apply, verify) or the job (scan). */
+  id: string;
+}
+
+/** One entry of `GET /api/orgs` (and the answer of `PUT /api/orgs/ORG/schedule`). */
+export interface OrgView {
+  organizationId: string;
+  name: string;
+  plan: string;
+  /** What the service reaches: `zoho:EU`, `emulator:URL`, `embedded`. */
+  target: string;
+  /** Where a contact of this organization opens in Zoho Books (append its id); null on an emulator. */
+  contactUrl: string | null;
+  policy: PolicyView;
+  schedule: ScheduleView;
+  webhook: WebhookSettingsView;
+  latestSnapshot: SnapshotSummary | null;
+  latestPlan: LatestPlan | null;
+  quota: QuotaSummary | null;
+  activeJob: ActiveJob | null;
+}
+
+/** `PUT /api/orgs/ORG/policy` takes... */
+export interface PolicyInput {
+  text: string;
+}
+/** ...and answers (an unusable policy is a 400 ErrorBody with its problems, nothing saved). */
+export interface PolicySaved {
+  policy: PolicyView;
+}
+
+/** `PUT /api/orgs/ORG/schedule` takes this and answers the OrgView. */
+export interface ScheduleInput {
+  /** Five fields, UTC; null (or empty) clears the schedule. */
+  cron?: string | null;
+  autoApplyMax?: number | null;
+}
+
+/** `PUT /api/orgs/ORG/webhook` takes... */
+export interface WebhookInput {
+  mode?: 'hmac' | 'secret' | null;
+  mapping?: WebhookMapping;
+  rotateSecret?: boolean;
+}
+/** ...and answers; `secret` only in the answer that made it. */
+export interface WebhookSaved {
+  webhook: WebhookSettingsView;
+  secret?: string;
+}
+
+/** `GET /api/cron?expr=…`: what the schedule's parser makes of an expression. */
+export type CronAnswer =
+  | { valid: true; expression: string; description: string; next: number[] }
+  | { valid: false; error: string };
+
+/** `POST /api/orgs/ORG/scan` (202): the job, followed on `GET /api/events`. */
+export interface JobStarted {
+  jobId: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans
+// ---------------------------------------------------------------------------------------------
+
+/** A plan without its steps and exclusions (those are in the rows document). */
+export type PlanHeader = Omit<Plan, 'steps' | 'excluded'>;
+
+/** `GET /api/plans/PLAN`. */
+export interface PlanDetail {
+  plan: PlanHeader;
+  runId: string | null;
+  run: RunView | null;
+  contactUrl: string | null;
+}
+
+export const PLAN_ROW_COLUMNS = [
+  'contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail', 'lastActivity',
+] as const;
+
+/** One row of the review table, in PLAN_ROW_COLUMNS order. */
+export type PlanRow = [
+  contactId: string,
+  contactName: string,
+  contactType: ContactType,
+  effect: StepAction | 'excluded',
+  /** The rule (steps) or the `;`-joined exclusion reasons. */
+  reasons: string,
+  lastActivityDate: string | null,
+  lastActivityType: string | null,
+  receivable: number,
+  payable: number,
+  credits: number,
+  createdTime: string,
+  detail: string,
+  /** The last activity in words, as every report says it. */
+  lastActivity: string,
+];
+
+/** `GET /api/plans/PLAN/rows`: every step and exclusion in one compact document. */
+export interface PlanRows {
+  columns: typeof PLAN_ROW_COLUMNS;
+  rows: PlanRow[];
+}
+
+/** `POST /api/plans/PLAN/approve` takes... */
+export interface ApproveInput {
+  /** Contact ids to leave out of the run. */
+  exclude?: string[];
+}
+
+/** ...and answers (202), as undo and resume do: the run applied in the background. */
+export interface RunStarted {
+  runId: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+// ---------------------------------------------------------------------------------------------
+
+/** A run with its state as people should read it, and whether this service applies it now. */
+export interface RunView extends RunRecord {
+  /** The state, except `interrupted` when it says running but no live process drives it. */
+  status: RunStatus;
+  /** This service has a job applying it (Stop reaches it). */
+  applying: boolean;
+}
+
+/** An entry of `GET /api/runs`. */
+export interface RunListItem {
+  run: RunView;
+  counts: RunCounts;
+}
+
+export interface Verification {
+  verifiedAt: number;
+  ok: boolean;
+  result: VerifyResult;
+}
+
+/** `GET /api/runs/RUN`. */
+export interface RunDetail {
+  run: RunView;
+  counts: RunCounts;
+  steps: StepRecord[];
+  verification: Verification | null;
+  /** False for a run with no count from before it (CRM runs, `sunset contacts`, `--no-fingerprint`). */
+  verifiable: boolean;
+  contactUrl: string | null;
+}
+
+/** `POST /api/runs/RUN/verify` (202). */
+export interface VerifyStarted {
+  jobId: string;
+  runId: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit and webhooks
+// ---------------------------------------------------------------------------------------------
+
+/** `GET /api/audit?format=json`: the rows `sunset audit --format json` prints. */
+export type AuditRow = AuditDocumentRow;
+
+/** An entry of `GET /api/webhooks`. */
+export type WebhookEventView = WebhookEvent;
+
+/** `POST /hooks/crm/ORG`: 202 for a new event, 200 (`duplicate`) for one already received. */
+export interface HookAccepted {
+  eventId: string;
+  state: WebhookState;
+  duplicate?: true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live progress: `GET /api/events`
+// ---------------------------------------------------------------------------------------------
+
+/** `event: run`, while a run applies (and once when its job ends). */
+export interface RunProgress {
+  runId: string;
+  organizationId: string;
+  state: RunRecord['state'] | undefined;
+  counts: RunCounts;
+  phase?: 'revalidating' | 'applying' | 'waiting';
+  ratePerMinute?: number;
+  etaMs?: number;
+  waitingUntil?: number;
+  /** While the counts for verify are recorded. */
+  message?: string;
+  /** When the job stopped on an error. */
+  error?: string;
+}
+
+/** `event: job`: a scan + plan or a verification. */
+export interface JobProgress {
+  jobId: string;
+  organizationId: string;
+  kind: 'scan' | 'verify';
+  /** The run a verify job reads. */
+  runId?: string;
+  state: 'running' | 'done' | 'failed';
+  message?: string;
+  /** The plan a scan made (done). */
+  planId?: string;
+  /** A verification's verdict (done). */
+  ok?: boolean;
+}
+
+/** `event: webhook`: a CRM event changed state. */
+export interface WebhookProgress {
+  eventId: string;
+  organizationId: string;
+  state: WebhookState;
+}
+
+export type ServiceEvent =
+  | { type: 'run'; data: RunProgress }
+  | { type: 'job'; data: JobProgress }
+  | { type: 'webhook'; data: WebhookProgress };

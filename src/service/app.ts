@@ -1,0 +1,75 @@
+/**
+ * The service's HTTP app on hono: one ordered list of middleware and routes, read top to bottom.
+ * A request goes down the list until a route answers; what a route needs (the Host check, a
+ * session, the CSRF token) stands above it. Routes live by resource in src/service/routes/.
+ *
+ * 1. Every answer: counted, security headers, compressed when the client accepts it (gzip or
+ *    deflate; never the event stream), 405 with Allow for a known path and another method.
+ * 2. `GET /healthz`: before the Host check, for load balancers that use an IP.
+ * 3. The Host check (DNS rebinding): 421 for a name the service is not known by.
+ * 4. The CRM webhook: it authenticates itself (signature or secret), no session.
+ * 5. The session cookie is read; `/metrics` (a session or the metrics token), the sign-in page
+ *    and form, and the assets (the stylesheet is open) decide with it.
+ * 6. A session is required: the API answers 401, pages redirect to /login.
+ * 7. State changes need same-origin and the session's CSRF token; API paths valid percent-encoding.
+ * 8. The signed-in routes: logout and the session, the app page, the event stream, organizations,
+ *    plans, runs, audit and CRM events.
+ * Errors anywhere render themselves (`{error, ...}` with their status) through one handler.
+ */
+import { Hono } from 'hono';
+import { compress } from 'hono/compress';
+import { methodNotAllowed } from 'hono/method-not-allowed';
+import type { ErrorBody } from './api-types.js';
+import type { ServiceContext } from './context.js';
+import { csrfCheck, hostCheck, loadSession, renderError, requireSession, securityHeaders, validPath, type ServiceEnv } from './http.js';
+import { auditRoutes } from './routes/audit.js';
+import { loginRoutes, sessionRoutes } from './routes/auth.js';
+import { eventRoutes } from './routes/events.js';
+import { hookRoutes } from './routes/hooks.js';
+import { healthRoutes, metricsRoutes } from './routes/monitoring.js';
+import { organizationRoutes } from './routes/organizations.js';
+import { assetRoutes, pageRoutes } from './routes/pages.js';
+import { planRoutes } from './routes/plans.js';
+import { runRoutes } from './routes/runs.js';
+
+export function createApp(ctx: ServiceContext) {
+  const app = new Hono<ServiceEnv>();
+  app.onError(renderError(ctx.log));
+  app.notFound((c) => c.json<ErrorBody>({ error: 'not found' }, 404));
+  return app
+    // 1.
+    .use(
+      async (_c, next) => {
+        ctx.stats.httpRequests++;
+        await next();
+      },
+      securityHeaders,
+      compress(),
+      methodNotAllowed({ app, onMethodNotAllowed: (c, methods) => c.json<ErrorBody>({ error: `${c.req.method} is not allowed here` }, 405, { allow: methods.join(', ') }) }),
+    )
+    // 2.
+    .route('/', healthRoutes())
+    // 3.
+    .use(hostCheck(ctx.hosts))
+    // 4.
+    .route('/', hookRoutes(ctx))
+    // 5.
+    .use(loadSession((token) => ctx.store.session(token, ctx.clock.now())))
+    .route('/', metricsRoutes(ctx))
+    .route('/', loginRoutes(ctx))
+    .route('/', assetRoutes(ctx))
+    // 6., 7.
+    .use(requireSession, csrfCheck)
+    .use('/api/*', validPath)
+    // 8.
+    .route('/', sessionRoutes(ctx))
+    .route('/', pageRoutes(ctx))
+    .route('/', eventRoutes(ctx))
+    .route('/', organizationRoutes(ctx))
+    .route('/', planRoutes(ctx))
+    .route('/', runRoutes(ctx))
+    .route('/', auditRoutes(ctx));
+}
+
+/** The app's type: hono's typed client (`hc<ServiceApp>` from 'hono/client') reads routes, inputs and answers from it. */
+export type ServiceApp = ReturnType<typeof createApp>;

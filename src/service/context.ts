@@ -1,0 +1,187 @@
+/**
+ * What the service's routes share: its parts (journal, store, runner, event bus...), the caches
+ * (reachable organizations, the latest plans) and the views and guards more than one route uses.
+ * Made once per service by createService; the routes (src/service/routes/) take it as their one
+ * argument.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isOrganizationId } from '../zoho/index.js';
+import {
+  contactAppUrl, defaultPolicyText, describeDriver, describeTarget, parsePolicy, PolicyError, runStatus,
+  type EngineClock, type Journal, type Plan, type PolicyProblem, type RunRecord,
+} from '../engine/index.js';
+import type { OrgView, PlanRows, RunView } from './api-types.js';
+import type { EventBus } from './events.js';
+import { HttpError, type JsonText } from './http.js';
+import { fileMappingFor } from './mapping-file.js';
+import type { Runner } from './runner.js';
+import type { Scheduler } from './scheduler.js';
+import type { ServiceConnection, ServiceOptions } from './server.js';
+import type { ServiceStore, WebhookMapping } from './store.js';
+
+export interface Organization {
+  organizationId: string;
+  name: string;
+  plan: string;
+}
+
+/** A saved plan, parsed once, and its review rows once made. */
+export interface CachedPlan {
+  plan: Plan;
+  rowsJson?: JsonText<PlanRows>;
+}
+
+export interface ServiceContext {
+  readonly options: ServiceOptions;
+  readonly journal: Journal;
+  readonly connection: ServiceConnection;
+  readonly clock: EngineClock;
+  readonly store: ServiceStore;
+  readonly bus: EventBus;
+  readonly runner: Runner;
+  readonly scheduler: Scheduler;
+  readonly log: (message: string) => void;
+  /** Requests served so far (sunset_http_requests_total). */
+  readonly stats: { httpRequests: number };
+  /** Ends each open event stream (the service closes them when it closes). */
+  readonly streams: Set<() => void>;
+  /** The names the service answers to (null: any); set when it listens. */
+  hosts(): ReadonlySet<string> | null;
+  /** Applies due CRM events now (one pass at a time). */
+  processWebhooks(): Promise<number>;
+  /** The organizations the connection reaches (kept 5 minutes). */
+  organizations(): Promise<Organization[]>;
+  /** 404 unless the connection reaches that organization. */
+  requireOrg(organizationId: string): Promise<Organization>;
+  /** A saved plan through the cache of the latest few (undefined: no such plan). */
+  cachedPlan(planId: string): Promise<CachedPlan | undefined>;
+  /** A run or plan made elsewhere (another emulator, another data centre) is not this service's to touch: 409. */
+  requireHere(what: string, target: string): void;
+  /** Refuses (409) to drive a run another live process drives (the CLI, another service). */
+  requireUndriven(run: RunRecord): void;
+  /** The mapping an organization's webhooks use: the mapping file's, when it names one, else the saved one. */
+  mappingView(organizationId: string, saved: WebhookMapping): { mapping: WebhookMapping; mappingFile: string | null };
+  /** Where a contact opens in Zoho Books (append its id), for something made against `target` ('' : the connection's). */
+  contactUrl(target: string, organizationId: string): string | null;
+  runView(run: RunRecord): RunView;
+  orgView(organization: Organization): Promise<OrgView>;
+  /** A file of the UI (src/service/ui), read when asked. */
+  ui(file: string): string;
+}
+
+export interface ContextParts {
+  options: ServiceOptions;
+  clock: EngineClock;
+  store: ServiceStore;
+  bus: EventBus;
+  runner: Runner;
+  scheduler: Scheduler;
+  log: (message: string) => void;
+  hosts(): ReadonlySet<string> | null;
+  processWebhooks(): Promise<number>;
+}
+
+export function createServiceContext(parts: ContextParts): ServiceContext {
+  const { options, clock, store, runner, scheduler } = parts;
+  const { journal, connection } = options;
+
+  let orgCache: { at: number; list: Organization[] } | undefined;
+  const organizations = async (): Promise<Organization[]> => {
+    if (!orgCache || clock.now() - orgCache.at > 300_000) orgCache = { at: clock.now(), list: await connection.organizations() };
+    return orgCache.list;
+  };
+
+  // A saved plan never changes, so the review page's requests (the plan, its rows, approval) share
+  // one parsed copy: a 10,000-step plan is parsed once, not once per request. The latest few only.
+  const planCache = new Map<string, CachedPlan>();
+  const cachedPlan = async (planId: string): Promise<CachedPlan | undefined> => {
+    const hit = planCache.get(planId);
+    if (hit) {
+      planCache.delete(planId);
+      planCache.set(planId, hit);
+      return hit;
+    }
+    const plan = await journal.getPlan(planId);
+    if (!plan) return undefined;
+    const entry: CachedPlan = { plan };
+    planCache.set(planId, entry);
+    while (planCache.size > 4) planCache.delete(planCache.keys().next().value!);
+    return entry;
+  };
+
+  const mappingView = (organizationId: string, saved: WebhookMapping): { mapping: WebhookMapping; mappingFile: string | null } => {
+    const fromFile = fileMappingFor(options.mappingFile, organizationId);
+    return fromFile ? { mapping: fromFile, mappingFile: options.mappingFile!.path } : { mapping: saved, mappingFile: null };
+  };
+
+  const runView = (run: RunRecord): RunView => ({
+    ...run, status: runStatus(run, clock.now(), options.isDead),
+    // This service has a job applying it (or about to): Stop reaches that job. A pending or
+    // interrupted run without one waits for Resume or the next start.
+    applying: runner.activeJobs().some((j) => j.runId === run.runId && j.kind === 'apply'),
+  });
+
+  const orgView = async (o: Organization): Promise<OrgView> => {
+    const s = await store.settings(o.organizationId);
+    const policyText = (await journal.policy(o.organizationId))?.text ?? null;
+    let problems: PolicyProblem[] = [];
+    if (policyText) {
+      try {
+        parsePolicy(policyText, 'policy');
+      } catch (error) {
+        if (error instanceof PolicyError) problems = error.problems;
+      }
+    }
+    const snapshot = await journal.latestSnapshot(o.organizationId);
+    // Through the plan cache: the organizations page is reloaded on every job event.
+    const latestId = await journal.latestPlanId(o.organizationId);
+    const plan = latestId === undefined ? undefined : (await cachedPlan(latestId))?.plan;
+    const planRun = plan ? (await journal.listRuns(o.organizationId)).find((r) => r.planId === plan.planId) : undefined;
+    const q = connection.port(o.organizationId).quota();
+    const job = runner.activeJobs().find((j) => j.organizationId === o.organizationId);
+    return {
+      organizationId: o.organizationId, name: o.name, plan: o.plan,
+      target: connection.target,
+      contactUrl: contactAppUrl(connection.target, o.organizationId, ''),
+      // Until one is saved, `draft` is the starter policy with every default written out.
+      policy: policyText ? { text: policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
+      schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastRunAt, description: scheduler.describe(s.cron) },
+      webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, ...mappingView(o.organizationId, s.mapping) },
+      latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
+      latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.excluded.length, runId: planRun?.runId ?? null } : null,
+      quota: q.remaining === undefined ? null : { remaining: q.remaining, limit: q.limit, resetAt: q.resetAt },
+      activeJob: job ? { kind: job.kind, id: job.runId ?? job.jobId } : null,
+    };
+  };
+
+  return {
+    options, journal, connection, clock, store, bus: parts.bus, runner, scheduler, log: parts.log,
+    stats: { httpRequests: 0 },
+    streams: new Set(),
+    hosts: parts.hosts,
+    processWebhooks: parts.processWebhooks,
+    organizations,
+    async requireOrg(id) {
+      const found = isOrganizationId(id) ? (await organizations()).find((o) => o.organizationId === id) : undefined;
+      if (!found) throw new HttpError(404, `no organization ${id} is reachable`);
+      return found;
+    },
+    cachedPlan,
+    requireHere(what, target) {
+      if (target !== '' && target !== connection.target) {
+        throw new HttpError(409, `${what} was made against ${describeTarget(target)}; this service reaches ${describeTarget(connection.target)}`);
+      }
+    },
+    requireUndriven(run) {
+      if (run.driver && run.driver.owner !== options.owner && runStatus(run, clock.now(), options.isDead) === 'running') {
+        throw new HttpError(409, `run ${run.runId} is being applied by ${describeDriver(run.driver)}`);
+      }
+    },
+    mappingView,
+    contactUrl: (target, organizationId) => contactAppUrl(target || connection.target, organizationId, ''),
+    runView,
+    orgView,
+    ui: (file) => readFileSync(join(options.uiDir, file), 'utf8'),
+  };
+}

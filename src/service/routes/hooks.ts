@@ -1,0 +1,31 @@
+/**
+ * The CRM webhook `POST /hooks/crm/:org` (docs/service.md): outside the session, it answers for
+ * itself (a signature or a secret, src/service/webhooks.ts). The body is read raw, at most 64 KiB:
+ * the HMAC covers the exact bytes sent.
+ */
+import { Hono } from 'hono';
+import { isOrganizationId } from '../../zoho/index.js';
+import type { ErrorBody } from '../api-types.js';
+import type { ServiceContext } from '../context.js';
+import { HttpError, readBody, type ServiceEnv } from '../http.js';
+import { fileMappingFor } from '../mapping-file.js';
+import { acceptWebhook, WEBHOOK_MAX_BODY } from '../webhooks.js';
+
+export function hookRoutes(ctx: ServiceContext) {
+  const { store, bus, clock, options } = ctx;
+  return new Hono<ServiceEnv>()
+    .post('/hooks/crm/:org', async (c) => {
+      const org = c.req.param('org');
+      if (!isOrganizationId(org)) throw new HttpError(404, 'unknown organization');
+      const body = await readBody(c, WEBHOOK_MAX_BODY);
+      const headers: Record<string, string> = {};
+      c.req.raw.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      const fromFile = fileMappingFor(options.mappingFile, org);
+      const answer = await acceptWebhook(store, bus, clock, { organizationId: org, headers, query: new URL(c.req.url).searchParams, body, ...(fromFile ? { mapping: fromFile } : {}) });
+      if (answer.status === 202) void ctx.processWebhooks();
+      return c.json(answer.body, answer.status);
+    })
+    .all('/hooks/crm/:org', (c) => c.json<ErrorBody>({ error: 'use POST' }, 405, { allow: 'POST' }));
+}

@@ -1,0 +1,31 @@
+/**
+ * For machines (docs/service.md, "Health and metrics"): `GET /healthz` for load balancers (it says
+ * nothing else, and answers before the Host check), `GET /metrics` for Prometheus (a session or
+ * the metrics token).
+ */
+import { Hono } from 'hono';
+import type { Health } from '../api-types.js';
+import type { ServiceContext } from '../context.js';
+import { HttpError, type ServiceEnv } from '../http.js';
+import { renderMetrics } from '../metrics.js';
+import { sha256 } from '../store.js';
+
+export function healthRoutes() {
+  return new Hono<ServiceEnv>()
+    .get('/healthz', (c) => c.json<Health>({ ok: true }));
+}
+
+export function metricsRoutes(ctx: ServiceContext) {
+  const { journal, store, connection, options } = ctx;
+  return new Hono<ServiceEnv>()
+    .get('/metrics', async (c) => {
+      const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '');
+      const tokenOk = options.metricsToken !== undefined && bearer !== undefined && sha256(bearer) === sha256(options.metricsToken);
+      if (!c.get('session') && !tokenOk) throw new HttpError(401, 'sign in, or send the metrics token');
+      const text = await renderMetrics({
+        journal, store, organizations: async () => (await ctx.organizations()).map((o) => o.organizationId), port: (o) => connection.port(o),
+        stats: () => ({ ...connection.stats(), httpRequests: ctx.stats.httpRequests }),
+      });
+      return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    });
+}

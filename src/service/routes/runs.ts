@@ -1,0 +1,78 @@
+/**
+ * Runs (docs/service-api.md, "Runs"): the list, a run's page (steps, verification, whether it can
+ * be verified), and what people do to a run: undo, resume, stop, verify.
+ */
+import { Hono } from 'hono';
+import { createUndoRun, RunExistsError, RunInputError, type VerifyResult } from '../../engine/index.js';
+import type { RunDetail, RunListItem, RunStarted, VerifyStarted } from '../api-types.js';
+import type { ServiceContext } from '../context.js';
+import { HttpError, type SignedInEnv } from '../http.js';
+
+export function runRoutes(ctx: ServiceContext) {
+  const { journal, clock, runner } = ctx;
+  const run = async (runId: string) => {
+    const found = await journal.getRun(runId);
+    if (!found) throw new HttpError(404, `no run ${runId}`);
+    return found;
+  };
+
+  return new Hono<SignedInEnv>()
+    .get('/api/runs', async (c) => {
+      const runs = await journal.listRuns(c.req.query('org'));
+      return c.json<RunListItem[]>(await Promise.all(runs.slice(0, 500).map(async (r) => ({ run: ctx.runView(r), counts: await journal.runCounts(r.runId) }))));
+    })
+
+    .get('/api/runs/:run', async (c) => {
+      const r = await run(c.req.param('run'));
+      const verification = await journal.latestVerification(r.runId);
+      const before = await journal.fingerprintSet(r.runId, 'before');
+      return c.json<RunDetail>({
+        run: ctx.runView(r), counts: await journal.runCounts(r.runId), steps: await journal.steps(r.runId),
+        // The journal keeps what verifyRun answered (the runner saves it).
+        verification: verification ? { ...verification, result: verification.result as VerifyResult } : null,
+        verifiable: before !== undefined, contactUrl: ctx.contactUrl(r.target, r.organizationId),
+      });
+    })
+
+    .post('/api/runs/:run/undo', async (c) => {
+      const runId = c.req.param('run');
+      const original = await run(runId);
+      ctx.requireHere(`run ${original.runId}`, original.target);
+      try {
+        const { run: undo } = await createUndoRun(journal, runId, c.get('session').username, clock.now());
+        runner.apply(undo.runId);
+        return c.json<RunStarted>({ runId: undo.runId }, 202);
+      } catch (error) {
+        if (error instanceof RunExistsError) throw new HttpError(409, error.message, { runId: error.existing.runId });
+        if (error instanceof RunInputError) throw new HttpError(400, error.message);
+        throw error;
+      }
+    })
+
+    .post('/api/runs/:run/resume', async (c) => {
+      const r = await run(c.req.param('run'));
+      ctx.requireHere(`run ${r.runId}`, r.target);
+      if (r.state === 'done' || r.state === 'cancelled') throw new HttpError(409, `run ${r.runId} is ${r.state}`);
+      if (runner.activeJobs().some((j) => j.runId === r.runId)) throw new HttpError(409, `run ${r.runId} is already running`);
+      ctx.requireUndriven(r);
+      runner.apply(r.runId);
+      return c.json<RunStarted>({ runId: r.runId }, 202);
+    })
+
+    .post('/api/runs/:run/verify', async (c) => {
+      const r = await run(c.req.param('run'));
+      ctx.requireHere(`run ${r.runId}`, r.target);
+      if (!(await journal.hasFingerprint(r.runId, 'before'))) {
+        throw new HttpError(409, `run ${r.runId} has no record of its contacts' transactions from before it ran (a CRM or contacts run): there is nothing to compare with`);
+      }
+      if (runner.activeJobs().some((j) => j.runId === r.runId && j.kind === 'verify')) throw new HttpError(409, `run ${r.runId} is already being verified`);
+      const { jobId } = runner.verify(r.runId);
+      return c.json<VerifyStarted>({ jobId, runId: r.runId }, 202);
+    })
+
+    .post('/api/runs/:run/stop', async (c) => {
+      const runId = c.req.param('run');
+      if (!runner.stop(runId)) throw new HttpError(409, `run ${runId} is not running`);
+      return c.json<RunStarted>({ runId }, 202);
+    });
+}
