@@ -19,6 +19,7 @@
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { methodNotAllowed } from 'hono/method-not-allowed';
+import { routePath } from 'hono/route';
 import type { ErrorBody } from './api-types.js';
 import type { ServiceContext } from './context.js';
 import { csrfCheck, hostCheck, loadSession, renderError, requireSession, securityHeaders, validPath, type ServiceEnv } from './http.js';
@@ -34,14 +35,18 @@ import { runRoutes } from './routes/runs.js';
 
 export function createApp(ctx: ServiceContext) {
   const app = new Hono<ServiceEnv>();
-  app.onError(renderError(ctx.log));
+  app.onError(renderError(ctx.logger));
   app.notFound((c) => c.json<ErrorBody>({ error: 'not found' }, 404));
   return app
     // 1.
     .use(
-      async (_c, next) => {
+      async (c, next) => {
         ctx.stats.httpRequests++;
+        const started = performance.now();
         await next();
+        // By the pattern of the route that answered (`/api/runs/:run`), not the path: one series
+        // per route, not per id; an answer no route gave (404) is `unmatched`.
+        ctx.metrics.observeRequest(c.req.method, c.res.status === 404 ? 'unmatched' : routePath(c) || 'unmatched', c.res.status, (performance.now() - started) / 1000);
       },
       securityHeaders,
       compress(),

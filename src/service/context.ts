@@ -18,6 +18,8 @@ import { fileMappingFor } from './mapping-file.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServiceConnection, ServiceOptions } from './server.js';
+import type { ServiceLogger } from './logger.js';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import type { ServiceStore, WebhookMapping } from './store.js';
 
 export interface Organization {
@@ -41,9 +43,11 @@ export interface ServiceContext {
   readonly bus: EventBus;
   readonly runner: Runner;
   readonly scheduler: Scheduler;
-  readonly log: (message: string) => void;
+  readonly logger: ServiceLogger;
   /** Requests served so far (sunset_http_requests_total). */
   readonly stats: { httpRequests: number };
+  /** This service's Prometheus registry and observers (src/service/metrics.ts). */
+  readonly metrics: ServiceMetrics;
   /** Ends each open event stream (the service closes them when it closes). */
   readonly streams: Set<() => void>;
   /** The names the service answers to (null: any); set when it listens. */
@@ -77,7 +81,7 @@ export interface ContextParts {
   bus: EventBus;
   runner: Runner;
   scheduler: Scheduler;
-  log: (message: string) => void;
+  logger: ServiceLogger;
   hosts(): ReadonlySet<string> | null;
   processWebhooks(): Promise<number>;
 }
@@ -155,9 +159,17 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     };
   };
 
+  const stats = { httpRequests: 0 };
+  const metrics = createServiceMetrics({
+    journal, store, organizations: async () => (await organizations()).map((o) => o.organizationId), port: (o) => connection.port(o),
+    stats: () => ({ ...connection.stats(), httpRequests: stats.httpRequests }),
+  });
+  connection.onResponse?.((info) => metrics.observeZohoCall(info));
+
   return {
-    options, journal, connection, clock, store, bus: parts.bus, runner, scheduler, log: parts.log,
-    stats: { httpRequests: 0 },
+    options, journal, connection, clock, store, bus: parts.bus, runner, scheduler, logger: parts.logger,
+    stats,
+    metrics,
     streams: new Set(),
     hosts: parts.hosts,
     processWebhooks: parts.processWebhooks,

@@ -9,6 +9,7 @@ import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { ErrorBody } from './api-types.js';
+import type { ServiceLogger } from './logger.js';
 import { sha256 } from './store.js';
 
 export const SESSION_COOKIE = 'sunset_session';
@@ -231,11 +232,11 @@ export const validPath: MiddlewareHandler = async (c, next) => {
 };
 
 /** The one error handler: an HttpError answers itself; anything else is logged (path only) and answers 500. */
-export function renderError(log: (message: string) => void) {
+export function renderError(logger: ServiceLogger) {
   return (error: Error, c: Context): Response => {
     if (error instanceof HttpError) return c.json<ErrorBody>({ error: error.message, ...error.extra }, error.status);
     // The path only: a query string may carry a webhook secret.
-    log(`error on ${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`);
+    logger.error({ method: c.req.method, path: c.req.path, error: error.message, stack: error.stack }, 'request failed');
     return c.json<ErrorBody>({ error: 'internal error; the service log has the details' }, 500);
   };
 }

@@ -1,5 +1,8 @@
 export { createService } from './server.js';
 export type { Service, ServiceOptions, ServiceConnection } from './server.js';
+export type { ZohoCallInfo } from './metrics.js';
+export { createLogger, LOG_LEVELS, REDACTED_PATHS } from './logger.js';
+export type { LogLevel, LoggerOptions, ServiceLogger } from './logger.js';
 export type { ServiceApp } from './app.js';
 export type * from './api-types.js';
 export { PLAN_ROW_COLUMNS } from './api-types.js';

@@ -8,6 +8,7 @@ import {
 } from '../engine/index.js';
 import type { JobProgress, RunProgress } from './api-types.js';
 import type { EventBus } from './events.js';
+import { errorText, silentLogger, type ServiceLogger } from './logger.js';
 
 export interface RunnerOptions {
   journal: Journal;
@@ -17,7 +18,7 @@ export interface RunnerOptions {
   /** This process's lease owner name. */
   owner: string;
   isDead?: (owner: string) => boolean;
-  log?: (message: string) => void;
+  logger?: ServiceLogger;
 }
 
 export interface Job {
@@ -46,7 +47,7 @@ export function createRunner(options: RunnerOptions): Runner {
   const jobs = new Map<string, Job & { controller: AbortController; done: Promise<unknown> }>();
   /** Work per organization runs one after another. */
   const queues = new Map<string, Promise<unknown>>();
-  const log = options.log ?? (() => undefined);
+  const logger = options.logger ?? silentLogger;
 
   const enqueue = <T>(organizationId: string, job: Job, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const controller = new AbortController();
@@ -81,7 +82,7 @@ export function createRunner(options: RunnerOptions): Runner {
           emit('done', { planId: plan.planId, message: `${plan.steps.length} steps, ${plan.excluded.length} excluded, ${snapshot.apiCalls} API calls` });
           return plan;
         } catch (error) {
-          log(`scan of ${organizationId} failed: ${error instanceof Error ? error.message : String(error)}`);
+          logger.error({ organizationId, error: errorText(error) }, 'scan and plan failed');
           emit('failed', { message: error instanceof Error ? error.message : String(error) });
           return undefined;
         }
@@ -114,8 +115,8 @@ export function createRunner(options: RunnerOptions): Runner {
             await emit({});
           } catch (error) {
             // Another process drives it: nothing of ours to record; the journal shows that driver.
-            if (error instanceof RunBusyError) log(`run ${runId}: ${error.message}`);
-            else log(`run ${runId} stopped: ${error instanceof Error ? error.message : String(error)}`);
+            if (error instanceof RunBusyError) logger.info({ runId, driver: error.holder.owner }, error.message);
+            else logger.warn({ runId, error: errorText(error) }, 'run stopped');
             await emit({ error: error instanceof Error ? error.message : String(error) });
           }
         });
@@ -138,7 +139,7 @@ export function createRunner(options: RunnerOptions): Runner {
             emit('done', { organizationId: run.organizationId, ok: result.ok, message: result.ok ? 'no history lost' : `${result.differences.filter((d) => d.explained === null).length} unexplained differences` });
             return result;
           } catch (error) {
-            log(`verify of ${runId} failed: ${error instanceof Error ? error.message : String(error)}`);
+            logger.error({ runId, error: errorText(error) }, 'verify failed');
             emit('failed', { organizationId: run.organizationId, message: error instanceof Error ? error.message : String(error) });
             return undefined;
           }

@@ -7,13 +7,14 @@ import { createRunFromPlan, type EngineClock, type Journal } from '../engine/ind
 import { describeCron, nextRun, parseCron } from './cron.js';
 import type { Runner } from './runner.js';
 import type { ServiceStore } from './store.js';
+import type { ServiceLogger } from './logger.js';
 
 export interface SchedulerOptions {
   store: ServiceStore;
   journal: Journal;
   runner: Runner;
   clock: EngineClock;
-  log?: (message: string) => void;
+  logger?: ServiceLogger;
 }
 
 export interface Scheduler {
@@ -55,12 +56,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         // Mark first, so a crash during the scan does not run it again and again.
         await store.saveSettings({ ...s, lastScheduledAt: now, lastRunAt: now });
         started.push(s.organizationId);
-        options.log?.(`schedule ${s.cron}: scanning organization ${s.organizationId}`);
+        options.logger?.info({ organizationId: s.organizationId, cron: s.cron }, 'schedule due: scanning and planning');
         const { done } = runner.scanAndPlan(s.organizationId, policy.text);
         void done.then(async (plan) => {
           if (!plan || s.autoApplyMax === null || plan.steps.length === 0) return;
           if (plan.steps.length > s.autoApplyMax) {
-            options.log?.(`plan ${plan.planId} has ${plan.steps.length} steps, over the auto-apply cap of ${s.autoApplyMax}: left for review`);
+            options.logger?.info({ organizationId: s.organizationId, planId: plan.planId, steps: plan.steps.length, autoApplyMax: s.autoApplyMax }, 'plan over the auto-apply cap: left for review');
             return;
           }
           const run = await createRunFromPlan(journal, plan, 'schedule', clock.now());

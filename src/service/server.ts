@@ -11,6 +11,8 @@ import { createApp, type ServiceApp } from './app.js';
 import { createServiceContext } from './context.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createRunner, type Runner } from './runner.js';
+import { errorText, silentLogger, type ServiceLogger } from './logger.js';
+import type { ZohoCallInfo } from './metrics.js';
 import { createScheduler } from './scheduler.js';
 import { createServiceStore, type ServiceStore } from './store.js';
 import { createWebhookProcessor } from './webhooks.js';
@@ -22,6 +24,8 @@ export interface ServiceConnection {
   port(organizationId: string): BooksPort;
   organizations(): Promise<Array<{ organizationId: string; name: string; plan: string }>>;
   stats(): { apiCalls: number; rateLimited: number };
+  /** Subscribes to every Zoho call's answer (for the latency histogram of /metrics); optional. */
+  onResponse?(listener: (info: ZohoCallInfo) => void): void;
 }
 
 export interface ServiceOptions {
@@ -47,7 +51,8 @@ export interface ServiceOptions {
   /** How often to apply accepted CRM events (default 1 s) and check schedules (default 30 s); 0 turns a loop off (tests drive it). */
   webhookIntervalMs?: number;
   scheduleIntervalMs?: number;
-  log?: (message: string) => void;
+  /** Where the service logs (pino's Logger fits; `createLogger` in logger.ts makes one); default: nowhere. */
+  logger?: ServiceLogger;
 }
 
 export interface Service {
@@ -108,10 +113,10 @@ export function createService(options: ServiceOptions): Service {
   const clock = options.clock ?? realClock;
   const store = createServiceStore(journal.db);
   const bus = createEventBus();
-  const log = options.log ?? (() => undefined);
-  const runner = createRunner({ journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, log });
-  const processor = createWebhookProcessor({ store, journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, log, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
-  const scheduler = createScheduler({ store, journal, runner, clock, log });
+  const logger = options.logger ?? silentLogger;
+  const runner = createRunner({ journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger });
+  const processor = createWebhookProcessor({ store, journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
+  const scheduler = createScheduler({ store, journal, runner, clock, logger });
   const timers: NodeJS.Timeout[] = [];
   let started: Promise<void> | undefined;
   let processing: Promise<number> | undefined;
@@ -125,7 +130,7 @@ export function createService(options: ServiceOptions): Service {
     return processing;
   };
 
-  const ctx = createServiceContext({ options, clock, store, bus, runner, scheduler, log, hosts: () => allowedHosts, processWebhooks });
+  const ctx = createServiceContext({ options, clock, store, bus, runner, scheduler, logger, hosts: () => allowedHosts, processWebhooks });
   const app = createApp(ctx);
 
   const start = (): Promise<void> => {
@@ -137,11 +142,11 @@ export function createService(options: ServiceOptions): Service {
       for (const run of await journal.listRuns()) {
         if ((run.state !== 'running' && run.state !== 'pending') || run.kind === 'crm') continue;
         if (run.target !== '' && run.target !== connection.target) {
-          log(`run ${run.runId} was made against ${describeTarget(run.target)}, not ${describeTarget(connection.target)}: left for a Sunset connected there`);
+          logger.warn({ runId: run.runId, target: run.target }, `run made against ${describeTarget(run.target)}, not ${describeTarget(connection.target)}: left for a Sunset connected there`);
           continue;
         }
         if (runStatus(run, clock.now(), options.isDead) === 'running' && run.driver?.owner !== options.owner) {
-          log(`run ${run.runId} is being applied by ${describeDriver(run.driver!)}: left to it`);
+          logger.info({ runId: run.runId, driver: run.driver!.owner }, `run being applied by ${describeDriver(run.driver!)}: left to it`);
           continue;
         }
         runner.apply(run.runId);
@@ -149,12 +154,12 @@ export function createService(options: ServiceOptions): Service {
       void processWebhooks();
       await scheduler.tick();
       if (options.webhookIntervalMs !== 0) {
-        const t = setInterval(() => void processWebhooks().catch((e: unknown) => log(`webhooks: ${String(e)}`)), options.webhookIntervalMs ?? 1_000);
+        const t = setInterval(() => void processWebhooks().catch((e: unknown) => logger.error({ error: errorText(e) }, 'applying CRM events failed')), options.webhookIntervalMs ?? 1_000);
         t.unref();
         timers.push(t);
       }
       if (options.scheduleIntervalMs !== 0) {
-        const t = setInterval(() => void scheduler.tick().catch((e: unknown) => log(`schedules: ${String(e)}`)), options.scheduleIntervalMs ?? 30_000);
+        const t = setInterval(() => void scheduler.tick().catch((e: unknown) => logger.error({ error: errorText(e) }, 'checking the schedules failed')), options.scheduleIntervalMs ?? 30_000);
         t.unref();
         timers.push(t);
       }

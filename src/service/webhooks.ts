@@ -21,6 +21,7 @@ import { applyRun, type BooksPort, type EngineClock, type Failpoint, type Journa
 import type { ErrorBody, HookAccepted } from './api-types.js';
 import type { EventBus } from './events.js';
 import { sha256, type OrgSettings, type ServiceStore, type WebhookEvent, type WebhookMapping, type WebhookState } from './store.js';
+import { errorText, type ServiceLogger } from './logger.js';
 
 export const WEBHOOK_TOLERANCE_MS = 5 * 60_000;
 export const WEBHOOK_MAX_BODY = 64 * 1024;
@@ -176,7 +177,7 @@ export interface ProcessorOptions {
   owner: string;
   isDead?: (owner: string) => boolean;
   maxAttempts?: number;
-  log?: (message: string) => void;
+  logger?: ServiceLogger;
   /** Crash injection for the crash suite (`SUNSET_FAILPOINT` of `sunset serve`). */
   failpoint?: Failpoint;
 }
@@ -293,7 +294,7 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
             if (result.counts.pending + result.counts.inFlight > 0) throw new Error('the run did not finish');
             await settleRun(runId, runEvents);
           } catch (error) {
-            options.log?.(`CRM run ${runId} failed: ${error instanceof Error ? error.message : String(error)}`);
+            options.logger?.warn({ runId, organizationId, error: errorText(error) }, 'CRM run failed; its events are tried again later');
             for (const e of runEvents) await retryLater(e, error);
           }
         }

@@ -11,9 +11,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { ResponseInfo } from '../../src/client/hooks.js';
 import { createZohoPort, type BooksPort } from '../../src/engine/index.js';
-import { createService, hashPassword, type MappingFile, type Service, type ServiceStore, type SessionView } from '../../src/service/index.js';
+import { createLogger, createService, hashPassword, type MappingFile, type Service, type ServiceStore, type SessionView } from '../../src/service/index.js';
 import { ROOT } from './cli.js';
 import { startEngineHarness, type EngineHarness } from './engine.js';
 
@@ -147,9 +148,11 @@ export interface TestServiceOptions {
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const h = await startEngineHarness({ contacts: options.contacts ?? 120 });
   let rateLimited = 0;
+  const answered: Array<(info: ResponseInfo) => void> = [];
   const side = h.newSide({
     onResponse(info: ResponseInfo) {
       if (info.status === 429) rateLimited++;
+      for (const listener of answered) listener(info);
     },
   });
   const ports = new Map<string, BooksPort>();
@@ -169,6 +172,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       },
       organizations: () => createZohoPort(side.client, h.org, side.calls, target).organizations(),
       stats: () => ({ apiCalls: side.calls(), rateLimited }),
+      onResponse: (listener) => void answered.push(listener),
     },
     clock: h.clock,
     owner: 'test-host:1:svc',
@@ -176,7 +180,8 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     uiDir: UI_DIR,
     webhookIntervalMs: 0,
     scheduleIntervalMs: 0,
-    log: (message) => void logs.push(message),
+    // The real logger (pino, with its redaction), its JSON lines kept for the tests to read.
+    logger: createLogger({ level: 'debug', destination: new Writable({ write(chunk: Buffer, _enc, done) { logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')); done(); } }) }),
     ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
     ...(options.sessionTtlMs !== undefined ? { sessionTtlMs: options.sessionTtlMs } : {}),
     ...(options.mappingFile !== undefined ? { mappingFile: options.mappingFile(h.t.orgs) } : {}),

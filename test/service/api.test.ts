@@ -536,6 +536,25 @@ describe('webhook list, SSE and metrics', () => {
     expect(events.length).toBe(2);
     expect(sample(text, `sunset_webhook_events{organization_id="${s.org}",state="ignored"}`)).toBe(events.length);
   });
+
+  it('/metrics also has Node\'s own metrics and latency histograms per route and per Zoho call outcome (prom-client)', async () => {
+    await session.get('/api/orgs');
+    const text = await metrics();
+    // Process, event loop and GC, from prom-client's default collectors.
+    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds_count']) {
+      expect(text, name).toMatch(new RegExp(`^${name}(\\{[^}]*\\})? \\S+$`, 'm'));
+    }
+    // Answers by route pattern (never by path: an id is not a label), method and status.
+    expect(text).toMatch(/^# TYPE sunset_http_request_duration_seconds histogram$/m);
+    expect(sample(text, 'sunset_http_request_duration_seconds_count{method="GET",route="/api/orgs",status="200"}')).toBeGreaterThanOrEqual(1);
+    expect(lines(text, 'sunset_http_request_duration_seconds_count{').some((l) => /route="\/api\/runs\/:run"/.test(l))).toBe(true);
+    expect(lines(text, 'sunset_http_request_duration_seconds_count{').filter((l) => /route="[^"]*\d{6,}/.test(l))).toEqual([]);
+    // Zoho calls by outcome: the scans above were answered 200, and one 429 (1070) was injected.
+    expect(text).toMatch(/^# TYPE sunset_zoho_call_duration_seconds histogram$/m);
+    expect(sample(text, 'sunset_zoho_call_duration_seconds_count{outcome="2xx",code="0"}')).toBeGreaterThan(10);
+    expect(sample(text, 'sunset_zoho_call_duration_seconds_count{outcome="429",code="1070"}')).toBe(1);
+    expect(sample(text, 'sunset_zoho_call_duration_seconds_count{outcome="2xx",code="0"}') + 1).toBeLessThanOrEqual(sample(text, 'sunset_api_calls_total'));
+  });
 });
 
 describe('verify, true run states and links to Zoho Books', () => {

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createService, createServiceStore, MappingFileError, parseMappingFile, type MappingFile } from '../../service/index.js';
+import { createLogger, createService, createServiceStore, LOG_LEVELS, MappingFileError, parseMappingFile, type LogLevel, type MappingFile } from '../../service/index.js';
 import { intFlag, parseFlags } from '../args.js';
 import { COMMON_HELP, openSession, parseFailpoint } from '../common.js';
 import { isDeadOwner, ownerId } from '../context.js';
@@ -32,6 +32,9 @@ Options:
                         organization, and/or "organizations: {"ID": {inactive: [...], active: [...]}}".
                         It is checked at start-up; the UI shows it read-only.
 ${COMMON_HELP}
+
+Logging: one JSON object a line on stderr (a readable line on a terminal); LOG_LEVEL=debug, info
+(default), warn or error. Secrets are redacted by the logger, whatever field they are in.
 `;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
@@ -47,6 +50,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const port = intFlag(values.port, 'port', 0, 65535) ?? 8080;
+  const logLevel = (io.env.LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ExitError(`LOG_LEVEL=${io.env.LOG_LEVEL}: use one of ${LOG_LEVELS.join(', ')}.`, EXIT_USAGE);
+  }
   let metricsToken: string | undefined;
   if (values['metrics-token-file']) {
     try {
@@ -113,7 +120,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     throw new ExitError(`No user can sign in yet: add one with \`sunset users add NAME${values.db ? ` --db ${values.db}` : ''}\`, then start the service again.`);
   }
   const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'service', 'ui');
-  const log = (message: string): void => void io.stderr.write(`${new Date().toISOString()} ${message}\n`);
+  // One JSON object a line off a terminal (for a log collector); a readable line on one.
+  const logger = createLogger({
+    level: logLevel, destination: io.stderr, pretty: io.stderr.isTTY === true,
+    color: io.stderr.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== 'dumb',
+  });
   const service = createService({
     journal: session.journal,
     connection: {
@@ -127,7 +138,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     metricsToken,
     secureCookies: values['secure-cookies'] === true,
     uiDir,
-    log,
+    logger,
     ...(mappingFile ? { mappingFile } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     ...(io.env.SUNSET_FAILPOINT ? { failpoint: parseFailpoint(io.env.SUNSET_FAILPOINT)! } : {}),

@@ -7,7 +7,6 @@ import { Hono } from 'hono';
 import type { Health } from '../api-types.js';
 import type { ServiceContext } from '../context.js';
 import { HttpError, type ServiceEnv } from '../http.js';
-import { renderMetrics } from '../metrics.js';
 import { sha256 } from '../store.js';
 
 export function healthRoutes() {
@@ -16,16 +15,12 @@ export function healthRoutes() {
 }
 
 export function metricsRoutes(ctx: ServiceContext) {
-  const { journal, store, connection, options } = ctx;
+  const { options } = ctx;
   return new Hono<ServiceEnv>()
     .get('/metrics', async (c) => {
       const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '');
       const tokenOk = options.metricsToken !== undefined && bearer !== undefined && sha256(bearer) === sha256(options.metricsToken);
       if (!c.get('session') && !tokenOk) throw new HttpError(401, 'sign in, or send the metrics token');
-      const text = await renderMetrics({
-        journal, store, organizations: async () => (await ctx.organizations()).map((o) => o.organizationId), port: (o) => connection.port(o),
-        stats: () => ({ ...connection.stats(), httpRequests: ctx.stats.httpRequests }),
-      });
-      return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      return c.body(await ctx.metrics.render(), 200, { 'content-type': ctx.metrics.contentType });
     });
 }
