@@ -3,44 +3,9 @@
  * The `sunset` command line: `noun verb` commands, each loaded only when used, and one top-level
  * error handler. Only the CLI reads process.argv / process.env and calls process.exit.
  */
+import { COMMANDS } from './command-table.js';
 import { ExitError, EXIT_USAGE } from './exit-error.js';
-
-interface CommandModule {
-  run(argv: string[], io: CliIO): Promise<number>;
-}
-
-export interface CliIO {
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-  /** Resolves when the user asks to stop (Ctrl-C / SIGTERM). */
-  onStop(listener: () => void): void;
-}
-
-const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  'emulator start': {
-    summary: 'Run the local Zoho Books emulator (the embedded default) on a loopback port',
-    load: () => import('./commands/emulator-start.js'),
-  },
-  demo: {
-    summary: 'The whole story on the embedded emulator: scan, plan (with report), apply, verify, undo',
-    load: () => import('./commands/demo.js'),
-  },
-  'policy init': { summary: 'Write a policy with every default spelled out, to start from', load: () => import('./commands/policy-init.js') },
-  scan: { summary: 'Read an organization into a snapshot with as few API calls as possible', load: () => import('./commands/scan.js') },
-  plan: { summary: 'Turn policy + snapshot into a plan with evidence; reports as text, JSON, CSV, HTML', load: () => import('./commands/plan.js') },
-  apply: { summary: 'Execute a plan (or --resume a run) within Zoho\'s limits, crash-safe', load: () => import('./commands/apply.js') },
-  undo: { summary: 'Reverse the changes a run made that are still as it left them', load: () => import('./commands/undo.js') },
-  contacts: { summary: 'contacts activate|deactivate ID... or --from FILE.csv, through the journal', load: () => import('./commands/contacts.js') },
-  runs: { summary: 'List runs with their counts; runs show RUN for one', load: () => import('./commands/runs.js') },
-  audit: { summary: 'Export every change (who, when, contact, from, to, why) as CSV or JSON', load: () => import('./commands/audit.js') },
-  verify: { summary: 'Prove a run lost no history: transaction counts and totals before and after', load: () => import('./commands/verify.js') },
-  auth: { summary: 'auth login|status|logout: credentials for Zoho (stored owner-only, never printed)', load: () => import('./commands/auth.js') },
-  orgs: { summary: 'List the organizations the credentials reach', load: () => import('./commands/orgs.js') },
-  serve: { summary: 'Web review and approval, CRM webhooks, schedules, /healthz and /metrics', load: () => import('./commands/serve.js') },
-  users: { summary: 'users add NAME: a local user who can sign in to sunset serve', load: () => import('./commands/users.js') },
-};
+import type { CliIO } from './io.js';
 
 const HELP = `sunset — keep Zoho Books contact lists clean without losing a cent of history
 

@@ -5,9 +5,9 @@
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { chooseOrganization } from '../../src/cli/context.js';
+import { chooseOrganization } from '../../src/cli/organization.js';
 import { ExitError, EXIT_USAGE } from '../../src/cli/exit-error.js';
-import type { CliIO } from '../../src/cli/main.js';
+import type { CliIO } from '../../src/cli/io.js';
 
 const ORGS = [{ organizationId: '701000001', name: 'Sunrise Traders Pvt Ltd' }, { organizationId: '701000002', name: 'Harbor Supply Co' }];
 

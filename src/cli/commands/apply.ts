@@ -1,11 +1,14 @@
 /** `sunset apply`: execute a plan from the journal (or resume a run), within the organization's limits. */
 import { parseArgs } from 'node:util';
 import { createRunFromPlan, RunExistsError, type Plan, type RunRecord } from '../../engine/index.js';
+import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, openSession, resolveOrganization, verificationCost } from '../common.js';
-import { confirm, formatDuration } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
+import { resolveOrganization } from '../organization.js';
+import { executeRun, verificationCost } from '../run-execution.js';
+import { confirm, formatDuration } from '../terminal.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace } from '../workspace.js';
 
 const HELP = `Usage: sunset apply [PLAN_ID] [options]
        sunset apply --resume [RUN_ID] [options]
@@ -53,7 +56,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // The run or plan is read first: the connection must reach the place it was made.
   let resumed: RunRecord | undefined;
   let planned: Plan | undefined;
-  const session = await openSession(io, values, {
+  const workspace = await openWorkspace(io, values, {
     bind: async (journal) => {
       if (values.resume) {
         resumed = positionals[0] ? await journal.getRun(positionals[0]) : undefined;
@@ -70,7 +73,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     },
   });
   try {
-    const { journal } = session;
+    const { journal } = workspace;
     const execute = {
       yes: true, question: '', concurrency, fingerprint: values.fingerprint !== false, quiet: values.quiet === true, json: values.json === true,
       failpoint: io.env.SUNSET_FAILPOINT, wait: values.wait === true,
@@ -85,21 +88,21 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         io.stdout.write(`Run ${runRecord.runId} is already ${runRecord.state}; nothing to resume.\n`);
         return 0;
       }
-      await resolveOrganization(session.connection, runRecord.organizationId);
+      await resolveOrganization(workspace.connection, runRecord.organizationId);
       const counts = await journal.runCounts(runRecord.runId);
       const left = counts.pending + counts.inFlight;
       if (!(await confirm(io, `Resume run ${runRecord.runId} in organization ${runRecord.organizationId}: ${left} step${left === 1 ? '' : 's'} left?`, values.yes === true))) {
         io.stderr.write('Nothing was changed.\n');
         return 1;
       }
-      return await executeRun(io, session, runRecord, execute);
+      return await executeRun(io, workspace, runRecord, execute);
     }
 
     const plan = planned!;
     if (values.org && values.org !== plan.organizationId) {
       throw new ExitError(`Plan ${plan.planId} was made for organization ${plan.organizationId}, not ${values.org}. Nothing was changed.`);
     }
-    await resolveOrganization(session.connection, plan.organizationId);
+    await resolveOrganization(workspace.connection, plan.organizationId);
     const earlier = (await journal.listRuns(plan.organizationId)).find((r) => r.planId === plan.planId);
     if (earlier) {
       throw new ExitError(earlier.state === 'done'
@@ -110,7 +113,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(`Plan ${plan.planId} has no steps; nothing to do.\n`);
       return 0;
     }
-    const quota = session.connection.port(plan.organizationId).quota();
+    const quota = workspace.connection.port(plan.organizationId).quota();
     const perMinute = quota.perMinute;
     let eta = `about ${formatDuration((plan.steps.length / perMinute) * 60_000)} at ${perMinute} calls a minute`;
     if (quota.limit && plan.steps.length > (quota.remaining ?? quota.limit)) {
@@ -122,12 +125,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     let verification = '';
     if (values.fingerprint !== false) {
       const snapshot = await journal.getSnapshot(plan.snapshotId);
-      verification = `${await verificationCost(journal, session.connection.port(plan.organizationId), {
+      verification = `${await verificationCost(journal, workspace.connection.port(plan.organizationId), {
         contacts: new Map(plan.steps.map((s) => [s.contactId, s.contactType])),
         before: snapshot?.history === 'full' ? { source: 'snapshot', takenAt: snapshot.takenAt } : undefined,
       })}\n`;
     }
-    const question = `${verification}Apply plan ${plan.planId} to organization ${plan.organizationId} (${session.connection.description}): ${describe(plan)} (${eta})?`;
+    const question = `${verification}Apply plan ${plan.planId} to organization ${plan.organizationId} (${workspace.connection.description}): ${describe(plan)} (${eta})?`;
     if (!(await confirm(io, question, values.yes === true))) {
       io.stderr.write('Nothing was changed.\n');
       return 1;
@@ -141,8 +144,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       throw error;
     }
     note(`Run ${runRecord.runId} started.`);
-    return await executeRun(io, session, runRecord, execute);
+    return await executeRun(io, workspace, runRecord, execute);
   } finally {
-    await session.close();
+    await workspace.close();
   }
 }

@@ -2,10 +2,10 @@
 import { parseArgs } from 'node:util';
 import { auditToCsv, auditToJson } from '../../engine/report/index.js';
 import { choiceFlag, parseFlags } from '../args.js';
-import { COMMON_FLAGS, writeOutput } from '../common.js';
-import { openJournal } from '../context.js';
 import { ExitError } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
+import { writeOutput } from '../output-file.js';
+import { COMMON_FLAGS, openJournal } from '../workspace.js';
 
 const HELP = `Usage: sunset audit [--org ID] [--run RUN_ID] [--format csv|json] [--output FILE]
 

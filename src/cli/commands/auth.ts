@@ -5,17 +5,16 @@
  */
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   createMemoryTokenStore, createZohoBooksClient, exchangeCode, revokeRefreshToken, ZohoError,
 } from '../../client/index.js';
 import { DATA_CENTRES, isDataCentre, isOrganizationId, type DataCentre } from '../../zoho/index.js';
 import { choiceFlag, parseFlags } from '../args.js';
-import { credentialsPath, readCredentials, writeCredentials, type StoredCredentials } from '../context.js';
+import { credentialsPath, readCredentials, writeCredentials, type StoredCredentials } from '../credentials.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
+import { askHidden } from '../terminal.js';
 
 const HELP = `Usage: sunset auth login --dc DC --client-id ID [--org ID]
        sunset auth login --emulator URL [--org ID]
@@ -40,19 +39,10 @@ Options:
   --credentials FILE    Where the credentials live
 `;
 
+/** A secret asked for without echo; empty off a terminal (the caller then says which variable to set). */
 async function ask(io: CliIO, question: string): Promise<string> {
   if (!io.stdin.isTTY) return '';
-  const muted = new Writable({ write: (_chunk, _enc, done) => done() });
-  // The interface first: it turns the terminal's echo off (raw mode), so what is typed once the
-  // question shows is never echoed by the terminal.
-  const rl = createInterface({ input: io.stdin, output: muted, terminal: true });
-  io.stderr.write(question);
-  try {
-    return (await new Promise<string>((resolve) => rl.question('', resolve))).trim();
-  } finally {
-    rl.close();
-    io.stderr.write('\n');
-  }
+  return (await askHidden(io, question)).trim();
 }
 
 function mask(value: string): string {

@@ -8,11 +8,16 @@ import {
   type BooksPort, type ContactChange, type LookupResult, type Policy, type SafetyExclusion,
 } from '../../engine/index.js';
 import { oneLine } from '../../engine/one-line.js';
+import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, explain, loadPolicy, openSession, resolveOrganization } from '../common.js';
-import { confirm, createProgress } from '../context.js';
+import { explain } from '../connection.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
+import { resolveOrganization } from '../organization.js';
+import { loadPolicy } from '../policy.js';
+import { executeRun } from '../run-execution.js';
+import { confirm, createProgress } from '../terminal.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace } from '../workspace.js';
 
 const VERBS = {
   activate: 'Marks the contacts active again. No safety exclusions apply.',
@@ -119,15 +124,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const bad = changes.filter((c) => !/^[0-9]{15,19}$/.test(c.contactId));
   if (bad.length > 0) throw new ExitError(`Not Zoho contact ids (15 to 19 digits): ${bad.slice(0, 5).map((c) => JSON.stringify(c.contactId)).join(', ')}. Nothing was changed.`, EXIT_USAGE);
 
-  const session = await openSession(io, values);
+  const workspace = await openWorkspace(io, values);
   try {
-    const organizationId = await resolveOrganization(session.connection, values.org, policy?.organizationId, io);
+    const organizationId = await resolveOrganization(workspace.connection, values.org, policy?.organizationId, io);
     if (policy && organizationId !== policy.organizationId) {
       throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was changed.`, EXIT_USAGE);
     }
     // Every id is looked up before the first change: one the organization does not have refuses
     // the whole input (a typo, a deleted contact, an id of another organization).
-    const port = session.connection.port(organizationId);
+    const port = workspace.connection.port(organizationId);
     const found = await lookUp(io, port, changes.map((c) => c.contactId), values.quiet === true || values.json === true);
     if (found.unknown.length > 0) {
       const u = found.unknown;
@@ -136,7 +141,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     // The safety exclusions of a plan apply to a deactivation by hand too, on the contacts as the
     // lookup found them (no second read). Activating has none.
-    const stored = policy ? undefined : await session.journal.policy(organizationId);
+    const stored = policy ? undefined : await workspace.journal.policy(organizationId);
     let safety: Policy['safety'];
     try {
       safety = (policy ?? parsePolicy(stored?.text ?? defaultPolicyText(organizationId), stored ? `the stored policy of ${organizationId}` : 'the default policy')).safety;
@@ -171,15 +176,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const n = kept.length;
     const question = listExclusions(excluded, `Kept by the safety exclusions (not changed; --force overrides them):`)
       + listExclusions(forced, 'Forced past the safety exclusions (--force; recorded in the audit trail):')
-      + `${verb === 'activate' ? 'Activate' : 'Deactivate'} ${n} contact${n === 1 ? '' : 's'}${excluded.length > 0 ? ` (${excluded.length} kept)` : ''} in organization ${organizationId} (${session.connection.description})?`;
+      + `${verb === 'activate' ? 'Activate' : 'Deactivate'} ${n} contact${n === 1 ? '' : 's'}${excluded.length > 0 ? ` (${excluded.length} kept)` : ''} in organization ${organizationId} (${workspace.connection.description})?`;
     if (!(await confirm(io, question, values.yes === true))) {
       io.stderr.write('Nothing was changed.\n');
       return 1;
     }
     let runRecord;
     try {
-      runRecord = await createChangeRun(session.journal, {
-        organizationId, target: session.connection.target, kind: 'manual', changes: kept, createdBy: actorName(io.env, values.actor), now,
+      runRecord = await createChangeRun(workspace.journal, {
+        organizationId, target: workspace.connection.target, kind: 'manual', changes: kept, createdBy: actorName(io.env, values.actor), now,
         note: values.from ? `from ${values.from}` : `contacts ${verb}`,
       });
     } catch (error) {
@@ -187,7 +192,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       throw error;
     }
     if (!values.json && !values.quiet) io.stderr.write(`Run ${runRecord.runId} started.\n`);
-    const execute = (target: CliIO): Promise<number> => executeRun(target, session, runRecord, {
+    const execute = (target: CliIO): Promise<number> => executeRun(target, workspace, runRecord, {
       yes: true, question: '', concurrency, fingerprint: false, quiet: values.quiet === true, json: values.json === true, failpoint: io.env.SUNSET_FAILPOINT,
     });
     if (values.json) return await withJsonExtras(io, extras, execute);
@@ -196,7 +201,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(listExclusions(forced, 'Forced past the safety exclusions (recorded in the audit trail):'));
     return code;
   } finally {
-    await session.close();
+    await workspace.close();
   }
 }
 

@@ -14,10 +14,11 @@ import {
   scan, verifyRun,
 } from '../../engine/index.js';
 import { planToHtml } from '../../engine/report/index.js';
+import { ownerId } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { writeOutput } from '../common.js';
-import { createProgress, formatDuration, ownerId } from '../context.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
+import { writeOutput } from '../output-file.js';
+import { createProgress, formatDuration } from '../terminal.js';
 
 const HELP = `Usage: sunset demo [options]
 

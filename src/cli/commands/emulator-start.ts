@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { choiceFlag, intFlag, parseFlags } from '../args.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
 
 const HELP = `Usage: sunset emulator start [options]
 

@@ -2,11 +2,13 @@
 import { parseArgs } from 'node:util';
 import { buildPlanFromPages, PlanInputError } from '../../engine/index.js';
 import { planToCsv, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
+import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, policyFor, writeOutput } from '../common.js';
-import { openJournal } from '../context.js';
 import { ExitError } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
+import { writeOutput } from '../output-file.js';
+import { policyFor } from '../policy.js';
+import { COMMON_FLAGS, COMMON_HELP, openJournal } from '../workspace.js';
 
 const HELP = `Usage: sunset plan [--policy FILE] [options]
 

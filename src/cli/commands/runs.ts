@@ -2,11 +2,11 @@
 import { parseArgs } from 'node:util';
 import { checkJournal, runStatus, type Journal } from '../../engine/index.js';
 import { renderRunText } from '../../engine/report/index.js';
+import { isDeadOwner } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { COMMON_FLAGS } from '../common.js';
-import { isDeadOwner, NoJournalError, openJournal } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
+import { COMMON_FLAGS, NoJournalError, openJournal } from '../workspace.js';
 
 const HELP = `Usage: sunset runs [--org ID] [--json]
        sunset runs show RUN_ID [--json]

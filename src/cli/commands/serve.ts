@@ -5,11 +5,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createService, createServiceStore, MappingFileError, parseMappingFile, type MappingFile } from '../../service/index.js';
+import { isDeadOwner, ownerId } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { COMMON_HELP, openSession, parseFailpoint } from '../common.js';
-import { isDeadOwner, ownerId } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
+import { parseFailpoint } from '../run-execution.js';
+import { COMMON_HELP, openWorkspace } from '../workspace.js';
 
 const HELP = `Usage: sunset serve [options]
 
@@ -98,9 +99,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+  // The workspace (journal and connection) keeps its old name here, `session`, until the service's
+  // move to hono has landed: the createService call below stays as it is meanwhile.
   let session;
   try {
-    session = await openSession(io, { ...values, json: false });
+    session = await openWorkspace(io, { ...values, json: false });
   } catch (error) {
     await closeServer();
     throw error;

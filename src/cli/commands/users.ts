@@ -1,12 +1,11 @@
 /** `sunset users add NAME`: a local user who can sign in to `sunset serve`. */
-import { Writable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createServiceStore, hashPassword, passwordProblem } from '../../service/index.js';
 import { parseFlags } from '../args.js';
-import { openJournal } from '../context.js';
 import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import type { CliIO } from '../io.js';
+import { askHidden } from '../terminal.js';
+import { openJournal } from '../workspace.js';
 
 const HELP = `Usage: sunset users add NAME [--db FILE]
 
@@ -14,19 +13,6 @@ Adds a user who can sign in to \`sunset serve\` (or sets a new password for an e
 also signs them out everywhere). The password is read from SUNSET_PASSWORD, or asked for twice
 without echo; it needs at least 12 characters and is stored only as a scrypt hash.
 `;
-
-async function askHidden(io: CliIO, question: string): Promise<string> {
-  const muted = new Writable({ write: (_c, _e, done) => done() });
-  // The interface first: it turns the terminal's echo off (raw mode) before the question shows.
-  const rl = createInterface({ input: io.stdin, output: muted, terminal: true });
-  io.stderr.write(question);
-  try {
-    return await new Promise<string>((resolve) => rl.question('', resolve));
-  } finally {
-    rl.close();
-    io.stderr.write('\n');
-  }
-}
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(() => parseArgs({
