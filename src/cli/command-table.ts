@@ -5,19 +5,37 @@
  */
 import type { CliIO } from './io.js';
 
+/** An option as node:util parseArgs takes it. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+}
+
 export interface CommandModule {
   run(argv: string[], io: CliIO): Promise<number>;
+  /** The command's options (its parseArgs config), for the shell completion. */
+  OPTIONS?: Readonly<Record<string, OptionSpec>>;
+  /** Boolean options it documents as `--no-NAME` (parsed with allowNegative). */
+  NEGATABLE?: readonly string[];
+  /** The words that may follow the command (`runs show`, `contacts activate`). */
+  SUBCOMMANDS?: readonly string[];
 }
 
 export interface CommandEntry {
   summary: string;
   load: () => Promise<CommandModule>;
+  /**
+   * Global options that mean something else to this command, so they may not come before it:
+   * `sunset --db x.db emulator start` would take the journal's flag as the emulator's state file.
+   */
+  ownOptions?: readonly string[];
 }
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   'emulator start': {
     summary: 'Run the local Zoho Books emulator (the embedded default) on a loopback port',
     load: () => import('./commands/emulator-start.js'),
+    ownOptions: ['db', 'per-minute'],
   },
   demo: {
     summary: 'The whole story on the embedded emulator: scan, plan (with report), apply, verify, undo',
@@ -36,4 +54,19 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   orgs: { summary: 'List the organizations the credentials reach', load: () => import('./commands/orgs.js') },
   serve: { summary: 'Web review and approval, CRM webhooks, schedules, /healthz and /metrics', load: () => import('./commands/serve.js') },
   users: { summary: 'users add NAME: a local user who can sign in to sunset serve', load: () => import('./commands/users.js') },
+};
+
+/**
+ * Options that may also come before the command (`sunset --db team.db runs`): they are moved after
+ * it, where the command parses them. The workspace options of the engine commands, and --json and
+ * --quiet; each command still refuses one it does not take.
+ */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  db: { type: 'string' },
+  org: { type: 'string' },
+  emulator: { type: 'string' },
+  credentials: { type: 'string' },
+  'per-minute': { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
 };

@@ -12,7 +12,7 @@ import {
   createZohoPort, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, type BooksPort,
 } from '../engine/index.js';
 import { credentialsPath, credentialsTarget, readCredentials, sunsetHome, type StoredCredentials } from './credentials.js';
-import { ExitError, EXIT_USAGE } from './exit-error.js';
+import { EXIT, ExitError } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
 export interface Connection {
@@ -41,9 +41,12 @@ export interface Binding {
 }
 
 export interface ConnectOptions {
-  /** `--emulator URL`, or `embedded` for the embedded emulator. */
+  /** `--emulator URL`, or `embedded` for the embedded emulator (or SUNSET_EMULATOR: see withEnvTwins). */
   emulatorUrl?: string;
+  /** `--credentials FILE` (or SUNSET_CREDENTIALS). */
   credentialsFile?: string;
+  /** Where each of those came from, for messages: `--emulator` (the default), `SUNSET_EMULATOR`, ... */
+  from?: { emulator?: string; credentials?: string };
   /** The record the command acts on: its own target is used when no other is named, and a different one named is refused. */
   binding?: Binding;
   /** Every target the journal has worked with: the embedded emulator is used silently only when it has seen no other. */
@@ -69,8 +72,8 @@ async function emulatorInfo(url: string): Promise<{ baseUrl: string; accountsUrl
 
 /**
  * Connects to what the command should talk to, in this order: what the command line or the
- * environment names (`--emulator URL|embedded`, `--credentials FILE`, SUNSET_EMULATOR_URL,
- * SUNSET_CREDENTIALS); else, for a command acting on a run or a plan, the place it was made (a
+ * environment names (`--emulator URL|embedded`, `--credentials FILE`, or their twins
+ * SUNSET_EMULATOR and SUNSET_CREDENTIALS, filled in by withEnvTwins); else, for a command acting on a run or a plan, the place it was made (a
  * running emulator is reached at its address; Zoho needs matching credentials); else the saved
  * credentials; else the embedded emulator — but only on a journal that has never seen another
  * target. A command acting on a record made elsewhere is refused with both places named.
@@ -149,17 +152,20 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
   };
 
   // 1. What the command line or the environment names.
-  const emulatorUrl = options.emulatorUrl ?? io.env.SUNSET_EMULATOR_URL;
-  const credentialsFile = options.credentialsFile ?? io.env.SUNSET_CREDENTIALS;
+  const { emulatorUrl, credentialsFile } = options;
+  const emulatorFrom = options.from?.emulator ?? '--emulator';
   if (emulatorUrl !== undefined && emulatorUrl !== '') {
-    const named = emulatorUrl === 'embedded' ? EMBEDDED_TARGET : emulatorTarget(normaliseEmulatorUrl(emulatorUrl));
-    if (binding && binding.target !== named) refuse(named, '--emulator names');
+    const named = emulatorUrl === 'embedded' ? EMBEDDED_TARGET : emulatorTarget(normaliseEmulatorUrl(emulatorUrl, emulatorFrom));
+    if (binding && binding.target !== named) refuse(named, `${emulatorFrom} names`);
     return named === EMBEDDED_TARGET ? toEmbedded() : toEmulator(emulatorUrl);
   }
   if (credentialsFile !== undefined && credentialsFile !== '') {
     const path = resolve(credentialsFile);
     const stored = readCredentials(path);
-    if (!stored) throw new ExitError(`${credentialsFile}: no such credentials file. \`sunset auth login --credentials ${credentialsFile}\` writes one.`, EXIT_USAGE);
+    if (!stored) {
+      const from = options.from?.credentials ?? '--credentials';
+      throw new ExitError(`${from === '--credentials' ? '' : `${from}: `}${credentialsFile}: no such credentials file. \`sunset auth login --credentials ${credentialsFile}\` writes one.`, EXIT.usage);
+    }
     if (binding && binding.target !== credentialsTarget(stored)) refuse(credentialsTarget(stored), `${credentialsFile} reaches`);
     return toCredentials(path, stored);
   }
@@ -186,19 +192,19 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       `No Zoho connection is named, and this journal (${options.dbPath}) has worked with ${others.map(describeTarget).join(', ')}: `
       + 'Sunset will not quietly switch to the embedded emulator. Name one: '
       + `${others.map((t) => (emulatorUrlOf(t) ? `--emulator ${emulatorUrlOf(t)}` : `credentials for ${describeTarget(t)}`)).join(', ')}, or --emulator embedded.`,
-      EXIT_USAGE,
+      EXIT.usage,
     );
   }
   return toEmbedded();
 }
 
-/** `--emulator` as given (`127.0.0.1:8742`, `http://localhost:8742/books/v3/`) as an origin URL. */
-function normaliseEmulatorUrl(url: string): string {
+/** `--emulator` as given (`127.0.0.1:8742`, `http://localhost:8742/books/v3/`) as an origin URL; `from` names it in the error. */
+function normaliseEmulatorUrl(url: string, from = '--emulator'): string {
   const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `http://${url}`;
   try {
     return new URL(withScheme.replace(/\/+$/, '').replace(/\/books\/v3$/, '')).origin;
   } catch {
-    throw new ExitError(`--emulator ${url}: not an address like http://127.0.0.1:8742 (or "embedded").`, EXIT_USAGE);
+    throw new ExitError(`${from === '--emulator' ? '--emulator ' : `${from}=`}${url}: not an address like http://127.0.0.1:8742 (or "embedded").`, EXIT.usage);
   }
 }
 

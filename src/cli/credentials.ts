@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { apiTarget, emulatorTarget, zohoTarget } from '../engine/index.js';
 import { isDataCentre, type DataCentre } from '../zoho/index.js';
-import { ExitError } from './exit-error.js';
+import { ExitError } from './exit-codes.js';
 
 export interface StoredCredentials {
   version: 1;

@@ -5,7 +5,7 @@
 import { createInterface } from 'node:readline';
 import { isOrganizationId } from '../zoho/index.js';
 import { explain, type Connection } from './connection.js';
-import { ExitError, EXIT_USAGE } from './exit-error.js';
+import { EXIT, ExitError } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
 /**
@@ -15,7 +15,7 @@ import type { CliIO } from './io.js';
  */
 export async function resolveOrganization(connection: Connection, flag: string | undefined, fromPolicy?: string, io?: CliIO): Promise<string> {
   const wanted = flag ?? fromPolicy;
-  if (wanted !== undefined && !isOrganizationId(wanted)) throw new ExitError(`--org ${wanted}: an organization id is digits only.`, EXIT_USAGE);
+  if (wanted !== undefined && !isOrganizationId(wanted)) throw new ExitError(`--org ${wanted}: an organization id is digits only.`, EXIT.usage);
   let organizations: Array<{ organizationId: string; name: string }>;
   try {
     organizations = await connection.port(wanted ?? connection.defaultOrganizationId ?? '0').organizations();
@@ -24,7 +24,7 @@ export async function resolveOrganization(connection: Connection, flag: string |
   }
   if (wanted !== undefined) {
     if (!organizations.some((o) => o.organizationId === wanted)) {
-      throw new ExitError(`Organization ${wanted} is not reachable with these credentials (${connection.description}). Reachable: ${organizations.map((o) => `${o.organizationId} (${o.name})`).join(', ') || 'none'}.`);
+      throw new ExitError(`Organization ${wanted} is not reachable with these credentials (${connection.description}). Reachable: ${organizations.map((o) => `${o.organizationId} (${o.name})`).join(', ') || 'none'}.`, EXIT.notFound);
     }
     return wanted;
   }
@@ -35,7 +35,7 @@ export async function resolveOrganization(connection: Connection, flag: string |
   throw new ExitError(
     `${organizations.length} organizations are reachable through ${connection.description} and none is the default:\n${listOrganizations(organizations)}` +
       `${io ? 'Not a terminal, so nothing was asked: n' : 'N'}ame one with --org (\`sunset auth login --org ID\` makes one the default).`,
-    EXIT_USAGE,
+    EXIT.usage,
   );
 }
 
@@ -49,7 +49,8 @@ function listOrganizations(organizations: ReadonlyArray<{ organizationId: string
  */
 export async function chooseOrganization(io: CliIO, organizations: ReadonlyArray<{ organizationId: string; name: string }>, where: string): Promise<string> {
   io.stderr.write(`Several organizations are reachable through ${where}:\n${listOrganizations(organizations)}`);
-  const rl = createInterface({ input: io.stdin, output: io.stderr });
+  // Line editing (terminal mode) writes escape sequences: only where they are wanted.
+  const rl = createInterface({ input: io.stdin, output: io.stderr, terminal: io.escapes });
   // The iterator buffers lines, so an answer typed (or piped) ahead of the prompt is not lost.
   const lines = rl[Symbol.asyncIterator]();
   try {
@@ -60,7 +61,7 @@ export async function chooseOrganization(io: CliIO, organizations: ReadonlyArray
       if (line.done) {
         // Ctrl-D or Ctrl-C at the prompt: end its line before the message.
         io.stderr.write('\n');
-        throw new ExitError('No organization was chosen, so nothing was done. Name one with --org.', EXIT_USAGE);
+        throw new ExitError('No organization was chosen, so nothing was done. Name one with --org.', EXIT.usage);
       }
       const answer = (line.value as string).trim();
       const chosen = /^\d{1,3}$/.test(answer) ? organizations[Number(answer) - 1] : organizations.find((o) => o.organizationId === answer);

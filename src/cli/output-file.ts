@@ -1,6 +1,6 @@
 /** Reports, exports and policies written to files the user names. */
 import { closeSync, constants as fsConstants, fchmodSync, fstatSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
-import { ExitError } from './exit-error.js';
+import { ExitError } from './exit-codes.js';
 
 /**
  * Writes a report, an export or a policy owner-only (0600), like the journal: reports and audit

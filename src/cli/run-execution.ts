@@ -10,7 +10,7 @@ import { renderRunText } from '../engine/report/index.js';
 import type { ContactType } from '../zoho/index.js';
 import { isDeadOwner, ownerId } from './actor.js';
 import { explain } from './connection.js';
-import { ExitError } from './exit-error.js';
+import { EXIT, ExitError } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { confirm, createProgress, formatDuration, formatInstant } from './terminal.js';
 import type { Workspace } from './workspace.js';
@@ -80,8 +80,7 @@ export async function executeRun(io: CliIO, workspace: Workspace, run: RunRecord
   const remaining = counts.pending + counts.inFlight;
   const progress = createProgress(io, options.quiet || options.json);
   if (remaining > 0 && !(await confirm(io, options.question, options.yes))) {
-    io.stderr.write(`Nothing was changed. The run ${run.runId} is saved; \`sunset apply --resume ${run.runId}\` starts it later.\n`);
-    return 1;
+    throw new ExitError(`Nothing was changed. The run ${run.runId} is saved; \`sunset apply --resume ${run.runId}\` starts it later.`);
   }
   if (options.fingerprint && !(await journal.hasFingerprint(run.runId, 'before'))) {
     try {
@@ -120,7 +119,7 @@ export async function executeRun(io: CliIO, workspace: Workspace, run: RunRecord
         const waited = await sleep(2_000, controller.signal).then(() => true, () => false);
         if (waited) continue;
         progress.done();
-        return 130;
+        throw new ExitError(`Stopped while waiting for run ${run.runId}; nothing was done here.`, EXIT.interrupted);
       }
       progress.done();
       if (error instanceof RunBusyError) {
@@ -135,18 +134,18 @@ export async function executeRun(io: CliIO, workspace: Workspace, run: RunRecord
   if (options.json) {
     io.stdout.write(`${JSON.stringify({ run: result.run, counts: result.counts, interrupted: result.interrupted, apiCalls: result.apiCalls })}\n`);
   } else {
-    io.stdout.write(renderRunText(result.run, result.counts, steps, { color: io.stdout.isTTY === true, limit: 10 }));
+    io.stdout.write(renderRunText(result.run, result.counts, steps, { color: io.color, limit: 10 }));
     io.stdout.write(`API calls: ${result.apiCalls}\n`);
   }
   if (result.interrupted && !stopping && result.run.driver !== null && result.run.driver.owner !== owner) {
     io.stderr.write(`Stopped: ${describeDriver(result.run.driver)} took over run ${run.runId} (this process had stalled past its lease). Nothing is half-done.\n`);
-    return 1;
+    return EXIT.failure;
   }
   if (result.interrupted || stopping) {
     io.stderr.write(`Stopped. Nothing is half-done: continue with: ${resume}\n`);
-    return 130;
+    return EXIT.interrupted;
   }
-  return result.counts.failed > 0 ? 1 : 0;
+  return result.counts.failed > 0 ? EXIT.failedSteps : EXIT.ok;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

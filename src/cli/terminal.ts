@@ -4,12 +4,15 @@
  */
 import { Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { ExitError, EXIT_USAGE } from './exit-error.js';
+import { EXIT, ExitError } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
-/** Progress on stderr: one rewritten line on a terminal, a line every few seconds otherwise. */
+/**
+ * Progress on stderr: one line rewritten in place on a terminal that takes escape sequences, a line
+ * every few seconds otherwise (off a terminal, under NO_COLOR or TERM=dumb).
+ */
 export function createProgress(io: CliIO, quiet: boolean): { update(text: string): void; done(text?: string): void } {
-  const tty = io.stderr.isTTY === true;
+  const tty = io.escapes;
   // Off a terminal, short work prints nothing; long work prints a line every few seconds.
   let last = Date.now();
   let shown = false;
@@ -37,8 +40,9 @@ export function createProgress(io: CliIO, quiet: boolean): { update(text: string
 /** Asks a yes/no question on a terminal; without one, `--yes` is required. */
 export async function confirm(io: CliIO, question: string, yes: boolean): Promise<boolean> {
   if (yes) return true;
-  if (!io.stdin.isTTY) throw new ExitError(`${question}\nNot a terminal, so nothing was asked and nothing was changed: add --yes to go ahead.`, EXIT_USAGE);
-  const rl = createInterface({ input: io.stdin, output: io.stderr });
+  if (!io.stdin.isTTY) throw new ExitError(`${question}\nNot a terminal, so nothing was asked and nothing was changed: add --yes to go ahead.`, EXIT.usage);
+  // Line editing (terminal mode) writes escape sequences: only where they are wanted.
+  const rl = createInterface({ input: io.stdin, output: io.stderr, terminal: io.escapes });
   try {
     const answer = await new Promise<string>((resolveAnswer) => rl.question(`${question} [y/N] `, resolveAnswer));
     return /^y(es)?$/i.test(answer.trim());

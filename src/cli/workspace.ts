@@ -5,15 +5,16 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createJournal, openSqlite, JournalError, type Journal } from '../engine/index.js';
+import { isOrganizationId } from '../zoho/index.js';
 import { intFlag } from './args.js';
 import { connect, type Binding, type Connection } from './connection.js';
-import { ExitError } from './exit-error.js';
+import { EXIT, ExitError } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
 /** There is no journal where a command that only reads one looked: nothing was created. */
 export class NoJournalError extends ExitError {
   constructor(readonly path: string) {
-    super(`There is no journal at ${path}: nothing was scanned, planned or changed with it yet. \`sunset scan --policy FILE\` (or \`sunset contacts\`) makes one; --db FILE names another.`);
+    super(`There is no journal at ${path}: nothing was scanned, planned or changed with it yet. \`sunset scan --policy FILE\` (or \`sunset contacts\`) makes one; --db FILE names another.`, EXIT.notFound);
   }
 }
 
@@ -55,16 +56,20 @@ export const COMMON_FLAGS = {
   help: { type: 'boolean' },
 } as const;
 
-export const COMMON_HELP = `Common options:
-  --db FILE             The journal (default ./sunset.db)
-  --org ID              The organization (default: the policy's, the login's, or the only one)
-  --emulator URL        Talk to a running \`sunset emulator start\` instead of Zoho
+export const COMMON_HELP = `Common options (a flag beats its environment twin, named on the right):
+  --db FILE             The journal (default ./sunset.db)                          SUNSET_DB
+  --org ID              The organization (default: the policy's, the login's,      SUNSET_ORG
+                        or the only one)
+  --emulator URL        Talk to a running \`sunset emulator start\` instead of Zoho  SUNSET_EMULATOR
                         (\`--emulator embedded\`: the embedded one)
-  --credentials FILE    Credentials from \`sunset auth login\` (default ~/.sunset/credentials.json)
-  --json                Print only the result document, as JSON, on stdout
+  --credentials FILE    Credentials from \`sunset auth login\`                      SUNSET_CREDENTIALS
+                        (default ~/.sunset/credentials.json; SUNSET_HOME moves ~/.sunset)
+  --json                Print only the result document, as JSON, on stdout; a failure is
+                        {"error": {"code", "message"}} there
   --quiet               No progress on stderr
   --per-minute N        The organization's request limit per minute (default 100, Zoho's)
-  --help                Show this help
+  --help, -h            Show this help
+A connection named on the command line (--emulator, --credentials) beats one in the environment.
 Without credentials, commands use the embedded emulator (state in sunset-emulator.db beside the journal)
 while the journal has known no other place. A command on a run or a plan uses the place it was made
 (a running emulator at its address, Zoho with your credentials) and refuses any other.`;
@@ -77,6 +82,39 @@ export interface CommonValues {
   json?: boolean;
   quiet?: boolean;
   'per-minute'?: string;
+  /** The options withEnvTwins took from the environment, and the variable each came from. */
+  fromEnv?: Partial<Record<'db' | 'org' | 'emulator' | 'credentials', string>>;
+}
+
+/**
+ * The common flags a command was not given, from their environment twins (an empty variable is
+ * unset): SUNSET_DB, SUNSET_ORG, and for the connection SUNSET_EMULATOR (or its older name
+ * SUNSET_EMULATOR_URL) or SUNSET_CREDENTIALS, used only when the command line names no connection
+ * at all, so `--credentials FILE` is not overridden by an emulator in the environment. Only the
+ * options the command takes (`options`, its parseArgs options) are filled. A value from the
+ * environment that cannot be right is refused here, naming the variable.
+ */
+export function withEnvTwins<T extends CommonValues>(values: T, env: NodeJS.ProcessEnv, options: object): T {
+  const filled: T = { ...values, fromEnv: {} };
+  const from = filled.fromEnv!;
+  const take = (option: 'db' | 'org' | 'emulator' | 'credentials', name: string): void => {
+    const value = env[name];
+    if (!(option in options) || filled[option] !== undefined || value === undefined || value === '') return;
+    filled[option] = value;
+    from[option] = name;
+  };
+  take('db', 'SUNSET_DB');
+  take('org', 'SUNSET_ORG');
+  if (filled.emulator === undefined && filled.credentials === undefined) {
+    take('emulator', 'SUNSET_EMULATOR');
+    take('emulator', 'SUNSET_EMULATOR_URL');
+    take('credentials', 'SUNSET_CREDENTIALS');
+  }
+  if (from.org && !isOrganizationId(filled.org!)) throw new ExitError(`${from.org}=${filled.org}: an organization id is digits only.`, EXIT.usage);
+  if (from.db && !existsSync(dirname(resolve(filled.db!)))) {
+    throw new ExitError(`${from.db}=${filled.db}: the directory ${dirname(resolve(filled.db!))} does not exist.`, EXIT.usage);
+  }
+  return filled;
 }
 
 export interface Workspace {
@@ -103,7 +141,7 @@ export async function openWorkspace(
   try {
     const binding = await options.bind?.(journal);
     connection = await connect(io, {
-      emulatorUrl: values.emulator, credentialsFile: values.credentials, dbPath, quiet: values.quiet || values.json, perMinute,
+      emulatorUrl: values.emulator, credentialsFile: values.credentials, from: values.fromEnv, dbPath, quiet: values.quiet || values.json, perMinute,
       binding, journalTargets: await journal.targets(),
     });
   } catch (error) {

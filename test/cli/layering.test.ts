@@ -63,13 +63,14 @@ describe('src/cli imports', () => {
     expect(circles(graph).map((c) => c.join(' → '))).toEqual([]);
   });
 
-  it('point down: nothing imports the entry, only the table imports commands, commands import no other command', () => {
+  it('point down: nothing imports the entry, only the table imports commands, no command reaches the table', () => {
     const wrong: string[] = [];
     for (const [from, targets] of graph) {
       for (const to of targets) {
         if (to === 'main.ts') wrong.push(`${from} → main.ts (the entry)`);
         if (to.startsWith('commands/') && from !== 'command-table.ts') wrong.push(`${from} → ${to} (a command)`);
-        if (to === 'command-table.ts' && from !== 'main.ts' && !from.startsWith('completion')) wrong.push(`${from} → command-table.ts`);
+        // The help and the completion read the table; a command reading it would close a circle through the table's import()s.
+        if (to === 'command-table.ts' && !['main.ts', 'help.ts', 'completion.ts'].includes(from)) wrong.push(`${from} → command-table.ts`);
       }
     }
     expect(wrong).toEqual([]);

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseFlags } from '../args.js';
 import { explain } from '../connection.js';
 import type { CliIO } from '../io.js';
-import { COMMON_FLAGS, COMMON_HELP, openWorkspace } from '../workspace.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset orgs [options]
 
@@ -12,12 +12,15 @@ Lists the Zoho Books organizations the credentials reach, with their plans.
 ${COMMON_HELP}
 `;
 
+export const OPTIONS = COMMON_FLAGS;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(() => parseArgs({ args: argv, strict: true, options: { ...COMMON_FLAGS } }), 'orgs');
-  if (values.help) {
+  const { values: given } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'orgs');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
+  const values = withEnvTwins(given, io.env, OPTIONS);
   const workspace = await openWorkspace(io, values);
   try {
     let organizations;

@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultPolicyText } from '../../engine/index.js';
 import { parseFlags } from '../args.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { resolveOrganization } from '../organization.js';
 import { writeOutput } from '../output-file.js';
-import { COMMON_FLAGS, COMMON_HELP, openWorkspace } from '../workspace.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset policy init [FILE] [--org ID] [--force]
 
@@ -22,22 +22,24 @@ Options:
 ${COMMON_HELP}
 `;
 
+export const OPTIONS = { ...COMMON_FLAGS, force: { type: 'boolean' } } as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({
-    args: argv, strict: true, allowPositionals: true, options: { ...COMMON_FLAGS, force: { type: 'boolean' } },
-  }), 'policy init');
-  if (values.help) {
+  const { values: given, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS }), 'policy init');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length > 1) throw new ExitError('Give at most one file name.', EXIT_USAGE);
+  const values = withEnvTwins(given, io.env, OPTIONS);
+  if (positionals.length > 1) throw new ExitError('Give at most one file name.', EXIT.usage);
   const file = positionals[0] ?? 'sunset-policy.yaml';
   if (existsSync(file) && !values.force) throw new ExitError(`${file} exists; add --force to overwrite it.`);
   const workspace = await openWorkspace(io, values);
   try {
     const organizationId = await resolveOrganization(workspace.connection, values.org, undefined, io);
     writeOutput(file, defaultPolicyText(organizationId));
-    io.stdout.write(`Wrote ${file} for organization ${organizationId}. Review it, then: sunset scan --policy ${file}\n`);
+    if (values.json) io.stdout.write(`${JSON.stringify({ file, organizationId })}\n`);
+    else io.stdout.write(`Wrote ${file} for organization ${organizationId}. Review it, then: sunset scan --policy ${file}\n`);
     return 0;
   } finally {
     await workspace.close();

@@ -4,12 +4,12 @@ import { scan } from '../../engine/index.js';
 import { actorName } from '../actor.js';
 import { parseFlags } from '../args.js';
 import { explain } from '../connection.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { resolveOrganization } from '../organization.js';
 import { policyFor } from '../policy.js';
 import { createProgress } from '../terminal.js';
-import { COMMON_FLAGS, COMMON_HELP, openWorkspace } from '../workspace.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset scan [--policy FILE] [options]
 
@@ -28,18 +28,21 @@ Options:
 ${COMMON_HELP}
 `;
 
+export const OPTIONS = { ...COMMON_FLAGS, policy: { type: 'string' }, actor: { type: 'string' } } as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(() => parseArgs({ args: argv, strict: true, options: { ...COMMON_FLAGS, policy: { type: 'string' }, actor: { type: 'string' } } }), 'scan');
-  if (values.help) {
+  const { values: given } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'scan');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
+  const values = withEnvTwins(given, io.env, OPTIONS);
   const workspace = await openWorkspace(io, values);
   try {
     const { policy } = await policyFor(workspace.journal, values, actorName(io.env, values.actor));
     const organizationId = await resolveOrganization(workspace.connection, values.org, policy.organizationId);
     if (organizationId !== policy.organizationId) {
-      throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was read.`, EXIT_USAGE);
+      throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was read.`, EXIT.usage);
     }
     const progress = createProgress(io, values.quiet === true || values.json === true);
     const started = Date.now();

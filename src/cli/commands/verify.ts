@@ -3,12 +3,12 @@ import { parseArgs } from 'node:util';
 import { describeTarget, verifyRun } from '../../engine/index.js';
 import { parseFlags } from '../args.js';
 import { explain } from '../connection.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
+import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { resolveOrganization } from '../organization.js';
 import { readCost } from '../run-execution.js';
 import { createProgress, formatInstant } from '../terminal.js';
-import { COMMON_FLAGS, COMMON_HELP, openWorkspace } from '../workspace.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 import type { RunRecord } from '../../engine/index.js';
 
 const HELP = `Usage: sunset verify RUN_ID [options]
@@ -18,25 +18,28 @@ before the run with what Zoho holds now. "Before" comes from the scan the run's 
 (or was read when the run started). Now is read with whichever costs fewer calls: whole
 transaction lists (200 a page) or one list per contact and type for a small run. A difference
 where the contact traded since "before" (a transaction created or edited after it) is explained
-and listed; any other difference is a loss, and the exit code is 1. It reads where the run was made
+and listed; any other difference is a loss, and the exit code is 4. It reads where the run was made
 (its Zoho, or emulator) and refuses any other.
 
 ${COMMON_HELP}
 `;
 
+export const OPTIONS = COMMON_FLAGS;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: { ...COMMON_FLAGS } }), 'verify');
-  if (values.help) {
+  const { values: given, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS }), 'verify');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new ExitError('Name the run: sunset verify RUN_ID', EXIT_USAGE);
+  const values = withEnvTwins(given, io.env, OPTIONS);
+  if (positionals.length !== 1) throw new ExitError('Name the run: sunset verify RUN_ID', EXIT.usage);
   const runId = positionals[0]!;
   let runRecord: RunRecord | undefined;
   const workspace = await openWorkspace(io, values, {
     bind: async (journal) => {
       runRecord = await journal.getRun(runId);
-      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
+      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`, EXIT.notFound);
       return { what: `Run ${runId}`, target: runRecord.target };
     },
   });
@@ -88,7 +91,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       }
       if (explained.length > 10) io.stdout.write(`  … and ${explained.length - 10} more changes made by trading (--json lists every one)\n`);
     }
-    return result.ok ? 0 : 1;
+    return result.ok ? EXIT.ok : EXIT.differences;
   } finally {
     await workspace.close();
   }
