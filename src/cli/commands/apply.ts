@@ -138,7 +138,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     const question = `${verification}Apply plan ${plan.planId} to organization ${plan.organizationId} (${workspace.connection.description}): ${describe(plan)} (${eta})?`;
     if (!(await confirm(io, question, values.yes === true))) throw new ExitError('Nothing was changed.');
-    if (values.yes && verification) note(verification.trimEnd());
     let runRecord;
     try {
       runRecord = await createRunFromPlan(journal, plan, actorName(io.env, values.actor), Date.now());
@@ -146,6 +145,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (error instanceof RunExistsError) throw new ExitError(`${error.message} Nothing was changed.`);
       throw error;
     }
+    // Said once the run is ours: a process that loses the race for the plan prints only its refusal.
+    if (values.yes && verification) note(verification.trimEnd());
     note(`Run ${runRecord.runId} started.`);
     return await executeRun(io, workspace, runRecord, execute);
   } finally {
