@@ -1,77 +1,16 @@
 #!/usr/bin/env node
 /**
- * The `sunset` command line: `noun verb` commands, each loaded only when used, and one top-level
- * error handler. Only the CLI reads process.argv / process.env and calls process.exit.
+ * The `sunset` command line: `noun verb` commands, each loaded only when used (command-table.ts),
+ * `help` and `completion`, options that may come before the command, and one top-level error
+ * handler that turns every failure into a message on stderr, or with --json into one JSON object
+ * on stdout, and an exit code from exit-codes.ts. Only this entry binds the process (argv, env,
+ * streams, signals, exit); `main(argv, io)` runs as well on in-memory streams.
  */
-import { ExitError, EXIT_USAGE } from './exit-error.js';
-
-interface CommandModule {
-  run(argv: string[], io: CliIO): Promise<number>;
-}
-
-export interface CliIO {
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-  /** Resolves when the user asks to stop (Ctrl-C / SIGTERM). */
-  onStop(listener: () => void): void;
-}
-
-const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  'emulator start': {
-    summary: 'Run the local Zoho Books emulator (the embedded default) on a loopback port',
-    load: () => import('./commands/emulator-start.js'),
-  },
-  demo: {
-    summary: 'The whole story on the embedded emulator: scan, plan (with report), apply, verify, undo',
-    load: () => import('./commands/demo.js'),
-  },
-  'policy init': { summary: 'Write a policy with every default spelled out, to start from', load: () => import('./commands/policy-init.js') },
-  scan: { summary: 'Read an organization into a snapshot with as few API calls as possible', load: () => import('./commands/scan.js') },
-  plan: { summary: 'Turn policy + snapshot into a plan with evidence; reports as text, JSON, CSV, HTML', load: () => import('./commands/plan.js') },
-  apply: { summary: 'Execute a plan (or --resume a run) within Zoho\'s limits, crash-safe', load: () => import('./commands/apply.js') },
-  undo: { summary: 'Reverse the changes a run made that are still as it left them', load: () => import('./commands/undo.js') },
-  contacts: { summary: 'contacts activate|deactivate ID... or --from FILE.csv, through the journal', load: () => import('./commands/contacts.js') },
-  runs: { summary: 'List runs with their counts; runs show RUN for one', load: () => import('./commands/runs.js') },
-  audit: { summary: 'Export every change (who, when, contact, from, to, why) as CSV or JSON', load: () => import('./commands/audit.js') },
-  verify: { summary: 'Prove a run lost no history: transaction counts and totals before and after', load: () => import('./commands/verify.js') },
-  auth: { summary: 'auth login|status|logout: credentials for Zoho (stored owner-only, never printed)', load: () => import('./commands/auth.js') },
-  orgs: { summary: 'List the organizations the credentials reach', load: () => import('./commands/orgs.js') },
-  serve: { summary: 'Web review and approval, CRM webhooks, schedules, /healthz and /metrics', load: () => import('./commands/serve.js') },
-  users: { summary: 'users add NAME: a local user who can sign in to sunset serve', load: () => import('./commands/users.js') },
-};
-
-const HELP = `sunset — keep Zoho Books contact lists clean without losing a cent of history
-
-Usage: sunset <command> [options]
-
-Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`).join('\n')}
-
-Global options:
-  --help, -h       Show help for a command (e.g. sunset emulator start --help, or sunset help scan)
-  --debug          Print stack traces for unexpected errors
-  --version, -v    Print the version
-
-Start here: \`sunset demo\`, or \`sunset emulator start\` and point your own Zoho Books code at it.
-`;
-
-/** First words that are a command only with a second word (`emulator`, `policy`): their subcommands. */
-function groupCommands(word: string): string[] {
-  if (COMMANDS[word]) return [];
-  return Object.keys(COMMANDS).filter((name) => name.startsWith(`${word} `));
-}
-
-function groupHelp(word: string, names: string[]): string {
-  return `Usage: sunset ${word} <subcommand> [options]
-
-Subcommands:
-${names.map((name) => `  ${name.padEnd(16)} ${COMMANDS[name]!.summary}`).join('\n')}
-
-Run \`sunset ${word} <subcommand> --help\` (or \`sunset help ${names[0]}\`) for a subcommand's options.
-`;
-}
+import { COMMANDS, GLOBAL_OPTIONS } from './command-table.js';
+import { runCompletion } from './completion.js';
+import { errorCode, EXIT, ExitError } from './exit-codes.js';
+import { groupCommands, groupHelp, topHelp } from './help.js';
+import { createIO, type CliIO } from './io.js';
 
 function findCommand(argv: string[]): { name: string; rest: string[] } | undefined {
   const words = argv.filter((a) => !a.startsWith('-'));
@@ -112,62 +51,123 @@ function suggest(typed: string): string[] {
   });
 }
 
+const GLOBALS_LIST = Object.keys(GLOBAL_OPTIONS).map((name) => `--${name}`).join(', ');
+
+/**
+ * The options before the command (`sunset --db x.db runs`), taken off the front so the command is
+ * found; they go back after it. Anything else before the command is refused, naming it.
+ */
+function leadingOptions(args: string[]): { options: string[]; rest: string[] } {
+  const options: string[] = [];
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(args[i]!)) {
+    const arg = args[i]!;
+    const name = arg.replace(/^--/, '').replace(/=.*$/s, '');
+    const spec = arg.startsWith('--') ? GLOBAL_OPTIONS[name] : undefined;
+    if (!spec) {
+      throw new ExitError(`Unknown option "${arg}" before the command. Options go after the command (\`sunset COMMAND --help\` lists them); `
+        + `only ${GLOBALS_LIST} may also come before it.`, EXIT.usage);
+    }
+    if (spec.type === 'string' && !arg.includes('=')) {
+      const value = args[i + 1];
+      if (value === undefined || value.startsWith('-')) throw new ExitError(`${arg} needs a value (sunset ${arg} VALUE COMMAND ...).`, EXIT.usage);
+      options.push(arg, value);
+      i += 2;
+    } else {
+      options.push(arg);
+      i += 1;
+    }
+  }
+  return { options, rest: args.slice(i) };
+}
+
+async function dispatch(argv: string[], io: CliIO): Promise<number> {
+  const { options, rest: args } = leadingOptions(argv);
+  // `sunset help scan` is `sunset scan --help`.
+  if (args[0] === 'help' && args.length > 1) return dispatch([...args.slice(1), '--help'], io);
+  if (args.length === 0 && options.length > 0) {
+    throw new ExitError(`${options.join(' ')}: and the command? (sunset ${options.join(' ')} COMMAND; \`sunset --help\` lists the commands)`, EXIT.usage);
+  }
+  if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
+    io.stdout.write(topHelp());
+    return EXIT.ok;
+  }
+  if (args[0] === '--version' || args[0] === '-v') {
+    const { createRequire } = await import('node:module');
+    const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+    io.stdout.write(`${pkg.version}\n`);
+    return EXIT.ok;
+  }
+  // -h is --help for every command and subcommand, as the top-level help says (the commands' flag parsers know --help only).
+  const withHelp = (list: string[]): string[] => list.map((a) => (a === '-h' ? '--help' : a));
+  if (args[0] === 'completion') return runCompletion(withHelp([...options, ...args.slice(1)]), io);
+  const found = findCommand(args);
+  const words = args.filter((a) => !a.startsWith('-'));
+  const group = !found && words.length === 1 ? groupCommands(words[0]!) : [];
+  if (group.length > 0) {
+    if (args.includes('--help') || args.includes('-h')) {
+      io.stdout.write(groupHelp(words[0]!, group));
+      return EXIT.ok;
+    }
+    throw new ExitError(`\`sunset ${words[0]}\` needs a subcommand: ${group.map((name) => `sunset ${name}`).join(', ')}.\n\n${groupHelp(words[0]!, group)}`, EXIT.usage);
+  }
+  if (!found) {
+    const near = suggest(words.slice(0, 2).join(' '));
+    throw new ExitError(
+      `Unknown command "${words.join(' ')}".` +
+        (near.length > 0 ? ` Did you mean: ${near.map((n) => `sunset ${n}`).join(', ')}?` : '') +
+        '\nRun `sunset --help` for the list of commands.',
+      EXIT.usage,
+    );
+  }
+  const entry = COMMANDS[found.name]!;
+  const clash = options.filter((o) => o.startsWith('--')).map((o) => o.replace(/^--/, '').replace(/=.*$/s, '')).find((o) => entry.ownOptions?.includes(o));
+  if (clash) {
+    throw new ExitError(`--${clash} before the command is the engine commands' option; \`sunset ${found.name}\` has its own --${clash}: put it after the command (sunset ${found.name} --${clash} ...).`, EXIT.usage);
+  }
+  const command = await entry.load();
+  return command.run(withHelp([...options, ...found.rest]), io);
+}
+
+/** A failure as the user sees it: its exit code, its --json code and message, and what else the command found. */
+function describeFailure(error: unknown): { exitCode: number; code: string; message: string; details?: Record<string, unknown>; bug: boolean } {
+  if (error instanceof ExitError) return { exitCode: error.exitCode, code: errorCode(error.exitCode), message: error.message, details: error.details, bug: false };
+  const sqlite = (error as { code?: unknown }).code;
+  if (typeof sqlite === 'string' && /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB)/.test(sqlite)) {
+    // The journal's disk is full, read-only, gone or locked: not a bug, and nothing is lost.
+    // Steps are written before their call and settled by one read on resume.
+    return {
+      exitCode: EXIT.failure,
+      code: errorCode(EXIT.failure),
+      message: `the journal could not be written or read (${sqlite}: ${(error as Error).message}). `
+        + 'No contact was changed in Zoho Books without a journal entry: once the journal\'s disk has space and the file is writable, '
+        + '`sunset apply --resume` settles the steps that were in flight and finishes the run. `sunset runs check` checks the journal.',
+      bug: false,
+    };
+  }
+  return { exitCode: EXIT.failure, code: 'internal', message: `unexpected error: ${error instanceof Error ? error.message : String(error)}`, bug: true };
+}
+
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const debug = argv.includes('--debug');
-  const args = argv.filter((a) => a !== '--debug');
+  // Decided before anything is parsed, so that a usage error is JSON too.
+  const json = argv.includes('--json');
   try {
-    // `sunset help scan` is `sunset scan --help`.
-    if (args[0] === 'help' && args.length > 1) return await main([...args.slice(1), '--help', ...(debug ? ['--debug'] : [])], io);
-    if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
-      io.stdout.write(HELP);
-      return 0;
-    }
-    if (args[0] === '--version' || args[0] === '-v') {
-      const { createRequire } = await import('node:module');
-      const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
-      io.stdout.write(`${pkg.version}\n`);
-      return 0;
-    }
-    const found = findCommand(args);
-    const words = args.filter((a) => !a.startsWith('-'));
-    const group = !found && words.length === 1 ? groupCommands(words[0]!) : [];
-    if (group.length > 0) {
-      if (args.includes('--help') || args.includes('-h')) {
-        io.stdout.write(groupHelp(words[0]!, group));
-        return 0;
-      }
-      throw new ExitError(`\`sunset ${words[0]}\` needs a subcommand: ${group.map((name) => `sunset ${name}`).join(', ')}.\n\n${groupHelp(words[0]!, group)}`, EXIT_USAGE);
-    }
-    if (!found) {
-      const near = suggest(args.filter((a) => !a.startsWith('-')).slice(0, 2).join(' '));
-      throw new ExitError(
-        `Unknown command "${args.filter((a) => !a.startsWith('-')).join(' ')}".` +
-          (near.length > 0 ? ` Did you mean: ${near.map((n) => `sunset ${n}`).join(', ')}?` : '') +
-          '\nRun `sunset --help` for the list of commands.',
-        EXIT_USAGE,
-      );
-    }
-    const command = await COMMANDS[found.name]!.load();
-    // -h is --help for every command, as the top-level help says (the commands' flag parsers know --help only).
-    return await command.run(found.rest.map((a) => (a === '-h' ? '--help' : a)), io);
+    return await dispatch(argv.filter((a) => a !== '--debug'), io);
   } catch (error) {
-    if (error instanceof ExitError) {
-      io.stderr.write(`sunset: ${error.message}\n`);
-      return error.exitCode;
+    const failure = describeFailure(error);
+    const stack = debug && failure.bug && error instanceof Error ? error.stack : undefined;
+    if (json) {
+      // One JSON object on stdout and nothing else, whatever failed: scripts parse it.
+      const message = failure.bug && !stack ? `${failure.message} (a bug in sunset: run again with --debug for the stack trace, and report it)` : failure.message;
+      io.stdout.write(`${JSON.stringify({ ...failure.details, error: { code: failure.code, message } })}\n`);
+      if (stack) io.stderr.write(`${stack}\n`);
+      return failure.exitCode;
     }
-    const sqlite = (error as { code?: unknown }).code;
-    if (typeof sqlite === 'string' && /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB)/.test(sqlite)) {
-      // The journal's disk is full, read-only, gone or locked: not a bug, and nothing is lost.
-      // Steps are written before their call and settled by one read on resume.
-      io.stderr.write(`sunset: the journal could not be written or read (${sqlite}: ${(error as Error).message}). `
-        + 'No contact was changed in Zoho Books without a journal entry: once the journal\'s disk has space and the file is writable, '
-        + '`sunset apply --resume` settles the steps that were in flight and finishes the run. `sunset runs check` checks the journal.\n');
-      return 1;
-    }
-    io.stderr.write(`sunset: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
-    else io.stderr.write('This is a bug in sunset. Run again with --debug for the stack trace, and report it.\n');
-    return 1;
+    io.stderr.write(`sunset: ${failure.message}\n`);
+    if (stack) io.stderr.write(`${stack}\n`);
+    else if (failure.bug) io.stderr.write('This is a bug in sunset. Run again with --debug for the stack trace, and report it.\n');
+    return failure.exitCode;
   }
 }
 
@@ -183,18 +183,18 @@ if (isEntry) {
   const stopListeners: Array<() => void> = [];
   let stopping = false;
   const stop = (): void => {
-    if (stopping || stopListeners.length === 0) process.exit(130);
+    if (stopping || stopListeners.length === 0) process.exit(EXIT.interrupted);
     stopping = true;
     for (const listener of stopListeners) listener();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const code = await main(process.argv.slice(2), {
+  const code = await main(process.argv.slice(2), createIO({
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
     onStop: (listener) => stopListeners.push(listener),
-  });
+  }));
   process.exitCode = code;
 }

@@ -5,9 +5,9 @@
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { chooseOrganization } from '../../src/cli/context.js';
-import { ExitError, EXIT_USAGE } from '../../src/cli/exit-error.js';
-import type { CliIO } from '../../src/cli/main.js';
+import { chooseOrganization } from '../../src/cli/organization.js';
+import { EXIT, ExitError } from '../../src/cli/exit-codes.js';
+import { createIO, type CliIO } from '../../src/cli/io.js';
 
 const ORGS = [{ organizationId: '701000001', name: 'Sunrise Traders Pvt Ltd' }, { organizationId: '701000002', name: 'Harbor Supply Co' }];
 
@@ -16,7 +16,7 @@ function streams(): { io: CliIO; stdin: PassThrough; shown: () => string } {
   const stderr = new PassThrough();
   let shown = '';
   stderr.setEncoding('utf8').on('data', (chunk: string) => (shown += chunk));
-  const io: CliIO = { stdin, stdout: new PassThrough(), stderr, env: {}, onStop: () => undefined };
+  const io: CliIO = createIO({ stdin, stdout: new PassThrough(), stderr, env: {}, onStop: () => undefined });
   return { io, stdin, shown: () => shown };
 }
 
@@ -47,7 +47,7 @@ describe('chooseOrganization', () => {
     stdin.end();
     const error = await chosen.then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(ExitError);
-    expect((error as ExitError).exitCode).toBe(EXIT_USAGE);
+    expect((error as ExitError).exitCode).toBe(EXIT.usage);
     expect((error as ExitError).message).toContain('Name one with --org');
   });
 });

@@ -82,12 +82,12 @@ async function lookupReads(since: number): Promise<{ pages: number; gets: string
 }
 
 describe('every id is checked against the organization before the first change', () => {
-  it('a well-formed id of no contact refuses the whole input: exit 1, the id named, nothing changed, no run', async () => {
+  it('a well-formed id of no contact refuses the whole input: exit 3 (not found), the id named, nothing changed, no run', async () => {
     const { cli } = workspace();
     const [real] = take(1, safe);
     const seq = await emu.seq();
     const exit = await cli(['contacts', 'deactivate', real!.contact_id, NOWHERE, '--yes']);
-    expect(exit.code, show(exit)).toBe(1);
+    expect(exit.code, show(exit)).toBe(3);
     expect(cleanRefusal(exit), show(exit)).toEqual([]);
     expect(exit.stderr).toContain(NOWHERE);
     expect(exit.stderr).toContain(`not in organization ${emu.org}`);
@@ -106,7 +106,7 @@ describe('every id is checked against the organization before the first change',
     const foreign = take(1, (c) => c.status === 'inactive', org2);
     const seq = await emu.seq();
     const exit = await cli(['contacts', 'activate', inactive[0]!.contact_id, foreign[0]!.contact_id, '--yes']);
-    expect(exit.code, show(exit)).toBe(1);
+    expect(exit.code, show(exit)).toBe(3);
     expect(cleanRefusal(exit), show(exit)).toEqual([]);
     expect(exit.stderr).toContain(foreign[0]!.contact_id);
     expect(await emu.statusPosts(seq)).toEqual([]);
@@ -121,7 +121,7 @@ describe('every id is checked against the organization before the first change',
     const name = file('many.csv', `contact_id\n${ids.join('\n')}\n`);
     const seq = await emu.seq();
     const exit = await cli(['contacts', 'deactivate', '--from', name, '--yes']);
-    expect(exit.code, show(exit)).toBe(1);
+    expect(exit.code, show(exit)).toBe(3);
     expect(cleanRefusal(exit), show(exit)).toEqual([]);
     expect(exit.stderr).toContain(`These 3 contacts are not in organization ${emu.org}`);
     expect(exit.stderr).toContain(`${foreign[0]!.contact_id}, ${NOWHERE}, ${foreign[1]!.contact_id}`);
@@ -227,9 +227,12 @@ describe('a bulk deactivation applies the safety exclusions of a plan', () => {
 
     const json = await cli(['contacts', 'deactivate', ...kept.map((c) => c.contact_id), '--yes', '--json']);
     expect(json.code, show(json)).toBe(1);
-    const doc = JSON.parse(json.stdout) as ChangeDocument;
+    const doc = JSON.parse(json.stdout) as ChangeDocument & { error: { code: string; message: string } };
     expect(doc).toMatchObject({ run: null, counts: null, forced: [] });
     expect(doc.excluded.map((e) => e.contactId)).toEqual(kept.map((c) => c.contact_id));
+    // One document: what was found, and the failure (no second object, nothing on stderr).
+    expect(doc.error).toEqual({ code: 'failure', message: expect.stringContaining('Nothing was changed: all 2 contacts are kept by the safety exclusions') });
+    expect(json.stderr).toBe('');
   });
 
   it('--force changes them and records the override in the audit trail; activating them back needs no --force', async () => {

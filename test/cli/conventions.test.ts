@@ -1,44 +1,29 @@
 /**
  * Command-line conventions every command keeps, found by a user trying Sunset: a malformed number
  * is a usage error, a run that does not exist is an error, commands that only read the journal do
- * not create one. Real child processes of the built CLI (dist/cli/main.js; `npm test` builds it
- * first), real SQLite journals in temp dirs.
+ * not create one. The CLI's main() in this process where nothing depends on the process (paths are
+ * absolute), real child processes of the built CLI (dist/cli/main.js; `npm test` builds it first)
+ * where the working directory or a terminal matters; real SQLite journals in temp dirs.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createChangeRun, createJournal, defaultPolicyText, openSqlite } from '../../src/engine/index.js';
-import { cleanRefusal, createHarness } from '../helpers/cli.js';
+import { defaultPolicyText } from '../../src/engine/index.js';
+import { cleanRefusal, createHarness, journalWithRun, runMain } from '../helpers/cli.js';
 import { runOnTerminal } from '../reliability/security-helpers.js';
 
 const h = createHarness();
 afterEach(() => h.cleanup());
 afterAll(() => h.cleanupAll());
 
-/** A journal at `dir/sunset.db` holding one manual run (never applied); returns its id. */
-async function journalWithRun(dir: string): Promise<{ db: string; runId: string }> {
-  const db = join(dir, 'sunset.db');
-  const journal = createJournal(openSqlite(db));
-  try {
-    await journal.migrate();
-    const run = await createChangeRun(journal, {
-      organizationId: '701000001', target: 'embedded', kind: 'manual', changes: [{ contactId: '460000000000001', action: 'deactivate' }],
-      createdBy: 'test', now: Date.UTC(2026, 2, 2), note: 'conventions test',
-    });
-    return { db, runId: run.runId };
-  } finally {
-    await journal.close();
-  }
-}
-
 describe('--limit takes a whole number, or it is a usage error', () => {
   it('runs show RUN --limit abc: exit 2 naming --limit, nothing on stdout', async () => {
     const { db, runId } = await journalWithRun(h.temp());
-    const good = await h.run(['runs', 'show', runId, '--db', db, '--limit', '5']);
+    const good = await runMain(['runs', 'show', runId, '--db', db, '--limit', '5']);
     expect(good.code).toBe(0);
     expect(good.stdout).toContain(runId);
     for (const bad of ['abc', '1.5', '-1', '0x10', '']) {
-      const exit = await h.run(['runs', 'show', runId, '--db', db, `--limit=${bad}`]);
+      const exit = await runMain(['runs', 'show', runId, '--db', db, `--limit=${bad}`]);
       expect(exit.code, `--limit "${bad}"`).toBe(2);
       expect(exit.stdout).toBe('');
       expect(exit.stderr).toContain(`--limit must be a whole number from 0 to 1000000 (got "${bad}")`);
@@ -48,7 +33,7 @@ describe('--limit takes a whole number, or it is a usage error', () => {
 
   it('runs --limit abc: exit 2, not a silent list', async () => {
     const { db } = await journalWithRun(h.temp());
-    const exit = await h.run(['runs', '--db', db, '--limit', 'abc']);
+    const exit = await runMain(['runs', '--db', db, '--limit', 'abc']);
     expect(exit.code).toBe(2);
     expect(exit.stdout).toBe('');
     expect(exit.stderr).toContain('--limit must be a whole number');
@@ -57,7 +42,7 @@ describe('--limit takes a whole number, or it is a usage error', () => {
 
   it('plan --limit 0x10: exit 2 naming --limit, before the policy is even read', async () => {
     const dir = h.temp();
-    const exit = await h.run(['plan', '--db', join(dir, 'sunset.db'), '--policy', join(dir, 'missing.yaml'), '--limit', '0x10']);
+    const exit = await runMain(['plan', '--db', join(dir, 'sunset.db'), '--policy', join(dir, 'missing.yaml'), '--limit', '0x10']);
     expect(exit.code).toBe(2);
     expect(exit.stdout).toBe('');
     expect(exit.stderr).toContain('--limit must be a whole number from 0 to 1000000 (got "0x10")');
@@ -66,16 +51,16 @@ describe('--limit takes a whole number, or it is a usage error', () => {
 });
 
 describe('audit --run names a run that exists', () => {
-  it('audit --run run-nope: exit 1 with the reason, nothing on stdout, no output file', async () => {
+  it('audit --run run-nope: exit 3 (not found) with the reason, nothing on stdout, no output file', async () => {
     const dir = h.temp();
     const { runId } = await journalWithRun(dir);
     const output = join(dir, 'audit.csv');
     const exit = await h.run(['audit', '--run', 'run-nope'], { cwd: dir });
-    expect(exit.code).toBe(1);
+    expect(exit.code).toBe(3);
     expect(exit.stdout).toBe('');
     expect(exit.stderr).toBe('sunset: There is no run run-nope in sunset.db. `sunset runs` lists them.\n');
     const toFile = await h.run(['audit', '--run', 'run-nope', '--output', output], { cwd: dir });
-    expect(toFile.code).toBe(1);
+    expect(toFile.code).toBe(3);
     expect(existsSync(output)).toBe(false);
     // A run that exists but changed nothing yet is an empty export, not an error.
     const known = await h.run(['audit', '--run', runId], { cwd: dir });
@@ -97,7 +82,7 @@ describe('commands that only read the journal do not create one', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('runs show, runs check, audit and plan with no journal: exit 1 saying so and how one is made, and still no file', async () => {
+  it('runs show, runs check, audit and plan with no journal: exit 3 (not found) saying so and how one is made, and still no file', async () => {
     const dir = h.temp();
     const policy = join(dir, 'policy.yaml');
     writeFileSync(policy, defaultPolicyText('701000001'));
@@ -106,7 +91,7 @@ describe('commands that only read the journal do not create one', () => {
       for (const where of [[], ['--db', db]]) {
         const exit = await h.run([...args, ...where], { cwd: dir });
         const what = `sunset ${[...args, ...where].join(' ')}`;
-        expect(exit.code, what).toBe(1);
+        expect(exit.code, what).toBe(3);
         expect(exit.stdout, what).toBe('');
         expect(exit.stderr, what).toContain(`There is no journal at ${db}`);
         expect(exit.stderr, what).toContain('`sunset scan --policy FILE`');
@@ -125,7 +110,7 @@ describe('with several organizations and none chosen, commands ask or refuse, ne
   it('policy init off a terminal (embedded emulator): exit 2 with the organizations numbered and "name one with --org", no file', async () => {
     const dir = h.temp();
     const file = join(dir, 'policy.yaml');
-    const exit = await h.run(['policy', 'init', file, '--db', join(dir, 'sunset.db'), '--quiet'], { cwd: dir, env: env(dir) });
+    const exit = await runMain(['policy', 'init', file, '--db', join(dir, 'sunset.db'), '--quiet'], { env: env(dir) });
     expect(exit.code).toBe(2);
     expect(exit.stdout).toBe('');
     expect(exit.stderr).toContain('2 organizations are reachable through the embedded emulator and none is the default');
@@ -134,7 +119,7 @@ describe('with several organizations and none chosen, commands ask or refuse, ne
     expect(cleanRefusal(exit)).toEqual([]);
     expect(existsSync(file)).toBe(false);
 
-    const named = await h.run(['policy', 'init', file, '--db', join(dir, 'sunset.db'), '--org', EMBEDDED[1]!.id], { cwd: dir, env: env(dir) });
+    const named = await runMain(['policy', 'init', file, '--db', join(dir, 'sunset.db'), '--org', EMBEDDED[1]!.id], { env: env(dir) });
     expect(named.code, named.stderr).toBe(0);
     expect(readFileSync(file, 'utf8')).toContain(`organization_id: "${EMBEDDED[1]!.id}"`);
   });
@@ -144,7 +129,7 @@ describe('with several organizations and none chosen, commands ask or refuse, ne
     expect(emu.info.organizations.length).toBeGreaterThan(1);
     const dir = h.temp();
     const file = join(dir, 'policy.yaml');
-    const exit = await h.run(['policy', 'init', file, '--db', join(dir, 'sunset.db'), '--emulator', emu.origin], { cwd: dir, env: env(dir) });
+    const exit = await runMain(['policy', 'init', file, '--db', join(dir, 'sunset.db'), '--emulator', emu.origin], { env: env(dir) });
     expect(exit.code).toBe(2);
     for (const [i, o] of emu.info.organizations.entries()) expect(exit.stderr).toContain(`  ${i + 1}. ${o.organization_id}  ${o.name}\n`);
     expect(exit.stderr).toContain('name one with --org');
@@ -166,18 +151,18 @@ describe('with several organizations and none chosen, commands ask or refuse, ne
   it('contacts deactivate without --org off a terminal: exit 2 with the list, nothing changed', async () => {
     const dir = h.temp();
     const db = join(dir, 'sunset.db');
-    const exit = await h.run(['contacts', 'deactivate', '460000000000001', '--yes', '--quiet', '--db', db], { cwd: dir, env: env(dir) });
+    const exit = await runMain(['contacts', 'deactivate', '460000000000001', '--yes', '--quiet', '--db', db], { env: env(dir) });
     expect(exit.code).toBe(2);
     expect(exit.stderr).toContain(`  1. ${EMBEDDED[0]!.id}  ${EMBEDDED[0]!.name}\n`);
     expect(exit.stderr).toMatch(/name one with --org/i);
     expect(cleanRefusal(exit)).toEqual([]);
-    const runs = await h.run(['runs', '--json', '--db', db], { cwd: dir, env: env(dir) });
+    const runs = await runMain(['runs', '--json', '--db', db], { env: env(dir) });
     expect(JSON.parse(runs.stdout)).toEqual([]);
   });
 
   it('orgs marks no organization as the default when none was chosen', async () => {
     const dir = h.temp();
-    const exit = await h.run(['orgs', '--db', join(dir, 'sunset.db')], { cwd: dir, env: env(dir) });
+    const exit = await runMain(['orgs', '--db', join(dir, 'sunset.db')], { env: env(dir) });
     expect(exit.code, exit.stderr).toBe(0);
     for (const o of EMBEDDED) expect(exit.stdout).toContain(`${o.id}  ${o.name}`);
     expect(exit.stdout).not.toContain('[default]');

@@ -2,13 +2,15 @@
  * End-to-end tests of `sunset emulator start`: the built CLI (dist/cli/main.js, `npm test` builds
  * it first) runs as a real subprocess on a free loopback port; the tests speak real HTTP to it and
  * keep state in real temp dirs. Readiness is the first stdout line (the --json line, or the human
- * banner), never a sleep. Every child is killed in afterEach.
+ * banner), never a sleep. Every child is killed in afterEach. Bad input, refused before anything
+ * listens, goes through the CLI's main() in this process.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runMain } from '../helpers/cli.js';
 import { tempDir } from '../helpers/emulator.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -113,20 +115,6 @@ afterEach(async () => {
   await Promise.all(all.map((proc) => proc.exited));
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
-
-/**
- * Runs a command that is expected to end by itself. A command that should have failed but starts
- * an emulator instead (prints its first line) is killed at once, so the exit-code assertion fails
- * quickly instead of the test hanging.
- */
-async function runExpectingExit(args: string[]): Promise<Exit> {
-  const proc = spawnCli(args);
-  proc.waitForStdout((s) => s.includes('\n')).then(
-    () => proc.child.kill('SIGKILL'),
-    () => undefined,
-  );
-  return proc.exited;
-}
 
 interface Started {
   proc: CliProcess;
@@ -450,6 +438,9 @@ describe('sunset emulator start data and behaviour flags', () => {
   });
 });
 
+/** A command that should have failed but starts an emulator instead (prints its first line) is stopped at once, so the exit-code assertion fails quickly instead of the test hanging. */
+const STOP_IF_STARTED = { stopWhen: (stdout: string): boolean => stdout.includes('\n') };
+
 describe('sunset emulator start with bad input', () => {
   const cases: Array<{ name: string; args: string[]; mention: RegExp }> = [
     { name: 'an unknown flag', args: ['--bogus'], mention: /--bogus/ },
@@ -467,7 +458,7 @@ describe('sunset emulator start with bad input', () => {
     it(`${name}: exit 2, one clear paragraph on stderr, no stack, nothing created`, async () => {
       const db = join(temp(), 'state.db');
       const withContacts = args.includes('--contacts') ? args : [...args, '--contacts', '100'];
-      const exit = await runExpectingExit(['emulator', 'start', ...withContacts, '--db', db]);
+      const exit = await runMain(['emulator', 'start', ...withContacts, '--db', db], STOP_IF_STARTED);
       expect(exit.signal).toBeNull();
       expect(exit.code).toBe(2);
       expectCleanError(exit);
@@ -479,7 +470,7 @@ describe('sunset emulator start with bad input', () => {
   it('a port already in use: exit 1 with a message that names --port', async () => {
     const { info } = await startJson(['--contacts', '100']);
     const port = new URL(info.baseUrl).port;
-    const exit = await runExpectingExit(['emulator', 'start', '--port', port, '--contacts', '100']);
+    const exit = await runMain(['emulator', 'start', '--port', port, '--contacts', '100'], STOP_IF_STARTED);
     expect(exit.signal).toBeNull();
     expect(exit.code).toBe(1);
     expectCleanError(exit);
@@ -492,7 +483,7 @@ describe('sunset emulator start with bad input', () => {
   it('--db naming a directory: exit 1 with a clear message, no stack', async () => {
     const dir = join(temp(), 'a-directory');
     mkdirSync(dir);
-    const exit = await runExpectingExit(['emulator', 'start', '--port', '0', '--contacts', '100', '--db', dir]);
+    const exit = await runMain(['emulator', 'start', '--port', '0', '--contacts', '100', '--db', dir], STOP_IF_STARTED);
     expect(exit.signal).toBeNull();
     expect(exit.code).toBe(1);
     expectCleanError(exit);
@@ -502,7 +493,7 @@ describe('sunset emulator start with bad input', () => {
 
   it('--db in a directory that does not exist: exit 1 with a clear message, no stack', async () => {
     const db = join(temp(), 'missing', 'books.db');
-    const exit = await runExpectingExit(['emulator', 'start', '--port', '0', '--contacts', '100', '--db', db]);
+    const exit = await runMain(['emulator', 'start', '--port', '0', '--contacts', '100', '--db', db], STOP_IF_STARTED);
     expect(exit.signal).toBeNull();
     expect(exit.code).toBe(1);
     expectCleanError(exit);
@@ -513,7 +504,7 @@ describe('sunset emulator start with bad input', () => {
   it('--db naming a file that is not a database: exit 1, the file is left as it was', async () => {
     const file = join(temp(), 'notes.txt');
     writeFileSync(file, 'my notes, not a database\n');
-    const exit = await runExpectingExit(['emulator', 'start', '--port', '0', '--contacts', '100', '--db', file]);
+    const exit = await runMain(['emulator', 'start', '--port', '0', '--contacts', '100', '--db', file], STOP_IF_STARTED);
     expect(exit.signal).toBeNull();
     expect(exit.code).toBe(1);
     expectCleanError(exit);

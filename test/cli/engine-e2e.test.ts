@@ -439,17 +439,17 @@ describe('refusals: bad input is refused as a whole, before any change', () => {
     expect(err).not.toContain(ids[0]!);
   });
 
-  it('an unknown run is refused by undo, apply --resume, verify and runs show', async () => {
+  it('an unknown run is refused by undo, apply --resume, verify and runs show (exit 3, not found)', async () => {
     const unknown = 'run-20000101-000000-dead';
     for (const args of [['undo', unknown, '--yes'], ['apply', '--resume', unknown, '--yes'], ['verify', unknown], ['runs', 'show', unknown]]) {
-      const err = await refused(args, 1);
+      const err = await refused(args, 3);
       expect(err, args.join(' ')).toContain(`no run ${unknown}`);
     }
   });
 
-  it('apply of an unknown plan is refused (also with --emulator URL)', async () => {
-    expect(await refused(['apply', 'plan_0000000000000000', '--yes'], 1)).toContain('There is no plan plan_0000000000000000');
-    expect(await refused(['apply', 'plan_0000000000000000', '--yes', '--emulator', emu.origin], 1)).toContain('There is no plan plan_0000000000000000');
+  it('apply of an unknown plan is refused (also with --emulator URL; exit 3, not found)', async () => {
+    expect(await refused(['apply', 'plan_0000000000000000', '--yes'], 3)).toContain('There is no plan plan_0000000000000000');
+    expect(await refused(['apply', 'plan_0000000000000000', '--yes', '--emulator', emu.origin], 3)).toContain('There is no plan plan_0000000000000000');
   });
 
   it('apply without --yes when stdin is not a terminal asks for --yes and changes nothing', async () => {
@@ -460,13 +460,13 @@ describe('refusals: bad input is refused as a whole, before any change', () => {
     expect(JSON.parse(runs.stdout)).toEqual([]);
   });
 
-  it('--org naming an organization that does not exist is refused', async () => {
-    const err = await refused(['contacts', 'deactivate', ids[0]!, '--org', '999999999', '--yes'], 1);
+  it('--org naming an organization that does not exist is refused (exit 3, not found)', async () => {
+    const err = await refused(['contacts', 'deactivate', ids[0]!, '--org', '999999999', '--yes'], 3);
     expect(err).toContain('Organization 999999999 is not reachable with these credentials');
     expect(err).toContain(emu.org);
   });
 
-  it('an organization the credentials cannot reach is refused (a grant limited to the first organization)', async () => {
+  it('an organization the credentials cannot reach is refused (a grant limited to the first organization; exit 3, not found)', async () => {
     const [org1, org2] = emu.orgs as [string, string];
     const limited = await emu.limitedRefreshToken([org1]);
     h.secrets.add(limited);
@@ -479,9 +479,9 @@ describe('refusals: bad input is refused as a whole, before any change', () => {
     writeFileSync(path, JSON.stringify({ ...stored, refreshToken: limited, organizationId: org1 }), { mode: 0o600 });
 
     const limitedEnv = { SUNSET_HOME: home };
-    const apply = await refused(['apply', plan2.planId, '--yes'], 1, limitedEnv);
+    const apply = await refused(['apply', plan2.planId, '--yes'], 3, limitedEnv);
     expect(apply).toContain(`Organization ${org2} is not reachable with these credentials`);
-    const contacts = await refused(['contacts', 'deactivate', plan2.steps[0]!.contactId, '--org', org2, '--yes'], 1, limitedEnv);
+    const contacts = await refused(['contacts', 'deactivate', plan2.steps[0]!.contactId, '--org', org2, '--yes'], 3, limitedEnv);
     expect(contacts).toContain(`Organization ${org2} is not reachable`);
   });
 

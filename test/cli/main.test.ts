@@ -1,47 +1,21 @@
 /**
- * End-to-end tests of the `sunset` entry point: help, version, unknown commands and the demo, run
- * as real subprocesses of the built CLI (dist/cli/main.js; `npm test` builds it first).
+ * Tests of the `sunset` entry point: help, version, unknown commands and the demo. They call the
+ * CLI's `main(argv, io)` in this process with in-memory streams; the built CLI
+ * (dist/cli/main.js; `npm test` builds it first) runs as a real subprocess where the process
+ * itself is what is tested (the bin, its exit code).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createHarness, ROOT, runMain } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const h = createHarness();
+afterEach(() => h.cleanup());
+afterAll(() => h.cleanupAll());
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-const children = new Set<ChildProcess>();
-
-afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children.clear();
-});
-
-/** Runs `sunset ...args` to completion, stdin closed. */
-function sunset(args: string[]): Promise<Exit> {
-  return new Promise<Exit>((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+/** Runs `sunset ...args` in this process. */
+const sunset = (args: string[]): ReturnType<typeof runMain> => runMain(args);
 
 const COMMANDS = ['emulator start', 'demo'];
 
@@ -170,6 +144,19 @@ describe('sunset unknown command', () => {
     expect(exit.stdout).toBe('');
     expect(exit.stderr).toMatch(/Did you mean:? .*sunset demo/);
     expect(exit.stderr).not.toContain('    at ');
+  });
+});
+
+describe('the built CLI as a process', () => {
+  it('sunset --help prints what main() prints and exits 0; an unknown command exits 2 with the message on stderr', async () => {
+    const exit = await h.run(['--help']);
+    expect(exit.code).toBe(0);
+    expect(exit.stdout).toBe((await sunset(['--help'])).stdout);
+    expect(exit.stderr).toBe('');
+    const unknown = await h.run(['dmeo']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/^sunset: Unknown command "dmeo"/);
   });
 });
 

@@ -52,7 +52,7 @@ describe('two processes and one plan', () => {
       expect(exits.filter((e) => e.code === 0), exits.map(show).join('\n')).toHaveLength(1);
       const refused = exits.find((e) => e.code !== 0)!;
       expect(refused.code, show(refused)).toBe(1);
-      expect(cleanRefusal(refused)).toEqual([]);
+      expect(cleanRefusal(refused), show(refused)).toEqual([]);
       expect(refused.stderr).toMatch(/Plan plan_\w+ (already has a run: run-\S+|is being applied by run run-\S+|was already applied by run run-\S+)/);
       const runs = JSON.parse((await w.cli(['runs', '--json'])).stdout) as unknown[];
       expect(runs, `trial ${trial}`).toHaveLength(1);

@@ -1,15 +1,21 @@
 /**
- * Subprocess harness for end-to-end CLI tests: the built CLI (dist/cli/main.js; `npm test` builds
- * it first) runs as real child processes, an emulator runs as `sunset emulator start --port 0
- * --json` and is read from its first stdout line, and everything speaks real HTTP. Readiness is
- * read from output or from the emulator's request log, never a fixed sleep. Every child is killed
- * and every temp dir removed by `cleanup()` (afterEach) / `cleanupAll()` (afterAll).
+ * Harness for CLI tests. In-process: `runMain` calls the CLI's `main(argv, io)` with in-memory
+ * streams (`memoryIO`), for what a process adds nothing to (help, usage errors, refusals).
+ * Subprocess: the built CLI (dist/cli/main.js; `npm test` builds it first) runs as real child
+ * processes, for signals, terminals, SIGKILL and servers; an emulator runs as `sunset emulator
+ * start --port 0 --json` and is read from its first stdout line, and everything speaks real HTTP.
+ * Readiness is read from output or from the emulator's request log, never a fixed sleep. Every
+ * child is killed and every temp dir removed by `cleanup()` (afterEach) / `cleanupAll()` (afterAll).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { createIO, type CliIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { createChangeRun, createJournal, openSqlite } from '../../src/engine/index.js';
 import { parseZohoTime } from '../../src/zoho/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,6 +72,90 @@ export function deactivatable(c: ContactRow, now = Date.now()): boolean {
   const created = parseZohoTime(c.created_time) ?? now;
   return c.status === 'active' && c.outstanding_receivable_amount === 0 && c.outstanding_payable_amount === 0
     && c.unused_credits_receivable_amount === 0 && c.unused_credits_payable_amount === 0 && created < now - 91 * 86_400_000;
+}
+
+export interface MemoryIOOptions {
+  /** The whole environment the command sees (nothing of this process's). */
+  env?: Record<string, string | undefined>;
+  /** Which streams claim to be a terminal (all false by default, as in a pipe). */
+  tty?: { stdin?: boolean; stdout?: boolean; stderr?: boolean };
+  /** Typed input; stdin ends after it unless `keepOpen`. */
+  input?: string;
+  keepOpen?: boolean;
+  /** Ctrl-C as soon as stdout holds this (a command expected to fail that starts serving instead ends at once). */
+  stopWhen?: (stdout: string) => boolean;
+}
+
+export interface MemoryIO {
+  io: CliIO;
+  stdin: PassThrough;
+  stdout(): string;
+  stderr(): string;
+  /** Ctrl-C: calls what the command registered with io.onStop. */
+  stop(): void;
+}
+
+/** In-memory streams for `main(argv, io)`: what is written is collected, the environment is only what is given. */
+export function memoryIO(options: MemoryIOOptions = {}): MemoryIO {
+  const listeners: Array<() => void> = [];
+  let stopped = false;
+  // A stop asked for before the command listens for it still reaches it (it registers later).
+  const stop = (): void => {
+    stopped = true;
+    listeners.splice(0).forEach((l) => l());
+  };
+  const collect = (tty: boolean | undefined, stopWhen?: (text: string) => boolean): { stream: Writable & { isTTY?: boolean }; text: () => string } => {
+    let text = '';
+    const stream: Writable & { isTTY?: boolean } = new Writable({
+      write(chunk: Buffer | string, _encoding, callback) {
+        text += chunk.toString();
+        callback();
+        if (stopWhen?.(text)) stop();
+      },
+    });
+    if (tty) stream.isTTY = true;
+    return { stream, text: () => text };
+  };
+  const out = collect(options.tty?.stdout, options.stopWhen);
+  const err = collect(options.tty?.stderr);
+  const stdin: PassThrough & { isTTY?: boolean } = new PassThrough();
+  if (options.tty?.stdin) stdin.isTTY = true;
+  if (options.input !== undefined) stdin.write(options.input);
+  if (!options.keepOpen) stdin.end();
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
+  const onStop = (listener: () => void): void => {
+    if (stopped) queueMicrotask(listener);
+    else listeners.push(listener);
+  };
+  const io = createIO({ stdin, stdout: out.stream, stderr: err.stream, env, onStop });
+  return { io, stdin, stdout: out.text, stderr: err.text, stop };
+}
+
+/** `sunset ...args` in this process, through `main(argv, io)`, with in-memory streams; how it ended, as `Exit`. */
+export async function runMain(args: string[], options: MemoryIOOptions = {}): Promise<Exit & { code: number }> {
+  const memory = memoryIO(options);
+  const code = await main(args, memory.io);
+  return { code, signal: null, stdout: memory.stdout(), stderr: memory.stderr() };
+}
+
+/**
+ * A journal at `dir/sunset.db` holding one manual run (never applied) that deactivates `contactIds`
+ * in organization 701000001 of the embedded emulator; returns its path and the run's id.
+ */
+export async function journalWithRun(dir: string, contactIds = ['460000000000001']): Promise<{ db: string; runId: string }> {
+  const db = join(dir, 'sunset.db');
+  const journal = createJournal(openSqlite(db));
+  try {
+    await journal.migrate();
+    const run = await createChangeRun(journal, {
+      organizationId: '701000001', target: 'embedded', kind: 'manual', changes: contactIds.map((contactId) => ({ contactId, action: 'deactivate' as const })),
+      createdBy: 'test', now: Date.UTC(2026, 2, 2), note: 'conventions test',
+    });
+    return { db, runId: run.runId };
+  } finally {
+    await journal.close();
+  }
 }
 
 /** A running child with its output collected as it arrives. */

@@ -1,11 +1,14 @@
 /** `sunset apply`: execute a plan from the journal (or resume a run), within the organization's limits. */
 import { parseArgs } from 'node:util';
 import { createRunFromPlan, RunExistsError, type Plan, type RunRecord } from '../../engine/index.js';
+import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, openSession, resolveOrganization, verificationCost } from '../common.js';
-import { confirm, formatDuration } from '../context.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { resolveOrganization } from '../organization.js';
+import { executeRun, verificationCost } from '../run-execution.js';
+import { confirm, formatDuration } from '../terminal.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset apply [PLAN_ID] [options]
        sunset apply --resume [RUN_ID] [options]
@@ -39,38 +42,42 @@ function describe(plan: Plan): string {
   return parts.join(' and ');
 }
 
+export const OPTIONS = {
+  ...COMMON_FLAGS, resume: { type: 'boolean' }, wait: { type: 'boolean' }, yes: { type: 'boolean' }, concurrency: { type: 'string' }, fingerprint: { type: 'boolean' }, actor: { type: 'string' },
+} as const;
+
+export const NEGATABLE = ['fingerprint'] as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({
-    args: argv, strict: true, allowPositionals: true, allowNegative: true,
-    options: { ...COMMON_FLAGS, resume: { type: 'boolean' }, wait: { type: 'boolean' }, yes: { type: 'boolean' }, concurrency: { type: 'string' }, fingerprint: { type: 'boolean' }, actor: { type: 'string' } },
-  }), 'apply');
-  if (values.help) {
+  const { values: given, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, allowNegative: true, options: OPTIONS }), 'apply');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length > 1) throw new ExitError(`Give at most one ${values.resume ? 'run' : 'plan'} id (got ${positionals.join(' ')}).`, EXIT_USAGE);
+  const values = withEnvTwins(given, io.env, OPTIONS);
+  if (positionals.length > 1) throw new ExitError(`Give at most one ${values.resume ? 'run' : 'plan'} id (got ${positionals.join(' ')}).`, EXIT.usage);
   const concurrency = intFlag(values.concurrency, 'concurrency', 1, 50);
   // The run or plan is read first: the connection must reach the place it was made.
   let resumed: RunRecord | undefined;
   let planned: Plan | undefined;
-  const session = await openSession(io, values, {
+  const workspace = await openWorkspace(io, values, {
     bind: async (journal) => {
       if (values.resume) {
         resumed = positionals[0] ? await journal.getRun(positionals[0]) : undefined;
-        if (positionals[0] && !resumed) throw new ExitError(`There is no run ${positionals[0]} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
+        if (positionals[0] && !resumed) throw new ExitError(`There is no run ${positionals[0]} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`, EXIT.notFound);
         resumed ??= (await journal.listRuns(values.org)).find((r) => r.state === 'running' || r.state === 'paused' || r.state === 'pending');
-        if (!resumed) throw new ExitError('There is no unfinished run to resume.');
+        if (!resumed) throw new ExitError('There is no unfinished run to resume.', EXIT.notFound);
         return { what: `Run ${resumed.runId}`, target: resumed.target };
       }
       planned = positionals[0] ? await journal.getPlan(positionals[0]) : await journal.latestPlan(values.org);
       if (!planned) {
-        throw new ExitError(positionals[0] ? `There is no plan ${positionals[0]} in ${values.db ?? 'sunset.db'}.` : 'There is no plan yet: run `sunset scan` and `sunset plan` first.');
+        throw new ExitError(positionals[0] ? `There is no plan ${positionals[0]} in ${values.db ?? 'sunset.db'}.` : 'There is no plan yet: run `sunset scan` and `sunset plan` first.', EXIT.notFound);
       }
       return { what: `Plan ${planned.planId}`, target: planned.target };
     },
   });
   try {
-    const { journal } = session;
+    const { journal } = workspace;
     const execute = {
       yes: true, question: '', concurrency, fingerprint: values.fingerprint !== false, quiet: values.quiet === true, json: values.json === true,
       failpoint: io.env.SUNSET_FAILPOINT, wait: values.wait === true,
@@ -82,24 +89,25 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (values.resume) {
       const runRecord = resumed!;
       if (runRecord.state === 'done' || runRecord.state === 'cancelled') {
-        io.stdout.write(`Run ${runRecord.runId} is already ${runRecord.state}; nothing to resume.\n`);
+        // With --json, the same document as a run applied now, so a script reads one shape.
+        if (values.json) io.stdout.write(`${JSON.stringify({ run: runRecord, counts: await journal.runCounts(runRecord.runId), interrupted: false, apiCalls: 0 })}\n`);
+        else io.stdout.write(`Run ${runRecord.runId} is already ${runRecord.state}; nothing to resume.\n`);
         return 0;
       }
-      await resolveOrganization(session.connection, runRecord.organizationId);
+      await resolveOrganization(workspace.connection, runRecord.organizationId);
       const counts = await journal.runCounts(runRecord.runId);
       const left = counts.pending + counts.inFlight;
       if (!(await confirm(io, `Resume run ${runRecord.runId} in organization ${runRecord.organizationId}: ${left} step${left === 1 ? '' : 's'} left?`, values.yes === true))) {
-        io.stderr.write('Nothing was changed.\n');
-        return 1;
+        throw new ExitError('Nothing was changed.');
       }
-      return await executeRun(io, session, runRecord, execute);
+      return await executeRun(io, workspace, runRecord, execute);
     }
 
     const plan = planned!;
     if (values.org && values.org !== plan.organizationId) {
       throw new ExitError(`Plan ${plan.planId} was made for organization ${plan.organizationId}, not ${values.org}. Nothing was changed.`);
     }
-    await resolveOrganization(session.connection, plan.organizationId);
+    await resolveOrganization(workspace.connection, plan.organizationId);
     const earlier = (await journal.listRuns(plan.organizationId)).find((r) => r.planId === plan.planId);
     if (earlier) {
       throw new ExitError(earlier.state === 'done'
@@ -107,10 +115,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         : `Plan ${plan.planId} is being applied by run ${earlier.runId} (${earlier.state}); continue it with \`sunset apply --resume ${earlier.runId}\`.`);
     }
     if (plan.steps.length === 0) {
-      io.stdout.write(`Plan ${plan.planId} has no steps; nothing to do.\n`);
+      if (values.json) io.stdout.write(`${JSON.stringify({ run: null, counts: null, interrupted: false, apiCalls: 0 })}\n`);
+      else io.stdout.write(`Plan ${plan.planId} has no steps; nothing to do.\n`);
       return 0;
     }
-    const quota = session.connection.port(plan.organizationId).quota();
+    const quota = workspace.connection.port(plan.organizationId).quota();
     const perMinute = quota.perMinute;
     let eta = `about ${formatDuration((plan.steps.length / perMinute) * 60_000)} at ${perMinute} calls a minute`;
     if (quota.limit && plan.steps.length > (quota.remaining ?? quota.limit)) {
@@ -122,17 +131,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     let verification = '';
     if (values.fingerprint !== false) {
       const snapshot = await journal.getSnapshot(plan.snapshotId);
-      verification = `${await verificationCost(journal, session.connection.port(plan.organizationId), {
+      verification = `${await verificationCost(journal, workspace.connection.port(plan.organizationId), {
         contacts: new Map(plan.steps.map((s) => [s.contactId, s.contactType])),
         before: snapshot?.history === 'full' ? { source: 'snapshot', takenAt: snapshot.takenAt } : undefined,
       })}\n`;
     }
-    const question = `${verification}Apply plan ${plan.planId} to organization ${plan.organizationId} (${session.connection.description}): ${describe(plan)} (${eta})?`;
-    if (!(await confirm(io, question, values.yes === true))) {
-      io.stderr.write('Nothing was changed.\n');
-      return 1;
-    }
-    if (values.yes && verification) note(verification.trimEnd());
+    const question = `${verification}Apply plan ${plan.planId} to organization ${plan.organizationId} (${workspace.connection.description}): ${describe(plan)} (${eta})?`;
+    if (!(await confirm(io, question, values.yes === true))) throw new ExitError('Nothing was changed.');
     let runRecord;
     try {
       runRecord = await createRunFromPlan(journal, plan, actorName(io.env, values.actor), Date.now());
@@ -140,9 +145,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (error instanceof RunExistsError) throw new ExitError(`${error.message} Nothing was changed.`);
       throw error;
     }
+    // Said once the run is ours: a process that loses the race for the plan prints only its refusal.
+    if (values.yes && verification) note(verification.trimEnd());
     note(`Run ${runRecord.runId} started.`);
-    return await executeRun(io, session, runRecord, execute);
+    return await executeRun(io, workspace, runRecord, execute);
   } finally {
-    await session.close();
+    await workspace.close();
   }
 }

@@ -5,17 +5,16 @@
  */
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   createMemoryTokenStore, createZohoBooksClient, exchangeCode, revokeRefreshToken, ZohoError,
 } from '../../client/index.js';
 import { DATA_CENTRES, isDataCentre, isOrganizationId, type DataCentre } from '../../zoho/index.js';
 import { choiceFlag, parseFlags } from '../args.js';
-import { credentialsPath, readCredentials, writeCredentials, type StoredCredentials } from '../context.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { credentialsPath, readCredentials, writeCredentials, type StoredCredentials } from '../credentials.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { askHidden } from '../terminal.js';
 
 const HELP = `Usage: sunset auth login --dc DC --client-id ID [--org ID]
        sunset auth login --emulator URL [--org ID]
@@ -40,37 +39,32 @@ Options:
   --credentials FILE    Where the credentials live
 `;
 
+/** A secret asked for without echo; empty off a terminal (the caller then says which variable to set). */
 async function ask(io: CliIO, question: string): Promise<string> {
   if (!io.stdin.isTTY) return '';
-  const muted = new Writable({ write: (_chunk, _enc, done) => done() });
-  // The interface first: it turns the terminal's echo off (raw mode), so what is typed once the
-  // question shows is never echoed by the terminal.
-  const rl = createInterface({ input: io.stdin, output: muted, terminal: true });
-  io.stderr.write(question);
-  try {
-    return (await new Promise<string>((resolve) => rl.question('', resolve))).trim();
-  } finally {
-    rl.close();
-    io.stderr.write('\n');
-  }
+  return (await askHidden(io, question)).trim();
 }
 
 function mask(value: string): string {
   return value.length <= 10 ? '***' : `${value.slice(0, 9)}…${value.slice(-4)}`;
 }
 
+export const OPTIONS = {
+  dc: { type: 'string' }, 'client-id': { type: 'string' }, org: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, help: { type: 'boolean' },
+} as const;
+
+export const SUBCOMMANDS = ['login', 'status', 'logout'] as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({
-    args: argv, strict: true, allowPositionals: true,
-    options: { dc: { type: 'string' }, 'client-id': { type: 'string' }, org: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, help: { type: 'boolean' } },
-  }), 'auth');
+  const { values, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS }), 'auth');
   const verb = positionals[0];
-  if (values.help || verb === undefined) {
+  if (values.help) {
     io.stdout.write(HELP);
-    return verb === undefined && !values.help ? EXIT_USAGE : 0;
+    return 0;
   }
+  if (verb === undefined) throw new ExitError(`\`sunset auth\` needs a subcommand: sunset auth login, sunset auth status, sunset auth logout.\n\n${HELP}`, EXIT.usage);
   const path = credentialsPath(io.env, values.credentials);
-  if (values.org !== undefined && !isOrganizationId(values.org)) throw new ExitError(`--org ${values.org}: an organization id is digits only.`, EXIT_USAGE);
+  if (values.org !== undefined && !isOrganizationId(values.org)) throw new ExitError(`--org ${values.org}: an organization id is digits only.`, EXIT.usage);
 
   if (verb === 'status') {
     const stored = readCredentials(path);
@@ -106,7 +100,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
 
-  if (verb !== 'login') throw new ExitError(`Unknown command "auth ${verb}": use login, status or logout.`, EXIT_USAGE);
+  if (verb !== 'login') throw new ExitError(`Unknown command "auth ${verb}": use login, status or logout.`, EXIT.usage);
 
   let credentials: StoredCredentials;
   if (values.emulator) {
@@ -122,16 +116,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     credentials = { version: 1, kind: 'emulator', baseUrl: info.baseUrl, accountsUrl: info.accountsUrl, clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken };
   } else {
     const dc = choiceFlag(values.dc?.toUpperCase(), 'dc', Object.keys(DATA_CENTRES) as DataCentre[]);
-    if (!dc || !isDataCentre(dc)) throw new ExitError(`Name the data centre with --dc (${Object.keys(DATA_CENTRES).join(', ')}).`, EXIT_USAGE);
+    if (!dc || !isDataCentre(dc)) throw new ExitError(`Name the data centre with --dc (${Object.keys(DATA_CENTRES).join(', ')}).`, EXIT.usage);
     const clientId = values['client-id'];
-    if (!clientId) throw new ExitError('Give the self-client\'s --client-id (from Zoho\'s API console).', EXIT_USAGE);
+    if (!clientId) throw new ExitError('Give the self-client\'s --client-id (from Zoho\'s API console).', EXIT.usage);
     const clientSecret = io.env.SUNSET_CLIENT_SECRET || (await ask(io, 'Client secret: '));
-    if (!clientSecret) throw new ExitError('No client secret: set SUNSET_CLIENT_SECRET, or run this on a terminal to be asked.', EXIT_USAGE);
+    if (!clientSecret) throw new ExitError('No client secret: set SUNSET_CLIENT_SECRET, or run this on a terminal to be asked.', EXIT.usage);
     let refreshToken = io.env.SUNSET_REFRESH_TOKEN ?? '';
     const accountsUrl = DATA_CENTRES[dc].accountsUrl;
     if (!refreshToken) {
       const code = io.env.SUNSET_GRANT_CODE || (await ask(io, 'Grant code from the API console: '));
-      if (!code) throw new ExitError('No grant code or refresh token: set SUNSET_GRANT_CODE or SUNSET_REFRESH_TOKEN, or run this on a terminal to be asked.', EXIT_USAGE);
+      if (!code) throw new ExitError('No grant code or refresh token: set SUNSET_GRANT_CODE or SUNSET_REFRESH_TOKEN, or run this on a terminal to be asked.', EXIT.usage);
       try {
         refreshToken = (await exchangeCode({ accountsUrl, clientId, clientSecret, code })).refreshToken;
       } catch (error) {
@@ -156,7 +150,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     throw new ExitError(`The credentials did not work, so nothing was saved: ${error instanceof ZohoError ? error.message : String(error)}`);
   }
   if (values.org && !organizations.some((o) => o.organization_id === values.org)) {
-    throw new ExitError(`Organization ${values.org} is not reachable with these credentials; reachable: ${organizations.map((o) => `${o.organization_id} (${o.name})`).join(', ')}. Nothing was saved.`);
+    throw new ExitError(`Organization ${values.org} is not reachable with these credentials; reachable: ${organizations.map((o) => `${o.organization_id} (${o.name})`).join(', ')}. Nothing was saved.`, EXIT.notFound);
   }
   credentials.organizationId = values.org ?? (organizations.length === 1 ? organizations[0]!.organization_id : undefined);
   writeCredentials(path, credentials);

@@ -8,11 +8,16 @@ import {
   type BooksPort, type ContactChange, type LookupResult, type Policy, type SafetyExclusion,
 } from '../../engine/index.js';
 import { oneLine } from '../../engine/one-line.js';
+import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, executeRun, explain, loadPolicy, openSession, resolveOrganization } from '../common.js';
-import { confirm, createProgress } from '../context.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { explain } from '../connection.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { resolveOrganization } from '../organization.js';
+import { loadPolicy } from '../policy.js';
+import { executeRun } from '../run-execution.js';
+import { confirm, createProgress } from '../terminal.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 
 const VERBS = {
   activate: 'Marks the contacts active again. No safety exclusions apply.',
@@ -34,7 +39,7 @@ The change is a journaled run: resumable after a crash (\`sunset apply --resume\
 
 Every id is checked first, and against the organization: a malformed id or an unusable CSV line
 (exit 2), or an id the organization does not have (deleted, mistyped, of another organization;
-exit 1), refuses the whole input, and nothing is changed. A few ids are read one by one; many are
+exit 3), refuses the whole input, and nothing is changed. A few ids are read one by one; many are
 found by listing the organization's contacts, 200 a page.
 ${safety ? `
 Safety exclusions (deactivate): as in a plan, a contact that owes or is owed money, has unused
@@ -63,36 +68,40 @@ ${safety ? `  --policy FILE         Take the safety exclusions from this policy'
   --actor NAME          Who the audit trail names
 ${COMMON_HELP}
 
-Exit codes: 0 done; 1 nothing was changed (unknown ids, every contact kept by the safety
-exclusions, not confirmed) or a step failed; 2 bad flags or input; 130 stopped (resume it with
-\`sunset apply --resume RUN\`).
+Exit codes: 0 done; 1 nothing was changed (every contact kept by the safety exclusions, not
+confirmed); 2 bad flags or input; 3 an id or the organization not found; 5 a step failed; 130
+stopped (resume it with \`sunset apply --resume RUN\`). See \`sunset --help\`.
 `;
 }
 
+export const OPTIONS = {
+  ...COMMON_FLAGS, from: { type: 'string' }, reason: { type: 'string' }, yes: { type: 'boolean' }, concurrency: { type: 'string' }, actor: { type: 'string' },
+  policy: { type: 'string' }, force: { type: 'boolean' },
+} as const;
+
+export const SUBCOMMANDS = Object.keys(VERBS) as Array<keyof typeof VERBS>;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({
-    args: argv, strict: true, allowPositionals: true,
-    options: { ...COMMON_FLAGS, from: { type: 'string' }, reason: { type: 'string' }, yes: { type: 'boolean' }, concurrency: { type: 'string' }, actor: { type: 'string' },
-      policy: { type: 'string' }, force: { type: 'boolean' },
-    },
-  }), 'contacts');
+  const { values: given, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS }), 'contacts');
   const verb = positionals[0];
   if (verb !== 'activate' && verb !== 'deactivate') {
-    if (values.help || verb === undefined) {
+    if (given.help) {
       io.stdout.write(help(undefined));
-      return verb === undefined && !values.help ? 2 : 0;
+      return EXIT.ok;
     }
-    throw new ExitError(`Unknown action "${verb}": use sunset contacts activate or sunset contacts deactivate.`, EXIT_USAGE);
+    if (verb === undefined) throw new ExitError(`\`sunset contacts\` needs a subcommand: sunset contacts activate, sunset contacts deactivate.\n\n${help(undefined)}`, EXIT.usage);
+    throw new ExitError(`Unknown action "${verb}": use sunset contacts activate or sunset contacts deactivate.`, EXIT.usage);
   }
-  if (values.help) {
+  if (given.help) {
     io.stdout.write(help(verb));
     return 0;
   }
+  const values = withEnvTwins(given, io.env, OPTIONS);
   const ids = positionals.slice(1);
-  if (ids.length === 0 && !values.from) throw new ExitError(`Name the contacts: sunset contacts ${verb} ID... or --from FILE.csv`, EXIT_USAGE);
-  if (ids.length > 0 && values.from) throw new ExitError('Give ids or --from, not both.', EXIT_USAGE);
+  if (ids.length === 0 && !values.from) throw new ExitError(`Name the contacts: sunset contacts ${verb} ID... or --from FILE.csv`, EXIT.usage);
+  if (ids.length > 0 && values.from) throw new ExitError('Give ids or --from, not both.', EXIT.usage);
   if (verb === 'activate' && (values.force || values.policy !== undefined)) {
-    throw new ExitError('--force and --policy are for deactivate: activating a contact has no safety exclusions.', EXIT_USAGE);
+    throw new ExitError('--force and --policy are for deactivate: activating a contact has no safety exclusions.', EXIT.usage);
   }
   const concurrency = intFlag(values.concurrency, 'concurrency', 1, 50);
   // The policy is read before anything else is: a broken one refuses the command up front.
@@ -103,12 +112,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     try {
       text = readFileSync(values.from, 'utf8');
     } catch (error) {
-      throw new ExitError(`${values.from}: cannot read it (${(error as { code?: string }).code ?? String(error)}).`, EXIT_USAGE);
+      throw new ExitError(`${values.from}: cannot read it (${(error as { code?: string }).code ?? String(error)}).`, EXIT.usage);
     }
     try {
       changes = parseChangesCsv(text, values.from, verb);
     } catch (error) {
-      if (error instanceof CsvInputError) throw new ExitError(`The CSV is not usable; nothing was changed.\n${error.message}`, EXIT_USAGE);
+      if (error instanceof CsvInputError) throw new ExitError(`The CSV is not usable; nothing was changed.\n${error.message}`, EXIT.usage);
       throw error;
     }
   } else {
@@ -117,31 +126,31 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (values.reason) changes = changes.map((c) => ({ ...c, reason: c.reason ?? values.reason }));
   // Check the ids before touching the network.
   const bad = changes.filter((c) => !/^[0-9]{15,19}$/.test(c.contactId));
-  if (bad.length > 0) throw new ExitError(`Not Zoho contact ids (15 to 19 digits): ${bad.slice(0, 5).map((c) => JSON.stringify(c.contactId)).join(', ')}. Nothing was changed.`, EXIT_USAGE);
+  if (bad.length > 0) throw new ExitError(`Not Zoho contact ids (15 to 19 digits): ${bad.slice(0, 5).map((c) => JSON.stringify(c.contactId)).join(', ')}. Nothing was changed.`, EXIT.usage);
 
-  const session = await openSession(io, values);
+  const workspace = await openWorkspace(io, values);
   try {
-    const organizationId = await resolveOrganization(session.connection, values.org, policy?.organizationId, io);
+    const organizationId = await resolveOrganization(workspace.connection, values.org, policy?.organizationId, io);
     if (policy && organizationId !== policy.organizationId) {
-      throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was changed.`, EXIT_USAGE);
+      throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was changed.`, EXIT.usage);
     }
     // Every id is looked up before the first change: one the organization does not have refuses
     // the whole input (a typo, a deleted contact, an id of another organization).
-    const port = session.connection.port(organizationId);
+    const port = workspace.connection.port(organizationId);
     const found = await lookUp(io, port, changes.map((c) => c.contactId), values.quiet === true || values.json === true);
     if (found.unknown.length > 0) {
       const u = found.unknown;
       throw new ExitError(`${u.length === 1 ? 'This contact is' : `These ${u.length} contacts are`} not in organization ${organizationId} (deleted, mistyped, or of another organization): `
-        + `${u.slice(0, 20).join(', ')}${u.length > 20 ? `, ... and ${u.length - 20} more` : ''}. Nothing was changed.`);
+        + `${u.slice(0, 20).join(', ')}${u.length > 20 ? `, ... and ${u.length - 20} more` : ''}. Nothing was changed.`, EXIT.notFound);
     }
     // The safety exclusions of a plan apply to a deactivation by hand too, on the contacts as the
     // lookup found them (no second read). Activating has none.
-    const stored = policy ? undefined : await session.journal.policy(organizationId);
+    const stored = policy ? undefined : await workspace.journal.policy(organizationId);
     let safety: Policy['safety'];
     try {
       safety = (policy ?? parsePolicy(stored?.text ?? defaultPolicyText(organizationId), stored ? `the stored policy of ${organizationId}` : 'the default policy')).safety;
     } catch (error) {
-      if (error instanceof PolicyError) throw new ExitError(`The stored policy of organization ${organizationId} is not usable; nothing was changed.\n${error.message}`, EXIT_USAGE);
+      if (error instanceof PolicyError) throw new ExitError(`The stored policy of organization ${organizationId} is not usable; nothing was changed.\n${error.message}`, EXIT.usage);
       throw error;
     }
     const safetySource = policy ? `from ${values.policy}` : stored ? `from the organization's policy` : 'the defaults';
@@ -163,31 +172,28 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     const extras = { excluded, forced };
     if (kept.length === 0) {
-      if (values.json) io.stdout.write(`${JSON.stringify({ run: null, counts: null, ...extras })}\n`);
-      else io.stdout.write(listExclusions(excluded, 'Kept by the safety exclusions (not changed; --force overrides them):'));
+      // With --json, the failure's document carries what was found: { run: null, ..., excluded, error }.
+      if (!values.json) io.stdout.write(listExclusions(excluded, 'Kept by the safety exclusions (not changed; --force overrides them):'));
       throw new ExitError(`Nothing was changed: ${excluded.length === 1 ? 'the contact is' : `all ${excluded.length} contacts are`} kept by the safety exclusions`
-        + ` (${describeSafety(safety)}, ${safetySource}). --force deactivates them anyway; --policy FILE takes the settings from a policy.`);
+        + ` (${describeSafety(safety)}, ${safetySource}). --force deactivates them anyway; --policy FILE takes the settings from a policy.`, EXIT.failure, { run: null, counts: null, ...extras });
     }
     const n = kept.length;
     const question = listExclusions(excluded, `Kept by the safety exclusions (not changed; --force overrides them):`)
       + listExclusions(forced, 'Forced past the safety exclusions (--force; recorded in the audit trail):')
-      + `${verb === 'activate' ? 'Activate' : 'Deactivate'} ${n} contact${n === 1 ? '' : 's'}${excluded.length > 0 ? ` (${excluded.length} kept)` : ''} in organization ${organizationId} (${session.connection.description})?`;
-    if (!(await confirm(io, question, values.yes === true))) {
-      io.stderr.write('Nothing was changed.\n');
-      return 1;
-    }
+      + `${verb === 'activate' ? 'Activate' : 'Deactivate'} ${n} contact${n === 1 ? '' : 's'}${excluded.length > 0 ? ` (${excluded.length} kept)` : ''} in organization ${organizationId} (${workspace.connection.description})?`;
+    if (!(await confirm(io, question, values.yes === true))) throw new ExitError('Nothing was changed.');
     let runRecord;
     try {
-      runRecord = await createChangeRun(session.journal, {
-        organizationId, target: session.connection.target, kind: 'manual', changes: kept, createdBy: actorName(io.env, values.actor), now,
+      runRecord = await createChangeRun(workspace.journal, {
+        organizationId, target: workspace.connection.target, kind: 'manual', changes: kept, createdBy: actorName(io.env, values.actor), now,
         note: values.from ? `from ${values.from}` : `contacts ${verb}`,
       });
     } catch (error) {
-      if (error instanceof RunInputError) throw new ExitError(error.message, EXIT_USAGE);
+      if (error instanceof RunInputError) throw new ExitError(error.message, EXIT.usage);
       throw error;
     }
     if (!values.json && !values.quiet) io.stderr.write(`Run ${runRecord.runId} started.\n`);
-    const execute = (target: CliIO): Promise<number> => executeRun(target, session, runRecord, {
+    const execute = (target: CliIO): Promise<number> => executeRun(target, workspace, runRecord, {
       yes: true, question: '', concurrency, fingerprint: false, quiet: values.quiet === true, json: values.json === true, failpoint: io.env.SUNSET_FAILPOINT,
     });
     if (values.json) return await withJsonExtras(io, extras, execute);
@@ -196,7 +202,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(listExclusions(forced, 'Forced past the safety exclusions (recorded in the audit trail):'));
     return code;
   } finally {
-    await session.close();
+    await workspace.close();
   }
 }
 
@@ -225,7 +231,7 @@ async function withJsonExtras(io: CliIO, extras: Record<string, unknown>, execut
       callback();
     },
   });
-  const code = await execute({ stdin: io.stdin, stdout: capture, stderr: io.stderr, env: io.env, onStop: (listener) => io.onStop(listener) });
+  const code = await execute({ ...io, stdout: capture });
   capture.end();
   await finished(capture);
   let document: Record<string, unknown>;

@@ -14,10 +14,12 @@ import {
   scan, verifyRun,
 } from '../../engine/index.js';
 import { planToHtml } from '../../engine/report/index.js';
+import { ownerId } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { writeOutput } from '../common.js';
-import { createProgress, formatDuration, ownerId } from '../context.js';
-import type { CliIO } from '../main.js';
+import { EXIT } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { writeOutput } from '../output-file.js';
+import { createProgress, formatDuration } from '../terminal.js';
 
 const HELP = `Usage: sunset demo [options]
 
@@ -36,11 +38,10 @@ The demo raises the emulator's limits (6,000 calls a minute) so it finishes in s
 real Zoho, a plan runs at 100 calls a minute within the organization's daily quota.
 `;
 
+export const OPTIONS = { contacts: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' } } as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(() => parseArgs({
-    args: argv, strict: true,
-    options: { contacts: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' } },
-  }), 'demo');
+  const { values } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'demo');
   if (values.help) {
     io.stdout.write(HELP);
     return 0;
@@ -122,7 +123,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s, ${calls} API calls in all; emulator ledger consistent: ${consistent.ok ? 'yes' : 'NO'}.`);
     if (values.keep) out(`Journal kept in ${dir}: try \`sunset runs --db ${join(dir, 'sunset.db')}\` and \`sunset audit --db ${join(dir, 'sunset.db')}\`.`);
     out('Next: `sunset policy init`, `sunset scan`, `sunset plan --html report.html`, `sunset apply` (see --help of each).');
-    return verified.ok && verifiedUndo.ok && consistent.ok ? 0 : 1;
+    if (!consistent.ok) return EXIT.failure;
+    return verified.ok && verifiedUndo.ok ? EXIT.ok : EXIT.differences;
   } finally {
     await journal.close();
     await server.close();

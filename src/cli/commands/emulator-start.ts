@@ -5,8 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { choiceFlag, intFlag, parseFlags } from '../args.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
 
 const HELP = `Usage: sunset emulator start [options]
 
@@ -59,44 +59,48 @@ function checkDbPath(path: string): void {
   if (stat.isDirectory()) throw new ExitError(`--db ${path} is a directory; the emulator database must be a file, e.g. --db ${join(path, 'books.db')}.`);
 }
 
+export const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  db: { type: 'string' },
+  seed: { type: 'string' },
+  'random-seed': { type: 'string' },
+  contacts: { type: 'string' },
+  'token-ttl': { type: 'string' },
+  limits: { type: 'boolean' },
+  'per-minute': { type: 'string' },
+  daily: { type: 'string' },
+  'in-flight': { type: 'string' },
+  latency: { type: 'string' },
+  fault: { type: 'string', multiple: true },
+  'start-at': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+export const NEGATABLE = ['limits'] as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, allowNegative: true, options: {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    db: { type: 'string' },
-    seed: { type: 'string' },
-    'random-seed': { type: 'string' },
-    contacts: { type: 'string' },
-    'token-ttl': { type: 'string' },
-    limits: { type: 'boolean' },
-    'per-minute': { type: 'string' },
-    daily: { type: 'string' },
-    'in-flight': { type: 'string' },
-    latency: { type: 'string' },
-    fault: { type: 'string', multiple: true },
-    'start-at': { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean' },
-  } }), 'emulator start');
+  const { values, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, allowNegative: true, options: OPTIONS }), 'emulator start');
   if (values.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length > 0) throw new ExitError(`Unexpected argument "${positionals[0]}". Run \`sunset emulator start --help\`.`, EXIT_USAGE);
+  if (positionals.length > 0) throw new ExitError(`Unexpected argument "${positionals[0]}". Run \`sunset emulator start --help\`.`, EXIT.usage);
 
   const faults: FaultRuleInput[] = [];
   for (const spec of values.fault ?? []) {
     try {
       faults.push(parseFaultSpec(spec));
     } catch (error) {
-      if (error instanceof FaultSpecError) throw new ExitError(`--fault: ${error.message}`, EXIT_USAGE);
+      if (error instanceof FaultSpecError) throw new ExitError(`--fault: ${error.message}`, EXIT.usage);
       throw error;
     }
   }
   let startAt: number | undefined;
   if (values['start-at'] !== undefined) {
     startAt = parseZohoTime(values['start-at']);
-    if (startAt === undefined) throw new ExitError(`--start-at must be an ISO time like 2026-01-31T09:00:00Z (got "${values['start-at']}").`, EXIT_USAGE);
+    if (startAt === undefined) throw new ExitError(`--start-at must be an ISO time like 2026-01-31T09:00:00Z (got "${values['start-at']}").`, EXIT.usage);
   }
   const port = intFlag(values.port, 'port', 0, 65535) ?? 8742;
   const perMinute = intFlag(values['per-minute'], 'per-minute', 1, 1e9);

@@ -2,11 +2,13 @@
 import { parseArgs } from 'node:util';
 import { buildPlanFromPages, PlanInputError } from '../../engine/index.js';
 import { planToCsv, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
+import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, policyFor, writeOutput } from '../common.js';
-import { openJournal } from '../context.js';
-import { ExitError } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { writeOutput } from '../output-file.js';
+import { policyFor } from '../policy.js';
+import { COMMON_FLAGS, COMMON_HELP, openJournal, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset plan [--policy FILE] [options]
 
@@ -30,15 +32,17 @@ Options:
 ${COMMON_HELP}
 `;
 
+export const OPTIONS = {
+  ...COMMON_FLAGS, policy: { type: 'string' }, actor: { type: 'string' }, snapshot: { type: 'string' }, csv: { type: 'string' }, html: { type: 'string' }, limit: { type: 'string' },
+} as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(() => parseArgs({
-    args: argv, strict: true,
-    options: { ...COMMON_FLAGS, policy: { type: 'string' }, actor: { type: 'string' }, snapshot: { type: 'string' }, csv: { type: 'string' }, html: { type: 'string' }, limit: { type: 'string' } },
-  }), 'plan');
-  if (values.help) {
+  const { values: given } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'plan');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
+  const values = withEnvTwins(given, io.env, OPTIONS);
   const limit = intFlag(values.limit, 'limit', 0, 1_000_000) ?? 10;
   const journal = await openJournal(values.db ?? 'sunset.db', { create: false });
   try {
@@ -47,7 +51,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (!snapshot) {
       throw new ExitError(values.snapshot
         ? `There is no complete snapshot ${values.snapshot} in ${values.db ?? 'sunset.db'}.`
-        : `No snapshot of organization ${policy.organizationId} yet: run \`sunset scan --org ${policy.organizationId}\` first.`);
+        : `No snapshot of organization ${policy.organizationId} yet: run \`sunset scan --org ${policy.organizationId}\` first.`, EXIT.notFound);
     }
     let plan;
     try {
@@ -62,7 +66,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (values.html) writeOutput(values.html, planToHtml(plan, { generatedAt: Date.now(), organizationName: snapshot.organizationName, currencyCode: snapshot.currencyCode }));
     if (values.json) io.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
     else {
-      io.stdout.write(renderPlanText(plan, { color: io.stdout.isTTY === true, limit }));
+      io.stdout.write(renderPlanText(plan, { color: io.color, limit }));
       if (values.csv) io.stdout.write(`CSV written to ${values.csv}\n`);
       if (values.html) io.stdout.write(`HTML report written to ${values.html}\n`);
       if (plan.steps.length > 0) io.stdout.write(`Next: sunset apply ${plan.planId}${values.db ? ` --db ${values.db}` : ''}\n`);

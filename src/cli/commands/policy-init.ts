@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultPolicyText } from '../../engine/index.js';
 import { parseFlags } from '../args.js';
-import { COMMON_FLAGS, COMMON_HELP, openSession, resolveOrganization, writeOutput } from '../common.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { resolveOrganization } from '../organization.js';
+import { writeOutput } from '../output-file.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset policy init [FILE] [--org ID] [--force]
 
@@ -20,24 +22,26 @@ Options:
 ${COMMON_HELP}
 `;
 
+export const OPTIONS = { ...COMMON_FLAGS, force: { type: 'boolean' } } as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({
-    args: argv, strict: true, allowPositionals: true, options: { ...COMMON_FLAGS, force: { type: 'boolean' } },
-  }), 'policy init');
-  if (values.help) {
+  const { values: given, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS }), 'policy init');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length > 1) throw new ExitError('Give at most one file name.', EXIT_USAGE);
+  const values = withEnvTwins(given, io.env, OPTIONS);
+  if (positionals.length > 1) throw new ExitError('Give at most one file name.', EXIT.usage);
   const file = positionals[0] ?? 'sunset-policy.yaml';
   if (existsSync(file) && !values.force) throw new ExitError(`${file} exists; add --force to overwrite it.`);
-  const session = await openSession(io, values);
+  const workspace = await openWorkspace(io, values);
   try {
-    const organizationId = await resolveOrganization(session.connection, values.org, undefined, io);
+    const organizationId = await resolveOrganization(workspace.connection, values.org, undefined, io);
     writeOutput(file, defaultPolicyText(organizationId));
-    io.stdout.write(`Wrote ${file} for organization ${organizationId}. Review it, then: sunset scan --policy ${file}\n`);
+    if (values.json) io.stdout.write(`${JSON.stringify({ file, organizationId })}\n`);
+    else io.stdout.write(`Wrote ${file} for organization ${organizationId}. Review it, then: sunset scan --policy ${file}\n`);
     return 0;
   } finally {
-    await session.close();
+    await workspace.close();
   }
 }

@@ -2,11 +2,11 @@
 import { parseArgs } from 'node:util';
 import { checkJournal, runStatus, type Journal } from '../../engine/index.js';
 import { renderRunText } from '../../engine/report/index.js';
+import { isDeadOwner } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
-import { COMMON_FLAGS } from '../common.js';
-import { isDeadOwner, NoJournalError, openJournal } from '../context.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { COMMON_FLAGS, NoJournalError, openJournal, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset runs [--org ID] [--json]
        sunset runs show RUN_ID [--json]
@@ -15,28 +15,31 @@ const HELP = `Usage: sunset runs [--org ID] [--json]
 Lists the runs in the journal with their counts, or shows one run with its skipped and failed steps.
 \`runs check\` checks the journal itself: the database file (SQLite's integrity check) and what
 resume and undo rely on (counts match steps, a finished run has nothing left, plan runs follow their
-plan, undo runs only reverse what their run changed). Exit 0 when it is sound, 1 with each problem.
+plan, undo runs only reverse what their run changed). Exit 0 when it is sound, 4 with each problem.
 
 Options:
-  --db FILE             The journal (default ./sunset.db)
-  --org ID              Only this organization's runs
+  --db FILE             The journal (default ./sunset.db)                          SUNSET_DB
+  --org ID              Only this organization's runs                              SUNSET_ORG
   --limit N             Steps to list with show (default 20)
-  --json                Print JSON on stdout
+  --json                Print JSON on stdout; a failure is {"error": {...}} there
 `;
 
+export const OPTIONS = { ...COMMON_FLAGS, limit: { type: 'string' } } as const;
+
+export const SUBCOMMANDS = ['show', 'check'] as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({
-    args: argv, strict: true, allowPositionals: true, options: { ...COMMON_FLAGS, limit: { type: 'string' } },
-  }), 'runs');
-  if (values.help) {
+  const { values: given, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS }), 'runs');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
+  const values = withEnvTwins(given, io.env, OPTIONS);
   const limit = intFlag(values.limit, 'limit', 0, 1_000_000) ?? 20;
   const [subcommand, runId] = positionals;
-  if (subcommand === 'show' && !runId) throw new ExitError('Name the run: sunset runs show RUN_ID', EXIT_USAGE);
+  if (subcommand === 'show' && !runId) throw new ExitError('Name the run: sunset runs show RUN_ID', EXIT.usage);
   if (subcommand !== undefined && subcommand !== 'show' && !(subcommand === 'check' && positionals.length === 1)) {
-    throw new ExitError(`Unknown argument "${subcommand}": use sunset runs, sunset runs show RUN_ID or sunset runs check.`, EXIT_USAGE);
+    throw new ExitError(`Unknown argument "${subcommand}": use sunset runs, sunset runs show RUN_ID or sunset runs check.`, EXIT.usage);
   }
   let journal: Journal;
   try {
@@ -50,13 +53,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     if (subcommand === 'show' && runId) {
       const runRecord = await journal.getRun(runId);
-      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
+      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`, EXIT.notFound);
       const counts = await journal.runCounts(runId);
       const steps = await journal.steps(runId);
       const status = runStatus(runRecord, Date.now(), isDeadOwner);
       const verification = await journal.latestVerification(runId);
       if (values.json) io.stdout.write(`${JSON.stringify({ run: runRecord, status, counts, steps, verification: verification ?? null })}\n`);
-      else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.stdout.isTTY === true, limit, status, verification }));
+      else io.stdout.write(renderRunText(runRecord, counts, steps, { color: io.color, limit, status, verification }));
       return 0;
     }
     if (subcommand === 'check') {
@@ -65,7 +68,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (values.json) io.stdout.write(`${JSON.stringify({ ok: problems.length === 0, runs, problems })}\n`);
       else if (problems.length === 0) io.stdout.write(`The journal is sound: ${runs} run${runs === 1 ? '' : 's'} checked, the database file passes SQLite's integrity check.\n`);
       else io.stdout.write(`The journal has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
-      return problems.length === 0 ? 0 : 1;
+      return problems.length === 0 ? EXIT.ok : EXIT.differences;
     }
     const runs = await journal.listRuns(values.org);
     const rows = await Promise.all(runs.map(async (r) => ({ run: r, status: runStatus(r, Date.now(), isDeadOwner), counts: await journal.runCounts(r.runId) })));

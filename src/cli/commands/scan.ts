@@ -1,11 +1,15 @@
 /** `sunset scan`: read an organization into a snapshot with as few API calls as possible. */
 import { parseArgs } from 'node:util';
 import { scan } from '../../engine/index.js';
+import { actorName } from '../actor.js';
 import { parseFlags } from '../args.js';
-import { actorName, COMMON_FLAGS, COMMON_HELP, explain, policyFor, openSession, resolveOrganization } from '../common.js';
-import { createProgress } from '../context.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { explain } from '../connection.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { resolveOrganization } from '../organization.js';
+import { policyFor } from '../policy.js';
+import { createProgress } from '../terminal.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset scan [--policy FILE] [options]
 
@@ -24,26 +28,29 @@ Options:
 ${COMMON_HELP}
 `;
 
+export const OPTIONS = { ...COMMON_FLAGS, policy: { type: 'string' }, actor: { type: 'string' } } as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(() => parseArgs({ args: argv, strict: true, options: { ...COMMON_FLAGS, policy: { type: 'string' }, actor: { type: 'string' } } }), 'scan');
-  if (values.help) {
+  const { values: given } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'scan');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  const session = await openSession(io, values);
+  const values = withEnvTwins(given, io.env, OPTIONS);
+  const workspace = await openWorkspace(io, values);
   try {
-    const { policy } = await policyFor(session.journal, values, actorName(io.env, values.actor));
-    const organizationId = await resolveOrganization(session.connection, values.org, policy.organizationId);
+    const { policy } = await policyFor(workspace.journal, values, actorName(io.env, values.actor));
+    const organizationId = await resolveOrganization(workspace.connection, values.org, policy.organizationId);
     if (organizationId !== policy.organizationId) {
-      throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was read.`, EXIT_USAGE);
+      throw new ExitError(`--org ${organizationId} differs from the policy's organization ${policy.organizationId}; a policy is for one organization. Nothing was read.`, EXIT.usage);
     }
     const progress = createProgress(io, values.quiet === true || values.json === true);
     const started = Date.now();
     let snapshot;
     try {
       snapshot = await scan({
-        port: session.connection.port(organizationId),
-        journal: session.journal,
+        port: workspace.connection.port(organizationId),
+        journal: workspace.journal,
         policy,
         now: Date.now(),
         onProgress: (p) => progress.update(
@@ -60,7 +67,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (values.json) io.stdout.write(`${JSON.stringify(snapshot)}\n`);
     else {
       io.stdout.write(
-        `Snapshot ${snapshot.snapshotId} of organization ${organizationId} (${session.connection.description})\n` +
+        `Snapshot ${snapshot.snapshotId} of organization ${organizationId} (${workspace.connection.description})\n` +
           `  contacts read       ${snapshot.contactCount} (${snapshot.statuses === 'all' ? 'all' : 'active only'})\n` +
           `  history read        ${snapshot.transactionCount} transactions of ${snapshot.historyTypes.length} types, all dates (${snapshot.historyCalls} calls)\n` +
           `  activity counted    since ${snapshot.cutoffDate}\n` +
@@ -71,6 +78,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     return 0;
   } finally {
-    await session.close();
+    await workspace.close();
   }
 }

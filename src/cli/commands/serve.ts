@@ -5,11 +5,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger, createService, createServiceStore, LOG_LEVELS, MappingFileError, parseMappingFile, type LogLevel, type MappingFile } from '../../service/index.js';
-import { intFlag, parseFlags } from '../args.js';
-import { COMMON_HELP, openSession, parseFailpoint } from '../common.js';
-import { isDeadOwner, ownerId } from '../context.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { isDeadOwner, ownerId } from '../actor.js';
+import { envBoolean, flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { parseFailpoint } from '../run-execution.js';
+import { COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset serve [options]
 
@@ -19,51 +20,56 @@ per-organization schedules (cron, UTC) for scan + plan with optional auto-apply,
 GET /metrics (Prometheus). Everything but the health check needs a sign-in: add a user first with
 \`sunset users add NAME\`. See docs/service.md.
 
-Options:
-  --host HOST           Address to listen on (default 127.0.0.1; put HTTPS in front for anything else)
-  --port N              Port (default 8080)
-  --metrics-token-file FILE  A file holding a token Prometheus sends as "Authorization: Bearer ..."
-  --secure-cookies      Mark the session cookie Secure (when served over HTTPS)
-  --public-url URL      The address people and the CRM use when it is not this machine's loopback
-                        (behind an HTTPS proxy: https://sunset.example.com). On loopback the
-                        service answers only to 127.0.0.1, localhost and this name (DNS rebinding).
-  --crm-mapping FILE    Which CRM values mean inactive and active, from a YAML file instead of the
-                        UI: "inactive: [Churned, Lost]" and "active: [Active]" for every
-                        organization, and/or "organizations: {"ID": {inactive: [...], active: [...]}}".
-                        It is checked at start-up; the UI shows it read-only.
+Options (a flag beats its environment twin, named on the right):
+  --host HOST           Address to listen on (default 127.0.0.1; put HTTPS       SUNSET_HOST
+                        in front for anything else)
+  --port N              Port (default 8080)                                      SUNSET_PORT
+  --metrics-token-file FILE  A file holding a token Prometheus sends as     SUNSET_METRICS_TOKEN_FILE
+                        "Authorization: Bearer ..."; or the token itself in      SUNSET_METRICS_TOKEN
+  --secure-cookies      Mark the session cookie Secure (when served over HTTPS)  SUNSET_SECURE_COOKIES=1
+  --public-url URL      The address people and the CRM use when it is not this   SUNSET_PUBLIC_URL
+                        machine's loopback (behind an HTTPS proxy:
+                        https://sunset.example.com). On loopback the service answers only to
+                        127.0.0.1, localhost and this name (DNS rebinding).
+  --crm-mapping FILE    Which CRM values mean inactive and active, from a YAML   SUNSET_CRM_MAPPING
+                        file instead of the UI: "inactive: [Churned, Lost]" and "active: [Active]"
+                        for every organization, and/or "organizations: {"ID": {inactive: [...],
+                        active: [...]}}". It is checked at start-up; the UI shows it read-only.
 ${COMMON_HELP}
 
 Logging: one JSON object a line on stderr (a readable line on a terminal); LOG_LEVEL=debug, info
 (default), warn or error. Secrets are redacted by the logger, whatever field they are in.
 `;
 
+export const OPTIONS = {
+  host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' }, 'public-url': { type: 'string' },
+  db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
+} as const;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(() => parseArgs({
-    args: argv, strict: true,
-    options: {
-      host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' }, 'public-url': { type: 'string' },
-      db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
-    },
-  }), 'serve');
-  if (values.help) {
+  const { values: given } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'serve');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  const port = intFlag(values.port, 'port', 0, 65535) ?? 8080;
+  // Every option a container sets has an environment twin; a flag beats its twin.
+  const hostOption = flagOrEnv(given.host, io.env, 'host', 'SUNSET_HOST');
+  const portOption = flagOrEnv(given.port, io.env, 'port', 'SUNSET_PORT');
+  const publicUrlOption = flagOrEnv(given['public-url'], io.env, 'public-url', 'SUNSET_PUBLIC_URL');
+  const mappingOption = flagOrEnv(given['crm-mapping'], io.env, 'crm-mapping', 'SUNSET_CRM_MAPPING');
+  const values = {
+    ...withEnvTwins(given, io.env, OPTIONS),
+    host: hostOption.value,
+    'crm-mapping': mappingOption.value,
+    'secure-cookies': given['secure-cookies'] ?? envBoolean(io.env, 'SUNSET_SECURE_COOKIES'),
+  };
+  const port = intFlag(portOption.value, portOption.name, 0, 65535) ?? 8080;
   const logLevel = (io.env.LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ExitError(`LOG_LEVEL=${io.env.LOG_LEVEL}: use one of ${LOG_LEVELS.join(', ')}.`, EXIT_USAGE);
+    throw new ExitError(`LOG_LEVEL=${io.env.LOG_LEVEL}: use one of ${LOG_LEVELS.join(', ')}.`, EXIT.usage);
   }
-  let metricsToken: string | undefined;
-  if (values['metrics-token-file']) {
-    try {
-      metricsToken = readFileSync(values['metrics-token-file'], 'utf8').trim();
-    } catch (error) {
-      throw new ExitError(`--metrics-token-file: cannot read it (${(error as { code?: string }).code ?? String(error)}).`, EXIT_USAGE);
-    }
-    if (metricsToken.length < 16) throw new ExitError('--metrics-token-file: the token needs at least 16 characters.', EXIT_USAGE);
-  }
-  const publicUrl = values['public-url'];
+  const metricsToken = readMetricsToken(given['metrics-token-file'], io.env);
+  const publicUrl = publicUrlOption.value;
   if (publicUrl !== undefined) {
     let ok = false;
     try {
@@ -72,7 +78,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     } catch {
       ok = false;
     }
-    if (!ok) throw new ExitError(`--public-url: "${publicUrl}" is not an address like https://sunset.example.com (scheme and host, no path).`, EXIT_USAGE);
+    if (!ok) throw new ExitError(`${optionLabel(publicUrlOption.name)}: "${publicUrl}" is not an address like https://sunset.example.com (scheme and host, no path).`, EXIT.usage);
   }
   let mappingFile: MappingFile | undefined;
   if (values['crm-mapping']) {
@@ -80,12 +86,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     try {
       text = readFileSync(values['crm-mapping'], 'utf8');
     } catch (error) {
-      throw new ExitError(`--crm-mapping: cannot read ${values['crm-mapping']} (${(error as { code?: string }).code ?? String(error)}).`, EXIT_USAGE);
+      throw new ExitError(`${optionLabel(mappingOption.name)}: cannot read ${values['crm-mapping']} (${(error as { code?: string }).code ?? String(error)}).`, EXIT.usage);
     }
     try {
       mappingFile = parseMappingFile(text, values['crm-mapping']);
     } catch (error) {
-      if (error instanceof MappingFileError) throw new ExitError(`The CRM mapping file has problems; the service did not start:\n${error.problems.map((p) => `  ${p}`).join('\n')}`, EXIT_USAGE);
+      if (error instanceof MappingFileError) throw new ExitError(`The CRM mapping file has problems; the service did not start:\n${error.problems.map((p) => `  ${p}`).join('\n')}`, EXIT.usage);
       throw error;
     }
   }
@@ -100,22 +106,22 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '2' });
     res.end('{"error":"Sunset is starting; try again in a moment"}');
   });
-  await bind(server, values.host ?? '127.0.0.1', port);
+  await bind(server, values.host ?? '127.0.0.1', port, optionLabel(hostOption.name));
   const closeServer = (): Promise<void> => new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
   });
-  let session;
+  let workspace;
   try {
-    session = await openSession(io, { ...values, json: false });
+    workspace = await openWorkspace(io, { ...values, json: false });
   } catch (error) {
     await closeServer();
     throw error;
   }
-  const store = createServiceStore(session.journal.db);
-  await store.migrate(session.journal);
+  const store = createServiceStore(workspace.journal.db);
+  await store.migrate(workspace.journal);
   if ((await store.userCount()) === 0) {
-    await session.close();
+    await workspace.close();
     await closeServer();
     throw new ExitError(`No user can sign in yet: add one with \`sunset users add NAME${values.db ? ` --db ${values.db}` : ''}\`, then start the service again.`);
   }
@@ -123,15 +129,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // One JSON object a line off a terminal (for a log collector); a readable line on one.
   const logger = createLogger({
     level: logLevel, destination: io.stderr, pretty: io.stderr.isTTY === true,
-    color: io.stderr.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== 'dumb',
+    color: io.escapes,
   });
   const service = createService({
-    journal: session.journal,
+    journal: workspace.journal,
     connection: {
-      target: session.connection.target,
-      port: (org) => session.connection.port(org),
-      organizations: () => session.connection.port(session.connection.defaultOrganizationId ?? '0').organizations(),
-      stats: () => ({ apiCalls: session.connection.apiCalls(), rateLimited: session.connection.rateLimited() }),
+      target: workspace.connection.target,
+      port: (org) => workspace.connection.port(org),
+      organizations: () => workspace.connection.port(workspace.connection.defaultOrganizationId ?? '0').organizations(),
+      stats: () => ({ apiCalls: workspace.connection.apiCalls(), rateLimited: workspace.connection.rateLimited() }),
+      onResponse: (listener) => workspace.connection.onResponse(listener),
     },
     owner: ownerId(),
     isDead: isDeadOwner,
@@ -144,16 +151,41 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ...(io.env.SUNSET_FAILPOINT ? { failpoint: parseFailpoint(io.env.SUNSET_FAILPOINT)! } : {}),
   });
   const listening = await service.listen({ server });
-  io.stdout.write(`Sunset is serving ${listening.origin} (${session.connection.description}; journal ${session.dbPath}). Ctrl-C stops it.\n`);
+  io.stdout.write(`Sunset is serving ${listening.origin} (${workspace.connection.description}; journal ${workspace.dbPath}). Ctrl-C stops it.\n`);
   await new Promise<void>((resolve) => io.onStop(resolve));
   io.stderr.write('Stopping: finishing the calls in flight; runs being applied resume when the service starts again...\n');
   await service.close();
-  await session.close();
+  await workspace.close();
   return 0;
 }
 
+/**
+ * The token Prometheus sends: read from --metrics-token-file, else SUNSET_METRICS_TOKEN_FILE, else
+ * taken from SUNSET_METRICS_TOKEN itself (a secret in a container's environment, never a flag).
+ */
+function readMetricsToken(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const file = flagOrEnv(flag, env, 'metrics-token-file', 'SUNSET_METRICS_TOKEN_FILE');
+  const inline = env.SUNSET_METRICS_TOKEN;
+  let token: string;
+  let from: string;
+  if (file.value !== undefined) {
+    if (file.name === 'SUNSET_METRICS_TOKEN_FILE' && inline) throw new ExitError('SUNSET_METRICS_TOKEN_FILE and SUNSET_METRICS_TOKEN are both set: keep one.', EXIT.usage);
+    from = optionLabel(file.name);
+    try {
+      token = readFileSync(file.value, 'utf8').trim();
+    } catch (error) {
+      throw new ExitError(`${from}: cannot read it (${(error as { code?: string }).code ?? String(error)}).`, EXIT.usage);
+    }
+  } else if (inline) {
+    from = 'SUNSET_METRICS_TOKEN';
+    token = inline.trim();
+  } else return undefined;
+  if (token.length < 16) throw new ExitError(`${from}: the token needs at least 16 characters.`, EXIT.usage);
+  return token;
+}
+
 /** Listens on host:port; a port in use (or not ours to take) is a clear error. */
-async function bind(server: Server, host: string, port: number): Promise<void> {
+async function bind(server: Server, host: string, port: number, hostLabel: string): Promise<void> {
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -166,7 +198,7 @@ async function bind(server: Server, host: string, port: number): Promise<void> {
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE') throw new ExitError(`Port ${port} is already in use (another Sunset?); pick another with --port. Nothing was started.`);
     if (code === 'EACCES') throw new ExitError(`Port ${port} on ${host} is not ours to take (EACCES); pick another with --port.`);
-    if (code === 'EADDRNOTAVAIL') throw new ExitError(`--host ${host}: this machine has no such address.`, EXIT_USAGE);
+    if (code === 'EADDRNOTAVAIL') throw new ExitError(`${hostLabel} ${host}: this machine has no such address.`, EXIT.usage);
     throw error;
   }
 }

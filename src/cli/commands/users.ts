@@ -1,52 +1,46 @@
 /** `sunset users add NAME`: a local user who can sign in to `sunset serve`. */
-import { Writable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createServiceStore, hashPassword, passwordProblem } from '../../service/index.js';
 import { parseFlags } from '../args.js';
-import { openJournal } from '../context.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { askHidden } from '../terminal.js';
+import { openJournal, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset users add NAME [--db FILE]
 
 Adds a user who can sign in to \`sunset serve\` (or sets a new password for an existing one, which
 also signs them out everywhere). The password is read from SUNSET_PASSWORD, or asked for twice
 without echo; it needs at least 12 characters and is stored only as a scrypt hash.
+
+Options:
+  --db FILE             The journal \`sunset serve\` uses (default ./sunset.db)     SUNSET_DB
+  --help, -h            Show this help
 `;
 
-async function askHidden(io: CliIO, question: string): Promise<string> {
-  const muted = new Writable({ write: (_c, _e, done) => done() });
-  // The interface first: it turns the terminal's echo off (raw mode) before the question shows.
-  const rl = createInterface({ input: io.stdin, output: muted, terminal: true });
-  io.stderr.write(question);
-  try {
-    return await new Promise<string>((resolve) => rl.question('', resolve));
-  } finally {
-    rl.close();
-    io.stderr.write('\n');
-  }
-}
+export const OPTIONS = { db: { type: 'string' }, help: { type: 'boolean' } } as const;
+
+export const SUBCOMMANDS = ['add'] as const;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({
-    args: argv, strict: true, allowPositionals: true, options: { db: { type: 'string' }, help: { type: 'boolean' } },
-  }), 'users');
-  if (values.help || positionals.length === 0) {
+  const { values: given, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS }), 'users');
+  if (given.help) {
     io.stdout.write(HELP);
-    return values.help ? 0 : EXIT_USAGE;
+    return 0;
   }
-  if (positionals[0] !== 'add' || positionals.length !== 2) throw new ExitError('Use: sunset users add NAME', EXIT_USAGE);
+  if (positionals.length === 0) throw new ExitError(`\`sunset users\` needs a subcommand: sunset users add NAME.\n\n${HELP}`, EXIT.usage);
+  const values = withEnvTwins(given, io.env, OPTIONS);
+  if (positionals[0] !== 'add' || positionals.length !== 2) throw new ExitError('Use: sunset users add NAME', EXIT.usage);
   const name = positionals[1]!;
-  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new ExitError('A user name has 1 to 64 letters, digits or . _ @ -', EXIT_USAGE);
+  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new ExitError('A user name has 1 to 64 letters, digits or . _ @ -', EXIT.usage);
   let password = io.env.SUNSET_PASSWORD ?? '';
   if (!password) {
-    if (!io.stdin.isTTY) throw new ExitError('No password: set SUNSET_PASSWORD, or run this on a terminal to be asked.', EXIT_USAGE);
+    if (!io.stdin.isTTY) throw new ExitError('No password: set SUNSET_PASSWORD, or run this on a terminal to be asked.', EXIT.usage);
     password = await askHidden(io, 'Password: ');
-    if ((await askHidden(io, 'Again: ')) !== password) throw new ExitError('The two passwords differ; nothing was changed.', EXIT_USAGE);
+    if ((await askHidden(io, 'Again: ')) !== password) throw new ExitError('The two passwords differ; nothing was changed.', EXIT.usage);
   }
   const problem = passwordProblem(password);
-  if (problem) throw new ExitError(`${problem}; nothing was changed.`, EXIT_USAGE);
+  if (problem) throw new ExitError(`${problem}; nothing was changed.`, EXIT.usage);
   const journal = await openJournal(values.db ?? 'sunset.db');
   try {
     const store = createServiceStore(journal.db);

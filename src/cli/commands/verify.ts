@@ -2,10 +2,13 @@
 import { parseArgs } from 'node:util';
 import { describeTarget, verifyRun } from '../../engine/index.js';
 import { parseFlags } from '../args.js';
-import { COMMON_FLAGS, COMMON_HELP, explain, formatInstant, openSession, readCost, resolveOrganization } from '../common.js';
-import { createProgress } from '../context.js';
-import { ExitError, EXIT_USAGE } from '../exit-error.js';
-import type { CliIO } from '../main.js';
+import { explain } from '../connection.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { resolveOrganization } from '../organization.js';
+import { readCost } from '../run-execution.js';
+import { createProgress, formatInstant } from '../terminal.js';
+import { COMMON_FLAGS, COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
 import type { RunRecord } from '../../engine/index.js';
 
 const HELP = `Usage: sunset verify RUN_ID [options]
@@ -15,46 +18,49 @@ before the run with what Zoho holds now. "Before" comes from the scan the run's 
 (or was read when the run started). Now is read with whichever costs fewer calls: whole
 transaction lists (200 a page) or one list per contact and type for a small run. A difference
 where the contact traded since "before" (a transaction created or edited after it) is explained
-and listed; any other difference is a loss, and the exit code is 1. It reads where the run was made
+and listed; any other difference is a loss, and the exit code is 4. It reads where the run was made
 (its Zoho, or emulator) and refuses any other.
 
 ${COMMON_HELP}
 `;
 
+export const OPTIONS = COMMON_FLAGS;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: { ...COMMON_FLAGS } }), 'verify');
-  if (values.help) {
+  const { values: given, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS }), 'verify');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new ExitError('Name the run: sunset verify RUN_ID', EXIT_USAGE);
+  const values = withEnvTwins(given, io.env, OPTIONS);
+  if (positionals.length !== 1) throw new ExitError('Name the run: sunset verify RUN_ID', EXIT.usage);
   const runId = positionals[0]!;
   let runRecord: RunRecord | undefined;
-  const session = await openSession(io, values, {
+  const workspace = await openWorkspace(io, values, {
     bind: async (journal) => {
       runRecord = await journal.getRun(runId);
-      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`);
+      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`, EXIT.notFound);
       return { what: `Run ${runId}`, target: runRecord.target };
     },
   });
   try {
     const record = runRecord!;
-    const before = await session.journal.fingerprintSet(runId, 'before');
+    const before = await workspace.journal.fingerprintSet(runId, 'before');
     if (!before) {
       throw new ExitError(`Run ${runId} has no record of its contacts' transactions from before it ran (it was applied with --no-fingerprint, or is a contacts or CRM run); there is nothing to compare with.`);
     }
-    await resolveOrganization(session.connection, record.organizationId);
-    const port = session.connection.port(record.organizationId);
+    await resolveOrganization(workspace.connection, record.organizationId);
+    const port = workspace.connection.port(record.organizationId);
     const quiet = values.quiet === true || values.json === true;
     if (!quiet) {
-      const steps = await session.journal.steps(runId);
-      const { how, cost } = await readCost(session.journal, port, new Map(steps.map((s) => [s.contactId, s.contactType])));
+      const steps = await workspace.journal.steps(runId);
+      const { how, cost } = await readCost(workspace.journal, port, new Map(steps.map((s) => [s.contactId, s.contactType])));
       io.stderr.write(`Reading ${how} (${cost}), to compare with the counts of ${formatInstant(before.takenAt)}${before.source === 'snapshot' ? ', from the scan' : ''}.\n`);
     }
     const progress = createProgress(io, quiet);
     let result;
     try {
-      result = await verifyRun(session.journal, port, runId, {
+      result = await verifyRun(workspace.journal, port, runId, {
         now: Date.now(),
         onProgress: (p) => progress.update(p.phase === 'explain'
           ? `Looking for what traded since then: ${p.done} pages...`
@@ -70,7 +76,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const lost = result.differences.filter((d) => d.explained === null);
     if (values.json) io.stdout.write(`${JSON.stringify({ ...result, target: record.target })}\n`);
     else {
-      const where = describeTarget(record.target || session.connection.target);
+      const where = describeTarget(record.target || workspace.connection.target);
       if (result.ok) {
         io.stdout.write(`Verified run ${runId} on ${where}: ${result.transactions} transactions totalling ${money(result.totalCents)} across ${result.contacts} contacts are as before the run${explained.length > 0 ? `, but for ${explained.length} change${explained.length === 1 ? '' : 's'} made by trading since` : ''}. No history was lost. (${result.apiCalls} API calls)\n`);
       } else {
@@ -85,8 +91,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       }
       if (explained.length > 10) io.stdout.write(`  … and ${explained.length - 10} more changes made by trading (--json lists every one)\n`);
     }
-    return result.ok ? 0 : 1;
+    return result.ok ? EXIT.ok : EXIT.differences;
   } finally {
-    await session.close();
+    await workspace.close();
   }
 }

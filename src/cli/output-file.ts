@@ -1,0 +1,37 @@
+/** Reports, exports and policies written to files the user names. */
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
+import { ExitError } from './exit-codes.js';
+
+/**
+ * Writes a report, an export or a policy owner-only (0600), like the journal: reports and audit
+ * exports hold customer names and amounts. A new file is created 0600 from its first byte; an
+ * existing one is made 0600 before it is emptied and the new content goes in, so if that is not
+ * allowed (another user's file) the old content stays as it was. Something that is not a regular
+ * file (/dev/stdout, a pipe) is written as it is.
+ */
+export function writeOutput(path: string, content: string): void {
+  const codeOf = (error: unknown): string => (error as { code?: string }).code ?? String(error);
+  let fd: number;
+  try {
+    // No O_TRUNC: an existing file keeps its content until it is owner-only.
+    fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT, 0o600);
+  } catch (error) {
+    throw new ExitError(`Cannot write ${path}: ${codeOf(error)}`);
+  }
+  try {
+    if (fstatSync(fd).isFile()) {
+      try {
+        fchmodSync(fd, 0o600);
+      } catch (error) {
+        throw new ExitError(`Cannot write ${path}: it cannot be made readable by its owner only (${codeOf(error)}), and it would hold customer names and amounts. Write to a file of your own.`);
+      }
+      ftruncateSync(fd, 0);
+    }
+    writeFileSync(fd, content);
+  } catch (error) {
+    if (error instanceof ExitError) throw error;
+    throw new ExitError(`Cannot write ${path}: ${codeOf(error)}`);
+  } finally {
+    closeSync(fd);
+  }
+}

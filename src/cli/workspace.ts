@@ -1,0 +1,160 @@
+/**
+ * A workspace: what an engine command works in, the journal and the connection to Zoho Books,
+ * opened together from the common flags (--db, --org, --emulator, --credentials, ...).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createJournal, openSqlite, JournalError, type Journal } from '../engine/index.js';
+import { isOrganizationId } from '../zoho/index.js';
+import { intFlag } from './args.js';
+import { connect, type Binding, type Connection } from './connection.js';
+import { EXIT, ExitError } from './exit-codes.js';
+import type { CliIO } from './io.js';
+
+/** There is no journal where a command that only reads one looked: nothing was created. */
+export class NoJournalError extends ExitError {
+  constructor(readonly path: string) {
+    super(`There is no journal at ${path}: nothing was scanned, planned or changed with it yet. \`sunset scan --policy FILE\` (or \`sunset contacts\`) makes one; --db FILE names another.`, EXIT.notFound);
+  }
+}
+
+export interface OpenJournalOptions {
+  /**
+   * false for commands that only read the journal: a missing file is a NoJournalError instead of a
+   * new empty journal left behind (a typo in --db, or the wrong directory, would otherwise look
+   * like "no runs yet" and leave a stray sunset.db).
+   */
+  create?: boolean;
+}
+
+/** Opens (creating, unless `create: false`) the journal; a file that is not a journal is a clear error. */
+export async function openJournal(path: string, options: OpenJournalOptions = {}): Promise<Journal> {
+  const full = resolve(path);
+  if (options.create === false && !existsSync(full)) throw new NoJournalError(full);
+  if (!existsSync(dirname(full))) throw new ExitError(`--db ${path}: the directory ${dirname(full)} does not exist.`);
+  let journal: Journal | undefined;
+  try {
+    journal = createJournal(openSqlite(full));
+    await journal.migrate();
+    return journal;
+  } catch (error) {
+    await journal?.close().catch(() => undefined);
+    if (error instanceof JournalError) throw new ExitError(`${path}: ${error.message}`);
+    throw new ExitError(`Cannot open the journal ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Flags every engine command takes (spread into parseArgs options). */
+export const COMMON_FLAGS = {
+  db: { type: 'string' },
+  org: { type: 'string' },
+  emulator: { type: 'string' },
+  credentials: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  'per-minute': { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+export const COMMON_HELP = `Common options (a flag beats its environment twin, named on the right):
+  --db FILE             The journal (default ./sunset.db)                          SUNSET_DB
+  --org ID              The organization (default: the policy's, the login's,      SUNSET_ORG
+                        or the only one)
+  --emulator URL        Talk to a running \`sunset emulator start\` instead of Zoho  SUNSET_EMULATOR
+                        (\`--emulator embedded\`: the embedded one)
+  --credentials FILE    Credentials from \`sunset auth login\`                      SUNSET_CREDENTIALS
+                        (default ~/.sunset/credentials.json; SUNSET_HOME moves ~/.sunset)
+  --json                Print only the result document, as JSON, on stdout; a failure is
+                        {"error": {"code", "message"}} there
+  --quiet               No progress on stderr
+  --per-minute N        The organization's request limit per minute (default 100, Zoho's)
+  --help, -h            Show this help
+A connection named on the command line (--emulator, --credentials) beats one in the environment.
+Without credentials, commands use the embedded emulator (state in sunset-emulator.db beside the journal)
+while the journal has known no other place. A command on a run or a plan uses the place it was made
+(a running emulator at its address, Zoho with your credentials) and refuses any other.`;
+
+export interface CommonValues {
+  db?: string;
+  org?: string;
+  emulator?: string;
+  credentials?: string;
+  json?: boolean;
+  quiet?: boolean;
+  'per-minute'?: string;
+  /** The options withEnvTwins took from the environment, and the variable each came from. */
+  fromEnv?: Partial<Record<'db' | 'org' | 'emulator' | 'credentials', string>>;
+}
+
+/**
+ * The common flags a command was not given, from their environment twins (an empty variable is
+ * unset): SUNSET_DB, SUNSET_ORG, and for the connection SUNSET_EMULATOR (or its older name
+ * SUNSET_EMULATOR_URL) or SUNSET_CREDENTIALS, used only when the command line names no connection
+ * at all, so `--credentials FILE` is not overridden by an emulator in the environment. Only the
+ * options the command takes (`options`, its parseArgs options) are filled. A value from the
+ * environment that cannot be right is refused here, naming the variable.
+ */
+export function withEnvTwins<T extends CommonValues>(values: T, env: NodeJS.ProcessEnv, options: object): T {
+  const filled: T = { ...values, fromEnv: {} };
+  const from = filled.fromEnv!;
+  const take = (option: 'db' | 'org' | 'emulator' | 'credentials', name: string): void => {
+    const value = env[name];
+    if (!(option in options) || filled[option] !== undefined || value === undefined || value === '') return;
+    filled[option] = value;
+    from[option] = name;
+  };
+  take('db', 'SUNSET_DB');
+  take('org', 'SUNSET_ORG');
+  if (filled.emulator === undefined && filled.credentials === undefined) {
+    take('emulator', 'SUNSET_EMULATOR');
+    take('emulator', 'SUNSET_EMULATOR_URL');
+    take('credentials', 'SUNSET_CREDENTIALS');
+  }
+  if (from.org && !isOrganizationId(filled.org!)) throw new ExitError(`${from.org}=${filled.org}: an organization id is digits only.`, EXIT.usage);
+  if (from.db && !existsSync(dirname(resolve(filled.db!)))) {
+    throw new ExitError(`${from.db}=${filled.db}: the directory ${dirname(resolve(filled.db!))} does not exist.`, EXIT.usage);
+  }
+  return filled;
+}
+
+export interface Workspace {
+  journal: Journal;
+  connection: Connection;
+  dbPath: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the journal, then the connection. `bind` names the record the command acts on (a run, a
+ * plan), read from the journal: the connection is the place it was made, or the command is refused.
+ */
+export async function openWorkspace(
+  io: CliIO,
+  values: CommonValues,
+  options: { perMinute?: number; bind?: (journal: Journal) => Promise<Binding | undefined>; create?: boolean } = {},
+): Promise<Workspace> {
+  const dbPath = values.db ?? 'sunset.db';
+  const perMinute = options.perMinute ?? intFlag(values['per-minute'], 'per-minute', 1, 1_000_000);
+  // A command on a run or a plan reads them from an existing journal: it does not make an empty one.
+  const journal = await openJournal(dbPath, { create: options.create ?? options.bind === undefined });
+  let connection: Connection;
+  try {
+    const binding = await options.bind?.(journal);
+    connection = await connect(io, {
+      emulatorUrl: values.emulator, credentialsFile: values.credentials, from: values.fromEnv, dbPath, quiet: values.quiet || values.json, perMinute,
+      binding, journalTargets: await journal.targets(),
+    });
+  } catch (error) {
+    await journal.close();
+    throw error;
+  }
+  return {
+    journal,
+    connection,
+    dbPath,
+    async close() {
+      await connection.close();
+      await journal.close();
+    },
+  };
+}
