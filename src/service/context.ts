@@ -17,7 +17,7 @@ import { HttpError, type JsonText } from './http.js';
 import { fileMappingFor } from './mapping-file.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
-import type { ServiceConnection, ServiceOptions } from './server.js';
+import type { ServiceConnection, ServiceOptions } from './options.js';
 import type { ServiceLogger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import type { ServiceStore, WebhookMapping } from './store.js';

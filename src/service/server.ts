@@ -6,54 +6,16 @@
 import { getRequestListener } from '@hono/node-server';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeDriver, describeTarget, runStatus, type BooksPort, type EngineClock, type Failpoint, type Journal } from '../engine/index.js';
+import { describeDriver, describeTarget, runStatus, type EngineClock } from '../engine/index.js';
 import { createApp, type ServiceApp } from './app.js';
 import { createServiceContext } from './context.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createRunner, type Runner } from './runner.js';
-import { errorText, silentLogger, type ServiceLogger } from './logger.js';
-import type { ZohoCallInfo } from './metrics.js';
+import { errorText, silentLogger } from './logger.js';
+import type { ServiceOptions } from './options.js';
 import { createScheduler } from './scheduler.js';
 import { createServiceStore, type ServiceStore } from './store.js';
 import { createWebhookProcessor } from './webhooks.js';
-import type { MappingFile } from './mapping-file.js';
-
-export interface ServiceConnection {
-  /** What it reaches (`zoho:EU`, `emulator:URL`, `embedded`): the service works only on runs and plans made there. */
-  target: string;
-  port(organizationId: string): BooksPort;
-  organizations(): Promise<Array<{ organizationId: string; name: string; plan: string }>>;
-  stats(): { apiCalls: number; rateLimited: number };
-  /** Subscribes to every Zoho call's answer (for the latency histogram of /metrics); optional. */
-  onResponse?(listener: (info: ZohoCallInfo) => void): void;
-}
-
-export interface ServiceOptions {
-  journal: Journal;
-  connection: ServiceConnection;
-  clock?: EngineClock;
-  /** Lease owner name of this process. */
-  owner: string;
-  isDead?: (owner: string) => boolean;
-  /** Lets Prometheus scrape /metrics with `Authorization: Bearer <token>`. */
-  metricsToken?: string;
-  sessionTtlMs?: number;
-  /** Mark cookies Secure (behind HTTPS). */
-  secureCookies?: boolean;
-  /** Where app.html, login.html, app.js and app.css are. */
-  uiDir: string;
-  /** Crash injection for the crash suite: where CRM runs kill the process (SUNSET_FAILPOINT). */
-  failpoint?: Failpoint;
-  /** `--public-url`: the address users and the CRM reach the service by (behind a proxy). */
-  publicUrl?: string;
-  /** `--crm-mapping FILE`: the CRM values that mean inactive/active, for the organizations it names (or all). */
-  mappingFile?: MappingFile;
-  /** How often to apply accepted CRM events (default 1 s) and check schedules (default 30 s); 0 turns a loop off (tests drive it). */
-  webhookIntervalMs?: number;
-  scheduleIntervalMs?: number;
-  /** Where the service logs (pino's Logger fits; `createLogger` in logger.ts makes one); default: nowhere. */
-  logger?: ServiceLogger;
-}
 
 export interface Service {
   readonly store: ServiceStore;
