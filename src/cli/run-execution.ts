@@ -7,6 +7,7 @@ import {
   type ApplyProgress, type BooksPort, type Journal, type RunRecord,
 } from '../engine/index.js';
 import { renderRunText } from '../engine/report/index.js';
+import { systemClock } from '../client/index.js';
 import type { ContactType } from '../zoho/index.js';
 import { isDeadOwner, ownerId } from './actor.js';
 import { explain } from './connection.js';
@@ -107,7 +108,7 @@ export async function executeRun(io: CliIO, workspace: Workspace, run: RunRecord
   for (;;) {
     try {
       result = await applyRun({
-        journal, port, runId: run.runId, owner, clock: { now: Date.now, sleep: (ms, signal) => sleep(ms, signal) },
+        journal, port, runId: run.runId, owner, clock: systemClock,
         concurrency: options.concurrency, isDead: isDeadOwner, signal: controller.signal,
         onProgress: (p) => progress.update(progressLine(p, Date.now())),
         failpoint,
@@ -116,7 +117,7 @@ export async function executeRun(io: CliIO, workspace: Workspace, run: RunRecord
     } catch (error) {
       if (error instanceof RunBusyError && options.wait && !controller.signal.aborted) {
         progress.update(`Waiting: run ${run.runId} is being applied by ${describeDriver(error.holder)}...`);
-        const waited = await sleep(2_000, controller.signal).then(() => true, () => false);
+        const waited = await systemClock.sleep(2_000, controller.signal).then(() => true, () => false);
         if (waited) continue;
         progress.done();
         throw new ExitError(`Stopped while waiting for run ${run.runId}; nothing was done here.`, EXIT.interrupted);
@@ -146,24 +147,6 @@ export async function executeRun(io: CliIO, workspace: Workspace, run: RunRecord
     return EXIT.interrupted;
   }
   return result.counts.failed > 0 ? EXIT.failedSteps : EXIT.ok;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { systemClock } from './clock.js';
 
 export interface StoredToken {
   accessToken: string;
@@ -89,7 +90,6 @@ export interface FileTokenStoreOptions {
  * dead pid on this host, or (for another host) no renewal for `staleMs`. The holder renews it.
  */
 async function withFileLock<T>(lock: string, staleMs: number, fn: () => Promise<T>): Promise<T> {
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   const me = JSON.stringify({ host: hostname(), pid: process.pid });
   for (;;) {
     try {
@@ -100,7 +100,7 @@ async function withFileLock<T>(lock: string, staleMs: number, fn: () => Promise<
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw error;
       if (lockIsStale(lock, staleMs)) rmSync(lock, { force: true });
-      else await sleep(50);
+      else await systemClock.sleep(50);
     }
   }
   const renew = setInterval(() => {

@@ -4,6 +4,7 @@
  * served on node:http by @hono/node-server, or answered in-process through `fetch`.
  */
 import { getRequestListener } from '@hono/node-server';
+import { systemClock } from '../client/index.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeDriver, describeTarget, runStatus, type EngineClock } from '../engine/index.js';
@@ -59,20 +60,9 @@ function hostsFor(address: AddressInfo, publicUrl: string | undefined): Set<stri
   return publicUrl ? hosts : null;
 }
 
-const realClock: EngineClock = {
-  now: Date.now,
-  sleep: (ms, signal) => new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
-  }),
-};
-
 export function createService(options: ServiceOptions): Service {
   const { journal, connection } = options;
-  const clock = options.clock ?? realClock;
+  const clock: EngineClock = options.clock ?? systemClock;
   const store = createServiceStore(journal.db);
   const bus = createEventBus();
   const logger = options.logger ?? silentLogger;

@@ -79,14 +79,14 @@ describe('checkJournal', () => {
     expect(await checkJournal(h.journal)).toEqual([]);
   });
 
-  it('`sunset runs check` exits 0 on a sound journal and 1 with each problem', async () => {
+  it('`sunset runs check` exits 0 on a sound journal and 4 ("differences", docs/cli.md) with each problem', async () => {
     const sound = await cli.run(['runs', 'check', '--db', h.dbPath]);
     expect(sound.code, sound.stderr).toBe(0);
     expect(sound.stdout).toMatch(/^The journal is sound: 2 runs checked/);
     await h.journal.db.run("UPDATE steps SET outcome = NULL WHERE run_id = ? AND seq = 2", [undoId]);
     try {
       const bad = await cli.run(['runs', 'check', '--db', h.dbPath, '--json']);
-      expect(bad.code).toBe(1);
+      expect(bad.code).toBe(4);
       const out = JSON.parse(bad.stdout) as { ok: boolean; runs: number; problems: string[] };
       expect(out.ok).toBe(false);
       expect(out.problems).toContainEqual(expect.stringContaining(`run ${undoId} step 2`));

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createMemoryTokenStore, createZohoBooksClient } from '../../client/index.js';
+import { createMemoryTokenStore, createZohoBooksClient, systemClock } from '../../client/index.js';
 import { createEmulator, listen } from '../../emulator/index.js';
 import {
   applyRun, buildPlanFromPages, createJournal, createRunFromPlan, createUndoRun, createZohoPort, defaultPolicyText, emulatorTarget, openSqlite, parsePolicy,
@@ -99,7 +99,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const run = await createRunFromPlan(journal, plan, 'sunset demo', Date.now());
     t = Date.now();
     const applied = await applyRun({
-      journal, port, runId: run.runId, owner: ownerId(), clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+      journal, port, runId: run.runId, owner: ownerId(), clock: systemClock,
       concurrency: 10,
       onProgress: (p) => progress.update(`   applying: ${p.counts.changed + p.counts.unchanged + p.counts.skipped + p.counts.failed}/${p.counts.total} steps`),
     });
@@ -114,7 +114,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     out(`5. Verify    ${verified.ok ? 'no history lost' : `${verified.differences.length - traded} DIFFERENCES`}: ${verified.transactions} transactions totalling ${(verified.totalCents / 100).toFixed(2)} ${org.currency_code} across ${verified.contacts} contacts, as at the scan${traded > 0 ? ` but for ${traded} made by trading since (the skipped customer's order)` : ''}; ${verified.apiCalls} API calls`);
 
     const { run: undo } = await createUndoRun(journal, run.runId, 'sunset demo', Date.now());
-    const undone = await applyRun({ journal, port, runId: undo.runId, owner: ownerId(), clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, concurrency: 10 });
+    const undone = await applyRun({ journal, port, runId: undo.runId, owner: ownerId(), clock: systemClock, concurrency: 10 });
     const verifiedUndo = await verifyRun(journal, port, undo.runId, { now: emulator.clock.now() });
     out(`6. Undo      run ${undo.runId}: ${undone.counts.changed} contacts active again; verify: ${verifiedUndo.ok ? 'no history lost' : 'DIFFERENCES'}`);
 
