@@ -1,6 +1,29 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The web UI (src/service/ui/src) leaves its own tree for types only (the service's shapes, the
+ * app's type for hono's client, the engine's), and for the few pure modules it shares with the
+ * engine and the service: the chart's layout, the exclusion reasons, zoho's transaction types,
+ * the review rows' columns. A file `depth` folders below src/service/ui/src reaches src/service
+ * with depth + 2 `../`.
+ */
+function uiImports(depth) {
+  const service = `(\\.\\./){${depth + 2}}`;
+  const shared = 'api-types\\.js$|\\.\\./(engine/report/(histogram|exclusion-reasons)|zoho/transaction-types)\\.js$';
+  return {
+    files: [`src/service/ui/src/${'*/'.repeat(depth)}*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*'], message: 'The web UI runs in the browser.' },
+          { regex: `^${service}(?!${shared})`, allowTypeImports: true, message: 'The web UI reaches the service over HTTP: from outside src/service/ui it imports types only, and the pure modules it shares.' },
+        ],
+      }],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
   js.configs.recommended,
@@ -34,6 +57,20 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' }],
     },
   },
+  {
+    // The web UI runs in the browser (bundled by scripts/build-ui.mjs): browser globals, no node.
+    files: ['src/service/ui/src/**'],
+    languageOptions: {
+      globals: {
+        window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', navigator: 'readonly',
+        performance: 'readonly', sessionStorage: 'readonly', getComputedStyle: 'readonly', requestAnimationFrame: 'readonly',
+        EventSource: 'readonly', ResizeObserver: 'readonly', Node: 'readonly', Element: 'readonly', HTMLElement: 'readonly',
+        HTMLInputElement: 'readonly', HTMLSelectElement: 'readonly', HTMLTextAreaElement: 'readonly', Intl: 'readonly',
+      },
+    },
+    rules: { 'no-restricted-globals': ['error', 'process', 'Buffer', 'setImmediate', 'require', '__dirname', '__filename', 'global'] },
+  },
+  ...[0, 1, 2].map((depth) => uiImports(depth)),
   {
     files: ['src/emulator/**'],
     rules: {

@@ -8,8 +8,10 @@
  * Debian's Chromium (playwright-core) to the review page LOADS times, each a fresh page load.
  *
  * "Ready" = the page's own clock (performance.now(), from the start of navigation) when the summary
- * shows the plan's whole count and the first contact rows are drawn: the HTML, app.js and app.css,
- * the session, the plan, every review row (one JSON document) and the first draw of the table.
+ * shows the plan's whole count and the first contact rows are drawn: the HTML, app.js (the UI's
+ * bundle) and app.css, the session, the plan, every review row (one JSON document) and the first
+ * draw of the table. The rows document's and the script's sizes are given as sent (the service
+ * compresses them) and uncompressed.
  * Then, on the loaded page: a search (a contact id typed into the box until the count shows 1),
  * a filter (effect = excluded) and a sort (the "Last activity" column), each timed from the
  * action to the updated count or header.
@@ -26,7 +28,7 @@ import { children, signInApi } from './service-children.js';
 
 /** Browser globals, only in functions that run in the page (the project compiles without the DOM library). */
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
-interface PageEntry { name: string; startTime: number; responseEnd: number; encodedBodySize: number; domContentLoadedEventEnd: number }
+interface PageEntry { name: string; startTime: number; responseEnd: number; encodedBodySize: number; decodedBodySize: number; domContentLoadedEventEnd: number }
 type PagePerformance = { getEntriesByType(type: string): PageEntry[] };
 
 const { values } = parseArgs({ options: { contacts: { type: 'string' }, loads: { type: 'string' }, json: { type: 'boolean' } } });
@@ -69,7 +71,7 @@ try {
   // ---- the page, in Chromium ----
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await context.addCookies([{ name: 'sunset_session', value: cookie, url: origin, httpOnly: true, sameSite: 'Strict' }]);
-  const loads: Array<{ readyMs: number; rowsFetchMs: number; rowsBytes: number; domContentLoadedMs: number }> = [];
+  const loads: Array<{ readyMs: number; rowsFetchMs: number; rowsBytes: number; rowsDecodedBytes: number; scriptBytes: number; scriptDecodedBytes: number; domContentLoadedMs: number }> = [];
   let last;
   for (let i = 0; i < LOADS; i++) {
     const page = await context.newPage();
@@ -79,9 +81,14 @@ try {
       return totalShown === String(n) && document.querySelector('[data-testid=plan-row]') ? performance.now() : null;
     }, total, { polling: 'raf', timeout: 60_000 })).jsonValue());
     const timing = await page.evaluate(() => {
-      const rows = (performance as unknown as PagePerformance).getEntriesByType('resource').find((e) => e.name.includes('/rows'));
+      const resources = (performance as unknown as PagePerformance).getEntriesByType('resource');
+      const rows = resources.find((e) => e.name.includes('/rows'));
+      const script = resources.find((e) => e.name.endsWith('/assets/app.js'));
       const nav = (performance as unknown as PagePerformance).getEntriesByType('navigation')[0];
-      return { rowsFetchMs: rows ? rows.responseEnd - rows.startTime : NaN, rowsBytes: rows ? rows.encodedBodySize : NaN, domContentLoadedMs: nav?.domContentLoadedEventEnd ?? NaN };
+      return {
+        rowsFetchMs: rows ? rows.responseEnd - rows.startTime : NaN, rowsBytes: rows ? rows.encodedBodySize : NaN, rowsDecodedBytes: rows ? rows.decodedBodySize : NaN,
+        scriptBytes: script ? script.encodedBodySize : NaN, scriptDecodedBytes: script ? script.decodedBodySize : NaN, domContentLoadedMs: nav?.domContentLoadedEventEnd ?? NaN,
+      };
     });
     loads.push({ readyMs, ...timing });
     if (last) await last.close();
@@ -115,12 +122,16 @@ try {
   const figures = {
     contacts: CONTACTS, steps: plan.steps, excluded: plan.excluded, rows: total, scanAndPlanSeconds: scanSeconds, loads: LOADS,
     readyMs: { median: median(ready), min: Math.min(...ready), max: Math.max(...ready), all: ready.map((x) => Math.round(x)) },
-    rowsFetchMsMedian: median(loads.map((l) => l.rowsFetchMs)), rowsBytes: loads[0]!.rowsBytes, domContentLoadedMsMedian: median(loads.map((l) => l.domContentLoadedMs)),
+    rowsFetchMsMedian: median(loads.map((l) => l.rowsFetchMs)), rowsBytes: loads[0]!.rowsBytes, rowsDecodedBytes: loads[0]!.rowsDecodedBytes,
+    scriptBytes: loads[0]!.scriptBytes, scriptDecodedBytes: loads[0]!.scriptDecodedBytes, domContentLoadedMsMedian: median(loads.map((l) => l.domContentLoadedMs)),
     searchMs, filterMs, sortMs, cpus: cpus().length, chromium: browser.version(),
   };
   console.log(`review page: plan of ${plan.steps.toLocaleString('en')} steps + ${plan.excluded.toLocaleString('en')} excluded (${CONTACTS.toLocaleString('en')} contacts; scan + plan ${scanSeconds.toFixed(1)} s), Chromium ${figures.chromium}, ${LOADS} fresh loads`);
   console.log(`  ready (navigation start → whole count shown and rows drawn): median ${figures.readyMs.median.toFixed(0)} ms, min ${figures.readyMs.min.toFixed(0)}, max ${figures.readyMs.max.toFixed(0)} ms  [${figures.readyMs.all.join(', ')}]`);
-  console.log(`  of which the rows document: ${(figures.rowsBytes / 1024 / 1024).toFixed(2)} MB, fetched in ${figures.rowsFetchMsMedian.toFixed(0)} ms (median); DOMContentLoaded at ${figures.domContentLoadedMsMedian.toFixed(0)} ms`);
+  const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(2)} MB`;
+  const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
+  console.log(`  of which the rows document: ${mb(figures.rowsBytes)} sent (${mb(figures.rowsDecodedBytes)} uncompressed), fetched in ${figures.rowsFetchMsMedian.toFixed(0)} ms (median); DOMContentLoaded at ${figures.domContentLoadedMsMedian.toFixed(0)} ms`);
+  console.log(`  the script (app.js): ${kb(figures.scriptBytes)} sent (${kb(figures.scriptDecodedBytes)} uncompressed)`);
   console.log(`  on the loaded page: search by id ${searchMs.toFixed(0)} ms, filter (excluded) ${filterMs.toFixed(0)} ms, sort (last activity) ${sortMs.toFixed(0)} ms`);
   console.log(figures.readyMs.median < 1000 ? '  target (< 1 s): met' : '  target (< 1 s): MISSED');
   if (values.json) console.log(JSON.stringify(figures));

@@ -5,11 +5,10 @@
 import { createHash } from 'node:crypto';
 import { formatZohoDate, formatZohoTimestamp, TRANSACTION_TYPES, type TransactionType } from '../zoho/index.js';
 import { activityTypesFor, globToRegExp, subtractDuration, type FieldCondition, type Policy } from './policy.js';
+import { MONTH_MS, monthsSince } from './report/histogram.js';
 import type {
   Evidence, Exclusion, ExclusionReason, HistogramBucket, Plan, PlanStep, PlanSummary, SnapshotContact, SnapshotInfo,
 } from './types.js';
-
-const MONTH_MS = 30.44 * 86_400_000;
 
 export class PlanInputError extends Error {
   override name = 'PlanInputError';
@@ -145,7 +144,7 @@ export function createPlanner(policy: Policy, policyText: string, snapshot: Snap
       const countedDate = view.counted?.date ?? (view.ambiguous && last && last.date >= cutoffDate ? last.date : undefined);
       const counted = countedDate !== undefined && countedDate >= cutoffDate;
       const bucket = counted
-        ? histogram[Math.min(windowMonths - 1, Math.max(0, Math.floor((asOf - Date.parse(`${countedDate}T00:00:00Z`)) / MONTH_MS)))]!
+        ? histogram[Math.min(windowMonths - 1, monthsSince(countedDate, asOf))]!
         : none;
 
       // Filters decide whether the policy applies to the contact at all.

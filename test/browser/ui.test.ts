@@ -245,6 +245,56 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect(bars.reduce((a, b) => a + b, 0)).toBe(plan.steps.filter((st) => st.action === 'deactivate').length);
   });
 
+  it('the review table from the keyboard: arrows, Home and End move the active row, Enter opens its evidence, Escape closes it, Space excludes and includes, / searches', async () => {
+    const all = plan.steps.length + plan.excluded.length;
+    await page.getByTestId('filter-clear').click();
+    await expect.poll(() => text('count-shown')).toBe(String(all));
+    const region = page.getByTestId('plan-table');
+    // A table of every row for assistive technology, although only the rows in view are drawn.
+    expect(await region.getAttribute('role')).toBe('region');
+    expect(await region.locator('table').getAttribute('aria-rowcount')).toBe(String(all + 1));
+    const active = region.locator('tr.active');
+    await region.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(await active.getAttribute('aria-rowindex')).toBe('3');
+    const id = (await active.getAttribute('data-contact-id'))!;
+    await page.keyboard.press('Enter');
+    const panel = page.getByTestId('evidence-panel');
+    await expect.poll(() => panel.isVisible()).toBe(true);
+    expect(await panel.textContent()).toContain(id);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => panel.isVisible()).toBe(false);
+    await page.keyboard.press('End');
+    await expect.poll(() => active.getAttribute('aria-rowindex')).toBe(String(all + 1));
+    await page.keyboard.press('Home');
+    await expect.poll(() => active.getAttribute('aria-rowindex')).toBe('2');
+
+    // Space on a step excludes it, and again includes it.
+    await page.getByTestId('filter-effect').selectOption('deactivate');
+    const deactivations = plan.steps.filter((st) => st.action === 'deactivate').length;
+    await expect.poll(() => text('count-shown')).toBe(String(deactivations));
+    await region.focus();
+    await page.keyboard.press('ArrowDown');
+    const step = (await active.getAttribute('data-contact-id'))!;
+    await page.keyboard.press(' ');
+    await expect.poll(() => text('count-excluded')).toBe('1');
+    const row = region.locator(`tr[data-contact-id="${step}"]`);
+    expect(await row.getAttribute('class')).toContain('row-excluded');
+    expect(await row.getByTestId('exclude-checkbox').isChecked()).toBe(true);
+    expect(await page.getByTestId('approve-button').textContent()).toBe(`Approve and apply ${plan.steps.length - 1} changes`);
+    await page.keyboard.press(' ');
+    await expect.poll(() => text('count-excluded')).toBe('0');
+    expect(await row.getByTestId('exclude-checkbox').isChecked()).toBe(false);
+    expect(await page.getByTestId('approve-button').textContent()).toBe(`Approve and apply ${plan.steps.length} changes`);
+
+    // `/` goes to the search box.
+    await page.keyboard.press('/');
+    expect(await page.getByTestId('plan-search').evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    await page.getByTestId('filter-clear').click();
+    await expect.poll(() => text('count-shown')).toBe(String(all));
+  });
+
   it('excludes one contact, approves, and the run page shows the apply live until done', async () => {
     const target = plan.steps[1]!;
     excludedId = target.contactId;

@@ -18,7 +18,8 @@ import { createLogger, createService, hashPassword, type MappingFile, type Servi
 import { ROOT } from './cli.js';
 import { startEngineHarness, type EngineHarness } from './engine.js';
 
-export const UI_DIR = join(ROOT, 'src', 'service', 'ui');
+/** The built UI (`npm run build` bundles its script from TypeScript): what `sunset serve` serves. */
+export const UI_DIR = join(ROOT, 'dist', 'service', 'ui');
 export const USER = 'admin';
 export const PASSWORD = 'correct horse battery staple';
 

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Evidence, HistogramBucket, Plan } from '../types.js';
+import { bucketTotal, HISTOGRAM_COLORS, layoutHistogram, REPORT_HISTOGRAM, type HistogramBar } from './histogram.js';
 import { describeLastActivity } from './last-activity.js';
 import { EXCLUSION_REASONS, EXCLUSION_REASON_LABELS } from './plan-json.js';
 import { formatCount, formatInstant, formatMoney } from './plan-text.js';
@@ -38,10 +39,7 @@ export function escapeHtml(text: string): string {
 
 const esc = escapeHtml;
 
-const COLORS = { deactivate: '#d55e00', excluded: '#0072b2', kept: '#a8a8a8' } as const;
-const PARTS = ['deactivate', 'excluded', 'kept'] as const;
-const PART_LABELS = { deactivate: 'to deactivate', excluded: 'excluded', kept: 'kept (recently active)' } as const;
-const PART_NAMES = { deactivate: 'to deactivate', excluded: 'excluded', kept: 'kept' } as const;
+const COLORS = HISTOGRAM_COLORS;
 
 const CSS = `
 :root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa; --accent: #0969da; }
@@ -123,99 +121,39 @@ const SCRIPT = `
 /** The script's CSP hash: only this exact script may run in the page. */
 const SCRIPT_HASH = `sha256-${createHash('sha256').update(SCRIPT, 'utf8').digest('base64')}`;
 
-const total = (b: HistogramBucket): number => b.deactivate + b.excluded + b.kept;
-const round = (n: number): string => String(Math.round(n * 10) / 10);
-
-function bucketName(b: HistogramBucket): string {
-  if (b.label === 'none') return 'No activity in window';
-  return b.label === '1' ? '1 month since last activity' : `${b.label} months since last activity`;
-}
-
-function contacts(n: number): string {
-  return `${formatCount(n)} ${n === 1 ? 'contact' : 'contacts'}`;
-}
-
-function describeBucket(b: HistogramBucket): string {
-  const parts = PARTS.filter((p) => b[p] > 0).map((p) => `${formatCount(b[p])} ${PART_NAMES[p]}`);
-  return `${bucketName(b)}: ${contacts(total(b))}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
-}
-
-function niceStep(max: number, ticks: number): number {
-  if (max <= ticks) return 1;
-  const raw = max / ticks;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const norm = raw / magnitude;
-  return (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * magnitude;
-}
-
-/** A stacked bar chart, one bar group per histogram bucket: deactivate at the bottom, then excluded, then kept. */
+/** The months-since chart (laid out by histogram.ts, as the review page's) as SVG text. */
 function chartSvg(buckets: HistogramBucket[]): string {
-  const months = buckets.filter((b) => b.label !== 'none');
-  const none = buckets.find((b) => b.label === 'none');
-  const slot = 26;
-  const noneSlot = none ? 96 : 0;
-  const gap = none ? 18 : 0;
-  const left = 56;
-  const right = 16;
-  const top = 44;
-  const plot = 220;
-  const bottom = 62;
-  const width = left + Math.max(1, months.length) * slot + gap + noneSlot + right;
-  const height = top + plot + bottom;
-  const max = Math.max(0, ...buckets.map(total));
-  const step = niceStep(max, 4);
-  const yMax = Math.max(step, Math.ceil(max / step) * step);
-  const y = (v: number): number => top + plot - (v / yMax) * plot;
+  const chart = layoutHistogram(buckets, REPORT_HISTOGRAM, formatCount);
   const out: string[] = [];
-  const filled = buckets.filter((b) => total(b) > 0);
-  const summaryText = filled.length === 0 ? 'No active contacts.' : `${filled.map(describeBucket).join('; ')}. Other months: none.`;
-  out.push(`<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="chart-title chart-desc">`);
-  out.push('<title id="chart-title">Active contacts by months since last activity</title>');
-  out.push(`<desc id="chart-desc">${esc(summaryText)}</desc>`);
-  // Legend.
-  let lx = left;
-  for (const p of PARTS) {
-    out.push(`<g class="legend-item"><rect x="${lx}" y="10" width="12" height="12" rx="2" fill="${COLORS[p]}"/><text x="${lx + 17}" y="20">${esc(PART_LABELS[p])}</text></g>`);
-    lx += 17 + Math.ceil(PART_LABELS[p].length * 6.2) + 22;
+  out.push(`<svg class="chart" viewBox="0 0 ${chart.width} ${chart.height}" width="${chart.width}" height="${chart.height}" role="img" aria-labelledby="chart-title chart-desc">`);
+  out.push(`<title id="chart-title">${esc(chart.title)}</title>`);
+  out.push(`<desc id="chart-desc">${esc(chart.description)}</desc>`);
+  for (const l of chart.legend) {
+    out.push(`<g class="legend-item"><rect x="${l.x}" y="${l.y}" width="12" height="12" rx="2" fill="${l.color}"/><text x="${l.textX}" y="${l.textY}">${esc(l.label)}</text></g>`);
   }
-  // Grid and y axis.
-  for (let v = 0; v <= yMax; v += step) {
-    const gy = round(y(v));
-    out.push(`<line class="grid" x1="${left}" x2="${width - right}" y1="${gy}" y2="${gy}"/>`);
-    out.push(`<text x="${left - 8}" y="${round(y(v) + 4)}" text-anchor="end">${formatCount(v)}</text>`);
+  for (const t of chart.ticks) {
+    out.push(`<line class="grid" x1="${t.x1}" x2="${t.x2}" y1="${t.y}" y2="${t.y}"/>`);
+    out.push(`<text x="${t.labelX}" y="${t.labelY}" text-anchor="end">${esc(t.text)}</text>`);
   }
-  out.push(`<line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${top + plot}"/>`);
-  out.push(`<line class="axis" x1="${left}" x2="${width - right}" y1="${top + plot}" y2="${top + plot}"/>`);
-  out.push(`<text class="axis-title" transform="translate(14 ${top + plot / 2}) rotate(-90)" text-anchor="middle">contacts</text>`);
-  // Bars.
-  const every = months.length > 36 ? Math.ceil(months.length / 24) : 1;
-  const bar = (b: HistogramBucket, x: number, w: number, showLabel: boolean, label: string[]): void => {
-    out.push(`<g class="bar" data-bucket="${esc(b.label)}" data-deactivate="${b.deactivate}" data-excluded="${b.excluded}" data-kept="${b.kept}">`);
-    out.push(`<title>${esc(describeBucket(b))}</title>`);
-    let base = 0;
-    for (const p of PARTS) {
-      if (b[p] === 0) continue;
-      const y0 = y(base);
-      const y1 = y(base + b[p]);
-      out.push(`<rect class="${p}" x="${round(x)}" y="${round(y1)}" width="${round(w)}" height="${round(y0 - y1)}" fill="${COLORS[p]}"><title>${esc(`${bucketName(b)}: ${formatCount(b[p])} ${PART_NAMES[p]}`)}</title></rect>`);
-      base += b[p];
-    }
-    if (total(b) > 0) out.push(`<text class="total" x="${round(x + w / 2)}" y="${round(y(total(b)) - 4)}" text-anchor="middle">${formatCount(total(b))}</text>`);
-    if (showLabel) {
-      const tspans = label.map((line, i) => `<tspan x="${round(x + w / 2)}" dy="${i === 0 ? 0 : 13}">${esc(line)}</tspan>`).join('');
-      out.push(`<text x="${round(x + w / 2)}" y="${top + plot + 16}" text-anchor="middle">${tspans}</text>`);
+  out.push(`<line class="axis" x1="${chart.yAxis.x}" x2="${chart.yAxis.x}" y1="${chart.yAxis.y1}" y2="${chart.yAxis.y2}"/>`);
+  out.push(`<line class="axis" x1="${chart.xAxis.x1}" x2="${chart.xAxis.x2}" y1="${chart.xAxis.y}" y2="${chart.xAxis.y}"/>`);
+  out.push(`<text class="axis-title" transform="${chart.yTitle.transform}" text-anchor="middle">${esc(chart.yTitle.text)}</text>`);
+  const bar = (b: HistogramBar): void => {
+    out.push(`<g class="bar" data-bucket="${esc(b.bucket.label)}" data-deactivate="${b.bucket.deactivate}" data-excluded="${b.bucket.excluded}" data-kept="${b.bucket.kept}">`);
+    out.push(`<title>${esc(b.title)}</title>`);
+    for (const r of b.rects) out.push(`<rect class="${r.part}" x="${r.x}" y="${r.y}" width="${r.width}" height="${r.height}" fill="${r.color}"><title>${esc(r.title)}</title></rect>`);
+    if (b.total) out.push(`<text class="total" x="${b.total.x}" y="${b.total.y}" text-anchor="middle">${esc(b.total.text)}</text>`);
+    if (b.label) {
+      const x = b.label.x;
+      const tspans = b.label.lines.map((line, i) => `<tspan x="${x}" dy="${i === 0 ? 0 : 13}">${esc(line)}</tspan>`).join('');
+      out.push(`<text x="${x}" y="${b.label.y}" text-anchor="middle">${tspans}</text>`);
     }
     out.push('</g>');
   };
-  months.forEach((b, i) => bar(b, left + i * slot + slot * 0.15, slot * 0.7, i % every === 0 || i === months.length - 1, [b.label]));
-  if (months.length > 0) {
-    out.push(`<text class="axis-title" x="${round(left + (months.length * slot) / 2)}" y="${top + plot + 50}" text-anchor="middle">months since last activity</text>`);
-  }
-  if (none) {
-    const x0 = left + months.length * slot + gap / 2;
-    out.push(`<line class="grid" x1="${round(x0)}" x2="${round(x0)}" y1="${top}" y2="${top + plot}" stroke-dasharray="4 3"/>`);
-    bar(none, x0 + gap / 2 + (noneSlot - 44) / 2, 44, true, ['no activity', 'in window']);
-  }
+  chart.bars.forEach(bar);
+  if (chart.monthsTitle) out.push(`<text class="axis-title" x="${chart.monthsTitle.x}" y="${chart.monthsTitle.y}" text-anchor="middle">${esc(chart.monthsTitle.text)}</text>`);
+  if (chart.noneDivider) out.push(`<line class="grid" x1="${chart.noneDivider.x}" x2="${chart.noneDivider.x}" y1="${chart.noneDivider.y1}" y2="${chart.noneDivider.y2}" stroke-dasharray="4 3"/>`);
+  if (chart.noneBar) bar(chart.noneBar);
   out.push('</svg>');
   return out.join('\n');
 }
@@ -293,7 +231,7 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
     '</tr>',
   ].join(''));
   const bucketRows = s.histogram.map((b) =>
-    `<tr><td>${esc(b.label === 'none' ? 'no activity in window' : b.label)}</td><td class="num">${formatCount(b.deactivate)}</td><td class="num">${formatCount(b.excluded)}</td><td class="num">${formatCount(b.kept)}</td><td class="num">${formatCount(total(b))}</td></tr>`);
+    `<tr><td>${esc(b.label === 'none' ? 'no activity in window' : b.label)}</td><td class="num">${formatCount(b.deactivate)}</td><td class="num">${formatCount(b.excluded)}</td><td class="num">${formatCount(b.kept)}</td><td class="num">${formatCount(bucketTotal(b))}</td></tr>`);
 
   const html = [
     '<!DOCTYPE html>',

@@ -21,27 +21,11 @@
  */
 import type { ContactType, TransactionType } from '../../zoho/index.js';
 import type { Evidence, ExclusionReason, Plan, StepAction } from '../types.js';
+import { EXCLUSION_REASONS } from './exclusion-reasons.js';
 import { describeLastActivity } from './last-activity.js';
 
-/** Every exclusion reason, in the order reports list them. */
-export const EXCLUSION_REASONS: readonly ExclusionReason[] = [
-  'open_balance', 'unused_credits', 'grace_period', 'cap', 'not_allowed', 'denied', 'contact_type', 'crm', 'name', 'tags', 'custom_field',
-];
-
-/** Plain-language names of the exclusion reasons. */
-export const EXCLUSION_REASON_LABELS: Readonly<Record<ExclusionReason, string>> = {
-  open_balance: 'open balance',
-  unused_credits: 'unused credits',
-  grace_period: 'grace period (new contact)',
-  cap: 'over the change cap',
-  not_allowed: 'not on the allow list',
-  denied: 'on the deny list',
-  contact_type: 'contact type not covered',
-  crm: 'CRM link filter',
-  name: 'name filter',
-  tags: 'tag filter',
-  custom_field: 'custom field filter',
-};
+// The reasons and their words live in exclusion-reasons.ts (pure: the web UI shares them).
+export { EXCLUSION_REASONS, EXCLUSION_REASON_LABELS } from './exclusion-reasons.js';
 
 export interface EvidenceDocument {
   rule: string;

@@ -1,0 +1,206 @@
+/**
+ * The service's API, typed from the routes themselves: hono's client over `ServiceApp` (the app's
+ * type), so a path, a parameter or an input the service does not take fails to compile, and each
+ * answer is checked against its shape in src/service/api-types.ts (the return types below).
+ *
+ * Every call goes through `send` and `call`: JSON in and out; state changes carry X-CSRF-Token
+ * (a 403 re-reads the session once, the token may have changed, and tries again); a 401 sends the
+ * browser to the sign-in page; an error goes to the banner unless the caller shows it itself
+ * (`expect` lists its statuses, or `silent`).
+ */
+import { hc } from 'hono/client';
+import type { ServiceApp } from '../../app.js';
+import type {
+  AuditRow, CronAnswer, ErrorBody, JobStarted, OrgView, PlanDetail, PlanRows, PolicySaved, RunDetail, RunListItem, RunStarted, ScheduleInput,
+  SessionView, VerifyStarted, WebhookEventView, WebhookInput, WebhookSaved,
+} from '../../api-types.js';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly body: ErrorBody | null = null) {
+    super(message);
+  }
+}
+
+export interface CallOptions {
+  /** Statuses the caller shows itself: no banner for them. */
+  expect?: readonly number[];
+  /** No banner at all. */
+  silent?: boolean;
+}
+
+export interface Api {
+  /** Who is signed in and the token state changes carry (empty until the session is read). */
+  readonly session: Readonly<SessionView>;
+  /** Reads the session (at start, after a 403, before the live events reconnect). */
+  refreshSession(): Promise<SessionView>;
+  orgs(o?: CallOptions): Promise<OrgView[]>;
+  scan(org: string): Promise<JobStarted>;
+  savePolicy(org: string, text: string, o?: CallOptions): Promise<PolicySaved>;
+  saveSchedule(org: string, input: ScheduleInput, o?: CallOptions): Promise<OrgView>;
+  saveWebhook(org: string, input: WebhookInput, o?: CallOptions): Promise<WebhookSaved>;
+  cron(expr: string, o?: CallOptions): Promise<CronAnswer>;
+  plan(planId: string, o?: CallOptions): Promise<PlanDetail>;
+  planRows(planId: string, o?: CallOptions): Promise<PlanRows>;
+  approve(planId: string, exclude: string[]): Promise<RunStarted>;
+  runs(org: string, o?: CallOptions): Promise<RunListItem[]>;
+  run(runId: string, o?: CallOptions): Promise<RunDetail>;
+  undo(runId: string): Promise<RunStarted>;
+  resume(runId: string): Promise<RunStarted>;
+  stop(runId: string): Promise<RunStarted>;
+  verify(runId: string, o?: CallOptions): Promise<VerifyStarted>;
+  audit(org: string): Promise<AuditRow[]>;
+  /** The audit trail as CSV, for a download link. */
+  auditCsvHref(org: string): string;
+  webhooks(org: string): Promise<WebhookEventView[]>;
+  /** Ends the session (whatever the answer, the sign-in page follows). */
+  logout(): Promise<void>;
+}
+
+export interface ApiOptions {
+  /** Shows an error in the banner. */
+  showError(message: string): void;
+  /** The session is gone (401): go to the sign-in page. */
+  signedOut(): void;
+  /** A session was read: the page shows who it is and the logout form carries its token. */
+  sessionRead(session: SessionView): void;
+}
+
+/** What `call` reads of an answer (a hono ClientResponse is one). */
+interface Reply {
+  ok: boolean;
+  status: number;
+  statusText: string;
+  headers: Headers;
+  json(): Promise<unknown>;
+  text(): Promise<string>;
+}
+type Answer<R extends Reply> = Awaited<ReturnType<R['json']>>;
+
+/** A path segment: ids are sent as they are, encoded (hono's client puts parameters in the path verbatim). */
+const seg = (id: string): string => encodeURIComponent(id);
+
+export function createApi(options: ApiOptions): Api {
+  const session: SessionView = { user: '', csrfToken: '' };
+  /** The first session read: state changes wait for it (GETs go out at once). */
+  let ready: Promise<SessionView> | null = null;
+  /** "METHOD /path" of each answer, for the banner. */
+  const sent = new WeakMap<object, string>();
+
+  const send = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
+    const method = (init.method ?? 'GET').toUpperCase();
+    const changes = method !== 'GET' && method !== 'HEAD';
+    if (changes && !session.csrfToken) await ready?.catch(() => undefined);
+    const attempt = (): Promise<Response> => {
+      const headers = new Headers(init.headers);
+      headers.set('Accept', 'application/json');
+      if (changes) {
+        headers.set('X-CSRF-Token', session.csrfToken);
+        if (!headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
+      }
+      // 'same-origin' so that the Origin header is the page's own (a no-referrer policy makes it "null").
+      return fetch(input, { ...init, method, headers, credentials: 'same-origin', referrerPolicy: 'same-origin' });
+    };
+    let res = await attempt();
+    if (res.status === 403 && changes) {
+      const before = session.csrfToken;
+      await refreshSession();
+      if (session.csrfToken !== before) res = await attempt();
+    }
+    const url = new URL(input instanceof Request ? input.url : String(input), location.href);
+    sent.set(res, `${method} ${url.pathname}`);
+    return res;
+  };
+
+  const client = hc<ServiceApp>(location.origin, { fetch: send });
+
+  const signedOut = (): never => {
+    options.signedOut();
+    throw new ApiError(401, 'Signed out');
+  };
+
+  async function call<R extends Reply>(request: Promise<R>, o: CallOptions = {}): Promise<Answer<R>> {
+    let res: R;
+    try {
+      res = await request;
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      const message = `Could not reach the Sunset server (${error instanceof Error ? error.message : String(error)}).`;
+      if (!o.silent) options.showError(message);
+      throw new ApiError(0, message);
+    }
+    if (res.status === 401) signedOut();
+    if (res.ok) return (await res.json()) as Answer<R>; // no intermediate string for large documents (a plan's rows)
+    const text = await res.text();
+    let body: ErrorBody | null = null;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed && typeof parsed === 'object' && typeof (parsed as ErrorBody).error === 'string') body = parsed as ErrorBody;
+    } catch {
+      // not JSON: the status says it
+    }
+    const detail = body?.error ?? `HTTP ${res.status} ${res.statusText}`.trim();
+    if (!o.silent && !o.expect?.includes(res.status)) options.showError(`${sent.get(res) ?? 'request'}: ${detail}`);
+    throw new ApiError(res.status, detail, body);
+  }
+
+  async function refreshSession(): Promise<SessionView> {
+    const res = await client.api.session.$get();
+    if (res.status === 401) signedOut();
+    if (!res.ok) throw new ApiError(res.status, `Could not read the session (HTTP ${res.status})`);
+    const data = await res.json();
+    session.user = data.user;
+    session.csrfToken = data.csrfToken;
+    options.sessionRead(session);
+    return session;
+  }
+
+  const org = (id: string) => ({ param: { org: seg(id) } });
+  const plan = (id: string) => ({ param: { plan: seg(id) } });
+  const run = (id: string) => ({ param: { run: seg(id) } });
+  /** `?org=` when one is chosen. */
+  const byOrg = (id: string) => ({ query: id ? { org: id } : {} });
+
+  return {
+    session,
+    refreshSession() {
+      const read = refreshSession();
+      ready ??= read;
+      return read;
+    },
+    orgs: (o) => call(client.api.orgs.$get(), o),
+    scan: (id) => call(client.api.orgs[':org'].scan.$post(org(id))),
+    savePolicy: (id, text, o) => call(client.api.orgs[':org'].policy.$put({ ...org(id), json: { text } }), o),
+    saveSchedule: (id, input, o) => call(client.api.orgs[':org'].schedule.$put({ ...org(id), json: input }), o),
+    saveWebhook: (id, input, o) => call(client.api.orgs[':org'].webhook.$put({ ...org(id), json: input }), o),
+    cron: (expr, o) => call(client.api.cron.$get({ query: { expr } }), o),
+    plan: (id, o) => call(client.api.plans[':plan'].$get(plan(id)), o),
+    planRows: (id, o) => call(client.api.plans[':plan'].rows.$get(plan(id)), o),
+    approve: (id, exclude) => call(client.api.plans[':plan'].approve.$post({ ...plan(id), json: { exclude } })),
+    runs: (id, o) => call(client.api.runs.$get(byOrg(id)), o),
+    run: (id, o) => call(client.api.runs[':run'].$get(run(id)), o),
+    undo: (id) => call(client.api.runs[':run'].undo.$post(run(id))),
+    resume: (id) => call(client.api.runs[':run'].resume.$post(run(id))),
+    stop: (id) => call(client.api.runs[':run'].stop.$post(run(id))),
+    verify: (id, o) => call(client.api.runs[':run'].verify.$post(run(id)), o),
+    // The route answers CSV for format=csv, so its answer type is a union; format=json is AuditRow[].
+    audit: (id) => call(client.api.audit.$get({ query: { format: 'json', ...(id ? { org: id } : {}) } })) as Promise<AuditRow[]>,
+    auditCsvHref(id) {
+      const url = client.api.audit.$url({ query: { format: 'csv', ...(id ? { org: id } : {}) } });
+      return `${url.pathname}${url.search}`;
+    },
+    webhooks: (id) => call(client.api.webhooks.$get(byOrg(id))),
+    async logout() {
+      try {
+        await fetch('/logout', {
+          method: 'POST',
+          credentials: 'same-origin',
+          referrerPolicy: 'same-origin',
+          headers: { 'X-CSRF-Token': session.csrfToken, 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ csrf: session.csrfToken }),
+        });
+      } catch {
+        // signed out or not, the sign-in page follows
+      }
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/** `#/`: one card per connected organization, with its latest scan, plan, quota, schedule and webhook; scans start here. */
+import type { JobProgress, OrgView, WebhookSettingsView } from '../../../api-types.js';
+import type { App, View } from '../app.js';
+import { enc, h } from '../dom.js';
+import { throttle } from '../timing.js';
+import { badge, idText, kv, loading, pageHead, timeEl } from '../widgets/parts.js';
+import { ACTIVE_RUN_STATES } from '../widgets/run-status.js';
+
+/** A scan this page follows: the latest job event, or the scan it started (until its first event). */
+type ScanJob = Pick<JobProgress, 'state' | 'message' | 'planId'>;
+
+export async function organizationsView(app: App, view: View): Promise<void> {
+  const { api, fmt } = app;
+  const { count, plural } = fmt;
+  app.setTitle('Organizations');
+  const grid = h('div', { class: 'org-grid', testid: 'org-list' });
+  view.main.append(pageHead('Organizations'), grid, loading());
+  let orgs = await api.orgs();
+  if (!view.alive) return;
+  view.main.querySelector('.loading')?.remove();
+  /** organizationId → the latest job event (or the scan started here). */
+  const jobs = new Map<string, ScanJob>();
+
+  const reload = throttle(async () => {
+    try {
+      const next = await api.orgs();
+      if (!view.alive) return;
+      orgs = next;
+      render();
+    } catch {
+      // the banner says it
+    }
+  }, 1000);
+  view.cleanup(reload.cancel);
+
+  function render(): void {
+    if (orgs.length === 0) {
+      grid.replaceChildren(h('div', { class: 'callout' }, 'No organization is connected yet. Connect one with ', h('code', null, 'sunset auth'), ', then reload this page.'));
+      return;
+    }
+    grid.replaceChildren(...orgs.map(orgCard));
+  }
+
+  function orgCard(org: OrgView): HTMLElement {
+    const id = org.organizationId;
+    const job = jobs.get(id);
+    const running = Boolean(org.activeJob) || job?.state === 'running';
+    const scanBtn = !org.policy.saved
+      ? h('a', { href: `#/orgs/${enc(id)}`, class: 'btn btn-primary', testid: 'policy-first', title: 'A scan needs a policy: which contacts are dormant and which are never touched' }, 'Write a policy first')
+      : h('button', { type: 'button', class: 'btn btn-primary', testid: 'scan-button', disabled: running, onclick: () => void scan(org) },
+        running ? 'Working…' : 'Scan and plan now');
+    const status = h('p', { class: 'job-status', role: 'status', testid: 'job-status' });
+    if (job) {
+      status.append(badge(job.state === 'done' ? 'done' : job.state === 'failed' ? 'failed' : 'running', job.state === 'running' ? 'scanning' : `scan ${job.state}`), ' ', job.message ?? '');
+      if (job.state === 'done' && job.planId) status.append(' ', h('a', { href: `#/plans/${enc(job.planId)}`, testid: 'job-plan-link' }, 'Review the new plan →'));
+    } else if (org.activeJob) {
+      const { kind } = org.activeJob;
+      status.append(badge('running', kind === 'apply' ? 'applying' : kind === 'verify' ? 'verifying' : 'scanning'), ' ');
+      if (kind === 'apply' || kind === 'verify') status.append(h('a', { href: `#/runs/${enc(org.activeJob.id)}` }, 'Follow the run →'));
+    }
+    const snap = org.latestSnapshot;
+    const plan = org.latestPlan;
+    const quota = org.quota;
+    const sched = org.schedule;
+    const hook = org.webhook;
+    const limit = quota?.limit;
+    const pct = quota && limit && limit > 0 ? Math.max(0, Math.min(100, (quota.remaining / limit) * 100)) : 0;
+    return h('article', { class: 'card org-card', testid: 'org-card', dataset: { orgId: id } },
+      h('header', { class: 'card-head' },
+        h('h2', null, h('a', { href: `#/orgs/${enc(id)}` }, org.name || id)),
+        h('div', { class: 'card-sub' }, idText(id), org.plan ? h('span', { class: 'chip', title: 'Zoho Books subscription plan' }, `Zoho ${org.plan}`) : null)),
+      status,
+      kv([
+        ['Latest scan', snap
+          ? h('span', null, timeEl(fmt, snap.takenAt), ` · ${plural(snap.contactCount, 'contact')} · ${plural(snap.apiCalls, 'API call')}`)
+          : h('span', { class: 'muted' }, !org.policy.saved ? 'none yet: write a policy, then scan' : 'none yet: scan to start')],
+        ['Latest plan', plan
+          ? h('span', { class: 'plan-line' },
+            h('span', { testid: 'org-plan-counts' }, `${plural(plan.steps, 'change')}, ${count(plan.excluded)} excluded`), ' · ',
+            plan.runId
+              ? h('span', null, badge('done', 'approved'), ' ', h('a', { href: `#/runs/${enc(plan.runId)}` }, 'run'), ' · ', h('a', { href: `#/plans/${enc(plan.planId)}`, testid: 'review-link' }, 'view plan'))
+              : h('a', { href: `#/plans/${enc(plan.planId)}`, class: 'strong', testid: 'review-link' }, 'Review →'))
+          : h('span', { class: 'muted' }, 'none yet')],
+        ['API quota', quota
+          ? h('span', { class: 'quota' },
+            h('meter', { min: 0, max: limit, value: quota.remaining, low: limit === undefined ? undefined : limit * 0.1, high: limit === undefined ? undefined : limit * 0.3, optimum: limit, title: `${pct.toFixed(0)}% left` }),
+            ` ${count(quota.remaining)} of ${count(limit)} calls left today`,
+            quota.resetAt ? h('span', { class: 'muted block' }, 'Resets ', timeEl(fmt, quota.resetAt)) : null)
+          : h('span', { class: 'muted' }, 'unknown until the first call')],
+        ['Schedule', sched.cron
+          ? h('span', null, h('code', null, sched.cron), ' ', sched.description ?? '',
+            sched.nextRunAt ? h('span', { class: 'muted' }, ' Next: ', timeEl(fmt, sched.nextRunAt), ` (${fmt.relative(sched.nextRunAt)})`) : null)
+          : h('span', { class: 'muted' }, 'not scheduled')],
+        ['Auto-apply', sched.cron && sched.autoApplyMax !== null
+          ? `plans with up to ${plural(sched.autoApplyMax, 'change')} apply without review`
+          : h('span', { class: 'muted' }, 'off: every plan waits for review')],
+        ['CRM webhook', hook.configured
+          ? h('span', null, badge('done', 'on'), ` ${hook.mode ?? ''}`, mappingText(hook.mapping))
+          : h('span', { class: 'muted' }, 'not set up')],
+      ]),
+      h('footer', { class: 'card-actions' },
+        scanBtn,
+        h('a', { class: 'btn', href: `#/orgs/${enc(id)}`, testid: 'settings-link' }, 'Settings'),
+        h('a', { class: 'btn btn-quiet', href: `#/runs?org=${enc(id)}` }, 'Runs')));
+  }
+
+  async function scan(org: OrgView): Promise<void> {
+    const id = org.organizationId;
+    jobs.set(id, { state: 'running', message: 'Scan started…' });
+    render();
+    try {
+      await api.scan(id);
+    } catch {
+      jobs.delete(id);
+    }
+    if (view.alive) render();
+  }
+
+  view.onEvent((event) => {
+    if (event.type === 'job' && event.data.kind === 'verify') reload();
+    else if (event.type === 'job') {
+      jobs.set(event.data.organizationId, event.data);
+      if (event.data.state === 'running') render();
+      else reload();
+    } else if (event.type === 'run' && !ACTIVE_RUN_STATES.has(event.data.state ?? '')) reload();
+  });
+  render();
+}
+
+function mappingText(mapping: WebhookSettingsView['mapping']): string {
+  const parts: string[] = [];
+  if (mapping.inactive.length) parts.push(`inactive on ${mapping.inactive.join(', ')}`);
+  if (mapping.active.length) parts.push(`active on ${mapping.active.join(', ')}`);
+  return parts.length ? ` · ${parts.join('; ')}` : '';
+}
