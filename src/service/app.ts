@@ -3,8 +3,9 @@
  * A request goes down the list until a route answers; what a route needs (the Host check, a
  * session, the CSRF token) stands above it. Routes live by resource in src/service/routes/.
  *
- * 1. Every answer: counted, security headers, compressed when the client accepts it (gzip or
- *    deflate; never the event stream), 405 with Allow for a known path and another method.
+ * 1. Every answer: counted, security headers, 405 with Allow for a known path and another method;
+ *    answers to GET compressed when the client accepts it (gzip or deflate; never the event
+ *    stream).
  * 2. `GET /healthz`: before the Host check, for load balancers that use an IP.
  * 3. The Host check (DNS rebinding): 421 for a name the service is not known by.
  * 4. The CRM webhook: it authenticates itself (signature or secret), no session.
@@ -35,6 +36,11 @@ import { runRoutes } from './routes/runs.js';
 
 export function createApp(ctx: ServiceContext) {
   const app = new Hono<ServiceEnv>();
+  // Only GET answers are worth compressing (plans, their rows, runs, audit, the UI's script).
+  // Everything else answers a few dozen bytes, and hono's compress() cannot see that (a JSON
+  // answer has no Content-Length yet): it would stream each through gzip, which doubled a CRM
+  // event's acceptance latency under bursts (docs/benchmarks.md, "CRM webhooks under load").
+  const gzip = compress();
   app.onError(renderError(ctx.logger));
   app.notFound((c) => c.json<ErrorBody>({ error: 'not found' }, 404));
   return app
@@ -49,7 +55,7 @@ export function createApp(ctx: ServiceContext) {
         ctx.metrics.observeRequest(c.req.method, c.res.status === 404 ? 'unmatched' : routePath(c) || 'unmatched', c.res.status, (performance.now() - started) / 1000);
       },
       securityHeaders,
-      compress(),
+      (c, next) => (c.req.method === 'GET' ? gzip(c, next) : next()),
       methodNotAllowed({ app, onMethodNotAllowed: (c, methods) => c.json<ErrorBody>({ error: `${c.req.method} is not allowed here` }, 405, { allow: methods.join(', ') }) }),
     )
     // 2.

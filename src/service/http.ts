@@ -62,6 +62,10 @@ export const LOGOUT_MAX_BODY = 4096;
  * about its length or sends chunks gets the same answer.
  */
 export async function readBody(c: Context, max: number): Promise<Buffer> {
+  // Over a socket, from Node's own request: a web stream on top of it costs more than the rest of
+  // a CRM event's acceptance (docs/benchmarks.md). In-process (app.request), the web stream.
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  if (incoming) return readNodeBody(incoming, max);
   const body = c.req.raw.body;
   if (!body) return Buffer.alloc(0);
   const reader = body.getReader();
@@ -82,6 +86,28 @@ export async function readBody(c: Context, max: number): Promise<Buffer> {
     chunks.push(value);
   }
   return Buffer.concat(chunks);
+}
+
+function readNodeBody(incoming: HttpBindings['incoming'], max: number): Promise<Buffer> {
+  if (incoming.readableEnded) return Promise.reject(new Error('the request body was read already'));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > max) {
+        // As above: the rest is read and dropped, so the sender gets its 413.
+        incoming.off('data', onData);
+        incoming.resume();
+        reject(new HttpError(413, `the body is larger than ${max} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(Buffer.concat(chunks)));
+    incoming.once('error', reject);
+  });
 }
 
 /** A form body (sign-in, logout), at most `max` bytes. */
