@@ -156,7 +156,9 @@ describe('a second process on a live service\'s journal', () => {
 
   it('`sunset apply --resume RUN` while the service applies it is refused, naming the service\'s process; the run stays the service\'s', async () => {
     const p = await place(6);
-    await slowStatusChanges(400);
+    await // Slow enough that the run still applies after the CLI has started, been refused and exited
+    // (a few seconds on a loaded machine: at 400 ms the run was sometimes done first).
+    await slowStatusChanges(2000);
     const first = await serve(p);
     const session = await signIn(first.origin);
     const since = await emu.seq();
