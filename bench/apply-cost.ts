@@ -50,7 +50,7 @@ const first = await new Promise<string>((resolve, reject) => {
 });
 const info = JSON.parse(first) as { baseUrl: string; organizations: Array<{ organization_id: string; name: string }> };
 const origin = info.baseUrl.replace(/\/books\/v3$/, '');
-const org = info.organizations[0]!.organization_id;
+const organization = info.organizations[0]!.organization_id;
 const dir = mkdtempSync(join(tmpdir(), 'sunset-apply-cost-'));
 const db = join(dir, 'sunset.db');
 const env = { ...process.env, SUNSET_HOME: join(dir, 'home'), SUNSET_ACTOR: 'bench' };
@@ -97,7 +97,7 @@ const figures: Record<string, unknown> = { contacts: N, applyPerMinute: APPLY_PE
 const rows: Array<[string, number, string]> = [];
 try {
   const policyFile = join(dir, 'policy.yaml');
-  const r = await cli(['policy', 'init', policyFile, '--org', org]);
+  const r = await cli(['policy', 'init', policyFile, '--org', organization]);
   if (r.code !== 0) throw new Error(`policy init: ${r.stderr}`);
 
   const phase = async (name: string, args: string[], perMinute: number): Promise<{ out: typeof r; calls: Logged[]; sinceSeq: number }> => {

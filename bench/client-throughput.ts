@@ -41,7 +41,7 @@ try {
     child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
   });
   const info = JSON.parse(line) as Info;
-  const org = info.organizations[0]!.organization_id;
+  const organization = info.organizations[0]!.organization_id;
   let responses429 = 0;
   let calls = 0;
   const client = createZohoBooksClient({
@@ -58,7 +58,7 @@ try {
     },
   });
   await client.organizations.list();
-  const books = client.org(org);
+  const books = client.organization(organization);
   const ids: string[] = [];
   for await (const c of books.contacts.list({ filterBy: 'Status.Active' })) {
     ids.push(c.contact_id);
@@ -86,7 +86,7 @@ try {
   const limits = (await (await fetch(`${info.accountsUrl}/__emulator/limits`)).json()) as {
     organizations: Array<{ organization_id: string; peakPerMinute: number; refused: Record<string, number> }>;
   };
-  const counters = limits.organizations.find((o) => o.organization_id === org)!;
+  const counters = limits.organizations.find((o) => o.organization_id === organization)!;
 
   console.log(`client throughput — node ${process.version}, ${cpus().length} cpus, R=${R}/min, K=${K}, ${W} workers, burst ${B ?? `${Math.ceil(R / 6)} (default)`}`);
   console.log(`  status changes            ${K} in ${elapsed.toFixed(1)} s (plus ${setupCalls} set-up calls)`);

@@ -277,7 +277,7 @@ function cpuSplit(before: ReturnType<typeof cpuSnapshot>, after: ReturnType<type
 let origin = '';
 let booksPath = '';
 let auth: Record<string, string> = {};
-let orgId = '';
+let organizationId = '';
 
 async function api<T>(method: string, path: string): Promise<{ status: number; body: T }> {
   const res = await fetch(`${origin}${booksPath}${path}`, { method, headers: auth });
@@ -301,7 +301,7 @@ async function collectContacts(count: number): Promise<ListedContact[]> {
   const out: ListedContact[] = [];
   for (const page of pages.slice(0, wanted)) {
     const { status, body } = await api<{ code: number; contacts?: ListedContact[] }>(
-      'GET', `/contacts?organization_id=${orgId}&per_page=${PER_PAGE}&page=${page}`,
+      'GET', `/contacts?organization_id=${organizationId}&per_page=${PER_PAGE}&page=${page}`,
     );
     if (status !== 200 || body.code !== 0 || !body.contacts) throw new Error(`GET /contacts page ${page}: HTTP ${status} ${JSON.stringify(body).slice(0, 200)}`);
     out.push(...body.contacts.map((c) => ({ contact_id: c.contact_id, status: c.status })));
@@ -326,7 +326,7 @@ function getByIdScenario(ids: string[]): ScenarioRun {
     requests: [{
       method: 'GET',
       setupRequest: (request) => {
-        request.path = `${booksPath}/contacts/${ids[randomInt(ids.length)]!}?organization_id=${orgId}`;
+        request.path = `${booksPath}/contacts/${ids[randomInt(ids.length)]!}?organization_id=${organizationId}`;
         return request;
       },
     }],
@@ -339,7 +339,7 @@ function listScenario(): ScenarioRun {
     requests: [{
       method: 'GET',
       setupRequest: (request) => {
-        request.path = `${booksPath}/contacts?organization_id=${orgId}&per_page=${PER_PAGE}&page=${1 + randomInt(totalPages)}`;
+        request.path = `${booksPath}/contacts?organization_id=${organizationId}&per_page=${PER_PAGE}&page=${1 + randomInt(totalPages)}`;
         return request;
       },
     }],
@@ -397,7 +397,7 @@ function statusScenario(contacts: ListedContact[]): ScenarioRun & { codes: Map<s
         inFlight.add(id);
         context.id = id;
         context.target = target;
-        request.path = `${booksPath}/contacts/${id}/${target}?organization_id=${orgId}`;
+        request.path = `${booksPath}/contacts/${id}/${target}?organization_id=${organizationId}`;
         return request;
       },
       onResponse: (status, body, context) => {
@@ -421,7 +421,7 @@ function statusScenario(contacts: ListedContact[]): ScenarioRun & { codes: Map<s
       const settled = [...inFlight];
       inFlight.clear();
       for (const id of settled) {
-        const { body } = await api<{ contact?: { status: string } }>('GET', `/contacts/${id}?organization_id=${orgId}`);
+        const { body } = await api<{ contact?: { status: string } }>('GET', `/contacts/${id}?organization_id=${organizationId}`);
         (body.contact?.status === 'inactive' ? inactive : active).push(id);
       }
       return settled.length > 0 ? [`${settled.length} contacts in flight at the stop were read back`] : [];
@@ -434,7 +434,7 @@ function statusScenario(contacts: ListedContact[]): ScenarioRun & { codes: Map<s
  * with the bytes the emulator answers GET /contacts/{id} with, the same way (writeHead, then end).
  */
 async function runBaseline(sampleId: string): Promise<Row> {
-  const sample = await fetch(`${origin}${booksPath}/contacts/${sampleId}?organization_id=${orgId}`, { headers: auth });
+  const sample = await fetch(`${origin}${booksPath}/contacts/${sampleId}?organization_id=${organizationId}`, { headers: auth });
   const headers: Record<string, string> = {};
   for (const name of ['content-type', 'x-rate-limit-limit', 'x-rate-limit-remaining', 'x-rate-limit-reset']) headers[name] = sample.headers.get(name) ?? '';
   const body = await sample.text();
@@ -547,9 +547,9 @@ async function main(): Promise<void> {
   origin = base.origin;
   booksPath = base.pathname.replace(/\/$/, '');
   auth = { authorization: `Zoho-oauthtoken ${info.accessToken}` };
-  orgId = info.organizations[0]?.organization_id ?? '';
-  if (!orgId) throw new Error('the emulator reported no organization');
-  console.log(`Emulator up at ${origin} after ${seedSeconds.toFixed(1)} s (seed of ${CONTACTS.toLocaleString('en-US')} contacts in ${orgId}, pid ${child?.pid ?? '?'})`);
+  organizationId = info.organizations[0]?.organization_id ?? '';
+  if (!organizationId) throw new Error('the emulator reported no organization');
+  console.log(`Emulator up at ${origin} after ${seedSeconds.toFixed(1)} s (seed of ${CONTACTS.toLocaleString('en-US')} contacts in ${organizationId}, pid ${child?.pid ?? '?'})`);
 
   const collectStarted = Date.now();
   const contacts = await collectContacts(Math.max(ID_COUNT, Math.min(STATUS_POOL, CONTACTS)));

@@ -47,19 +47,19 @@ const browser = await chromium.launch({
 });
 try {
   const info = JSON.parse(await procs.start(['emulator', 'start', '--port', '0', '--json', '--contacts', String(CONTACTS), '--per-minute', '60000', '--daily', '100000000'], /^\{/)) as { baseUrl: string; organizations: Array<{ organization_id: string }> };
-  const org = info.organizations[0]!.organization_id;
+  const organization = info.organizations[0]!.organization_id;
   const origin = await procs.serve(new URL(info.baseUrl).origin, join(dir, 'sunset.db'), ['--per-minute', '60000']);
 
   // ---- a big plan, through the API ----
   const api = await signInApi(origin);
   const cookie = api.cookie;
-  type OrgView = { organizationId: string; policy: { draft?: string }; latestPlan: { planId: string; steps: number; excluded: number } | null; activeJob: unknown };
-  const view = async (): Promise<OrgView> => (await api<OrgView[]>('GET', '/api/orgs')).find((o) => o.organizationId === org)!;
+  type OrganizationView = { organizationId: string; policy: { draft?: string }; latestPlan: { planId: string; steps: number; excluded: number } | null; activeJob: unknown };
+  const view = async (): Promise<OrganizationView> => (await api<OrganizationView[]>('GET', '/api/orgs')).find((o) => o.organizationId === organization)!;
   const policy = (await view()).policy.draft!.replace('inactivity: 24 months', 'inactivity: 1 days').replace('max_changes: 1000', 'max_changes: 100000');
-  await api('PUT', `/api/orgs/${org}/policy`, { text: policy });
+  await api('PUT', `/api/orgs/${organization}/policy`, { text: policy });
   const scanStart = Date.now();
-  await api('POST', `/api/orgs/${org}/scan`);
-  let plan: OrgView['latestPlan'] = null;
+  await api('POST', `/api/orgs/${organization}/scan`);
+  let plan: OrganizationView['latestPlan'] = null;
   while (!plan) {
     await new Promise((r) => setTimeout(r, 200));
     const v = await view();

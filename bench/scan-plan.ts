@@ -3,7 +3,7 @@
  *
  * The emulator runs as a separate child process (`sunset emulator start --json`), so the memory
  * figures printed here belong to the scanning process alone. In this process: the client (calls
- * counted by its onResponse hook) → createZohoPort → a journal on a temporary SQLite file → scan
+ * counted by its onResponse hook) → createZohoAdapter → a journal on a temporary SQLite file → scan
  * with the default policy → buildPlanFromPages over journal.snapshotContacts (page by page, as
  * `sunset plan` and `sunset demo` do) → savePlan.
  *
@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { createMemoryTokenStore, createZohoBooksClient, type ZohoBooksClient } from '../src/client/index.js';
 import {
-  activityTypesFor, buildPlanFromPages, createJournal, createZohoPort, cutoffFor, defaultPolicyText, emulatorTarget, historyTypesFor, openSqlite, parsePolicy,
+  activityTypesFor, buildPlanFromPages, createJournal, createZohoAdapter, cutoffFor, defaultPolicyText, emulatorTarget, historyTypesFor, openSqlite, parsePolicy,
   scan,
 } from '../src/engine/index.js';
 import { TRANSACTION_TYPES, type TransactionType } from '../src/zoho/index.js';
@@ -103,7 +103,7 @@ try {
   });
   const seedSeconds = (performance.now() - seedStarted) / 1000;
   const info = JSON.parse(line) as Info;
-  const org = info.organizations[0]!.organization_id;
+  const organization = info.organizations[0]!.organization_id;
   const admin = async <T>(path: string, init?: RequestInit): Promise<T> => {
     const res = await fetch(`${info.accountsUrl}/__emulator/${path}`, init);
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
@@ -125,10 +125,10 @@ try {
     calls++;
     clientMs += r.durationMs;
   });
-  const port = createZohoPort(client, org, () => calls, emulatorTarget(info.baseUrl));
+  const port = createZohoAdapter(client, organization, () => calls, emulatorTarget(info.baseUrl));
   const journal = createJournal(openSqlite(join(dir, 'sunset.db')));
   await journal.migrate();
-  const policyText = defaultPolicyText(org);
+  const policyText = defaultPolicyText(organization);
   const policy = parsePolicy(policyText, 'default-policy.yaml');
   const activityTypes = activityTypesFor(policy);
   const now = (await admin<{ epochMs: number }>('clock')).epochMs;
@@ -174,7 +174,7 @@ try {
   }
 
   // ---- independent counts (not part of the measured calls) ----
-  const counter = makeClient(() => undefined).org(org);
+  const counter = makeClient(() => undefined).organization(organization);
   const cutoff = cutoffFor(policy, now);
   // Counted by probing pages (a binary search for the last page: a dozen calls a list) rather than
   // paging through everything; --full-history pages through every transaction instead.
@@ -264,7 +264,7 @@ try {
 
   const secs = (a: number, b: number): string => `${((b - a) / 1000).toFixed(2)} s`;
   console.log(`scan + plan — node ${process.version}, ${cpus().length} cpus, ${mb(totalmem())} RAM, load ${loadavg()[0]!.toFixed(1)}, emulator --contacts ${N} (separate process, seeded in ${seedSeconds.toFixed(1)} s)`);
-  console.log(`  organization              ${org} (${info.organizations[0]!.name}); emulated now ${new Date(now).toISOString()}; default policy: ${policy.inactivity.text}, cutoff ${cutoff}, ${activityTypes.length} activity types`);
+  console.log(`  organization              ${organization} (${info.organizations[0]!.name}); emulated now ${new Date(now).toISOString()}; default policy: ${policy.inactivity.text}, cutoff ${cutoff}, ${activityTypes.length} activity types`);
   console.log(`  history                   ${earliest ?? '-'} … ${latest ?? '-'} (${spanYears.toFixed(1)} years)`);
   console.log(`  active contacts           ${active} (${customers} customers, ${vendors} vendors); snapshot holds ${snapshot.contactCount}   [independent counts: ${probes} uncounted probe calls]`);
   console.log(`  transactions              ${allTotal} in all (scan read ${snapshot.transactionCount}), ${recentTotal} since the cutoff`);

@@ -70,21 +70,21 @@ try {
     '--fault', `latency:${LATENCY},method=post,path=/contacts/*/inactive`,
   ], /^\{/);
   const info = JSON.parse(emuLine) as Info;
-  const org = info.organizations[0]!.organization_id;
+  const organization = info.organizations[0]!.organization_id;
   const origin = await procs.serve(new URL(info.baseUrl).origin, join(dir, 'sunset.db'), ['--per-minute', '60000']);
 
   // ---- the operator: sign in, policy, scan, plan ----
   const api = await signInApi(origin);
-  const orgView = async (): Promise<{ policy: { draft?: string }; latestPlan: { planId: string; steps: number } | null; activeJob: unknown }> =>
-    (await api<Array<{ organizationId: string }>>('GET', '/api/orgs')).find((o) => o.organizationId === org) as never;
-  const draft = (await orgView()).policy.draft!.replace('max_changes: 1000', 'max_changes: 100000');
-  await api('PUT', `/api/orgs/${org}/policy`, { text: draft });
-  const { secret } = await api<{ secret: string }>('PUT', `/api/orgs/${org}/webhook`, { mode: 'hmac' });
-  await api('POST', `/api/orgs/${org}/scan`);
+  const organizationView = async (): Promise<{ policy: { draft?: string }; latestPlan: { planId: string; steps: number } | null; activeJob: unknown }> =>
+    (await api<Array<{ organizationId: string }>>('GET', '/api/orgs')).find((o) => o.organizationId === organization) as never;
+  const draft = (await organizationView()).policy.draft!.replace('max_changes: 1000', 'max_changes: 100000');
+  await api('PUT', `/api/orgs/${organization}/policy`, { text: draft });
+  const { secret } = await api<{ secret: string }>('PUT', `/api/orgs/${organization}/webhook`, { mode: 'hmac' });
+  await api('POST', `/api/orgs/${organization}/scan`);
   let plan: { planId: string; steps: number } | null = null;
   while (!plan) {
     await new Promise((r) => setTimeout(r, 100));
-    const v = await orgView();
+    const v = await organizationView();
     if (v.latestPlan && !v.activeJob) plan = v.latestPlan;
   }
   const planRows = (await api<{ rows: unknown[][] }>('GET', `/api/plans/${plan.planId}/rows`)).rows;
@@ -95,7 +95,7 @@ try {
     baseUrl: info.baseUrl, accountsUrl: info.accountsUrl,
     credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
     tokenStore: createMemoryTokenStore(), limits: { perMinute: 50_000, burst: 50_000 },
-  }).org(org);
+  }).organization(organization);
   const linked: Array<{ id: string; crm: string; inPlan: boolean }> = [];
   for await (const c of reader.contacts.list({ filterBy: 'Status.Active' })) {
     const crm = (c as { zcrm_account_id?: string }).zcrm_account_id;
@@ -133,7 +133,7 @@ try {
     if (first === undefined) sentAt.set(body, ts);
     const signature = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
     const s = performance.now();
-    const res = await fetch(`${origin}/hooks/crm/${org}`, {
+    const res = await fetch(`${origin}/hooks/crm/${organization}`, {
       method: 'POST', body,
       headers: { 'content-type': 'application/json', 'x-sunset-timestamp': String(ts), 'x-sunset-signature': `sha256=${signature}` },
     });
@@ -175,7 +175,7 @@ try {
   let runDetail: { run: { state: string }; counts: Record<string, number> };
   for (;;) {
     const m = await api<string>('GET', '/metrics');
-    states = Object.fromEntries(['accepted', 'processing', 'applied', 'unchanged', 'unmatched', 'ignored', 'failed', 'duplicate'].map((st) => [st, metric(m, 'sunset_webhook_events', { organization_id: org, state: st })]));
+    states = Object.fromEntries(['accepted', 'processing', 'applied', 'unchanged', 'unmatched', 'ignored', 'failed', 'duplicate'].map((st) => [st, metric(m, 'sunset_webhook_events', { organization_id: organization, state: st })]));
     runDetail = await api('GET', `/api/runs/${runId}`);
     if (states['accepted'] === 0 && states['processing'] === 0 && ['done', 'failed'].includes(runDetail.run.state)) break;
     if (performance.now() - t0 > 15 * 60_000) throw new Error(`not settled after 15 minutes: ${JSON.stringify(states)} run ${runDetail.run.state}`);

@@ -9,7 +9,7 @@ import {
 } from '../client/index.js';
 import { createEmulator, createEmulatorFetch, type Emulator } from '../emulator/index.js';
 import {
-  createZohoPort, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, type BooksPort,
+  createZohoAdapter, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, type BooksPort,
 } from '../engine/index.js';
 import { credentialsPath, credentialsTarget, readCredentials, sunsetHome, type StoredCredentials } from './credentials.js';
 import { EXIT, ExitError } from './exit-codes.js';
@@ -100,7 +100,7 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
     apiCalls: () => calls,
     rateLimited: () => limited,
     onResponse: (listener) => void listeners.push(listener),
-    port: (organizationId) => createZohoPort(client, organizationId, () => calls, target),
+    port: (organizationId) => createZohoAdapter(client, organizationId, () => calls, target),
     close,
     emulator,
   });

@@ -12,7 +12,7 @@ import { TRANSACTION_TYPE_NAMES, type TransactionType } from '../zoho/index.js';
 import { createTokenManager, exchangeGrantCode, revokeToken, type GrantExchange, type TokenManager } from './auth.js';
 import { systemClock } from './clock.js';
 import { ConfigurationError } from './errors.js';
-import { createLimiter, type Limiter, type OrgLimitState } from './limiter.js';
+import { createLimiter, type Limiter, type OrganizationLimitState } from './limiter.js';
 import { resolveOptions, type ResolvedZohoClientOptions, type ZohoClientOptions } from './options.js';
 import {
   createRequester, createTransport, withAuth, withLimiter, withRetry, type Requester, type RequestSpec,
@@ -37,14 +37,14 @@ export interface OrganizationClient {
   readonly vendorCredits: TransactionsResource;
   transactions(type: TransactionType): TransactionsResource;
   /** The limiter's view of this organization (quota left, in flight, window use). */
-  limits(): OrgLimitState;
+  limits(): OrganizationLimitState;
 }
 
 export interface ZohoBooksClient {
   readonly options: Readonly<ResolvedZohoClientOptions>;
   readonly organizations: OrganizationsResource;
   /** The client for one organization (the default one when no id is given). */
-  org(organizationId?: string): OrganizationClient;
+  organization(organizationId?: string): OrganizationClient;
   /** A raw call through the same auth, limits and retries. */
   request<T>(spec: RequestSpec): Promise<T>;
   /** The Books base URL in use (it follows the token's `api_domain` when allowed). */
@@ -71,13 +71,13 @@ export function createZohoBooksClient(options: ZohoClientOptions): ZohoBooksClie
   const transport = createTransport({ fetch: resolved.fetch, clock: resolved.clock, timeoutMs: resolved.timeoutMs, baseUrl, hooks: resolved.hooks });
   const send = withRetry(withLimiter(withAuth(transport, tokens), limiter, resolved.clock, resolved.hooks), resolved.retry, resolved.clock, resolved.random, resolved.hooks);
   const requester: Requester = createRequester(send, baseUrl, resolved.clock);
-  const orgClients = new Map<string, OrganizationClient>();
+  const organizationClients = new Map<string, OrganizationClient>();
 
-  const org = (organizationId = resolved.organizationId): OrganizationClient => {
+  const organization = (organizationId = resolved.organizationId): OrganizationClient => {
     if (organizationId === undefined) {
       throw new ConfigurationError('No organization: pass an organization id (client.org("10234695")) or set organizationId in the options. client.organizations.list() shows them.');
     }
-    let found = orgClients.get(organizationId);
+    let found = organizationClients.get(organizationId);
     if (!found) {
       const tx = Object.fromEntries(TRANSACTION_TYPE_NAMES.map((type) => [type, createTransactionsResource(requester, organizationId, type)])) as Record<TransactionType, TransactionsResource>;
       found = {
@@ -96,7 +96,7 @@ export function createZohoBooksClient(options: ZohoClientOptions): ZohoBooksClie
         transactions: (type) => tx[type],
         limits: () => limiter.state(organizationId),
       };
-      orgClients.set(organizationId, found);
+      organizationClients.set(organizationId, found);
     }
     return found;
   };
@@ -104,7 +104,7 @@ export function createZohoBooksClient(options: ZohoClientOptions): ZohoBooksClie
   return {
     options: resolved,
     organizations: createOrganizationsResource(requester, limiter),
-    org,
+    organization,
     request: (spec) => requester.request(spec),
     baseUrl,
   };

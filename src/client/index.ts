@@ -6,7 +6,7 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export * from './errors.js';
 export type { ClientHooks, RequestInfo, ResponseInfo, RetryInfo } from './hooks.js';
-export type { LimiterOptions, OrgLimitState, QuotaState } from './limiter.js';
+export type { LimiterOptions, OrganizationLimitState, QuotaState } from './limiter.js';
 export { createLimiter, DEFAULT_LIMITS } from './limiter.js';
 export { shouldRetry, backoffDelay, DEFAULT_RETRY } from './retry.js';
 export type { RetryOptions, RetryDecision } from './retry.js';

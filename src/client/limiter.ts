@@ -58,7 +58,7 @@ export interface QuotaState {
   resetAt: number;
 }
 
-export interface OrgLimitState {
+export interface OrganizationLimitState {
   organizationId: string;
   inFlight: number;
   inFlightCap: number;
@@ -77,10 +77,10 @@ export interface Limiter {
   exhausted(organizationId: string, resetAt: number | undefined): void;
   /** A plan was seen (from GET /organizations): paid plans allow 10 in flight. */
   setPlan(organizationId: string, plan: 'free' | 'paid'): void;
-  state(organizationId: string): OrgLimitState;
+  state(organizationId: string): OrganizationLimitState;
 }
 
-interface Org {
+interface OrganizationBudget {
   /**
    * When each answered request of the window was answered, oldest first. A request counts from the
    * moment it is let go (as one in flight) until a window after its answer: it reaches Zoho somewhere
@@ -99,94 +99,94 @@ interface Org {
 }
 
 export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Limiter {
-  const orgs = new Map<string, Org>();
+  const organizations = new Map<string, OrganizationBudget>();
   const burst = Math.max(1, Math.floor(options.burst ?? Math.ceil(options.perMinute / 6)));
   const refillPerMs = options.perMinute / options.windowMs;
-  const get = (id: string): Org => {
-    let org = orgs.get(id);
-    if (!org) {
-      org = { starts: [], tokens: burst, refilledAt: clock.now(), inFlight: 0, planCap: undefined, pausedUntil: 0, quota: undefined, wake: [] };
-      orgs.set(id, org);
+  const get = (id: string): OrganizationBudget => {
+    let organization = organizations.get(id);
+    if (!organization) {
+      organization = { starts: [], tokens: burst, refilledAt: clock.now(), inFlight: 0, planCap: undefined, pausedUntil: 0, quota: undefined, wake: [] };
+      organizations.set(id, organization);
     }
-    return org;
+    return organization;
   };
-  const capFor = (id: string, org: Org): number => {
+  const capFor = (id: string, organization: OrganizationBudget): number => {
     const configured = typeof options.inFlight === 'number' ? options.inFlight : options.inFlight?.[id];
-    return configured ?? org.planCap ?? DEFAULT_IN_FLIGHT;
+    return configured ?? organization.planCap ?? DEFAULT_IN_FLIGHT;
   };
   const headroom = (quota: QuotaState): number =>
     options.dailyHeadroom >= 1 ? Math.floor(options.dailyHeadroom) : Math.ceil(quota.limit * options.dailyHeadroom);
-  const prune = (org: Org, now: number): void => {
+  const prune = (organization: OrganizationBudget, now: number): void => {
     const edge = now - options.windowMs;
     let drop = 0;
-    while (drop < org.starts.length && (org.starts[drop] as number) <= edge) drop++;
-    if (drop > 0) org.starts.splice(0, drop);
+    while (drop < organization.starts.length && (organization.starts[drop] as number) <= edge) drop++;
+    if (drop > 0) organization.starts.splice(0, drop);
   };
   // Any change wakes every waiter; each re-checks and waits again if it still cannot go. (Waking
   // one is not enough: a woken waiter may give up — quota, abort — without taking the slot.)
-  const wakeAll = (org: Org): void => {
-    const waiters = org.wake.splice(0);
+  const wakeAll = (organization: OrganizationBudget): void => {
+    const waiters = organization.wake.splice(0);
     for (const wake of waiters) wake();
   };
 
   return {
     async acquire(id, signal) {
-      const org = get(id);
+      const organization = get(id);
       for (;;) {
         signal?.throwIfAborted();
         const now = clock.now();
-        if (org.quota && now >= org.quota.resetAt) org.quota = undefined;
-        if (org.quota && org.quota.remaining <= headroom(org.quota)) {
-          const reserved = headroom(org.quota);
+        if (organization.quota && now >= organization.quota.resetAt) organization.quota = undefined;
+        if (organization.quota && organization.quota.remaining <= headroom(organization.quota)) {
+          const reserved = headroom(organization.quota);
           throw new QuotaExhaustedError(
-            org.quota.remaining <= 0
-              ? `The daily API quota of organization ${id} (${org.quota.limit} calls) is used up until ${new Date(org.quota.resetAt).toISOString()}.`
-              : `Only ${org.quota.remaining} of organization ${id}'s ${org.quota.limit} daily calls are left, and ${reserved} are kept for its other integrations; waiting for the reset at ${new Date(org.quota.resetAt).toISOString()}.`,
-            { organizationId: id, resetAt: org.quota.resetAt, local: true },
+            organization.quota.remaining <= 0
+              ? `The daily API quota of organization ${id} (${organization.quota.limit} calls) is used up until ${new Date(organization.quota.resetAt).toISOString()}.`
+              : `Only ${organization.quota.remaining} of organization ${id}'s ${organization.quota.limit} daily calls are left, and ${reserved} are kept for its other integrations; waiting for the reset at ${new Date(organization.quota.resetAt).toISOString()}.`,
+            { organizationId: id, resetAt: organization.quota.resetAt, local: true },
           );
         }
-        if (org.pausedUntil > now) {
-          await clock.sleep(org.pausedUntil - now, signal);
+        if (organization.pausedUntil > now) {
+          await clock.sleep(organization.pausedUntil - now, signal);
           continue;
         }
-        prune(org, now);
+        prune(organization, now);
         // The requests in flight count too; none of them leaves the window before a window from now.
-        if (org.starts.length + org.inFlight >= options.perMinute) {
-          await clock.sleep((org.starts[0] ?? now) + options.windowMs - now + 1, signal);
+        if (organization.starts.length + organization.inFlight >= options.perMinute) {
+          await clock.sleep((organization.starts[0] ?? now) + options.windowMs - now + 1, signal);
           continue;
         }
-        org.tokens = Math.min(burst, org.tokens + (now - org.refilledAt) * refillPerMs);
-        org.refilledAt = now;
-        if (org.tokens < 1) {
-          await clock.sleep(Math.ceil((1 - org.tokens) / refillPerMs), signal);
+        organization.tokens = Math.min(burst, organization.tokens + (now - organization.refilledAt) * refillPerMs);
+        organization.refilledAt = now;
+        if (organization.tokens < 1) {
+          await clock.sleep(Math.ceil((1 - organization.tokens) / refillPerMs), signal);
           continue;
         }
-        if (org.inFlight >= capFor(id, org)) {
+        if (organization.inFlight >= capFor(id, organization)) {
           await new Promise<void>((resolve, reject) => {
             const onAbort = (): void => {
-              const i = org.wake.indexOf(done);
-              if (i >= 0) org.wake.splice(i, 1);
+              const i = organization.wake.indexOf(done);
+              if (i >= 0) organization.wake.splice(i, 1);
               reject(signal?.reason);
             };
             const done = (): void => {
               signal?.removeEventListener('abort', onAbort);
               resolve();
             };
-            org.wake.push(done);
+            organization.wake.push(done);
             signal?.addEventListener('abort', onAbort, { once: true });
           });
           continue;
         }
-        org.tokens -= 1;
-        org.inFlight++;
-        if (org.quota) org.quota.remaining--;
+        organization.tokens -= 1;
+        organization.inFlight++;
+        if (organization.quota) organization.quota.remaining--;
         let released = false;
         return {
           release(headers) {
             if (released) return;
             released = true;
-            org.inFlight--;
-            org.starts.push(clock.now());
+            organization.inFlight--;
+            organization.starts.push(clock.now());
             if (headers) {
               const limit = Number(headers.get('x-rate-limit-limit'));
               const remaining = Number(headers.get('x-rate-limit-remaining'));
@@ -194,54 +194,54 @@ export function createLimiter(options: ResolvedLimiterOptions, clock: Clock): Li
               if (headers.has('x-rate-limit-remaining') && Number.isFinite(limit) && Number.isFinite(remaining) && Number.isFinite(reset)) {
                 const at = clock.now();
                 const resetAt = at + reset * 1000;
-                const known = org.quota;
+                const known = organization.quota;
                 // A later reset (by more than an hour) is a new day: take it as is. Within a day, keep the lowest count seen.
                 if (!known || resetAt > known.resetAt + 3_600_000 || at >= known.resetAt) {
-                  org.quota = { limit, remaining, resetAt };
+                  organization.quota = { limit, remaining, resetAt };
                 } else {
                   known.limit = limit;
                   known.remaining = Math.min(known.remaining, remaining);
                 }
               }
             }
-            wakeAll(org);
+            wakeAll(organization);
           },
         };
       }
     },
     pause(id) {
-      const org = get(id);
+      const organization = get(id);
       const now = clock.now();
-      prune(org, now);
-      const oldest = org.starts[0];
+      prune(organization, now);
+      const oldest = organization.starts[0];
       // Our own window reopens when its oldest request leaves it; if the window was not ours to
       // fill (other integrations share it), wait a whole window.
-      const until = oldest !== undefined && org.starts.length + org.inFlight >= options.perMinute ? oldest + options.windowMs : now + options.windowMs;
-      org.pausedUntil = Math.max(org.pausedUntil, Math.min(until, now + options.windowMs));
+      const until = oldest !== undefined && organization.starts.length + organization.inFlight >= options.perMinute ? oldest + options.windowMs : now + options.windowMs;
+      organization.pausedUntil = Math.max(organization.pausedUntil, Math.min(until, now + options.windowMs));
     },
     exhausted(id, resetAt) {
-      const org = get(id);
+      const organization = get(id);
       const now = clock.now();
       const at = resetAt ?? now + 3_600_000;
-      org.quota = { limit: org.quota?.limit ?? 0, remaining: 0, resetAt: at };
-      wakeAll(org);
+      organization.quota = { limit: organization.quota?.limit ?? 0, remaining: 0, resetAt: at };
+      wakeAll(organization);
     },
     setPlan(id, plan) {
-      const org = get(id);
-      org.planCap = plan === 'paid' ? 10 : 5;
-      wakeAll(org);
+      const organization = get(id);
+      organization.planCap = plan === 'paid' ? 10 : 5;
+      wakeAll(organization);
     },
     state(id) {
-      const org = get(id);
-      prune(org, clock.now());
+      const organization = get(id);
+      prune(organization, clock.now());
       return {
         organizationId: id,
-        inFlight: org.inFlight,
-        inFlightCap: capFor(id, org),
-        usedInWindow: org.starts.length + org.inFlight,
+        inFlight: organization.inFlight,
+        inFlightCap: capFor(id, organization),
+        usedInWindow: organization.starts.length + organization.inFlight,
         perMinute: options.perMinute,
-        pausedUntil: org.pausedUntil,
-        quota: org.quota ? { ...org.quota } : undefined,
+        pausedUntil: organization.pausedUntil,
+        quota: organization.quota ? { ...organization.quota } : undefined,
       };
     },
   };

@@ -112,7 +112,7 @@ export function resolveOptions(options: ZohoClientOptions): ResolvedZohoClientOp
   const resolvedLimits: ResolvedLimiterOptions = {
     perMinute: positive(limits.perMinute, 'limits.perMinute', DEFAULT_LIMITS.perMinute),
     inFlight: typeof limits.inFlight === 'object'
-      ? Object.fromEntries(Object.entries(limits.inFlight).map(([org, cap]) => [org, positive(cap, `limits.inFlight["${org}"]`, 5)]))
+      ? Object.fromEntries(Object.entries(limits.inFlight).map(([organization, cap]) => [organization, positive(cap, `limits.inFlight["${organization}"]`, 5)]))
       : limits.inFlight === undefined ? undefined : positive(limits.inFlight, 'limits.inFlight', 5),
     dailyHeadroom: positive(limits.dailyHeadroom, 'limits.dailyHeadroom', DEFAULT_LIMITS.dailyHeadroom, 0),
     windowMs: positive(limits.windowMs, 'limits.windowMs', DEFAULT_LIMITS.windowMs),

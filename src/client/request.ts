@@ -138,12 +138,12 @@ export function withAuth(
 /** Limits: one slot per attempt for the request's organization; 44 pauses it, 45 closes it for the day. */
 export function withLimiter(next: Send, limiter: Limiter, clock: Clock, hooks: ClientHooks): Send {
   return async (spec, attempt) => {
-    const org = spec.organizationId;
-    if (org === null) return next(spec, attempt);
+    const organization = spec.organizationId;
+    if (organization === null) return next(spec, attempt);
     const asked = clock.now();
-    const permit = await limiter.acquire(org, spec.signal);
+    const permit = await limiter.acquire(organization, spec.signal);
     const waited = clock.now() - asked;
-    if (waited > 0) hooks.onThrottle?.({ organizationId: org, waitedMs: waited });
+    if (waited > 0) hooks.onThrottle?.({ organizationId: organization, waitedMs: waited });
     let outcome: Outcome | undefined;
     try {
       outcome = await next(spec, attempt);
@@ -152,8 +152,8 @@ export function withLimiter(next: Send, limiter: Limiter, clock: Clock, hooks: C
       permit.release(outcome?.kind === 'response' ? outcome.headers : undefined);
       if (outcome?.kind === 'response') {
         const code = outcomeCode(outcome);
-        if (code === ZohoCode.RATE_LIMITED) limiter.pause(org);
-        if (code === ZohoCode.QUOTA_EXHAUSTED) limiter.exhausted(org, quotaResetAt(outcome.headers, clock.now()));
+        if (code === ZohoCode.RATE_LIMITED) limiter.pause(organization);
+        if (code === ZohoCode.QUOTA_EXHAUSTED) limiter.exhausted(organization, quotaResetAt(outcome.headers, clock.now()));
       }
     }
   };

@@ -28,8 +28,8 @@ export interface AccountContext {
   body(): Record<string, unknown>;
 }
 
-export interface OrgContext extends AccountContext {
-  org: OrganizationRow;
+export interface OrganizationContext extends AccountContext {
+  organization: OrganizationRow;
   /** The organization's calendar date today, `yyyy-mm-dd`. */
   today: string;
   /** Who history entries name as the actor. */
@@ -44,7 +44,7 @@ export interface HandlerResult {
 
 export type BooksRoute =
   | { level: 'account'; scopes: readonly string[]; handler: (ctx: AccountContext) => HandlerResult }
-  | { level: 'org'; scopes: readonly string[]; handler: (ctx: OrgContext) => HandlerResult };
+  | { level: 'organization'; scopes: readonly string[]; handler: (ctx: OrganizationContext) => HandlerResult };
 
 /** What the accounts server's handlers see (`/oauth/v2/...`). */
 export interface OAuthContext {

@@ -18,7 +18,7 @@ import { createApi, jsonReply, renderError } from './api.js';
 import { createAuthority, ALL_SCOPES } from './auth.js';
 import { parseJsonBody } from './body.js';
 import { createEmulatorClock, type ClockState } from './clock.js';
-import type { AccountContext, BooksRoute, EmulatorServices, HandlerResult, OrgContext } from './context.js';
+import type { AccountContext, BooksRoute, EmulatorServices, HandlerResult, OrganizationContext } from './context.js';
 import { createFaultInjector, type FaultDecision, type FaultRuleInput } from './faults.js';
 import { ZohoHttpError, invalidValue } from './http-error.js';
 import { createLimiter, type LimitSettings } from './limits.js';
@@ -327,7 +327,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       organizations,
       store,
       body: () => (bodyCache ??= parseJsonBody(req)),
-      org: undefined as OrganizationRow | undefined,
+      organization: undefined as OrganizationRow | undefined,
       today: '',
       actor: 'Sunset Emulator User',
     };
@@ -338,35 +338,35 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     }
 
     // Organization.
-    const orgParam = req.query.get('organization_id');
-    let org: OrganizationRow | undefined;
+    const organizationParam = req.query.get('organization_id');
+    let organization: OrganizationRow | undefined;
     const errorInfo = { error_info: organizations.map((o, i) => ({ organization_id: o.organization_id, name: o.name, is_default_org: i === 0 })) };
-    if (orgParam === null || orgParam === '') {
-      if (organizations.length === 1) org = organizations[0];
+    if (organizationParam === null || organizationParam === '') {
+      if (organizations.length === 1) organization = organizations[0];
       else {
         throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION, {
           message: 'This user belongs to multiple organizations, hence the parameter organization_id is required.',
           extra: errorInfo,
         });
       }
-    } else if (isOrganizationId(orgParam)) {
-      org = organizations.find((o) => o.organization_id === orgParam);
+    } else if (isOrganizationId(organizationParam)) {
+      organization = organizations.find((o) => o.organization_id === organizationParam);
     }
-    if (!org) throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION, { extra: errorInfo });
-    entry.organization_id = org.organization_id;
+    if (!organization) throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION, { extra: errorInfo });
+    entry.organization_id = organization.organization_id;
 
     // Limits.
-    const admission = limiter.admit(org, now);
+    const admission = limiter.admit(organization, now);
     if (!admission.ok) throw new ZohoHttpError(admission.code, { message: admission.message, headers: admission.headers });
     try {
       if (resolved.baseLatencyMs > 0) await sleep(resolved.baseLatencyMs);
       const faulted = await applyFaults(faults.decide(req.method, path, 'answer'), entry);
       if (faulted) return { ...faulted, headers: { ...faulted.headers, ...admission.headers } };
-      ctx.org = org;
-      ctx.today = formatZohoDate(now, org.utc_offset_minutes);
+      ctx.organization = organization;
+      ctx.today = formatZohoDate(now, organization.utc_offset_minutes);
       let result: HandlerResult;
       try {
-        result = route.handler(ctx as OrgContext);
+        result = route.handler(ctx as OrganizationContext);
       } catch (error) {
         return books.error(error, admission.headers);
       }

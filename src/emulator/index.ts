@@ -8,5 +8,5 @@ export { parseFaultSpec, validateFaultRule, FaultSpecError } from './faults.js';
 export type { FaultRule, FaultRuleInput } from './faults.js';
 export type { EmulatorClock } from './clock.js';
 export type { RequestLogEntry } from './request-log.js';
-export type { LimitSettings, OrgLimitCounters } from './limits.js';
+export type { LimitSettings, OrganizationLimitCounters } from './limits.js';
 export type { EmulatorInfo, EmulatorRequest, EmulatorResponse, SeedName, SeedOptions } from './types.js';

@@ -17,7 +17,7 @@ export interface LimitSettings {
   organizations?: Record<string, Partial<PlanLimits>>;
 }
 
-export interface OrgLimitCounters {
+export interface OrganizationLimitCounters {
   organization_id: string;
   plan: string;
   limits: PlanLimits;
@@ -33,7 +33,7 @@ export type Admission =
   | { ok: true; headers: Record<string, string>; release: () => void }
   | { ok: false; code: number; message?: string; headers: Record<string, string> };
 
-interface OrgState {
+interface OrganizationState {
   minuteKey: number;
   minuteUsed: number;
   dayKey: number;
@@ -41,13 +41,13 @@ interface OrgState {
   inFlight: number;
   peakInFlight: number;
   peakPerMinute: number;
-  refused: OrgLimitCounters['refused'];
+  refused: OrganizationLimitCounters['refused'];
 }
 
 export interface Limiter {
-  admit(org: OrganizationRow, nowMs: number): Admission;
+  admit(organization: OrganizationRow, nowMs: number): Admission;
   /** Headers for a response that was not admitted through `admit` (e.g. an auth failure after routing). */
-  counters(orgs: OrganizationRow[], nowMs: number): OrgLimitCounters[];
+  counters(organizations: OrganizationRow[], nowMs: number): OrganizationLimitCounters[];
   settings(): LimitSettings;
   configure(settings: Partial<LimitSettings>): void;
   reset(): void;
@@ -58,30 +58,30 @@ const DAY = 86_400_000;
 
 export function createLimiter(initial: LimitSettings): Limiter {
   let settings: LimitSettings = { ...initial };
-  const states = new Map<string, OrgState>();
+  const states = new Map<string, OrganizationState>();
 
-  const limitsFor = (org: OrganizationRow): PlanLimits => {
-    const plan = isPlan(org.plan) ? PLAN_LIMITS[org.plan] : PLAN_LIMITS.free;
-    const perOrg = settings.organizations?.[org.organization_id] ?? {};
+  const limitsFor = (organization: OrganizationRow): PlanLimits => {
+    const plan = isPlan(organization.plan) ? PLAN_LIMITS[organization.plan] : PLAN_LIMITS.free;
+    const perOrganization = settings.organizations?.[organization.organization_id] ?? {};
     return {
-      perMinute: perOrg.perMinute ?? settings.perMinute ?? plan.perMinute,
-      daily: perOrg.daily ?? settings.daily ?? plan.daily,
-      inFlight: perOrg.inFlight ?? settings.inFlight ?? plan.inFlight,
+      perMinute: perOrganization.perMinute ?? settings.perMinute ?? plan.perMinute,
+      daily: perOrganization.daily ?? settings.daily ?? plan.daily,
+      inFlight: perOrganization.inFlight ?? settings.inFlight ?? plan.inFlight,
     };
   };
 
-  const stateFor = (org: OrganizationRow, nowMs: number): OrgState => {
-    let s = states.get(org.organization_id);
+  const stateFor = (organization: OrganizationRow, nowMs: number): OrganizationState => {
+    let s = states.get(organization.organization_id);
     if (!s) {
       s = { minuteKey: 0, minuteUsed: 0, dayKey: 0, dayUsed: 0, inFlight: 0, peakInFlight: 0, peakPerMinute: 0, refused: { rate_limited: 0, quota_exhausted: 0, too_many_in_flight: 0 } };
-      states.set(org.organization_id, s);
+      states.set(organization.organization_id, s);
     }
     const minuteKey = Math.floor(nowMs / MINUTE);
     if (minuteKey !== s.minuteKey) {
       s.minuteKey = minuteKey;
       s.minuteUsed = 0;
     }
-    const dayKey = Math.floor((nowMs + org.utc_offset_minutes * MINUTE) / DAY);
+    const dayKey = Math.floor((nowMs + organization.utc_offset_minutes * MINUTE) / DAY);
     if (dayKey !== s.dayKey) {
       s.dayKey = dayKey;
       s.dayUsed = 0;
@@ -89,23 +89,23 @@ export function createLimiter(initial: LimitSettings): Limiter {
     return s;
   };
 
-  const secondsToMidnight = (org: OrganizationRow, nowMs: number): number => {
-    const local = nowMs + org.utc_offset_minutes * MINUTE;
+  const secondsToMidnight = (organization: OrganizationRow, nowMs: number): number => {
+    const local = nowMs + organization.utc_offset_minutes * MINUTE;
     return Math.ceil((DAY - (((local % DAY) + DAY) % DAY)) / 1000);
   };
 
   // With the limits off, the headers say the whole quota is left: a client that paces itself by
   // them (as Sunset's does) must not stop for a quota that is not enforced. The counters still count.
-  const headersFor = (limits: PlanLimits, s: OrgState, org: OrganizationRow, nowMs: number): Record<string, string> => ({
+  const headersFor = (limits: PlanLimits, s: OrganizationState, organization: OrganizationRow, nowMs: number): Record<string, string> => ({
     'x-rate-limit-limit': String(limits.daily),
     'x-rate-limit-remaining': String(settings.enabled ? Math.max(0, limits.daily - s.dayUsed) : limits.daily),
-    'x-rate-limit-reset': String(secondsToMidnight(org, nowMs)),
+    'x-rate-limit-reset': String(secondsToMidnight(organization, nowMs)),
   });
 
   return {
-    admit(org, nowMs) {
-      const limits = limitsFor(org);
-      const s = stateFor(org, nowMs);
+    admit(organization, nowMs) {
+      const limits = limitsFor(organization);
+      const s = stateFor(organization, nowMs);
       if (settings.enabled) {
         if (s.dayUsed >= limits.daily) {
           s.refused.quota_exhausted++;
@@ -113,16 +113,16 @@ export function createLimiter(initial: LimitSettings): Limiter {
             ok: false,
             code: ZohoCode.QUOTA_EXHAUSTED,
             message: `The API call for this organization has exceeded the maximum call rate limit of ${limits.daily}.`,
-            headers: headersFor(limits, s, org, nowMs),
+            headers: headersFor(limits, s, organization, nowMs),
           };
         }
         if (s.minuteUsed >= limits.perMinute) {
           s.refused.rate_limited++;
-          return { ok: false, code: ZohoCode.RATE_LIMITED, headers: headersFor(limits, s, org, nowMs) };
+          return { ok: false, code: ZohoCode.RATE_LIMITED, headers: headersFor(limits, s, organization, nowMs) };
         }
         if (s.inFlight >= limits.inFlight) {
           s.refused.too_many_in_flight++;
-          return { ok: false, code: ZohoCode.TOO_MANY_IN_FLIGHT, headers: headersFor(limits, s, org, nowMs) };
+          return { ok: false, code: ZohoCode.TOO_MANY_IN_FLIGHT, headers: headersFor(limits, s, organization, nowMs) };
         }
       }
       s.minuteUsed++;
@@ -133,7 +133,7 @@ export function createLimiter(initial: LimitSettings): Limiter {
       let released = false;
       return {
         ok: true,
-        headers: headersFor(limits, s, org, nowMs),
+        headers: headersFor(limits, s, organization, nowMs),
         release: () => {
           if (!released) {
             released = true;
@@ -142,16 +142,16 @@ export function createLimiter(initial: LimitSettings): Limiter {
         },
       };
     },
-    counters(orgs, nowMs) {
-      return orgs.map((org) => {
-        const limits = limitsFor(org);
-        const s = stateFor(org, nowMs);
+    counters(organizations, nowMs) {
+      return organizations.map((organization) => {
+        const limits = limitsFor(organization);
+        const s = stateFor(organization, nowMs);
         return {
-          organization_id: org.organization_id,
-          plan: org.plan,
+          organization_id: organization.organization_id,
+          plan: organization.plan,
           limits,
           minute: { used: s.minuteUsed, resetsInSeconds: Math.ceil((MINUTE - (nowMs % MINUTE)) / 1000) },
-          day: { used: s.dayUsed, remaining: Math.max(0, limits.daily - s.dayUsed), resetsInSeconds: secondsToMidnight(org, nowMs) },
+          day: { used: s.dayUsed, remaining: Math.max(0, limits.daily - s.dayUsed), resetsInSeconds: secondsToMidnight(organization, nowMs) },
           inFlight: { current: s.inFlight, peak: s.peakInFlight },
           peakPerMinute: s.peakPerMinute,
           refused: { ...s.refused },

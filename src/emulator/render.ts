@@ -10,25 +10,25 @@ export function money(cents: number): number {
   return Math.round(cents) / 100;
 }
 
-export function renderOrganization(org: OrganizationRow, isDefault: boolean): Record<string, unknown> {
+export function renderOrganization(organization: OrganizationRow, isDefault: boolean): Record<string, unknown> {
   const planType: Record<string, number> = { free: 0, standard: 1, professional: 2, premium: 3 };
   return {
-    organization_id: org.organization_id,
-    name: org.name,
+    organization_id: organization.organization_id,
+    name: organization.name,
     contact_name: 'Emulator Admin',
     email: 'admin@emulator.invalid',
     is_default_org: isDefault,
-    plan_type: planType[org.plan] ?? 0,
-    plan_name: org.plan.charAt(0).toUpperCase() + org.plan.slice(1),
+    plan_type: planType[organization.plan] ?? 0,
+    plan_name: organization.plan.charAt(0).toUpperCase() + organization.plan.slice(1),
     plan_period: 'yearly',
     language_code: 'en',
     fiscal_year_start_month: 0,
-    account_created_date: formatZohoDate(org.created_ms, org.utc_offset_minutes),
-    time_zone: org.time_zone,
+    account_created_date: formatZohoDate(organization.created_ms, organization.utc_offset_minutes),
+    time_zone: organization.time_zone,
     is_org_active: true,
-    currency_id: `${org.organization_id}000001`,
-    currency_code: org.currency_code,
-    currency_symbol: org.currency_code === 'INR' ? '₹' : org.currency_code === 'EUR' ? '€' : '$',
+    currency_id: `${organization.organization_id}000001`,
+    currency_code: organization.currency_code,
+    currency_symbol: organization.currency_code === 'INR' ? '₹' : organization.currency_code === 'EUR' ? '€' : '$',
     price_precision: 2,
   };
 }
@@ -43,8 +43,8 @@ function parseJsonArray(text: string): unknown[] {
 }
 
 /** A contact as lists show it; `detail` adds what only `GET /contacts/{id}` carries. */
-export function renderContact(row: ContactRow, org: OrganizationRow, detail: boolean): Record<string, unknown> {
-  const offset = org.utc_offset_minutes;
+export function renderContact(row: ContactRow, organization: OrganizationRow, detail: boolean): Record<string, unknown> {
+  const offset = organization.utc_offset_minutes;
   const contact: Record<string, unknown> = {
     contact_id: row.contact_id,
     contact_name: row.contact_name,
@@ -81,8 +81,8 @@ export function renderContact(row: ContactRow, org: OrganizationRow, detail: boo
   return contact;
 }
 
-export function renderComment(row: CommentRow, contactName: string, org: OrganizationRow): Record<string, unknown> {
-  const offset = org.utc_offset_minutes;
+export function renderComment(row: CommentRow, contactName: string, organization: OrganizationRow): Record<string, unknown> {
+  const offset = organization.utc_offset_minutes;
   const stamp = formatZohoTimestamp(row.created_ms, offset);
   return {
     comment_id: row.comment_id,
@@ -114,11 +114,11 @@ export function effectiveStatus(row: TransactionListRow, today: string): string 
 export function renderTransaction(
   row: TransactionListRow,
   info: TransactionTypeInfo,
-  org: OrganizationRow,
+  organization: OrganizationRow,
   today: string,
   detail: boolean,
 ): Record<string, unknown> {
-  const offset = org.utc_offset_minutes;
+  const offset = organization.utc_offset_minutes;
   const record: Record<string, unknown> = {
     [info.idField]: row.transaction_id,
     [info.numberField]: info.numberIsInteger && /^\d+$/.test(row.number) ? Number(row.number) : row.number,
@@ -127,7 +127,7 @@ export function renderTransaction(
     status: effectiveStatus(row, today),
     reference_number: row.reference_number,
     date: row.date,
-    currency_code: org.currency_code,
+    currency_code: organization.currency_code,
     [info.amountField]: money(row.total_cents),
     balance: money(row.balance_cents),
     created_time: formatZohoTimestamp(row.created_ms, offset),

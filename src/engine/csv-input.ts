@@ -1,5 +1,5 @@
 /**
- * Bulk changes from a CSV file: a header with `contact_id` (required) and optionally `action`
+ * A manual run's changes from a CSV file: a header with `contact_id` (required) and optionally `action`
  * (activate | deactivate), `contact_name`, `reason`. Parsed strictly (RFC 4180); any problem
  * refuses the whole file, with its line numbers.
  *

@@ -217,11 +217,11 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
     reactivate: false,
   };
 
-  const org = top.get('organization_id');
-  if (!org) at(root, 'organization_id', 'organization_id is required: the Zoho organization this policy is for, as a quoted string');
+  const organization = top.get('organization_id');
+  if (!organization) at(root, 'organization_id', 'organization_id is required: the Zoho organization this policy is for, as a quoted string');
   else {
-    const v = str(org.value, 'organization_id', 'an organization id');
-    if (v !== undefined && !isOrganizationId(v)) at(org.value, 'organization_id', `"${v}" is not a Zoho organization id (digits only)`);
+    const v = str(organization.value, 'organization_id', 'an organization id');
+    if (v !== undefined && !isOrganizationId(v)) at(organization.value, 'organization_id', `"${v}" is not a Zoho organization id (digits only)`);
     else if (v !== undefined) policy.organizationId = v;
   }
   const inactivity = top.get('inactivity');

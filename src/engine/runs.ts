@@ -102,7 +102,7 @@ export interface ContactChange {
 }
 
 /** A run from explicit changes; every id is checked before anything is written. */
-export async function createChangeRun(
+export async function createManualRun(
   journal: Journal,
   input: { organizationId: string; target: string; kind: RunKind; changes: ContactChange[]; createdBy: string; now: number; note: string },
 ): Promise<RunRecord> {

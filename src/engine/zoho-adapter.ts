@@ -55,8 +55,8 @@ function since(ms: number): string {
  * `target` names what the client reaches (see docs/glossary.md): every snapshot, plan and run
  * records it, so a run is only ever applied, verified or undone where it was made.
  */
-export function createZohoPort(client: ZohoBooksClient, organizationId: string, countCalls: () => number, target: string): BooksPort {
-  const books = client.org(organizationId);
+export function createZohoAdapter(client: ZohoBooksClient, organizationId: string, countCalls: () => number, target: string): BooksPort {
+  const books = client.organization(organizationId);
   const quotaGuard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -118,8 +118,8 @@ export function createZohoPort(client: ZohoBooksClient, organizationId: string, 
       return { remaining: state.quota?.remaining, resetAt: state.quota?.resetAt, limit: state.quota?.limit, perMinute: state.perMinute };
     },
     async organizations() {
-      const orgs = await client.organizations.list();
-      return orgs.map((o) => ({ organizationId: o.organization_id, name: o.name, plan: o.plan_name, currencyCode: o.currency_code ?? '' }));
+      const organizations = await client.organizations.list();
+      return organizations.map((o) => ({ organizationId: o.organization_id, name: o.name, plan: o.plan_name, currencyCode: o.currency_code ?? '' }));
     },
   };
 }

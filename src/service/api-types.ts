@@ -84,7 +84,7 @@ export interface ActiveJob {
 }
 
 /** One entry of `GET /api/orgs` (and the answer of `PUT /api/orgs/ORG/schedule`). */
-export interface OrgView {
+export interface OrganizationView {
   organizationId: string;
   name: string;
   plan: string;
@@ -110,7 +110,7 @@ export interface PolicySaved {
   policy: PolicyView;
 }
 
-/** `PUT /api/orgs/ORG/schedule` takes this and answers the OrgView. */
+/** `PUT /api/orgs/ORG/schedule` takes this and answers the OrganizationView. */
 export interface ScheduleInput {
   /** Five fields, UTC; null (or empty) clears the schedule. */
   cron?: string | null;

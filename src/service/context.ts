@@ -11,7 +11,7 @@ import {
   contactAppUrl, defaultPolicyText, describeDriver, describeTarget, parsePolicy, PolicyError, runStatus,
   type EngineClock, type Journal, type Plan, type PolicyProblem, type RunRecord,
 } from '../engine/index.js';
-import type { OrgView, PlanRows, RunView } from './api-types.js';
+import type { OrganizationView, PlanRows, RunView } from './api-types.js';
 import type { EventBus } from './events.js';
 import { HttpError, type JsonText } from './http.js';
 import { fileMappingFor } from './mapping-file.js';
@@ -57,7 +57,7 @@ export interface ServiceContext {
   /** The organizations the connection reaches (kept 5 minutes). */
   organizations(): Promise<Organization[]>;
   /** 404 unless the connection reaches that organization. */
-  requireOrg(organizationId: string): Promise<Organization>;
+  requireOrganization(organizationId: string): Promise<Organization>;
   /** A saved plan through the cache of the latest few (undefined: no such plan). */
   cachedPlan(planId: string): Promise<CachedPlan | undefined>;
   /** A run or plan made elsewhere (another emulator, another data centre) is not this service's to touch: 409. */
@@ -69,7 +69,7 @@ export interface ServiceContext {
   /** Where a contact opens in Zoho Books (append its id), for something made against `target` ('' : the connection's). */
   contactUrl(target: string, organizationId: string): string | null;
   runView(run: RunRecord): RunView;
-  orgView(organization: Organization): Promise<OrgView>;
+  organizationView(organization: Organization): Promise<OrganizationView>;
   /** A file of the UI (src/service/ui), read when asked. */
   ui(file: string): string;
 }
@@ -90,10 +90,10 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
   const { options, clock, store, runner, scheduler } = parts;
   const { journal, connection } = options;
 
-  let orgCache: { at: number; list: Organization[] } | undefined;
+  let organizationCache: { at: number; list: Organization[] } | undefined;
   const organizations = async (): Promise<Organization[]> => {
-    if (!orgCache || clock.now() - orgCache.at > 300_000) orgCache = { at: clock.now(), list: await connection.organizations() };
-    return orgCache.list;
+    if (!organizationCache || clock.now() - organizationCache.at > 300_000) organizationCache = { at: clock.now(), list: await connection.organizations() };
+    return organizationCache.list;
   };
 
   // A saved plan never changes, so the review page's requests (the plan, its rows, approval) share
@@ -126,7 +126,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     applying: runner.activeJobs().some((j) => j.runId === run.runId && j.kind === 'apply'),
   });
 
-  const orgView = async (o: Organization): Promise<OrgView> => {
+  const organizationView = async (o: Organization): Promise<OrganizationView> => {
     const s = await store.settings(o.organizationId);
     const policyText = (await journal.policy(o.organizationId))?.text ?? null;
     let problems: PolicyProblem[] = [];
@@ -174,7 +174,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     hosts: parts.hosts,
     processWebhooks: parts.processWebhooks,
     organizations,
-    async requireOrg(id) {
+    async requireOrganization(id) {
       const found = isOrganizationId(id) ? (await organizations()).find((o) => o.organizationId === id) : undefined;
       if (!found) throw new HttpError(404, `no organization ${id} is reachable`);
       return found;
@@ -193,7 +193,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     mappingView,
     contactUrl: (target, organizationId) => contactAppUrl(target || connection.target, organizationId, ''),
     runView,
-    orgView,
+    organizationView,
     ui: (file) => readFileSync(join(options.uiDir, file), 'utf8'),
   };
 }

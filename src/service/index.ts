@@ -8,7 +8,7 @@ export type { ServiceApp } from './app.js';
 export type * from './api-types.js';
 export { PLAN_ROW_COLUMNS } from './api-types.js';
 export { createServiceStore } from './store.js';
-export type { ServiceStore, OrgSettings, WebhookEvent, WebhookMapping, WebhookState } from './store.js';
+export type { ServiceStore, OrganizationSettings, WebhookEvent, WebhookMapping, WebhookState } from './store.js';
 export { hashPassword, verifyPassword, passwordProblem } from './passwords.js';
 export { parseCron, nextRun, describeCron, CronError } from './cron.js';
 export type { Cron } from './cron.js';

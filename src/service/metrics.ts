@@ -106,9 +106,9 @@ export function createServiceMetrics(src: MetricsSources): ServiceMetrics {
     labelNames: ['organization_id'] as const, registers: [registry],
     async collect() {
       this.reset();
-      for (const org of await src.organizations()) {
-        const q = src.port(org).quota();
-        if (q.remaining !== undefined) this.set({ organization_id: org }, q.remaining);
+      for (const organization of await src.organizations()) {
+        const q = src.port(organization).quota();
+        if (q.remaining !== undefined) this.set({ organization_id: organization }, q.remaining);
       }
     },
   });

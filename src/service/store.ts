@@ -19,7 +19,7 @@ export const SERVICE_SCHEMA: readonly string[] = [
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
   )`,
-  `CREATE TABLE IF NOT EXISTS org_settings (
+  `CREATE TABLE IF NOT EXISTS organization_settings (
     organization_id TEXT PRIMARY KEY,
     policy_text TEXT,
     cron TEXT,
@@ -59,9 +59,14 @@ export const SERVICE_SCHEMA: readonly string[] = [
   )`,
 ];
 
+/** Tables renamed since their first release: [old name, new name] (docs/glossary.md: organization). */
+const RENAMED_TABLES: ReadonlyArray<readonly [string, string]> = [
+  ['org_settings', 'organization_settings'],
+];
+
 /** Columns added to a table after its first release: [table, column, type]. */
 const ADDED_COLUMNS: ReadonlyArray<readonly [string, string, string]> = [
-  ['org_settings', 'last_run_at', 'BIGINT'],
+  ['organization_settings', 'last_run_at', 'BIGINT'],
 ];
 
 /** A table's column names: SQLite's PRAGMA, or PostgreSQL's information schema. */
@@ -82,7 +87,7 @@ export interface WebhookMapping {
 export const DEFAULT_MAPPING: WebhookMapping = { inactive: ['Churned', 'Lost', 'Closed Lost', 'Inactive'], active: ['Active', 'Customer', 'Closed Won'] };
 
 /** An organization's service settings. Its policy is not here: the journal keeps it, shared with the CLI. */
-export interface OrgSettings {
+export interface OrganizationSettings {
   organizationId: string;
   cron: string | null;
   autoApplyMax: number | null;
@@ -151,9 +156,9 @@ export interface ServiceStore {
   createSession(username: string, now: number, ttlMs: number): Promise<{ token: string; csrfToken: string }>;
   session(token: string, now: number): Promise<{ username: string; csrfToken: string } | undefined>;
   deleteSession(token: string): Promise<void>;
-  settings(organizationId: string): Promise<OrgSettings>;
-  allSettings(): Promise<OrgSettings[]>;
-  saveSettings(settings: OrgSettings): Promise<void>;
+  settings(organizationId: string): Promise<OrganizationSettings>;
+  allSettings(): Promise<OrganizationSettings[]>;
+  saveSettings(settings: OrganizationSettings): Promise<void>;
   /**
    * Stores an event unless it repeats one: an explicit event id seen before, or the same key as
    * the latest event about the same contact (so Churned → Active → Churned is three events, while
@@ -173,6 +178,10 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
   return {
     async migrate(journal) {
       await db.transaction(async (tx) => {
+        // A database from an earlier version keeps its rows under the table's new name.
+        for (const [from, to] of RENAMED_TABLES) {
+          if ((await columnsOf(tx, from)).size > 0 && (await columnsOf(tx, to)).size === 0) await tx.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
+        }
         for (const sql of SERVICE_SCHEMA) await tx.exec(sql);
         // Columns added since a table was first created: CREATE TABLE IF NOT EXISTS leaves an
         // existing table as it was, so a database from an earlier version gets them here.
@@ -181,12 +190,12 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
         }
       });
       if (!journal) return;
-      const legacy = await db.all<{ organization_id: string; policy_text: string }>('SELECT organization_id, policy_text FROM org_settings WHERE policy_text IS NOT NULL');
+      const legacy = await db.all<{ organization_id: string; policy_text: string }>('SELECT organization_id, policy_text FROM organization_settings WHERE policy_text IS NOT NULL');
       for (const row of legacy) {
         if (!(await journal.policy(row.organization_id))) {
           await journal.savePolicy({ organizationId: row.organization_id, text: row.policy_text, updatedAt: Date.now(), updatedBy: 'sunset serve (earlier version)' });
         }
-        await db.run('UPDATE org_settings SET policy_text = NULL WHERE organization_id = ?', [row.organization_id]);
+        await db.run('UPDATE organization_settings SET policy_text = NULL WHERE organization_id = ?', [row.organization_id]);
       }
     },
     async addUser(username, passwordHash, now) {
@@ -221,7 +230,7 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
       await db.run('DELETE FROM sessions WHERE token_hash = ?', [sha256(token)]);
     },
     async settings(organizationId) {
-      const row = await db.get<Record<string, unknown>>('SELECT * FROM org_settings WHERE organization_id = ?', [organizationId]);
+      const row = await db.get<Record<string, unknown>>('SELECT * FROM organization_settings WHERE organization_id = ?', [organizationId]);
       if (!row) {
         return { organizationId, cron: null, autoApplyMax: null, lastScheduledAt: null, lastRunAt: null, webhookMode: null, webhookSecret: null, mapping: { ...DEFAULT_MAPPING } };
       }
@@ -231,18 +240,18 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
         autoApplyMax: row.auto_apply_max === null || row.auto_apply_max === undefined ? null : Number(row.auto_apply_max),
         lastScheduledAt: row.last_scheduled_at === null || row.last_scheduled_at === undefined ? null : Number(row.last_scheduled_at),
         lastRunAt: row.last_run_at === null || row.last_run_at === undefined ? null : Number(row.last_run_at),
-        webhookMode: (row.webhook_mode as OrgSettings['webhookMode']) ?? null,
+        webhookMode: (row.webhook_mode as OrganizationSettings['webhookMode']) ?? null,
         webhookSecret: (row.webhook_secret as string | null) ?? null,
         mapping: JSON.parse(String(row.webhook_mapping)) as WebhookMapping,
       };
     },
     async allSettings() {
-      const rows = await db.all<{ organization_id: string }>('SELECT organization_id FROM org_settings ORDER BY organization_id');
+      const rows = await db.all<{ organization_id: string }>('SELECT organization_id FROM organization_settings ORDER BY organization_id');
       return Promise.all(rows.map((r) => this.settings(r.organization_id)));
     },
     async saveSettings(s) {
       await db.run(
-        `INSERT INTO org_settings (organization_id, policy_text, cron, auto_apply_max, last_scheduled_at, last_run_at, webhook_mode, webhook_secret, webhook_mapping)
+        `INSERT INTO organization_settings (organization_id, policy_text, cron, auto_apply_max, last_scheduled_at, last_run_at, webhook_mode, webhook_secret, webhook_mapping)
          VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (organization_id) DO UPDATE SET cron = excluded.cron, auto_apply_max = excluded.auto_apply_max,
            last_scheduled_at = excluded.last_scheduled_at, last_run_at = excluded.last_run_at, webhook_mode = excluded.webhook_mode,

@@ -20,7 +20,7 @@ import { isZohoId } from '../zoho/index.js';
 import { applyRun, type BooksPort, type EngineClock, type Failpoint, type Journal } from '../engine/index.js';
 import type { ErrorBody, HookAccepted } from './api-types.js';
 import type { EventBus } from './events.js';
-import { sha256, type OrgSettings, type ServiceStore, type WebhookEvent, type WebhookMapping, type WebhookState } from './store.js';
+import { sha256, type OrganizationSettings, type ServiceStore, type WebhookEvent, type WebhookMapping, type WebhookState } from './store.js';
 import { errorText, type ServiceLogger } from './logger.js';
 
 export const WEBHOOK_TOLERANCE_MS = 5 * 60_000;
@@ -108,7 +108,7 @@ export function parsePayload(body: Buffer, contentType: string): ParsedPayload |
   return out;
 }
 
-export function actionFor(status: string, mapping: OrgSettings['mapping']): 'activate' | 'deactivate' | null {
+export function actionFor(status: string, mapping: OrganizationSettings['mapping']): 'activate' | 'deactivate' | null {
   const s = status.toLowerCase();
   if (mapping.inactive.some((v) => v.toLowerCase() === s)) return 'deactivate';
   if (mapping.active.some((v) => v.toLowerCase() === s)) return 'activate';
@@ -228,9 +228,9 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
       await store.pruneNonces(clock.now() - 2 * WEBHOOK_TOLERANCE_MS);
       const due = await store.dueEvents(clock.now(), 500);
       if (due.length === 0) return 0;
-      const byOrg = new Map<string, WebhookEvent[]>();
-      for (const e of due) byOrg.set(e.organizationId, [...(byOrg.get(e.organizationId) ?? []), e]);
-      for (const [organizationId, events] of byOrg) {
+      const byOrganization = new Map<string, WebhookEvent[]>();
+      for (const e of due) byOrganization.set(e.organizationId, [...(byOrganization.get(e.organizationId) ?? []), e]);
+      for (const [organizationId, events] of byOrganization) {
         const port = options.port(organizationId);
         // 1. Events already tied to a run: make sure the run exists, then resume it.
         const byRun = new Map<string, WebhookEvent[]>();

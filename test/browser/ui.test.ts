@@ -53,7 +53,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
   /** Scan and plan through the API, waiting for the job's end; the new plan. */
   const scanPlan = async (): Promise<Plan> => {
     const stream = await s.events(api);
-    const scanned = await api.request<{ jobId: string }>('POST', `/api/orgs/${s.org}/scan`);
+    const scanned = await api.request<{ jobId: string }>('POST', `/api/orgs/${s.organization}/scan`);
     expect(scanned.status, scanned.text).toBe(202);
     const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scanned.json.jobId && e.data.state !== 'running', 'the scan ends');
     stream.close();
@@ -79,20 +79,20 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await screenshot(page, 'sign-in');
     await page.getByTestId('login-submit').click();
     await page.waitForURL(url('/#/'));
-    await expect.poll(() => page.getByTestId('org-card').count()).toBe(s.orgs.length);
-    const ids = await page.getByTestId('org-card').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-org-id')));
-    expect(ids).toEqual(s.orgs);
-    expect(await page.getByTestId('policy-first').count()).toBe(s.orgs.length);
+    await expect.poll(() => page.getByTestId('organization-card').count()).toBe(s.organizations.length);
+    const ids = await page.getByTestId('organization-card').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-organization-id')));
+    expect(ids).toEqual(s.organizations);
+    expect(await page.getByTestId('policy-first').count()).toBe(s.organizations.length);
     const cookie = (await context.cookies()).find((c) => c.name === 'sunset_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
   });
 
   it('a policy with a problem is refused with its line and nothing is saved; the starter policy saves', async () => {
-    await page.getByTestId('org-card').first().getByTestId('policy-first').click();
-    await page.waitForURL(url(`/#/orgs/${s.org}`));
+    await page.getByTestId('organization-card').first().getByTestId('policy-first').click();
+    await page.waitForURL(url(`/#/orgs/${s.organization}`));
     const editor = page.getByTestId('policy-editor');
     const starter = await editor.inputValue();
-    expect(starter).toContain(`organization_id: "${s.org}"`);
+    expect(starter).toContain(`organization_id: "${s.organization}"`);
     expect(await text('policy-status')).toBe('Unsaved changes');
 
     await editor.fill(starter.replace('inactivity: 24 months', 'inactivity: a while'));
@@ -101,13 +101,13 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     const line = starter.split('\n').findIndex((l) => l.startsWith('inactivity:')) + 1;
     expect(await page.getByTestId('policy-problem').first().textContent()).toContain(`${line}`);
     expect(await text('policy-status')).toMatch(/Not saved/);
-    expect((await s.h.journal.policy(s.org))?.text ?? null).toBeNull();
+    expect((await s.h.journal.policy(s.organization))?.text ?? null).toBeNull();
 
     await page.getByTestId('policy-revert').click();
     expect(await editor.inputValue()).toBe(starter);
     await page.getByTestId('policy-save').click();
     await expect.poll(() => text('policy-status')).toMatch(/^Saved/);
-    expect((await s.h.journal.policy(s.org))?.text ?? null).toBe(starter);
+    expect((await s.h.journal.policy(s.organization))?.text ?? null).toBe(starter);
     await screenshot(page, 'settings', { fullPage: true });
   });
 
@@ -135,18 +135,18 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await expect.poll(() => text('schedule-status')).toBe('Saved.');
     // Saving is not running: the last run still says never (it showed the time of the save).
     expect(await text('schedule-last')).toBe('never');
-    expect((await s.store.settings(s.org)).cron).toBe('0 2 * * *');
-    const view = (await api.get<Array<{ organizationId: string; schedule: { nextRunAt: number; lastRunAt: number | null } }>>('/api/orgs')).json.find((o) => o.organizationId === s.org)!;
+    expect((await s.store.settings(s.organization)).cron).toBe('0 2 * * *');
+    const view = (await api.get<Array<{ organizationId: string; schedule: { nextRunAt: number; lastRunAt: number | null } }>>('/api/orgs')).json.find((o) => o.organizationId === s.organization)!;
     expect(view.schedule.lastRunAt).toBeNull();
     expect(await page.getByTestId('schedule-next').locator('time').getAttribute('datetime')).toBe(new Date(view.schedule.nextRunAt).toISOString());
   });
 
   it('scans and plans from the organization card, then opens the review page with every contact', async () => {
     await page.goto(url('/#/'));
-    await page.getByTestId('org-card').first().getByTestId('scan-button').click();
-    const link = page.getByTestId('org-card').first().getByTestId('job-plan-link');
+    await page.getByTestId('organization-card').first().getByTestId('scan-button').click();
+    const link = page.getByTestId('organization-card').first().getByTestId('job-plan-link');
     await link.waitFor();
-    const planId = (await s.h.journal.latestPlan(s.org))!.planId;
+    const planId = (await s.h.journal.latestPlan(s.organization))!.planId;
     expect(await link.getAttribute('href')).toBe(`#/plans/${planId}`);
     await screenshot(page, 'organizations');
     await link.click();
@@ -313,7 +313,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     const dialog = page.getByTestId('confirm-dialog');
     await dialog.waitFor();
     expect(await text('confirm-text')).toContain(`${changes} contacts will be made inactive`);
-    expect(await text('confirm-text')).toContain(s.org);
+    expect(await text('confirm-text')).toContain(s.organization);
     await screenshot(page, 'approve');
     await page.getByTestId('confirm-ok').click();
     await page.waitForURL(/#\/runs\/run-/);
@@ -452,7 +452,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await page.goto(url('/#/audit'));
     const rows = 2 * (plan.steps.length - 1);
     await expect.poll(() => text('audit-count')).toBe(`${rows} changes`);
-    const journalRows = await s.h.journal.audit({ organizationId: s.org });
+    const journalRows = await s.h.journal.audit({ organizationId: s.organization });
     expect(journalRows).toHaveLength(rows);
     await page.getByTestId('audit-search').fill(plan.steps[0]!.contactId);
     await expect.poll(() => text('audit-count')).toBe(`2 of ${rows} changes`);
@@ -465,7 +465,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
   });
 
   it('a CRM event shows up live on the CRM events page with its outcome', async () => {
-    const setup = await api.request<{ secret: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac' } });
+    const setup = await api.request<{ secret: string }>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'hmac' } });
     expect(setup.status, setup.text).toBe(200);
     await page.goto(url('/#/webhooks'));
     await page.getByTestId('webhook-row').first().waitFor({ state: 'detached', timeout: 1_000 }).catch(() => undefined);
@@ -473,13 +473,13 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     const contactId = plan.steps[0]!.contactId;
     const body = JSON.stringify({ books_contact_id: contactId, status: 'Churned', event_id: 'browser-1' });
     const now = Math.floor(s.h.clock.now() / 1000);
-    const hook = await s.fetch<{ eventId: string }>('POST', `/hooks/crm/${s.org}`, { body, headers: { 'content-type': 'application/json', ...signHook(setup.json.secret, body, now) } });
+    const hook = await s.fetch<{ eventId: string }>('POST', `/hooks/crm/${s.organization}`, { body, headers: { 'content-type': 'application/json', ...signHook(setup.json.secret, body, now) } });
     expect(hook.status, hook.text).toBe(202);
     await expect.poll(() => page.getByTestId('webhook-row').count()).toBe(1);
     // Stored before the answer; the service starts on it at once (accepted, then processing).
     expect(await page.getByTestId('webhook-row').first().textContent()).toMatch(/accepted|processing|applied/);
     await s.service.processWebhooks();
-    expect((await s.store.events(s.org, 10)).find((e) => e.eventId === hook.json.eventId)?.state, 'the stored event').toBe('applied');
+    expect((await s.store.events(s.organization, 10)).find((e) => e.eventId === hook.json.eventId)?.state, 'the stored event').toBe('applied');
     await expect.poll(() => page.getByTestId('webhook-row').first().textContent()).toContain('applied');
     expect(await page.getByTestId('webhook-row').first().textContent()).toContain(contactId);
     // Applied at its first try: one try, not 0 (the row is patched from the event stream at once, then reloaded).
@@ -500,7 +500,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
 
   it('while an approved plan\'s run applies, the plan\'s page says so and follows it to done', async () => {
     const stream = await s.events(api);
-    const scanned = await api.request<{ jobId: string }>('POST', `/api/orgs/${s.org}/scan`);
+    const scanned = await api.request<{ jobId: string }>('POST', `/api/orgs/${s.organization}/scan`);
     expect(scanned.status, scanned.text).toBe(202);
     const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scanned.json.jobId && e.data.state !== 'running', 'the scan ends');
     stream.close();
@@ -644,14 +644,14 @@ describe.skipIf(unavailable !== undefined)('links to the Zoho Books web app', ()
 
   it('the evidence panel and every step of a run link to the contact in Zoho Books, in a new tab without a referrer', async () => {
     const admin = await z.login();
-    expect((await admin.request('PUT', `/api/orgs/${z.org}/policy`, { body: { text: policyFor(z.org, 'max_changes: 3\n') } })).status).toBe(200);
+    expect((await admin.request('PUT', `/api/orgs/${z.organization}/policy`, { body: { text: policyFor(z.organization, 'max_changes: 3\n') } })).status).toBe(200);
     const stream = await z.events(admin);
-    const scanned = await admin.request<{ jobId: string }>('POST', `/api/orgs/${z.org}/scan`);
+    const scanned = await admin.request<{ jobId: string }>('POST', `/api/orgs/${z.organization}/scan`);
     const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scanned.json.jobId && e.data.state !== 'running', 'the scan ends');
     stream.close();
     expect(job.data.state, JSON.stringify(job.data)).toBe('done');
     const planId = String(job.data.planId);
-    const base = `https://books.zoho.eu/app/${z.org}#/contacts/`;
+    const base = `https://books.zoho.eu/app/${z.organization}#/contacts/`;
 
     await page.goto(`${z.origin}/#/plans/${planId}`);
     const row = page.getByTestId('plan-row').first();

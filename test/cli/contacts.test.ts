@@ -37,8 +37,8 @@ let org2: Contact[];
 
 beforeAll(async () => {
   emu = await h.startEmulator(['--contacts', '120', ...FAST], true);
-  org1 = await emu.contacts(emu.orgs[0]);
-  org2 = await emu.contacts(emu.orgs[1]);
+  org1 = await emu.contacts(emu.organizations[0]);
+  org2 = await emu.contacts(emu.organizations[1]);
   expect(org1.filter(safe).length).toBeGreaterThan(40);
   expect(org2.length).toBeGreaterThan(5);
 });
@@ -49,7 +49,7 @@ function workspace(): { dir: string; cli: (args: string[]) => Promise<Exit>; fil
   return {
     dir,
     // The first organization, named: with two reachable and none chosen, `contacts` asks which.
-    cli: (args) => h.run([...args, ...(args[0] === 'contacts' && !args.includes('--org') ? ['--org', emu.orgs[0]!] : []), '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin }, timeoutMs: 90_000 }),
+    cli: (args) => h.run([...args, ...(args[0] === 'contacts' && !args.includes('--org') ? ['--org', emu.organizations[0]!] : []), '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin }, timeoutMs: 90_000 }),
     file: (name, text) => {
       writeFileSync(join(dir, name), text);
       return name;
@@ -90,7 +90,7 @@ describe('every id is checked against the organization before the first change',
     expect(exit.code, show(exit)).toBe(3);
     expect(cleanRefusal(exit), show(exit)).toEqual([]);
     expect(exit.stderr).toContain(NOWHERE);
-    expect(exit.stderr).toContain(`not in organization ${emu.org}`);
+    expect(exit.stderr).toContain(`not in organization ${emu.organization}`);
     expect(exit.stderr).toContain('Nothing was changed');
     expect(exit.stderr).not.toContain(real!.contact_id);
     // A few ids: one GET each, no listing of the organization.
@@ -123,7 +123,7 @@ describe('every id is checked against the organization before the first change',
     const exit = await cli(['contacts', 'deactivate', '--from', name, '--yes']);
     expect(exit.code, show(exit)).toBe(3);
     expect(cleanRefusal(exit), show(exit)).toEqual([]);
-    expect(exit.stderr).toContain(`These 3 contacts are not in organization ${emu.org}`);
+    expect(exit.stderr).toContain(`These 3 contacts are not in organization ${emu.organization}`);
     expect(exit.stderr).toContain(`${foreign[0]!.contact_id}, ${NOWHERE}, ${foreign[1]!.contact_id}`);
     expect(await emu.statusPosts(seq)).toEqual([]);
     expect(await runsIn(cli)).toEqual([]);
@@ -141,7 +141,7 @@ describe('every id is checked against the organization before the first change',
     writeFileSync(join(dir, 'last.csv'), `contact_id\n${last.join('\n')}\n`);
     const seq = await big.seq();
     // Without --yes off a terminal it stops at the confirmation, after the lookup: nothing changes.
-    const exit = await h.run(['contacts', 'deactivate', '--from', 'last.csv', '--org', big.orgs[0]!, '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: big.origin } });
+    const exit = await h.run(['contacts', 'deactivate', '--from', 'last.csv', '--org', big.organizations[0]!, '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: big.origin } });
     expect(exit.code, show(exit)).toBe(2);
     expect(exit.stderr).toMatch(/^Looking up 12 contacts: \d+ found \(\d pages of 200, 0 single reads\)\.\.\.$/m);
     expect(exit.stderr).toContain('--yes');
@@ -262,7 +262,7 @@ describe('a bulk deactivation applies the safety exclusions of a plan', () => {
     const { cli, file } = workspace();
     const [payable] = take(1, (c) => c.status === 'active' && owing(c) && !credited(c) && !recent(c));
     const [credit] = take(1, (c) => c.status === 'active' && credited(c) && !owing(c) && !recent(c));
-    file('p.yaml', `organization_id: "${emu.org}"\nsafety:\n  open_balance: false\n`);
+    file('p.yaml', `organization_id: "${emu.organization}"\nsafety:\n  open_balance: false\n`);
     const seq = await emu.seq();
     const exit = await cli(['contacts', 'deactivate', payable!.contact_id, credit!.contact_id, '--policy', 'p.yaml', '--yes', '--json']);
     expect(exit.code, show(exit)).toBe(0);
@@ -270,13 +270,13 @@ describe('a bulk deactivation applies the safety exclusions of a plan', () => {
     expect(doc.excluded.map((e) => [e.contactId, e.reasons])).toEqual([[credit!.contact_id, ['unused_credits']]]);
     expect((await emu.statusPosts(seq)).map((p) => p.contactId)).toEqual([payable!.contact_id]);
 
-    file('bad.yaml', `organization_id: "${emu.org}"\nsafety:\n  open_balanse: false\n`);
+    file('bad.yaml', `organization_id: "${emu.organization}"\nsafety:\n  open_balanse: false\n`);
     const bad = await cli(['contacts', 'deactivate', credit!.contact_id, '--policy', 'bad.yaml', '--yes']);
     expect(bad.code, show(bad)).toBe(2);
     expect(bad.stderr).toContain('bad.yaml:3:3: safety.open_balanse');
-    const other = await cli(['contacts', 'deactivate', credit!.contact_id, '--policy', 'p.yaml', '--org', emu.orgs[1]!, '--yes']);
+    const other = await cli(['contacts', 'deactivate', credit!.contact_id, '--policy', 'p.yaml', '--org', emu.organizations[1]!, '--yes']);
     expect(other.code, show(other)).toBe(2);
-    expect(other.stderr).toContain(`differs from the policy's organization ${emu.org}`);
+    expect(other.stderr).toContain(`differs from the policy's organization ${emu.organization}`);
     const activate = await cli(['contacts', 'activate', payable!.contact_id, '--force', '--yes']);
     expect(activate.code, show(activate)).toBe(2);
     expect(activate.stderr).toContain('--force and --policy are for deactivate');

@@ -56,9 +56,9 @@ function describeExit(args: string, exit: Exit): string {
 }
 
 /** Vendors only, at most MAX_STEPS changes: few list calls, so the client's own pacing stays in its burst. */
-function policyText(org: string): string {
+function policyText(organization: string): string {
   return [
-    `organization_id: "${org}"`,
+    `organization_id: "${organization}"`,
     'inactivity: 24 months',
     'filters:',
     '  contact_type: [vendor]',
@@ -74,7 +74,7 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<TrialResult
   const dir = h.temp('sunset-crash-');
   const db = join(dir, 'sunset.db');
   const policy = join(dir, 'policy.yaml');
-  writeFileSync(policy, policyText(emu.org));
+  writeFileSync(policy, policyText(emu.organization));
   const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin };
   const cli = async (args: string[], extraEnv: Record<string, string> = {}): Promise<Exit> =>
     h.run([...args, '--db', db], { cwd: dir, env: { ...env, ...extraEnv }, timeoutMs: 60_000 });

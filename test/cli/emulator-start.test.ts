@@ -167,11 +167,11 @@ interface ContactSummary {
 }
 
 /** Every contact of an organization, following pages. */
-async function allContacts(info: Info, org: string): Promise<ContactSummary[]> {
+async function allContacts(info: Info, organization: string): Promise<ContactSummary[]> {
   const out: ContactSummary[] = [];
   for (let page = 1; ; page++) {
     const r = await books<{ contacts: ContactSummary[]; page_context: { has_more_page: boolean } }>(info, 'GET', '/contacts', {
-      organization_id: org,
+      organization_id: organization,
       filter_by: 'Status.All',
       per_page: 200,
       page,
@@ -217,11 +217,11 @@ describe('sunset emulator start --json', () => {
       expect(info[key].length).toBeGreaterThan(10);
     }
     expect(info.organizations.length).toBe(2);
-    for (const org of info.organizations) {
-      expect(Object.keys(org).sort()).toEqual(['name', 'organization_id', 'plan']);
-      expect(org.organization_id).toMatch(/^\d+$/);
-      expect(org.name.length).toBeGreaterThan(0);
-      expect(org.plan.length).toBeGreaterThan(0);
+    for (const organization of info.organizations) {
+      expect(Object.keys(organization).sort()).toEqual(['name', 'organization_id', 'plan']);
+      expect(organization.organization_id).toMatch(/^\d+$/);
+      expect(organization.name.length).toBeGreaterThan(0);
+      expect(organization.plan.length).toBeGreaterThan(0);
     }
     // The line is the admin API's info, byte for byte.
     const fromAdmin = await admin(info.accountsUrl, 'GET', '/__emulator/info');
@@ -239,18 +239,18 @@ describe('sunset emulator start --json', () => {
 
   it('serves the Books API with the printed access token', async () => {
     const { info } = await startJson(['--contacts', '100']);
-    const orgs = await books<{ code: number; organizations: Array<{ organization_id: string; name: string }> }>(info, 'GET', '/organizations');
-    expect(orgs.status).toBe(200);
-    expect(orgs.body.code).toBe(0);
-    expect(orgs.body.organizations.map((o) => o.organization_id)).toEqual(info.organizations.map((o) => o.organization_id));
-    expect(orgs.body.organizations.map((o) => o.name)).toEqual(info.organizations.map((o) => o.name));
+    const organizations = await books<{ code: number; organizations: Array<{ organization_id: string; name: string }> }>(info, 'GET', '/organizations');
+    expect(organizations.status).toBe(200);
+    expect(organizations.body.code).toBe(0);
+    expect(organizations.body.organizations.map((o) => o.organization_id)).toEqual(info.organizations.map((o) => o.organization_id));
+    expect(organizations.body.organizations.map((o) => o.name)).toEqual(info.organizations.map((o) => o.name));
 
-    const org = info.organizations[0]!.organization_id;
-    const contacts = await books<{ code: number; contacts: ContactSummary[] }>(info, 'GET', '/contacts', { organization_id: org, per_page: 5 });
+    const organization = info.organizations[0]!.organization_id;
+    const contacts = await books<{ code: number; contacts: ContactSummary[] }>(info, 'GET', '/contacts', { organization_id: organization, per_page: 5 });
     expect(contacts.status).toBe(200);
     expect(contacts.body.code).toBe(0);
     expect(contacts.body.contacts.length).toBe(5);
-    expect(await allContacts(info, org)).toHaveLength(100);
+    expect(await allContacts(info, organization)).toHaveLength(100);
 
     // And a wrong token is refused, so the 200s above really depended on the printed one.
     const refused = await books(info, 'GET', '/organizations', {}, `${info.accessToken}x`);
@@ -265,8 +265,8 @@ describe('sunset emulator start --json', () => {
     expect(token.body.expires_in).toBe(3600);
     expect(typeof token.body.access_token).toBe('string');
     expect(token.body.access_token).not.toBe(info.accessToken);
-    const orgs = await books(info, 'GET', '/organizations', {}, token.body.access_token as string);
-    expect(orgs.status).toBe(200);
+    const organizations = await books(info, 'GET', '/organizations', {}, token.body.access_token as string);
+    expect(organizations.status).toBe(200);
 
     const wrongSecret = await fetch(`${info.accountsUrl}/oauth/v2/token`, {
       method: 'POST',
@@ -298,9 +298,9 @@ describe('sunset emulator start (human output)', () => {
     expect(out).toContain(info.baseUrl);
     expect(out).toContain(`${info.accountsUrl}/oauth/v2/token`);
     expect(info.organizations).toHaveLength(2);
-    for (const org of info.organizations) {
-      expect(out).toContain(org.organization_id);
-      expect(out).toContain(org.name);
+    for (const organization of info.organizations) {
+      expect(out).toContain(organization.organization_id);
+      expect(out).toContain(organization.name);
     }
     expect(out).toMatch(new RegExp(`${info.organizations[0]!.organization_id}.*100 contacts`));
     expect(out).toMatch(new RegExp(`${info.organizations[1]!.organization_id}.*20 contacts`));
@@ -321,12 +321,12 @@ describe('sunset emulator start --db', () => {
   it('keeps state in the file across a restart and does not seed it again', async () => {
     const db = join(temp(), 'books.db');
     const first = await startJson(['--db', db, '--contacts', '100']);
-    const org = first.info.organizations[0]!.organization_id;
-    const before = await allContacts(first.info, org);
+    const organization = first.info.organizations[0]!.organization_id;
+    const before = await allContacts(first.info, organization);
     expect(before).toHaveLength(100);
     const target = before.find((c) => c.status === 'active');
     expect(target).toBeDefined();
-    const marked = await books(first.info, 'POST', `/contacts/${target!.contact_id}/inactive`, { organization_id: org });
+    const marked = await books(first.info, 'POST', `/contacts/${target!.contact_id}/inactive`, { organization_id: organization });
     expect(marked.status).toBe(200);
     expect(marked.body.code).toBe(0);
     const stopped = await first.proc.stop('SIGTERM');
@@ -336,10 +336,10 @@ describe('sunset emulator start --db', () => {
     const second = await startJson(['--db', db, '--contacts', '100']);
     expect(second.info.refreshToken).toBe(first.info.refreshToken);
     expect(second.info.clientId).toBe(first.info.clientId);
-    const after = await books<{ contact: { status: string } }>(second.info, 'GET', `/contacts/${target!.contact_id}`, { organization_id: org });
+    const after = await books<{ contact: { status: string } }>(second.info, 'GET', `/contacts/${target!.contact_id}`, { organization_id: organization });
     expect(after.status).toBe(200);
     expect(after.body.contact.status).toBe('inactive');
-    const contactsAfter = await allContacts(second.info, org);
+    const contactsAfter = await allContacts(second.info, organization);
     expect(contactsAfter).toHaveLength(before.length);
     expect(contactsAfter.map((c) => c.contact_id).sort()).toEqual(before.map((c) => c.contact_id).sort());
   });
@@ -349,8 +349,8 @@ describe('sunset emulator start data and behaviour flags', () => {
   it('--seed empty gives the organizations and no contacts', async () => {
     const { info } = await startJson(['--seed', 'empty']);
     expect(info.organizations.length).toBeGreaterThan(0);
-    for (const org of info.organizations) {
-      const r = await books<{ code: number; contacts: unknown[] }>(info, 'GET', '/contacts', { organization_id: org.organization_id, filter_by: 'Status.All' });
+    for (const organization of info.organizations) {
+      const r = await books<{ code: number; contacts: unknown[] }>(info, 'GET', '/contacts', { organization_id: organization.organization_id, filter_by: 'Status.All' });
       expect(r.status).toBe(200);
       expect(r.body.contacts).toEqual([]);
     }
@@ -375,12 +375,12 @@ describe('sunset emulator start data and behaviour flags', () => {
 
   it('--fault 503,count=1 makes the first Books call answer 503 and the next succeed', async () => {
     const { info } = await startJson(['--contacts', '100', '--fault', '503,count=1']);
-    const org = info.organizations[0]!.organization_id;
-    const first = await books(info, 'GET', '/contacts', { organization_id: org, per_page: 1 });
+    const organization = info.organizations[0]!.organization_id;
+    const first = await books(info, 'GET', '/contacts', { organization_id: organization, per_page: 1 });
     expect(first.status).toBe(503);
     expect(typeof first.body.code).toBe('number');
     expect(first.body.code).not.toBe(0);
-    const second = await books(info, 'GET', '/contacts', { organization_id: org, per_page: 1 });
+    const second = await books(info, 'GET', '/contacts', { organization_id: organization, per_page: 1 });
     expect(second.status).toBe(200);
     expect(second.body.code).toBe(0);
   });
@@ -401,8 +401,8 @@ describe('sunset emulator start data and behaviour flags', () => {
     expect(clock.status).toBe(200);
     expect(clock.body.now.startsWith('2030-01-31')).toBe(true);
 
-    const org = info.organizations[0]!.organization_id;
-    const call = (): Promise<Reply<Record<string, unknown>>> => books(info, 'GET', '/contacts', { organization_id: org, per_page: 1 });
+    const organization = info.organizations[0]!.organization_id;
+    const call = (): Promise<Reply<Record<string, unknown>>> => books(info, 'GET', '/contacts', { organization_id: organization, per_page: 1 });
     expect((await call()).status).toBe(200);
     expect((await call()).status).toBe(200);
     const third = await call();
@@ -418,11 +418,11 @@ describe('sunset emulator start data and behaviour flags', () => {
     const { info, origin } = await startJson(['--contacts', '100', '--no-limits']);
     // A frozen clock keeps all the calls in one minute window.
     expect((await admin(origin, 'POST', '/__emulator/clock', { freeze: true })).status).toBe(200);
-    const org = info.organizations[1]!.organization_id; // the free plan: 100 a minute
+    const organization = info.organizations[1]!.organization_id; // the free plan: 100 a minute
     const statuses: number[] = [];
     let remaining: string | null = null;
     for (let i = 0; i < 105; i++) {
-      const r = await books(info, 'GET', '/contacts', { organization_id: org, per_page: 1 });
+      const r = await books(info, 'GET', '/contacts', { organization_id: organization, per_page: 1 });
       statuses.push(r.status);
       remaining = r.headers.get('x-rate-limit-remaining');
     }

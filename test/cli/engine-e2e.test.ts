@@ -57,8 +57,8 @@ async function successes(emu: EmulatorProcess, since: number, to: 'active' | 'in
 }
 
 /** Asserts the organization now differs from `before` exactly by `changed` (contact → new status). */
-async function expectStatuses(emu: EmulatorProcess, before: Map<string, string>, changed: Map<string, string>, org = emu.org): Promise<Map<string, 'active' | 'inactive'>> {
-  const after = await emu.statuses(org);
+async function expectStatuses(emu: EmulatorProcess, before: Map<string, string>, changed: Map<string, string>, organization = emu.organization): Promise<Map<string, 'active' | 'inactive'>> {
+  const after = await emu.statuses(organization);
   expect(after.size).toBe(before.size);
   const wrong: string[] = [];
   for (const [id, status] of after) {
@@ -69,8 +69,8 @@ async function expectStatuses(emu: EmulatorProcess, before: Map<string, string>,
   return after;
 }
 
-function policyText(org: string, lines: string[]): string {
-  return [`organization_id: "${org}"`, 'inactivity: 24 months', ...lines, ''].join('\n');
+function policyText(organization: string, lines: string[]): string {
+  return [`organization_id: "${organization}"`, 'inactivity: 24 months', ...lines, ''].join('\n');
 }
 
 describe('the whole story through the CLI, with credentials from `auth login --emulator`', () => {
@@ -90,19 +90,19 @@ describe('the whole story through the CLI, with credentials from `auth login --e
   });
 
   it('auth login --emulator stores owner-only credentials; auth status names the target and no secret', async () => {
-    const login = await cli(['auth', 'login', '--emulator', emu.origin, '--org', emu.org]);
+    const login = await cli(['auth', 'login', '--emulator', emu.origin, '--org', emu.organization]);
     expect(login.code, show(login)).toBe(0);
     expect(login.stdout).toContain('owner-only');
     const file = join(dir, 'home', 'credentials.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const stored = JSON.parse(readFileSync(file, 'utf8')) as { refreshToken: string; clientSecret: string; organizationId: string };
     expect(stored.refreshToken).toBe(emu.info.refreshToken);
-    expect(stored.organizationId).toBe(emu.org);
+    expect(stored.organizationId).toBe(emu.organization);
 
     const status = await cli(['auth', 'status']);
     expect(status.code, show(status)).toBe(0);
     expect(status.stdout).toContain(`the emulator at ${emu.origin}`);
-    expect(status.stdout).toMatch(new RegExp(`organization\\s+${emu.org}`));
+    expect(status.stdout).toMatch(new RegExp(`organization\\s+${emu.organization}`));
     for (const secret of [emu.info.clientSecret, emu.info.refreshToken, emu.info.clientId]) {
       expect(status.stdout + status.stderr).not.toContain(secret);
       expect(login.stdout + login.stderr).not.toContain(secret);
@@ -112,9 +112,9 @@ describe('the whole story through the CLI, with credentials from `auth login --e
   it('policy init writes a valid policy for the organization (and will not overwrite it)', async () => {
     const init = await cli(['policy', 'init', 'policy.yaml']);
     expect(init.code, show(init)).toBe(0);
-    expect(init.stdout).toContain(`for organization ${emu.org}`);
+    expect(init.stdout).toContain(`for organization ${emu.organization}`);
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-    expect(text).toContain(`organization_id: "${emu.org}"`);
+    expect(text).toContain(`organization_id: "${emu.organization}"`);
     expect(text).toMatch(/^max_changes: 1000$/m);
 
     const again = await cli(['policy', 'init', 'policy.yaml']);
@@ -131,7 +131,7 @@ describe('the whole story through the CLI, with credentials from `auth login --e
     const scan = await cli(['scan', '--policy', 'policy.yaml']);
     expect(scan.code, show(scan)).toBe(0);
     const logged = (await emu.requests(seq)).filter((r) => r.path.startsWith('/books/v3/') && r.path !== '/books/v3/organizations');
-    expect(scan.stdout).toMatch(new RegExp(`^Snapshot snap-\\S+ of organization ${emu.org}`, 'm'));
+    expect(scan.stdout).toMatch(new RegExp(`^Snapshot snap-\\S+ of organization ${emu.organization}`, 'm'));
     const active = [...(await emu.statuses()).values()].filter((s) => s === 'active').length;
     expect(scan.stdout).toMatch(new RegExp(`contacts read\\s+${active} \\(active only\\)`));
     const calls = Number(/API calls\s+(\d+)/.exec(scan.stdout)?.[1]);
@@ -148,7 +148,7 @@ describe('the whole story through the CLI, with credentials from `auth login --e
     expect(out.code, show(out)).toBe(0);
     plan = JSON.parse(out.stdout) as PlanDocument;
     expect(plan.version).toBe(1);
-    expect(plan.organizationId).toBe(emu.org);
+    expect(plan.organizationId).toBe(emu.organization);
     expect(plan.planId).toMatch(/^plan_/);
     expect(plan.steps).toHaveLength(6);
     expect(plan.summary.steps).toEqual({ deactivate: 6, activate: 0 });
@@ -196,7 +196,7 @@ describe('the whole story through the CLI, with credentials from `auth login --e
   it('runs lists the run and runs show tells its counts (text and JSON)', async () => {
     const list = await cli(['runs']);
     expect(list.code, show(list)).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`^${runId}\\s+plan\\s+${emu.org}\\s+done\\s+\\S+ \\S+\\s+6\\s+6\\s+0\\s+0\\s+0\\s+0$`, 'm'));
+    expect(list.stdout).toMatch(new RegExp(`^${runId}\\s+plan\\s+${emu.organization}\\s+done\\s+\\S+ \\S+\\s+6\\s+6\\s+0\\s+0\\s+0\\s+0$`, 'm'));
 
     const text = await cli(['runs', 'show', runId]);
     expect(text.code, show(text)).toBe(0);
@@ -209,10 +209,10 @@ describe('the whole story through the CLI, with credentials from `auth login --e
     const json = await cli(['runs', 'show', runId, '--json']);
     expect(json.code, show(json)).toBe(0);
     const shown = JSON.parse(json.stdout) as RunShow;
-    expect(shown.run).toMatchObject({ runId, state: 'done', kind: 'plan', organizationId: emu.org, planId: plan.planId });
+    expect(shown.run).toMatchObject({ runId, state: 'done', kind: 'plan', organizationId: emu.organization, planId: plan.planId });
     expect(shown.counts).toEqual({ total: 6, pending: 0, inFlight: 0, changed: 6, unchanged: 0, skipped: 0, failed: 0 });
     // Every field is "label  value", the organization too.
-    expect(text.stdout).toMatch(new RegExp(`^\\s+organization\\s+${emu.org}$`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^\\s+organization\\s+${emu.organization}$`, 'm'));
   });
 
   it('audit exports one row per change (who, when, contact, from, to, why) as CSV and as JSON', async () => {
@@ -232,7 +232,7 @@ describe('the whole story through the CLI, with credentials from `auth login --e
     expect([...byContact.keys()].sort()).toEqual(plan.steps.map((s) => s.contactId).sort());
     for (const step of plan.steps) {
       const row = byContact.get(step.contactId)!;
-      expect(row).toMatchObject({ who: 'E2E Tester', organization_id: emu.org, run_id: runId, run_kind: 'plan', contact_name: step.contactName, from: 'active', to: 'inactive', why: step.reason });
+      expect(row).toMatchObject({ who: 'E2E Tester', organization_id: emu.organization, run_id: runId, run_kind: 'plan', contact_name: step.contactName, from: 'active', to: 'inactive', why: step.reason });
       expect(row.when).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     }
   });
@@ -297,7 +297,7 @@ describe('revalidation through the CLI', () => {
     const dir = h.temp();
     const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin };
     const cli = (args: string[]): Promise<Exit> => h.run([...args, '--db', join(dir, 'j.db')], { cwd: dir, env });
-    writeFileSync(join(dir, 'p.yaml'), policyText(emu.org, ['filters:', '  contact_type: [customer]', 'max_changes: 5']));
+    writeFileSync(join(dir, 'p.yaml'), policyText(emu.organization, ['filters:', '  contact_type: [customer]', 'max_changes: 5']));
 
     expect((await cli(['scan', '--policy', 'p.yaml'])).code).toBe(0);
     const planned = await cli(['plan', '--policy', 'p.yaml', '--json']);
@@ -308,7 +308,7 @@ describe('revalidation through the CLI', () => {
     expect(trader.contactType).toBe('customer');
 
     // Meanwhile the customer places an order.
-    const invoice = await emu.books<{ code: number }>('POST', '/invoices', { organization_id: emu.org }, {
+    const invoice = await emu.books<{ code: number }>('POST', '/invoices', { organization_id: emu.organization }, {
       customer_id: trader.contactId, line_items: [{ name: 'Comeback order', rate: 250, quantity: 1 }],
     });
     expect(invoice.body.code).toBe(0);
@@ -370,9 +370,9 @@ describe('refusals: bad input is refused as a whole, before any change', () => {
     emu = await h.startEmulator(['--contacts', '120', ...FAST], true);
     dir = h.temp('sunset-refusals-', true);
     env = { SUNSET_HOME: join(dir, 'home') };
-    const login = await h.run(['auth', 'login', '--emulator', emu.origin, '--org', emu.org], { cwd: dir, env });
+    const login = await h.run(['auth', 'login', '--emulator', emu.origin, '--org', emu.organization], { cwd: dir, env });
     expect(login.code, show(login)).toBe(0);
-    const [org1, org2] = emu.orgs as [string, string];
+    const [org1, org2] = emu.organizations as [string, string];
     file('p1.yaml', policyText(org1, ['max_changes: 5']));
     file('p2.yaml', policyText(org2, ['max_changes: 5']));
     for (const p of ['p1.yaml', 'p2.yaml']) expect((await cli(['scan', '--policy', p, '--quiet'])).code).toBe(0);
@@ -389,26 +389,26 @@ describe('refusals: bad input is refused as a whole, before any change', () => {
   });
 
   it('a malformed policy names FILE:LINE:COL (YAML and JSON), for scan and plan', async () => {
-    const yaml = file('dup.yaml', `organization_id: "${emu.org}"\ninactivity: 24 months\nsafety:\n  open_balance: true\ninactivity: 12 months\n`);
+    const yaml = file('dup.yaml', `organization_id: "${emu.organization}"\ninactivity: 24 months\nsafety:\n  open_balance: true\ninactivity: 12 months\n`);
     for (const command of ['scan', 'plan']) {
       const err = await refused([command, '--policy', yaml], 2);
       expect(err).toContain('nothing was done');
       expect(err).toMatch(/dup\.yaml:5:1: .*unique/);
     }
-    const json = file('policy.json', `{"organization_id": "${emu.org}",\n "inactivity": "24 months",,\n "max_changes": 5}\n`);
+    const json = file('policy.json', `{"organization_id": "${emu.organization}",\n "inactivity": "24 months",,\n "max_changes": 5}\n`);
     expect(await refused(['scan', '--policy', json], 2)).toMatch(/policy\.json:2:\d+: not valid YAML or JSON/);
   });
 
   it('an unknown key is refused with a suggestion', async () => {
-    const name = file('typo.yaml', `organization_id: "${emu.org}"\ninactivity: 24 months\nsafety:\n  open_balanse: true\n`);
+    const name = file('typo.yaml', `organization_id: "${emu.organization}"\ninactivity: 24 months\nsafety:\n  open_balanse: true\n`);
     const err = await refused(['scan', '--policy', name], 2);
     expect(err).toContain('typo.yaml:4:3: safety.open_balanse: unknown key "open_balanse" (did you mean "open_balance"?)');
   });
 
   it('an unquoted numeric id is refused, with the quoted form to write', async () => {
-    const name = file('unquoted.yaml', `organization_id: ${emu.org}\ninactivity: 24 months\nfilters:\n  deny: [${ids[0]}]\n`);
+    const name = file('unquoted.yaml', `organization_id: ${emu.organization}\ninactivity: 24 months\nfilters:\n  deny: [${ids[0]}]\n`);
     const err = await refused(['plan', '--policy', name], 2);
-    expect(err).toContain(`unquoted.yaml:1:18: organization_id: an organization id must be quoted: write "${emu.org}"`);
+    expect(err).toContain(`unquoted.yaml:1:18: organization_id: an organization id must be quoted: write "${emu.organization}"`);
     expect(err).toMatch(new RegExp(`unquoted\\.yaml:4:10: filters\\.deny\\[0\\]: .*must be quoted: write "${ids[0]}"`));
   });
 
@@ -463,11 +463,11 @@ describe('refusals: bad input is refused as a whole, before any change', () => {
   it('--org naming an organization that does not exist is refused (exit 3, not found)', async () => {
     const err = await refused(['contacts', 'deactivate', ids[0]!, '--org', '999999999', '--yes'], 3);
     expect(err).toContain('Organization 999999999 is not reachable with these credentials');
-    expect(err).toContain(emu.org);
+    expect(err).toContain(emu.organization);
   });
 
   it('an organization the credentials cannot reach is refused (a grant limited to the first organization; exit 3, not found)', async () => {
-    const [org1, org2] = emu.orgs as [string, string];
+    const [org1, org2] = emu.organizations as [string, string];
     const limited = await emu.limitedRefreshToken([org1]);
     h.secrets.add(limited);
     const home = join(dir, 'limited-home');
@@ -486,7 +486,7 @@ describe('refusals: bad input is refused as a whole, before any change', () => {
   });
 
   it('a plan made for one organization is refused for another (--org), and so is a scan with another --org', async () => {
-    const [org1, org2] = emu.orgs as [string, string];
+    const [org1, org2] = emu.organizations as [string, string];
     const err = await refused(['apply', plan1.planId, '--org', org2, '--yes'], 1);
     expect(err).toContain(`Plan ${plan1.planId} was made for organization ${org1}, not ${org2}`);
     const scan = await refused(['scan', '--policy', 'p1.yaml', '--org', org2], 2);
@@ -498,8 +498,8 @@ describe('refusals: bad input is refused as a whole, before any change', () => {
     expect(runs.code, show(runs)).toBe(0);
     expect(JSON.parse(runs.stdout)).toEqual([]);
     expect(await emu.statusPosts(start)).toEqual([]);
-    await expectStatuses(emu, before1, new Map(), emu.orgs[0]);
-    await expectStatuses(emu, before2, new Map(), emu.orgs[1]);
+    await expectStatuses(emu, before1, new Map(), emu.organizations[0]);
+    await expectStatuses(emu, before2, new Map(), emu.organizations[1]);
   });
 });
 
@@ -510,7 +510,7 @@ describe('Ctrl-C during apply', () => {
     const db = join(dir, 'sunset.db');
     const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin };
     const cli = (args: string[]): Promise<Exit> => h.run([...args, '--db', db], { cwd: dir, env });
-    writeFileSync(join(dir, 'p.yaml'), policyText(emu.org, ['filters:', '  contact_type: [vendor]', 'max_changes: 15']));
+    writeFileSync(join(dir, 'p.yaml'), policyText(emu.organization, ['filters:', '  contact_type: [vendor]', 'max_changes: 15']));
     expect((await cli(['scan', '--policy', 'p.yaml', '--quiet'])).code).toBe(0);
     const plan = JSON.parse((await cli(['plan', '--policy', 'p.yaml', '--json'])).stdout) as PlanDocument;
     expect(plan.steps).toHaveLength(15);
@@ -583,7 +583,7 @@ describe('many commands against one running emulator', () => {
       const exit = await h.run(['orgs', '--emulator', emu.origin, '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home') }, timeoutMs: 20_000 });
       expect(exit.signal, `command ${i} did not end by itself: ${show(exit)}`).toBeNull();
       expect(exit.code, `command ${i}: ${show(exit)}`).toBe(0);
-      expect(exit.stdout).toContain(emu.org);
+      expect(exit.stdout).toContain(emu.organization);
     }
   }, 300_000);
 });

@@ -45,7 +45,7 @@ beforeAll(async () => {
   emu = await h.startEmulator(['--contacts', '60', ...FAST], true);
   dir = h.temp('sunset-report-modes-', true);
   env = { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin };
-  ok(await cli(['policy', 'init', 'policy.yaml', '--org', emu.orgs[0]!]));
+  ok(await cli(['policy', 'init', 'policy.yaml', '--org', emu.organizations[0]!]));
   ok(await cli(['scan', '--policy', 'policy.yaml']));
 });
 

@@ -33,11 +33,11 @@ async function planned(changes: number): Promise<{ dir: string; cli: (args: stri
   const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin };
   const args = (rest: string[]): string[] => [...rest, '--db', join(dir, 'sunset.db'), '--per-minute', '6000'];
   const cli = (rest: string[], timeoutMs = 60_000): Promise<Exit> => h.run(args(rest), { cwd: dir, env, timeoutMs });
-  expect((await cli(['policy', 'init', 'policy.yaml', '--org', emu.org])).code).toBe(0);
+  expect((await cli(['policy', 'init', 'policy.yaml', '--org', emu.organization])).code).toBe(0);
   writeFileSync(join(dir, 'policy.yaml'), readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/^max_changes: \d+$/m, `max_changes: ${changes}`));
   const scanned = await cli(['scan', '--policy', 'policy.yaml']);
   expect(scanned.code, show(scanned)).toBe(0);
-  const plan = await cli(['plan', '--org', emu.org]);
+  const plan = await cli(['plan', '--org', emu.organization]);
   expect(plan.code, show(plan)).toBe(0);
   return { dir, cli, args, env };
 }

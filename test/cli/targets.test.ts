@@ -25,15 +25,15 @@ const books = async (emu: EmulatorProcess, since: number): Promise<number> => (a
 
 beforeAll(async () => {
   [a, b] = await Promise.all([h.startEmulator(['--contacts', '80', '--random-seed', '5', ...FAST], true), h.startEmulator(['--contacts', '80', '--random-seed', '5', ...FAST], true)]);
-  expect(a.orgs).toEqual(b.orgs);
+  expect(a.organizations).toEqual(b.organizations);
   dir = h.temp('sunset-targets-', true);
-  const org = a.org;
-  expect((await cli(['policy', 'init', 'policy.yaml', '--org', org, '--emulator', a.origin])).code).toBe(0);
+  const organization = a.organization;
+  expect((await cli(['policy', 'init', 'policy.yaml', '--org', organization, '--emulator', a.origin])).code).toBe(0);
   const { writeFileSync, readFileSync } = await import('node:fs');
   writeFileSync(join(dir, 'policy.yaml'), readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/^max_changes: \d+$/m, 'max_changes: 4'));
   const scanned = await cli(['scan', '--policy', 'policy.yaml', '--emulator', a.origin]);
   expect(scanned.code, show(scanned)).toBe(0);
-  const planned = await cli(['plan', '--org', org, '--json']);
+  const planned = await cli(['plan', '--org', organization, '--json']);
   expect(planned.code, show(planned)).toBe(0);
   planId = (JSON.parse(planned.stdout) as { planId: string }).planId;
   const applied = await cli(['apply', '--yes', '--emulator', a.origin, '--json']);
@@ -77,10 +77,10 @@ describe('a run made against one emulator', () => {
   });
 
   it('keeps the journal from switching quietly: orgs with no connection named is refused, naming the emulator it knows', async () => {
-    const orgs = await cli(['orgs']);
-    expect(orgs.code, show(orgs)).toBe(2);
-    expect(cleanRefusal(orgs)).toEqual([]);
-    expect(orgs.stderr).toContain(`has worked with the emulator at ${a.origin}: Sunset will not quietly switch to the embedded emulator. Name one: --emulator ${a.origin}, or --emulator embedded.`);
+    const organizations = await cli(['orgs']);
+    expect(organizations.code, show(organizations)).toBe(2);
+    expect(cleanRefusal(organizations)).toEqual([]);
+    expect(organizations.stderr).toContain(`has worked with the emulator at ${a.origin}: Sunset will not quietly switch to the embedded emulator. Name one: --emulator ${a.origin}, or --emulator embedded.`);
     expect(existsSync(embeddedState())).toBe(false);
     // Named, it works.
     expect((await cli(['orgs', '--emulator', a.origin])).code).toBe(0);

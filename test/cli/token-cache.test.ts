@@ -34,7 +34,7 @@ describe('two emulators with the same seed, one token cache', () => {
       const exit = await h.run(['orgs', '--emulator', emu.origin, '--db', join(dir, 'sunset.db')], { cwd: dir, env: { SUNSET_HOME: home }, timeoutMs: 20_000 });
       expect(exit.signal, `command ${i} did not end by itself: ${show(exit)}`).toBeNull();
       expect(exit.code, `command ${i}: ${show(exit)}`).toBe(0);
-      expect(exit.stdout).toContain(emu.org);
+      expect(exit.stdout).toContain(emu.organization);
     }
 
     for (const emu of [a, b]) {

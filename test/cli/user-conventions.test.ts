@@ -152,7 +152,7 @@ describe('environment twins', () => {
 
     // --credentials FILE on the command line beats an emulator named in the environment (it used to lose to SUNSET_EMULATOR_URL).
     const credentials = join(dir, 'credentials.json');
-    const login = await runMain(['auth', 'login', '--emulator', emu.origin, '--credentials', credentials, '--org', emu.org], { env });
+    const login = await runMain(['auth', 'login', '--emulator', emu.origin, '--credentials', credentials, '--org', emu.organization], { env });
     expect(login.code, show(login)).toBe(0);
     for (const name of ['SUNSET_EMULATOR', 'SUNSET_EMULATOR_URL']) {
       since = await emu.seq();

@@ -114,18 +114,18 @@ async function expectNoSecrets(error: ZohoError, e: TestEmulator, client?: TestC
   expect(parsed.request).toEqual(error.request);
 }
 
-const url = (e: TestEmulator, path: string, org = e.org): string => `${e.baseUrl}${path}?organization_id=${org}`;
+const url = (e: TestEmulator, path: string, organization = e.organization): string => `${e.baseUrl}${path}?organization_id=${organization}`;
 
 describe('not found', () => {
   it('NotFoundError from 404 code 1002 on a read of an unknown contact', async () => {
     const e = await start();
     const tc = createTestClient(e);
 
-    const error = await failure(tc.client.org(e.org).contacts.get(UNKNOWN_ID));
+    const error = await failure(tc.client.organization(e.organization).contacts.get(UNKNOWN_ID));
 
     expect(error).toBeInstanceOf(NotFoundError);
     expect(fields(error)).toEqual({
-      name: 'NotFoundError', kind: 'not_found', status: 404, code: 1002, organizationId: e.org, retryable: false,
+      name: 'NotFoundError', kind: 'not_found', status: 404, code: 1002, organizationId: e.organization, retryable: false,
       request: { method: 'GET', url: url(e, `/contacts/${UNKNOWN_ID}`) },
     });
     expect(error.message).toContain('Contact does not exist.');
@@ -136,11 +136,11 @@ describe('not found', () => {
     const e = await start();
     const tc = createTestClient(e);
 
-    const error = await failure(tc.client.org(e.org).contacts.markActive(UNKNOWN_ID));
+    const error = await failure(tc.client.organization(e.organization).contacts.markActive(UNKNOWN_ID));
 
     expect(error).toBeInstanceOf(NotFoundError);
     expect(fields(error)).toEqual({
-      name: 'NotFoundError', kind: 'not_found', status: 400, code: 2, organizationId: e.org, retryable: false,
+      name: 'NotFoundError', kind: 'not_found', status: 400, code: 2, organizationId: e.organization, retryable: false,
       request: { method: 'POST', url: url(e, `/contacts/${UNKNOWN_ID}/active`) },
     });
     await expectNoSecrets(error, e, tc);
@@ -158,14 +158,14 @@ describe('unauthorized and invalid organization', () => {
       tokenStore: createMemoryTokenStore(),
       hooks: { onRefresh: () => void refreshes++ },
     });
-    const books = tc.client.org(e.org);
+    const books = tc.client.organization(e.organization);
     expect((await books.contacts.get(id)).contact_id).toBe(id); // READ is granted
 
     const error = await failure(books.contacts.markInactive(id));
 
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect(fields(error)).toEqual({
-      name: 'UnauthorizedError', kind: 'unauthorized', status: 401, code: 57, organizationId: e.org, retryable: false,
+      name: 'UnauthorizedError', kind: 'unauthorized', status: 401, code: 57, organizationId: e.organization, retryable: false,
       request: { method: 'POST', url: url(e, `/contacts/${id}/inactive`) },
     });
     expect(refreshes).toBe(2);
@@ -183,12 +183,12 @@ describe('unauthorized and invalid organization', () => {
 
     const error = errorFromOutcome(
       { kind: 'response', status: res.status, headers: res.headers, body: res.body, text: JSON.stringify(res.body) },
-      { request: { method: 'GET', url: url(e, '/contacts') }, organizationId: e.org, now: FROZEN_MS },
+      { request: { method: 'GET', url: url(e, '/contacts') }, organizationId: e.organization, now: FROZEN_MS },
     );
 
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect(fields(error)).toEqual({
-      name: 'UnauthorizedError', kind: 'unauthorized', status: 401, code: 14, organizationId: e.org, retryable: false,
+      name: 'UnauthorizedError', kind: 'unauthorized', status: 401, code: 14, organizationId: e.organization, retryable: false,
       request: { method: 'GET', url: url(e, '/contacts') },
     });
     await expectNoSecrets(error, e);
@@ -198,7 +198,7 @@ describe('unauthorized and invalid organization', () => {
     const e = await start();
     const tc = createTestClient(e);
 
-    const error = await failure(tc.client.org('999999999').contacts.get(UNKNOWN_ID));
+    const error = await failure(tc.client.organization('999999999').contacts.get(UNKNOWN_ID));
 
     expect(error).toBeInstanceOf(InvalidOrganizationError);
     expect(fields(error)).toEqual({
@@ -210,15 +210,15 @@ describe('unauthorized and invalid organization', () => {
 
   it('InvalidOrganizationError from 400 code 6024 for an organization outside the grant', async () => {
     const e = await start();
-    const [first, second] = e.orgs as [string, string];
+    const [first, second] = e.organizations as [string, string];
     const exchanged = await grantRefreshToken(e, ['ZohoBooks.fullaccess.all'], [second]);
     const tc = createTestClient(e, {
       credentials: { clientId: e.info.clientId, clientSecret: e.info.clientSecret, refreshToken: exchanged.refreshToken },
       tokenStore: createMemoryTokenStore(),
     });
-    expect((await tc.client.org(second).contacts.list({ perPage: 1 }).pages().next()).value?.items.length).toBe(1);
+    expect((await tc.client.organization(second).contacts.list({ perPage: 1 }).pages().next()).value?.items.length).toBe(1);
 
-    const error = await failure(tc.client.org(first).contacts.list({ perPage: 1 }).toArray());
+    const error = await failure(tc.client.organization(first).contacts.list({ perPage: 1 }).toArray());
 
     expect(error).toBeInstanceOf(InvalidOrganizationError);
     expect(fields(error)).toEqual({
@@ -234,10 +234,10 @@ describe('limits', () => {
     const e = await start();
     await freezeClock(e); // one emulated minute for the whole test
     const id = await activeContact(e);
-    await e.admin('POST', '/__emulator/limits', { organizations: { [e.org]: { perMinute: 2 } }, resetCounters: true });
+    await e.admin('POST', '/__emulator/limits', { organizations: { [e.organization]: { perMinute: 2 } }, resetCounters: true });
     // The client's 44 pause lasts its window: 50 ms here instead of a minute.
     const tc = createTestClient(e, { retry: { maxAttempts: 2, baseDelayMs: 1 }, limits: { windowMs: 50 } });
-    const books = tc.client.org(e.org);
+    const books = tc.client.organization(e.organization);
     await books.contacts.get(id);
     await books.contacts.get(id);
 
@@ -245,11 +245,11 @@ describe('limits', () => {
 
     expect(error).toBeInstanceOf(RateLimitedError);
     expect(fields(error)).toEqual({
-      name: 'RateLimitedError', kind: 'rate_limited', status: 429, code: 44, organizationId: e.org, retryable: true,
+      name: 'RateLimitedError', kind: 'rate_limited', status: 429, code: 44, organizationId: e.organization, retryable: true,
       request: { method: 'GET', url: url(e, `/contacts/${id}`) },
     });
     const limits = await e.admin<{ organizations: Array<{ organization_id: string; refused: Record<string, number> }> }>('GET', '/__emulator/limits');
-    expect(limits.body.organizations.find((o) => o.organization_id === e.org)?.refused).toEqual({ rate_limited: 2, quota_exhausted: 0, too_many_in_flight: 0 });
+    expect(limits.body.organizations.find((o) => o.organization_id === e.organization)?.refused).toEqual({ rate_limited: 2, quota_exhausted: 0, too_many_in_flight: 0 });
     await expectNoSecrets(error, e, tc);
   });
 
@@ -258,7 +258,7 @@ describe('limits', () => {
     const id = await activeContact(e);
     const tc = createTestClient(e, { retry: { maxAttempts: 1 }, limits: { inFlight: 5 } });
     await tc.client.organizations.list(); // takes the token first (an account-level call: no latency, no limits)
-    const books = tc.client.org(e.org);
+    const books = tc.client.organization(e.organization);
 
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => books.contacts.get(id)));
 
@@ -269,35 +269,35 @@ describe('limits', () => {
     for (const error of errors) {
       expect(error).toBeInstanceOf(RateLimitedError);
       expect(fields(error)).toEqual({
-        name: 'RateLimitedError', kind: 'rate_limited', status: 429, code: 1070, organizationId: e.org, retryable: true,
+        name: 'RateLimitedError', kind: 'rate_limited', status: 429, code: 1070, organizationId: e.organization, retryable: true,
         request: { method: 'GET', url: url(e, `/contacts/${id}`) },
       });
       await expectNoSecrets(error, e, tc);
     }
     const limits = await e.admin<{ organizations: Array<{ organization_id: string; refused: Record<string, number>; inFlight: { peak: number } }> }>('GET', '/__emulator/limits');
-    const org = limits.body.organizations.find((o) => o.organization_id === e.org);
-    expect(org?.refused.too_many_in_flight).toBe(errors.length);
-    expect(org?.inFlight.peak).toBe(1);
+    const organization = limits.body.organizations.find((o) => o.organization_id === e.organization);
+    expect(organization?.refused.too_many_in_flight).toBe(errors.length);
+    expect(organization?.inFlight.peak).toBe(1);
   });
 
   it('QuotaExhaustedError from 429 code 45, with resetAt from X-Rate-Limit-Reset; then refused locally without a request', async () => {
     const e = await start();
     await freezeClock(e);
     const id = await activeContact(e);
-    await e.admin('POST', '/__emulator/limits', { organizations: { [e.org]: { daily: 1 } }, resetCounters: true });
+    await e.admin('POST', '/__emulator/limits', { organizations: { [e.organization]: { daily: 1 } }, resetCounters: true });
     const raw1 = await e.call('GET', `/contacts/${id}`);
     expect(raw1.status).toBe(200);
     const raw2 = await e.call<{ code: number }>('GET', `/contacts/${id}`);
     expect([raw2.status, raw2.body.code, raw2.headers.get('x-rate-limit-reset')]).toEqual([429, 45, '44995']);
     const tc = createTestClient(e, { clock: emulatorTimeClock(e) });
-    const books = tc.client.org(e.org);
+    const books = tc.client.organization(e.organization);
     const before = (await booksLog(e)).length;
 
     const error = await failure(books.contacts.get(id));
 
     expect(error).toBeInstanceOf(QuotaExhaustedError);
     expect({ ...fields(error), resetAt: (error as QuotaExhaustedError).resetAt, local: (error as QuotaExhaustedError).local }).toEqual({
-      name: 'QuotaExhaustedError', kind: 'quota_exhausted', status: 429, code: 45, organizationId: e.org, retryable: false,
+      name: 'QuotaExhaustedError', kind: 'quota_exhausted', status: 429, code: 45, organizationId: e.organization, retryable: false,
       request: { method: 'GET', url: url(e, `/contacts/${id}`) }, resetAt: ORG_MIDNIGHT_MS, local: false,
     });
     expect(error.message).toContain('maximum call rate limit of 1');
@@ -306,7 +306,7 @@ describe('limits', () => {
 
     const again = await failure(books.contacts.get(id));
     expect(again).toBeInstanceOf(QuotaExhaustedError);
-    expect([again.organizationId, (again as QuotaExhaustedError).resetAt, (again as QuotaExhaustedError).local, again.retryable]).toEqual([e.org, ORG_MIDNIGHT_MS, true, false]);
+    expect([again.organizationId, (again as QuotaExhaustedError).resetAt, (again as QuotaExhaustedError).local, again.retryable]).toEqual([e.organization, ORG_MIDNIGHT_MS, true, false]);
     expect((await booksLog(e)).length).toBe(before + 1); // refused without asking
   });
 
@@ -314,9 +314,9 @@ describe('limits', () => {
     const e = await start();
     await freezeClock(e);
     const id = await activeContact(e);
-    await e.admin('POST', '/__emulator/limits', { organizations: { [e.org]: { daily: 5 } }, resetCounters: true });
+    await e.admin('POST', '/__emulator/limits', { organizations: { [e.organization]: { daily: 5 } }, resetCounters: true });
     const tc = createTestClient(e, { clock: emulatorTimeClock(e), limits: { dailyHeadroom: 2 } });
-    const books = tc.client.org(e.org);
+    const books = tc.client.organization(e.organization);
     const before = (await booksLog(e)).length;
     // 5 a day, 2 kept back: the client sends 3 (remaining 4, 3, 2) and refuses the 4th.
     for (let i = 0; i < 3; i++) await books.contacts.get(id);
@@ -325,13 +325,13 @@ describe('limits', () => {
 
     expect(error).toBeInstanceOf(QuotaExhaustedError);
     expect({ ...fields(error), resetAt: (error as QuotaExhaustedError).resetAt, local: (error as QuotaExhaustedError).local }).toEqual({
-      name: 'QuotaExhaustedError', kind: 'quota_exhausted', status: undefined, code: undefined, organizationId: e.org, retryable: false,
+      name: 'QuotaExhaustedError', kind: 'quota_exhausted', status: undefined, code: undefined, organizationId: e.organization, retryable: false,
       // The error contract (src/client/errors.ts): every error carries the redacted request.
       request: { method: 'GET', url: url(e, `/contacts/${id}`) },
       resetAt: ORG_MIDNIGHT_MS, local: true,
     });
     expect((await booksLog(e)).length).toBe(before + 3);
-    expect(tc.client.org(e.org).limits().quota).toEqual({ limit: 5, remaining: 2, resetAt: ORG_MIDNIGHT_MS });
+    expect(tc.client.organization(e.organization).limits().quota).toEqual({ limit: 5, remaining: 2, resetAt: ORG_MIDNIGHT_MS });
     await expectNoSecrets(error, e, tc);
   });
 });
@@ -342,11 +342,11 @@ describe('request errors', () => {
     const id = await activeContact(e);
     const tc = createTestClient(e);
 
-    const error = await failure(tc.client.request({ method: 'PUT', path: `/contacts/${id}/active`, organizationId: e.org }));
+    const error = await failure(tc.client.request({ method: 'PUT', path: `/contacts/${id}/active`, organizationId: e.organization }));
 
     expect(error).toBeInstanceOf(MethodNotAllowedError);
     expect(fields(error)).toEqual({
-      name: 'MethodNotAllowedError', kind: 'method_not_allowed', status: 405, code: 37, organizationId: e.org, retryable: false,
+      name: 'MethodNotAllowedError', kind: 'method_not_allowed', status: 405, code: 37, organizationId: e.organization, retryable: false,
       request: { method: 'PUT', url: url(e, `/contacts/${id}/active`) },
     });
     await expectNoSecrets(error, e, tc);
@@ -357,21 +357,21 @@ describe('request errors', () => {
     const id = await activeContact(e);
     const tc = createTestClient(e);
 
-    const error = await failure(tc.client.request({ method: 'POST', path: `/contacts/${id}/active`, organizationId: e.org, statusAction: true }));
+    const error = await failure(tc.client.request({ method: 'POST', path: `/contacts/${id}/active`, organizationId: e.organization, statusAction: true }));
 
     expect(error).toBeInstanceOf(AlreadyInStateError);
     expect(fields(error)).toEqual({
-      name: 'AlreadyInStateError', kind: 'already_in_state', status: 400, code: 3031, organizationId: e.org, retryable: false,
+      name: 'AlreadyInStateError', kind: 'already_in_state', status: 400, code: 3031, organizationId: e.organization, retryable: false,
       request: { method: 'POST', url: url(e, `/contacts/${id}/active`) },
     });
-    expect(await tc.client.org(e.org).contacts.markActive(id)).toEqual({ contactId: id, status: 'active', outcome: 'unchanged' });
+    expect(await tc.client.organization(e.organization).contacts.markActive(id)).toEqual({ contactId: id, status: 'active', outcome: 'unchanged' });
     await expectNoSecrets(error, e, tc);
   });
 
   it('ValidationError from 400 code 1071: a contact with transactions cannot be deleted', async () => {
     const e = await start();
     const tc = createTestClient(e);
-    const books = tc.client.org(e.org);
+    const books = tc.client.organization(e.organization);
     const contact = await books.contacts.create({ contact_name: 'Has An Invoice' });
     await books.invoices.create({ customer_id: contact.contact_id, line_items: [{ name: 'x', rate: 10, quantity: 1 }] });
 
@@ -379,7 +379,7 @@ describe('request errors', () => {
 
     expect(error).toBeInstanceOf(ValidationError);
     expect(fields(error)).toEqual({
-      name: 'ValidationError', kind: 'validation', status: 400, code: 1071, organizationId: e.org, retryable: false,
+      name: 'ValidationError', kind: 'validation', status: 400, code: 1071, organizationId: e.organization, retryable: false,
       request: { method: 'DELETE', url: url(e, `/contacts/${contact.contact_id}`) },
     });
     expect((await books.contacts.get(contact.contact_id)).has_transaction).toBe(true);
@@ -389,7 +389,7 @@ describe('request errors', () => {
   it('ValidationError from 400 code 1072: no new invoice for an inactive contact', async () => {
     const e = await start();
     const tc = createTestClient(e);
-    const books = tc.client.org(e.org);
+    const books = tc.client.organization(e.organization);
     const contact = await books.contacts.create({ contact_name: 'Gone Quiet' });
     await books.contacts.markInactive(contact.contact_id);
 
@@ -397,7 +397,7 @@ describe('request errors', () => {
 
     expect(error).toBeInstanceOf(ValidationError);
     expect(fields(error)).toEqual({
-      name: 'ValidationError', kind: 'validation', status: 400, code: 1072, organizationId: e.org, retryable: false,
+      name: 'ValidationError', kind: 'validation', status: 400, code: 1072, organizationId: e.organization, retryable: false,
       request: { method: 'POST', url: url(e, '/invoices') },
     });
     expect(await books.invoices.list({ contactId: contact.contact_id }).toArray()).toEqual([]);
@@ -407,17 +407,17 @@ describe('request errors', () => {
   it('ValidationError from 400 code 2 for a bad field value', async () => {
     const e = await start();
     const tc = createTestClient(e);
-    const before = e.emulator.store.contacts.count(e.org);
+    const before = e.emulator.store.contacts.count(e.organization);
 
-    const error = await failure(tc.client.org(e.org).contacts.create({ contact_name: 'Bad Email', email: 'not-an-email' }));
+    const error = await failure(tc.client.organization(e.organization).contacts.create({ contact_name: 'Bad Email', email: 'not-an-email' }));
 
     expect(error).toBeInstanceOf(ValidationError);
     expect(fields(error)).toEqual({
-      name: 'ValidationError', kind: 'validation', status: 400, code: 2, organizationId: e.org, retryable: false,
+      name: 'ValidationError', kind: 'validation', status: 400, code: 2, organizationId: e.organization, retryable: false,
       request: { method: 'POST', url: url(e, '/contacts') },
     });
     expect(error.message).toContain('Invalid value passed for email');
-    expect(e.emulator.store.contacts.count(e.org)).toBe(before);
+    expect(e.emulator.store.contacts.count(e.organization)).toBe(before);
     await expectNoSecrets(error, e, tc);
   });
 
@@ -426,8 +426,8 @@ describe('request errors', () => {
     const tc = createTestClient(e);
     const before = (await booksLog(e)).length;
 
-    const config = await failure(tc.client.org('org-one').contacts.get(UNKNOWN_ID));
-    const local = await failure(tc.client.org(e.org).contacts.get('42'));
+    const config = await failure(tc.client.organization('org-one').contacts.get(UNKNOWN_ID));
+    const local = await failure(tc.client.organization(e.organization).contacts.get('42'));
 
     expect(config).toBeInstanceOf(ConfigurationError);
     expect([config.kind, config.status, config.code, config.retryable]).toEqual(['configuration', undefined, undefined, false]);
@@ -446,11 +446,11 @@ describe('server, network and timeout', () => {
     await e.admin('POST', '/__emulator/faults', { faults: ['500,method=GET,path=/contacts/*'] });
     const tc = createTestClient(e, { retry: { maxAttempts: 3, baseDelayMs: 1 } });
 
-    const error = await failure(tc.client.org(e.org).contacts.get(id));
+    const error = await failure(tc.client.organization(e.organization).contacts.get(id));
 
     expect(error).toBeInstanceOf(ServerError);
     expect(fields(error)).toEqual({
-      name: 'ServerError', kind: 'server', status: 500, code: 1000, organizationId: e.org, retryable: true,
+      name: 'ServerError', kind: 'server', status: 500, code: 1000, organizationId: e.organization, retryable: true,
       request: { method: 'GET', url: url(e, `/contacts/${id}`) },
     });
     const log = await booksLog(e, `/books/v3/contacts/${id}`);
@@ -463,18 +463,18 @@ describe('server, network and timeout', () => {
     await e.admin('POST', '/__emulator/faults', { faults: ['drop,method=POST,path=/contacts'] });
     const responses: ResponseInfo[] = [];
     const tc = createTestClient(e, { retry: { maxAttempts: 5, baseDelayMs: 1 }, hooks: { onResponse: (r) => responses.push(r) } });
-    const before = e.emulator.store.contacts.count(e.org);
+    const before = e.emulator.store.contacts.count(e.organization);
 
-    const error = await failure(tc.client.org(e.org).contacts.create({ contact_name: 'Dropped On The Way' }));
+    const error = await failure(tc.client.organization(e.organization).contacts.create({ contact_name: 'Dropped On The Way' }));
 
     expect(error).toBeInstanceOf(NetworkError);
     expect(fields(error)).toEqual({
-      name: 'NetworkError', kind: 'network', status: undefined, code: undefined, organizationId: e.org, retryable: true,
+      name: 'NetworkError', kind: 'network', status: undefined, code: undefined, organizationId: e.organization, retryable: true,
       request: { method: 'POST', url: url(e, '/contacts') },
     });
     expect(responses.map((r) => [r.path, r.outcome, r.attempt])).toEqual([['/contacts', 'network', 1]]);
     expect((await booksLog(e, '/books/v3/contacts')).map((r) => [r.method, r.status, r.fault])).toEqual([['POST', 0, 'fault-1']]);
-    expect(e.emulator.store.contacts.count(e.org)).toBe(before);
+    expect(e.emulator.store.contacts.count(e.organization)).toBe(before);
     await expectNoSecrets(error, e, tc);
   });
 
@@ -491,12 +491,12 @@ describe('server, network and timeout', () => {
     const closedBase = `http://127.0.0.1:${port}/books/v3`;
     const tc = createTestClient(e, { baseUrl: closedBase, retry: { maxAttempts: 3, baseDelayMs: 1 }, hooks: { onResponse: (r) => responses.push(r) } });
 
-    const error = await failure(tc.client.org(e.org).contacts.create({ contact_name: 'Nobody Home' }));
+    const error = await failure(tc.client.organization(e.organization).contacts.create({ contact_name: 'Nobody Home' }));
 
     expect(error).toBeInstanceOf(NetworkError);
     expect(fields(error)).toEqual({
-      name: 'NetworkError', kind: 'network', status: undefined, code: undefined, organizationId: e.org, retryable: true,
-      request: { method: 'POST', url: `${closedBase}/contacts?organization_id=${e.org}` },
+      name: 'NetworkError', kind: 'network', status: undefined, code: undefined, organizationId: e.organization, retryable: true,
+      request: { method: 'POST', url: `${closedBase}/contacts?organization_id=${e.organization}` },
     });
     expect(error.message).toContain('ECONNREFUSED');
     expect(responses.map((r) => [r.outcome, r.attempt])).toEqual([['network', 1], ['network', 2], ['network', 3]]);
@@ -510,11 +510,11 @@ describe('server, network and timeout', () => {
     const responses: ResponseInfo[] = [];
     const tc = createTestClient(e, { timeoutMs: 100, retry: { maxAttempts: 2, baseDelayMs: 1 }, hooks: { onResponse: (r) => responses.push(r) } });
 
-    const error = await failure(tc.client.org(e.org).contacts.get(id));
+    const error = await failure(tc.client.organization(e.organization).contacts.get(id));
 
     expect(error).toBeInstanceOf(TimeoutError);
     expect(fields(error)).toEqual({
-      name: 'TimeoutError', kind: 'timeout', status: undefined, code: undefined, organizationId: e.org, retryable: true,
+      name: 'TimeoutError', kind: 'timeout', status: undefined, code: undefined, organizationId: e.organization, retryable: true,
       request: { method: 'GET', url: url(e, `/contacts/${id}`) },
     });
     expect(error.message).toContain('100 ms');
@@ -534,7 +534,7 @@ describe('accounts server', () => {
     const refreshes: Array<{ ok: boolean; error?: string }> = [];
     const tc = createTestClient(e, { tokenStore: createMemoryTokenStore(), hooks: { onRefresh: (r) => refreshes.push(r) } });
 
-    const error = await failure(tc.client.org(e.org).contacts.get(UNKNOWN_ID));
+    const error = await failure(tc.client.organization(e.organization).contacts.get(UNKNOWN_ID));
 
     expect(error).toBeInstanceOf(AuthError);
     expect({ ...fields(error), oauthError: (error as AuthError).oauthError }).toEqual({

@@ -159,9 +159,9 @@ describe('2,000 calls through injected faults and expiring tokens', () => {
         onRetry: (info) => void retries.set(info.reason, (retries.get(info.reason) ?? 0) + 1),
       },
     });
-    const orgs = await perCall.run([], () => tc.client.organizations.list());
-    expect(orgs.map((o) => o.organization_id)).toEqual(t.orgs);
-    const books = tc.client.org(t.org);
+    const organizations = await perCall.run([], () => tc.client.organizations.list());
+    expect(organizations.map((o) => o.organization_id)).toEqual(t.organizations);
+    const books = tc.client.organization(t.organization);
     expect(books.limits().inFlightCap).toBe(10);
 
     // ---- The run.
@@ -188,7 +188,7 @@ describe('2,000 calls through injected faults and expiring tokens', () => {
       const last = attempts[attempts.length - 1];
       if (!last) return 'no attempt was made';
       const e = error as ZohoError;
-      if (e.organizationId !== t.org || e.request?.method !== method) return `wrong organization or request: ${JSON.stringify(e.request)}`;
+      if (e.organizationId !== t.organization || e.request?.method !== method) return `wrong organization or request: ${JSON.stringify(e.request)}`;
       const idempotent = kind !== 'invoice';
       let finalOnly = false; // an outcome after which no retry is allowed, whatever the attempt
       if (error instanceof ServerError) {

@@ -23,9 +23,9 @@ function setup(options: Partial<ResolvedLimiterOptions> & LimiterOptions = {}): 
 const quotaHeaders = (limit: number, remaining: number, resetSeconds: number): Headers =>
   new Headers({ 'x-rate-limit-limit': String(limit), 'x-rate-limit-remaining': String(remaining), 'x-rate-limit-reset': String(resetSeconds) });
 
-async function acquireMany(limiter: Limiter, n: number, org = ORG): Promise<Permit[]> {
+async function acquireMany(limiter: Limiter, n: number, organization = ORG): Promise<Permit[]> {
   const permits: Permit[] = [];
-  for (let i = 0; i < n; i++) permits.push(await limiter.acquire(org));
+  for (let i = 0; i < n; i++) permits.push(await limiter.acquire(organization));
   return permits;
 }
 

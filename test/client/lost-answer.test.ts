@@ -35,7 +35,7 @@ describe('a status change whose answer is lost', () => {
     const responses: ResponseInfo[] = [];
     const tc = createTestClient(e, { retry: { maxAttempts: 3, baseDelayMs: 1 }, hooks: { onResponse: (r) => responses.push(r) } });
 
-    const result = await tc.client.org(e.org).contacts.markInactive(id);
+    const result = await tc.client.organization(e.organization).contacts.markInactive(id);
 
     expect(result).toEqual({ contactId: id, status: 'inactive', outcome: 'changed' });
     expect(responses.map((r) => [r.attempt, r.outcome, r.code])).toEqual([[1, 'network', undefined], [2, 'response', 3032]]);

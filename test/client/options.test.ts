@@ -70,7 +70,7 @@ describe('data centres', () => {
     const zf = createZohoFetch();
     const clock = createFakeClock();
     const client = createZohoBooksClient(base({ dataCentre: 'CA', fetch: zf.fetch, clock }));
-    await settle(clock, client.org('10234695').contacts.get(CONTACT_ID));
+    await settle(clock, client.organization('10234695').contacts.get(CONTACT_ID));
     expect(zf.token[0]?.url).toBe('https://accounts.zohocloud.ca/oauth/v2/token');
   });
 });
@@ -144,20 +144,20 @@ describe('organization ids', () => {
   it('a bad per-call organization id fails before any request (token or API) leaves', async () => {
     const zf = createZohoFetch();
     const client = createZohoBooksClient(base({ fetch: zf.fetch }));
-    const error = await client.org('abc').contacts.get(CONTACT_ID).catch((e: unknown) => e);
+    const error = await client.organization('abc').contacts.get(CONTACT_ID).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).message).toBe('The organization id must be Zoho\'s numeric id as a string, e.g. "10234695" (got "abc").');
     expect(zf.requests).toHaveLength(0);
   });
   it('org() without an id and without a default says how to find one', () => {
     const client = createZohoBooksClient(base());
-    expect(configError(() => client.org()).message).toContain('client.organizations.list()');
+    expect(configError(() => client.organization()).message).toContain('client.organizations.list()');
   });
   it('the default organization is used when none is given', async () => {
     const zf = createZohoFetch({ api: () => ok({ contact: { contact_id: CONTACT_ID } }) });
     const clock = createFakeClock();
     const client = createZohoBooksClient(base({ fetch: zf.fetch, clock, organizationId: '10234695' }));
-    await settle(clock, client.org().contacts.get(CONTACT_ID));
+    await settle(clock, client.organization().contacts.get(CONTACT_ID));
     expect(zf.api[0]?.query.organization_id).toBe('10234695');
   });
 });
@@ -187,8 +187,8 @@ describe('followApiDomain', () => {
     const clock = createFakeClock();
     const client = createZohoBooksClient(base({ fetch: zf.fetch, clock }));
     expect(client.baseUrl()).toBe('https://www.zohoapis.com/books/v3');
-    await settle(clock, client.org('10234695').contacts.get(CONTACT_ID));
-    await settle(clock, client.org('10234695').contacts.get(CONTACT_ID));
+    await settle(clock, client.organization('10234695').contacts.get(CONTACT_ID));
+    await settle(clock, client.organization('10234695').contacts.get(CONTACT_ID));
     expect(zf.api.map((r) => r.url)).toEqual([
       `https://www.zohoapis.eu/books/v3/contacts/${CONTACT_ID}?organization_id=10234695`,
       `https://www.zohoapis.eu/books/v3/contacts/${CONTACT_ID}?organization_id=10234695`,
@@ -200,7 +200,7 @@ describe('followApiDomain', () => {
     const zf = createZohoFetch({ token: () => tokenReply('access-1', { api_domain: 'https://www.zohoapis.eu' }), api: () => ok({ contact: {} }) });
     const clock = createFakeClock();
     const client = createZohoBooksClient(base({ fetch: zf.fetch, clock, baseUrl: 'http://127.0.0.1:8742/books/v3' }));
-    await settle(clock, client.org('10234695').contacts.get(CONTACT_ID));
+    await settle(clock, client.organization('10234695').contacts.get(CONTACT_ID));
     expect(zf.token[0]?.url).toBe('http://127.0.0.1:8742/oauth/v2/token');
     expect(zf.api[0]?.url).toBe(`http://127.0.0.1:8742/books/v3/contacts/${CONTACT_ID}?organization_id=10234695`);
   });
@@ -209,7 +209,7 @@ describe('followApiDomain', () => {
     const zf = createZohoFetch({ token: () => tokenReply('access-1', { api_domain: 'https://www.zohoapis.in' }), api: () => ok({ contact: {} }) });
     const clock = createFakeClock();
     const client = createZohoBooksClient(base({ fetch: zf.fetch, clock, dataCentre: 'EU', followApiDomain: false }));
-    await settle(clock, client.org('10234695').contacts.get(CONTACT_ID));
+    await settle(clock, client.organization('10234695').contacts.get(CONTACT_ID));
     expect(zf.api[0]?.url).toBe(`https://www.zohoapis.eu/books/v3/contacts/${CONTACT_ID}?organization_id=10234695`);
   });
 });

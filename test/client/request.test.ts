@@ -47,7 +47,7 @@ function setup(scripts: { api?: Script; token?: Script } = {}, options: Partial<
     },
     ...options,
   });
-  return { client, books: client.org(ORG), clock, zf, events, t0: clock.now() };
+  return { client, books: client.organization(ORG), clock, zf, events, t0: clock.now() };
 }
 
 /** A script from a queue that fails loudly when it runs dry. */
@@ -96,11 +96,11 @@ describe('the wire', () => {
     const s = setup({
       api: queue(ok({ organizations: [{ organization_id: ORG, name: 'Paid Co', plan_name: 'Premium' }, { organization_id: '20000001', name: 'Free Co', plan_name: 'Free' }] })),
     });
-    const orgs = await settle(s.clock, s.client.organizations.list());
-    expect(orgs).toHaveLength(2);
+    const organizations = await settle(s.clock, s.client.organizations.list());
+    expect(organizations).toHaveLength(2);
     expect(s.zf.api[0]?.url).toBe(`${API}/organizations`);
     expect(s.books.limits().inFlightCap).toBe(10);
-    expect(s.client.org('20000001').limits().inFlightCap).toBe(5);
+    expect(s.client.organization('20000001').limits().inFlightCap).toBe(5);
   });
 
   it('reuses the token across calls', async () => {

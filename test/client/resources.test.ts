@@ -43,10 +43,10 @@ async function lastSeq(t: TestEmulator): Promise<number> {
 }
 
 /** Every item of a list endpoint, read raw (not through the client), 200 a page. */
-async function rawAll<T>(t: TestEmulator, path: string, key: string, query: Record<string, string> = {}, org = t.org): Promise<T[]> {
+async function rawAll<T>(t: TestEmulator, path: string, key: string, query: Record<string, string> = {}, organization = t.organization): Promise<T[]> {
   const all: T[] = [];
   for (let page = 1; ; page++) {
-    const res = await t.call<Record<string, unknown>>('GET', path, { query: { ...query, page, per_page: 200 }, org });
+    const res = await t.call<Record<string, unknown>>('GET', path, { query: { ...query, page, per_page: 200 }, organization });
     expect(res.status).toBe(200);
     all.push(...(res.body[key] as T[]));
     if (!(res.body.page_context as { has_more_page: boolean }).has_more_page) return all;
@@ -72,20 +72,20 @@ describe('organizations.list', () => {
 
   it('lists the organizations the token reaches and feeds each plan to the limiter (10 in flight for paid, 5 for free)', async () => {
     const { client } = createTestClient(t);
-    const [professional, free] = t.orgs as [string, string];
-    expect(client.org(professional).limits().inFlightCap).toBe(5);
-    expect(client.org(free).limits().inFlightCap).toBe(5);
+    const [professional, free] = t.organizations as [string, string];
+    expect(client.organization(professional).limits().inFlightCap).toBe(5);
+    expect(client.organization(free).limits().inFlightCap).toBe(5);
     const since = await lastSeq(t);
 
-    const orgs = await client.organizations.list();
+    const organizations = await client.organizations.list();
 
-    expect(orgs.map((o) => [o.organization_id, o.name, o.plan_name, o.plan_type])).toEqual([
+    expect(organizations.map((o) => [o.organization_id, o.name, o.plan_name, o.plan_type])).toEqual([
       [professional, 'Sunrise Traders Pvt Ltd', 'Professional', 2],
       [free, 'Harbor Supply Co', 'Free', 0],
     ]);
-    expect(orgs.every((o) => typeof o.organization_id === 'string')).toBe(true);
-    expect(client.org(professional).limits().inFlightCap).toBe(10);
-    expect(client.org(free).limits().inFlightCap).toBe(5);
+    expect(organizations.every((o) => typeof o.organization_id === 'string')).toBe(true);
+    expect(client.organization(professional).limits().inFlightCap).toBe(10);
+    expect(client.organization(free).limits().inFlightCap).toBe(5);
     // Account-level: no organization_id on the wire.
     const log = await requestLog(t, { since, pathPrefix: '/books/v3/organizations' });
     expect(log.map((e) => [e.method, e.path, e.query, e.status])).toEqual([['GET', '/books/v3/organizations', {}, 200]]);
@@ -258,19 +258,19 @@ describe('contacts.list', () => {
     const { client } = createTestClient(t);
     const since = await lastSeq(t);
 
-    const got = await client.org(t.org).contacts.list(params).toArray();
+    const got = await client.organization(t.organization).contacts.list(params).toArray();
 
     expect(ids(got)).toEqual(expected);
     const log = await requestLog(t, { since, pathPrefix: '/books/v3/contacts' });
     expect(log.length).toBe(Math.ceil(expected.length / 200) || 1);
-    expect(log[0]?.query).toEqual({ organization_id: t.org, ...wire, page: '1', per_page: '200' });
+    expect(log[0]?.query).toEqual({ organization_id: t.organization, ...wire, page: '1', per_page: '200' });
   });
 
   it('perPage → per_page and page → page: the pages asked for, and nothing else', async () => {
     const { client } = createTestClient(t);
     const since = await lastSeq(t);
 
-    const pages = client.org(t.org).contacts.list({ perPage: 7, page: 3 }).pages();
+    const pages = client.organization(t.organization).contacts.list({ perPage: 7, page: 3 }).pages();
     const first = await pages.next();
 
     expect(first.done).toBe(false);
@@ -278,23 +278,23 @@ describe('contacts.list', () => {
       page: 3, hasMore: true, ids: allIds.slice(14, 21),
     });
     const log = await requestLog(t, { since, pathPrefix: '/books/v3/contacts' });
-    expect(log.map((e) => e.query)).toEqual([{ organization_id: t.org, page: '3', per_page: '7' }]);
+    expect(log.map((e) => e.query)).toEqual([{ organization_id: t.organization, page: '3', per_page: '7' }]);
   });
 
   it('page → page: iteration starts there and runs to the end', async () => {
     const { client } = createTestClient(t);
-    const got = await client.org(t.org).contacts.list({ page: 2 }).toArray();
+    const got = await client.organization(t.organization).contacts.list({ page: 2 }).toArray();
     expect(ids(got)).toEqual(allIds.slice(200));
   });
 
   it(`pages through more than 200 contacts with per_page=200, each contact once, in ceil(n/200) calls`, async () => {
-    const n = t.emulator.store.contacts.count(t.org);
+    const n = t.emulator.store.contacts.count(t.organization);
     expect(n).toBe(450);
     const responses: ResponseInfo[] = [];
     const { client } = createTestClient(t, { hooks: { onResponse: (info) => responses.push(info) } });
     const since = await lastSeq(t);
 
-    const got = await client.org(t.org).contacts.list().toArray();
+    const got = await client.organization(t.organization).contacts.list().toArray();
 
     expect(got.length).toBe(n);
     expect(new Set(ids(got)).size).toBe(n);
@@ -308,19 +308,19 @@ describe('contacts.list', () => {
 
   it('keeps 19-digit ids above 2^53 intact, as strings, from the wire to the next call', async () => {
     const { client } = createTestClient(t);
-    const res = await fetch(`${t.baseUrl}/contacts?organization_id=${t.org}&per_page=200`, { headers: { authorization: `Zoho-oauthtoken ${t.token}` } });
+    const res = await fetch(`${t.baseUrl}/contacts?organization_id=${t.organization}&per_page=200`, { headers: { authorization: `Zoho-oauthtoken ${t.token}` } });
     const text = await res.text();
     const wireIds = [...text.matchAll(/"contact_id":"([0-9]+)"/g)].map((m) => m[1] as string);
     expect(wireIds.length).toBe(200);
 
-    const got = await client.org(t.org).contacts.list().toArray();
+    const got = await client.organization(t.organization).contacts.list().toArray();
 
     expect(ids(got).slice(0, 200)).toEqual(wireIds);
     expect(got.every((c) => isBigId(c.contact_id))).toBe(true);
     const id = wireIds[123] as string;
     expect(String(Number(id))).not.toBe(id); // a number would lose it
     const since = await lastSeq(t);
-    const contact = await client.org(t.org).contacts.get(id);
+    const contact = await client.organization(t.organization).contacts.get(id);
     expect(contact.contact_id).toBe(id);
     const log = await requestLog(t, { since });
     expect(log.map((e) => e.path)).toEqual([`/books/v3/contacts/${id}`]);
@@ -344,7 +344,7 @@ describe('contacts: get, create, update, delete, status, comments', () => {
     const list = await rawAll<ContactListItem>(t, '/contacts', 'contacts');
     const target = list[5] as ContactListItem;
 
-    const contact = await client.org(t.org).contacts.get(target.contact_id);
+    const contact = await client.organization(t.organization).contacts.get(target.contact_id);
 
     const raw = await rawGet(target.contact_id);
     expect(contact).toEqual(raw.body.contact);
@@ -354,9 +354,9 @@ describe('contacts: get, create, update, delete, status, comments', () => {
 
   it('create makes an active contact with the given fields and a string id', async () => {
     const { client } = createTestClient(t);
-    const before = t.emulator.store.contacts.count(t.org);
+    const before = t.emulator.store.contacts.count(t.organization);
 
-    const created = await client.org(t.org).contacts.create({
+    const created = await client.organization(t.organization).contacts.create({
       contact_name: 'Resource Test Vendor',
       company_name: 'Resource Test Ltd',
       contact_type: 'vendor',
@@ -375,13 +375,13 @@ describe('contacts: get, create, update, delete, status, comments', () => {
       name: 'Resource Test Vendor', company: 'Resource Test Ltd', type: 'vendor', status: 'active', email: 'rt@vendor.example',
       phone: '+91-70000-00001', region: [['cf_region', 'North']], tags: [['Channel', 'Direct']], has: false,
     });
-    expect(t.emulator.store.contacts.count(t.org)).toBe(before + 1);
+    expect(t.emulator.store.contacts.count(t.organization)).toBe(before + 1);
     expect((await rawGet(created.contact_id)).body.contact).toEqual(created);
   });
 
   it('update changes the given fields and returns the updated contact', async () => {
     const { client } = createTestClient(t);
-    const books = client.org(t.org);
+    const books = client.organization(t.organization);
     const created = await books.contacts.create({ contact_name: 'Resource Test Update' });
 
     const updated = await books.contacts.update(created.contact_id, { email: 'new@update.example', phone: '555-0101', notes: 'moved' });
@@ -393,20 +393,20 @@ describe('contacts: get, create, update, delete, status, comments', () => {
 
   it('delete removes a contact without transactions', async () => {
     const { client } = createTestClient(t);
-    const books = client.org(t.org);
+    const books = client.organization(t.organization);
     const created = await books.contacts.create({ contact_name: 'Resource Test Delete' });
-    const before = t.emulator.store.contacts.count(t.org);
+    const before = t.emulator.store.contacts.count(t.organization);
 
     await expect(books.contacts.delete(created.contact_id)).resolves.toBeUndefined();
 
-    expect(t.emulator.store.contacts.count(t.org)).toBe(before - 1);
+    expect(t.emulator.store.contacts.count(t.organization)).toBe(before - 1);
     const raw = await rawGet(created.contact_id);
     expect([raw.status, raw.body.code]).toEqual([404, 1002]);
   });
 
   it('markInactive and markActive report changed, then unchanged on a repeat, and move the contact', async () => {
     const { client } = createTestClient(t);
-    const books = client.org(t.org);
+    const books = client.organization(t.organization);
     const { contact_id: id } = await books.contacts.create({ contact_name: 'Resource Test Status' });
     const since = await lastSeq(t);
     const status = async (): Promise<unknown> => (await rawGet(id)).body.contact?.status;
@@ -422,16 +422,16 @@ describe('contacts: get, create, update, delete, status, comments', () => {
 
     const log = await requestLog(t, { since, method: 'POST' });
     expect(log.map((e) => [e.path, e.query, e.status, e.code])).toEqual([
-      [`/books/v3/contacts/${id}/inactive`, { organization_id: t.org }, 200, 0],
-      [`/books/v3/contacts/${id}/inactive`, { organization_id: t.org }, 400, 3032],
-      [`/books/v3/contacts/${id}/active`, { organization_id: t.org }, 200, 0],
-      [`/books/v3/contacts/${id}/active`, { organization_id: t.org }, 400, 3031],
+      [`/books/v3/contacts/${id}/inactive`, { organization_id: t.organization }, 200, 0],
+      [`/books/v3/contacts/${id}/inactive`, { organization_id: t.organization }, 400, 3032],
+      [`/books/v3/contacts/${id}/active`, { organization_id: t.organization }, 200, 0],
+      [`/books/v3/contacts/${id}/active`, { organization_id: t.organization }, 400, 3031],
     ]);
   });
 
   it('comments lists the history, newest first, as the emulator records it', async () => {
     const { client } = createTestClient(t);
-    const books = client.org(t.org);
+    const books = client.organization(t.organization);
     const { contact_id: id } = await books.contacts.create({ contact_name: 'Resource Test History' });
     await books.contacts.update(id, { email: 'h@history.example' });
     await books.contacts.markInactive(id);
@@ -448,7 +448,7 @@ describe('contacts: get, create, update, delete, status, comments', () => {
     ]);
     expect(comments.every((c) => isBigId(c.comment_id))).toBe(true);
     const log = await requestLog(t, { since });
-    expect(log.map((e) => [e.path, e.query])).toEqual([[`/books/v3/contacts/${id}/comments`, { organization_id: t.org, page: '1', per_page: '200' }]]);
+    expect(log.map((e) => [e.path, e.query])).toEqual([[`/books/v3/contacts/${id}/comments`, { organization_id: t.organization, page: '1', per_page: '200' }]]);
     const raw = await t.call<{ contact_comments: unknown[] }>('GET', `/contacts/${id}/comments`);
     expect(comments).toEqual(raw.body.contact_comments);
   });
@@ -492,7 +492,7 @@ describe('transactions', () => {
   it.each(TRANSACTION_TYPE_NAMES)('%s: list with every filter, get and create', async (type) => {
     const info = TRANSACTION_TYPES[type];
     const { client } = createTestClient(t);
-    const books = client.org(t.org);
+    const books = client.organization(t.organization);
     const resource = resourceOf(books, type);
     expect(resource).toBe(books.transactions(type));
     expect(resource.type).toBe(type);
@@ -515,7 +515,7 @@ describe('transactions', () => {
       expect(got.map(idOf), JSON.stringify(wire)).toEqual(expected);
       const log = await requestLog(t, { since });
       expect(log[0]?.path).toBe(`/books/v3${info.path}`);
-      expect(log[0]?.query).toEqual({ organization_id: t.org, ...wire, page: '1', per_page: '200' });
+      expect(log[0]?.query).toEqual({ organization_id: t.organization, ...wire, page: '1', per_page: '200' });
     };
 
     // contactId → customer_id or vendor_id.
@@ -560,7 +560,7 @@ describe('transactions', () => {
 
   it('invoices: status, sortColumn and sortOrder go out as status, sort_column and sort_order', async () => {
     const { client } = createTestClient(t);
-    const invoices = client.org(t.org).invoices;
+    const invoices = client.organization(t.organization).invoices;
     const all = await invoices.list().toArray();
     const paid = all.filter((r) => r.status === 'paid');
     expect(paid.length).toBeGreaterThan(0);
@@ -572,6 +572,6 @@ describe('transactions', () => {
     const byTotal = [...paid].sort((a, b) => (a.total as number) - (b.total as number) || (BigInt(a.invoice_id as string) < BigInt(b.invoice_id as string) ? -1 : 1));
     expect(got.map((r) => r.invoice_id)).toEqual(byTotal.map((r) => r.invoice_id));
     const log = await requestLog(t, { since });
-    expect(log[0]?.query).toEqual({ organization_id: t.org, status: 'paid', sort_column: 'total', sort_order: 'A', page: '1', per_page: '200' });
+    expect(log[0]?.query).toEqual({ organization_id: t.organization, status: 'paid', sort_column: 'total', sort_order: 'A', page: '1', per_page: '200' });
   });
 });

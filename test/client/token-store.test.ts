@@ -146,7 +146,7 @@ describe('file store', () => {
         const e = emulators[i % 2] as TestEmulator;
         // A new client and store per call, like one CLI command after another sharing tokens.json.
         const { client } = createTestClient(e, { tokenStore: createFileTokenStore(path), clock });
-        expect((await client.organizations.list()).map((o) => o.organization_id), `call ${i + 1}`).toEqual(e.orgs);
+        expect((await client.organizations.list()).map((o) => o.organization_id), `call ${i + 1}`).toEqual(e.organizations);
       }
       for (const e of emulators) {
         const log = await e.admin<{ requests: Array<{ path: string; code: number | null }> }>('GET', '/__emulator/requests?limit=1000');

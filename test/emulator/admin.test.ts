@@ -47,10 +47,10 @@ afterEach(async () => {
   await t.close();
 });
 
-async function countContacts(org: string, token?: string): Promise<number> {
+async function countContacts(organization: string, token?: string): Promise<number> {
   let n = 0;
   for (let page = 1; ; page++) {
-    const res = await t.call<{ contacts: Contact[]; page_context: { has_more_page: boolean } }>('GET', '/contacts', { org, token, query: { per_page: 200, page } });
+    const res = await t.call<{ contacts: Contact[]; page_context: { has_more_page: boolean } }>('GET', '/contacts', { organization, token, query: { per_page: 200, page } });
     expect(res.status).toBe(200);
     n += res.body.contacts.length;
     if (!res.body.page_context.has_more_page) return n;
@@ -79,8 +79,8 @@ describe('info', () => {
     expect(info.baseUrl).toBe(`${t.origin}/books/v3`);
     expect(info.accountsUrl).toBe(t.origin);
     expect(info.organizations).toEqual([
-      { organization_id: t.orgs[0], name: 'Sunrise Traders Pvt Ltd', plan: 'professional' },
-      { organization_id: t.orgs[1], name: 'Harbor Supply Co', plan: 'free' },
+      { organization_id: t.organizations[0], name: 'Sunrise Traders Pvt Ltd', plan: 'professional' },
+      { organization_id: t.organizations[1], name: 'Harbor Supply Co', plan: 'free' },
     ]);
     expect(info.clientId).toMatch(/^1000\.[0-9A-F]{30}$/);
     expect(info.refreshToken).toMatch(/^1000\.[0-9a-f]{32}\.[0-9a-f]{32}$/);
@@ -96,7 +96,7 @@ describe('grants', () => {
   it('makes a code that exchanges for a token with those scopes and organizations', async () => {
     const res = await t.admin<{ code: string; client_id: string; expires_in: number }>('POST', '/__emulator/grants', {
       scopes: ['ZohoBooks.contacts.READ'],
-      organization_ids: [t.orgs[1]],
+      organization_ids: [t.organizations[1]],
     });
     expect(res.status).toBe(200);
     expect(res.body.client_id).toBe(t.info.clientId);
@@ -107,8 +107,8 @@ describe('grants', () => {
     });
     const body = (await token.json()) as { access_token: string; scope: string };
     expect(body.scope).toBe('ZohoBooks.contacts.READ');
-    expect((await t.call('GET', '/contacts', { token: body.access_token, org: t.orgs[1] })).status).toBe(200);
-    expect((await t.call('GET', '/contacts', { token: body.access_token, org: t.orgs[0] })).body).toMatchObject({ code: 6024 });
+    expect((await t.call('GET', '/contacts', { token: body.access_token, organization: t.organizations[1] })).status).toBe(200);
+    expect((await t.call('GET', '/contacts', { token: body.access_token, organization: t.organizations[0] })).body).toMatchObject({ code: 6024 });
   });
 
   it('refuses bad input with 400 and a message', async () => {
@@ -141,7 +141,7 @@ describe('requests log', () => {
     await t.call('GET', '/contacts/3185434999999999999');
     await t.call('POST', `/contacts/${id}/inactive`);
     await t.call('GET', '/contacts', { token: null });
-    await t.call('GET', '/organizations', { org: null });
+    await t.call('GET', '/organizations', { organization: null });
     await t.call('GET', '/nope');
 
     const body = await log(`?since=${before.next_seq}`);
@@ -151,14 +151,14 @@ describe('requests log', () => {
     const [r0, r1, r2, r3, r4, r5] = body.requests as [LogEntry, LogEntry, LogEntry, LogEntry, LogEntry, LogEntry];
     expect(Object.keys(r0).sort()).toEqual(['answer_dropped', 'code', 'duration_ms', 'fault', 'method', 'organization_id', 'path', 'query', 'seq', 'status', 'time']);
     expect(r0).toMatchObject({
-      method: 'GET', path: '/books/v3/contacts', query: { organization_id: t.org, per_page: '2' },
-      status: 200, code: 0, organization_id: t.org, fault: null,
+      method: 'GET', path: '/books/v3/contacts', query: { organization_id: t.organization, per_page: '2' },
+      status: 200, code: 0, organization_id: t.organization, fault: null,
     });
     expect(r0.time).toBe(new Date(Date.parse(r0.time)).toISOString());
     expect(Math.abs(Date.parse(r0.time) - START)).toBeLessThan(3_600_000);
     expect(r0.duration_ms).toBeGreaterThanOrEqual(0);
-    expect(r1).toMatchObject({ method: 'GET', path: '/books/v3/contacts/3185434999999999999', status: 404, code: 1002, organization_id: t.org });
-    expect(r2).toMatchObject({ method: 'POST', path: `/books/v3/contacts/${id}/inactive`, status: 200, code: 0, organization_id: t.org });
+    expect(r1).toMatchObject({ method: 'GET', path: '/books/v3/contacts/3185434999999999999', status: 404, code: 1002, organization_id: t.organization });
+    expect(r2).toMatchObject({ method: 'POST', path: `/books/v3/contacts/${id}/inactive`, status: 200, code: 0, organization_id: t.organization });
     expect(r3).toMatchObject({ status: 401, code: 14, organization_id: null });
     expect(r4).toMatchObject({ path: '/books/v3/organizations', status: 200, code: 0, organization_id: null });
     expect(r5).toMatchObject({ path: '/books/v3/nope', status: 404, code: 5 });
@@ -216,7 +216,7 @@ describe('requests log', () => {
     });
     expect(entries[1]?.query).toEqual({ grant_type: 'authorization_code', client_id: t.info.clientId, client_secret: '[redacted]', code: '[redacted]' });
     expect(entries[2]).toMatchObject({ path: '/oauth/v2/token/revoke', query: { token: '[redacted]' } });
-    expect(entries[3]?.query).toEqual({ organization_id: t.org, per_page: '1', access_token: '[redacted]', password: '[redacted]' });
+    expect(entries[3]?.query).toEqual({ organization_id: t.organization, per_page: '1', access_token: '[redacted]', password: '[redacted]' });
     const text = JSON.stringify(entries);
     for (const secret of [t.info.clientSecret, t.info.refreshToken, code, '1000.secret', 'hunter2']) expect(text).not.toContain(secret);
   });
@@ -349,27 +349,27 @@ describe('limits', () => {
     await t.admin('POST', '/__emulator/clock', { freeze: true });
     await t.admin('POST', '/__emulator/clock', { set: '2030-06-01T06:00:10Z' });
     for (let i = 0; i < 3; i++) await t.call('GET', '/contacts', { query: { per_page: 1 } });
-    await t.call('GET', '/contacts', { org: t.orgs[1], query: { per_page: 1 } });
+    await t.call('GET', '/contacts', { organization: t.organizations[1], query: { per_page: 1 } });
 
     const res = await t.admin<{ settings: Record<string, unknown>; organizations: Array<Record<string, unknown>> }>('GET', '/__emulator/limits');
     expect(res.status).toBe(200);
     expect(res.body.settings).toEqual({ enabled: true });
     expect(res.body.organizations).toEqual([
       {
-        organization_id: t.orgs[0], plan: 'professional', limits: { perMinute: 100, daily: 5000, inFlight: 10 },
+        organization_id: t.organizations[0], plan: 'professional', limits: { perMinute: 100, daily: 5000, inFlight: 10 },
         minute: { used: 3, resetsInSeconds: 50 }, day: { used: 3, remaining: 4997, resetsInSeconds: 44_990 },
         inFlight: { current: 0, peak: 1 }, peakPerMinute: 3, refused: { rate_limited: 0, quota_exhausted: 0, too_many_in_flight: 0 },
       },
       {
-        organization_id: t.orgs[1], plan: 'free', limits: { perMinute: 100, daily: 1000, inFlight: 5 },
+        organization_id: t.organizations[1], plan: 'free', limits: { perMinute: 100, daily: 1000, inFlight: 5 },
         minute: { used: 1, resetsInSeconds: 50 }, day: { used: 1, remaining: 999, resetsInSeconds: 82_790 },
         inFlight: { current: 0, peak: 1 }, peakPerMinute: 1, refused: { rate_limited: 0, quota_exhausted: 0, too_many_in_flight: 0 },
       },
     ]);
 
-    const set = await t.admin('POST', '/__emulator/limits', { perMinute: 50, daily: 2, organizations: { [t.orgs[1] as string]: { daily: 7 } } });
+    const set = await t.admin('POST', '/__emulator/limits', { perMinute: 50, daily: 2, organizations: { [t.organizations[1] as string]: { daily: 7 } } });
     expect(set.status).toBe(200);
-    expect(set.body).toEqual({ settings: { enabled: true, perMinute: 50, daily: 2, organizations: { [t.orgs[1] as string]: { daily: 7 } } } });
+    expect(set.body).toEqual({ settings: { enabled: true, perMinute: 50, daily: 2, organizations: { [t.organizations[1] as string]: { daily: 7 } } } });
     const after = await t.admin<{ organizations: Array<{ limits: Record<string, number> }> }>('GET', '/__emulator/limits');
     expect(after.body.organizations.map((o) => o.limits)).toEqual([
       { perMinute: 50, daily: 2, inFlight: 10 },
@@ -381,7 +381,7 @@ describe('limits', () => {
     expect(refused.body).toMatchObject({ code: 45 });
 
     const reset = await t.admin('POST', '/__emulator/limits', { resetCounters: true, daily: null });
-    expect(reset.body).toEqual({ settings: { enabled: true, perMinute: 50, organizations: { [t.orgs[1] as string]: { daily: 7 } } } });
+    expect(reset.body).toEqual({ settings: { enabled: true, perMinute: 50, organizations: { [t.organizations[1] as string]: { daily: 7 } } } });
     const counters = await t.admin<{ organizations: Array<{ day: { used: number }; refused: { quota_exhausted: number } }> }>('GET', '/__emulator/limits');
     expect(counters.body.organizations[0]).toMatchObject({ day: { used: 0 }, refused: { quota_exhausted: 0 } });
     expect((await t.call('GET', '/contacts', { query: { per_page: 1 } })).status).toBe(200);
@@ -405,10 +405,10 @@ describe('limits', () => {
 
   it('validates per-organization settings like the top-level ones', async () => {
     const cases: unknown[] = [
-      { organizations: { [t.org]: { daily: -5 } } },
-      { organizations: { [t.org]: { perMinute: 'many' } } },
-      { organizations: { [t.org]: { inFlight: 1.5 } } },
-      { organizations: { [t.org]: 'fast' } },
+      { organizations: { [t.organization]: { daily: -5 } } },
+      { organizations: { [t.organization]: { perMinute: 'many' } } },
+      { organizations: { [t.organization]: { inFlight: 1.5 } } },
+      { organizations: { [t.organization]: 'fast' } },
     ];
     for (const body of cases) {
       const res = await t.admin<{ error: string }>('POST', '/__emulator/limits', body);
@@ -447,7 +447,7 @@ describe('tokens/expire', () => {
 
 describe('reset', () => {
   it('puts the data back to the seed, clears faults, log and counters, keeps the clock and the ready-made refresh token', async () => {
-    const seeded = await countContacts(t.org);
+    const seeded = await countContacts(t.organization);
     const made = await t.call<{ contact: Contact }>('POST', '/contacts', { body: { contact_name: 'Temporary' } });
     const list = await t.call<{ contacts: Contact[] }>('GET', '/contacts', { query: { filter_by: 'Status.Active', per_page: 1 } });
     const seededId = list.body.contacts[0]?.contact_id as string;
@@ -465,7 +465,7 @@ describe('reset', () => {
     expect(info.organizations).toEqual(t.info.organizations);
     const token = info.accessToken;
 
-    expect(await countContacts(t.org, token)).toBe(seeded);
+    expect(await countContacts(t.organization, token)).toBe(seeded);
     expect((await t.call('GET', `/contacts/${made.body.contact.contact_id}`, { token })).body).toMatchObject({ code: 1002 });
     expect((await t.call<{ contact: Contact }>('GET', `/contacts/${seededId}`, { token })).body.contact.status).toBe('active');
     expect((await t.admin('GET', '/__emulator/faults')).body).toEqual({ faults: [] });
@@ -484,11 +484,11 @@ describe('reset', () => {
   });
 
   it('goes back to the start-up seed even after POST /__emulator/seed', async () => {
-    const seeded = await countContacts(t.org);
+    const seeded = await countContacts(t.organization);
     const empty = await t.admin<EmulatorInfo>('POST', '/__emulator/seed', { seed: 'empty' });
-    expect(await countContacts(t.org, empty.body.accessToken)).toBe(0);
+    expect(await countContacts(t.organization, empty.body.accessToken)).toBe(0);
     const reset = await t.admin<EmulatorInfo>('POST', '/__emulator/reset');
-    expect(await countContacts(t.org, reset.body.accessToken)).toBe(seeded);
+    expect(await countContacts(t.organization, reset.body.accessToken)).toBe(seeded);
   });
 });
 
@@ -496,11 +496,11 @@ describe('seed', () => {
   it('empty: the organizations with no contacts', async () => {
     const res = await t.admin<EmulatorInfo>('POST', '/__emulator/seed', { seed: 'empty' });
     expect(res.status).toBe(200);
-    expect(res.body.organizations.map((o) => o.organization_id)).toEqual(t.orgs);
+    expect(res.body.organizations.map((o) => o.organization_id)).toEqual(t.organizations);
     const token = res.body.accessToken;
-    for (const org of t.orgs) {
-      expect(await countContacts(org, token)).toBe(0);
-      const invoices = await t.call<{ invoices: unknown[] }>('GET', '/invoices', { token, org });
+    for (const organization of t.organizations) {
+      expect(await countContacts(organization, token)).toBe(0);
+      const invoices = await t.call<{ invoices: unknown[] }>('GET', '/invoices', { token, organization });
       expect(invoices.body.invoices).toEqual([]);
     }
     expect((await t.admin('GET', '/__emulator/check')).body).toEqual({ ok: true, mismatches: [] });
@@ -509,8 +509,8 @@ describe('seed', () => {
   it('demo with N contacts; a new random seed gives new credentials', async () => {
     const res = await t.admin<EmulatorInfo>('POST', '/__emulator/seed', { seed: 'demo', contacts: 55 });
     expect(res.status).toBe(200);
-    expect(await countContacts(t.orgs[0] as string, res.body.accessToken)).toBe(55);
-    expect(await countContacts(t.orgs[1] as string, res.body.accessToken)).toBe(11);
+    expect(await countContacts(t.organizations[0] as string, res.body.accessToken)).toBe(55);
+    expect(await countContacts(t.organizations[1] as string, res.body.accessToken)).toBe(11);
     expect(res.body.clientId).toBe(t.info.clientId);
     // The old access token is gone with the old data.
     expect((await t.call('GET', '/contacts', { query: { per_page: 1 } })).body).toMatchObject({ code: 57 });
@@ -519,8 +519,8 @@ describe('seed', () => {
     expect(other.status).toBe(200);
     expect(other.body.clientId).not.toBe(t.info.clientId);
     expect(other.body.refreshToken).not.toBe(t.info.refreshToken);
-    const orgs = other.body.organizations.map((o) => o.organization_id);
-    expect(await countContacts(orgs[0] as string, other.body.accessToken)).toBe(12);
+    const organizations = other.body.organizations.map((o) => o.organization_id);
+    expect(await countContacts(organizations[0] as string, other.body.accessToken)).toBe(12);
     expect((await t.admin('GET', '/__emulator/check')).body).toEqual({ ok: true, mismatches: [] });
   });
 

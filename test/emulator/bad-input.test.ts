@@ -98,10 +98,10 @@ function rawHttp(port: number, request: string): Promise<string> {
   });
 }
 
-async function listAll<T>(t: TestEmulator, path: string, key: string, org: string, query: CallOptions['query'] = {}): Promise<T[]> {
+async function listAll<T>(t: TestEmulator, path: string, key: string, organization: string, query: CallOptions['query'] = {}): Promise<T[]> {
   const out: T[] = [];
   for (let page = 1; page < 1000; page++) {
-    const res = await t.call<Body>('GET', path, { org, query: { ...query, page, per_page: 200 } });
+    const res = await t.call<Body>('GET', path, { organization, query: { ...query, page, per_page: 200 } });
     if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status} ${JSON.stringify(res.body)}`);
     out.push(...(res.body[key] as T[]));
     if (!(res.body.page_context as { has_more_page: boolean }).has_more_page) return out;
@@ -117,8 +117,8 @@ interface Snapshot {
 }
 
 /** The number of documents in a list, counted in full (used once, for the baseline). */
-async function countAll(t: TestEmulator, org: string, path: (typeof TX_PATHS)[number]): Promise<number> {
-  return (await listAll(t, path, TX_LIST_KEYS[path], org)).length;
+async function countAll(t: TestEmulator, organization: string, path: (typeof TX_PATHS)[number]): Promise<number> {
+  return (await listAll(t, path, TX_LIST_KEYS[path], organization)).length;
 }
 
 /**
@@ -126,12 +126,12 @@ async function countAll(t: TestEmulator, org: string, path: (typeof TX_PATHS)[nu
  * has one document and no next page exactly when the count is `expected`. Returns the count when
  * it matches, or the full count when it does not (so a diff shows the real number).
  */
-async function recount(t: TestEmulator, org: string, path: (typeof TX_PATHS)[number], expected: number): Promise<number> {
-  const res = await t.call<Body>('GET', path, { org, query: { page: Math.max(expected, 1), per_page: 1 } });
+async function recount(t: TestEmulator, organization: string, path: (typeof TX_PATHS)[number], expected: number): Promise<number> {
+  const res = await t.call<Body>('GET', path, { organization, query: { page: Math.max(expected, 1), per_page: 1 } });
   const items = (res.body[TX_LIST_KEYS[path]] as unknown[] | undefined) ?? [];
   const more = (res.body.page_context as { has_more_page?: boolean } | undefined)?.has_more_page;
   if (res.status === 200 && items.length === Math.min(expected, 1) && more === false) return expected;
-  return countAll(t, org, path);
+  return countAll(t, organization, path);
 }
 
 /**
@@ -141,18 +141,18 @@ async function recount(t: TestEmulator, org: string, path: (typeof TX_PATHS)[num
  * status change, payment or delete.
  */
 async function snapshot(t: TestEmulator, victimId: string, previous?: Snapshot): Promise<Snapshot> {
-  const contactLists = Promise.all(t.orgs.map(async (org) => {
-    const list = await listAll<ContactLite & Record<string, unknown>>(t, '/contacts', 'contacts', org, { sort_column: 'created_time' });
-    return list.map((c) => [org, c.contact_id, c.contact_name, c.company_name, c.contact_type, c.status, c.last_modified_time,
+  const contactLists = Promise.all(t.organizations.map(async (organization) => {
+    const list = await listAll<ContactLite & Record<string, unknown>>(t, '/contacts', 'contacts', organization, { sort_column: 'created_time' });
+    return list.map((c) => [organization, c.contact_id, c.contact_name, c.company_name, c.contact_type, c.status, c.last_modified_time,
       c.outstanding_receivable_amount, c.outstanding_payable_amount, c.unused_credits_receivable_amount,
       c.unused_credits_payable_amount, c.email, c.phone].join('|'));
   }));
-  const counts = Promise.all(t.orgs.flatMap((org) => TX_PATHS.map(async (path): Promise<[string, number]> => {
-    const key = `${org}${path}`;
+  const counts = Promise.all(t.organizations.flatMap((organization) => TX_PATHS.map(async (path): Promise<[string, number]> => {
+    const key = `${organization}${path}`;
     const known = previous?.transactions[key];
-    return [key, known === undefined ? await countAll(t, org, path) : await recount(t, org, path, known)];
+    return [key, known === undefined ? await countAll(t, organization, path) : await recount(t, organization, path, known)];
   })));
-  const history = listAll(t, `/contacts/${victimId}/comments`, 'contact_comments', t.org);
+  const history = listAll(t, `/contacts/${victimId}/comments`, 'contact_comments', t.organization);
   const check = t.admin<{ ok: boolean; mismatches: unknown[] }>('GET', '/__emulator/check');
   return {
     contacts: (await contactLists).flat().sort(),
@@ -446,14 +446,14 @@ describe('bad input over real HTTP (no faults injected)', () => {
       expectZohoError(await t.call('GET', '/contacts', { query: { zcrm_account_id: id } }), { status: 400, code: 2 });
     });
 
-    it.each(['abc', '1'.repeat(40), '-701000001', '701000001.0', ' 701000001', '701000003'])('organization_id %j → 400 code 6024, for reads and writes', async (org) => {
-      expectZohoError(await t.call('GET', '/contacts', { org }), { status: 400, code: 6024 });
-      expectZohoError(await t.call('POST', '/contacts', { org, body: { contact_name: 'Wrong Org Co' } }), { status: 400, code: 6024 });
-      expectZohoError(await t.call('POST', `/contacts/${customer.contact_id}/inactive`, { org }), { status: 400, code: 6024 });
+    it.each(['abc', '1'.repeat(40), '-701000001', '701000001.0', ' 701000001', '701000003'])('organization_id %j → 400 code 6024, for reads and writes', async (organization) => {
+      expectZohoError(await t.call('GET', '/contacts', { organization }), { status: 400, code: 6024 });
+      expectZohoError(await t.call('POST', '/contacts', { organization, body: { contact_name: 'Wrong Org Co' } }), { status: 400, code: 6024 });
+      expectZohoError(await t.call('POST', `/contacts/${customer.contact_id}/inactive`, { organization }), { status: 400, code: 6024 });
     });
 
     it('an empty organization_id with a token for several organizations → 400 code 6024 with error_info', async () => {
-      const res = await t.call('GET', `${t.baseUrl}/contacts?organization_id=`, { org: null });
+      const res = await t.call('GET', `${t.baseUrl}/contacts?organization_id=`, { organization: null });
       expectZohoError(res, { status: 400, code: 6024 });
       expect(Array.isArray((res.body as Body).error_info)).toBe(true);
     });
@@ -483,7 +483,7 @@ describe('bad input over real HTTP (no faults injected)', () => {
   describe('SQL-looking and LIKE-pattern strings', () => {
     let all: ContactLite[];
     beforeAll(async () => {
-      all = await listAll<ContactLite>(t, '/contacts', 'contacts', t.org);
+      all = await listAll<ContactLite>(t, '/contacts', 'contacts', t.organization);
     });
     const contains = (hay: string, needle: string): boolean => hay.toLowerCase().includes(needle.toLowerCase());
     const ids = (list: ContactLite[]): string[] => list.map((c) => c.contact_id).sort();
@@ -492,17 +492,17 @@ describe('bad input over real HTTP (no faults injected)', () => {
 
     it.each(needles)('search_text=%j finds exactly the contacts whose name or company contains it literally', async (needle) => {
       const expected = all.filter((c) => contains(c.contact_name, needle) || contains(c.company_name, needle));
-      const got = await listAll<ContactLite>(t, '/contacts', 'contacts', t.org, { search_text: needle });
+      const got = await listAll<ContactLite>(t, '/contacts', 'contacts', t.organization, { search_text: needle });
       expect(ids(got)).toEqual(ids(expected));
       expect(got.length).toBeLessThan(all.length);
     });
 
     it.each(needles)('contact_name_contains / contact_name_startswith / contact_name=%j match literally', async (needle) => {
-      const containsGot = await listAll<ContactLite>(t, '/contacts', 'contacts', t.org, { contact_name_contains: needle });
+      const containsGot = await listAll<ContactLite>(t, '/contacts', 'contacts', t.organization, { contact_name_contains: needle });
       expect(ids(containsGot)).toEqual(ids(all.filter((c) => contains(c.contact_name, needle))));
-      const startsGot = await listAll<ContactLite>(t, '/contacts', 'contacts', t.org, { contact_name_startswith: needle });
+      const startsGot = await listAll<ContactLite>(t, '/contacts', 'contacts', t.organization, { contact_name_startswith: needle });
       expect(ids(startsGot)).toEqual(ids(all.filter((c) => c.contact_name.toLowerCase().startsWith(needle.toLowerCase()))));
-      const exactGot = await listAll<ContactLite>(t, '/contacts', 'contacts', t.org, { contact_name: needle });
+      const exactGot = await listAll<ContactLite>(t, '/contacts', 'contacts', t.organization, { contact_name: needle });
       expect(ids(exactGot)).toEqual(ids(all.filter((c) => c.contact_name.toLowerCase() === needle.toLowerCase())));
     });
 
@@ -573,12 +573,12 @@ describe('bad input over real HTTP (no faults injected)', () => {
       ['contact_name_contains', '%C0%AF'],
       ['contact_name', '%ED%A0%80'],
     ])('query %s=%s (invalid UTF-8) → 400 code 2, not a search for U+FFFD', async (name, value) => {
-      const res = await t.call('GET', `${t.baseUrl}/contacts?organization_id=${t.org}&${name}=${value}`, { org: null });
+      const res = await t.call('GET', `${t.baseUrl}/contacts?organization_id=${t.organization}&${name}=${value}`, { organization: null });
       expectZohoError(res, { status: 400, code: 2 });
     });
 
     it('organization_id=%FF → 400 code 2 (the query string is refused as a whole)', async () => {
-      expectZohoError(await t.call('GET', `${t.baseUrl}/contacts?organization_id=%FF`, { org: null }), { status: 400, code: 2 });
+      expectZohoError(await t.call('GET', `${t.baseUrl}/contacts?organization_id=%FF`, { organization: null }), { status: 400, code: 2 });
     });
   });
 
@@ -674,13 +674,13 @@ describe('bad input over real HTTP (no faults injected)', () => {
     });
 
     it('a malformed request line (lower-case method) gets a 4xx JSON envelope, and the server keeps answering', async () => {
-      const raw = await rawHttp(t.server.port, `get /books/v3/contacts?organization_id=${t.org} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      const raw = await rawHttp(t.server.port, `get /books/v3/contacts?organization_id=${t.organization} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
       expectRawZohoError(raw);
       expect((await t.call('GET', '/contacts', { query: { per_page: 1 } })).status).toBe(200);
     });
 
     it('a header block over 16 KiB gets a 4xx JSON envelope, and the server keeps answering', async () => {
-      const raw = await rawHttp(t.server.port, `GET /books/v3/contacts?organization_id=${t.org} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Zoho-oauthtoken ${t.token}\r\nX-Padding: ${'p'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
+      const raw = await rawHttp(t.server.port, `GET /books/v3/contacts?organization_id=${t.organization} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Zoho-oauthtoken ${t.token}\r\nX-Padding: ${'p'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
       expectRawZohoError(raw);
       expect((await t.call('GET', '/contacts', { query: { per_page: 1 } })).status).toBe(200);
     });
@@ -698,16 +698,16 @@ describe('bad input over real HTTP (no faults injected)', () => {
       ['a grant code with invalid percent-encoding', 'grant_type=authorization_code&code=%FF%E0%A4%A&client_id=x&client_secret=y', form],
       ['a JSON array', '[1,2]', 'application/json'],
     ])('POST /oauth/v2/token with %s → no token, {error}', async (_label, body, contentType) => {
-      expectOAuthRefusal(await t.call('POST', `${t.origin}/oauth/v2/token`, { org: null, token: null, rawBody: body, contentType }));
+      expectOAuthRefusal(await t.call('POST', `${t.origin}/oauth/v2/token`, { organization: null, token: null, rawBody: body, contentType }));
     });
 
     it('GET /oauth/v2/token and a revoke with junk → {error}', async () => {
-      expectOAuthRefusal(await t.call('GET', `${t.origin}/oauth/v2/token?grant_type=refresh_token`, { org: null, token: null }));
-      expectOAuthRefusal(await t.call('POST', `${t.origin}/oauth/v2/token/revoke?token=%FF`, { org: null, token: null }));
+      expectOAuthRefusal(await t.call('GET', `${t.origin}/oauth/v2/token?grant_type=refresh_token`, { organization: null, token: null }));
+      expectOAuthRefusal(await t.call('POST', `${t.origin}/oauth/v2/token/revoke?token=%FF`, { organization: null, token: null }));
     });
 
     it('an oversized body to the token endpoint → 413 and no token', async () => {
-      const res = await t.call('POST', `${t.origin}/oauth/v2/token`, { org: null, token: null, rawBody: `grant_type=refresh_token&refresh_token=${'r'.repeat(1024 * 1024)}`, contentType: form });
+      const res = await t.call('POST', `${t.origin}/oauth/v2/token`, { organization: null, token: null, rawBody: `grant_type=refresh_token&refresh_token=${'r'.repeat(1024 * 1024)}`, contentType: form });
       expect(res.status).toBe(413);
       expect(isObject(res.body) && (typeof res.body.error === 'string' || (typeof res.body.code === 'number' && res.body.code !== 0))).toBe(true);
     });
@@ -840,14 +840,14 @@ describe('property-based fuzz over the HTTP surface (no faults injected)', () =>
       fc.jsonValue({ maxDepth: 2 }).map((v) => pct(JSON.stringify(v) ?? 'null')),
       fc.string({ minLength: 90, maxLength: 130 }).map(pct),
     );
-    const orgParam = fc.oneof(
-      { weight: 10, arbitrary: fc.constant(`organization_id=${t.org}`) },
-      { weight: 1, arbitrary: fc.constant(`organization_id=${t.orgs[1] ?? t.org}`) },
+    const organizationParam = fc.oneof(
+      { weight: 10, arbitrary: fc.constant(`organization_id=${t.organization}`) },
+      { weight: 1, arbitrary: fc.constant(`organization_id=${t.organizations[1] ?? t.organization}`) },
       { weight: 1, arbitrary: fc.constant('') },
       { weight: 1, arbitrary: queryValue.map((v) => `organization_id=${v}`) },
     );
-    const query = fc.tuple(orgParam, fc.array(fc.tuple(queryKey, queryValue), { maxLength: 6 }))
-      .map(([org, pairs]) => [org, ...pairs.map(([k, v]) => `${k}=${v}`)].filter((s) => s !== '').join('&'));
+    const query = fc.tuple(organizationParam, fc.array(fc.tuple(queryKey, queryValue), { maxLength: 6 }))
+      .map(([organization, pairs]) => [organization, ...pairs.map(([k, v]) => `${k}=${v}`)].filter((s) => s !== '').join('&'));
 
     const anyValue = fc.oneof(
       fc.string({ maxLength: 30, unit: 'binary' }),
@@ -924,7 +924,7 @@ describe('property-based fuzz over the HTTP surface (no faults injected)', () =>
     if (r.auth === 'garbage') headers.authorization = 'Zoho-oauthtoken 1000.garbage.garbage';
     if (r.auth === 'scheme') headers.authorization = `Digest ${t.token}`;
     const url = `${t.origin}${r.path}${r.query ? `?${r.query}` : ''}`;
-    return t.call(r.method, url, { org: null, token: null, headers, rawBody: r.body, contentType: r.contentType ?? 'application/json' });
+    return t.call(r.method, url, { organization: null, token: null, headers, rawBody: r.body, contentType: r.contentType ?? 'application/json' });
   }
 
   function checkResponse(r: FuzzRequest, res: CallResult): void {

@@ -446,7 +446,7 @@ describe.skipIf(!OAS_PRESENT)("emulator responses match Zoho's OpenAPI schemas",
   });
 
   it('list_organizations: GET /organizations', async () => {
-    const res = await t.call('GET', '/organizations', { org: null });
+    const res = await t.call('GET', '/organizations', { organization: null });
     expect(res.status).toBe(200);
     expectConforms(res, {
       file: 'organizations.yml', operationId: 'list_organizations', method: 'GET', path: '/organizations',

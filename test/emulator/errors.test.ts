@@ -276,8 +276,8 @@ describe('errors', () => {
     });
 
     it('400 code 6024: organization_id missing with several organizations, or not one the token reaches', async () => {
-      const [orgA, orgB] = t.orgs as [string, string];
-      const missing = await t.call<Record<string, unknown>>('GET', '/contacts', { org: null });
+      const [orgA, orgB] = t.organizations as [string, string];
+      const missing = await t.call<Record<string, unknown>>('GET', '/contacts', { organization: null });
       expect(missing.status).toBe(400);
       expect(missing.body.code).toBe(6024);
       expect(missing.body.message).toBe('This user belongs to multiple organizations, hence the parameter organization_id is required.');
@@ -285,22 +285,22 @@ describe('errors', () => {
         { organization_id: orgA, name: t.info.organizations[0]?.name, is_default_org: true },
         { organization_id: orgB, name: t.info.organizations[1]?.name, is_default_org: false },
       ]);
-      for (const org of ['123456789', 'abc']) {
-        const res = await t.call<Record<string, unknown>>('GET', '/contacts', { org });
-        expect(res.status, org).toBe(400);
-        expect(res.body.code, org).toBe(6024);
-        expect(res.body.message, org).toBe(MESSAGES[6024]);
+      for (const organization of ['123456789', 'abc']) {
+        const res = await t.call<Record<string, unknown>>('GET', '/contacts', { organization });
+        expect(res.status, organization).toBe(400);
+        expect(res.body.code, organization).toBe(6024);
+        expect(res.body.message, organization).toBe(MESSAGES[6024]);
       }
     });
 
     it('6041 row: an organization the user is not associated with answers 6024 in the emulator (§9), never 6041', async () => {
-      const [orgA, orgB] = t.orgs as [string, string];
+      const [orgA, orgB] = t.organizations as [string, string];
       const onlyA = await t.tokenFor(['ZohoBooks.contacts.ALL'], [orgA]);
-      const res = await t.call<Record<string, unknown>>('GET', '/contacts', { org: orgB, token: onlyA });
+      const res = await t.call<Record<string, unknown>>('GET', '/contacts', { organization: orgB, token: onlyA });
       expect(res.status).toBe(400);
       expect(res.body.code).toBe(6024);
       expect(res.body.message).toBe(MESSAGES[6024]);
-      expect((await t.call('GET', '/contacts', { org: orgA, token: onlyA })).status).toBe(200);
+      expect((await t.call('GET', '/contacts', { organization: orgA, token: onlyA })).status).toBe(200);
     });
 
     it('400 code 1071: delete of a contact that has transactions', async () => {
@@ -329,7 +329,7 @@ describe('errors', () => {
     });
 
     it('429 code 44: more requests in a minute than the per-minute limit', async () => {
-      const [orgA, orgB] = t.orgs as [string, string];
+      const [orgA, orgB] = t.organizations as [string, string];
       await clock({ freeze: true });
       await limits({ perMinute: 3 });
       for (let i = 0; i < 3; i++) expect((await t.call('GET', '/contacts', { query: { per_page: 1 } })).status).toBe(200);
@@ -340,10 +340,10 @@ describe('errors', () => {
       expect(refusedAction.status).toBe(429);
       expect(refusedAction.body).toEqual(err(44));
       // The limit is per organization.
-      expect((await t.call('GET', '/contacts', { org: orgB, query: { per_page: 1 } })).status).toBe(200);
+      expect((await t.call('GET', '/contacts', { organization: orgB, query: { per_page: 1 } })).status).toBe(200);
       // The next minute of the emulated clock admits again.
       await clock({ advanceSeconds: 60 });
-      expect((await t.call('GET', '/contacts', { org: orgA, query: { per_page: 1 } })).status).toBe(200);
+      expect((await t.call('GET', '/contacts', { organization: orgA, query: { per_page: 1 } })).status).toBe(200);
     });
 
     it('429 code 45: the daily quota is used up, until the organization\'s midnight', async () => {
@@ -408,9 +408,9 @@ describe('errors', () => {
     });
 
     it('X-Rate-Limit-Limit, -Remaining and -Reset are present and Remaining decreases', async () => {
-      const [orgA, orgB] = t.orgs as [string, string];
+      const [orgA, orgB] = t.organizations as [string, string];
       const { epochMs } = await clock({ freeze: true });
-      const first = await t.call<{ contacts: Contact[] }>('GET', '/contacts', { org: orgA, query: { per_page: 1 } });
+      const first = await t.call<{ contacts: Contact[] }>('GET', '/contacts', { organization: orgA, query: { per_page: 1 } });
       expect(first.status).toBe(200);
       expect(first.headers.get('x-rate-limit-limit')).toBe('5000'); // Professional plan
       expect(first.headers.get('x-rate-limit-remaining')).toBe('4999');
@@ -423,13 +423,13 @@ describe('errors', () => {
       const local = (((epochMs + offsetMs) % DAY_MS) + DAY_MS) % DAY_MS;
       expect(first.headers.get('x-rate-limit-reset')).toBe(String(Math.ceil((DAY_MS - local) / 1000)));
 
-      const second = await t.call('GET', '/contacts', { org: orgA, query: { per_page: 1 } });
+      const second = await t.call('GET', '/contacts', { organization: orgA, query: { per_page: 1 } });
       expect(second.headers.get('x-rate-limit-remaining')).toBe('4998');
-      const missing = await t.call('GET', `/contacts/${UNKNOWN_ID}`, { org: orgA });
+      const missing = await t.call('GET', `/contacts/${UNKNOWN_ID}`, { organization: orgA });
       expect(missing.status).toBe(404);
       expect(missing.headers.get('x-rate-limit-limit')).toBe('5000');
       expect(missing.headers.get('x-rate-limit-remaining')).toBe('4997');
-      const other = await t.call('GET', '/contacts', { org: orgB, query: { per_page: 1 } });
+      const other = await t.call('GET', '/contacts', { organization: orgB, query: { per_page: 1 } });
       expect(other.headers.get('x-rate-limit-limit')).toBe('1000'); // Free plan
       expect(other.headers.get('x-rate-limit-remaining')).toBe('999');
     });
@@ -452,7 +452,7 @@ describe('errors', () => {
       const counters = await t.admin<{ organizations: Array<{ organization_id: string; inFlight: { current: number; peak: number }; refused: { too_many_in_flight: number } }> }>(
         'GET', '/__emulator/limits',
       );
-      const a = counters.body.organizations.find((o) => o.organization_id === t.org);
+      const a = counters.body.organizations.find((o) => o.organization_id === t.organization);
       expect(a?.inFlight).toEqual({ current: 0, peak: 2 });
       expect(a?.refused.too_many_in_flight).toBe(3);
       // Once the first ones are answered, the next request is admitted.

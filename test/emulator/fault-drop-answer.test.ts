@@ -131,9 +131,9 @@ describe('drop-answer over HTTP', () => {
     expect(await statusOf(e, a)).toBe('active');
     expect(await statusOf(e, b)).toBe('inactive');
     const posts = (await logSince(e, since)).filter((r) => r.method === 'POST');
-    expect(posts.map((r) => ({ path: r.path, status: r.status, code: r.code, fault: r.fault, answer_dropped: r.answer_dropped, org: r.organization_id }))).toEqual([
-      { path: `/books/v3/contacts/${a}/inactive`, status: 0, code: null, fault: drop?.id, answer_dropped: false, org: e.org },
-      { path: `/books/v3/contacts/${b}/inactive`, status: 200, code: 0, fault: dropAnswer?.id, answer_dropped: true, org: e.org },
+    expect(posts.map((r) => ({ path: r.path, status: r.status, code: r.code, fault: r.fault, answer_dropped: r.answer_dropped, organization: r.organization_id }))).toEqual([
+      { path: `/books/v3/contacts/${a}/inactive`, status: 0, code: null, fault: drop?.id, answer_dropped: false, organization: e.organization },
+      { path: `/books/v3/contacts/${b}/inactive`, status: 200, code: 0, fault: dropAnswer?.id, answer_dropped: true, organization: e.organization },
     ]);
   });
 
@@ -209,8 +209,8 @@ describe('drop-answer through the in-process fetch', () => {
     const since = await nextSeq(e);
     const headers = { authorization: `Zoho-oauthtoken ${e.token}` };
 
-    await expect(fetchIn(`/books/v3/contacts/${id}/inactive?organization_id=${e.org}`, { method: 'POST', headers })).rejects.toThrow(new TypeError('fetch failed'));
-    const read = await fetchIn(`/books/v3/contacts/${id}?organization_id=${e.org}`, { headers });
+    await expect(fetchIn(`/books/v3/contacts/${id}/inactive?organization_id=${e.organization}`, { method: 'POST', headers })).rejects.toThrow(new TypeError('fetch failed'));
+    const read = await fetchIn(`/books/v3/contacts/${id}?organization_id=${e.organization}`, { headers });
     expect(read.status).toBe(200);
     expect(((await read.json()) as { contact: Contact }).contact.status).toBe('inactive');
     expect((await logSince(e, since)).map((r) => [r.method, r.status, r.code, r.fault, r.answer_dropped])).toEqual([
@@ -259,7 +259,7 @@ describe('sunset emulator start --fault drop-answer', () => {
     const emu = await cli.startEmulator(['--contacts', '20', '--fault', 'drop-answer,count=1,method=POST,path=/contacts/*/inactive']);
     const id = (await emu.contacts()).find((c) => c.status === 'active')!.contact_id;
     const since = await emu.seq();
-    await expect(emu.books('POST', `/contacts/${id}/inactive`, { organization_id: emu.org })).rejects.toThrow(TypeError);
+    await expect(emu.books('POST', `/contacts/${id}/inactive`, { organization_id: emu.organization })).rejects.toThrow(TypeError);
     expect(await emu.status(id)).toBe('inactive');
     const [post] = await emu.requests(since, { method: 'POST' });
     expect(post).toMatchObject({ status: 200, code: 0, fault: 'fault-1', answer_dropped: true });

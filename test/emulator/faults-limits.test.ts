@@ -3,7 +3,7 @@
  * HTTP and through the in-process fetch adapter. The clock is frozen and moved by the admin API.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEmulatorFetch, type EmulatorOptions, type OrgLimitCounters } from '../../src/emulator/index.js';
+import { createEmulatorFetch, type EmulatorOptions, type OrganizationLimitCounters } from '../../src/emulator/index.js';
 import { startTestEmulator, type CallResult, type TestEmulator } from '../helpers/emulator.js';
 
 interface LogEntry {
@@ -66,15 +66,15 @@ async function nextSeq(e: TestEmulator): Promise<number> {
   return (await e.admin<{ next_seq: number }>('GET', '/__emulator/requests?limit=1')).body.next_seq;
 }
 
-async function counters(e: TestEmulator): Promise<OrgLimitCounters[]> {
-  return (await e.admin<{ organizations: OrgLimitCounters[] }>('GET', '/__emulator/limits')).body.organizations;
+async function counters(e: TestEmulator): Promise<OrganizationLimitCounters[]> {
+  return (await e.admin<{ organizations: OrganizationLimitCounters[] }>('GET', '/__emulator/limits')).body.organizations;
 }
 
 async function advance(e: TestEmulator, seconds: number): Promise<void> {
   expect((await e.admin('POST', '/__emulator/clock', { advanceSeconds: seconds })).status).toBe(200);
 }
 
-const ping = (e: TestEmulator, org?: string): Promise<CallResult> => e.call('GET', '/contacts', { org, query: { per_page: 1 } });
+const ping = (e: TestEmulator, organization?: string): Promise<CallResult> => e.call('GET', '/contacts', { organization, query: { per_page: 1 } });
 
 async function firstContact(e: TestEmulator): Promise<string> {
   const res = await e.call<{ contacts: Contact[] }>('GET', '/contacts', { query: { filter_by: 'Status.Active', per_page: 1 } });
@@ -145,7 +145,7 @@ describe('status faults', () => {
     await addFaults(e, ['503,count=1']);
     // The pipeline checks auth, organization and limits before faults (docs/emulator.md "Faults").
     expect((await e.call('GET', '/contacts', { token: null })).body).toMatchObject({ code: 14 });
-    expect((await e.call('GET', '/contacts', { org: '999' })).body).toMatchObject({ code: 6024 });
+    expect((await e.call('GET', '/contacts', { organization: '999' })).body).toMatchObject({ code: 6024 });
     expect((await ping(e)).body).toMatchObject({ code: 44 });
     await advance(e, 60);
     const faulted = await ping(e);
@@ -233,8 +233,8 @@ describe('latency, drop and expire-token faults', () => {
     const [rule] = await faultRules(e);
     const log = await logSince(e, since);
     expect(log.map((r) => ({ status: r.status, code: r.code, fault: r.fault, organization_id: r.organization_id }))).toEqual([
-      { status: 0, code: null, fault: rule?.id, organization_id: e.org },
-      { status: 200, code: 0, fault: null, organization_id: e.org },
+      { status: 0, code: null, fault: rule?.id, organization_id: e.organization },
+      { status: 200, code: 0, fault: null, organization_id: e.organization },
     ]);
   });
 
@@ -276,7 +276,7 @@ describe('limits', () => {
     const other = await e.tokenFor(['ZohoBooks.contacts.READ']);
     expect((await e.call('GET', '/contacts', { token: other })).body).toMatchObject({ code: 44 });
     // Another organization has its own window.
-    expect((await ping(e, e.orgs[1])).status).toBe(200);
+    expect((await ping(e, e.organizations[1])).status).toBe(200);
 
     await advance(e, 49);
     expect((await ping(e)).body).toMatchObject({ code: 44 });
@@ -298,7 +298,7 @@ describe('limits', () => {
     const refused = await ping(e);
     expect(refused.body).toEqual({ code: 45, message: 'The API call for this organization has exceeded the maximum call rate limit of 3.' });
     // The second organization's day ends at its own midnight.
-    const org2 = await ping(e, e.orgs[1]);
+    const org2 = await ping(e, e.organizations[1]);
     expect(org2.status).toBe(200);
     expect(org2.headers.get('x-rate-limit-reset')).toBe(String(SECONDS_TO_MIDNIGHT_ORG2));
 
@@ -329,8 +329,8 @@ describe('limits', () => {
   it('per-plan in-flight defaults: free 5, professional 10', async () => {
     const e = await start({ baseLatencyMs: 800 });
     const [free, pro] = await Promise.all([
-      Promise.all(Array.from({ length: 7 }, () => ping(e, e.orgs[1]))),
-      Promise.all(Array.from({ length: 12 }, () => ping(e, e.orgs[0]))),
+      Promise.all(Array.from({ length: 7 }, () => ping(e, e.organizations[1]))),
+      Promise.all(Array.from({ length: 12 }, () => ping(e, e.organizations[0]))),
     ]);
     expect(free.filter((r) => r.status === 200)).toHaveLength(5);
     expect(free.filter((r) => r.status === 429).map((r) => r.body)).toEqual([{ code: 1070, message: IN_FLIGHT_MESSAGE }, { code: 1070, message: IN_FLIGHT_MESSAGE }]);
@@ -344,16 +344,16 @@ describe('limits', () => {
   it('per-plan daily defaults: free 1,000 enforced at 100 a minute; professional 5,000', async () => {
     const e = await start();
     // The bulk of the traffic goes straight into the pipeline (Emulator.handle), without sockets.
-    const hit = async (org: string): Promise<number> => {
+    const hit = async (organization: string): Promise<number> => {
       const res = await e.emulator.handle(
-        { method: 'GET', rawPath: `/books/v3${MALFORMED}`, query: new URLSearchParams({ organization_id: org }), headers: { authorization: `Zoho-oauthtoken ${e.token}` }, body: new Uint8Array(0) },
+        { method: 'GET', rawPath: `/books/v3${MALFORMED}`, query: new URLSearchParams({ organization_id: organization }), headers: { authorization: `Zoho-oauthtoken ${e.token}` }, body: new Uint8Array(0) },
         e.origin,
       );
       return res.status === 429 ? (JSON.parse(res.body) as { code: number }).code : res.status;
     };
-    const [pro, free] = e.orgs as [string, string];
+    const [pro, free] = e.organizations as [string, string];
 
-    const first = await e.call('GET', MALFORMED, { org: pro });
+    const first = await e.call('GET', MALFORMED, { organization: pro });
     expect(first.body).toMatchObject({ code: 2 });
     expect(first.headers.get('x-rate-limit-limit')).toBe('5000');
     expect(first.headers.get('x-rate-limit-remaining')).toBe('4999');
@@ -366,13 +366,13 @@ describe('limits', () => {
       expect(await hit(free)).toBe(minute === 9 ? 45 : 44);
       await advance(e, 60);
     }
-    const exhausted = await e.call('GET', MALFORMED, { org: free });
+    const exhausted = await e.call('GET', MALFORMED, { organization: free });
     expect(exhausted.status).toBe(429);
     expect(exhausted.body).toEqual({ code: 45, message: 'The API call for this organization has exceeded the maximum call rate limit of 1000.' });
     expect(exhausted.headers.get('x-rate-limit-limit')).toBe('1000');
     expect(exhausted.headers.get('x-rate-limit-remaining')).toBe('0');
     // The professional organization is not touched by the free one's quota.
-    expect((await e.call('GET', MALFORMED, { org: pro })).headers.get('x-rate-limit-remaining')).toBe('4998');
+    expect((await e.call('GET', MALFORMED, { organization: pro })).headers.get('x-rate-limit-remaining')).toBe('4998');
 
     const [c1, c2] = await counters(e);
     expect(c1).toMatchObject({ limits: { perMinute: 100, daily: 5000, inFlight: 10 }, day: { used: 2, remaining: 4998 }, refused: { rate_limited: 0, quota_exhausted: 0 } });
@@ -416,7 +416,7 @@ describe('limits', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 9; i++) statuses.push((await ping(e)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 429]);
-    await ping(e, e.orgs[1]);
+    await ping(e, e.organizations[1]);
     [org1, org2] = await counters(e);
     expect(org1).toMatchObject({ minute: { used: 8 }, day: { used: 18 }, peakPerMinute: 8, inFlight: { current: 0, peak: 1 }, refused: { rate_limited: 1, quota_exhausted: 0, too_many_in_flight: 0 } });
     expect(org2).toMatchObject({ minute: { used: 1 }, day: { used: 1 }, peakPerMinute: 1 });
@@ -431,11 +431,11 @@ describe('in-process fetch adapter', () => {
     const headers = { authorization: `Zoho-oauthtoken ${e.token}` };
     for (const path of [`/contacts/${id}`, '/contacts/3185434999999999999', '/contacts/abc', '/nope']) {
       const overHttp = await e.call('GET', path);
-      const inProcess = await fetchIn(`/books/v3${path}?organization_id=${e.org}`, { headers });
+      const inProcess = await fetchIn(`/books/v3${path}?organization_id=${e.organization}`, { headers });
       expect(inProcess.status, path).toBe(overHttp.status);
       expect(await inProcess.json(), path).toEqual(overHttp.body);
     }
-    const created = await fetchIn(`/books/v3/contacts?organization_id=${e.org}`, {
+    const created = await fetchIn(`/books/v3/contacts?organization_id=${e.organization}`, {
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ contact_name: 'In Process' }),
@@ -454,7 +454,7 @@ describe('in-process fetch adapter', () => {
     const e = await start();
     const fetchIn = createEmulatorFetch(e.emulator);
     await addFaults(e, ['drop,count=1']);
-    const url = `/books/v3/contacts?organization_id=${e.org}&per_page=1`;
+    const url = `/books/v3/contacts?organization_id=${e.organization}&per_page=1`;
     const headers = { authorization: `Zoho-oauthtoken ${e.token}` };
     await expect(fetchIn(url, { headers })).rejects.toThrow(new TypeError('fetch failed'));
     expect((await fetchIn(url, { headers })).status).toBe(200);

@@ -91,7 +91,7 @@ describe('authorization_code', () => {
     expect((await e.call('GET', '/contacts', { token: access, query: { per_page: 1 } })).status).toBe(200);
     const bearer = await e.call('GET', '/contacts', { token: null, headers: { authorization: `Bearer ${access}` }, query: { per_page: 1 } });
     expect(bearer.status).toBe(200);
-    expect((await e.call('GET', '/organizations', { token: access, org: null })).status).toBe(200);
+    expect((await e.call('GET', '/organizations', { token: access, organization: null })).status).toBe(200);
     const denied = await e.call('POST', '/contacts', { token: access, body: { contact_name: 'Nope' } });
     expect(denied.status).toBe(401);
     expect(denied.body).toEqual({ code: 57, message: 'You are not authorized to perform this operation' });
@@ -289,32 +289,32 @@ describe('access tokens', () => {
 describe('organization-limited grants', () => {
   it('a token limited to one organization reaches only that one', async () => {
     const e = await start();
-    const [first, second] = e.orgs as [string, string];
+    const [first, second] = e.organizations as [string, string];
     const res = await exchange(e, await grant(e, ['ZohoBooks.contacts.READ', 'ZohoBooks.settings.READ'], [second]));
     const access = res.body.access_token as string;
 
-    const orgs = await e.call<{ organizations: Array<{ organization_id: string; is_default_org: boolean }> }>('GET', '/organizations', { token: access, org: null });
-    expect(orgs.status).toBe(200);
-    expect(orgs.body.organizations.map((o) => o.organization_id)).toEqual([second]);
+    const organizations = await e.call<{ organizations: Array<{ organization_id: string; is_default_org: boolean }> }>('GET', '/organizations', { token: access, organization: null });
+    expect(organizations.status).toBe(200);
+    expect(organizations.body.organizations.map((o) => o.organization_id)).toEqual([second]);
 
-    const own = await e.call<{ contacts: unknown[] }>('GET', '/contacts', { token: access, org: second, query: { per_page: 200 } });
+    const own = await e.call<{ contacts: unknown[] }>('GET', '/contacts', { token: access, organization: second, query: { per_page: 200 } });
     expect(own.status).toBe(200);
     // Without organization_id, the single reachable organization is used.
-    const implicit = await e.call<{ contacts: unknown[] }>('GET', '/contacts', { token: access, org: null, query: { per_page: 200 } });
+    const implicit = await e.call<{ contacts: unknown[] }>('GET', '/contacts', { token: access, organization: null, query: { per_page: 200 } });
     expect(implicit.status).toBe(200);
     expect(implicit.body.contacts).toEqual(own.body.contacts);
 
-    const foreign = await e.call('GET', '/contacts', { token: access, org: first });
+    const foreign = await e.call('GET', '/contacts', { token: access, organization: first });
     expect(foreign.status).toBe(400);
     expect(foreign.body).toMatchObject({ code: 6024, message: 'Invalid organization.' });
 
     // The limit carries over to refreshed tokens.
     const refreshed = await refresh(e, res.body.refresh_token as string);
-    expect((await e.call('GET', '/contacts', { token: refreshed.body.access_token, org: first })).body).toMatchObject({ code: 6024 });
-    expect((await e.call('GET', '/contacts', { token: refreshed.body.access_token, org: second })).status).toBe(200);
+    expect((await e.call('GET', '/contacts', { token: refreshed.body.access_token, organization: first })).body).toMatchObject({ code: 6024 });
+    expect((await e.call('GET', '/contacts', { token: refreshed.body.access_token, organization: second })).status).toBe(200);
 
     // An unlimited token needs organization_id (two organizations) and lists both.
-    const all = await e.call<{ code: number; error_info: Array<{ organization_id: string }> }>('GET', '/contacts', { org: null });
+    const all = await e.call<{ code: number; error_info: Array<{ organization_id: string }> }>('GET', '/contacts', { organization: null });
     expect(all.status).toBe(400);
     expect(all.body.code).toBe(6024);
     expect(all.body.error_info.map((o) => o.organization_id)).toEqual([first, second]);

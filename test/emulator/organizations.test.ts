@@ -42,54 +42,54 @@ describe('organizations', () => {
 
   beforeEach(async () => {
     t = await startTestEmulator({ contacts: 60 });
-    expect(t.orgs.length).toBe(2);
-    [orgA, orgB] = t.orgs as [string, string];
+    expect(t.organizations.length).toBe(2);
+    [orgA, orgB] = t.organizations as [string, string];
   });
   afterEach(async () => {
     await t.close();
   });
 
   /** Every contact id of an organization, read with the ready-made (all-organizations) token. */
-  async function contactIds(org: string | null, token?: string): Promise<string[]> {
+  async function contactIds(organization: string | null, token?: string): Promise<string[]> {
     const out: string[] = [];
     for (let page = 1; ; page++) {
-      const res = await t.call<ContactList>('GET', '/contacts', { org, token, query: { page, per_page: 200 } });
+      const res = await t.call<ContactList>('GET', '/contacts', { organization, token, query: { page, per_page: 200 } });
       expect(res.status).toBe(200);
       out.push(...res.body.contacts.map((c) => c.contact_id));
       if (!res.body.page_context.has_more_page) return out;
     }
   }
 
-  async function contact(org: string, id: string): Promise<Contact> {
-    const res = await t.call<{ contact: Contact }>('GET', `/contacts/${id}`, { org });
+  async function contact(organization: string, id: string): Promise<Contact> {
+    const res = await t.call<{ contact: Contact }>('GET', `/contacts/${id}`, { organization });
     expect(res.status).toBe(200);
     return res.body.contact;
   }
 
   describe('GET /organizations', () => {
     it('lists every organization of the account, as strings, with one default', async () => {
-      const res = await t.call<{ code: number; message: string; organizations: Organization[] }>('GET', '/organizations', { org: null });
+      const res = await t.call<{ code: number; message: string; organizations: Organization[] }>('GET', '/organizations', { organization: null });
       expect(res.status).toBe(200);
       expect(res.body.code).toBe(0);
       expect(res.body.message).toBe('success');
-      const orgs = res.body.organizations;
-      expect(orgs.map((o) => o.organization_id)).toEqual([orgA, orgB]);
-      expect(orgs.map((o) => o.name)).toEqual(t.info.organizations.map((o) => o.name));
-      for (const o of orgs) {
+      const organizations = res.body.organizations;
+      expect(organizations.map((o) => o.organization_id)).toEqual([orgA, orgB]);
+      expect(organizations.map((o) => o.name)).toEqual(t.info.organizations.map((o) => o.name));
+      for (const o of organizations) {
         expect(typeof o.organization_id).toBe('string');
         expect(o.organization_id).toMatch(/^[0-9]+$/);
       }
-      expect(orgs.map((o) => o.is_default_org)).toEqual([true, false]);
+      expect(organizations.map((o) => o.is_default_org)).toEqual([true, false]);
     });
 
     it('needs ZohoBooks.settings.READ', async () => {
       const contactsOnly = await t.tokenFor(['ZohoBooks.contacts.ALL']);
-      const refused = await t.call('GET', '/organizations', { org: null, token: contactsOnly });
+      const refused = await t.call('GET', '/organizations', { organization: null, token: contactsOnly });
       expect(refused.status).toBe(401);
       expect(refused.body).toEqual({ code: 57, message: 'You are not authorized to perform this operation' });
 
       const settings = await t.tokenFor(['ZohoBooks.settings.READ']);
-      const ok = await t.call<{ organizations: Organization[] }>('GET', '/organizations', { org: null, token: settings });
+      const ok = await t.call<{ organizations: Organization[] }>('GET', '/organizations', { organization: null, token: settings });
       expect(ok.status).toBe(200);
       expect(ok.body.organizations.map((o) => o.organization_id)).toEqual([orgA, orgB]);
       // settings.READ alone does not reach contacts.
@@ -100,11 +100,11 @@ describe('organizations', () => {
 
     it('lists only the organizations the grant allows', async () => {
       const onlyB = await t.tokenFor(['ZohoBooks.settings.READ'], [orgB]);
-      const res = await t.call<{ organizations: Organization[] }>('GET', '/organizations', { org: null, token: onlyB });
+      const res = await t.call<{ organizations: Organization[] }>('GET', '/organizations', { organization: null, token: onlyB });
       expect(res.status).toBe(200);
       expect(res.body.organizations.map((o) => o.organization_id)).toEqual([orgB]);
       const onlyA = await t.tokenFor(['ZohoBooks.settings.READ'], [orgA]);
-      const resA = await t.call<{ organizations: Organization[] }>('GET', '/organizations', { org: null, token: onlyA });
+      const resA = await t.call<{ organizations: Organization[] }>('GET', '/organizations', { organization: null, token: onlyA });
       expect(resA.body.organizations.map((o) => o.organization_id)).toEqual([orgA]);
     });
   });
@@ -113,8 +113,8 @@ describe('organizations', () => {
     it('missing, with a token that reaches several organizations: 400 code 6024 with error_info listing them', async () => {
       const id = (await contactIds(orgA))[0] as string;
       for (const [method, path] of [['GET', '/contacts'], ['GET', `/contacts/${id}`], ['POST', `/contacts/${id}/inactive`]] as const) {
-        for (const org of [null, '']) {
-          const res = await t.call<ErrorBody>(method, path, { org });
+        for (const organization of [null, '']) {
+          const res = await t.call<ErrorBody>(method, path, { organization });
           expect(res.status, `${method} ${path}`).toBe(400);
           expect(res.body, `${method} ${path}`).toEqual({
             code: 6024,
@@ -134,11 +134,11 @@ describe('organizations', () => {
       const bIds = await contactIds(orgB);
       expect(await contactIds(null, onlyB)).toEqual(bIds);
 
-      const created = await t.call<{ contact: Contact }>('POST', '/contacts', { org: null, token: onlyB, body: { contact_name: 'Single Org Default Traders' } });
+      const created = await t.call<{ contact: Contact }>('POST', '/contacts', { organization: null, token: onlyB, body: { contact_name: 'Single Org Default Traders' } });
       expect(created.status).toBe(201);
       const newId = created.body.contact.contact_id;
       expect((await contact(orgB, newId)).contact_name).toBe('Single Org Default Traders');
-      const inA = await t.call('GET', `/contacts/${newId}`, { org: orgA });
+      const inA = await t.call('GET', `/contacts/${newId}`, { organization: orgA });
       expect(inA.status).toBe(404);
       expect(inA.body).toEqual({ code: 1002, message: 'Contact does not exist.' });
     });
@@ -153,23 +153,23 @@ describe('organizations', () => {
         [`${orgA}x`, undefined],
         ['-1', undefined],
       ];
-      for (const [org, token] of cases) {
-        const res = await t.call<ErrorBody>('GET', '/contacts', { org, token });
-        expect(res.status, org).toBe(400);
-        expect(res.body.code, org).toBe(6024);
-        expect(res.body.message, org).toBe('Invalid organization.');
+      for (const [organization, token] of cases) {
+        const res = await t.call<ErrorBody>('GET', '/contacts', { organization, token });
+        expect(res.status, organization).toBe(400);
+        expect(res.body.code, organization).toBe(6024);
+        expect(res.body.message, organization).toBe('Invalid organization.');
       }
     });
 
     it('6024 for an organization outside the token\'s reach carries error_info listing the reachable ones (reference §5)', async () => {
       const onlyA = await t.tokenFor(['ZohoBooks.contacts.ALL'], [orgA]);
-      const res = await t.call<ErrorBody>('GET', '/contacts', { org: orgB, token: onlyA });
+      const res = await t.call<ErrorBody>('GET', '/contacts', { organization: orgB, token: onlyA });
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         ...INVALID_ORG,
         error_info: [{ organization_id: orgA, name: t.info.organizations[0]?.name, is_default_org: true }],
       });
-      const unknown = await t.call<ErrorBody>('GET', '/contacts', { org: '999999999' });
+      const unknown = await t.call<ErrorBody>('GET', '/contacts', { organization: '999999999' });
       expect(unknown.status).toBe(400);
       expect(unknown.body).toEqual({
         ...INVALID_ORG,
@@ -191,12 +191,12 @@ describe('organizations', () => {
       const victim = await contact(orgB, bIds[0] as string);
       const victimActive = victim.status === 'active';
       const historyOf = async (): Promise<unknown[]> => {
-        const res = await t.call<{ contact_comments: unknown[] }>('GET', `/contacts/${victim.contact_id}/comments`, { org: orgB });
+        const res = await t.call<{ contact_comments: unknown[] }>('GET', `/contacts/${victim.contact_id}/comments`, { organization: orgB });
         expect(res.status).toBe(200);
         return res.body.contact_comments;
       };
       const estimatesOf = async (): Promise<unknown[]> => {
-        const res = await t.call<{ estimates: unknown[] }>('GET', '/estimates', { org: orgB, query: { customer_id: victim.contact_id } });
+        const res = await t.call<{ estimates: unknown[] }>('GET', '/estimates', { organization: orgB, query: { customer_id: victim.contact_id } });
         expect(res.status).toBe(200);
         return res.body.estimates;
       };
@@ -214,7 +214,7 @@ describe('organizations', () => {
         ['POST', '/contacts', { contact_name: 'Planted In B' }],
       ];
       for (const [method, path, body] of viaB) {
-        const res = await t.call(method, path, { org: orgB, token: onlyA, body });
+        const res = await t.call(method, path, { organization: orgB, token: onlyA, body });
         expect(res.status, `${method} ${path}`).toBe(400);
         expect(res.body, `${method} ${path}`).toEqual(expect.objectContaining(INVALID_ORG));
       }
@@ -226,17 +226,17 @@ describe('organizations', () => {
         ['DELETE', `/contacts/${victim.contact_id}`, undefined],
         ['GET', `/contacts/${victim.contact_id}/comments`, undefined],
       ] as const) {
-        const res = await t.call(method, path, { org: orgA, token: onlyA, body });
+        const res = await t.call(method, path, { organization: orgA, token: onlyA, body });
         expect(res.status, `${method} ${path}`).toBe(404);
         expect(res.body, `${method} ${path}`).toEqual({ code: 1002, message: 'Contact does not exist.' });
       }
       for (const target of ['active', 'inactive']) {
-        const res = await t.call('POST', `/contacts/${victim.contact_id}/${target}`, { org: orgA, token: onlyA });
+        const res = await t.call('POST', `/contacts/${victim.contact_id}/${target}`, { organization: orgA, token: onlyA });
         expect(res.status, target).toBe(400);
         expect(res.body, target).toEqual({ code: 2, message: 'Invalid value passed for contact_id' });
       }
       // Nor can A's token put B's contact on a document in A.
-      const doc = await t.call<{ code: number }>('POST', '/estimates', { org: orgA, token: onlyA, body: { customer_id: victim.contact_id, total: 1 } });
+      const doc = await t.call<{ code: number }>('POST', '/estimates', { organization: orgA, token: onlyA, body: { customer_id: victim.contact_id, total: 1 } });
       expect(doc.status).toBe(400);
       expect(doc.body.code).toBe(2);
       // Lists in A never show B's contacts.
@@ -257,11 +257,11 @@ describe('organizations', () => {
       const bId = (await contactIds(orgB))[0] as string;
       expect((await contact(orgA, aId)).contact_id).toBe(aId);
       expect((await contact(orgB, bId)).contact_id).toBe(bId);
-      for (const [org, id] of [[orgB, aId], [orgA, bId]] as const) {
-        const res = await t.call('GET', `/contacts/${id}`, { org });
+      for (const [organization, id] of [[orgB, aId], [orgA, bId]] as const) {
+        const res = await t.call('GET', `/contacts/${id}`, { organization });
         expect(res.status).toBe(404);
         expect(res.body).toEqual({ code: 1002, message: 'Contact does not exist.' });
-        const action = await t.call('POST', `/contacts/${id}/inactive`, { org });
+        const action = await t.call('POST', `/contacts/${id}/inactive`, { organization });
         expect(action.status).toBe(400);
         expect(action.body).toEqual({ code: 2, message: 'Invalid value passed for contact_id' });
       }

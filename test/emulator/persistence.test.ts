@@ -56,10 +56,10 @@ async function shut(): Promise<void> {
   running = undefined;
 }
 
-async function allContacts(t: TestEmulator, org: string, token = t.token): Promise<Contact[]> {
+async function allContacts(t: TestEmulator, organization: string, token = t.token): Promise<Contact[]> {
   const out: Contact[] = [];
   for (let page = 1; ; page++) {
-    const res = await t.call<{ contacts: Contact[]; page_context: { has_more_page: boolean } }>('GET', '/contacts', { org, token, query: { per_page: 200, page } });
+    const res = await t.call<{ contacts: Contact[]; page_context: { has_more_page: boolean } }>('GET', '/contacts', { organization, token, query: { per_page: 200, page } });
     expect(res.status).toBe(200);
     out.push(...res.body.contacts);
     if (!res.body.page_context.has_more_page) return out;
@@ -78,8 +78,8 @@ describe('a --db file', () => {
   it('keeps status changes, history, transactions, tokens and the clock offset across a restart, without seeding again', async () => {
     let t = await open();
     const firstInfo = t.info;
-    const before = await allContacts(t, t.org);
-    const beforeOrg2 = await allContacts(t, t.orgs[1] as string);
+    const before = await allContacts(t, t.organization);
+    const beforeOrg2 = await allContacts(t, t.organizations[1] as string);
     expect(before).toHaveLength(40);
     const target = before.find((c) => c.status === 'active') as Contact;
     expect((await t.call('POST', `/contacts/${target.contact_id}/inactive`)).status).toBe(200);
@@ -102,17 +102,17 @@ describe('a --db file', () => {
     t = await open({ contacts: 5 });
     expect(t.info.clientId).toBe(firstInfo.clientId);
     expect(t.info.refreshToken).toBe(firstInfo.refreshToken);
-    expect(t.orgs).toEqual(firstInfo.organizations.map((o) => o.organization_id));
+    expect(t.organizations).toEqual(firstInfo.organizations.map((o) => o.organization_id));
 
     const clockAfter = (await t.admin<ClockBody>('GET', '/__emulator/clock')).body;
     expect(clockAfter.epochMs).toBe(clockBefore.epochMs + 3_600_000);
     expect(clockAfter.frozen).toBe(false);
 
     // Not seeded again: the same contacts plus ours, the second organization unchanged.
-    const after = await allContacts(t, t.org);
+    const after = await allContacts(t, t.organization);
     expect(after).toHaveLength(41);
     expect(after.filter((c) => c.contact_id !== fixture.body.contact.contact_id).map((c) => c.contact_id).sort()).toEqual(before.map((c) => c.contact_id).sort());
-    expect((await allContacts(t, t.orgs[1] as string)).map((c) => c.contact_id).sort()).toEqual(beforeOrg2.map((c) => c.contact_id).sort());
+    expect((await allContacts(t, t.organizations[1] as string)).map((c) => c.contact_id).sort()).toEqual(beforeOrg2.map((c) => c.contact_id).sort());
 
     const reread = await t.call<{ contact: Contact }>('GET', `/contacts/${target.contact_id}`);
     expect(reread.body.contact.status).toBe('inactive');
@@ -149,7 +149,7 @@ describe('a --db file', () => {
 
   it('is created and seeded when the file does not exist yet', async () => {
     const t = await open({ contacts: 12 });
-    expect(await allContacts(t, t.org)).toHaveLength(12);
+    expect(await allContacts(t, t.organization)).toHaveLength(12);
     await shut();
     const db = new Database(dbPath, { readonly: true });
     try {

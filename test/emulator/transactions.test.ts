@@ -77,16 +77,16 @@ afterEach(async () => {
   }
 });
 
-async function newContact(type: 'customer' | 'vendor', org?: string): Promise<{ id: string; name: string }> {
+async function newContact(type: 'customer' | 'vendor', organization?: string): Promise<{ id: string; name: string }> {
   fixtureCount++;
   const name = `Fixture ${type} ${fixtureCount}`;
-  const res = await t.call<ContactBody>('POST', '/contacts', { body: { contact_name: name, contact_type: type }, org });
+  const res = await t.call<ContactBody>('POST', '/contacts', { body: { contact_name: name, contact_type: type }, organization });
   expect(res.status).toBe(201);
   return { id: res.body.contact.contact_id, name };
 }
 
-async function contact(id: string, org?: string): Promise<ContactBody['contact']> {
-  const res = await t.call<ContactBody>('GET', `/contacts/${id}`, { org });
+async function contact(id: string, organization?: string): Promise<ContactBody['contact']> {
+  const res = await t.call<ContactBody>('GET', `/contacts/${id}`, { organization });
   expect(res.status).toBe(200);
   return res.body.contact;
 }
@@ -99,8 +99,8 @@ function bodyFor(info: TransactionTypeInfo, contactId: string, money: number, ex
   return { ...body, ...extra };
 }
 
-async function create(info: TransactionTypeInfo, body: Doc, token?: string, org?: string): Promise<Doc> {
-  const res = await t.call<Doc>('POST', info.path, { body, token, org });
+async function create(info: TransactionTypeInfo, body: Doc, token?: string, organization?: string): Promise<Doc> {
+  const res = await t.call<Doc>('POST', info.path, { body, token, organization });
   expect(res.body, JSON.stringify(res.body)).toMatchObject({ code: 0 });
   expect(res.status).toBe(201);
   return res.body[info.singleKey] as Doc;
@@ -260,7 +260,7 @@ describe.each(TRANSACTION_TYPE_NAMES.map((type) => [type, TRANSACTION_TYPES[type
   it('refuses a missing, unknown or wrong-type contact and missing amounts with code 2', async () => {
     const right = await newContact(info.contactType);
     const wrong = await newContact(otherType);
-    const elsewhere = await newContact(info.contactType, t.orgs[1]);
+    const elsewhere = await newContact(info.contactType, t.organizations[1]);
 
     const cases: Array<[Doc, string]> = [
       [{ ...bodyFor(info, right.id, 10), [info.contactIdField]: undefined }, `Invalid value passed for ${info.contactIdField}: it is required`],

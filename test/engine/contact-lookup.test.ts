@@ -5,7 +5,7 @@
  * second 200.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createZohoPort, FEW_IDS, lookUpContacts, safetyExclusion, type LookupProgress, type PortContact } from '../../src/engine/index.js';
+import { createZohoAdapter, FEW_IDS, lookUpContacts, safetyExclusion, type LookupProgress, type PortContact } from '../../src/engine/index.js';
 import { parsePolicy } from '../../src/engine/policy.js';
 import { rawList, startEngineHarness, type EngineHarness, type LogEntry } from '../helpers/engine.js';
 
@@ -18,7 +18,7 @@ const NOWHERE = '5555555555555555555';
 beforeAll(async () => {
   h = await startEngineHarness({ contacts: 1000 });
   listed = (await rawList<{ contact_id: string }>(h.t, '/contacts', 'contacts', { filter_by: 'Status.All' })).items.map((c) => c.contact_id);
-  other = (await rawList<{ contact_id: string }>(h.t, '/contacts', 'contacts', { filter_by: 'Status.All', organization_id: h.t.orgs[1]! })).items.map((c) => c.contact_id);
+  other = (await rawList<{ contact_id: string }>(h.t, '/contacts', 'contacts', { filter_by: 'Status.All', organization_id: h.t.organizations[1]! })).items.map((c) => c.contact_id);
   expect(listed).toHaveLength(1000);
   expect(other.length).toBeGreaterThan(20);
 });
@@ -26,7 +26,7 @@ afterAll(async () => h.close());
 
 /** The contact reads in the log since `since`: list pages and single-contact GETs, of the first organization. */
 async function reads(since: number): Promise<{ pages: LogEntry[]; gets: LogEntry[] }> {
-  const entries = (await h.requests({ since, method: 'GET', pathPrefix: '/books/v3/contacts' })).filter((e) => e.organization_id === h.org);
+  const entries = (await h.requests({ since, method: 'GET', pathPrefix: '/books/v3/contacts' })).filter((e) => e.organization_id === h.organization);
   return {
     pages: entries.filter((e) => e.path === '/books/v3/contacts'),
     gets: entries.filter((e) => /^\/books\/v3\/contacts\/\d+$/.test(e.path)),
@@ -111,12 +111,12 @@ describe('lookUpContacts', () => {
 
   it('a small organization listed to its end proves the rest unknown without a GET', async () => {
     const side = h.newSide();
-    const orgPort = createZohoPort(side.client, h.t.orgs[1]!, side.calls, side.port.target);
+    const orgPort = createZohoAdapter(side.client, h.t.organizations[1]!, side.calls, side.port.target);
     const since = await h.lastSeq();
     const ids = [...other.slice(0, 20), listed[0]!, NOWHERE];
     const result = await lookUpContacts(orgPort, ids);
     expect(result.unknown).toEqual([listed[0]!, NOWHERE]);
-    const entries = (await h.requests({ since, method: 'GET', pathPrefix: '/books/v3/contacts' })).filter((e) => e.organization_id === h.t.orgs[1]);
+    const entries = (await h.requests({ since, method: 'GET', pathPrefix: '/books/v3/contacts' })).filter((e) => e.organization_id === h.t.organizations[1]);
     expect(entries.map((e) => e.path)).toEqual(['/books/v3/contacts']);
     expect(result).toMatchObject({ pages: 1, gets: 0 });
   });

@@ -316,8 +316,8 @@ describe('audit and latest changes', () => {
 
     const all = await journal.audit();
     expect(all).toEqual([
-      { runId: 'run-a', runKind: 'plan', who: 'ana@example.com', when: T0 + 10, organizationId: ORG, contactId: cid(1), contactName: 'Contact 1', from: 'active', to: 'inactive', why: 'reason 1' },
-      { runId: 'run-b', runKind: 'undo', who: 'bo@example.com', when: T0 + 30, organizationId: '701000002', contactId: cid(1), contactName: 'Contact 1', from: 'inactive', to: 'active', why: 'undo of run-a: reason 1' },
+      { runId: 'run-a', runKind: 'plan', actor: 'ana@example.com', when: T0 + 10, organizationId: ORG, contactId: cid(1), contactName: 'Contact 1', from: 'active', to: 'inactive', why: 'reason 1' },
+      { runId: 'run-b', runKind: 'undo', actor: 'bo@example.com', when: T0 + 30, organizationId: '701000002', contactId: cid(1), contactName: 'Contact 1', from: 'inactive', to: 'active', why: 'undo of run-a: reason 1' },
     ]);
     expect((await journal.audit({ runId: 'run-b' })).map((r) => r.runId)).toEqual(['run-b']);
     expect((await journal.audit({ organizationId: ORG })).map((r) => r.runId)).toEqual(['run-a']);

@@ -619,11 +619,11 @@ describe('renderRunText', () => {
 describe('audit', () => {
   const rows: AuditRow[] = [
     {
-      runId: 'run_01', runKind: 'plan', who: 'ana@example.com', when: Date.UTC(2024, 5, 3, 10, 1, 30), organizationId: ORG,
+      runId: 'run_01', runKind: 'plan', actor: 'ana@example.com', when: Date.UTC(2024, 5, 3, 10, 1, 30), organizationId: ORG,
       contactId: ID(2), contactName: HYPERLINK, from: 'active', to: 'inactive', why: DEACTIVATE_REASON,
     },
     {
-      runId: 'run_02', runKind: 'undo', who: '-bob', when: Date.UTC(2024, 5, 4, 0, 0, 0), organizationId: ORG,
+      runId: 'run_02', runKind: 'undo', actor: '-bob', when: Date.UTC(2024, 5, 4, 0, 0, 0), organizationId: ORG,
       contactId: ID(2), contactName: HYPERLINK, from: 'inactive', to: 'active', why: 'undo of run_01, "as asked"',
     },
   ];

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  applyRun, createChangeRun, createRunFromPlan, createUndoRun, recordBefore, RunInputError, verifyRun,
+  applyRun, createManualRun, createRunFromPlan, createUndoRun, recordBefore, RunInputError, verifyRun,
   type ApplyOptions, type ApplyProgress, type FingerprintRow, type Plan, type PlanStep,
 } from '../../src/engine/index.js';
 import { parseZohoTime, TRANSACTION_TYPES, type TransactionType } from '../../src/zoho/index.js';
@@ -210,7 +210,7 @@ describe('apply', () => {
 
     const audit = await h.journal.audit({ runId: run.runId });
     expect(audit).toHaveLength(plan.steps.length);
-    expect(audit.every((a) => a.from === 'active' && a.to === 'inactive' && a.who === 'ana@example.com' && a.why !== '')).toBe(true);
+    expect(audit.every((a) => a.from === 'active' && a.to === 'inactive' && a.actor === 'ana@example.com' && a.why !== '')).toBe(true);
   });
 
   it('skips contacts that traded, changed balance or changed status since the snapshot, found by incremental reads', async () => {
@@ -314,7 +314,7 @@ describe('apply', () => {
     const run = await createRunFromPlan(h.journal, plan, 'ana@example.com', h.clock.now());
     const daily = 60;
     expect(n).toBeGreaterThan(daily); // the run cannot finish within one day's quota
-    const set = await h.t.admin('POST', '/__emulator/limits', { organizations: { [h.org]: { daily } }, resetCounters: true });
+    const set = await h.t.admin('POST', '/__emulator/limits', { organizations: { [h.organization]: { daily } }, resetCounters: true });
     expect(set.status).toBe(200);
     const startedAt = h.clock.now();
     const since = await h.lastSeq();
@@ -396,10 +396,10 @@ describe('undo', () => {
     // Contact X is changed again by later runs (activated, then deactivated): the undo leaves it alone.
     const x = plan.steps[0]!;
     const y = plan.steps[1]!;
-    const again = await createChangeRun(h.journal, { organizationId: h.org, target: h.port.target, kind: 'manual', changes: [{ contactId: x.contactId, action: 'activate' }], createdBy: 'bo', now: h.clock.now(), note: 'back' });
+    const again = await createManualRun(h.journal, { organizationId: h.organization, target: h.port.target, kind: 'manual', changes: [{ contactId: x.contactId, action: 'activate' }], createdBy: 'bo', now: h.clock.now(), note: 'back' });
     expect((await applyRun(options(h, again.runId))).counts.changed).toBe(1);
     await h.clock.sleep(1_000);
-    const third = await createChangeRun(h.journal, { organizationId: h.org, target: h.port.target, kind: 'manual', changes: [{ contactId: x.contactId, action: 'deactivate' }], createdBy: 'bo', now: h.clock.now(), note: 'off again' });
+    const third = await createManualRun(h.journal, { organizationId: h.organization, target: h.port.target, kind: 'manual', changes: [{ contactId: x.contactId, action: 'deactivate' }], createdBy: 'bo', now: h.clock.now(), note: 'off again' });
     expect((await applyRun(options(h, third.runId))).counts.changed).toBe(1);
     await h.clock.sleep(1_000);
     // Contact Y is re-activated outside Sunset: revalidation during the undo skips it.
@@ -524,26 +524,26 @@ describe('verify', () => {
   });
 });
 
-describe('createChangeRun', () => {
+describe('createManualRun', () => {
   it('refuses bad ids as a whole and conflicting actions, writing nothing', async () => {
     const h = await harness(20);
     const good = '3185434000000001581';
     const input = (changes: Array<{ contactId: string; action: 'activate' | 'deactivate' }>) => ({
-      organizationId: h.org, target: h.port.target, kind: 'manual' as const, changes, createdBy: 'ana', now: h.clock.now(), note: 'csv',
+      organizationId: h.organization, target: h.port.target, kind: 'manual' as const, changes, createdBy: 'ana', now: h.clock.now(), note: 'csv',
     });
     const count = async (): Promise<number> => Number((await h.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM steps'))?.n);
 
-    const bad = createChangeRun(h.journal, input([{ contactId: good, action: 'deactivate' }, { contactId: '12345', action: 'deactivate' }, { contactId: 'abc', action: 'activate' }]));
+    const bad = createManualRun(h.journal, input([{ contactId: good, action: 'deactivate' }, { contactId: '12345', action: 'deactivate' }, { contactId: 'abc', action: 'activate' }]));
     await expect(bad).rejects.toBeInstanceOf(RunInputError);
     await expect(bad).rejects.toThrow(/These are not Zoho contact ids.*"12345", "abc".*Nothing was changed/);
-    const conflict = createChangeRun(h.journal, input([{ contactId: good, action: 'deactivate' }, { contactId: good, action: 'activate' }]));
+    const conflict = createManualRun(h.journal, input([{ contactId: good, action: 'deactivate' }, { contactId: good, action: 'activate' }]));
     await expect(conflict).rejects.toThrow(/both activated and deactivated.*Nothing was changed/);
-    await expect(createChangeRun(h.journal, input([]))).rejects.toBeInstanceOf(RunInputError);
+    await expect(createManualRun(h.journal, input([]))).rejects.toBeInstanceOf(RunInputError);
     expect(await h.journal.listRuns()).toEqual([]);
     expect(await count()).toBe(0);
 
     // Repeats of the same change collapse into one step.
-    const run = await createChangeRun(h.journal, input([{ contactId: good, action: 'deactivate' }, { contactId: good, action: 'deactivate' }]));
+    const run = await createManualRun(h.journal, input([{ contactId: good, action: 'deactivate' }, { contactId: good, action: 'deactivate' }]));
     expect((await h.journal.steps(run.runId)).map((s) => [s.contactId, s.action])).toEqual([[good, 'deactivate']]);
   });
 });

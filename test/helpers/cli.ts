@@ -15,7 +15,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createIO, type CliIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { createChangeRun, createJournal, openSqlite } from '../../src/engine/index.js';
+import { createManualRun, createJournal, openSqlite } from '../../src/engine/index.js';
 import { parseZohoTime } from '../../src/zoho/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -148,7 +148,7 @@ export async function journalWithRun(dir: string, contactIds = ['460000000000001
   const journal = createJournal(openSqlite(db));
   try {
     await journal.migrate();
-    const run = await createChangeRun(journal, {
+    const run = await createManualRun(journal, {
       organizationId: '701000001', target: 'embedded', kind: 'manual', changes: contactIds.map((contactId) => ({ contactId, action: 'deactivate' as const })),
       createdBy: 'test', now: Date.UTC(2026, 2, 2), note: 'conventions test',
     });
@@ -232,13 +232,13 @@ export class EmulatorProcess {
     return this.info.accountsUrl;
   }
 
-  get orgs(): string[] {
+  get organizations(): string[] {
     return this.info.organizations.map((o) => o.organization_id);
   }
 
   /** The first (Professional plan) organization, the one `--contacts` sizes. */
-  get org(): string {
-    return this.orgs[0]!;
+  get organization(): string {
+    return this.organizations[0]!;
   }
 
   async admin<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -292,11 +292,11 @@ export class EmulatorProcess {
   }
 
   /** Every contact of an organization (all statuses), following pages. */
-  async contacts(org = this.org): Promise<ContactRow[]> {
+  async contacts(organization = this.organization): Promise<ContactRow[]> {
     const out: ContactRow[] = [];
     for (let page = 1; ; page++) {
       const r = await this.books<{ code: number; contacts: ContactRow[]; page_context: { has_more_page: boolean } }>('GET', '/contacts', {
-        organization_id: org, filter_by: 'Status.All', per_page: 200, page,
+        organization_id: organization, filter_by: 'Status.All', per_page: 200, page,
       });
       if (r.status !== 200 || r.body.code !== 0) throw new Error(`GET /contacts answered ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
       out.push(...r.body.contacts);
@@ -305,16 +305,16 @@ export class EmulatorProcess {
   }
 
   /** contact_id → status, for the whole organization. */
-  async statuses(org = this.org): Promise<Map<string, 'active' | 'inactive'>> {
-    return new Map((await this.contacts(org)).map((c) => [c.contact_id, c.status]));
+  async statuses(organization = this.organization): Promise<Map<string, 'active' | 'inactive'>> {
+    return new Map((await this.contacts(organization)).map((c) => [c.contact_id, c.status]));
   }
 
   /** The ids of the inactive contacts, through Zoho's own filter. */
-  async inactiveIds(org = this.org): Promise<Set<string>> {
+  async inactiveIds(organization = this.organization): Promise<Set<string>> {
     const ids = new Set<string>();
     for (let page = 1; ; page++) {
       const r = await this.books<{ code: number; contacts: ContactRow[]; page_context: { has_more_page: boolean } }>('GET', '/contacts', {
-        organization_id: org, filter_by: 'Status.Inactive', per_page: 200, page,
+        organization_id: organization, filter_by: 'Status.Inactive', per_page: 200, page,
       });
       if (r.status !== 200 || r.body.code !== 0) throw new Error(`GET /contacts answered ${r.status}`);
       for (const c of r.body.contacts) ids.add(c.contact_id);
@@ -323,8 +323,8 @@ export class EmulatorProcess {
   }
 
   /** One contact's status, read with GET /contacts/ID. */
-  async status(contactId: string, org = this.org): Promise<string> {
-    const r = await this.books<{ code: number; contact: { status: string } }>('GET', `/contacts/${contactId}`, { organization_id: org });
+  async status(contactId: string, organization = this.organization): Promise<string> {
+    const r = await this.books<{ code: number; contact: { status: string } }>('GET', `/contacts/${contactId}`, { organization_id: organization });
     if (r.status !== 200 || r.body.code !== 0) throw new Error(`GET /contacts/${contactId} answered ${r.status}`);
     return r.body.contact.status;
   }

@@ -16,7 +16,7 @@ export interface CallOptions {
   /** Token to send; `null` sends no Authorization header. Defaults to the ready-made token. */
   token?: string | null;
   /** Organization id to add; `null` adds none. Defaults to the first organization. */
-  org?: string | null;
+  organization?: string | null;
   headers?: Record<string, string>;
 }
 
@@ -33,9 +33,9 @@ export interface TestEmulator {
   origin: string;
   baseUrl: string;
   /** The first organization's id. */
-  org: string;
+  organization: string;
   /** All organization ids, in account order. */
-  orgs: string[];
+  organizations: string[];
   token: string;
   /** Calls the Books API: `call('GET', '/contacts', {query: {per_page: 5}})`. */
   call<T = Record<string, unknown>>(method: string, path: string, options?: CallOptions): Promise<CallResult<T>>;
@@ -50,12 +50,12 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
   const emulator = createEmulator({ seed: 'demo', contacts: 200, ...options });
   const server = await listen(emulator, { port: 0 });
   const info = emulator.info(server.origin);
-  const orgs = info.organizations.map((o) => o.organization_id);
+  const organizations = info.organizations.map((o) => o.organization_id);
 
   const call = async <T>(method: string, path: string, o: CallOptions = {}): Promise<CallResult<T>> => {
     const url = new URL(path.startsWith('http') ? path : `${info.baseUrl}${path}`);
-    const org = o.org === undefined ? orgs[0] : o.org;
-    if (org !== null && org !== undefined) url.searchParams.set('organization_id', org);
+    const organization = o.organization === undefined ? organizations[0] : o.organization;
+    if (organization !== null && organization !== undefined) url.searchParams.set('organization_id', organization);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { ...o.headers };
     const token = o.token === undefined ? info.accessToken : o.token;
@@ -90,8 +90,8 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
     info,
     origin: server.origin,
     baseUrl: info.baseUrl,
-    org: orgs[0] as string,
-    orgs,
+    organization: organizations[0] as string,
+    organizations,
     token: info.accessToken,
     call,
     admin,

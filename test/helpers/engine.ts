@@ -10,7 +10,7 @@ import {
 } from '../../src/client/index.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import {
-  buildPlan, createJournal, createZohoPort, emulatorTarget, openSqlite, parsePolicy, scan,
+  buildPlan, createJournal, createZohoAdapter, emulatorTarget, openSqlite, parsePolicy, scan,
   type BooksPort, type EngineClock, type Journal, type Plan, type Policy, type SnapshotContact, type SnapshotInfo, type SqlDatabase,
 } from '../../src/engine/index.js';
 import { emulatorTimeClock, seededRandom } from './client.js';
@@ -62,7 +62,7 @@ export interface EngineSide {
 
 export interface EngineHarness extends EngineSide {
   t: TestEmulator;
-  org: string;
+  organization: string;
   clock: EmulatorDrivenClock;
   journal: Journal;
   db: SqlDatabase;
@@ -97,7 +97,7 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
   if (frozen.status !== 200) throw new Error('could not freeze the emulator clock');
   const clock = emulatorDrivenClock(t);
   const tokenStore = createMemoryTokenStore();
-  const org = t.org;
+  const organization = t.organization;
 
   const newSide = (hooks: ClientHooks = {}, overrides: { timeoutMs?: number; retry?: RetryOptions } = {}): EngineSide => {
     let calls = 0;
@@ -121,7 +121,7 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
         },
       },
     });
-    const port = createZohoPort(client, org, () => calls, emulatorTarget(t.baseUrl));
+    const port = createZohoAdapter(client, organization, () => calls, emulatorTarget(t.baseUrl));
     return { client, port, calls: () => calls };
   };
 
@@ -145,7 +145,7 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
   return {
     ...side,
     t,
-    org,
+    organization,
     clock,
     journal,
     db,
@@ -179,7 +179,7 @@ export async function snapshotContacts(journal: Journal, snapshotId: string): Pr
 
 /** Scan with the harness's port and clock, plan, and save the plan. */
 export async function scanAndPlan(h: EngineHarness, extraPolicy = ''): Promise<{ snapshot: SnapshotInfo; plan: Plan; policy: Policy; contacts: SnapshotContact[] }> {
-  const { policy, text } = testPolicy(h.org, extraPolicy);
+  const { policy, text } = testPolicy(h.organization, extraPolicy);
   const snapshot = await scan({ port: h.port, journal: h.journal, policy, now: h.clock.now() });
   const contacts = await snapshotContacts(h.journal, snapshot.snapshotId);
   const plan = buildPlan(policy, text, snapshot, contacts);

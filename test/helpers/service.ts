@@ -13,7 +13,7 @@ import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { ResponseInfo } from '../../src/client/hooks.js';
-import { createZohoPort, type BooksPort } from '../../src/engine/index.js';
+import { createZohoAdapter, type BooksPort } from '../../src/engine/index.js';
 import { createLogger, createService, hashPassword, type MappingFile, type Service, type ServiceStore, type SessionView } from '../../src/service/index.js';
 import { ROOT } from './cli.js';
 import { startEngineHarness, type EngineHarness } from './engine.js';
@@ -106,8 +106,8 @@ export interface TestService {
   origin: string;
   /** How this harness's requests reach it. */
   transport: Transport;
-  org: string;
-  orgs: string[];
+  organization: string;
+  organizations: string[];
   /** Every line the service logged. */
   logs: string[];
   /** Zoho API calls and 429 answers through the service's client. */
@@ -166,12 +166,12 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       port(organizationId) {
         let port = ports.get(organizationId);
         if (!port) {
-          port = createZohoPort(side.client, organizationId, side.calls, target);
+          port = createZohoAdapter(side.client, organizationId, side.calls, target);
           ports.set(organizationId, port);
         }
         return port;
       },
-      organizations: () => createZohoPort(side.client, h.org, side.calls, target).organizations(),
+      organizations: () => createZohoAdapter(side.client, h.organization, side.calls, target).organizations(),
       stats: () => ({ apiCalls: side.calls(), rateLimited }),
       onResponse: (listener) => void answered.push(listener),
     },
@@ -185,7 +185,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     logger: createLogger({ level: 'debug', destination: new Writable({ write(chunk: Buffer, _enc, done) { logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')); done(); } }) }),
     ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
     ...(options.sessionTtlMs !== undefined ? { sessionTtlMs: options.sessionTtlMs } : {}),
-    ...(options.mappingFile !== undefined ? { mappingFile: options.mappingFile(h.t.orgs) } : {}),
+    ...(options.mappingFile !== undefined ? { mappingFile: options.mappingFile(h.t.organizations) } : {}),
   });
   await service.store.migrate();
   if (options.addUser !== false) await service.store.addUser(USER, await passwordHash(), h.clock.now());
@@ -278,8 +278,8 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     store: service.store,
     origin,
     transport,
-    org: h.org,
-    orgs: h.t.orgs,
+    organization: h.organization,
+    organizations: h.t.organizations,
     logs,
     stats: () => ({ apiCalls: side.calls(), rateLimited }),
     fetch: anonymous,
@@ -287,9 +287,9 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     postLogin,
     events,
     advance: (seconds) => h.clock.sleep(seconds * 1000),
-    async status(contactId, organizationId = h.org) {
+    async status(contactId, organizationId = h.organization) {
       for (let attempt = 0; attempt < 2; attempt++) {
-        const res = await h.t.call<{ contact?: { status: string } }>('GET', `/contacts/${contactId}`, { org: organizationId, token: readToken });
+        const res = await h.t.call<{ contact?: { status: string } }>('GET', `/contacts/${contactId}`, { organization: organizationId, token: readToken });
         if (res.status === 200 && res.body.contact) return res.body.contact.status;
         if (res.status !== 401) throw new Error(`GET /contacts/${contactId} answered ${res.status}`);
         readToken = await h.t.tokenFor(['ZohoBooks.fullaccess.all']);

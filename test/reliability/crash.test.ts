@@ -50,9 +50,9 @@ interface RunShow {
 
 const show = (what: string, exit: Exit): string => `${what}: code ${exit.code}, signal ${exit.signal}\nstdout: ${exit.stdout.slice(-1500)}\nstderr: ${exit.stderr.slice(-1500)}`;
 
-function policyText(org: string): string {
+function policyText(organization: string): string {
   return [
-    `organization_id: "${org}"`, 'inactivity: 24 months', 'filters:', '  contact_type: [vendor]',
+    `organization_id: "${organization}"`, 'inactivity: 24 months', 'filters:', '  contact_type: [vendor]',
     '  custom_fields:', '    cf_do_not_sunset: { not: ["true"] }', `max_changes: ${STEPS}`, '',
   ].join('\n');
 }
@@ -81,7 +81,7 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
   let seq0: number;
 
   if (trial.operation === 'apply' || trial.operation === 'undo' || trial.operation === 'lost-answer') {
-    writeFileSync(join(dir, 'policy.yaml'), policyText(emu.org));
+    writeFileSync(join(dir, 'policy.yaml'), policyText(emu.organization));
     const scanned = await cli(['scan', '--policy', 'policy.yaml', '--quiet']);
     expect(scanned.code, show('scan', scanned)).toBe(0);
     const planned = await cli(['plan', '--policy', 'policy.yaml', '--json']);
@@ -119,7 +119,7 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
     ids = active.slice(0, STEPS).map((c) => c.contact_id);
     writeFileSync(join(dir, 'changes.csv'), `contact_id,reason\n${ids.map((id) => `${id},closed account`).join('\n')}\n`);
     seq0 = await emu.seq();
-    const crashed = await cli(['contacts', 'deactivate', '--from', 'changes.csv', '--org', emu.org, '--yes', '--concurrency', String(trial.concurrency)], failpoint);
+    const crashed = await cli(['contacts', 'deactivate', '--from', 'changes.csv', '--org', emu.organization, '--yes', '--concurrency', String(trial.concurrency)], failpoint);
     expect(crashed.signal, `${label}: ${show('contacts deactivate', crashed)}`).toBe('SIGKILL');
     runId = runIdOf(crashed);
   } else {
@@ -135,7 +135,7 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
     };
     const first = await serve(failpoint);
     const session = await signIn(first.origin);
-    const hook = await session.request<{ secret: string }>('PUT', `/api/orgs/${emu.org}/webhook`, { body: { mode: 'secret' } });
+    const hook = await session.request<{ secret: string }>('PUT', `/api/orgs/${emu.organization}/webhook`, { body: { mode: 'secret' } });
     expect(hook.status, hook.text).toBe(200);
     seq0 = await emu.seq();
     // Sent one after another: the service starts on each at once, so the kill comes while later
@@ -143,7 +143,7 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
     let accepted = 0;
     for (const id of ids) {
       try {
-        const r = await fetch(`${first.origin}/hooks/crm/${emu.org}`, {
+        const r = await fetch(`${first.origin}/hooks/crm/${emu.organization}`, {
           method: 'POST', body: JSON.stringify({ books_contact_id: id, status: 'Churned', event_id: `crash-${trial.index}-${id}` }),
           headers: { 'content-type': 'application/json', 'x-sunset-secret': hook.json.secret },
         });
@@ -162,14 +162,14 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
     const second = await serve({});
     const again = await signIn(second.origin);
     for (const id of ids.slice(accepted)) {
-      const r = await fetch(`${second.origin}/hooks/crm/${emu.org}`, {
+      const r = await fetch(`${second.origin}/hooks/crm/${emu.organization}`, {
         method: 'POST', body: JSON.stringify({ books_contact_id: id, status: 'Churned', event_id: `crash-${trial.index}-${id}` }),
         headers: { 'content-type': 'application/json', 'x-sunset-secret': hook.json.secret },
       });
       expect([200, 202], `${label}: resent webhook`).toContain(r.status);
     }
     const events = await until(async () => {
-      const r = await again.get<Array<{ state: string; runId: string | null; booksContactId: string }>>(`/api/webhooks?org=${emu.org}`);
+      const r = await again.get<Array<{ state: string; runId: string | null; booksContactId: string }>>(`/api/webhooks?org=${emu.organization}`);
       return r.json.length === ids.length && r.json.every((e) => e.state !== 'accepted' && e.state !== 'processing') ? r.json : undefined;
     }, `${label}: every event settled after the restart`, 60_000);
     for (const e of events) expect(e.state, `${label}: event for ${e.booksContactId}`).toBe('applied');

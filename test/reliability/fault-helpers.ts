@@ -171,10 +171,10 @@ export interface OrgCounters {
 }
 
 /** The emulator's limit counters for one organization. */
-export async function orgCounters(t: TestEmulator, org: string): Promise<OrgCounters> {
+export async function orgCounters(t: TestEmulator, organization: string): Promise<OrgCounters> {
   const res = await t.admin<{ organizations: OrgCounters[] }>('GET', '/__emulator/limits');
-  const found = res.body.organizations.find((o) => o.organization_id === org);
-  if (!found) throw new Error(`no limit counters for organization ${org}`);
+  const found = res.body.organizations.find((o) => o.organization_id === organization);
+  if (!found) throw new Error(`no limit counters for organization ${organization}`);
   return found;
 }
 
@@ -190,11 +190,11 @@ export function admitted(e: LogEntry): boolean {
  * Admitted requests per emulated minute (the emulator's fixed window) and per day in the
  * organization's offset, read from the log: an independent reading of the limiter's counters.
  */
-export function perWindow(entries: LogEntry[], org: string, utcOffsetMinutes: number): { perMinute: Map<number, number>; perDay: Map<string, number> } {
+export function perWindow(entries: LogEntry[], organization: string, utcOffsetMinutes: number): { perMinute: Map<number, number>; perDay: Map<string, number> } {
   const perMinute = new Map<number, number>();
   const perDay = new Map<string, number>();
   for (const e of entries) {
-    if (e.organization_id !== org || !admitted(e)) continue;
+    if (e.organization_id !== organization || !admitted(e)) continue;
     const ms = Date.parse(e.time);
     const minute = Math.floor(ms / 60_000);
     perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);

@@ -1,5 +1,5 @@
 /**
- * The fault suite (issue 6): a 5,000-step apply — the engine's `applyRun`, through `createZohoPort`,
+ * The fault suite (issue 6): a 5,000-step apply — the engine's `applyRun`, through `createZohoAdapter`,
  * the real client and the real emulator over loopback HTTP, with the journal on a SQLite file —
  * while the emulator injects 5% HTTP 500, 5% 503, 5% 429 (half code 44 "per minute", half code 1070
  * "in flight"), 1% dropped connections, 1% of status changes made but their answers lost, latency spikes of 300 ms (0.5%) and an early token expiry
@@ -36,7 +36,7 @@ import {
   createMemoryTokenStore, createZohoBooksClient, tokenKey, type ClientHooks, type LimiterOptions, type ZohoBooksClient,
 } from '../../src/client/index.js';
 import {
-  applyRun, buildPlan, checkJournal, createJournal, createRunFromPlan, createZohoPort, emulatorTarget, openSqlite, parsePolicy, scan,
+  applyRun, buildPlan, checkJournal, createJournal, createRunFromPlan, createZohoAdapter, emulatorTarget, openSqlite, parsePolicy, scan,
   type ApplyProgress, type BooksPort, type Journal,
 } from '../../src/engine/index.js';
 import { seededRandom } from '../helpers/client.js';
@@ -177,8 +177,8 @@ async function statuses(t: TestEmulator, token: string): Promise<Map<string, str
 
 /** Scan and plan (no faults yet), capped at `steps` deactivations. */
 async function planRun(h: Harness, port: BooksPort, steps: number): Promise<{ runId: string; planned: string[] }> {
-  const org = h.t.org;
-  const text = `organization_id: "${org}"\ninactivity: 12 months\nmax_changes: ${steps}\n`;
+  const organization = h.t.organization;
+  const text = `organization_id: "${organization}"\ninactivity: 12 months\nmax_changes: ${steps}\n`;
   const policy = parsePolicy(text, 'faults-policy.yaml');
   const snapshot = await scan({ port, journal: h.journal, policy, now: h.t.emulator.clock.now() });
   const plan = buildPlan(policy, text, snapshot, await snapshotContacts(h.journal, snapshot.snapshotId));
@@ -195,23 +195,23 @@ async function runScenario(scenario: Scenario): Promise<void> {
   const cpuStart = process.cpuUsage();
   const h = await startHarness(scenario);
   const { t, vt, journal } = h;
-  const org = t.org;
+  const organization = t.organization;
   const tokenStore = createMemoryTokenStore();
 
   // ---- Plan, without faults.
   // The scan is not under test here: its client may go as fast as the emulator allows.
   const planClient = newClient(h, tokenStore, scenario.seed, { perMinute: 1_000_000, burst: 1_000_000, inFlight: 10 });
   await planClient.organizations.list();
-  const { runId, planned } = await planRun(h, createZohoPort(planClient, org, () => 0, emulatorTarget(t.baseUrl)), scenario.steps);
+  const { runId, planned } = await planRun(h, createZohoAdapter(planClient, organization, () => 0, emulatorTarget(t.baseUrl)), scenario.steps);
   const plannedSet = new Set(planned);
   const plannedAfterMs = performance.now() - wallStart;
   const before = await statuses(t, await t.tokenFor(['ZohoBooks.fullaccess.all']));
-  const offset = t.emulator.store.organizations.list().find((o) => o.organization_id === org)!.utc_offset_minutes;
+  const offset = t.emulator.store.organizations.list().find((o) => o.organization_id === organization)!.utc_offset_minutes;
 
   // ---- The plan's limits, the faults, and a fresh client (the apply is a new process).
   const daily = scenario.steps;
   const limits = await t.admin('POST', '/__emulator/limits', {
-    resetCounters: true, organizations: { [org]: { perMinute: PER_MINUTE, inFlight: IN_FLIGHT, daily } },
+    resetCounters: true, organizations: { [organization]: { perMinute: PER_MINUTE, inFlight: IN_FLIGHT, daily } },
   });
   expect(limits.status).toBe(200);
   const added = await t.admin<{ faults: FaultRuleState[] }>('POST', '/__emulator/faults', { faults: faultMix(), replace: true });
@@ -232,10 +232,10 @@ async function runScenario(scenario: Scenario): Promise<void> {
     onRetry: (info) => void retries.push(info.reason.replace(/ after \d+ attempts$/, '')),
     onThrottle: (info) => void throttles.push(info.waitedMs),
   });
-  const orgs = await client.organizations.list(); // as `sunset apply` does: a paid plan allows 10 in flight
-  expect(orgs.map((o) => o.organization_id)).toContain(org);
-  expect(client.org(org).limits().inFlightCap).toBe(IN_FLIGHT);
-  const port = createZohoPort(client, org, () => attempts, emulatorTarget(t.baseUrl));
+  const organizations = await client.organizations.list(); // as `sunset apply` does: a paid plan allows 10 in flight
+  expect(organizations.map((o) => o.organization_id)).toContain(organization);
+  expect(client.organization(organization).limits().inFlightCap).toBe(IN_FLIGHT);
+  const port = createZohoAdapter(client, organization, () => attempts, emulatorTarget(t.baseUrl));
   const engineSleeps: number[] = [];
   const waits = new Set<number>();
   const result = await applyRun({
@@ -248,14 +248,14 @@ async function runScenario(scenario: Scenario): Promise<void> {
   const appliedAfterMs = performance.now() - wallStart;
 
   // ---- What the emulator saw (read before anything else touches it).
-  const counters = await orgCounters(t, org);
+  const counters = await orgCounters(t, organization);
   const faults = (await t.admin<{ faults: FaultRuleState[] }>('GET', '/__emulator/faults')).body.faults;
   const { entries, dropped } = await logSince(t, since);
   await t.admin('DELETE', '/__emulator/faults');
   await t.admin('POST', '/__emulator/limits', { enabled: false });
   const books = entries.filter((e) => e.path.startsWith('/books/v3/'));
   const tokenCalls = entries.filter((e) => e.path === '/oauth/v2/token');
-  const windows = perWindow(books, org, offset);
+  const windows = perWindow(books, organization, offset);
   const changes = successfulStatusChanges(books);
   const after = await statuses(t, await t.tokenFor(['ZohoBooks.fullaccess.all']));
   const check = await t.admin<{ ok: boolean; mismatches: unknown[] }>('GET', '/__emulator/check');
@@ -405,7 +405,7 @@ describe('regressions found by the fault suite: the client', () => {
       });
       const ids = (await t.call<{ contacts: Array<{ contact_id: string }> }>('GET', '/contacts', { query: { per_page: 200 } })).body.contacts.map((c) => c.contact_id);
       expect(ids.length).toBeGreaterThanOrEqual(10);
-      const books = client.org(t.org);
+      const books = client.organization(t.organization);
       const since = await lastSeq(t);
 
       const got = await Promise.all(Array.from({ length: PER_MINUTE + IN_FLIGHT }, (_, i) => books.contacts.get(ids[i % ids.length]!)));
@@ -413,10 +413,10 @@ describe('regressions found by the fault suite: the client', () => {
       expect(got).toHaveLength(PER_MINUTE + IN_FLIGHT);
       expect(refreshWaits).toHaveLength(1); // precondition: the first calls did wait for the token
       expect(refreshWaits[0]).toBeGreaterThan(61_000);
-      const counters = await orgCounters(t, t.org);
+      const counters = await orgCounters(t, t.organization);
       expect(counters.refused).toEqual({ rate_limited: 0, quota_exhausted: 0, too_many_in_flight: 0 });
       const { entries } = await logSince(t, since);
-      const windows = perWindow(entries.filter((e) => e.path.startsWith('/books/v3/')), t.org, 330);
+      const windows = perWindow(entries.filter((e) => e.path.startsWith('/books/v3/')), t.organization, 330);
       expect(maxOf(windows.perMinute.values())).toBeLessThanOrEqual(PER_MINUTE);
     } finally {
       await t.close();

@@ -542,7 +542,7 @@ describe('sunset contacts deactivate --from a malformed CSV, end to end', () => 
     const picks = clear.slice(0, 2);
     writeFileSync(join(dir, 'good.csv'), `\uFEFFcontact_id,contact_name,reason\r\n${picks[0]},"=Acme, Ltd","closed ""for good"""\r\n${picks[1]},,\r\n${picks[0]},,again\r\n`);
     const seq = await emu.seq();
-    const exit = await cli(['contacts', 'deactivate', '--from', 'good.csv', '--org', emu.org, '--yes']);
+    const exit = await cli(['contacts', 'deactivate', '--from', 'good.csv', '--org', emu.organization, '--yes']);
     expect(exit.code, exit.stderr).toBe(0);
     const posts = await emu.statusPosts(seq);
     expect(posts.filter((p) => p.code === 0).map((p) => `${p.contactId} ${p.to}`).sort()).toEqual(picks.map((id) => `${id} inactive`).sort());

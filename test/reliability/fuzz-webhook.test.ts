@@ -58,23 +58,23 @@ interface OrgModel {
 
 let s: TestService;
 let session: SignedIn;
-const orgs: OrgModel[] = [];
+const organizations: OrgModel[] = [];
 
 beforeAll(async () => {
   s = await startTestService({ contacts: 100 });
   session = await s.login();
-  const a = await session.request<{ secret: string; webhook: { mapping: Mapping } }>('PUT', `/api/orgs/${s.orgs[0]}/webhook`, { body: { mode: 'hmac' } });
-  const b = await session.request<{ secret: string; webhook: { mapping: Mapping } }>('PUT', `/api/orgs/${s.orgs[1]}/webhook`, {
+  const a = await session.request<{ secret: string; webhook: { mapping: Mapping } }>('PUT', `/api/orgs/${s.organizations[0]}/webhook`, { body: { mode: 'hmac' } });
+  const b = await session.request<{ secret: string; webhook: { mapping: Mapping } }>('PUT', `/api/orgs/${s.organizations[1]}/webhook`, {
     body: { mode: 'secret', mapping: { inactive: ['Gone', 'Churned'], active: ['Back', 'ACTIVE'] } },
   });
   expect(a.status).toBe(200);
   expect(b.status).toBe(200);
   for (const [i, r, mode] of [[0, a, 'hmac'], [1, b, 'secret']] as const) {
-    const id = s.orgs[i]!;
+    const id = s.organizations[i]!;
     const list = (await rawList<RawContact>(s.h.t, '/contacts', 'contacts', { filter_by: 'Status.All', organization_id: id })).items;
-    orgs.push({ id, mode, secret: r.json.secret, mapping: r.json.webhook.mapping, contacts: new Map(list.map((c) => [c.contact_id, { ...c }])) });
+    organizations.push({ id, mode, secret: r.json.secret, mapping: r.json.webhook.mapping, contacts: new Map(list.map((c) => [c.contact_id, { ...c }])) });
   }
-  expect([...orgs[0]!.contacts.values()].filter((c) => c.zcrm_account_id).length).toBeGreaterThan(10);
+  expect([...organizations[0]!.contacts.values()].filter((c) => c.zcrm_account_id).length).toBeGreaterThan(10);
 });
 afterAll(async () => s?.close());
 
@@ -100,7 +100,7 @@ type Auth =
   | 'wrong-mode' | 'replay' | 'secret-in-query' | 'wrong-secret';
 
 interface Case {
-  org: 'hmac' | 'secret' | 'unknown' | 'not-digits';
+  organization: 'hmac' | 'secret' | 'unknown' | 'not-digits';
   body: { built: Built } | { raw: string | Uint8Array; what: string };
   contentType: string | undefined;
   auth: Auth;
@@ -118,11 +118,11 @@ const KEYS = {
 const JUNK_KEYS = ['name', 'Account_Name', 'padding', 'owner', '__proto__', 'constructor', 'toString', 'id', 'contact_id', 'crm_id', 'hasOwnProperty'];
 
 function arbitraries(): fc.Arbitrary<Case> {
-  const all = orgs.flatMap((o) => [...o.contacts.values()]);
+  const all = organizations.flatMap((o) => [...o.contacts.values()]);
   const accounts = all.map((c) => c.zcrm_account_id).filter(Boolean);
   const crmContacts = all.map((c) => c.zcrm_contact_id).filter(Boolean);
   const books = all.map((c) => c.contact_id);
-  const statuses = [...new Set(orgs.flatMap((o) => [...o.mapping.inactive, ...o.mapping.active]))];
+  const statuses = [...new Set(organizations.flatMap((o) => [...o.mapping.inactive, ...o.mapping.active]))];
 
   const idString = (real: string[]): fc.Arbitrary<IdValue> => fc.oneof(
     { weight: 8, arbitrary: fc.constantFrom(...real) },
@@ -195,7 +195,7 @@ function arbitraries(): fc.Arbitrary<Case> {
   );
   const printable = fc.string({ maxLength: 40 }).map((t) => t.replace(/[^\x21-\x7e]/g, 'x'));
   return fc.record({
-    org: fc.oneof(
+    organization: fc.oneof(
       { weight: 6, arbitrary: fc.constant('hmac' as const) },
       { weight: 4, arbitrary: fc.constant('secret' as const) },
       { weight: 1, arbitrary: fc.constantFrom('unknown' as const, 'not-digits' as const) },
@@ -254,7 +254,7 @@ type Predicted =
   | { status: 400 }
   | { status: 202; action: 'activate' | 'deactivate' | null; target: string | null };
 
-function predict(org: OrgModel, b: Built, contentType: string | undefined): Predicted {
+function predict(organization: OrgModel, b: Built, contentType: string | undefined): Predicted {
   const form = (contentType ?? 'application/json').toLowerCase().startsWith('application/x-www-form-urlencoded');
   // A built JSON body sent as a form (or a form as JSON) is not the body the docs describe: no prediction.
   if (form !== (b.encoding === 'form')) return { status: 400 };
@@ -273,12 +273,12 @@ function predict(org: OrgModel, b: Built, contentType: string | undefined): Pred
   const eventId = b.eventId ? readField(b.eventId, form) : undefined;
   if (eventId !== undefined && eventId.length > 200) return { status: 400 };
   const s = status.toLowerCase();
-  const action = org.mapping.inactive.some((m) => m.toLowerCase() === s) ? 'deactivate' : org.mapping.active.some((m) => m.toLowerCase() === s) ? 'activate' : null;
+  const action = organization.mapping.inactive.some((m) => m.toLowerCase() === s) ? 'deactivate' : organization.mapping.active.some((m) => m.toLowerCase() === s) ? 'activate' : null;
   // The contact: the Books id when given (if this organization has it); else the one contact linked to the CRM ids.
   let target: string | null = null;
-  if (books !== undefined) target = org.contacts.has(books) ? books : null;
+  if (books !== undefined) target = organization.contacts.has(books) ? books : null;
   else if ((account === undefined || ZOHO_ID.test(account)) && (contact === undefined || ZOHO_ID.test(contact))) {
-    const found = [...org.contacts.values()].filter((c) => (account === undefined || c.zcrm_account_id === account) && (contact === undefined || c.zcrm_contact_id === contact));
+    const found = [...organization.contacts.values()].filter((c) => (account === undefined || c.zcrm_account_id === account) && (contact === undefined || c.zcrm_contact_id === contact));
     target = found.length === 1 ? found[0]!.contact_id : null;
   }
   return { status: 202, action, target };
@@ -292,11 +292,11 @@ interface Sent {
   body: Buffer;
 }
 
-let lastSigned: { org: string; body: Buffer; headers: Record<string, string>; contentType: string; at: number } | undefined;
+let lastSigned: { organization: string; body: Buffer; headers: Record<string, string>; contentType: string; at: number } | undefined;
 
 async function send(c: Case): Promise<Sent> {
-  const org = c.org === 'hmac' ? orgs[0]! : c.org === 'secret' ? orgs[1]! : undefined;
-  const path = org ? org.id : c.org === 'unknown' ? '999999999' : 'not%20digits';
+  const organization = c.organization === 'hmac' ? organizations[0]! : c.organization === 'secret' ? organizations[1]! : undefined;
+  const path = organization ? organization.id : c.organization === 'unknown' ? '999999999' : 'not%20digits';
   const body = 'built' in c.body ? Buffer.from(encodeBuilt(c.body.built), 'utf8') : Buffer.from(c.body.raw);
   const headers: Record<string, string> = {};
   for (const [k, v] of c.headers) headers[k] = v;
@@ -304,17 +304,17 @@ async function send(c: Case): Promise<Sent> {
   let query = '';
   let validAuth = false;
   const now = Math.floor(s.h.clock.now() / 1000);
-  const other = orgs.find((o) => o !== org) ?? orgs[0]!;
-  if (c.auth === 'replay' && lastSigned && org?.mode === 'hmac' && lastSigned.org === org.id) {
+  const other = organizations.find((o) => o !== organization) ?? organizations[0]!;
+  if (c.auth === 'replay' && lastSigned && organization?.mode === 'hmac' && lastSigned.organization === organization.id) {
     // The last signed request again, byte for byte.
-    const r = await s.fetch<Record<string, unknown>>('POST', `/hooks/crm/${lastSigned.org}`, { body: lastSigned.body, headers: { ...lastSigned.headers, 'content-type': lastSigned.contentType } });
+    const r = await s.fetch<Record<string, unknown>>('POST', `/hooks/crm/${lastSigned.organization}`, { body: lastSigned.body, headers: { ...lastSigned.headers, 'content-type': lastSigned.contentType } });
     return { res: r, validAuth: false, body: lastSigned.body };
   }
-  const secret = org?.secret ?? 'no-secret-for-this-org';
-  if (org?.mode === 'secret' || (!org && c.auth === 'valid')) {
+  const secret = organization?.secret ?? 'no-secret-for-this-org';
+  if (organization?.mode === 'secret' || (!organization && c.auth === 'valid')) {
     switch (c.auth) {
-      case 'valid': case 'replay': headers['x-sunset-secret'] = secret; validAuth = org !== undefined; break;
-      case 'secret-in-query': query = `?secret=${encodeURIComponent(secret)}`; delete headers['x-sunset-secret']; validAuth = org !== undefined; break;
+      case 'valid': case 'replay': headers['x-sunset-secret'] = secret; validAuth = organization !== undefined; break;
+      case 'secret-in-query': query = `?secret=${encodeURIComponent(secret)}`; delete headers['x-sunset-secret']; validAuth = organization !== undefined; break;
       case 'wrong-secret': headers['x-sunset-secret'] = `${secret}x`; break;
       case 'other-key': headers['x-sunset-secret'] = other.secret; break;
       case 'wrong-mode': Object.assign(headers, signHook(secret, body, now)); delete headers['x-sunset-secret']; break;
@@ -325,7 +325,7 @@ async function send(c: Case): Promise<Sent> {
     if (!validAuth && headers['x-sunset-secret'] === secret) headers['x-sunset-secret'] = 'nope';
   } else {
     switch (c.auth) {
-      case 'valid': case 'replay': Object.assign(headers, signHook(secret, body, now)); validAuth = org !== undefined; break;
+      case 'valid': case 'replay': Object.assign(headers, signHook(secret, body, now)); validAuth = organization !== undefined; break;
       case 'none': delete headers['x-sunset-signature']; delete headers['x-sunset-timestamp']; break;
       case 'other-key': Object.assign(headers, signHook(other.secret, body, now)); break;
       case 'garbage-signature': Object.assign(headers, signHook(secret, body, now), { 'x-sunset-signature': `sha256=${c.headers[0]?.[1] ?? 'zz'}` }); break;
@@ -338,8 +338,8 @@ async function send(c: Case): Promise<Sent> {
     }
   }
   const r = await s.fetch<Record<string, unknown>>('POST', `/hooks/crm/${path}${query}`, { body, headers });
-  if (validAuth && org?.mode === 'hmac' && body.length <= MAX_BODY) {
-    lastSigned = { org: org.id, body, headers: { 'x-sunset-timestamp': headers['x-sunset-timestamp']!, 'x-sunset-signature': headers['x-sunset-signature']! }, contentType: headers['content-type'] ?? 'application/json', at: now };
+  if (validAuth && organization?.mode === 'hmac' && body.length <= MAX_BODY) {
+    lastSigned = { organization: organization.id, body, headers: { 'x-sunset-timestamp': headers['x-sunset-timestamp']!, 'x-sunset-signature': headers['x-sunset-signature']! }, contentType: headers['content-type'] ?? 'application/json', at: now };
   }
   return { res: r, validAuth, body };
 }
@@ -366,7 +366,7 @@ describe('the CRM webhook under bad input (property-based, fixed seed)', () => {
         await s.advance(c.advance);
         const seq = await s.h.lastSeq();
         const eventsBefore = (await s.store.events(undefined, 100_000)).length;
-        const replayed = c.auth === 'replay' && c.org === 'hmac' && lastSigned?.org === orgs[0]!.id ? lastSigned : undefined;
+        const replayed = c.auth === 'replay' && c.organization === 'hmac' && lastSigned?.organization === organizations[0]!.id ? lastSigned : undefined;
         const { res, validAuth, body } = await send(c);
         const shown = `case ${JSON.stringify({ ...c, body: 'built' in c.body ? c.body : { what: c.body.what } }).slice(0, 1500)}\nbody ${JSON.stringify(body.toString('utf8').slice(0, 300))}\n→ HTTP ${res.status} ${res.text.slice(0, 300)}`;
         bump(statuses, res.status);
@@ -387,22 +387,22 @@ describe('the CRM webhook under bad input (property-based, fixed seed)', () => {
         if (!validAuth) expect(res.status, shown).toBeGreaterThanOrEqual(400);
 
         // Built bodies: the answer the documented rules give.
-        const org = c.org === 'hmac' ? orgs[0]! : c.org === 'secret' ? orgs[1]! : undefined;
+        const organization = c.organization === 'hmac' ? organizations[0]! : c.organization === 'secret' ? organizations[1]! : undefined;
         let predicted: Predicted | undefined;
-        if (!org) expect(res.status, shown).toBe(body.length > MAX_BODY && c.org === 'unknown' ? 413 : 404);
+        if (!organization) expect(res.status, shown).toBe(body.length > MAX_BODY && c.organization === 'unknown' ? 413 : 404);
         else if (body.length > MAX_BODY) expect(res.status, shown).toBe(413);
         else if (replayed) expect(res.status, shown).toBe(Math.abs(s.h.clock.now() - replayed.at * 1000) > 5 * 60_000 ? 401 : 409);
         else if (!validAuth) expect(res.status, shown).toBe(401);
         else if ('built' in c.body) {
-          predicted = predict(org, c.body.built, c.contentType);
+          predicted = predict(organization, c.body.built, c.contentType);
           predictedChecks++;
           if (predicted.status === 400) expect(res.status, shown).toBe(400);
           else expect([200, 202], shown).toContain(res.status);
         }
         // Refused requests whose body would have changed a contact: what the "no change" check guards.
-        if (org && res.status >= 400 && 'built' in c.body && body.length <= MAX_BODY) {
-          const would = predict(org, c.body.built, c.contentType);
-          if (would.status === 202 && would.action && would.target && org.contacts.get(would.target)!.status !== (would.action === 'deactivate' ? 'inactive' : 'active')) refusedWouldChange++;
+        if (organization && res.status >= 400 && 'built' in c.body && body.length <= MAX_BODY) {
+          const would = predict(organization, c.body.built, c.contentType);
+          if (would.status === 202 && would.action && would.target && organization.contacts.get(would.target)!.status !== (would.action === 'deactivate' ? 'inactive' : 'active')) refusedWouldChange++;
         }
 
         // Let the processor do everything it would do, then read what reached Books.
@@ -412,7 +412,7 @@ describe('the CRM webhook under bad input (property-based, fixed seed)', () => {
         expect(stored, shown).toBe(eventsBefore + (res.status === 202 ? 1 : 0));
 
         let expected = new Map<string, Array<'active' | 'inactive'>>();
-        if (res.status === 202 && validAuth && org) {
+        if (res.status === 202 && validAuth && organization) {
           const e = await eventById(res.json.eventId as string);
           expect(e, shown).toBeDefined();
           const event = e!;
@@ -423,13 +423,13 @@ describe('the CRM webhook under bad input (property-based, fixed seed)', () => {
           for (const id of [event.crmAccountId, event.crmContactId]) if (id) expect(inBody(id), `${shown}\nid ${id} is not in the body`).toBe(true);
           if (!event.crmAccountId && !event.crmContactId && event.booksContactId) expect(inBody(event.booksContactId), `${shown}\nid ${event.booksContactId} is not in the body`).toBe(true);
           const status = event.status.toLowerCase();
-          const mapped = org.mapping.inactive.some((m) => m.toLowerCase() === status) ? 'deactivate' : org.mapping.active.some((m) => m.toLowerCase() === status) ? 'activate' : null;
+          const mapped = organization.mapping.inactive.some((m) => m.toLowerCase() === status) ? 'deactivate' : organization.mapping.active.some((m) => m.toLowerCase() === status) ? 'activate' : null;
           expect(event.action, shown).toBe(mapped);
           if (predicted && predicted.status === 202) {
             expect(event.action, shown).toBe(predicted.action);
             if (predicted.action && predicted.target) {
               const to = predicted.action === 'deactivate' ? 'inactive' : 'active';
-              const already = org.contacts.get(predicted.target)!.status === to;
+              const already = organization.contacts.get(predicted.target)!.status === to;
               if (!already) expected = new Map([[predicted.target, [to]]]);
               expect(event.state, shown).toBe(already ? 'unchanged' : 'applied');
             } else if (predicted.action === null) {
@@ -440,7 +440,7 @@ describe('the CRM webhook under bad input (property-based, fixed seed)', () => {
             }
           } else if (event.state === 'applied') {
             // A garbage body that still named a contact and a mapped status: that contact, of this organization.
-            const contact = org.contacts.get(event.booksContactId ?? '');
+            const contact = organization.contacts.get(event.booksContactId ?? '');
             expect(contact, shown).toBeDefined();
             if (event.crmAccountId) expect(contact!.zcrm_account_id, shown).toBe(event.crmAccountId);
             if (event.crmContactId) expect(contact!.zcrm_contact_id, shown).toBe(event.crmContactId);
@@ -450,7 +450,7 @@ describe('the CRM webhook under bad input (property-based, fixed seed)', () => {
         expect(changed, `${shown}\nstatus changes in Books`).toEqual(expected);
         for (const [id, tos] of changed) {
           changes++;
-          for (const o of orgs) {
+          for (const o of organizations) {
             const contact = o.contacts.get(id);
             if (contact) contact.status = tos.at(-1)!;
           }
@@ -462,10 +462,10 @@ describe('the CRM webhook under bad input (property-based, fixed seed)', () => {
     // Every contact of both organizations is as the accepted events left it, nothing else (read with
     // a fresh token: the emulated clock has moved past the ready-made one's hour).
     const token = await s.h.t.tokenFor(['ZohoBooks.fullaccess.all']);
-    for (const o of orgs) {
+    for (const o of organizations) {
       const now: RawContact[] = [];
       for (let page = 1; ; page++) {
-        const r = await s.h.t.call<{ contacts: RawContact[]; page_context: { has_more_page: boolean } }>('GET', '/contacts', { token, org: o.id, query: { filter_by: 'Status.All', page, per_page: 200 } });
+        const r = await s.h.t.call<{ contacts: RawContact[]; page_context: { has_more_page: boolean } }>('GET', '/contacts', { token, organization: o.id, query: { filter_by: 'Status.All', page, per_page: 200 } });
         expect(r.status).toBe(200);
         now.push(...r.body.contacts);
         if (!r.body.page_context.has_more_page) break;

@@ -119,7 +119,7 @@ beforeAll(async () => {
   const emuDir = h.temp('sunset-sec-emu-', true);
   emuDb = join(emuDir, 'books.db');
   emu = await h.startEmulator(['--contacts', '80', '--random-seed', '7321', '--db', emuDb, ...FAST], true);
-  [org1, org2] = emu.orgs as [string, string];
+  [org1, org2] = emu.organizations as [string, string];
   dir = h.temp('sunset-sec-story-', true);
   home = join(dir, 'home');
   env = { SUNSET_HOME: home, NODE_OPTIONS: writeZohoRedirect(dir), SECURITY_TEST_ZOHO_ORIGIN: emu.origin };
@@ -218,8 +218,8 @@ describe('1. the CLI story with real credentials (auth login --dc EU, secrets fr
   });
 
   it('orgs, policy init, scan and plan with HTML, CSV and JSON reports', async () => {
-    const orgs = ok(await cli(['orgs']));
-    expect(orgs.stdout).toContain(org1);
+    const organizations = ok(await cli(['orgs']));
+    expect(organizations.stdout).toContain(org1);
     checkMode(join(home, 'tokens.json'), 0o600);
     ok(await cli(['policy', 'init', 'policy.yaml']));
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
@@ -313,10 +313,10 @@ describe('2-4. sunset serve', () => {
     return r;
   }
 
-  interface OrgView { organizationId: string; latestPlan: { planId: string } | null; activeJob: unknown; quota?: unknown }
+  interface OrganizationView { organizationId: string; latestPlan: { planId: string } | null; activeJob: unknown; quota?: unknown }
 
-  async function orgView(id: string): Promise<OrgView> {
-    const r = await api<OrgView[]>(a, 'GET', '/api/orgs');
+  async function organizationView(id: string): Promise<OrganizationView> {
+    const r = await api<OrganizationView[]>(a, 'GET', '/api/orgs');
     expect(r.status).toBe(200);
     return r.json.find((o) => o.organizationId === id)!;
   }
@@ -325,19 +325,19 @@ describe('2-4. sunset serve', () => {
     const scan = await api(a, 'POST', `/api/orgs/${org1}/scan`);
     expect(scan.status, scan.text).toBe(202);
     return pollUntil(async () => {
-      const o = await orgView(org1);
+      const o = await organizationView(org1);
       return o.activeJob === null && o.latestPlan && o.latestPlan.planId !== previous ? o.latestPlan.planId : undefined;
     }, 'the scan and plan to finish', 30_000);
   }
 
   /** What a refused request must not change: settings, plans, runs, events, the emulator's contacts, the session. */
   async function fingerprint(): Promise<string> {
-    const orgs = (await api<OrgView[]>(a, 'GET', '/api/orgs')).json.map(({ quota: _quota, ...rest }) => rest);
+    const organizations = (await api<OrganizationView[]>(a, 'GET', '/api/orgs')).json.map(({ quota: _quota, ...rest }) => rest);
     const runs = (await api<Array<{ run: { runId: string; state: string }; counts: unknown }>>(a, 'GET', '/api/runs')).json.map((r) => [r.run.runId, r.run.state, r.counts]);
     const events = (await api<unknown[]>(a, 'GET', '/api/webhooks')).json;
     const session = (await api(a, 'GET', '/api/session')).status;
     const contacts = [...(await emu.statuses(org1))].concat([...(await emu.statuses(org2))]).sort();
-    return JSON.stringify({ orgs, runs, events, session, contacts });
+    return JSON.stringify({ organizations: organizations, runs, events, session, contacts });
   }
 
   it('users add takes the password from the environment; serve starts with the metrics token from a file; its listing holds no secret', async () => {
@@ -359,12 +359,12 @@ describe('2-4. sunset serve', () => {
   it('the working flow: policy, webhooks (hmac for both organizations), scan, approve, run, and a second plan', async () => {
     const policy = await api(a, 'PUT', `/api/orgs/${org1}/policy`, { text: `organization_id: "${org1}"\ninactivity: 24 months\nmax_changes: 4\n` });
     expect(policy.status, policy.text).toBe(200);
-    for (const org of [org1, org2]) {
-      const hook = await a.request<{ secret: string }>('PUT', `/api/orgs/${org}/webhook`, { body: { mode: 'hmac' } });
+    for (const organization of [org1, org2]) {
+      const hook = await a.request<{ secret: string }>('PUT', `/api/orgs/${organization}/webhook`, { body: { mode: 'hmac' } });
       expect(hook.status, hook.text).toBe(200);
-      webhookSecrets[org] = hook.json.secret;
-      secrets.add('webhook-secret', `the webhook secret of ${org}`, hook.json.secret);
-      answers.push({ where: `PUT /api/orgs/${org}/webhook`, text: hook.text, allowValues: [hook.json.secret] });
+      webhookSecrets[organization] = hook.json.secret;
+      secrets.add('webhook-secret', `the webhook secret of ${organization}`, hook.json.secret);
+      answers.push({ where: `PUT /api/orgs/${organization}/webhook`, text: hook.text, allowValues: [hook.json.secret] });
     }
     plan1 = await scanToPlan(undefined);
     const approve = await api<{ runId: string }>(a, 'POST', `/api/plans/${plan1}/approve`, { exclude: [] });
@@ -488,8 +488,8 @@ describe('2-4. sunset serve', () => {
     const linked = list.body.contacts.filter((c) => c.zcrm_account_id);
     expect(linked.length).toBeGreaterThanOrEqual(3);
     const [genuine, target1, target2] = linked as [RawContact, RawContact, RawContact];
-    const hook = async (org: string, body: string, headers: Record<string, string>, query = ''): Promise<{ status: number; text: string }> => {
-      const r = await raw('POST', `/hooks/crm/${org}${query}`, { 'content-type': 'application/json', ...headers }, body);
+    const hook = async (organization: string, body: string, headers: Record<string, string>, query = ''): Promise<{ status: number; text: string }> => {
+      const r = await raw('POST', `/hooks/crm/${organization}${query}`, { 'content-type': 'application/json', ...headers }, body);
       return { status: r.status, text: r.text };
     };
     const events = async (): Promise<Array<{ eventId: string; state: string; crmAccountId: string | null }>> =>
@@ -538,8 +538,8 @@ describe('2-4. sunset serve', () => {
       ['a valid signature of an hour-old timestamp', org1, forged1, signHook(webhookSecrets[org1]!, forged1, now - 3600), '', 401],
       ['the genuine request replayed as is', org1, genuineBody, genuineHeaders, '', 409],
     ];
-    for (const [name, org, body, headers, query, status] of cases) {
-      const r = await hook(org, body, headers, query);
+    for (const [name, organization, body, headers, query, status] of cases) {
+      const r = await hook(organization, body, headers, query);
       refusalsChecked++;
       expect(r.status, `${name}: ${r.text}`).toBe(status);
     }
@@ -606,7 +606,7 @@ function scanStoryFiles(when: string): void {
   collectEmulatorSecrets();
   const journalRowsAllow: Record<string, readonly SecretKind[]> = {
     // By design: HMAC needs the secret itself; the CSRF token is compared with what the page sends.
-    'org_settings.webhook_secret': ['webhook-secret'],
+    'organization_settings.webhook_secret': ['webhook-secret'],
     'sessions.csrf_token': ['csrf-token'],
   };
   for (const file of listFiles(dir)) {
@@ -648,12 +648,12 @@ describe('5. organization isolation in the emulator: a token for organization A 
     const token = tokens.access_token;
     expect(token).toMatch(/^1000\./);
 
-    const dump = (org: string): string => JSON.stringify({
-      organization: queryFile(emuDb, 'SELECT * FROM organizations WHERE organization_id = ?', [org]),
-      contacts: queryFile(emuDb, 'SELECT * FROM contacts WHERE organization_id = ? ORDER BY contact_id', [org]),
-      comments: queryFile(emuDb, 'SELECT * FROM contact_comments WHERE organization_id = ? ORDER BY comment_id', [org]),
-      transactions: queryFile(emuDb, 'SELECT * FROM transactions WHERE organization_id = ? ORDER BY transaction_id', [org]),
-      numbers: queryFile(emuDb, 'SELECT * FROM meta WHERE key LIKE ? ORDER BY key', [`seq:${org}:%`]),
+    const dump = (organization: string): string => JSON.stringify({
+      organization: queryFile(emuDb, 'SELECT * FROM organizations WHERE organization_id = ?', [organization]),
+      contacts: queryFile(emuDb, 'SELECT * FROM contacts WHERE organization_id = ? ORDER BY contact_id', [organization]),
+      comments: queryFile(emuDb, 'SELECT * FROM contact_comments WHERE organization_id = ? ORDER BY comment_id', [organization]),
+      transactions: queryFile(emuDb, 'SELECT * FROM transactions WHERE organization_id = ? ORDER BY transaction_id', [organization]),
+      numbers: queryFile(emuDb, 'SELECT * FROM meta WHERE key LIKE ? ORDER BY key', [`seq:${organization}:%`]),
     });
     const beforeA = dump(orgA);
     const beforeB = dump(orgB);
@@ -822,7 +822,7 @@ describe('1. no secret anywhere it does not belong', () => {
     // Controls: the scanners do see secrets where they live by design, so a clean result means something.
     expect(findLeaks('control', emu.proc.stdout, secrets).length, "the emulator's --json line").toBeGreaterThan(0);
     const rowsUnallowed = scanSqliteRows(join(dir, 'sunset.db'), secrets).leaks.map((l) => l.where.replace(/^.*: /, ''));
-    expect(rowsUnallowed).toEqual(expect.arrayContaining(['org_settings.webhook_secret', 'sessions.csrf_token']));
+    expect(rowsUnallowed).toEqual(expect.arrayContaining(['organization_settings.webhook_secret', 'sessions.csrf_token']));
     expect(listings.every((l) => l.environ.some((e) => e.startsWith('PATH=')))).toBe(true);
     expect(listings[0]!.cmdline).toContain('apply');
     expect(secrets.count('access-token')).toBeGreaterThanOrEqual(4);

@@ -123,12 +123,12 @@ describe('the emulator is killed and restarted while `sunset apply` runs', () =>
     };
     const first = await startEmulator(['--fault', 'latency:200,method=post,path=/contacts/*/inactive']);
     const origin = `http://127.0.0.1:${port}`;
-    const org = first.info.organizations[0]!.organization_id;
+    const organization = first.info.organizations[0]!.organization_id;
     const admin = async <T>(path: string): Promise<T> => (await (await fetch(`${origin}/__emulator/${path}`)).json()) as T;
     const db = join(dir, 'sunset.db');
     const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: origin };
     const run = (args: string[]): Promise<Exit> => cli.run([...args, '--db', db], { cwd: dir, env, timeoutMs: 120_000 });
-    writeFileSync(join(dir, 'policy.yaml'), `organization_id: "${org}"\ninactivity: 24 months\nfilters:\n  contact_type: [vendor]\nmax_changes: 30\n`);
+    writeFileSync(join(dir, 'policy.yaml'), `organization_id: "${organization}"\ninactivity: 24 months\nfilters:\n  contact_type: [vendor]\nmax_changes: 30\n`);
     expect((await run(['scan', '--policy', 'policy.yaml', '--quiet'])).code).toBe(0);
     const planned = await run(['plan', '--policy', 'policy.yaml', '--json']);
     const plan = JSON.parse(planned.stdout) as { planId: string; steps: Array<{ contactId: string }> };
@@ -159,9 +159,9 @@ describe('the emulator is killed and restarted while `sunset apply` runs', () =>
     // The contacts' own history (kept in the emulator's file across the restart).
     let once = 0;
     for (const step of plan.steps) {
-      const contact = (await (await fetch(`${origin}/books/v3/contacts/${step.contactId}?organization_id=${org}`, { headers: { authorization: `Zoho-oauthtoken ${(second.info as unknown as { accessToken: string }).accessToken}` } })).json()) as { contact: { status: string } };
+      const contact = (await (await fetch(`${origin}/books/v3/contacts/${step.contactId}?organization_id=${organization}`, { headers: { authorization: `Zoho-oauthtoken ${(second.info as unknown as { accessToken: string }).accessToken}` } })).json()) as { contact: { status: string } };
       expect(contact.contact.status, `contact ${step.contactId}`).toBe('inactive');
-      const comments = (await (await fetch(`${origin}/books/v3/contacts/${step.contactId}/comments?organization_id=${org}`, { headers: { authorization: `Zoho-oauthtoken ${(second.info as unknown as { accessToken: string }).accessToken}` } })).json()) as { contact_comments: Array<{ description: string }> };
+      const comments = (await (await fetch(`${origin}/books/v3/contacts/${step.contactId}/comments?organization_id=${organization}`, { headers: { authorization: `Zoho-oauthtoken ${(second.info as unknown as { accessToken: string }).accessToken}` } })).json()) as { contact_comments: Array<{ description: string }> };
       const marks = comments.contact_comments.filter((c) => c.description === 'Contact marked as inactive.').length;
       expect(marks, `times contact ${step.contactId} was marked inactive`).toBe(1);
       once++;

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunFromPlan, parsePolicy, type RunCounts, type RunRecord } from '../../src/engine/index.js';
 import {
-  nextRun, parseCron, type CronAnswer, type ErrorBody, type OrgView, type PlanDetail, type PlanRows, type RunDetail, type RunListItem, type RunView, type WebhookEventView, type WebhookSaved,
+  nextRun, parseCron, type CronAnswer, type ErrorBody, type OrganizationView, type PlanDetail, type PlanRows, type RunDetail, type RunListItem, type RunView, type WebhookEventView, type WebhookSaved,
 } from '../../src/service/index.js';
 import { parseCsvText } from '../helpers/cli.js';
 import { successfulStatusChanges } from '../helpers/engine.js';
@@ -25,11 +25,11 @@ beforeAll(async () => {
 });
 afterAll(async () => s.close());
 
-const orgView = async (org: string): Promise<OrgView> => {
-  const r = await session.get<OrgView[]>('/api/orgs');
+const organizationView = async (organization: string): Promise<OrganizationView> => {
+  const r = await session.get<OrganizationView[]>('/api/orgs');
   expect(r.status).toBe(200);
-  const found = r.json.find((o) => o.organizationId === org);
-  if (!found) throw new Error(`no org ${org} in /api/orgs`);
+  const found = r.json.find((o) => o.organizationId === organization);
+  if (!found) throw new Error(`no org ${organization} in /api/orgs`);
   return found;
 };
 
@@ -48,23 +48,23 @@ const settled = (runId: string, state = 'done'): Promise<RunDetail> =>
   }, `run ${runId} ${state}`);
 
 /** Runs scan + plan through the API and waits for the job's `done` event; returns the plan id. */
-const scanToPlan = async (org: string): Promise<string> => {
-  const r = await session.request<{ jobId: string }>('POST', `/api/orgs/${org}/scan`);
+const scanToPlan = async (organization: string): Promise<string> => {
+  const r = await session.request<{ jobId: string }>('POST', `/api/orgs/${organization}/scan`);
   expect(r.status, r.text).toBe(202);
   const jobId = r.json.jobId;
   expect(jobId).toEqual(expect.any(String));
   const done = await sse.waitFor((e) => e.type === 'job' && e.data.jobId === jobId && (e.data.state === 'done' || e.data.state === 'failed'), `job ${jobId} ends`);
   expect(done.data.state, JSON.stringify(done.data)).toBe('done');
-  expect(done.data.organizationId).toBe(org);
+  expect(done.data.organizationId).toBe(organization);
   expect(done.data.kind).toBe('scan');
   return done.data.planId as string;
 };
 
 describe('organizations', () => {
   it('lists every reachable organization in the documented shape, nothing configured yet', async () => {
-    const r = await session.get<OrgView[]>('/api/orgs');
+    const r = await session.get<OrganizationView[]>('/api/orgs');
     expect(r.status).toBe(200);
-    expect(r.json.map((o) => o.organizationId)).toEqual(s.orgs);
+    expect(r.json.map((o) => o.organizationId)).toEqual(s.organizations);
     for (const o of r.json) {
       expect(Object.keys(o).sort()).toEqual(['activeJob', 'contactUrl', 'latestPlan', 'latestSnapshot', 'name', 'organizationId', 'plan', 'policy', 'quota', 'schedule', 'target', 'webhook']);
       // On an emulator there is no Zoho Books web app to link to.
@@ -84,22 +84,22 @@ describe('organizations', () => {
   });
 
   it('answers 404 for an organization that is not reachable, and 405 for a wrong method', async () => {
-    for (const org of ['123456789', 'not-an-org']) {
-      const r = await session.request('PUT', `/api/orgs/${org}/policy`, { body: { text: policyFor('123456789') } });
-      expect(r.status, org).toBe(404);
+    for (const organization of ['123456789', 'not-an-org']) {
+      const r = await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: policyFor('123456789') } });
+      expect(r.status, organization).toBe(404);
       expect((r.json as { error: string }).error).toEqual(expect.any(String));
     }
-    expect((await session.request('DELETE', `/api/orgs/${s.org}/policy`)).status).toBe(405);
+    expect((await session.request('DELETE', `/api/orgs/${s.organization}/policy`)).status).toBe(405);
     expect((await session.get('/api/nothing-here')).status).toBe(404);
   });
 
   it('a wrong method says which methods the path takes (Allow); a path that is not percent-encoding answers 400, not a lookup', async () => {
-    const wrong = await session.request<ErrorBody>('DELETE', `/api/orgs/${s.org}/policy`);
+    const wrong = await session.request<ErrorBody>('DELETE', `/api/orgs/${s.organization}/policy`);
     expect(wrong.status).toBe(405);
     expect(wrong.json.error).toBe('DELETE is not allowed here');
     expect(wrong.headers.get('allow')).toBe('PUT');
     expect((await session.request('PUT', '/api/runs')).headers.get('allow')).toBe('GET, HEAD');
-    for (const path of ['/api/runs/%E0%A4%A', '/api/plans/%ZZ/rows', `/api/orgs/${s.org}%E0/policy`]) {
+    for (const path of ['/api/runs/%E0%A4%A', '/api/plans/%ZZ/rows', `/api/orgs/${s.organization}%E0/policy`]) {
       const r = await session.get<ErrorBody>(path);
       expect(r.status, path).toBe(400);
       expect(r.json.error, path).toBe('the path is not valid percent-encoding');
@@ -111,8 +111,8 @@ describe('organizations', () => {
 
 describe('policy', () => {
   it('a policy with problems answers 400 with every problem and saves nothing', async () => {
-    const bad = `organization_id: "${s.org}"\ninactivity: forever\nmax_chanegs: 5\n`;
-    const r = await session.request<{ error: string; problems: Array<{ line: number; column: number; path: string; message: string }> }>('PUT', `/api/orgs/${s.org}/policy`, { body: { text: bad } });
+    const bad = `organization_id: "${s.organization}"\ninactivity: forever\nmax_chanegs: 5\n`;
+    const r = await session.request<{ error: string; problems: Array<{ line: number; column: number; path: string; message: string }> }>('PUT', `/api/orgs/${s.organization}/policy`, { body: { text: bad } });
     expect(r.status).toBe(400);
     expect(r.json.error).toEqual(expect.any(String));
     expect(r.json.problems.length).toBeGreaterThanOrEqual(2);
@@ -120,26 +120,26 @@ describe('policy', () => {
       expect(p).toEqual({ line: expect.any(Number), column: expect.any(Number), path: expect.any(String), message: expect.any(String) });
     }
     expect(r.json.problems.map((p) => p.line).sort()).toEqual(expect.arrayContaining([2, 3]));
-    expect((await orgView(s.org)).policy.text).toBe('');
-    expect((await s.h.journal.policy(s.org))?.text ?? null).toBeNull();
+    expect((await organizationView(s.organization)).policy.text).toBe('');
+    expect((await s.h.journal.policy(s.organization))?.text ?? null).toBeNull();
   });
 
   it('a policy naming another organization, or a body without text, answers 400 and saves nothing', async () => {
-    const other = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text: policyFor(s.orgs[1]!) } });
+    const other = await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { text: policyFor(s.organizations[1]!) } });
     expect(other.status).toBe(400);
-    expect((other.json as { error: string }).error).toContain(s.orgs[1]!);
-    expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { policy: 'x' } })).status).toBe(400);
-    expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: '{not json' })).status).toBe(400);
-    expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: '[1]' })).status).toBe(400);
-    expect((await s.h.journal.policy(s.org))?.text ?? null).toBeNull();
+    expect((other.json as { error: string }).error).toContain(s.organizations[1]!);
+    expect((await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { policy: 'x' } })).status).toBe(400);
+    expect((await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: '{not json' })).status).toBe(400);
+    expect((await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: '[1]' })).status).toBe(400);
+    expect((await s.h.journal.policy(s.organization))?.text ?? null).toBeNull();
   });
 
   it('a good policy is saved and shown with no problems', async () => {
-    const text = policyFor(s.org, 'max_changes: 4\n');
-    const r = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text } });
+    const text = policyFor(s.organization, 'max_changes: 4\n');
+    const r = await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { text } });
     expect(r.status, r.text).toBe(200);
     expect(r.json).toEqual({ policy: { text, problems: [], saved: true } });
-    expect((await orgView(s.org)).policy).toEqual({ text, problems: [], saved: true });
+    expect((await organizationView(s.organization)).policy).toEqual({ text, problems: [], saved: true });
   });
 });
 
@@ -158,29 +158,29 @@ describe('schedule', () => {
       ['cap as text', { cron: '0 2 * * *', autoApplyMax: '5' }],
     ];
     for (const [name, body] of cases) {
-      const r = await session.request('PUT', `/api/orgs/${s.org}/schedule`, { body });
+      const r = await session.request('PUT', `/api/orgs/${s.organization}/schedule`, { body });
       expect(r.status, `${name}: ${r.text}`).toBe(400);
       expect((r.json as { error: string }).error, name).toEqual(expect.any(String));
     }
-    const noPolicy = await session.request('PUT', `/api/orgs/${s.orgs[1]}/schedule`, { body: { cron: '0 2 * * *' } });
+    const noPolicy = await session.request('PUT', `/api/orgs/${s.organizations[1]}/schedule`, { body: { cron: '0 2 * * *' } });
     expect(noPolicy.status).toBe(400);
-    expect((await s.store.settings(s.org)).cron).toBeNull();
-    expect((await s.store.settings(s.orgs[1]!)).cron).toBeNull();
+    expect((await s.store.settings(s.organization)).cron).toBeNull();
+    expect((await s.store.settings(s.organizations[1]!)).cron).toBeNull();
   });
 
   it('saves a cron (UTC) with its next run, and clears it with null', async () => {
     const now = s.h.clock.now();
-    const r = await session.request<OrgView>('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: '0 2 * * *', autoApplyMax: 50 } });
+    const r = await session.request<OrganizationView>('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: '0 2 * * *', autoApplyMax: 50 } });
     expect(r.status, r.text).toBe(200);
     const d = new Date(now);
     const today2am = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 2, 0, 0);
     const expected = today2am > now ? today2am : today2am + 86_400_000;
-    expect(r.json.organizationId).toBe(s.org);
+    expect(r.json.organizationId).toBe(s.organization);
     // Saved, not run: no scan has run, so no last run (it showed the time of the save).
     expect(r.json.schedule).toEqual({ cron: '0 2 * * *', autoApplyMax: 50, nextRunAt: expected, lastRunAt: null, description: 'Every day at 02:00 UTC.' });
-    expect((await orgView(s.org)).schedule.lastRunAt).toBeNull();
-    expect((await orgView(s.org)).schedule.nextRunAt).toBe(expected);
-    const cleared = await session.request<OrgView>('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: null, autoApplyMax: null } });
+    expect((await organizationView(s.organization)).schedule.lastRunAt).toBeNull();
+    expect((await organizationView(s.organization)).schedule.nextRunAt).toBe(expected);
+    const cleared = await session.request<OrganizationView>('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: null, autoApplyMax: null } });
     expect(cleared.status).toBe(200);
     expect(cleared.json.schedule.cron).toBeNull();
     expect(cleared.json.schedule.nextRunAt).toBeNull();
@@ -224,17 +224,17 @@ describe('the cron helper (GET /api/cron)', () => {
   });
 
   it('agrees with Save: what it calls valid saves, what it calls invalid is refused', async () => {
-    const before = await s.store.settings(s.org);
-    expect(await s.h.journal.policy(s.org), 'a schedule needs the policy saved above').toBeDefined();
+    const before = await s.store.settings(s.organization);
+    expect(await s.h.journal.policy(s.organization), 'a schedule needs the policy saved above').toBeDefined();
     for (const expr of ['0 2 * * *', '61 2 * * *', '0 0 31 4 *', '5/20 3 * * *', '0 0 * * 8', '1,,2 * * * *', '0 0 29 2 mon', '*/15 9-17 * jan-mar 1-5']) {
       const answer = await ask(expr);
-      const saved = await session.request('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: expr, autoApplyMax: null } });
+      const saved = await session.request('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: expr, autoApplyMax: null } });
       expect(saved.status, `${expr}: ${saved.text}`).toBe(answer.valid ? 200 : 400);
       if (!answer.valid) expect((saved.json as { error: string }).error).toBe(`cron: ${answer.error}`);
     }
     // A date that never comes is valid but never runs: no next times.
     expect(await ask('0 0 31 4 *')).toMatchObject({ valid: true, description: 'On day 31 of April at 00:00 UTC.', next: [] });
-    expect((await session.request('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron: before.cron, autoApplyMax: before.autoApplyMax } })).status).toBe(200);
+    expect((await session.request('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: before.cron, autoApplyMax: before.autoApplyMax } })).status).toBe(200);
     expect(await s.service.tick()).toEqual([]);
   });
 
@@ -248,28 +248,28 @@ describe('the cron helper (GET /api/cron)', () => {
 describe('webhook settings', () => {
   let secret = '';
   it('the first save creates a secret, shown only in that answer', async () => {
-    const r = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac' } });
+    const r = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'hmac' } });
     expect(r.status, r.text).toBe(200);
     expect(r.json.secret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
     secret = r.json.secret!;
     expect(r.json.webhook.mode).toBe('hmac');
     expect(r.json.webhook.configured).toBe(true);
-    const list = await session.get<OrgView[]>('/api/orgs');
+    const list = await session.get<OrganizationView[]>('/api/orgs');
     expect(list.text).not.toContain(secret);
-    expect(list.json.find((o) => o.organizationId === s.org)!.webhook).toMatchObject({ mode: 'hmac', configured: true });
+    expect(list.json.find((o) => o.organizationId === s.organization)!.webhook).toMatchObject({ mode: 'hmac', configured: true });
     // A later save without rotateSecret keeps it and does not show it.
     const mapping = { inactive: ['Churned', 'Gone'], active: ['Active'] };
-    const again = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mapping } });
+    const again = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mapping } });
     expect(again.status).toBe(200);
     expect(again.json.secret).toBeUndefined();
     expect(again.text).not.toContain(secret);
     expect(again.json.webhook).toEqual({ mode: 'hmac', configured: true, mapping, mappingFile: null });
-    expect((await s.store.settings(s.org)).webhookSecret).toBe(secret);
-    expect((await orgView(s.org)).webhook.mapping).toEqual(mapping);
+    expect((await s.store.settings(s.organization)).webhookSecret).toBe(secret);
+    expect((await organizationView(s.organization)).webhook.mapping).toEqual(mapping);
   });
 
   it('refuses a bad mode or mapping (400) and keeps the settings', async () => {
-    const before = await s.store.settings(s.org);
+    const before = await s.store.settings(s.organization);
     const cases: unknown[] = [
       { mode: 'plain' },
       { mapping: { inactive: 'Churned', active: [] } },
@@ -278,31 +278,31 @@ describe('webhook settings', () => {
       { mapping: { inactive: [5], active: [] } },
     ];
     for (const body of cases) {
-      const r = await session.request('PUT', `/api/orgs/${s.org}/webhook`, { body });
+      const r = await session.request('PUT', `/api/orgs/${s.organization}/webhook`, { body });
       expect(r.status, JSON.stringify(body)).toBe(400);
     }
-    expect(await s.store.settings(s.org)).toEqual(before);
+    expect(await s.store.settings(s.organization)).toEqual(before);
   });
 
   it('rotating makes a new secret; the old one stops working', async () => {
     const post = (key: string, eventId: string): Promise<HttpResult> => {
       const body = JSON.stringify({ crm_account_id: '4876000000000001', status: 'Prospect', event_id: eventId });
-      return s.fetch('POST', `/hooks/crm/${s.org}`, { body, headers: { 'content-type': 'application/json', ...signHook(key, body, Math.floor(s.h.clock.now() / 1000)) } });
+      return s.fetch('POST', `/hooks/crm/${s.organization}`, { body, headers: { 'content-type': 'application/json', ...signHook(key, body, Math.floor(s.h.clock.now() / 1000)) } });
     };
     expect((await post(secret, 'rot-1')).status).toBe(202);
-    const r = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { rotateSecret: true } });
+    const r = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { rotateSecret: true } });
     expect(r.status).toBe(200);
     expect(r.json.secret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
     expect(r.json.secret).not.toBe(secret);
     expect((await post(secret, 'rot-2')).status).toBe(401);
     expect((await post(r.json.secret!, 'rot-3')).status).toBe(202);
     secret = r.json.secret!;
-    const events = await session.get<WebhookEventView[]>(`/api/webhooks?org=${s.org}`);
+    const events = await session.get<WebhookEventView[]>(`/api/webhooks?org=${s.organization}`);
     expect(events.status).toBe(200);
     expect(events.json).toHaveLength(2);
-    expect(events.json.every((e) => e.state === 'ignored' && e.status === 'Prospect' && e.organizationId === s.org)).toBe(true);
+    expect(events.json.every((e) => e.state === 'ignored' && e.status === 'Prospect' && e.organizationId === s.organization)).toBe(true);
     expect(events.text).not.toContain(secret);
-    expect((await session.get<unknown[]>(`/api/webhooks?org=${s.orgs[1]}`)).json).toEqual([]);
+    expect((await session.get<unknown[]>(`/api/webhooks?org=${s.organizations[1]}`)).json).toEqual([]);
   });
 });
 
@@ -312,21 +312,21 @@ describe('scan, plan, approve, undo', () => {
   let excludedId = '';
 
   it('a scan without a policy answers 400', async () => {
-    const r = await session.request('POST', `/api/orgs/${s.orgs[1]}/scan`);
+    const r = await session.request('POST', `/api/orgs/${s.organizations[1]}/scan`);
     expect(r.status).toBe(400);
   });
 
   it('scan → plan runs in the background, reported on the SSE stream and in /api/orgs', async () => {
     const metricsBefore = await metrics();
     const seq = await s.h.lastSeq();
-    planId = await scanToPlan(s.org);
+    planId = await scanToPlan(s.organization);
     expect(planId).toMatch(/^plan_/);
-    const view = await orgView(s.org);
+    const view = await organizationView(s.organization);
     expect(view.latestPlan).toMatchObject({ planId, steps: 4, runId: null });
     expect(view.latestSnapshot?.contactCount).toBeGreaterThan(0);
     expect(view.activeJob).toBeNull();
     expect(view.quota?.remaining).toEqual(expect.any(Number));
-    const running = sse.events.filter((e) => e.type === 'job' && e.data.state === 'running' && e.data.organizationId === s.org);
+    const running = sse.events.filter((e) => e.type === 'job' && e.data.state === 'running' && e.data.organizationId === s.organization);
     expect(running.length).toBeGreaterThan(0);
     // The API calls metric counts exactly the Books calls the scan made (the emulator's log).
     const calls = (await s.h.requests({ since: seq })).filter((e) => e.path.startsWith('/books/v3/')).length;
@@ -339,7 +339,7 @@ describe('scan, plan, approve, undo', () => {
     const r = await session.get<PlanDetail>(`/api/plans/${planId}`);
     expect(r.status).toBe(200);
     expect(r.json.runId).toBeNull();
-    expect(r.json.plan).toMatchObject({ planId, organizationId: s.org, policyText: policyFor(s.org, 'max_changes: 4\n') });
+    expect(r.json.plan).toMatchObject({ planId, organizationId: s.organization, policyText: policyFor(s.organization, 'max_changes: 4\n') });
     expect(r.json.plan).toHaveProperty('asOf');
     expect(r.json.plan).toHaveProperty('cutoffDate');
     expect(r.json.plan).toHaveProperty('summary');
@@ -376,7 +376,7 @@ describe('scan, plan, approve, undo', () => {
     expect(r.status, r.text).toBe(202);
     runId = r.json.runId;
     const detail = await settled(runId);
-    expect(detail.run).toMatchObject({ runId, planId, organizationId: s.org, kind: 'plan', createdBy: 'admin' });
+    expect(detail.run).toMatchObject({ runId, planId, organizationId: s.organization, kind: 'plan', createdBy: 'admin' });
     expect(detail.counts).toMatchObject({ total: 3, changed: 3, pending: 0, inFlight: 0, failed: 0 });
     expect(detail.steps.map((st) => st.contactId).sort()).toEqual([...others].sort());
     for (const id of others) expect(await s.status(id)).toBe('inactive');
@@ -386,27 +386,27 @@ describe('scan, plan, approve, undo', () => {
     expect([...changes.keys()].sort()).toEqual([...others].sort());
     await sse.waitFor((e) => e.type === 'run' && e.data.runId === runId && e.data.state === 'done', 'the run done event');
     const runEvent = sse.events.find((e) => e.type === 'run' && e.data.runId === runId)!;
-    expect(runEvent.data).toMatchObject({ runId, organizationId: s.org });
+    expect(runEvent.data).toMatchObject({ runId, organizationId: s.organization });
     expect(runEvent.data.counts).toEqual(expect.objectContaining({ total: 3 }));
     expect((await session.get<{ runId: string }>(`/api/plans/${planId}`)).json.runId).toBe(runId);
-    expect((await orgView(s.org)).latestPlan?.runId).toBe(runId);
+    expect((await organizationView(s.organization)).latestPlan?.runId).toBe(runId);
   });
 
   it('a second approve answers 409 and creates nothing', async () => {
-    const before = (await s.h.journal.listRuns(s.org)).length;
+    const before = (await s.h.journal.listRuns(s.organization)).length;
     const r = await session.request<{ error: string; runId: string }>('POST', `/api/plans/${planId}/approve`, { body: { exclude: [] } });
     expect(r.status).toBe(409);
     expect(r.json.runId).toBe(runId);
-    expect((await s.h.journal.listRuns(s.org)).length).toBe(before);
+    expect((await s.h.journal.listRuns(s.organization)).length).toBe(before);
     expect((await session.request('POST', '/api/plans/plan_nope/approve', { body: {} })).status).toBe(404);
   });
 
   it('run list and run details', async () => {
-    const list = await session.get<RunListItem[]>(`/api/runs?org=${s.org}`);
+    const list = await session.get<RunListItem[]>(`/api/runs?org=${s.organization}`);
     expect(list.status).toBe(200);
     expect(list.json.map((x) => x.run.runId)).toContain(runId);
     expect(list.json.find((x) => x.run.runId === runId)!.counts.changed).toBe(3);
-    expect((await session.get<unknown[]>(`/api/runs?org=${s.orgs[1]}`)).json).toEqual([]);
+    expect((await session.get<unknown[]>(`/api/runs?org=${s.organizations[1]}`)).json).toEqual([]);
     const d = await runDetail(runId);
     expect(d.steps).toHaveLength(3);
     expect(d.steps.every((st) => st.state === 'done' && st.outcome === 'changed')).toBe(true);
@@ -420,7 +420,7 @@ describe('scan, plan, approve, undo', () => {
     const r = both.find((x) => x.status === 202)!;
     const refused = both.find((x) => x.status === 409)!;
     expect(refused.json.error).toMatch(new RegExp(`^Run ${runId} is already being undone by run ${r.json.runId}|^Run ${runId} was already undone by run ${r.json.runId}`));
-    expect((await s.h.journal.listRuns(s.org)).filter((x) => x.undoOf === runId)).toHaveLength(1);
+    expect((await s.h.journal.listRuns(s.organization)).filter((x) => x.undoOf === runId)).toHaveLength(1);
     expect(r.json.runId).not.toBe(runId);
     const d = await settled(r.json.runId);
     expect(d.run).toMatchObject({ kind: 'undo', undoOf: runId, createdBy: 'admin' });
@@ -430,28 +430,28 @@ describe('scan, plan, approve, undo', () => {
   });
 
   it('the audit trail as JSON and CSV, the same rows as the journal', async () => {
-    const json = await session.get<Array<Record<string, string>>>(`/api/audit?org=${s.org}&format=json`);
+    const json = await session.get<Array<Record<string, string>>>(`/api/audit?org=${s.organization}&format=json`);
     expect(json.status).toBe(200);
-    const journalRows = await s.h.journal.audit({ organizationId: s.org });
+    const journalRows = await s.h.journal.audit({ organizationId: s.organization });
     expect(json.json).toHaveLength(journalRows.length);
     expect(json.json).toHaveLength(6);
     expect(json.json.filter((row) => row.run_id === runId).every((row) => row.to === 'inactive' && row.who === 'admin')).toBe(true);
     expect(json.json.map((row) => row.contact_id)).not.toContain(excludedId);
-    const csv = await session.get(`/api/audit?org=${s.org}&format=csv`);
+    const csv = await session.get(`/api/audit?org=${s.organization}&format=csv`);
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const table = parseCsvText(csv.text);
     expect(table[0]).toEqual(['who', 'when', 'organization_id', 'run_id', 'run_kind', 'contact_id', 'contact_name', 'from', 'to', 'why']);
     expect(table.slice(1).map((row) => row[3])).toEqual(json.json.map((row) => row.run_id));
-    expect((await session.get<unknown[]>(`/api/audit?org=${s.orgs[1]}&format=json`)).json).toEqual([]);
+    expect((await session.get<unknown[]>(`/api/audit?org=${s.organizations[1]}&format=json`)).json).toEqual([]);
   });
 });
 
 describe('stop and resume', () => {
   it('stop pauses a run after the calls in flight; resume finishes it', async () => {
-    const text = policyFor(s.org, 'max_changes: 15\n');
-    expect((await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text } })).status).toBe(200);
-    const planId = await scanToPlan(s.org);
+    const text = policyFor(s.organization, 'max_changes: 15\n');
+    expect((await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { text } })).status).toBe(200);
+    const planId = await scanToPlan(s.organization);
     const plan = (await s.h.journal.getPlan(planId))!;
     expect(plan.steps.length).toBe(15);
     // Each status change takes a while, so the run is still going when the stop arrives.
@@ -461,7 +461,7 @@ describe('stop and resume', () => {
     expect(approved.status).toBe(202);
     const runId = approved.json.runId;
     await sse.waitFor((e) => e.type === 'run' && e.data.runId === runId && ((e.data.counts as RunCounts | undefined)?.changed ?? 0) > 0, 'the first changes');
-    expect((await orgView(s.org)).activeJob).toEqual({ kind: 'apply', id: runId });
+    expect((await organizationView(s.organization)).activeJob).toEqual({ kind: 'apply', id: runId });
     const stop = await session.request('POST', `/api/runs/${runId}/stop`);
     expect(stop.status, stop.text).toBe(202);
     const paused = await settled(runId, 'paused');
@@ -486,17 +486,17 @@ describe('stop and resume', () => {
 describe('webhook list, SSE and metrics', () => {
   it('the SSE stream carried run, job and webhook events in the documented shapes', () => {
     const job = sse.events.find((e) => e.type === 'job');
-    expect(job?.data).toEqual(expect.objectContaining({ jobId: expect.any(String), organizationId: s.org, kind: 'scan', state: expect.any(String) }));
+    expect(job?.data).toEqual(expect.objectContaining({ jobId: expect.any(String), organizationId: s.organization, kind: 'scan', state: expect.any(String) }));
     const run = sse.events.find((e) => e.type === 'run');
-    expect(run?.data).toEqual(expect.objectContaining({ runId: expect.any(String), organizationId: s.org, state: expect.any(String), counts: expect.any(Object) }));
+    expect(run?.data).toEqual(expect.objectContaining({ runId: expect.any(String), organizationId: s.organization, state: expect.any(String), counts: expect.any(Object) }));
     const webhook = sse.events.find((e) => e.type === 'webhook');
-    expect(webhook?.data).toEqual({ eventId: expect.stringMatching(/^evt_/), organizationId: s.org, state: 'ignored' });
+    expect(webhook?.data).toEqual({ eventId: expect.stringMatching(/^evt_/), organizationId: s.organization, state: 'ignored' });
   });
 
   it('/metrics has the documented metrics, and the numbers match the journal and the events', async () => {
     await s.h.t.admin('POST', '/__emulator/faults', { faults: ['429,code=1070,count=1,method=GET,path=/contacts'] });
     const before = await metrics();
-    await scanToPlan(s.org);
+    await scanToPlan(s.organization);
     const text = await metrics();
     expect(sample(text, 'sunset_api_rate_limited_total') - sample(before, 'sunset_api_rate_limited_total')).toBe(1);
     for (const [name, type] of [
@@ -510,11 +510,11 @@ describe('webhook list, SSE and metrics', () => {
     const runs = await s.h.journal.listRuns();
     const byKind = new Map<string, number>();
     for (const r of runs) byKind.set(`${r.organizationId}|${r.kind}|${r.state}`, (byKind.get(`${r.organizationId}|${r.kind}|${r.state}`) ?? 0) + 1);
-    expect(byKind.get(`${s.org}|plan|done`)).toBe(2);
-    expect(byKind.get(`${s.org}|undo|done`)).toBe(1);
+    expect(byKind.get(`${s.organization}|plan|done`)).toBe(2);
+    expect(byKind.get(`${s.organization}|undo|done`)).toBe(1);
     for (const [key, n] of byKind) {
-      const [org, kind, state] = key.split('|');
-      expect(sample(text, `sunset_runs{organization_id="${org}",kind="${kind}",state="${state}"}`), key).toBe(n);
+      const [organization, kind, state] = key.split('|');
+      expect(sample(text, `sunset_runs{organization_id="${organization}",kind="${kind}",state="${state}"}`), key).toBe(n);
     }
     expect(lines(text, 'sunset_runs{')).toHaveLength(byKind.size);
     // Steps by outcome.
@@ -526,15 +526,15 @@ describe('webhook list, SSE and metrics', () => {
       }
     }
     expect(outcomes.get('changed')).toBe(3 + 3 + 15);
-    for (const [outcome, n] of outcomes) expect(sample(text, `sunset_steps{organization_id="${s.org}",outcome="${outcome}"}`), outcome).toBe(n);
+    for (const [outcome, n] of outcomes) expect(sample(text, `sunset_steps{organization_id="${s.organization}",outcome="${outcome}"}`), outcome).toBe(n);
     // API calls and quota.
     expect(sample(text, 'sunset_api_calls_total')).toBe(s.stats().apiCalls);
-    const view = await orgView(s.org);
-    expect(sample(text, `sunset_quota_remaining{organization_id="${s.org}"}`)).toBe(view.quota!.remaining);
+    const view = await organizationView(s.organization);
+    expect(sample(text, `sunset_quota_remaining{organization_id="${s.organization}"}`)).toBe(view.quota!.remaining);
     // Webhook events by state, as /api/webhooks lists them.
     const events = (await session.get<Array<{ state: string }>>('/api/webhooks')).json;
     expect(events.length).toBe(2);
-    expect(sample(text, `sunset_webhook_events{organization_id="${s.org}",state="ignored"}`)).toBe(events.length);
+    expect(sample(text, `sunset_webhook_events{organization_id="${s.organization}",state="ignored"}`)).toBe(events.length);
   });
 
   it('/metrics also has Node\'s own metrics and latency histograms per route and per Zoho call outcome (prom-client)', async () => {
@@ -565,7 +565,7 @@ describe('verify, true run states and links to Zoho Books', () => {
   };
   /** The done plan run with the most steps (the one stopped and resumed above). */
   const biggestDoneRun = async (): Promise<RunRecord> => {
-    const runs = (await s.h.journal.listRuns(s.org)).filter((r) => r.kind === 'plan' && r.state === 'done');
+    const runs = (await s.h.journal.listRuns(s.organization)).filter((r) => r.kind === 'plan' && r.state === 'done');
     const sized = await Promise.all(runs.map(async (r) => ({ r, n: (await s.h.journal.runCounts(r.runId)).total })));
     return sized.sort((a, b) => b.n - a.n)[0]!.r;
   };
@@ -590,10 +590,10 @@ describe('verify, true run states and links to Zoho Books', () => {
     expect(twice.json.error).toBe(`run ${run.runId} is already being verified`);
     const done = await sse.waitFor((e) => e.type === 'job' && e.data.jobId === r.json.jobId && e.data.state !== 'running', 'the verify job ends');
     await s.h.t.admin('DELETE', '/__emulator/faults');
-    expect(done.data).toEqual({ jobId: r.json.jobId, kind: 'verify', runId: run.runId, organizationId: s.org, state: 'done', ok: true, message: 'no history lost' });
+    expect(done.data).toEqual({ jobId: r.json.jobId, kind: 'verify', runId: run.runId, organizationId: s.organization, state: 'done', ok: true, message: 'no history lost' });
     const progress = sse.events.filter((e) => e.type === 'job' && e.data.jobId === r.json.jobId && e.data.state === 'running');
     expect(progress.length).toBeGreaterThan(0);
-    for (const e of progress) expect(e.data).toMatchObject({ kind: 'verify', runId: run.runId, organizationId: s.org, message: expect.any(String) });
+    for (const e of progress) expect(e.data).toMatchObject({ kind: 'verify', runId: run.runId, organizationId: s.organization, message: expect.any(String) });
     // Nothing traded: what it read now is what the scan counted before the run.
     const counted = await s.h.journal.getFingerprint(run.runId, 'before');
     const after = await page(run.runId);
@@ -642,18 +642,18 @@ describe('verify, true run states and links to Zoho Books', () => {
   });
 
   it('a CRM run has no count from before it: not verifiable, and verify answers 409 and starts nothing', async () => {
-    const setup = await session.request<{ secret: string }>('PUT', `/api/orgs/${s.org}/webhook`, { body: { rotateSecret: true } });
+    const setup = await session.request<{ secret: string }>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { rotateSecret: true } });
     expect(setup.status, setup.text).toBe(200);
     // An active contact: a step of a fresh plan (plans made at one emulated instant tie for "latest").
-    const fresh = (await s.h.journal.getPlan(await scanToPlan(s.org)))!;
+    const fresh = (await s.h.journal.getPlan(await scanToPlan(s.organization)))!;
     const contactId = fresh.steps[0]!.contactId;
     expect(await s.status(contactId)).toBe('active');
     const body = JSON.stringify({ books_contact_id: contactId, status: 'Churned', event_id: 'api-verify-crm-1' });
-    const hook = await s.fetch('POST', `/hooks/crm/${s.org}`, { body, headers: { 'content-type': 'application/json', ...signHook(setup.json.secret, body, Math.floor(s.h.clock.now() / 1000)) } });
+    const hook = await s.fetch('POST', `/hooks/crm/${s.organization}`, { body, headers: { 'content-type': 'application/json', ...signHook(setup.json.secret, body, Math.floor(s.h.clock.now() / 1000)) } });
     expect(hook.status, hook.text).toBe(202);
     await s.service.processWebhooks();
     expect(await s.status(contactId)).toBe('inactive');
-    const crm = (await s.h.journal.listRuns(s.org)).find((r) => r.kind === 'crm')!;
+    const crm = (await s.h.journal.listRuns(s.organization)).find((r) => r.kind === 'crm')!;
     const view = await page(crm.runId);
     expect(view).toMatchObject({ verifiable: false, verification: null });
     const jobsBefore = sse.events.filter((e) => e.type === 'job' && e.data.kind === 'verify').length;
@@ -667,20 +667,20 @@ describe('verify, true run states and links to Zoho Books', () => {
   });
 
   it('a run approved but applied by no process is pending and not applying; left running without a driver it is interrupted; Resume applies it', async () => {
-    const plan = (await s.h.journal.getPlan(await scanToPlan(s.org)))!;
+    const plan = (await s.h.journal.getPlan(await scanToPlan(s.organization)))!;
     expect(plan.steps.length).toBeGreaterThanOrEqual(2);
     // What a service stopped right after an approval leaves: the run, and nobody applying it.
     const run = await createRunFromPlan(s.h.journal, { ...plan, steps: plan.steps.slice(0, 2) }, 'admin', s.h.clock.now());
     let view = await page(run.runId);
     expect(view.run).toMatchObject({ state: 'pending', status: 'pending', applying: false, driver: null });
-    const listed = await session.get<Array<{ run: RunView }>>(`/api/runs?org=${s.org}`);
+    const listed = await session.get<Array<{ run: RunView }>>(`/api/runs?org=${s.organization}`);
     expect(listed.json.find((x) => x.run.runId === run.runId)!.run).toMatchObject({ status: 'pending', applying: false });
     expect((await session.request('POST', `/api/runs/${run.runId}/stop`)).status, 'no process to stop').toBe(409);
     // What a process killed while applying leaves: running in the journal, no live driver.
     await s.h.journal.setRunState(run.runId, 'running', s.h.clock.now());
     view = await page(run.runId);
     expect(view.run).toMatchObject({ state: 'running', status: 'interrupted', applying: false });
-    expect((await session.get<Array<{ run: RunView }>>(`/api/runs?org=${s.org}`)).json.find((x) => x.run.runId === run.runId)!.run.status).toBe('interrupted');
+    expect((await session.get<Array<{ run: RunView }>>(`/api/runs?org=${s.organization}`)).json.find((x) => x.run.runId === run.runId)!.run.status).toBe('interrupted');
 
     await s.h.t.admin('POST', '/__emulator/faults', { faults: ['latency:400,method=POST,path=/contacts/*/inactive'] });
     const resumed = await session.request('POST', `/api/runs/${run.runId}/resume`);
@@ -703,24 +703,24 @@ describe('links to the Zoho Books web app', () => {
     const zoho = await startTestService({ contacts: 30, target: 'zoho:EU' });
     try {
       const admin = await zoho.login();
-      const orgs = await admin.get<OrgView[]>('/api/orgs');
-      expect(orgs.status).toBe(200);
-      for (const o of orgs.json) {
+      const organizations = await admin.get<OrganizationView[]>('/api/orgs');
+      expect(organizations.status).toBe(200);
+      for (const o of organizations.json) {
         expect(o.target).toBe('zoho:EU');
         expect(o.contactUrl).toBe(`https://books.zoho.eu/app/${o.organizationId}#/contacts/`);
       }
-      expect((await admin.request('PUT', `/api/orgs/${zoho.org}/policy`, { body: { text: policyFor(zoho.org, 'max_changes: 2\n') } })).status).toBe(200);
+      expect((await admin.request('PUT', `/api/orgs/${zoho.organization}/policy`, { body: { text: policyFor(zoho.organization, 'max_changes: 2\n') } })).status).toBe(200);
       const stream = await zoho.events(admin);
-      const scan = await admin.request<{ jobId: string }>('POST', `/api/orgs/${zoho.org}/scan`);
+      const scan = await admin.request<{ jobId: string }>('POST', `/api/orgs/${zoho.organization}/scan`);
       const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scan.json.jobId && e.data.state !== 'running', 'the scan ends');
       stream.close();
       expect(job.data.state, JSON.stringify(job.data)).toBe('done');
       const plan = await admin.get<{ contactUrl: string | null }>(`/api/plans/${String(job.data.planId)}`);
-      expect(plan.json.contactUrl).toBe(`https://books.zoho.eu/app/${zoho.org}#/contacts/`);
+      expect(plan.json.contactUrl).toBe(`https://books.zoho.eu/app/${zoho.organization}#/contacts/`);
       const approved = await admin.request<{ runId: string }>('POST', `/api/plans/${String(job.data.planId)}/approve`, { body: {} });
       expect(approved.status, approved.text).toBe(202);
       const run = await admin.get<{ contactUrl: string | null }>(`/api/runs/${approved.json.runId}`);
-      expect(run.json.contactUrl).toBe(`https://books.zoho.eu/app/${zoho.org}#/contacts/`);
+      expect(run.json.contactUrl).toBe(`https://books.zoho.eu/app/${zoho.organization}#/contacts/`);
       await until(async () => ((await zoho.h.journal.getRun(approved.json.runId))?.state === 'done' && zoho.service.runner.activeJobs().length === 0 ? true : undefined), 'the run done');
     } finally {
       await zoho.close();

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword, type OrgView, type SessionView } from '../../src/service/index.js';
+import { hashPassword, verifyPassword, type OrganizationView, type SessionView } from '../../src/service/index.js';
 import { createHarness } from '../helpers/cli.js';
 import { PASSWORD, policyFor, startTestService, USER, type TestService } from '../helpers/service.js';
 
@@ -51,19 +51,19 @@ describe('anonymous access', () => {
   });
 
   it('refuses every API route with 401 and changes nothing', async () => {
-    const org = s.org;
+    const organization = s.organization;
     const routes: Array<[string, string, string?]> = [
       ['GET', '/api/session'],
       ['GET', '/api/orgs'],
-      ['PUT', `/api/orgs/${org}/policy`, JSON.stringify({ text: policyFor(org) })],
-      ['PUT', `/api/orgs/${org}/schedule`, JSON.stringify({ cron: '0 2 * * *' })],
-      ['PUT', `/api/orgs/${org}/webhook`, JSON.stringify({ mode: 'hmac' })],
-      ['POST', `/api/orgs/${org}/scan`],
+      ['PUT', `/api/orgs/${organization}/policy`, JSON.stringify({ text: policyFor(organization) })],
+      ['PUT', `/api/orgs/${organization}/schedule`, JSON.stringify({ cron: '0 2 * * *' })],
+      ['PUT', `/api/orgs/${organization}/webhook`, JSON.stringify({ mode: 'hmac' })],
+      ['POST', `/api/orgs/${organization}/scan`],
       ['GET', '/api/plans/plan_x'],
       ['GET', '/api/plans/plan_x/rows'],
       ['POST', '/api/plans/plan_x/approve', '{}'],
       ['GET', '/api/runs'],
-      ['GET', `/api/runs?org=${org}`],
+      ['GET', `/api/runs?org=${organization}`],
       ['GET', '/api/runs/run-x'],
       ['POST', '/api/runs/run-x/undo'],
       ['POST', '/api/runs/run-x/resume'],
@@ -84,11 +84,11 @@ describe('anonymous access', () => {
     // The same with a made-up session cookie.
     const forged = await s.fetch('GET', '/api/orgs', { headers: { cookie: 'sunset_session=forged-token-value' } });
     expect(forged.status).toBe(401);
-    const settings = await s.store.settings(org);
-    expect(await s.h.journal.policy(org)).toBeUndefined();
+    const settings = await s.store.settings(organization);
+    expect(await s.h.journal.policy(organization)).toBeUndefined();
     expect(settings.cron).toBeNull();
     expect(settings.webhookSecret).toBeNull();
-    expect(await s.h.journal.latestSnapshot(org)).toBeUndefined();
+    expect(await s.h.journal.latestSnapshot(organization)).toBeUndefined();
     expect(s.service.runner.activeJobs()).toEqual([]);
   });
 
@@ -157,9 +157,9 @@ describe('sign-in', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('x-frame-options')).toBe('DENY');
-    const orgs = await session.get<OrgView[]>('/api/orgs');
-    expect(orgs.status).toBe(200);
-    expect(orgs.json.map((o) => o.organizationId)).toEqual(s.orgs);
+    const organizations = await session.get<OrganizationView[]>('/api/orgs');
+    expect(organizations.status).toBe(200);
+    expect(organizations.json.map((o) => o.organizationId)).toEqual(s.organizations);
   });
 
   it('refuses a wrong password and an unknown user alike, without a cookie', async () => {
@@ -306,32 +306,32 @@ describe('CSRF and same-origin checks', () => {
   it('a state change without or with a wrong X-CSRF-Token is refused with 403 and nothing changes', async () => {
     const session = await s.login();
     const other = await s.login();
-    const body = { text: policyFor(s.org) };
+    const body = { text: policyFor(s.organization) };
     for (const [name, csrf] of [['no token', null], ['wrong token', 'not-the-token'], ['another session\'s token', other.csrfToken], ['empty token', '']] as const) {
-      const r = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body, csrf });
+      const r = await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body, csrf });
       expect(r.status, name).toBe(403);
       expect((r.json as { error: string }).error, name).toMatch(/CSRF/i);
     }
-    for (const [method, path] of [['POST', `/api/orgs/${s.org}/scan`], ['PUT', `/api/orgs/${s.org}/webhook`], ['PUT', `/api/orgs/${s.org}/schedule`]]) {
+    for (const [method, path] of [['POST', `/api/orgs/${s.organization}/scan`], ['PUT', `/api/orgs/${s.organization}/webhook`], ['PUT', `/api/orgs/${s.organization}/schedule`]]) {
       const r = await session.request(method!, path!, { body: { mode: 'hmac', cron: '0 2 * * *' }, csrf: null });
       expect(r.status, `${method} ${path}`).toBe(403);
     }
-    const settings = await s.store.settings(s.org);
-    expect(await s.h.journal.policy(s.org)).toBeUndefined();
+    const settings = await s.store.settings(s.organization);
+    expect(await s.h.journal.policy(s.organization)).toBeUndefined();
     expect(settings.webhookSecret).toBeNull();
     expect(settings.cron).toBeNull();
     expect(s.service.runner.activeJobs()).toEqual([]);
-    expect(await s.h.journal.latestSnapshot(s.org)).toBeUndefined();
+    expect(await s.h.journal.latestSnapshot(s.organization)).toBeUndefined();
     // With the token, the same request works.
-    const ok = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body });
+    const ok = await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body });
     expect(ok.status).toBe(200);
-    expect((await s.h.journal.policy(s.org))?.text).toBe(body.text);
+    expect((await s.h.journal.policy(s.organization))?.text).toBe(body.text);
   });
 
   it('a cross-site request is refused with 403 even with the right token', async () => {
     const session = await s.login();
-    const before = (await s.h.journal.policy(s.org))?.text;
-    const text = policyFor(s.org, 'max_changes: 7\n');
+    const before = (await s.h.journal.policy(s.organization))?.text;
+    const text = policyFor(s.organization, 'max_changes: 7\n');
     const cases: Array<[string, Record<string, string>]> = [
       ['a cross-site Origin', { origin: 'http://evil.example' }],
       ['Origin: null', { origin: 'null' }],
@@ -339,12 +339,12 @@ describe('CSRF and same-origin checks', () => {
       ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
     ];
     for (const [name, headers] of cases) {
-      const r = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text }, headers });
+      const r = await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { text }, headers });
       expect(r.status, name).toBe(403);
     }
-    expect((await s.h.journal.policy(s.org))?.text).toBe(before);
+    expect((await s.h.journal.policy(s.organization))?.text).toBe(before);
     // Same-origin requests (as a browser sends them) pass.
-    const same = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text }, headers: { origin: s.origin, 'sec-fetch-site': 'same-origin' } });
+    const same = await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { text }, headers: { origin: s.origin, 'sec-fetch-site': 'same-origin' } });
     expect(same.status).toBe(200);
   });
 

@@ -25,10 +25,10 @@ describe('the rows document of a large plan', () => {
   beforeAll(async () => {
     s = await startTestService({ contacts: 3000 });
     session = await s.login();
-    const policy = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text: `organization_id: "${s.org}"\ninactivity: 1 days\nmax_changes: 100000\n` } });
+    const policy = await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { text: `organization_id: "${s.organization}"\ninactivity: 1 days\nmax_changes: 100000\n` } });
     expect(policy.status, policy.text).toBe(200);
-    expect((await session.request('POST', `/api/orgs/${s.org}/scan`)).status).toBe(202);
-    planId = await until(async () => (s.service.runner.activeJobs().length === 0 ? s.h.journal.latestPlanId(s.org) : undefined), 'the scan and plan', 60_000);
+    expect((await session.request('POST', `/api/orgs/${s.organization}/scan`)).status).toBe(202);
+    planId = await until(async () => (s.service.runner.activeJobs().length === 0 ? s.h.journal.latestPlanId(s.organization) : undefined), 'the scan and plan', 60_000);
   });
   afterAll(async () => s.close());
 
@@ -96,12 +96,12 @@ describe('over a socket', () => {
 
   it('an ordinary answer is gzipped; the event stream is not, and its first bytes arrive at once', async () => {
     const cookie = `sunset_session=${session.token}`;
-    const orgs = await get('/api/orgs', { cookie, 'accept-encoding': BROWSER_ACCEPTS });
-    expect(orgs.statusCode).toBe(200);
-    expect(orgs.headers['content-encoding']).toBe('gzip');
+    const organizations = await get('/api/orgs', { cookie, 'accept-encoding': BROWSER_ACCEPTS });
+    expect(organizations.statusCode).toBe(200);
+    expect(organizations.headers['content-encoding']).toBe('gzip');
     const chunks: Buffer[] = [];
-    for await (const chunk of orgs) chunks.push(chunk as Buffer);
-    expect((JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as Array<{ organizationId: string }>).map((o) => o.organizationId)).toEqual(s.orgs);
+    for await (const chunk of organizations) chunks.push(chunk as Buffer);
+    expect((JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as Array<{ organizationId: string }>).map((o) => o.organizationId)).toEqual(s.organizations);
 
     const events = await get('/api/events', { cookie, 'accept-encoding': BROWSER_ACCEPTS });
     try {
@@ -120,17 +120,17 @@ describe('over a socket', () => {
   });
 
   it('answers to anything but GET are never compressed (a few dozen bytes each: a CRM burst paid for gzip)', async () => {
-    const policy = await session.request<{ policy: { text: string; saved: boolean } }>('PUT', `/api/orgs/${s.org}/policy`, {
-      body: { text: `organization_id: "${s.org}"\ninactivity: 24 months\n` },
+    const policy = await session.request<{ policy: { text: string; saved: boolean } }>('PUT', `/api/orgs/${s.organization}/policy`, {
+      body: { text: `organization_id: "${s.organization}"\ninactivity: 24 months\n` },
       headers: { 'accept-encoding': BROWSER_ACCEPTS },
     });
     expect(policy.status, policy.text).toBe(200);
     expect(policy.json.policy.text).toContain('24 months');
     expect(policy.headers.get('content-encoding')).toBeNull();
     // The same client, a GET: compressed, so the header above was not lost on the way.
-    const orgs = await session.request('GET', '/api/orgs', { headers: { 'accept-encoding': BROWSER_ACCEPTS } });
-    expect(orgs.headers.get('content-encoding')).toBe('gzip');
-    const hook = await s.fetch('POST', `/hooks/crm/${s.org}`, { body: '{}', headers: { 'content-type': 'application/json', 'accept-encoding': BROWSER_ACCEPTS } });
+    const organizations = await session.request('GET', '/api/orgs', { headers: { 'accept-encoding': BROWSER_ACCEPTS } });
+    expect(organizations.headers.get('content-encoding')).toBe('gzip');
+    const hook = await s.fetch('POST', `/hooks/crm/${s.organization}`, { body: '{}', headers: { 'content-type': 'application/json', 'accept-encoding': BROWSER_ACCEPTS } });
     expect(hook.status).toBeGreaterThanOrEqual(400);
     expect(hook.headers.get('content-encoding')).toBeNull();
   });

@@ -85,7 +85,7 @@ async function trial(kind: 'lookup' | 'status-change'): Promise<void> {
   // 1. The first process: set up the webhook, accept one event, get killed.
   const first = await serve(db, home);
   const session: SignedIn = await signIn(first.origin);
-  const configured = await session.request<{ secret: string }>('PUT', `/api/orgs/${t.org}/webhook`, { body: { mode: 'hmac' } });
+  const configured = await session.request<{ secret: string }>('PUT', `/api/orgs/${t.organization}/webhook`, { body: { mode: 'hmac' } });
   expect(configured.status, configured.text).toBe(200);
   const secret = configured.json.secret;
   const contact = linked.shift()!;
@@ -95,7 +95,7 @@ async function trial(kind: 'lookup' | 'status-change'): Promise<void> {
   expect((await t.admin('POST', '/__emulator/faults', { faults: [fault] })).status).toBe(200);
 
   const body = JSON.stringify({ crm_account_id: contact.zcrm_account_id, status: 'Churned', event_id: `crash-${kind}` });
-  const accepted = await fetch(`${first.origin}/hooks/crm/${t.org}`, {
+  const accepted = await fetch(`${first.origin}/hooks/crm/${t.organization}`, {
     method: 'POST', body, headers: { 'content-type': 'application/json', ...signHook(secret, body, Math.floor(Date.now() / 1000)) },
   });
   const answer = (await accepted.json()) as { eventId: string; state: string };
@@ -127,7 +127,7 @@ async function trial(kind: 'lookup' | 'status-change'): Promise<void> {
   const second = await serve(db, home);
   const again = await sessionFor(second.origin, session.token); // sessions live in the journal too
   const applied = await until(async () => {
-    const r = await again.get<Array<{ eventId: string; state: string; runId: string | null }>>(`/api/webhooks?org=${t.org}`);
+    const r = await again.get<Array<{ eventId: string; state: string; runId: string | null }>>(`/api/webhooks?org=${t.organization}`);
     const e = r.json.find((x) => x.eventId === answer.eventId);
     return e && e.state !== 'accepted' && e.state !== 'processing' ? e : undefined;
   }, `event ${answer.eventId} settles after the restart`);
@@ -141,7 +141,7 @@ async function trial(kind: 'lookup' | 'status-change'): Promise<void> {
   }, 'the crm run done');
   expect(run.run.kind).toBe('crm');
   expect(run.counts).toMatchObject({ total: 1, changed: 1 });
-  const events = await again.get<unknown[]>(`/api/webhooks?org=${t.org}`);
+  const events = await again.get<unknown[]>(`/api/webhooks?org=${t.organization}`);
   expect(events.json).toHaveLength(1);
 
   // Neither process wrote a secret to its output.

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MappingFileError, parseMappingFile, type ErrorBody, type HookAccepted, type OrgView, type WebhookSaved } from '../../src/service/index.js';
+import { MappingFileError, parseMappingFile, type ErrorBody, type HookAccepted, type OrganizationView, type WebhookSaved } from '../../src/service/index.js';
 import { cleanRefusal, createHarness } from '../helpers/cli.js';
 import { startTestService, type SignedIn, type TestService } from '../helpers/service.js';
 
@@ -80,7 +80,7 @@ describe('a service with a mapping file', () => {
       contacts: 40,
       mappingFile: ([first]) => ({ path: 'crm-mapping.yaml', organizations: { [first!]: { inactive: ['Gone'], active: ['Back'] } } }),
     });
-    other = s.orgs[1]!;
+    other = s.organizations[1]!;
     session = await s.login();
   });
   afterAll(async () => {
@@ -88,8 +88,8 @@ describe('a service with a mapping file', () => {
   });
 
   it('the organization view shows the file\'s mapping and where it comes from; the other keeps its own', async () => {
-    const r = await session.get<OrgView[]>('/api/orgs');
-    const mine = r.json.find((o) => o.organizationId === s.org)!;
+    const r = await session.get<OrganizationView[]>('/api/orgs');
+    const mine = r.json.find((o) => o.organizationId === s.organization)!;
     expect(mine.webhook).toMatchObject({ mapping: { inactive: ['Gone'], active: ['Back'] }, mappingFile: 'crm-mapping.yaml' });
     const theirs = r.json.find((o) => o.organizationId === other)!;
     expect(theirs.webhook.mappingFile).toBeNull();
@@ -97,11 +97,11 @@ describe('a service with a mapping file', () => {
   });
 
   it('the API refuses to change a mapping that comes from the file (409) and saves nothing; mode and secret still work', async () => {
-    const refused = await session.request<ErrorBody>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac', mapping: { inactive: ['X'], active: ['Y'] } } });
+    const refused = await session.request<ErrorBody>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'hmac', mapping: { inactive: ['X'], active: ['Y'] } } });
     expect(refused.status).toBe(409);
     expect(refused.json.error).toContain('crm-mapping.yaml');
-    expect((await s.store.settings(s.org)).webhookSecret).toBeNull();
-    const ok = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'secret' } });
+    expect((await s.store.settings(s.organization)).webhookSecret).toBeNull();
+    const ok = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'secret' } });
     expect(ok.status, ok.text).toBe(200);
     expect(ok.json.webhook).toMatchObject({ mapping: { inactive: ['Gone'], active: ['Back'] }, mappingFile: 'crm-mapping.yaml' });
     secret = ok.json.secret ?? '';
@@ -113,7 +113,7 @@ describe('a service with a mapping file', () => {
   it('webhooks follow the file: its value applies, the saved default does not', async () => {
     const contacts = (await s.h.t.call<{ contacts: Array<{ contact_id: string; status: string }> }>('GET', '/contacts', { query: { filter_by: 'Status.Active' } })).body.contacts;
     const [a, b] = contacts;
-    const send = (contactId: string, status: string) => s.fetch<HookAccepted>('POST', `/hooks/crm/${s.org}`, {
+    const send = (contactId: string, status: string) => s.fetch<HookAccepted>('POST', `/hooks/crm/${s.organization}`, {
       body: JSON.stringify({ books_contact_id: contactId, status }), headers: { 'content-type': 'application/json', 'x-sunset-secret': secret },
     });
     const gone = await send(a!.contact_id, 'Gone');
@@ -121,7 +121,7 @@ describe('a service with a mapping file', () => {
     const churned = await send(b!.contact_id, 'Churned');
     expect(churned.status, churned.text).toBe(202);
     await s.service.processWebhooks();
-    const events = await s.store.events(s.org, 10);
+    const events = await s.store.events(s.organization, 10);
     expect(events.find((e) => e.eventId === gone.json.eventId)).toMatchObject({ action: 'deactivate', state: 'applied' });
     expect(events.find((e) => e.eventId === churned.json.eventId)).toMatchObject({ action: null, state: 'ignored' });
     expect(await s.status(a!.contact_id)).toBe('inactive');

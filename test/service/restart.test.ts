@@ -44,10 +44,10 @@ async function place(changes: number): Promise<Place> {
   const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_PASSWORD: PASSWORD };
   const cli = (args: string[]): Promise<Exit> => h.run([...args, '--db', db], { cwd: dir, env, timeoutMs: 60_000 });
   expect((await cli(['users', 'add', USER])).code).toBe(0);
-  expect((await cli(['policy', 'init', 'policy.yaml', '--org', emu.org, '--emulator', emu.origin])).code).toBe(0);
+  expect((await cli(['policy', 'init', 'policy.yaml', '--org', emu.organization, '--emulator', emu.origin])).code).toBe(0);
   writeFileSync(join(dir, 'policy.yaml'), readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/^max_changes: \d+$/m, `max_changes: ${changes}`));
   expect((await cli(['scan', '--policy', 'policy.yaml', '--emulator', emu.origin, '--per-minute', '6000'])).code).toBe(0);
-  const plan = await cli(['plan', '--org', emu.org, '--json']);
+  const plan = await cli(['plan', '--org', emu.organization, '--json']);
   expect(plan.code, show(plan)).toBe(0);
   return { dir, db, env, cli, planId: (JSON.parse(plan.stdout) as { planId: string }).planId };
 }
@@ -187,17 +187,17 @@ describe('one policy per organization, shared by the CLI and the service', () =>
     const fileText = readFileSync(join(p.dir, 'policy.yaml'), 'utf8');
     const service = await serve(p);
     const session = await signIn(service.origin);
-    const orgs = await session.get<Array<{ organizationId: string; policy: { text: string; saved: boolean } }>>('/api/orgs');
-    expect(orgs.json.find((o) => o.organizationId === emu.org)?.policy).toMatchObject({ text: fileText, saved: true });
+    const organizations = await session.get<Array<{ organizationId: string; policy: { text: string; saved: boolean } }>>('/api/orgs');
+    expect(organizations.json.find((o) => o.organizationId === emu.organization)?.policy).toMatchObject({ text: fileText, saved: true });
 
     const uiText = fileText.replace(/^max_changes: \d+$/m, 'max_changes: 2');
-    expect((await session.request('PUT', `/api/orgs/${emu.org}/policy`, { body: { text: uiText } })).status).toBe(200);
+    expect((await session.request('PUT', `/api/orgs/${emu.organization}/policy`, { body: { text: uiText } })).status).toBe(200);
     service.proc.kill('SIGTERM');
     await service.proc.exited;
 
-    const scanned = await p.cli(['scan', '--org', emu.org, '--emulator', emu.origin, '--per-minute', '6000']);
+    const scanned = await p.cli(['scan', '--org', emu.organization, '--emulator', emu.origin, '--per-minute', '6000']);
     expect(scanned.code, show(scanned)).toBe(0);
-    const planned = await p.cli(['plan', '--org', emu.org, '--json']);
+    const planned = await p.cli(['plan', '--org', emu.organization, '--json']);
     expect(planned.code, show(planned)).toBe(0);
     const plan = JSON.parse(planned.stdout) as { policyText: string; steps: unknown[] };
     expect(plan.policyText).toBe(uiText);

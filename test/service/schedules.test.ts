@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJournal, openSqlite, type RunRecord } from '../../src/engine/index.js';
-import { createServiceStore, CronError, describeCron, nextRun, parseCron, type OrgView, type PlanDetail, type ScheduleView } from '../../src/service/index.js';
+import { createServiceStore, CronError, describeCron, nextRun, parseCron, type OrganizationView, type PlanDetail, type ScheduleView } from '../../src/service/index.js';
 import { tempDir } from '../helpers/emulator.js';
 import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
@@ -173,11 +173,11 @@ describe('the scheduler', () => {
   afterAll(async () => s.close());
 
   const setPolicy = async (extra: string): Promise<void> => {
-    const r = await session.request('PUT', `/api/orgs/${s.org}/policy`, { body: { text: policyFor(s.org, extra) } });
+    const r = await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { text: policyFor(s.organization, extra) } });
     expect(r.status, r.text).toBe(200);
   };
   const setSchedule = async (cron: string | null, autoApplyMax: number | null): Promise<void> => {
-    const r = await session.request('PUT', `/api/orgs/${s.org}/schedule`, { body: { cron, autoApplyMax } });
+    const r = await session.request('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron, autoApplyMax } });
     expect(r.status, r.text).toBe(200);
   };
   /** Moves the clock to the next full hour (+ `plusMs`). */
@@ -188,8 +188,8 @@ describe('the scheduler', () => {
     return target;
   };
   const schedule = async (): Promise<ScheduleView> =>
-    (await session.get<OrgView[]>('/api/orgs')).json.find((o) => o.organizationId === s.org)!.schedule;
-  const latestPlanId = async (): Promise<string | undefined> => (await s.h.journal.latestPlan(s.org))?.planId;
+    (await session.get<OrganizationView[]>('/api/orgs')).json.find((o) => o.organizationId === s.organization)!.schedule;
+  const latestPlanId = async (): Promise<string | undefined> => (await s.h.journal.latestPlan(s.organization))?.planId;
   const idle = (): boolean => s.service.runner.activeJobs().length === 0;
   const newPlan = (previous: string | undefined): Promise<string> =>
     until(async () => {
@@ -208,7 +208,7 @@ describe('the scheduler', () => {
     expect(await latestPlanId()).toBeUndefined();
     await s.advance(1);
     const due = s.h.clock.now();
-    expect(await s.service.tick()).toEqual([s.org]);
+    expect(await s.service.tick()).toEqual([s.organization]);
     const planId = await newPlan(undefined);
     expect((await s.h.journal.getPlan(planId))!.steps.length).toBe(3);
     // Marked as run: the next tick does nothing, the next run is an hour on.
@@ -220,19 +220,19 @@ describe('the scheduler', () => {
     expect(await schedule()).toMatchObject({ cron: '30 * * * *', lastRunAt: due, nextRunAt: due + 1_800_000 });
     await setSchedule('0 * * * *', null);
     // No cap: nothing is applied.
-    expect(await s.h.journal.listRuns(s.org)).toEqual([]);
+    expect(await s.h.journal.listRuns(s.organization)).toEqual([]);
   });
 
   it('auto-applies a plan with at most autoApplyMax steps', async () => {
     await setSchedule('0 * * * *', 5);
     const previous = await latestPlanId();
     await toNextHour();
-    expect(await s.service.tick()).toEqual([s.org]);
+    expect(await s.service.tick()).toEqual([s.organization]);
     const planId = await newPlan(previous);
     const plan = (await s.h.journal.getPlan(planId))!;
     expect(plan.steps.length).toBe(3);
     const run = await until(async () => {
-      const r = (await s.h.journal.listRuns(s.org)).find((x) => x.planId === planId);
+      const r = (await s.h.journal.listRuns(s.organization)).find((x) => x.planId === planId);
       return r && r.state === 'done' && idle() ? r : undefined;
     }, 'the auto-applied run');
     expect(run).toMatchObject({ kind: 'plan', createdBy: 'schedule' });
@@ -244,15 +244,15 @@ describe('the scheduler', () => {
     await setPolicy('max_changes: 4\n');
     await setSchedule('0 * * * *', 2);
     const previous = await latestPlanId();
-    const runsBefore = (await s.h.journal.listRuns(s.org)).length;
+    const runsBefore = (await s.h.journal.listRuns(s.organization)).length;
     await toNextHour();
-    expect(await s.service.tick()).toEqual([s.org]);
+    expect(await s.service.tick()).toEqual([s.organization]);
     const planId = await newPlan(previous);
     const plan = (await s.h.journal.getPlan(planId))!;
     expect(plan.steps.length).toBe(4);
     await until(() => (s.logs.some((l) => l.includes(planId) && /over the auto-apply cap/.test(l)) ? true : undefined), 'the left-for-review log line');
     expect(idle()).toBe(true);
-    expect((await s.h.journal.listRuns(s.org)).length).toBe(runsBefore);
+    expect((await s.h.journal.listRuns(s.organization)).length).toBe(runsBefore);
     for (const st of plan.steps) expect(await s.status(st.contactId)).toBe('active');
     const r = await session.get<PlanDetail>(`/api/plans/${planId}`);
     expect(r.json.runId).toBeNull();
@@ -274,10 +274,10 @@ describe('a schedule missed while the service was down', () => {
       async beforeListen(store, h) {
         startedAt = h.clock.now();
         // Hourly, last run three days ago: 72 missed times.
-        await h.journal.savePolicy({ organizationId: h.org, text: policyFor(h.org, 'max_changes: 2\n'), updatedAt: startedAt, updatedBy: 'test' });
-        await store.saveSettings({ ...(await store.settings(h.org)), cron: '0 * * * *', autoApplyMax: null, lastScheduledAt: startedAt - 3 * 86_400_000 });
+        await h.journal.savePolicy({ organizationId: h.organization, text: policyFor(h.organization, 'max_changes: 2\n'), updatedAt: startedAt, updatedBy: 'test' });
+        await store.saveSettings({ ...(await store.settings(h.organization)), cron: '0 * * * *', autoApplyMax: null, lastScheduledAt: startedAt - 3 * 86_400_000 });
         // Daily at 02:00, last run an hour ago: next due tomorrow.
-        const other = h.t.orgs[1]!;
+        const other = h.t.organizations[1]!;
         await h.journal.savePolicy({ organizationId: other, text: policyFor(other), updatedAt: startedAt, updatedBy: 'test' });
         await store.saveSettings({ ...(await store.settings(other)), cron: '0 2 * * *', autoApplyMax: 1, lastScheduledAt: startedAt - 3_600_000 });
       },
@@ -285,16 +285,16 @@ describe('a schedule missed while the service was down', () => {
     try {
       // listen() has run the start-up tick: one scan, for the first organization only.
       const plan = await until(async () => {
-        const p = await s.h.journal.latestPlan(s.org);
+        const p = await s.h.journal.latestPlan(s.organization);
         return p && s.service.runner.activeJobs().length === 0 ? p : undefined;
       }, 'the start-up scan');
       expect(plan.steps.length).toBe(2);
       const plans = await s.h.journal.db.all<{ organization_id: string }>('SELECT organization_id FROM plans');
-      expect(plans.map((p) => p.organization_id)).toEqual([s.org]);
+      expect(plans.map((p) => p.organization_id)).toEqual([s.organization]);
       const snapshots = await s.h.journal.db.all('SELECT snapshot_id FROM snapshots');
       expect(snapshots).toHaveLength(1);
-      expect((await s.store.settings(s.org)).lastScheduledAt).toBe(startedAt);
-      expect((await s.store.settings(s.orgs[1]!)).lastScheduledAt).toBe(startedAt - 3_600_000);
+      expect((await s.store.settings(s.organization)).lastScheduledAt).toBe(startedAt);
+      expect((await s.store.settings(s.organizations[1]!)).lastScheduledAt).toBe(startedAt - 3_600_000);
       expect(await s.service.tick()).toEqual([]);
       const runs: RunRecord[] = await s.h.journal.listRuns();
       expect(runs).toEqual([]);
@@ -305,7 +305,7 @@ describe('a schedule missed while the service was down', () => {
 });
 
 describe('a database from the version before last_run_at', () => {
-  it('gets the column at start-up and keeps its settings; a second start-up changes nothing', async () => {
+  it('gets the column and the table\'s new name (organization_settings) at start-up and keeps its settings; a second start-up changes nothing', async () => {
     const dir = tempDir('sunset-store-');
     const path = join(dir.path, 'sunset.db');
     try {
@@ -329,8 +329,9 @@ describe('a database from the version before last_run_at', () => {
       await journal.migrate();
       const store = createServiceStore(db);
       await store.migrate(journal);
-      const columns = async (): Promise<string[]> => (await db.all<{ name: string }>('PRAGMA table_info(org_settings)')).map((c) => c.name);
+      const columns = async (): Promise<string[]> => (await db.all<{ name: string }>('PRAGMA table_info(organization_settings)')).map((c) => c.name);
       expect(await columns()).toContain('last_run_at');
+      expect(await db.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%settings'")).toEqual([{ name: 'organization_settings' }]);
       const settings = await store.settings('701000001');
       expect(settings).toEqual({
         organizationId: '701000001', cron: '0 2 * * *', autoApplyMax: 5, lastScheduledAt: 1_790_000_000_000, lastRunAt: null,
@@ -338,7 +339,7 @@ describe('a database from the version before last_run_at', () => {
       });
       // Its policy moved into the journal, where the CLI reads it too (one policy per organization).
       expect(await journal.policy('701000001')).toMatchObject({ text: policyFor('701000001'), updatedBy: 'sunset serve (earlier version)' });
-      expect(await db.get("SELECT policy_text FROM org_settings WHERE organization_id = '701000001'")).toEqual({ policy_text: null });
+      expect(await db.get("SELECT policy_text FROM organization_settings WHERE organization_id = '701000001'")).toEqual({ policy_text: null });
       await store.saveSettings({ ...settings, lastRunAt: 1_790_000_060_000 });
       expect((await store.settings('701000001')).lastRunAt).toBe(1_790_000_060_000);
       const before = await columns();
@@ -348,7 +349,7 @@ describe('a database from the version before last_run_at', () => {
       // The same columns as a database made by this version.
       const fresh = openSqlite(join(dir.path, 'fresh.db'));
       await createServiceStore(fresh).migrate();
-      expect((await fresh.all<{ name: string }>('PRAGMA table_info(org_settings)')).map((c) => c.name).sort()).toEqual([...before].sort());
+      expect((await fresh.all<{ name: string }>('PRAGMA table_info(organization_settings)')).map((c) => c.name).sort()).toEqual([...before].sort());
       await fresh.close();
       await db.close();
     } finally {

@@ -14,7 +14,7 @@ let secret = '';
 beforeAll(async () => {
   s = await startTestService({ contacts: 20, socket: true });
   session = await s.login();
-  const hook = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac' } });
+  const hook = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'hmac' } });
   expect(hook.status).toBe(200);
   secret = hook.json.secret ?? '';
 });
@@ -39,18 +39,18 @@ describe('a body over its limit, over a socket', () => {
     const hookBody = JSON.stringify({ crm_account_id: '4876000000000001', status: 'Churned', padding });
     const policyBody = JSON.stringify({ text: padding });
     for (const chunked of [false, true]) {
-      const hook = await send('POST', `/hooks/crm/${s.org}`, hookBody, { 'content-type': 'application/json', ...signHook(secret, hookBody, Math.floor(s.h.clock.now() / 1000)) }, chunked);
+      const hook = await send('POST', `/hooks/crm/${s.organization}`, hookBody, { 'content-type': 'application/json', ...signHook(secret, hookBody, Math.floor(s.h.clock.now() / 1000)) }, chunked);
       expect(hook.status, `webhook, chunked ${chunked}: ${hook.text}`).toBe(413);
       expect((JSON.parse(hook.text) as ErrorBody).error).toBe('the body is larger than 65536 bytes');
-      const policy = await send('PUT', `/api/orgs/${s.org}/policy`, policyBody, { 'content-type': 'application/json', cookie: `sunset_session=${session.token}`, 'x-csrf-token': session.csrfToken }, chunked);
+      const policy = await send('PUT', `/api/orgs/${s.organization}/policy`, policyBody, { 'content-type': 'application/json', cookie: `sunset_session=${session.token}`, 'x-csrf-token': session.csrfToken }, chunked);
       expect(policy.status, `policy, chunked ${chunked}: ${policy.text}`).toBe(413);
       expect((JSON.parse(policy.text) as ErrorBody).error).toBe('the body is larger than 1048576 bytes');
     }
-    expect(await s.store.events(s.org, 10)).toEqual([]);
-    expect(await s.h.journal.policy(s.org)).toBeUndefined();
+    expect(await s.store.events(s.organization, 10)).toEqual([]);
+    expect(await s.h.journal.policy(s.organization)).toBeUndefined();
     // The next request (on a kept-alive connection of fetch's pool) is answered.
-    const small = JSON.stringify({ text: `organization_id: "${s.org}"\ninactivity: 24 months\n` });
-    const ok = await send('PUT', `/api/orgs/${s.org}/policy`, small, { 'content-type': 'application/json', cookie: `sunset_session=${session.token}`, 'x-csrf-token': session.csrfToken }, false);
+    const small = JSON.stringify({ text: `organization_id: "${s.organization}"\ninactivity: 24 months\n` });
+    const ok = await send('PUT', `/api/orgs/${s.organization}/policy`, small, { 'content-type': 'application/json', cookie: `sunset_session=${session.token}`, 'x-csrf-token': session.csrfToken }, false);
     expect(ok.status, ok.text).toBe(200);
   });
 });

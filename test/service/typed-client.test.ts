@@ -7,7 +7,7 @@
  */
 import { hc } from 'hono/client';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { PLAN_ROW_COLUMNS, type CronAnswer, type JobStarted, type OrgView, type PlanRows, type PolicySaved, type RunDetail, type ServiceApp, type SessionView } from '../../src/service/index.js';
+import { PLAN_ROW_COLUMNS, type CronAnswer, type JobStarted, type OrganizationView, type PlanRows, type PolicySaved, type RunDetail, type ServiceApp, type SessionView } from '../../src/service/index.js';
 import { policyFor, startTestService, until, USER, type SignedIn, type TestService } from '../helpers/service.js';
 
 let s: TestService;
@@ -30,31 +30,31 @@ describe('hc<ServiceApp> in-process', () => {
     expectTypeOf(who).toEqualTypeOf<SessionView>();
     expect(who).toEqual({ user: USER, csrfToken: session.csrfToken });
 
-    const orgs = await client.api.orgs.$get();
-    expect(orgs.status).toBe(200);
-    const list = await orgs.json();
-    expectTypeOf(list).toEqualTypeOf<OrgView[]>();
-    expect(list.map((o) => o.organizationId)).toEqual(s.orgs);
+    const organizations = await client.api.orgs.$get();
+    expect(organizations.status).toBe(200);
+    const list = await organizations.json();
+    expectTypeOf(list).toEqualTypeOf<OrganizationView[]>();
+    expect(list.map((o) => o.organizationId)).toEqual(s.organizations);
     expect(list[0]!.policy.saved).toBe(false);
 
-    const text = policyFor(s.org, 'max_changes: 3\n');
-    const saved = await client.api.orgs[':org'].policy.$put({ param: { org: s.org }, json: { text } });
+    const text = policyFor(s.organization, 'max_changes: 3\n');
+    const saved = await client.api.orgs[':org'].policy.$put({ param: { org: s.organization }, json: { text } });
     expect(saved.status).toBe(200);
     const savedBody = await saved.json();
     expectTypeOf(savedBody).toEqualTypeOf<PolicySaved>();
     expect(savedBody).toEqual({ policy: { text, problems: [], saved: true } });
-    expect((await s.h.journal.policy(s.org))?.text).toBe(text);
+    expect((await s.h.journal.policy(s.organization))?.text).toBe(text);
 
     const cron = await (await client.api.cron.$get({ query: { expr: '0 2 * * *' } })).json();
     expectTypeOf(cron).toEqualTypeOf<CronAnswer>();
     expect(cron).toMatchObject({ valid: true, description: 'Every day at 02:00 UTC.' });
 
-    const scan = await client.api.orgs[':org'].scan.$post({ param: { org: s.org } });
+    const scan = await client.api.orgs[':org'].scan.$post({ param: { org: s.organization } });
     expect(scan.status).toBe(202);
     const job = await scan.json();
     expectTypeOf(job).toEqualTypeOf<JobStarted>();
     expect(job.jobId).toEqual(expect.any(String));
-    const planId = await until(async () => (s.service.runner.activeJobs().length === 0 ? s.h.journal.latestPlanId(s.org) : undefined), 'the scan done');
+    const planId = await until(async () => (s.service.runner.activeJobs().length === 0 ? s.h.journal.latestPlanId(s.organization) : undefined), 'the scan done');
     const rows = await (await client.api.plans[':plan'].rows.$get({ param: { plan: planId } })).json();
     expectTypeOf(rows).toEqualTypeOf<PlanRows>();
     expect(rows.columns).toEqual(PLAN_ROW_COLUMNS);

@@ -37,7 +37,7 @@ beforeAll(async () => {
   sse = await s.events(session);
   const all = (await rawList<RawContact>(s.h.t, '/contacts', 'contacts', { filter_by: 'Status.All' })).items;
   linked = all.filter((c) => c.zcrm_account_id && c.status === 'active');
-  const b = await rawList<RawContact>(s.h.t, '/contacts', 'contacts', { filter_by: 'Status.All', organization_id: s.orgs[1]! });
+  const b = await rawList<RawContact>(s.h.t, '/contacts', 'contacts', { filter_by: 'Status.All', organization_id: s.organizations[1]! });
   secondOrg = b.items.filter((c) => c.status === 'active');
   if (linked.length < 12 || secondOrg.length < 4) throw new Error(`too few contacts: ${linked.length} linked, ${secondOrg.length} in the second org`);
 });
@@ -53,7 +53,7 @@ function takeLinked(withCrmContact = false): RawContact {
 const nowSeconds = (): number => Math.floor(s.h.clock.now() / 1000);
 
 interface HookOptions {
-  org?: string;
+  organization?: string;
   contentType?: string;
   /** Sign with this key (default: the org's HMAC secret); `null` sends no signature. */
   key?: string | null;
@@ -65,7 +65,7 @@ interface HookOptions {
 async function hook<T = HookAccepted>(body: string | Buffer, o: HookOptions = {}): Promise<HttpResult<T>> {
   const key = o.key === undefined ? hmacSecret : o.key;
   const headers: Record<string, string> = { 'content-type': o.contentType ?? 'application/json', ...(key === null ? {} : signHook(key, body, o.timestamp ?? nowSeconds())), ...o.headers };
-  const r = await s.fetch<T>('POST', `/hooks/crm/${o.org ?? s.org}${o.query ?? ''}`, { body, headers });
+  const r = await s.fetch<T>('POST', `/hooks/crm/${o.organization ?? s.organization}${o.query ?? ''}`, { body, headers });
   answers.push(r.text);
   return r;
 }
@@ -85,8 +85,8 @@ async function settle(eventId: string): Promise<WebhookEvent> {
   }, `event ${eventId} settles`);
 }
 
-async function crmRuns(org = s.org): Promise<RunRecord[]> {
-  return (await s.h.journal.listRuns(org)).filter((r) => r.kind === 'crm');
+async function crmRuns(organization = s.organization): Promise<RunRecord[]> {
+  return (await s.h.journal.listRuns(organization)).filter((r) => r.kind === 'crm');
 }
 
 async function apiEvent(eventId: string): Promise<WebhookEventView> {
@@ -101,20 +101,20 @@ async function apiEvent(eventId: string): Promise<WebhookEventView> {
 describe('set-up and unknown organizations', () => {
   it('an organization without a webhook, or an unknown one, answers 404 and stores nothing', async () => {
     const body = json({ crm_account_id: '4876000000000000001', status: 'Churned' });
-    for (const org of [s.orgs[1]!, '123456789', 'not-an-org', '0']) {
-      const r = await hook(body, { org, key: 'whatever' });
-      expect(r.status, org).toBe(404);
+    for (const organization of [s.organizations[1]!, '123456789', 'not-an-org', '0']) {
+      const r = await hook(body, { organization, key: 'whatever' });
+      expect(r.status, organization).toBe(404);
     }
-    const get = await s.fetch('GET', `/hooks/crm/${s.org}`);
+    const get = await s.fetch('GET', `/hooks/crm/${s.organization}`);
     expect(get.status).toBe(405);
     expect(await allEvents()).toEqual([]);
   });
 
   it('configures both organizations: HMAC for the first, a plain secret for the second', async () => {
-    const a = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'hmac' } });
+    const a = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'hmac' } });
     expect(a.status).toBe(200);
     hmacSecret = a.json.secret ?? '';
-    const b = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.orgs[1]}/webhook`, { body: { mode: 'secret', mapping: { inactive: ['Gone'], active: ['Back'] } } });
+    const b = await session.request<WebhookSaved>('PUT', `/api/orgs/${s.organizations[1]}/webhook`, { body: { mode: 'secret', mapping: { inactive: ['Gone'], active: ['Back'] } } });
     expect(b.status).toBe(200);
     plainSecret = b.json.secret ?? '';
     expect(hmacSecret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
@@ -131,14 +131,14 @@ describe('HMAC mode', () => {
     expect(r.status, r.text).toBe(202);
     expect(r.json).toEqual({ eventId: expect.stringMatching(/^evt_/), state: 'accepted' });
     const stored = (await allEvents()).find((e) => e.eventId === r.json.eventId);
-    expect(stored).toMatchObject({ organizationId: s.org, crmAccountId: c.zcrm_account_id, status: 'Churned', action: 'deactivate' });
+    expect(stored).toMatchObject({ organizationId: s.organization, crmAccountId: c.zcrm_account_id, status: 'Churned', action: 'deactivate' });
     const e = await settle(r.json.eventId);
     // Applied at the first try: that try counts.
     expect(e).toMatchObject({ state: 'applied', booksContactId: c.contact_id, lastError: null, attempts: 1 });
     expect(await s.status(c.contact_id)).toBe('inactive');
     const runs = await crmRuns();
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ runId: e.runId, kind: 'crm', state: 'done', organizationId: s.org });
+    expect(runs[0]).toMatchObject({ runId: e.runId, kind: 'crm', state: 'done', organizationId: s.organization });
     const steps = await s.h.journal.steps(runs[0]!.runId);
     expect(steps).toHaveLength(1);
     expect(steps[0]).toMatchObject({ contactId: c.contact_id, action: 'deactivate', state: 'done', outcome: 'changed' });
@@ -148,9 +148,9 @@ describe('HMAC mode', () => {
     expect(successfulStatusChanges(log)).toEqual(new Map([[c.contact_id, ['inactive']]]));
     // Visible in the UI's list and on the event stream.
     const listed = await apiEvent(r.json.eventId);
-    expect(listed).toMatchObject({ eventId: r.json.eventId, organizationId: s.org, booksContactId: c.contact_id, status: 'Churned', action: 'deactivate', state: 'applied', runId: e.runId, attempts: 1 });
+    expect(listed).toMatchObject({ eventId: r.json.eventId, organizationId: s.organization, booksContactId: c.contact_id, status: 'Churned', action: 'deactivate', state: 'applied', runId: e.runId, attempts: 1 });
     await sse.waitFor((x) => x.type === 'webhook' && x.data.eventId === r.json.eventId && x.data.state === 'applied', 'the applied event');
-    expect(sse.events.find((x) => x.type === 'webhook' && x.data.eventId === r.json.eventId)?.data).toEqual({ eventId: r.json.eventId, organizationId: s.org, state: 'accepted' });
+    expect(sse.events.find((x) => x.type === 'webhook' && x.data.eventId === r.json.eventId)?.data).toEqual({ eventId: r.json.eventId, organizationId: s.organization, state: 'accepted' });
   });
 
   it('/api/webhooks lists events with the documented fields', async () => {
@@ -406,50 +406,50 @@ describe('mapping and matching', () => {
 describe('secret mode (the second organization, its own mapping)', () => {
   it('accepts the secret in X-Sunset-Secret and in ?secret=, and applies the org\'s mapping', async () => {
     const [a, b, c] = secondOrg.splice(0, 3) as [RawContact, RawContact, RawContact];
-    const org = s.orgs[1]!;
-    const viaHeader = await hook(json({ books_contact_id: a.contact_id, status: 'Gone', event_id: 'sec-1' }), { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
+    const organization = s.organizations[1]!;
+    const viaHeader = await hook(json({ books_contact_id: a.contact_id, status: 'Gone', event_id: 'sec-1' }), { organization, key: null, headers: { 'x-sunset-secret': plainSecret } });
     expect(viaHeader.status, viaHeader.text).toBe(202);
     const viaQuery = await hook(new URLSearchParams({ books_contact_id: b.contact_id, status: 'gone', event_id: 'sec-2' }).toString(), {
-      org, key: null, query: `?secret=${encodeURIComponent(plainSecret)}`, contentType: 'application/x-www-form-urlencoded',
+      organization, key: null, query: `?secret=${encodeURIComponent(plainSecret)}`, contentType: 'application/x-www-form-urlencoded',
     });
     expect(viaQuery.status, viaQuery.text).toBe(202);
     // "Churned" means nothing in this organization's mapping.
-    const unmapped = await hook(json({ books_contact_id: c.contact_id, status: 'Churned', event_id: 'sec-3' }), { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
+    const unmapped = await hook(json({ books_contact_id: c.contact_id, status: 'Churned', event_id: 'sec-3' }), { organization, key: null, headers: { 'x-sunset-secret': plainSecret } });
     expect(unmapped.status).toBe(202);
     expect(unmapped.json.state).toBe('ignored');
     expect((await settle(viaHeader.json.eventId)).state).toBe('applied');
     expect((await settle(viaQuery.json.eventId)).state).toBe('applied');
-    const status = (id: string): Promise<string> => s.status(id, org);
+    const status = (id: string): Promise<string> => s.status(id, organization);
     expect(await status(a.contact_id)).toBe('inactive');
     expect(await status(b.contact_id)).toBe('inactive');
     expect(await status(c.contact_id)).toBe('active');
     // Each 202 starts the processor, so the two events make one or two crm runs: one step each contact.
-    const steps = (await Promise.all((await crmRuns(org)).map((run) => s.h.journal.steps(run.runId)))).flat();
+    const steps = (await Promise.all((await crmRuns(organization)).map((run) => s.h.journal.steps(run.runId)))).flat();
     expect(steps.map((st) => st.contactId).sort()).toEqual([a.contact_id, b.contact_id].sort());
   });
 
   it('a missing or wrong secret answers 401 and stores nothing; a duplicate answers 200', async () => {
-    const org = s.orgs[1]!;
+    const organization = s.organizations[1]!;
     const [d] = secondOrg.splice(0, 1) as [RawContact];
     const body = json({ books_contact_id: d.contact_id, status: 'Gone', event_id: 'sec-bad' });
     const before = (await allEvents()).length;
     const cases: Array<[string, HookOptions]> = [
-      ['no secret', { org, key: null }],
-      ['a wrong header', { org, key: null, headers: { 'x-sunset-secret': `${plainSecret}x` } }],
-      ['a prefix of the secret', { org, key: null, headers: { 'x-sunset-secret': plainSecret.slice(0, 10) } }],
-      ['a wrong query', { org, key: null, query: '?secret=nope' }],
-      ['the other org\'s secret', { org, key: null, headers: { 'x-sunset-secret': hmacSecret } }],
-      ['an HMAC signature instead', { org, key: plainSecret }],
+      ['no secret', { organization, key: null }],
+      ['a wrong header', { organization, key: null, headers: { 'x-sunset-secret': `${plainSecret}x` } }],
+      ['a prefix of the secret', { organization, key: null, headers: { 'x-sunset-secret': plainSecret.slice(0, 10) } }],
+      ['a wrong query', { organization, key: null, query: '?secret=nope' }],
+      ['the other org\'s secret', { organization, key: null, headers: { 'x-sunset-secret': hmacSecret } }],
+      ['an HMAC signature instead', { organization, key: plainSecret }],
     ];
     for (const [name, o] of cases) {
       const r = await hook(body, o);
       expect(r.status, `${name}: ${r.text}`).toBe(401);
     }
     expect((await allEvents()).length).toBe(before);
-    const first = await hook(body, { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
+    const first = await hook(body, { organization, key: null, headers: { 'x-sunset-secret': plainSecret } });
     expect(first.status).toBe(202);
     // A secret-mode request can be sent again as is: only the duplicate check stops it.
-    const again = await hook(body, { org, key: null, headers: { 'x-sunset-secret': plainSecret } });
+    const again = await hook(body, { organization, key: null, headers: { 'x-sunset-secret': plainSecret } });
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ eventId: first.json.eventId, duplicate: true });
     expect((await settle(first.json.eventId)).state).toBe('applied');
@@ -558,10 +558,10 @@ describe('secrets stay secret', () => {
   it('no webhook secret, session token or CSRF token appears in the log or in any answer', async () => {
     const other = await s.login();
     // An error answer of the API, to have one more to look at.
-    const bad = await session.request('PUT', `/api/orgs/${s.org}/webhook`, { body: { mode: 'nope' } });
+    const bad = await session.request('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'nope' } });
     answers.push(bad.text);
-    const orgs = await session.get('/api/orgs');
-    answers.push(orgs.text);
+    const organizations = await session.get('/api/orgs');
+    answers.push(organizations.text);
     const list = await session.get('/api/webhooks');
     answers.push(list.text);
     expect(s.logs.length, 'the service logged something to look at').toBeGreaterThan(0);

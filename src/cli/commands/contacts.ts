@@ -1,10 +1,10 @@
-/** `sunset contacts activate|deactivate ID... [--from FILE.csv]`: one-off and bulk changes through the journal. */
+/** `sunset contacts activate|deactivate ID... [--from FILE.csv]`: a manual run (docs/glossary.md) through the journal. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import {
-  createChangeRun, CsvInputError, defaultPolicyText, lookUpContacts, parseChangesCsv, parsePolicy, PolicyError, QuotaWait, RunInputError, safetyExclusion,
+  createManualRun, CsvInputError, defaultPolicyText, lookUpContacts, parseChangesCsv, parsePolicy, PolicyError, QuotaWait, RunInputError, safetyExclusion,
   type BooksPort, type ContactChange, type LookupResult, type Policy, type SafetyExclusion,
 } from '../../engine/index.js';
 import { oneLine } from '../../engine/one-line.js';
@@ -184,7 +184,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (!(await confirm(io, question, values.yes === true))) throw new ExitError('Nothing was changed.');
     let runRecord;
     try {
-      runRecord = await createChangeRun(workspace.journal, {
+      runRecord = await createManualRun(workspace.journal, {
         organizationId, target: workspace.connection.target, kind: 'manual', changes: kept, createdBy: actorName(io.env, values.actor), now,
         note: values.from ? `from ${values.from}` : `contacts ${verb}`,
       });

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { createMemoryTokenStore, createZohoBooksClient, systemClock } from '../../client/index.js';
 import { createEmulator, listen } from '../../emulator/index.js';
 import {
-  applyRun, buildPlanFromPages, createJournal, createRunFromPlan, createUndoRun, createZohoPort, defaultPolicyText, emulatorTarget, openSqlite, parsePolicy,
+  applyRun, buildPlanFromPages, createJournal, createRunFromPlan, createUndoRun, createZohoAdapter, defaultPolicyText, emulatorTarget, openSqlite, parsePolicy,
   scan, verifyRun,
 } from '../../engine/index.js';
 import { planToHtml } from '../../engine/report/index.js';
@@ -66,12 +66,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       limits: { perMinute, burst: perMinute },
       hooks: { onResponse: () => void calls++ },
     });
-    const orgs = await client.organizations.list();
-    const org = orgs[0]!;
-    const port = createZohoPort(client, org.organization_id, () => calls, emulatorTarget(server.origin));
-    out(`1. Emulator  ${server.origin}: ${orgs.map((o) => `${o.name} (${o.organization_id}, ${o.plan_name})`).join(', ')}`);
+    const organizations = await client.organizations.list();
+    const organization = organizations[0]!;
+    const port = createZohoAdapter(client, organization.organization_id, () => calls, emulatorTarget(server.origin));
+    out(`1. Emulator  ${server.origin}: ${organizations.map((o) => `${o.name} (${o.organization_id}, ${o.plan_name})`).join(', ')}`);
 
-    const policyText = defaultPolicyText(org.organization_id);
+    const policyText = defaultPolicyText(organization.organization_id);
     const policy = parsePolicy(policyText, 'demo-policy.yaml');
     let t = Date.now();
     const snapshot = await scan({
@@ -84,7 +84,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
     const plan = await buildPlanFromPages(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId));
     await journal.savePlan(plan, Date.now());
-    writeOutput(reportPath, planToHtml(plan, { generatedAt: Date.now(), title: `Sunset demo plan — ${org.name}`, organizationName: org.name, currencyCode: org.currency_code }));
+    writeOutput(reportPath, planToHtml(plan, { generatedAt: Date.now(), title: `Sunset demo plan — ${organization.name}`, organizationName: organization.name, currencyCode: organization.currency_code }));
     const ex = Object.entries(plan.summary.excluded).map(([reason, n]) => `${n} ${reason.replace(/_/g, ' ')}`).join(', ');
     out(`3. Plan      ${plan.planId}: ${plan.summary.dormant} dormant for ${policy.inactivity.text}; deactivate ${plan.steps.length}; excluded ${plan.excluded.length}${ex ? ` (${ex})` : ''}; ${plan.summary.recentlyActive} recently active`);
     out(`             report: ${reportPath}`);
@@ -92,7 +92,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     // Meanwhile, one planned customer places an order: apply must notice and skip it.
     const trader = plan.steps.find((s) => s.contactType === 'customer');
     if (trader) {
-      await client.org(org.organization_id).invoices.create({ customer_id: trader.contactId, line_items: [{ name: 'Comeback order', rate: 250, quantity: 1 }] });
+      await client.organization(organization.organization_id).invoices.create({ customer_id: trader.contactId, line_items: [{ name: 'Comeback order', rate: 250, quantity: 1 }] });
       out(`             meanwhile ${trader.contactName} places an order (a new invoice), after the snapshot`);
     }
 
@@ -111,7 +111,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
     const verified = await verifyRun(journal, port, run.runId, { now: emulator.clock.now() });
     const traded = verified.differences.filter((d) => d.explained !== null).length;
-    out(`5. Verify    ${verified.ok ? 'no history lost' : `${verified.differences.length - traded} DIFFERENCES`}: ${verified.transactions} transactions totalling ${(verified.totalCents / 100).toFixed(2)} ${org.currency_code} across ${verified.contacts} contacts, as at the scan${traded > 0 ? ` but for ${traded} made by trading since (the skipped customer's order)` : ''}; ${verified.apiCalls} API calls`);
+    out(`5. Verify    ${verified.ok ? 'no history lost' : `${verified.differences.length - traded} DIFFERENCES`}: ${verified.transactions} transactions totalling ${(verified.totalCents / 100).toFixed(2)} ${organization.currency_code} across ${verified.contacts} contacts, as at the scan${traded > 0 ? ` but for ${traded} made by trading since (the skipped customer's order)` : ''}; ${verified.apiCalls} API calls`);
 
     const { run: undo } = await createUndoRun(journal, run.runId, 'sunset demo', Date.now());
     const undone = await applyRun({ journal, port, runId: undo.runId, owner: ownerId(), clock: systemClock, concurrency: 10 });

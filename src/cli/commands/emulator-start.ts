@@ -102,7 +102,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     startAt = parseZohoTime(values['start-at']);
     if (startAt === undefined) throw new ExitError(`--start-at must be an ISO time like 2026-01-31T09:00:00Z (got "${values['start-at']}").`, EXIT.usage);
   }
-  const port = intFlag(values.port, 'port', 0, 65535) ?? 8742;
+  const listenPort = intFlag(values.port, 'port', 0, 65535) ?? 8742;
   const perMinute = intFlag(values['per-minute'], 'per-minute', 1, 1e9);
   const daily = intFlag(values.daily, 'daily', 1, 1e9);
   const inFlight = intFlag(values['in-flight'], 'in-flight', 1, 1e6);
@@ -134,11 +134,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
   let server;
   try {
-    server = await listen(emulator, { host: values.host, port });
+    server = await listen(emulator, { host: values.host, port: listenPort });
   } catch (error) {
     emulator.close();
     const code = (error as { code?: string }).code;
-    if (code === 'EADDRINUSE') throw new ExitError(`Port ${port} is already in use. Pick another with --port, or --port 0 for any free port.`);
+    if (code === 'EADDRINUSE') throw new ExitError(`Port ${listenPort} is already in use. Pick another with --port, or --port 0 for any free port.`);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ExitError(`Cannot listen on ${values.host}: no such local address.`);
     throw error;
   }
@@ -149,7 +149,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   } else {
     const counts = emulator.store.db.prepare('SELECT organization_id, COUNT(*) AS n FROM contacts GROUP BY organization_id').all() as Array<{ organization_id: string; n: number }>;
     const count = (id: string): number => counts.find((c) => c.organization_id === id)?.n ?? 0;
-    const org = info.organizations[0];
+    const organization = info.organizations[0];
     io.stdout.write(
       `Zoho Books emulator listening on ${server.origin}${values.db ? ` (state in ${values.db})` : ' (in memory)'}\n` +
         `  Books API      ${info.baseUrl}\n` +
@@ -161,7 +161,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         `  Refresh token  ${info.refreshToken}\n` +
         `  Access token   ${info.accessToken}  (every scope, ${emulator.options.tokenTtlSeconds} s)\n` +
         (faults.length > 0 ? `  Faults         ${(values.fault ?? []).join('  ')}\n` : '') +
-        `\nTry:\n  curl -H "Authorization: Zoho-oauthtoken ${info.accessToken}" \\\n    "${info.baseUrl}/contacts?organization_id=${org?.organization_id ?? ''}&per_page=5"\n` +
+        `\nTry:\n  curl -H "Authorization: Zoho-oauthtoken ${info.accessToken}" \\\n    "${info.baseUrl}/contacts?organization_id=${organization?.organization_id ?? ''}&per_page=5"\n` +
         `\nPress Ctrl-C to stop.\n`,
     );
   }

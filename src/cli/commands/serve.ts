@@ -63,7 +63,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     'crm-mapping': mappingOption.value,
     'secure-cookies': given['secure-cookies'] ?? envBoolean(io.env, 'SUNSET_SECURE_COOKIES'),
   };
-  const port = intFlag(portOption.value, portOption.name, 0, 65535) ?? 8080;
+  const listenPort = intFlag(portOption.value, portOption.name, 0, 65535) ?? 8080;
   const logLevel = (io.env.LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ExitError(`LOG_LEVEL=${io.env.LOG_LEVEL}: use one of ${LOG_LEVELS.join(', ')}.`, EXIT.usage);
@@ -106,7 +106,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '2' });
     res.end('{"error":"Sunset is starting; try again in a moment"}');
   });
-  await bind(server, values.host ?? '127.0.0.1', port, optionLabel(hostOption.name));
+  await bind(server, values.host ?? '127.0.0.1', listenPort, optionLabel(hostOption.name));
   const closeServer = (): Promise<void> => new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
@@ -135,7 +135,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     journal: workspace.journal,
     connection: {
       target: workspace.connection.target,
-      port: (org) => workspace.connection.port(org),
+      port: (organization) => workspace.connection.port(organization),
       organizations: () => workspace.connection.port(workspace.connection.defaultOrganizationId ?? '0').organizations(),
       stats: () => ({ apiCalls: workspace.connection.apiCalls(), rateLimited: workspace.connection.rateLimited() }),
       onResponse: (listener) => workspace.connection.onResponse(listener),
@@ -184,20 +184,20 @@ function readMetricsToken(flag: string | undefined, env: NodeJS.ProcessEnv): str
   return token;
 }
 
-/** Listens on host:port; a port in use (or not ours to take) is a clear error. */
-async function bind(server: Server, host: string, port: number, hostLabel: string): Promise<void> {
+/** Listens on host:listenPort; a TCP port in use (or not ours to take) is a clear error. */
+async function bind(server: Server, host: string, listenPort: number, hostLabel: string): Promise<void> {
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen(listenPort, host, () => {
         server.off('error', reject);
         resolve();
       });
     });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === 'EADDRINUSE') throw new ExitError(`Port ${port} is already in use (another Sunset?); pick another with --port. Nothing was started.`);
-    if (code === 'EACCES') throw new ExitError(`Port ${port} on ${host} is not ours to take (EACCES); pick another with --port.`);
+    if (code === 'EADDRINUSE') throw new ExitError(`Port ${listenPort} is already in use (another Sunset?); pick another with --port. Nothing was started.`);
+    if (code === 'EACCES') throw new ExitError(`Port ${listenPort} on ${host} is not ours to take (EACCES); pick another with --port.`);
     if (code === 'EADDRNOTAVAIL') throw new ExitError(`${hostLabel} ${host}: this machine has no such address.`, EXIT.usage);
     throw error;
   }

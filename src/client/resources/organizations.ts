@@ -12,9 +12,9 @@ export function createOrganizationsResource(requester: Requester, limiter: Limit
     async list() {
       const body = await requester.request<{ organizations?: Organization[] }>({ method: 'GET', path: '/organizations', organizationId: null });
       const organizations = body.organizations ?? [];
-      for (const org of organizations) {
-        const paid = typeof org.plan_type === 'number' ? org.plan_type > 0 : !/free/i.test(String(org.plan_name ?? ''));
-        limiter.setPlan(String(org.organization_id), paid ? 'paid' : 'free');
+      for (const organization of organizations) {
+        const paid = typeof organization.plan_type === 'number' ? organization.plan_type > 0 : !/free/i.test(String(organization.plan_name ?? ''));
+        limiter.setPlan(String(organization.organization_id), paid ? 'paid' : 'free');
       }
       return organizations;
     },

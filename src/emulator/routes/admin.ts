@@ -170,13 +170,13 @@ const routes: ReadonlyArray<[string, string, AdminRoute]> = [
           throw new AdminError('organizations must map ids to limits: {"<organization_id>": {"perMinute", "daily", "inFlight"}}');
         }
         const known = new Set(emulator.store.organizations.list().map((o) => o.organization_id));
-        const perOrg: Record<string, Record<string, number | undefined>> = {};
+        const perOrganization: Record<string, Record<string, number | undefined>> = {};
         for (const [id, value] of Object.entries(body.organizations as Record<string, unknown>)) {
           if (!known.has(id)) throw new AdminError(`unknown organization ${id}`);
           if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AdminError(`organizations.${id} must be an object`);
-          perOrg[id] = limitValues(value as Record<string, unknown>, `organizations.${id}.`);
+          perOrganization[id] = limitValues(value as Record<string, unknown>, `organizations.${id}.`);
         }
-        next.organizations = perOrg;
+        next.organizations = perOrganization;
       }
       if (body.resetCounters === true) emulator.limiter.reset();
       emulator.limiter.configure(next);

@@ -1,6 +1,6 @@
 /** `/contacts` routes (reference §2). */
 import { scopeName, ZohoCode } from '../../zoho/index.js';
-import type { BooksRoute, OrgContext } from '../context.js';
+import type { BooksRoute, OrganizationContext } from '../context.js';
 import { pageContext } from '../context.js';
 import { ZohoHttpError, invalidValue, notFound } from '../http-error.js';
 import {
@@ -27,7 +27,7 @@ function textMatch(query: URLSearchParams, name: string): TextMatch | undefined 
   return { exact, startsWith, contains };
 }
 
-function listContacts(ctx: OrgContext) {
+function listContacts(ctx: OrganizationContext) {
   const q = ctx.query;
   const { page, perPage, offset } = paging(q);
   const filterRaw = q.get('filter_by') || 'Status.All';
@@ -39,7 +39,7 @@ function listContacts(ctx: OrgContext) {
   if (!Object.prototype.hasOwnProperty.call(CONTACT_SORT_COLUMNS, sortRaw)) throw invalidValue('sort_column');
   const order = sortOrder(q, 'A');
   const rows = ctx.store.contacts.list({
-    organizationId: ctx.org.organization_id,
+    organizationId: ctx.organization.organization_id,
     contactType: typeRaw ? (typeRaw as 'customer' | 'vendor') : undefined,
     filterBy,
     searchText: optionalText(q, 'search_text'),
@@ -49,7 +49,7 @@ function listContacts(ctx: OrgContext) {
     phone: textMatch(q, 'phone'),
     zcrmAccountId: optionalId(q, 'zcrm_account_id'),
     zcrmContactId: optionalId(q, 'zcrm_contact_id'),
-    modifiedSinceMs: optionalTime(q, 'last_modified_time', ctx.org.utc_offset_minutes),
+    modifiedSinceMs: optionalTime(q, 'last_modified_time', ctx.organization.utc_offset_minutes),
     today: ctx.today,
     sortColumn: sortRaw,
     sortOrder: order,
@@ -62,16 +62,16 @@ function listContacts(ctx: OrgContext) {
     body: {
       code: 0,
       message: 'success',
-      contacts: rows.map((row) => renderContact(row, ctx.org, false)),
+      contacts: rows.map((row) => renderContact(row, ctx.organization, false)),
       page_context: pageContext(page, perPage, hasMore, filterBy, sortRaw, order),
     },
   };
 }
 
 /** Loads a contact for a read, update or delete: malformed id → code 2, unknown → 404 code 1002. */
-function loadContact(ctx: OrgContext): ContactRow {
+function loadContact(ctx: OrganizationContext): ContactRow {
   const id = zohoId(ctx.params.contact_id, 'contact_id');
-  const row = ctx.store.contacts.get(ctx.org.organization_id, id);
+  const row = ctx.store.contacts.get(ctx.organization.organization_id, id);
   if (!row) throw notFound('Contact');
   return row;
 }
@@ -182,15 +182,15 @@ function readContactFields(body: Record<string, unknown>): ContactFields {
   return fields;
 }
 
-function assertNameFree(ctx: OrgContext, name: string, exceptId?: string): void {
-  const clash = ctx.store.contacts.getByName(ctx.org.organization_id, name);
+function assertNameFree(ctx: OrganizationContext, name: string, exceptId?: string): void {
+  const clash = ctx.store.contacts.getByName(ctx.organization.organization_id, name);
   if (clash && clash.contact_id !== exceptId) throw new ZohoHttpError(ZohoCode.DUPLICATE_NAME);
 }
 
-function addHistory(ctx: OrgContext, contactId: string, description: string, operation: string): void {
+function addHistory(ctx: OrganizationContext, contactId: string, description: string, operation: string): void {
   ctx.store.contacts.addComment({
     comment_id: ctx.store.ids.next(),
-    organization_id: ctx.org.organization_id,
+    organization_id: ctx.organization.organization_id,
     contact_id: contactId,
     description,
     operation_type: operation,
@@ -201,7 +201,7 @@ function addHistory(ctx: OrgContext, contactId: string, description: string, ope
   });
 }
 
-function createContact(ctx: OrgContext) {
+function createContact(ctx: OrganizationContext) {
   const fields = readContactFields(ctx.body());
   if (fields.contact_name === undefined) throw invalidValue('contact_name', 'it is required');
   const name = fields.contact_name;
@@ -209,7 +209,7 @@ function createContact(ctx: OrgContext) {
     assertNameFree(ctx, name);
     const row: ContactRow = {
       contact_id: ctx.store.ids.next(),
-      organization_id: ctx.org.organization_id,
+      organization_id: ctx.organization.organization_id,
       contact_name: name,
       company_name: fields.company_name ?? '',
       contact_type: fields.contact_type ?? 'customer',
@@ -219,7 +219,7 @@ function createContact(ctx: OrgContext) {
       phone: fields.phone ?? '',
       website: fields.website ?? '',
       notes: fields.notes ?? '',
-      currency_code: fields.currency_code ?? ctx.org.currency_code,
+      currency_code: fields.currency_code ?? ctx.organization.currency_code,
       custom_fields: fields.custom_fields ?? '[]',
       tags: fields.tags ?? '[]',
       zcrm_account_id: fields.zcrm_account_id ?? '',
@@ -238,17 +238,17 @@ function createContact(ctx: OrgContext) {
     addHistory(ctx, row.contact_id, 'Contact created', 'Added');
     return {
       status: 201,
-      body: { code: 0, message: 'The contact has been created', contact: renderContact(row, ctx.org, true) },
+      body: { code: 0, message: 'The contact has been created', contact: renderContact(row, ctx.organization, true) },
     };
   });
 }
 
-function getContact(ctx: OrgContext) {
+function getContact(ctx: OrganizationContext) {
   const row = loadContact(ctx);
-  return { body: { code: 0, message: 'success', contact: renderContact(row, ctx.org, true) } };
+  return { body: { code: 0, message: 'success', contact: renderContact(row, ctx.organization, true) } };
 }
 
-function updateContact(ctx: OrgContext) {
+function updateContact(ctx: OrganizationContext) {
   const row = loadContact(ctx);
   const fields = readContactFields(ctx.body());
   return ctx.store.tx(() => {
@@ -265,11 +265,11 @@ function updateContact(ctx: OrgContext) {
     updated.modified_ms = ctx.now;
     ctx.store.contacts.update(updated);
     addHistory(ctx, row.contact_id, 'Contact details updated', 'Updated');
-    return { body: { code: 0, message: 'Contact has been updated successfully', contact: renderContact(updated, ctx.org, true) } };
+    return { body: { code: 0, message: 'Contact has been updated successfully', contact: renderContact(updated, ctx.organization, true) } };
   });
 }
 
-function deleteContact(ctx: OrgContext) {
+function deleteContact(ctx: OrganizationContext) {
   const row = loadContact(ctx);
   if (row.transaction_count > 0) throw new ZohoHttpError(ZohoCode.HAS_TRANSACTIONS);
   ctx.store.tx(() => ctx.store.contacts.delete(row.contact_id));
@@ -278,9 +278,9 @@ function deleteContact(ctx: OrgContext) {
 
 /** Status actions: an unknown, deleted or malformed id answers code 2 (reference §9). */
 function setStatus(target: 'active' | 'inactive') {
-  return (ctx: OrgContext) => {
+  return (ctx: OrganizationContext) => {
     const raw = ctx.params.contact_id;
-    const row = raw !== undefined && /^[0-9]{15,19}$/.test(raw) ? ctx.store.contacts.get(ctx.org.organization_id, raw) : undefined;
+    const row = raw !== undefined && /^[0-9]{15,19}$/.test(raw) ? ctx.store.contacts.get(ctx.organization.organization_id, raw) : undefined;
     if (!row) throw new ZohoHttpError(ZohoCode.INVALID_VALUE);
     if (row.status === target) {
       throw new ZohoHttpError(target === 'active' ? ZohoCode.ALREADY_ACTIVE : ZohoCode.ALREADY_INACTIVE);
@@ -293,7 +293,7 @@ function setStatus(target: 'active' | 'inactive') {
   };
 }
 
-function listComments(ctx: OrgContext) {
+function listComments(ctx: OrganizationContext) {
   const row = loadContact(ctx);
   const { page, perPage, offset } = paging(ctx.query);
   const comments = ctx.store.contacts.listComments(row.contact_id, perPage, offset);
@@ -303,19 +303,19 @@ function listComments(ctx: OrgContext) {
     body: {
       code: 0,
       message: 'success',
-      contact_comments: comments.map((c) => renderComment(c, row.contact_name, ctx.org)),
+      contact_comments: comments.map((c) => renderComment(c, row.contact_name, ctx.organization)),
       page_context: pageContext(page, perPage, hasMore, '', 'date', 'D'),
     },
   };
 }
 
 export const contactRoutes: ReadonlyArray<[string, string, BooksRoute]> = [
-  ['GET', '/contacts', { level: 'org', scopes: READ, handler: listContacts }],
-  ['POST', '/contacts', { level: 'org', scopes: CREATE, handler: createContact }],
-  ['GET', '/contacts/:contact_id', { level: 'org', scopes: READ, handler: getContact }],
-  ['PUT', '/contacts/:contact_id', { level: 'org', scopes: UPDATE, handler: updateContact }],
-  ['DELETE', '/contacts/:contact_id', { level: 'org', scopes: DELETE, handler: deleteContact }],
-  ['POST', '/contacts/:contact_id/active', { level: 'org', scopes: STATUS, handler: setStatus('active') }],
-  ['POST', '/contacts/:contact_id/inactive', { level: 'org', scopes: STATUS, handler: setStatus('inactive') }],
-  ['GET', '/contacts/:contact_id/comments', { level: 'org', scopes: READ, handler: listComments }],
+  ['GET', '/contacts', { level: 'organization', scopes: READ, handler: listContacts }],
+  ['POST', '/contacts', { level: 'organization', scopes: CREATE, handler: createContact }],
+  ['GET', '/contacts/:contact_id', { level: 'organization', scopes: READ, handler: getContact }],
+  ['PUT', '/contacts/:contact_id', { level: 'organization', scopes: UPDATE, handler: updateContact }],
+  ['DELETE', '/contacts/:contact_id', { level: 'organization', scopes: DELETE, handler: deleteContact }],
+  ['POST', '/contacts/:contact_id/active', { level: 'organization', scopes: STATUS, handler: setStatus('active') }],
+  ['POST', '/contacts/:contact_id/inactive', { level: 'organization', scopes: STATUS, handler: setStatus('inactive') }],
+  ['GET', '/contacts/:contact_id/comments', { level: 'organization', scopes: READ, handler: listComments }],
 ];

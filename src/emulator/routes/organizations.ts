@@ -14,7 +14,7 @@ export const organizationRoutes: ReadonlyArray<[string, string, BooksRoute]> = [
         body: {
           code: 0,
           message: 'success',
-          organizations: ctx.organizations.map((org, i) => renderOrganization(org, i === 0)),
+          organizations: ctx.organizations.map((organization, i) => renderOrganization(organization, i === 0)),
         },
       }),
     },

@@ -3,7 +3,7 @@ import {
   scopeName, TRANSACTION_TYPES, TRANSACTION_TYPE_NAMES, ZohoCode,
   type LedgerSide, type TransactionTypeInfo,
 } from '../../zoho/index.js';
-import type { BooksRoute, OrgContext } from '../context.js';
+import type { BooksRoute, OrganizationContext } from '../context.js';
 import { pageContext } from '../context.js';
 import { ZohoHttpError, invalidValue, notFound } from '../http-error.js';
 import {
@@ -52,14 +52,14 @@ export function initialStatus(info: TransactionTypeInfo, balanceCents: number): 
 }
 
 function listTransactions(info: TransactionTypeInfo) {
-  return (ctx: OrgContext) => {
+  return (ctx: OrganizationContext) => {
     const q = ctx.query;
     const { page, perPage, offset } = paging(q);
     const sortRaw = q.get('sort_column') || 'created_time';
     if (!Object.prototype.hasOwnProperty.call(TRANSACTION_SORT_COLUMNS, sortRaw)) throw invalidValue('sort_column');
     const order = sortOrder(q, 'D');
     const rows = ctx.store.transactions.list({
-      organizationId: ctx.org.organization_id,
+      organizationId: ctx.organization.organization_id,
       type: info.type,
       contactId: optionalId(q, info.contactIdField),
       date: optionalDate(q, 'date'),
@@ -67,7 +67,7 @@ function listTransactions(info: TransactionTypeInfo) {
       dateEnd: optionalDate(q, 'date_end'),
       dateBefore: optionalDate(q, 'date_before'),
       dateAfter: optionalDate(q, 'date_after'),
-      modifiedSinceMs: optionalTime(q, 'last_modified_time', ctx.org.utc_offset_minutes),
+      modifiedSinceMs: optionalTime(q, 'last_modified_time', ctx.organization.utc_offset_minutes),
       status: optionalText(q, 'status', 30),
       today: ctx.today,
       sortColumn: sortRaw,
@@ -81,7 +81,7 @@ function listTransactions(info: TransactionTypeInfo) {
       body: {
         code: 0,
         message: 'success',
-        [info.listKey]: rows.map((row) => renderTransaction(row, info, ctx.org, ctx.today, false)),
+        [info.listKey]: rows.map((row) => renderTransaction(row, info, ctx.organization, ctx.today, false)),
         page_context: pageContext(page, perPage, hasMore, q.get('filter_by') || 'Status.All', sortRaw, order),
       },
     };
@@ -89,11 +89,11 @@ function listTransactions(info: TransactionTypeInfo) {
 }
 
 function getTransaction(info: TransactionTypeInfo) {
-  return (ctx: OrgContext) => {
+  return (ctx: OrganizationContext) => {
     const id = zohoId(ctx.params.id, info.idField);
-    const row = ctx.store.transactions.get(ctx.org.organization_id, info.type, id);
+    const row = ctx.store.transactions.get(ctx.organization.organization_id, info.type, id);
     if (!row) throw notFound(info.label.charAt(0).toUpperCase() + info.label.slice(1));
-    return { body: { code: 0, message: 'success', [info.singleKey]: renderTransaction(row, info, ctx.org, ctx.today, true) } };
+    return { body: { code: 0, message: 'success', [info.singleKey]: renderTransaction(row, info, ctx.organization, ctx.today, true) } };
   };
 }
 
@@ -125,7 +125,7 @@ interface Application {
 }
 
 /** `invoices: [{invoice_id, amount_applied}]` on a customer payment, `bills: [...]` on a vendor payment. */
-function readApplications(ctx: OrgContext, body: Record<string, unknown>, settles: TransactionTypeInfo, contactId: string): Application[] {
+function readApplications(ctx: OrganizationContext, body: Record<string, unknown>, settles: TransactionTypeInfo, contactId: string): Application[] {
   const key = settles.listKey;
   const value = body[key];
   if (value === undefined || value === null) return [];
@@ -137,7 +137,7 @@ function readApplications(ctx: OrgContext, body: Record<string, unknown>, settle
     const id = bodyId(entry, settles.idField);
     if (id === undefined || seen.has(id)) throw invalidValue(settles.idField);
     seen.add(id);
-    const doc = ctx.store.transactions.get(ctx.org.organization_id, settles.type, id);
+    const doc = ctx.store.transactions.get(ctx.organization.organization_id, settles.type, id);
     if (!doc || doc.contact_id !== contactId) throw invalidValue(settles.idField);
     const applied = bodyNumber(entry, 'amount_applied', { min: 0.01 });
     if (applied === undefined) throw invalidValue('amount_applied');
@@ -154,19 +154,19 @@ function addDays(date: string, days: number): string {
 }
 
 /** Reserves the next document number of a type in an organization (`INV-000042`). */
-export function nextNumber(ctx: Pick<OrgContext, 'store' | 'org'>, info: TransactionTypeInfo): string {
-  const key = `seq:${ctx.org.organization_id}:${info.type}`;
+export function nextNumber(ctx: Pick<OrganizationContext, 'store' | 'organization'>, info: TransactionTypeInfo): string {
+  const key = `seq:${ctx.organization.organization_id}:${info.type}`;
   const n = Number(ctx.store.getMeta(key) ?? '0') + 1;
   ctx.store.setMeta(key, String(n));
   return info.numberIsInteger ? String(n) : `${info.numberPrefix}${String(n).padStart(6, '0')}`;
 }
 
 function createTransaction(info: TransactionTypeInfo) {
-  return (ctx: OrgContext) => {
+  return (ctx: OrganizationContext) => {
     const body = ctx.body();
     const contactId = bodyId(body, info.contactIdField);
     if (contactId === undefined) throw invalidValue(info.contactIdField, 'it is required');
-    const contact = ctx.store.contacts.get(ctx.org.organization_id, contactId);
+    const contact = ctx.store.contacts.get(ctx.organization.organization_id, contactId);
     if (!contact || contact.contact_type !== info.contactType) throw invalidValue(info.contactIdField);
     if (contact.status === 'inactive' && info.blockedForInactiveContact) throw new ZohoHttpError(ZohoCode.CONTACT_INACTIVE);
 
@@ -207,7 +207,7 @@ function createTransaction(info: TransactionTypeInfo) {
       }
       const row: TransactionRow = {
         transaction_id: ctx.store.ids.next(),
-        organization_id: ctx.org.organization_id,
+        organization_id: ctx.organization.organization_id,
         type: info.type,
         contact_id: contactId,
         number: number ?? nextNumber(ctx, info),
@@ -226,7 +226,7 @@ function createTransaction(info: TransactionTypeInfo) {
       ctx.store.contacts.adjustAmounts(contactId, { ...amountDelta(info.ledger, balanceCents), transactions: 1 });
       if (settles) {
         for (const a of applications) {
-          const doc = ctx.store.transactions.get(ctx.org.organization_id, settles.type, a.id);
+          const doc = ctx.store.transactions.get(ctx.organization.organization_id, settles.type, a.id);
           if (!doc) continue;
           const left = doc.balance_cents - a.cents;
           ctx.store.transactions.setBalance(a.id, left, left === 0 ? 'paid' : 'partially_paid', ctx.now);
@@ -235,7 +235,7 @@ function createTransaction(info: TransactionTypeInfo) {
       }
       ctx.store.contacts.addComment({
         comment_id: ctx.store.ids.next(),
-        organization_id: ctx.org.organization_id,
+        organization_id: ctx.organization.organization_id,
         contact_id: contactId,
         description: `${info.label.charAt(0).toUpperCase() + info.label.slice(1)} ${row.number} created for ${money(totalCents).toFixed(2)}`,
         operation_type: 'Added',
@@ -244,9 +244,9 @@ function createTransaction(info: TransactionTypeInfo) {
         commented_by: ctx.actor,
         created_ms: ctx.now,
       });
-      const created = ctx.store.transactions.get(ctx.org.organization_id, info.type, row.transaction_id);
+      const created = ctx.store.transactions.get(ctx.organization.organization_id, info.type, row.transaction_id);
       const message = `The ${info.label} has been created.`;
-      return { status: 201, body: { code: 0, message, [info.singleKey]: created ? renderTransaction(created, info, ctx.org, ctx.today, true) : {} } };
+      return { status: 201, body: { code: 0, message, [info.singleKey]: created ? renderTransaction(created, info, ctx.organization, ctx.today, true) : {} } };
     });
   };
 }
@@ -256,8 +256,8 @@ export const transactionRoutes: ReadonlyArray<[string, string, BooksRoute]> = TR
   const read = [scopeName(info.scopeModule, 'READ')];
   const create = [scopeName(info.scopeModule, 'CREATE')];
   return [
-    ['GET', info.path, { level: 'org', scopes: read, handler: listTransactions(info) }],
-    ['POST', info.path, { level: 'org', scopes: create, handler: createTransaction(info) }],
-    ['GET', `${info.path}/:id`, { level: 'org', scopes: read, handler: getTransaction(info) }],
+    ['GET', info.path, { level: 'organization', scopes: read, handler: listTransactions(info) }],
+    ['POST', info.path, { level: 'organization', scopes: create, handler: createTransaction(info) }],
+    ['GET', `${info.path}/:id`, { level: 'organization', scopes: read, handler: getTransaction(info) }],
   ] satisfies Array<[string, string, BooksRoute]>;
 });

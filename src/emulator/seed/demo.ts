@@ -104,8 +104,8 @@ class Generator {
     for (const [key, n] of this.numbers) this.store.setMeta(key, String(n));
   }
 
-  number(org: OrganizationRow, info: TransactionTypeInfo): string {
-    const key = `seq:${org.organization_id}:${info.type}`;
+  number(organization: OrganizationRow, info: TransactionTypeInfo): string {
+    const key = `seq:${organization.organization_id}:${info.type}`;
     const n = (this.numbers.get(key) ?? 0) + 1;
     this.numbers.set(key, n);
     return info.numberIsInteger ? String(n) : `${info.numberPrefix}${String(n).padStart(6, '0')}`;
@@ -130,13 +130,13 @@ function slug(text: string): string {
 /** Adds the organizations (and, unless told otherwise, their demo contacts and transactions). */
 export function seedDemo(store: Store, options: DemoSeedOptions): SeedSummary {
   const random = createRandom(options.randomSeed);
-  const orgSpecs = options.organizations ?? DEMO_ORGANIZATIONS;
-  const ids = organizationIds(options.randomSeed, orgSpecs.length);
+  const organizationSpecs = options.organizations ?? DEMO_ORGANIZATIONS;
+  const ids = organizationIds(options.randomSeed, organizationSpecs.length);
   const summary: SeedSummary = { organizations: [] };
   store.bulkLoad(() => {
     const gen = new Generator(store, random, store.ids.reserve(0));
-    orgSpecs.forEach((spec, position) => {
-      const org: OrganizationRow = {
+    organizationSpecs.forEach((spec, position) => {
+      const organization: OrganizationRow = {
         organization_id: ids[position] as string,
         name: spec.name,
         plan: spec.plan,
@@ -147,19 +147,19 @@ export function seedDemo(store: Store, options: DemoSeedOptions): SeedSummary {
         position,
         created_ms: options.now - 8 * 365 * DAY,
       };
-      store.organizations.insert(org);
+      store.organizations.insert(organization);
       const count = options.withContacts === false ? 0 : Math.max(position === 0 ? 1 : 10, Math.round(options.contacts * spec.share));
       gen.resetNames();
       let transactions = 0;
-      for (let i = 0; i < count; i++) transactions += seedContact(store, gen, random, org, options.now);
-      summary.organizations.push({ organization_id: org.organization_id, name: org.name, plan: org.plan, contacts: count, transactions });
+      for (let i = 0; i < count; i++) transactions += seedContact(store, gen, random, organization, options.now);
+      summary.organizations.push({ organization_id: organization.organization_id, name: organization.name, plan: organization.plan, contacts: count, transactions });
     });
     gen.finish();
   });
   return summary;
 }
 
-function seedContact(store: Store, gen: Generator, random: Random, org: OrganizationRow, now: number): number {
+function seedContact(store: Store, gen: Generator, random: Random, organization: OrganizationRow, now: number): number {
   const profile = pickProfile(random);
   const isVendor = random.chance(0.3);
   const individual = !isVendor && random.chance(0.25);
@@ -203,7 +203,7 @@ function seedContact(store: Store, gen: Generator, random: Random, org: Organiza
   const money: Money = { receivable: 0, payable: 0, creditsReceivable: 0, creditsPayable: 0 };
   const rows: TransactionRow[] = [];
   if (lastActivity !== undefined) {
-    buildHistory(gen, random, org, contactId, isVendor, profile, created, lastActivity, now, money, rows);
+    buildHistory(gen, random, organization, contactId, isVendor, profile, created, lastActivity, now, money, rows);
   }
 
   const crmLinked = !isVendor && random.chance(0.35);
@@ -216,13 +216,13 @@ function seedContact(store: Store, gen: Generator, random: Random, org: Organiza
   }
   const channel = random.pick(CHANNELS);
   const tags = random.chance(0.2)
-    ? [{ tag_id: `${org.organization_id}`.padEnd(18, '0') + '1', tag_name: 'Channel', tag_option_id: `${org.organization_id}`.padEnd(18, '0') + String(2 + CHANNELS.indexOf(channel)), tag_option_name: channel }]
+    ? [{ tag_id: `${organization.organization_id}`.padEnd(18, '0') + '1', tag_name: 'Channel', tag_option_id: `${organization.organization_id}`.padEnd(18, '0') + String(2 + CHANNELS.indexOf(channel)), tag_option_name: channel }]
     : [];
   const inactiveSince = profile === 'inactive' && lastActivity !== undefined ? lastActivity + random.int(200, 500) * DAY : undefined;
   const modified = Math.min(now, inactiveSince ?? Math.max(created, lastActivity ?? created));
   const contact: ContactRow = {
     contact_id: contactId,
-    organization_id: org.organization_id,
+    organization_id: organization.organization_id,
     contact_name: name,
     company_name: individual ? '' : name,
     contact_type: isVendor ? 'vendor' : 'customer',
@@ -232,7 +232,7 @@ function seedContact(store: Store, gen: Generator, random: Random, org: Organiza
     phone: `+91-${random.int(70000, 99999)}-${random.int(10000, 99999)}`,
     website: '',
     notes: '',
-    currency_code: org.currency_code,
+    currency_code: organization.currency_code,
     custom_fields: JSON.stringify(customFields),
     tags: JSON.stringify(tags),
     zcrm_account_id: crmLinked ? String(4876000000000000000n + BigInt(random.int(1, 999_999_999))) : '',
@@ -251,7 +251,7 @@ function seedContact(store: Store, gen: Generator, random: Random, org: Organiza
   for (const row of rows) store.transactions.insert(row);
   const comment = (description: string, operation: string, at: number): void => {
     store.contacts.addComment({
-      comment_id: gen.id(), organization_id: org.organization_id, contact_id: contactId, description,
+      comment_id: gen.id(), organization_id: organization.organization_id, contact_id: contactId, description,
       operation_type: operation, transaction_id: '', transaction_type: 'contact', commented_by: 'Demo Admin', created_ms: at,
     });
   };
@@ -261,10 +261,10 @@ function seedContact(store: Store, gen: Generator, random: Random, org: Organiza
 }
 
 function buildHistory(
-  gen: Generator, random: Random, org: OrganizationRow, contactId: string, isVendor: boolean, profile: Profile,
+  gen: Generator, random: Random, organization: OrganizationRow, contactId: string, isVendor: boolean, profile: Profile,
   start: number, last: number, now: number, money: Money, rows: TransactionRow[],
 ): void {
-  const offset = org.utc_offset_minutes;
+  const offset = organization.utc_offset_minutes;
   const span = Math.max(last - start, DAY);
   // About one order every 4–9 months, at least one, at most 10.
   const orders = Math.min(10, Math.max(1, Math.round(span / (random.int(4, 9) * MONTH))));
@@ -277,10 +277,10 @@ function buildHistory(
     const info = TRANSACTION_TYPES[type];
     const row: TransactionRow = {
       transaction_id: gen.id(),
-      organization_id: org.organization_id,
+      organization_id: organization.organization_id,
       type,
       contact_id: contactId,
-      number: gen.number(org, info),
+      number: gen.number(organization, info),
       reference_number: '',
       date: formatZohoDate(at, offset),
       due_date: '',

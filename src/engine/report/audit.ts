@@ -24,7 +24,7 @@ export const AUDIT_COLUMNS = ['who', 'when', 'organization_id', 'run_id', 'run_k
 
 export function auditToJson(rows: AuditRow[]): AuditDocumentRow[] {
   return rows.map((r) => ({
-    who: r.who,
+    who: r.actor,
     when: Number.isFinite(r.when) ? new Date(r.when).toISOString() : '',
     organization_id: r.organizationId,
     run_id: r.runId,

@@ -191,7 +191,8 @@ export interface StepFinish {
 export interface AuditRow {
   runId: string;
   runKind: RunKind;
-  who: string;
+  /** The actor (docs/glossary.md): the run's creator. The audit export calls it `who`. */
+  actor: string;
   when: number;
   organizationId: string;
   contactId: string;
@@ -666,7 +667,7 @@ export function createJournal(db: SqlDatabase): Journal {
         return {
           runId: String(r.run_id),
           runKind: String(r.kind) as RunKind,
-          who: String(r.created_by),
+          actor: String(r.created_by),
           when: Number(r.finished_at),
           organizationId: String(r.organization_id),
           contactId: String(r.contact_id),

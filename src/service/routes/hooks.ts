@@ -15,15 +15,15 @@ export function hookRoutes(ctx: ServiceContext) {
   const { store, bus, clock, options } = ctx;
   return new Hono<ServiceEnv>()
     .post('/hooks/crm/:org', async (c) => {
-      const org = c.req.param('org');
-      if (!isOrganizationId(org)) throw new HttpError(404, 'unknown organization');
+      const organization = c.req.param('org');
+      if (!isOrganizationId(organization)) throw new HttpError(404, 'unknown organization');
       const body = await readBody(c, WEBHOOK_MAX_BODY);
       const headers: Record<string, string> = {};
       c.req.raw.headers.forEach((value, name) => {
         headers[name] = value;
       });
-      const fromFile = fileMappingFor(options.mappingFile, org);
-      const answer = await acceptWebhook(store, bus, clock, { organizationId: org, headers, query: new URL(c.req.url).searchParams, body, ...(fromFile ? { mapping: fromFile } : {}) });
+      const fromFile = fileMappingFor(options.mappingFile, organization);
+      const answer = await acceptWebhook(store, bus, clock, { organizationId: organization, headers, query: new URL(c.req.url).searchParams, body, ...(fromFile ? { mapping: fromFile } : {}) });
       if (answer.status === 202) void ctx.processWebhooks();
       return c.json(answer.body, answer.status);
     })

@@ -6,7 +6,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { parsePolicy, PolicyError } from '../../engine/index.js';
 import type {
-  CronAnswer, JobStarted, OrgView, PolicyInput, PolicySaved, ScheduleInput, WebhookInput, WebhookSaved,
+  CronAnswer, JobStarted, OrganizationView, PolicyInput, PolicySaved, ScheduleInput, WebhookInput, WebhookSaved,
 } from '../api-types.js';
 import type { ServiceContext } from '../context.js';
 import { CronError, describeCron, nextRun, parseCron, type Cron } from '../cron.js';
@@ -17,32 +17,32 @@ import { newToken, type WebhookMapping } from '../store.js';
 export function organizationRoutes(ctx: ServiceContext) {
   const { journal, store, clock, runner, options } = ctx;
   // Before the body is read: an organization the connection does not reach is a 404, whatever was sent.
-  const knownOrg: MiddlewareHandler<SignedInEnv> = async (c, next) => {
-    await ctx.requireOrg(c.req.param('org') ?? '');
+  const knownOrganization: MiddlewareHandler<SignedInEnv> = async (c, next) => {
+    await ctx.requireOrganization(c.req.param('org') ?? '');
     await next();
   };
 
   return new Hono<SignedInEnv>()
-    .get('/api/orgs', async (c) => c.json<OrgView[]>(await Promise.all((await ctx.organizations()).map(ctx.orgView))))
+    .get('/api/orgs', async (c) => c.json<OrganizationView[]>(await Promise.all((await ctx.organizations()).map(ctx.organizationView))))
 
-    .put('/api/orgs/:org/policy', knownOrg, jsonBody<PolicyInput, PolicyInput, SignedInEnv>((body) => {
+    .put('/api/orgs/:org/policy', knownOrganization, jsonBody<PolicyInput, PolicyInput, SignedInEnv>((body) => {
       if (typeof body.text !== 'string') throw new HttpError(400, 'send {"text": "<the policy>"}');
       return { text: body.text };
     }), async (c) => {
-      const org = c.req.param('org');
+      const organization = c.req.param('org');
       const { text } = c.req.valid('json');
       try {
         const policy = parsePolicy(text, 'policy');
-        if (policy.organizationId !== org) throw new HttpError(400, `the policy names organization ${policy.organizationId}, not ${org}`, { problems: [] });
+        if (policy.organizationId !== organization) throw new HttpError(400, `the policy names organization ${policy.organizationId}, not ${organization}`, { problems: [] });
       } catch (error) {
         if (error instanceof PolicyError) throw new HttpError(400, 'the policy is not usable; nothing was saved', { problems: error.problems });
         throw error;
       }
-      await journal.savePolicy({ organizationId: org, text, updatedAt: clock.now(), updatedBy: c.get('session').username });
+      await journal.savePolicy({ organizationId: organization, text, updatedAt: clock.now(), updatedBy: c.get('session').username });
       return c.json<PolicySaved>({ policy: { text, problems: [], saved: true } });
     })
 
-    .put('/api/orgs/:org/schedule', knownOrg, jsonBody<ScheduleInput, { cron: string | null; autoApplyMax: number | null }, SignedInEnv>((body) => {
+    .put('/api/orgs/:org/schedule', knownOrganization, jsonBody<ScheduleInput, { cron: string | null; autoApplyMax: number | null }, SignedInEnv>((body) => {
       const cron = body.cron === null || body.cron === undefined || body.cron === '' ? null : body.cron;
       if (cron !== null) {
         if (typeof cron !== 'string') throw new HttpError(400, 'cron must be a string like "0 2 * * *" or null');
@@ -57,14 +57,14 @@ export function organizationRoutes(ctx: ServiceContext) {
       if (max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 1)) throw new HttpError(400, 'autoApplyMax must be a whole number of at least 1, or null');
       return { cron, autoApplyMax: max };
     }), async (c) => {
-      const org = c.req.param('org');
+      const organization = c.req.param('org');
       const { cron, autoApplyMax } = c.req.valid('json');
-      const s = await store.settings(org);
-      if (cron !== null && !(await journal.policy(org))) throw new HttpError(400, 'save a policy first: a schedule scans and plans with it');
+      const s = await store.settings(organization);
+      if (cron !== null && !(await journal.policy(organization))) throw new HttpError(400, 'save a policy first: a schedule scans and plans with it');
       // A new cron counts its next run from now (so it does not fire at once for a time already
       // past); that is not a run, so lastRunAt stays as it was.
       await store.saveSettings({ ...s, cron, autoApplyMax, lastScheduledAt: cron === s.cron ? s.lastScheduledAt : clock.now() });
-      return c.json<OrgView>(await ctx.orgView(await ctx.requireOrg(org)));
+      return c.json<OrganizationView>(await ctx.organizationView(await ctx.requireOrganization(organization)));
     })
 
     // The settings page's cron helper asks here as the user types: the parser that Save uses says
@@ -85,13 +85,13 @@ export function organizationRoutes(ctx: ServiceContext) {
       return c.json<CronAnswer>({ valid: true, expression: cron.text, description: describeCron(cron), next });
     })
 
-    .put('/api/orgs/:org/webhook', knownOrg, jsonBody<WebhookInput, { mode: 'hmac' | 'secret' | null; mapping: WebhookMapping | undefined; rotateSecret: boolean }, SignedInEnv>((body, c) => {
-      const org = c.req.param('org') ?? '';
+    .put('/api/orgs/:org/webhook', knownOrganization, jsonBody<WebhookInput, { mode: 'hmac' | 'secret' | null; mapping: WebhookMapping | undefined; rotateSecret: boolean }, SignedInEnv>((body, c) => {
+      const organization = c.req.param('org') ?? '';
       // null or absent: the saved mode (hmac when there is none).
       const mode = body.mode ?? null;
       if (mode !== null && mode !== 'hmac' && mode !== 'secret') throw new HttpError(400, 'mode must be "hmac" or "secret"');
-      if (body.mapping !== undefined && fileMappingFor(options.mappingFile, org)) {
-        throw new HttpError(409, `the CRM mapping of organization ${org} comes from ${options.mappingFile!.path}: change it there and restart the service`);
+      if (body.mapping !== undefined && fileMappingFor(options.mappingFile, organization)) {
+        throw new HttpError(409, `the CRM mapping of organization ${organization} comes from ${options.mappingFile!.path}: change it there and restart the service`);
       }
       let mapping: WebhookMapping | undefined;
       if (body.mapping !== undefined) {
@@ -107,21 +107,21 @@ export function organizationRoutes(ctx: ServiceContext) {
       }
       return { mode, mapping, rotateSecret: body.rotateSecret === true };
     }), async (c) => {
-      const org = c.req.param('org');
+      const organization = c.req.param('org');
       const input = c.req.valid('json');
-      const s = await store.settings(org);
+      const s = await store.settings(organization);
       const mode = input.mode ?? s.webhookMode ?? 'hmac';
       const mapping = input.mapping ?? s.mapping;
       const secret = input.rotateSecret || !s.webhookSecret ? newToken(32) : undefined;
       await store.saveSettings({ ...s, webhookMode: mode, mapping, webhookSecret: secret ?? s.webhookSecret });
-      return c.json<WebhookSaved>({ webhook: { mode, configured: true, ...ctx.mappingView(org, mapping) }, ...(secret ? { secret } : {}) });
+      return c.json<WebhookSaved>({ webhook: { mode, configured: true, ...ctx.mappingView(organization, mapping) }, ...(secret ? { secret } : {}) });
     })
 
-    .post('/api/orgs/:org/scan', knownOrg, async (c) => {
-      const org = c.req.param('org');
-      const policy = await journal.policy(org);
+    .post('/api/orgs/:org/scan', knownOrganization, async (c) => {
+      const organization = c.req.param('org');
+      const policy = await journal.policy(organization);
       if (!policy) throw new HttpError(400, 'save a policy for this organization first');
-      const { jobId } = runner.scanAndPlan(org, policy.text);
+      const { jobId } = runner.scanAndPlan(organization, policy.text);
       return c.json<JobStarted>({ jobId }, 202);
     });
 }

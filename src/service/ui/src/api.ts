@@ -11,7 +11,7 @@
 import { hc } from 'hono/client';
 import type { ServiceApp } from '../../app.js';
 import type {
-  AuditRow, CronAnswer, ErrorBody, JobStarted, OrgView, PlanDetail, PlanRows, PolicySaved, RunDetail, RunListItem, RunStarted, ScheduleInput,
+  AuditRow, CronAnswer, ErrorBody, JobStarted, OrganizationView, PlanDetail, PlanRows, PolicySaved, RunDetail, RunListItem, RunStarted, ScheduleInput,
   SessionView, VerifyStarted, WebhookEventView, WebhookInput, WebhookSaved,
 } from '../../api-types.js';
 
@@ -33,25 +33,25 @@ export interface Api {
   readonly session: Readonly<SessionView>;
   /** Reads the session (at start, after a 403, before the live events reconnect). */
   refreshSession(): Promise<SessionView>;
-  orgs(o?: CallOptions): Promise<OrgView[]>;
-  scan(org: string): Promise<JobStarted>;
-  savePolicy(org: string, text: string, o?: CallOptions): Promise<PolicySaved>;
-  saveSchedule(org: string, input: ScheduleInput, o?: CallOptions): Promise<OrgView>;
-  saveWebhook(org: string, input: WebhookInput, o?: CallOptions): Promise<WebhookSaved>;
+  organizations(o?: CallOptions): Promise<OrganizationView[]>;
+  scan(organization: string): Promise<JobStarted>;
+  savePolicy(organization: string, text: string, o?: CallOptions): Promise<PolicySaved>;
+  saveSchedule(organization: string, input: ScheduleInput, o?: CallOptions): Promise<OrganizationView>;
+  saveWebhook(organization: string, input: WebhookInput, o?: CallOptions): Promise<WebhookSaved>;
   cron(expr: string, o?: CallOptions): Promise<CronAnswer>;
   plan(planId: string, o?: CallOptions): Promise<PlanDetail>;
   planRows(planId: string, o?: CallOptions): Promise<PlanRows>;
   approve(planId: string, exclude: string[]): Promise<RunStarted>;
-  runs(org: string, o?: CallOptions): Promise<RunListItem[]>;
+  runs(organization: string, o?: CallOptions): Promise<RunListItem[]>;
   run(runId: string, o?: CallOptions): Promise<RunDetail>;
   undo(runId: string): Promise<RunStarted>;
   resume(runId: string): Promise<RunStarted>;
   stop(runId: string): Promise<RunStarted>;
   verify(runId: string, o?: CallOptions): Promise<VerifyStarted>;
-  audit(org: string): Promise<AuditRow[]>;
+  audit(organization: string): Promise<AuditRow[]>;
   /** The audit trail as CSV, for a download link. */
-  auditCsvHref(org: string): string;
-  webhooks(org: string): Promise<WebhookEventView[]>;
+  auditCsvHref(organization: string): string;
+  webhooks(organization: string): Promise<WebhookEventView[]>;
   /** Ends the session (whatever the answer, the sign-in page follows). */
   logout(): Promise<void>;
 }
@@ -154,11 +154,11 @@ export function createApi(options: ApiOptions): Api {
     return session;
   }
 
-  const org = (id: string) => ({ param: { org: seg(id) } });
+  const organization = (id: string) => ({ param: { org: seg(id) } });
   const plan = (id: string) => ({ param: { plan: seg(id) } });
   const run = (id: string) => ({ param: { run: seg(id) } });
   /** `?org=` when one is chosen. */
-  const byOrg = (id: string) => ({ query: id ? { org: id } : {} });
+  const byOrganization = (id: string) => ({ query: id ? { org: id } : {} });
 
   return {
     session,
@@ -167,16 +167,16 @@ export function createApi(options: ApiOptions): Api {
       ready ??= read;
       return read;
     },
-    orgs: (o) => call(client.api.orgs.$get(), o),
-    scan: (id) => call(client.api.orgs[':org'].scan.$post(org(id))),
-    savePolicy: (id, text, o) => call(client.api.orgs[':org'].policy.$put({ ...org(id), json: { text } }), o),
-    saveSchedule: (id, input, o) => call(client.api.orgs[':org'].schedule.$put({ ...org(id), json: input }), o),
-    saveWebhook: (id, input, o) => call(client.api.orgs[':org'].webhook.$put({ ...org(id), json: input }), o),
+    organizations: (o) => call(client.api.orgs.$get(), o),
+    scan: (id) => call(client.api.orgs[':org'].scan.$post(organization(id))),
+    savePolicy: (id, text, o) => call(client.api.orgs[':org'].policy.$put({ ...organization(id), json: { text } }), o),
+    saveSchedule: (id, input, o) => call(client.api.orgs[':org'].schedule.$put({ ...organization(id), json: input }), o),
+    saveWebhook: (id, input, o) => call(client.api.orgs[':org'].webhook.$put({ ...organization(id), json: input }), o),
     cron: (expr, o) => call(client.api.cron.$get({ query: { expr } }), o),
     plan: (id, o) => call(client.api.plans[':plan'].$get(plan(id)), o),
     planRows: (id, o) => call(client.api.plans[':plan'].rows.$get(plan(id)), o),
     approve: (id, exclude) => call(client.api.plans[':plan'].approve.$post({ ...plan(id), json: { exclude } })),
-    runs: (id, o) => call(client.api.runs.$get(byOrg(id)), o),
+    runs: (id, o) => call(client.api.runs.$get(byOrganization(id)), o),
     run: (id, o) => call(client.api.runs[':run'].$get(run(id)), o),
     undo: (id) => call(client.api.runs[':run'].undo.$post(run(id))),
     resume: (id) => call(client.api.runs[':run'].resume.$post(run(id))),
@@ -188,7 +188,7 @@ export function createApi(options: ApiOptions): Api {
       const url = client.api.audit.$url({ query: { format: 'csv', ...(id ? { org: id } : {}) } });
       return `${url.pathname}${url.search}`;
     },
-    webhooks: (id) => call(client.api.webhooks.$get(byOrg(id))),
+    webhooks: (id) => call(client.api.webhooks.$get(byOrganization(id))),
     async logout() {
       try {
         await fetch('/logout', {

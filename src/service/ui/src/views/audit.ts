@@ -1,26 +1,26 @@
 /** `#/audit`: every status change Sunset made, newest first; searchable, filtered by organization, downloadable as CSV. */
-import type { AuditRow, OrgView } from '../../../api-types.js';
+import type { AuditRow, OrganizationView } from '../../../api-types.js';
 import type { App, RouteArgs, View } from '../app.js';
 import { enc, h, td } from '../dom.js';
 import { toDate } from '../format.js';
 import { debounce } from '../timing.js';
-import { badge, idText, kv, loading, orgMap, orgName, orgSelect, pageHead, timeEl } from '../widgets/parts.js';
+import { badge, idText, kv, loading, organizationMap, organizationName, organizationSelect, pageHead, timeEl } from '../widgets/parts.js';
 import { createVirtualTable } from '../widgets/virtual-table.js';
 
 export async function auditView(app: App, view: View, { query }: RouteArgs): Promise<void> {
   const { api, fmt } = app;
   const { count, plural } = fmt;
   app.setTitle('Audit');
-  let org = query.get('org') ?? '';
+  let organization = query.get('org') ?? '';
   const csv = h('a', { class: 'btn', testid: 'audit-csv', download: '' }, 'Download CSV');
   const setCsv = (): void => {
-    csv.href = api.auditCsvHref(org);
+    csv.href = api.auditCsvHref(organization);
   };
   setCsv();
   view.main.append(pageHead('Audit', csv), loading());
-  const orgs = await api.orgs().catch((): OrgView[] => []);
+  const organizations = await api.organizations().catch((): OrganizationView[] => []);
   if (!view.alive) return;
-  const byId = orgMap(orgs);
+  const byId = organizationMap(organizations);
   const search = h('input', { type: 'search', placeholder: 'Contact, id, who or why', testid: 'audit-search', 'aria-label': 'Search the audit trail' });
   const countEl = h('span', { class: 'muted', testid: 'audit-count', 'aria-live': 'polite' });
   let all: AuditRow[] = [];
@@ -32,7 +32,7 @@ export async function auditView(app: App, view: View, { query }: RouteArgs): Pro
     onActivate: (r) => app.evidence.show(r.contact_name || 'Change', kv([
       ['When', timeEl(fmt, r.when)],
       ['Who', r.who],
-      ['Organization', `${orgName(byId, r.organization_id)} (${r.organization_id})`],
+      ['Organization', `${organizationName(byId, r.organization_id)} (${r.organization_id})`],
       ['Contact ID', idText(r.contact_id)],
       ['Change', h('span', null, badge(r.from), ' → ', badge(r.to))],
       ['Why', r.why],
@@ -52,7 +52,7 @@ export async function auditView(app: App, view: View, { query }: RouteArgs): Pro
     renderRow: (r) => h('tr', { testid: 'audit-row', class: 'clickable', dataset: { contactId: r.contact_id } },
       td(timeEl(fmt, r.when), 'nowrap'),
       td(r.who, 'ellipsis'),
-      td(orgName(byId, r.organization_id), 'ellipsis'),
+      td(organizationName(byId, r.organization_id), 'ellipsis'),
       td(r.contact_name, 'ellipsis'),
       td(r.contact_id, 'id col-id'),
       td(h('span', { class: 'change' }, badge(r.from), ' → ', badge(r.to))),
@@ -68,7 +68,7 @@ export async function auditView(app: App, view: View, { query }: RouteArgs): Pro
   }
   async function load(): Promise<void> {
     countEl.textContent = 'Loading…';
-    const rows = await api.audit(org);
+    const rows = await api.audit(organization);
     if (!view.alive) return;
     const when = (r: AuditRow): number => toDate(r.when)?.date.getTime() ?? 0;
     all = rows.slice().sort((a, b) => when(b) - when(a));
@@ -80,10 +80,10 @@ export async function auditView(app: App, view: View, { query }: RouteArgs): Pro
   view.main.querySelector('.loading')?.remove();
   view.main.append(
     h('p', { class: 'help' }, 'Every status change Sunset made: who approved it, when, which contact, from what to what, and why. Newest first; click a row for all of it.'),
-    h('div', { class: 'toolbar' }, orgSelect(orgs, org, 'audit-org-filter', (v) => {
-      org = v;
+    h('div', { class: 'toolbar' }, organizationSelect(organizations, organization, 'audit-organization-filter', (v) => {
+      organization = v;
       setCsv();
-      app.setHashQuery({ org });
+      app.setHashQuery({ org: organization });
       void load().catch(() => undefined);
     }), search, countEl),
     table.el);

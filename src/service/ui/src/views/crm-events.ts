@@ -1,26 +1,26 @@
 /** `#/webhooks`: the latest 500 CRM events with their state, live; filtered by organization. */
-import type { OrgView, WebhookEventView } from '../../../api-types.js';
+import type { OrganizationView, WebhookEventView } from '../../../api-types.js';
 import type { App, RouteArgs, View } from '../app.js';
 import { enc, h, td } from '../dom.js';
 import { throttle } from '../timing.js';
-import { badge, loading, orgMap, orgName, orgSelect, pageHead, timeEl } from '../widgets/parts.js';
+import { badge, loading, organizationMap, organizationName, organizationSelect, pageHead, timeEl } from '../widgets/parts.js';
 
 const HEADINGS = ['Received', 'Organization', 'CRM id', 'Books contact', 'CRM status', 'Action', 'State', 'Run', 'Tries', 'Last error', 'Event'];
 
 export async function crmEventsView(app: App, view: View, { query }: RouteArgs): Promise<void> {
   const { api, fmt } = app;
   app.setTitle('CRM events');
-  let org = query.get('org') ?? '';
+  let organization = query.get('org') ?? '';
   view.main.append(pageHead('CRM events'), loading());
-  const orgs = await api.orgs().catch((): OrgView[] => []);
+  const organizations = await api.organizations().catch((): OrganizationView[] => []);
   if (!view.alive) return;
-  const byId = orgMap(orgs);
+  const byId = organizationMap(organizations);
   const holder = h('div', { class: 'table-wrap' });
   const countEl = h('span', { class: 'muted', testid: 'webhooks-count' });
   const rowsById = new Map<string, { ev: WebhookEventView; tr: HTMLTableRowElement }>();
   const row = (ev: WebhookEventView): HTMLTableRowElement => h('tr', { testid: 'webhook-row', dataset: { eventId: ev.eventId, state: ev.state } },
     td(timeEl(fmt, ev.receivedAt), 'nowrap'),
-    td(orgName(byId, ev.organizationId)),
+    td(organizationName(byId, ev.organizationId)),
     td(ev.crmAccountId ?? ev.crmContactId ?? '', 'id'),
     td(ev.booksContactId ?? h('span', { class: 'muted' }, '—'), 'id'),
     td(ev.status),
@@ -31,7 +31,7 @@ export async function crmEventsView(app: App, view: View, { query }: RouteArgs):
     td(ev.lastError ? h('span', { class: 'text-bad' }, ev.lastError) : '', 'wrap'),
     td(ev.eventId, 'id muted'));
   async function load(): Promise<void> {
-    const list = await api.webhooks(org);
+    const list = await api.webhooks(organization);
     if (!view.alive) return;
     const events = list.slice().sort((a, b) => b.receivedAt - a.receivedAt);
     rowsById.clear();
@@ -55,15 +55,15 @@ export async function crmEventsView(app: App, view: View, { query }: RouteArgs):
   view.main.querySelector('.loading')?.remove();
   view.main.append(
     h('p', { class: 'help' }, 'The latest 500 events the CRM sent. States: accepted (queued), applied (contact changed), unchanged (already so), unmatched (no linked Books contact), ignored (status not in the mapping), duplicate (seen before), failed (after retries).'),
-    h('div', { class: 'toolbar' }, orgSelect(orgs, org, 'webhooks-org-filter', (v) => {
-      org = v;
-      app.setHashQuery({ org });
+    h('div', { class: 'toolbar' }, organizationSelect(organizations, organization, 'webhooks-organization-filter', (v) => {
+      organization = v;
+      app.setHashQuery({ org: organization });
       void load().catch(() => undefined);
     }), countEl),
     holder);
   view.onEvent((event) => {
     if (event.type !== 'webhook') return;
-    if (org && event.data.organizationId !== org) return;
+    if (organization && event.data.organizationId !== organization) return;
     const known = rowsById.get(event.data.eventId);
     if (known) {
       known.ev.state = event.data.state;

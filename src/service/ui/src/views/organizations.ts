@@ -1,5 +1,5 @@
 /** `#/`: one card per connected organization, with its latest scan, plan, quota, schedule and webhook; scans start here. */
-import type { JobProgress, OrgView, WebhookSettingsView } from '../../../api-types.js';
+import type { JobProgress, OrganizationView, WebhookSettingsView } from '../../../api-types.js';
 import type { App, View } from '../app.js';
 import { enc, h } from '../dom.js';
 import { throttle } from '../timing.js';
@@ -13,9 +13,9 @@ export async function organizationsView(app: App, view: View): Promise<void> {
   const { api, fmt } = app;
   const { count, plural } = fmt;
   app.setTitle('Organizations');
-  const grid = h('div', { class: 'org-grid', testid: 'org-list' });
+  const grid = h('div', { class: 'organization-grid', testid: 'organization-list' });
   view.main.append(pageHead('Organizations'), grid, loading());
-  let orgs = await api.orgs();
+  let organizations = await api.organizations();
   if (!view.alive) return;
   view.main.querySelector('.loading')?.remove();
   /** organizationId → the latest job event (or the scan started here). */
@@ -23,9 +23,9 @@ export async function organizationsView(app: App, view: View): Promise<void> {
 
   const reload = throttle(async () => {
     try {
-      const next = await api.orgs();
+      const next = await api.organizations();
       if (!view.alive) return;
-      orgs = next;
+      organizations = next;
       render();
     } catch {
       // the banner says it
@@ -34,49 +34,49 @@ export async function organizationsView(app: App, view: View): Promise<void> {
   view.cleanup(reload.cancel);
 
   function render(): void {
-    if (orgs.length === 0) {
+    if (organizations.length === 0) {
       grid.replaceChildren(h('div', { class: 'callout' }, 'No organization is connected yet. Connect one with ', h('code', null, 'sunset auth'), ', then reload this page.'));
       return;
     }
-    grid.replaceChildren(...orgs.map(orgCard));
+    grid.replaceChildren(...organizations.map(organizationCard));
   }
 
-  function orgCard(org: OrgView): HTMLElement {
-    const id = org.organizationId;
+  function organizationCard(organization: OrganizationView): HTMLElement {
+    const id = organization.organizationId;
     const job = jobs.get(id);
-    const running = Boolean(org.activeJob) || job?.state === 'running';
-    const scanBtn = !org.policy.saved
+    const running = Boolean(organization.activeJob) || job?.state === 'running';
+    const scanBtn = !organization.policy.saved
       ? h('a', { href: `#/orgs/${enc(id)}`, class: 'btn btn-primary', testid: 'policy-first', title: 'A scan needs a policy: which contacts are dormant and which are never touched' }, 'Write a policy first')
-      : h('button', { type: 'button', class: 'btn btn-primary', testid: 'scan-button', disabled: running, onclick: () => void scan(org) },
+      : h('button', { type: 'button', class: 'btn btn-primary', testid: 'scan-button', disabled: running, onclick: () => void scan(organization) },
         running ? 'Working…' : 'Scan and plan now');
     const status = h('p', { class: 'job-status', role: 'status', testid: 'job-status' });
     if (job) {
       status.append(badge(job.state === 'done' ? 'done' : job.state === 'failed' ? 'failed' : 'running', job.state === 'running' ? 'scanning' : `scan ${job.state}`), ' ', job.message ?? '');
       if (job.state === 'done' && job.planId) status.append(' ', h('a', { href: `#/plans/${enc(job.planId)}`, testid: 'job-plan-link' }, 'Review the new plan →'));
-    } else if (org.activeJob) {
-      const { kind } = org.activeJob;
+    } else if (organization.activeJob) {
+      const { kind } = organization.activeJob;
       status.append(badge('running', kind === 'apply' ? 'applying' : kind === 'verify' ? 'verifying' : 'scanning'), ' ');
-      if (kind === 'apply' || kind === 'verify') status.append(h('a', { href: `#/runs/${enc(org.activeJob.id)}` }, 'Follow the run →'));
+      if (kind === 'apply' || kind === 'verify') status.append(h('a', { href: `#/runs/${enc(organization.activeJob.id)}` }, 'Follow the run →'));
     }
-    const snap = org.latestSnapshot;
-    const plan = org.latestPlan;
-    const quota = org.quota;
-    const sched = org.schedule;
-    const hook = org.webhook;
+    const snap = organization.latestSnapshot;
+    const plan = organization.latestPlan;
+    const quota = organization.quota;
+    const sched = organization.schedule;
+    const hook = organization.webhook;
     const limit = quota?.limit;
     const pct = quota && limit && limit > 0 ? Math.max(0, Math.min(100, (quota.remaining / limit) * 100)) : 0;
-    return h('article', { class: 'card org-card', testid: 'org-card', dataset: { orgId: id } },
+    return h('article', { class: 'card organization-card', testid: 'organization-card', dataset: { organizationId: id } },
       h('header', { class: 'card-head' },
-        h('h2', null, h('a', { href: `#/orgs/${enc(id)}` }, org.name || id)),
-        h('div', { class: 'card-sub' }, idText(id), org.plan ? h('span', { class: 'chip', title: 'Zoho Books subscription plan' }, `Zoho ${org.plan}`) : null)),
+        h('h2', null, h('a', { href: `#/orgs/${enc(id)}` }, organization.name || id)),
+        h('div', { class: 'card-sub' }, idText(id), organization.plan ? h('span', { class: 'chip', title: 'Zoho Books subscription plan' }, `Zoho ${organization.plan}`) : null)),
       status,
       kv([
         ['Latest scan', snap
           ? h('span', null, timeEl(fmt, snap.takenAt), ` · ${plural(snap.contactCount, 'contact')} · ${plural(snap.apiCalls, 'API call')}`)
-          : h('span', { class: 'muted' }, !org.policy.saved ? 'none yet: write a policy, then scan' : 'none yet: scan to start')],
+          : h('span', { class: 'muted' }, !organization.policy.saved ? 'none yet: write a policy, then scan' : 'none yet: scan to start')],
         ['Latest plan', plan
           ? h('span', { class: 'plan-line' },
-            h('span', { testid: 'org-plan-counts' }, `${plural(plan.steps, 'change')}, ${count(plan.excluded)} excluded`), ' · ',
+            h('span', { testid: 'organization-plan-counts' }, `${plural(plan.steps, 'change')}, ${count(plan.excluded)} excluded`), ' · ',
             plan.runId
               ? h('span', null, badge('done', 'approved'), ' ', h('a', { href: `#/runs/${enc(plan.runId)}` }, 'run'), ' · ', h('a', { href: `#/plans/${enc(plan.planId)}`, testid: 'review-link' }, 'view plan'))
               : h('a', { href: `#/plans/${enc(plan.planId)}`, class: 'strong', testid: 'review-link' }, 'Review →'))
@@ -104,8 +104,8 @@ export async function organizationsView(app: App, view: View): Promise<void> {
         h('a', { class: 'btn btn-quiet', href: `#/runs?org=${enc(id)}` }, 'Runs')));
   }
 
-  async function scan(org: OrgView): Promise<void> {
-    const id = org.organizationId;
+  async function scan(organization: OrganizationView): Promise<void> {
+    const id = organization.organizationId;
     jobs.set(id, { state: 'running', message: 'Scan started…' });
     render();
     try {

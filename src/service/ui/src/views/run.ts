@@ -2,7 +2,7 @@
  * `#/runs/RUN`: a run's state, progress and counts, live while it applies (its phase, rate and time
  * left as the engine measures them); Stop, Resume, Undo; Verify and its last result; the steps.
  */
-import type { OrgView, RunDetail, RunProgress, RunView } from '../../../api-types.js';
+import type { OrganizationView, RunDetail, RunProgress, RunView } from '../../../api-types.js';
 import type { RunCounts, StepRecord } from '../../../../engine/index.js';
 import { ApiError } from '../api.js';
 import type { App, RouteArgs, View } from '../app.js';
@@ -10,7 +10,7 @@ import { enc, fill, h, td } from '../dom.js';
 import { duration } from '../format.js';
 import { debounce, throttle } from '../timing.js';
 import { confirmDialog } from '../widgets/dialog.js';
-import { badge, booksLink, kv, loading, orgMap, orgName, timeEl } from '../widgets/parts.js';
+import { badge, booksLink, kv, loading, organizationMap, organizationName, timeEl } from '../widgets/parts.js';
 import { ACTIVE_RUN_STATES, applyRunEvent, progressBar, progressOf, runStatusNote } from '../widgets/run-status.js';
 import { verificationView } from '../widgets/verification.js';
 import { createVirtualTable } from '../widgets/virtual-table.js';
@@ -35,9 +35,9 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
   const { count, plural } = fmt;
   app.setTitle(`Run ${runId}`);
   view.main.append(loading('Loading run…'));
-  const [detail, orgs] = await Promise.all([api.run(runId), api.orgs().catch((): OrgView[] => [])]);
+  const [detail, organizations] = await Promise.all([api.run(runId), api.organizations().catch((): OrganizationView[] => [])]);
   if (!view.alive) return;
-  const byId = orgMap(orgs);
+  const byId = organizationMap(organizations);
   let run: RunView = detail.run;
   let counts: RunCounts = detail.counts;
   let steps: StepRecord[] = detail.steps;
@@ -97,7 +97,7 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
     renderActions();
     renderVerify();
     meta.replaceChildren(kv([
-      ['Organization', h('a', { href: `#/orgs/${enc(run.organizationId)}` }, orgName(byId, run.organizationId))],
+      ['Organization', h('a', { href: `#/orgs/${enc(run.organizationId)}` }, organizationName(byId, run.organizationId))],
       ['Kind', run.kind],
       run.planId ? ['Plan', h('a', { href: `#/plans/${enc(run.planId)}`, class: 'id' }, run.planId)] : null,
       run.undoOf ? ['Undoes', h('a', { href: `#/runs/${enc(run.undoOf)}`, class: 'id' }, run.undoOf)] : null,
@@ -143,7 +143,7 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
     const ok = await confirmDialog({
       title: `Undo run ${runId}?`,
       body: [
-        h('p', null, `A new run will put back the ${plural(counts.changed, 'contact')} this run changed in `, h('strong', null, orgName(byId, run.organizationId)), ` (${run.organizationId}).`),
+        h('p', null, `A new run will put back the ${plural(counts.changed, 'contact')} this run changed in `, h('strong', null, organizationName(byId, run.organizationId)), ` (${run.organizationId}).`),
         h('p', { class: 'muted' }, 'Contacts changed since by someone else are left as they are and listed as skipped.'),
       ],
       confirmLabel: 'Undo the run',

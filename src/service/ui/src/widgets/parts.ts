@@ -1,5 +1,5 @@
 /** Small pieces every view uses: headings, key-value lists, times, ids, badges, links, the organization picker. */
-import type { OrgView } from '../../../api-types.js';
+import type { OrganizationView } from '../../../api-types.js';
 import { enc, h, type Child } from '../dom.js';
 import { toDate, type Format } from '../format.js';
 
@@ -69,18 +69,18 @@ export async function copyText(text: string, button?: HTMLElement): Promise<void
   }
 }
 
-export function orgMap(orgs: readonly OrgView[]): Map<string, OrgView> {
-  return new Map(orgs.map((o) => [o.organizationId, o]));
+export function organizationMap(organizations: readonly OrganizationView[]): Map<string, OrganizationView> {
+  return new Map(organizations.map((o) => [o.organizationId, o]));
 }
 
-export function orgName(orgsById: ReadonlyMap<string, OrgView>, id: string): string {
-  return orgsById.get(id)?.name ?? id;
+export function organizationName(organizationsById: ReadonlyMap<string, OrganizationView>, id: string): string {
+  return organizationsById.get(id)?.name ?? id;
 }
 
 /** The organization filter of a list page. */
-export function orgSelect(orgs: readonly OrgView[], selected: string, testid: string, onChange: (value: string) => void): HTMLElement {
+export function organizationSelect(organizations: readonly OrganizationView[], selected: string, testid: string, onChange: (value: string) => void): HTMLElement {
   const select: HTMLSelectElement = h('select', { testid, onchange: () => onChange(select.value) },
     h('option', { value: '' }, 'All organizations'),
-    orgs.map((o) => h('option', { value: o.organizationId, selected: o.organizationId === selected }, `${o.name} (${o.organizationId})`)));
+    organizations.map((o) => h('option', { value: o.organizationId, selected: o.organizationId === selected }, `${o.name} (${o.organizationId})`)));
   return h('label', { class: 'field-inline' }, h('span', null, 'Organization'), select);
 }

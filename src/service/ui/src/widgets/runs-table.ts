@@ -1,8 +1,8 @@
 /** The table of runs (the runs page, an organization's settings), newest first, kept live by `run` events. */
-import type { OrgView, RunListItem, RunProgress } from '../../../api-types.js';
+import type { OrganizationView, RunListItem, RunProgress } from '../../../api-types.js';
 import { enc, h, td } from '../dom.js';
 import type { Format } from '../format.js';
-import { badge, orgName, timeEl } from './parts.js';
+import { badge, organizationName, timeEl } from './parts.js';
 import { applyRunEvent, progressBar, progressOf, runStatusNote } from './run-status.js';
 
 export interface RunsTable {
@@ -11,7 +11,7 @@ export interface RunsTable {
   applyEvent(data: RunProgress): boolean;
 }
 
-export function runsTable(fmt: Format, list: readonly RunListItem[], orgsById: ReadonlyMap<string, OrgView>, { showOrg = true } = {}): RunsTable {
+export function runsTable(fmt: Format, list: readonly RunListItem[], organizationsById: ReadonlyMap<string, OrganizationView>, { showOrganization = true } = {}): RunsTable {
   const { count } = fmt;
   const sorted = [...list].sort((a, b) => b.run.createdAt - a.run.createdAt);
   const tbody = h('tbody');
@@ -23,7 +23,7 @@ export function runsTable(fmt: Format, list: readonly RunListItem[], orgsById: R
     const note = runStatusNote(r);
     return h('tr', { testid: 'run-row', dataset: { runId: r.runId, state: r.state, status: r.status } },
       td(h('a', { href: `#/runs/${enc(r.runId)}`, class: 'id' }, r.runId)),
-      showOrg ? td(orgName(orgsById, r.organizationId)) : null,
+      showOrganization ? td(organizationName(organizationsById, r.organizationId)) : null,
       td(r.kind === 'undo' && r.undoOf ? h('span', null, 'undo of ', h('a', { href: `#/runs/${enc(r.undoOf)}`, class: 'id' }, r.undoOf)) : r.kind),
       td(h('span', { testid: 'run-row-status', title: note }, badge(r.status)), 'nowrap'),
       td(timeEl(fmt, r.createdAt), 'nowrap'),
@@ -57,7 +57,7 @@ export function runsTable(fmt: Format, list: readonly RunListItem[], orgsById: R
   const th = (text: string, num = false): HTMLElement => h('th', { scope: 'col', class: num ? 'num' : null }, text);
   const table = h('table', { class: 'grid', testid: 'runs-table' },
     h('thead', null, h('tr', null,
-      th('Run'), showOrg ? th('Organization') : null, th('Kind'), th('State'), th('Created'), th('By'), th('Progress'),
+      th('Run'), showOrganization ? th('Organization') : null, th('Kind'), th('State'), th('Created'), th('By'), th('Progress'),
       th('Changed', true), th('Unchanged', true), th('Skipped', true), th('Failed', true))),
     tbody);
   return {

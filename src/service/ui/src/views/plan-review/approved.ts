@@ -22,7 +22,7 @@ function statusWords(run: RunView): string {
   }
 }
 
-export function approvedCallout(app: App, view: View, { orgId, runId }: { orgId: string; runId: string }): HTMLElement {
+export function approvedCallout(app: App, view: View, { organizationId, runId }: { organizationId: string; runId: string }): HTMLElement {
   const { api, fmt } = app;
   const el = h('div', { class: 'callout callout-approved', testid: 'plan-approved', 'aria-live': 'polite' },
     'This plan was approved: ', h('a', { href: `#/runs/${enc(runId)}`, class: 'id' }, `run ${runId}`), '.');
@@ -38,7 +38,7 @@ export function approvedCallout(app: App, view: View, { orgId, runId }: { orgId:
       h('p', null, statusWords(run)));
   };
   const load = async (): Promise<void> => {
-    const list = await api.runs(orgId, { silent: true });
+    const list = await api.runs(organizationId, { silent: true });
     const found = list.find((e) => e.run.runId === runId) ?? await api.run(runId, { silent: true });
     if (!view.alive) return;
     run = found.run;

@@ -6,7 +6,7 @@
  * approval into a run. Ready (the rows drawn) in well under a second for 10,000+ steps:
  * docs/benchmarks.md, bench/review-page.ts.
  */
-import type { OrgView, PlanRow } from '../../../../api-types.js';
+import type { OrganizationView, PlanRow } from '../../../../api-types.js';
 import { exclusionReasonLabel } from '../../../../../engine/report/exclusion-reasons.js';
 import { ApiError } from '../../api.js';
 import type { App, RouteArgs, View } from '../../app.js';
@@ -34,17 +34,17 @@ export async function planReviewView(app: App, view: View, { params: [planId = '
   // it downloads while the rest of the page is drawn from the small plan document.
   const rowsPromise = api.planRows(planId, { silent: true });
   rowsPromise.catch(() => undefined);
-  const [planDoc, orgs] = await Promise.all([api.plan(planId), api.orgs({ silent: true }).catch((): OrgView[] => [])]);
+  const [planDoc, organizations] = await Promise.all([api.plan(planId), api.organizations({ silent: true }).catch((): OrganizationView[] => [])]);
   if (!view.alive) return;
   const { plan } = planDoc;
   const runId = planDoc.runId;
-  const orgId = plan.organizationId;
-  const org = orgs.find((o) => o.organizationId === orgId);
-  const orgLabel = org ? `${org.name} (${orgId})` : orgId;
+  const organizationId = plan.organizationId;
+  const organization = organizations.find((o) => o.organizationId === organizationId);
+  const organizationLabel = organization ? `${organization.name} (${organizationId})` : organizationId;
   const locked = runId !== null;
   // Null on an emulator: no Zoho Books web app to open a contact in.
   const contactUrl = planDoc.contactUrl || null;
-  app.setTitle(`Plan review · ${org ? org.name : orgId}`);
+  app.setTitle(`Plan review · ${organization ? organization.name : organizationId}`);
 
   // Rows stay the arrays the server sent: fields by column (rows.ts).
   let rows: PlanRow[] = [];
@@ -98,7 +98,7 @@ export async function planReviewView(app: App, view: View, { params: [planId = '
     approveSlot.append(h('span', null, badge('done', 'approved'), ' This plan has a run. '),
       h('a', { href: `#/runs/${enc(runId)}`, class: 'btn btn-primary', testid: 'plan-run-link' }, `Go to run ${runId} →`));
   } else approveSlot.append(approveBtn);
-  const approvedEl = runId ? approvedCallout(app, view, { orgId, runId }) : null;
+  const approvedEl = runId ? approvedCallout(app, view, { organizationId, runId }) : null;
 
   // The table.
   const checkboxFor = (r: PlanRow, id: string): HTMLElement => {
@@ -292,9 +292,9 @@ export async function planReviewView(app: App, view: View, { params: [planId = '
     for (const r of rows) if (r[EFFECT] === 'deactivate' && !excluded.has(r[ID])) deact++;
     const act = changes - deact;
     const ok = await confirmDialog({
-      title: `Apply ${plural(changes, 'change')} to ${org ? org.name : `organization ${orgId}`}?`,
+      title: `Apply ${plural(changes, 'change')} to ${organization ? organization.name : `organization ${organizationId}`}?`,
       body: [
-        h('p', { testid: 'confirm-text' }, 'Organization ', h('strong', null, orgLabel), ': ',
+        h('p', { testid: 'confirm-text' }, 'Organization ', h('strong', null, organizationLabel), ': ',
           `${plural(deact, 'contact')} will be made inactive${act ? ` and ${plural(act, 'contact')} active` : ''} in Zoho Books.`),
         excluded.size ? h('p', null, `${plural(excluded.size, 'contact')} you excluded will be left as they are.`) : null,
         h('p', { class: 'muted' }, 'The run starts at once and works within the organization’s API limits. You can stop it, and undo it afterwards.'),
@@ -332,16 +332,16 @@ export async function planReviewView(app: App, view: View, { params: [planId = '
     table.el.scrollIntoView({ block: 'start', behavior: 'smooth' });
   };
   fill(view.main,
-    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Organizations'), ' / ', org ? h('a', { href: `#/orgs/${enc(orgId)}` }, org.name) : orgId, ' / '),
+    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Organizations'), ' / ', organization ? h('a', { href: `#/orgs/${enc(organizationId)}` }, organization.name) : organizationId, ' / '),
     h('div', { class: 'page-head' }, h('h1', null, 'Plan review'), runId ? badge('done', 'approved') : badge('pending', 'waiting for review')),
     kv([
-      ['Organization', orgLabel],
+      ['Organization', organizationLabel],
       ['Plan', idText(planId)],
       ['Snapshot as of', timeEl(fmt, plan.asOf)],
       ['Activity counted since', plan.cutoffDate ? timeEl(fmt, plan.cutoffDate) : '—'],
     ], 'kv-inline'),
-    org?.latestPlan && org.latestPlan.planId !== planId && !runId
-      ? h('p', { class: 'callout callout-warn', testid: 'plan-outdated' }, 'A newer plan exists for this organization. ', h('a', { href: `#/plans/${enc(org.latestPlan.planId)}` }, 'Review the latest plan instead.'))
+    organization?.latestPlan && organization.latestPlan.planId !== planId && !runId
+      ? h('p', { class: 'callout callout-warn', testid: 'plan-outdated' }, 'A newer plan exists for this organization. ', h('a', { href: `#/plans/${enc(organization.latestPlan.planId)}` }, 'Review the latest plan instead.'))
       : null,
     approvedEl ?? h('p', { class: 'note', testid: 'plan-note' }, 'Nothing has changed in Zoho Books yet. Contacts change only when the plan is approved and applied, and every change can be undone.'),
     cards.el,

@@ -3,7 +3,7 @@
  * is not saved (each problem listed with its line and column, a click jumps there). Tab indents,
  * Ctrl+S saves; leaving with unsaved changes asks first.
  */
-import type { OrgView } from '../../../../api-types.js';
+import type { OrganizationView } from '../../../../api-types.js';
 import type { PolicyProblem } from '../../../../../engine/index.js';
 import { ApiError } from '../../api.js';
 import type { App, View } from '../../app.js';
@@ -12,12 +12,12 @@ import { h } from '../../dom.js';
 /** A problem to list: the policy's own, or the refusal's message when it came without any. */
 type Problem = Pick<PolicyProblem, 'message'> & Partial<Pick<PolicyProblem, 'line' | 'column' | 'path'>>;
 
-export function policySection(app: App, view: View, org: OrgView): HTMLElement {
+export function policySection(app: App, view: View, organization: OrganizationView): HTMLElement {
   const { api, fmt } = app;
-  const id = org.organizationId;
-  let saved = org.policy.text;
+  const id = organization.organizationId;
+  let saved = organization.policy.text;
   // No policy saved yet: the editor starts from the starter policy, shown as unsaved changes.
-  const draft = !org.policy.saved ? org.policy.draft ?? '' : '';
+  const draft = !organization.policy.saved ? organization.policy.draft ?? '' : '';
   const ta = h('textarea', {
     class: 'code-input', id: 'policy-text', testid: 'policy-editor', spellcheck: 'false', wrap: 'off', autocapitalize: 'none', 'aria-describedby': 'policy-help',
   });
@@ -126,7 +126,7 @@ export function policySection(app: App, view: View, org: OrgView): HTMLElement {
   h('div', { class: 'actions' }, saveBtn, revertBtn, status),
   problemsList);
   update();
-  showProblems(org.policy.problems);
+  showProblems(organization.policy.problems);
   // Leaving with unsaved changes asks first (closing the tab or navigating away).
   const beforeUnload = (e: BeforeUnloadEvent): void => {
     if (ta.value !== saved) {

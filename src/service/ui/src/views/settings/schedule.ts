@@ -2,7 +2,7 @@
  * The schedule: a cron expression (UTC) explained as it is typed by the service's own parser (the
  * one Save uses: GET /api/cron), its next runs, the last scheduled run, and the auto-apply cap.
  */
-import type { CronAnswer, OrgView, ScheduleView } from '../../../../api-types.js';
+import type { CronAnswer, OrganizationView, ScheduleView } from '../../../../api-types.js';
 import { ApiError } from '../../api.js';
 import type { App } from '../../app.js';
 import { h } from '../../dom.js';
@@ -11,10 +11,10 @@ import { timeEl } from '../../widgets/parts.js';
 
 const NO_SCHEDULE = 'No schedule: scans run only when started here or from the command line.';
 
-export function scheduleSection(app: App, org: OrgView): HTMLElement {
+export function scheduleSection(app: App, organization: OrganizationView): HTMLElement {
   const { api, fmt } = app;
-  const id = org.organizationId;
-  const sched = org.schedule;
+  const id = organization.organizationId;
+  const sched = organization.schedule;
   const cron = h('input', { type: 'text', id: 'cron', class: 'mono', testid: 'schedule-cron', placeholder: '0 2 * * *', spellcheck: 'false', autocomplete: 'off', value: sched.cron ?? '', 'aria-describedby': 'cron-explain cron-help' });
   const explain = h('p', { class: 'explain', id: 'cron-explain', testid: 'cron-explain', 'aria-live': 'polite' });
   const upcoming = h('p', { class: 'help', testid: 'cron-next' });

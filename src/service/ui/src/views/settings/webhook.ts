@@ -3,17 +3,17 @@
  * contact inactive or active (read-only when they come from the service's --crm-mapping file),
  * and the secret: shown once, when it is made.
  */
-import type { OrgView, WebhookInput, WebhookSettingsView } from '../../../../api-types.js';
+import type { OrganizationView, WebhookInput, WebhookSettingsView } from '../../../../api-types.js';
 import { ApiError } from '../../api.js';
 import type { App } from '../../app.js';
 import { enc, h } from '../../dom.js';
 import { confirmDialog } from '../../widgets/dialog.js';
 import { badge, copyText } from '../../widgets/parts.js';
 
-export function webhookSection(app: App, org: OrgView): HTMLElement {
+export function webhookSection(app: App, organization: OrganizationView): HTMLElement {
   const { api } = app;
-  const id = org.organizationId;
-  const hook = org.webhook;
+  const id = organization.organizationId;
+  const hook = organization.webhook;
   const mode = h('select', { id: 'wh-mode', testid: 'webhook-mode' },
     h('option', { value: 'hmac', selected: hook.mode !== 'secret' }, 'hmac: the CRM signs each request with the secret'),
     h('option', { value: 'secret', selected: hook.mode === 'secret' }, 'secret: the CRM sends the secret with each request'));
