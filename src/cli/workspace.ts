@@ -56,23 +56,34 @@ export const COMMON_FLAGS = {
   help: { type: 'boolean' },
 } as const;
 
-export const COMMON_HELP = `Common options (a flag beats its environment twin, named on the right):
-  --db FILE             The journal (default ./sunset.db)                          SUNSET_DB
-  --org ID              The organization (default: the policy's, the login's,      SUNSET_ORG
-                        or the only one)
-  --emulator URL        Talk to a running \`sunset emulator start\` instead of Zoho  SUNSET_EMULATOR
-                        (\`--emulator embedded\`: the embedded one)
-  --credentials FILE    Credentials from \`sunset auth login\`                      SUNSET_CREDENTIALS
-                        (default ~/.sunset/credentials.json; SUNSET_HOME moves ~/.sunset)
-  --json                Print only the result document, as JSON, on stdout; a failure is
-                        {"error": {"code", "message"}} there
-  --quiet               No progress on stderr
-  --per-minute N        The organization's request limit per minute (default 100, Zoho's)
-  --help, -h            Show this help
+/** The common options' help: [option, its lines]. */
+const COMMON_OPTION_HELP: ReadonlyArray<readonly [string, string]> = [
+  ['db', '  --db FILE             The journal (default ./sunset.db)                          SUNSET_DB'],
+  ['org', `  --org ID              The organization (default: the policy's, the login's,      SUNSET_ORG
+                        or the only one)`],
+  ['emulator', `  --emulator URL        Talk to a running \`sunset emulator start\` instead of Zoho  SUNSET_EMULATOR
+                        (\`--emulator embedded\`: the embedded one)`],
+  ['credentials', `  --credentials FILE    Credentials from \`sunset auth login\`                      SUNSET_CREDENTIALS
+                        (default ~/.sunset/credentials.json; SUNSET_HOME moves ~/.sunset)`],
+  ['json', `  --json                Print only the result document, as JSON, on stdout; a failure is
+                        {"error": {"code", "message"}} there`],
+  ['quiet', '  --quiet               No progress on stderr'],
+  ['per-minute', "  --per-minute N        The organization's request limit per minute (default 100, Zoho's)"],
+  ['help', '  --help, -h            Show this help'],
+];
+
+/** The common options' help, listing only those a command accepts (`options`: its parseArgs options). */
+export function commonHelp(options: object): string {
+  return `Common options (a flag beats its environment twin, named on the right):
+${COMMON_OPTION_HELP.filter(([option]) => option in options).map(([, lines]) => lines).join('\n')}
 A connection named on the command line (--emulator, --credentials) beats one in the environment.
 Without credentials, commands use the embedded emulator (state in sunset-emulator.db beside the journal)
 while the journal has known no other place. A command on a run or a plan uses the place it was made
 (a running emulator at its address, Zoho with your credentials) and refuses any other.`;
+}
+
+/** The help of every common option (for a command that accepts them all: COMMON_FLAGS). */
+export const COMMON_HELP = commonHelp(COMMON_FLAGS);
 
 export interface CommonValues {
   db?: string;

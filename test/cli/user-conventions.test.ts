@@ -55,6 +55,20 @@ describe('-h and --help', () => {
     }
   });
 
+  it('lists only options its command accepts: every --flag in a command\'s help parses (the defect: serve listed --org and --json)', async () => {
+    const wrong: string[] = [];
+    for (const [name, entry] of Object.entries(COMMANDS)) {
+      const module = await entry.load();
+      const accepted = new Set(Object.keys(module.OPTIONS ?? {}).flatMap((o) => (module.NEGATABLE?.includes(o) ? [`--${o}`, `--no-${o}`] : [`--${o}`])));
+      const help = (await runMain([...name.split(' '), '--help'])).stdout;
+      // An option line: two spaces, then the flag (or `-h, --help`).
+      const listed = [...help.matchAll(/^ {2}(?:-[a-z], )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!);
+      expect(listed.length, name).toBeGreaterThan(0);
+      for (const flag of listed) if (!accepted.has(flag) && flag !== '--help') wrong.push(`sunset ${name} ${flag}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('a command that needs a subcommand (auth, users, contacts) without one: exit 2 naming them, its usage on stderr, nothing on stdout', async () => {
     for (const [command, subcommands] of [['auth', ['login', 'status', 'logout']], ['users', ['add']], ['contacts', ['activate', 'deactivate']]] as const) {
       const exit = await runMain([command]);

@@ -10,7 +10,12 @@ import { envBoolean, flagOrEnv, intFlag, optionLabel, parseFlags } from '../args
 import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { parseFailpoint } from '../run-execution.js';
-import { COMMON_HELP, openWorkspace, withEnvTwins } from '../workspace.js';
+import { commonHelp, openWorkspace, withEnvTwins } from '../workspace.js';
+
+export const OPTIONS = {
+  host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' }, 'public-url': { type: 'string' },
+  db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
+} as const;
 
 const HELP = `Usage: sunset serve [options]
 
@@ -35,16 +40,12 @@ Options (a flag beats its environment twin, named on the right):
                         file instead of the UI: "inactive: [Churned, Lost]" and "active: [Active]"
                         for every organization, and/or "organizations: {"ID": {inactive: [...],
                         active: [...]}}". It is checked at start-up; the UI shows it read-only.
-${COMMON_HELP}
+${commonHelp(OPTIONS)}
 
 Logging: one JSON object a line on stderr (a readable line on a terminal); LOG_LEVEL=debug, info
 (default), warn or error. Secrets are redacted by the logger, whatever field they are in.
 `;
 
-export const OPTIONS = {
-  host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' }, 'public-url': { type: 'string' },
-  db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
-} as const;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values: given } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'serve');
