@@ -227,6 +227,8 @@ export interface RunDetail {
   /** False for a run with no count from before it (CRM runs, `sunset contacts`, `--no-fingerprint`). */
   verifiable: boolean;
   contactUrl: string | null;
+  /** The undo of this run, when there is one (a run has at most one undo): no second Undo is offered. */
+  undoneBy: string | null;
 }
 
 /** `POST /api/runs/RUN/verify` (202). */

@@ -384,6 +384,9 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
   it('Verify on a run\'s page: its progress from the events, then "No history lost" with the counts; shown again when the page opens', async () => {
     await page.goto(url(`/#/runs/${runId}`));
     await expect.poll(() => text('run-state')).toBe('done');
+    // Undone: the page links its undo and offers no second one (a run has at most one undo).
+    expect(await text('run-undone-by')).toBe(undoRunId);
+    expect(await page.getByTestId('run-undo').count()).toBe(0);
     expect(await text('verify-none')).toBe('Not verified yet.');
     expect(await text('run-verify')).toBe('Verify');
     // The first read takes a while: the page shows the job at work.

@@ -410,6 +410,7 @@ describe('scan, plan, approve, undo', () => {
     const d = await runDetail(runId);
     expect(d.steps).toHaveLength(3);
     expect(d.steps.every((st) => st.state === 'done' && st.outcome === 'changed')).toBe(true);
+    expect(d.undoneBy).toBeNull();
     expect((await session.get('/api/runs/run-nope')).status).toBe(404);
   });
 
@@ -425,6 +426,9 @@ describe('scan, plan, approve, undo', () => {
     const d = await settled(r.json.runId);
     expect(d.run).toMatchObject({ kind: 'undo', undoOf: runId, createdBy: 'admin' });
     expect(d.counts).toMatchObject({ total: 3, changed: 3 });
+    // The run names its undo, so the UI offers no second one; the undo has none.
+    expect((await runDetail(runId)).undoneBy).toBe(r.json.runId);
+    expect(d.undoneBy).toBeNull();
     for (const st of d.steps) expect(await s.status(st.contactId)).toBe('active');
     expect([400, 404]).toContain((await session.request('POST', '/api/runs/run-nope/undo')).status);
   });

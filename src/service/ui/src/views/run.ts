@@ -43,6 +43,7 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
   let steps: StepRecord[] = detail.steps;
   let verification = detail.verification;
   let verifiable = detail.verifiable;
+  let undoneBy = detail.undoneBy;
   // Null on an emulator: no Zoho Books web app to open a contact in.
   const contactUrl = detail.contactUrl || null;
   // The latest event seen before this page opened (the first, "revalidating", comes right after an approval).
@@ -101,6 +102,7 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
       ['Kind', run.kind],
       run.planId ? ['Plan', h('a', { href: `#/plans/${enc(run.planId)}`, class: 'id' }, run.planId)] : null,
       run.undoOf ? ['Undoes', h('a', { href: `#/runs/${enc(run.undoOf)}`, class: 'id' }, run.undoOf)] : null,
+      undoneBy ? ['Undone by', h('a', { href: `#/runs/${enc(undoneBy)}`, class: 'id', testid: 'run-undone-by' }, undoneBy)] : null,
       ['Created', h('span', null, timeEl(fmt, run.createdAt), run.createdBy ? ` by ${run.createdBy}` : '')],
       ['Started', timeEl(fmt, run.startedAt)],
       ['Finished', timeEl(fmt, run.finishedAt)],
@@ -121,7 +123,8 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
       const resume: HTMLButtonElement = h('button', { type: 'button', class: 'btn btn-primary', testid: 'run-resume', onclick: () => void act('resume', resume) }, 'Resume');
       b.push(resume);
     }
-    if (!isApplying() && !['pending', 'running', 'interrupted'].includes(status) && counts.changed > 0) {
+    // A run has at most one undo: once it has one, its page links it instead.
+    if (!undoneBy && !isApplying() && !['pending', 'running', 'interrupted'].includes(status) && counts.changed > 0) {
       const undoBtn: HTMLButtonElement = h('button', { type: 'button', class: 'btn btn-danger-outline', testid: 'run-undo', onclick: () => void undo(undoBtn) }, `Undo ${plural(counts.changed, 'change')}`);
       b.push(undoBtn);
     }
@@ -257,6 +260,7 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
     steps = d.steps;
     verification = d.verification;
     verifiable = d.verifiable;
+    undoneBy = d.undoneBy;
   }
   async function reloadNow(): Promise<void> {
     const d = await api.run(runId);
