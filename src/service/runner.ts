@@ -4,7 +4,7 @@
  */
 import {
   applyRun, buildPlanFromPages, createRunFromPlan, newId, parsePolicy, PolicyError, recordBefore, RunBusyError, scan, Shutdown, verifyRun,
-  type BooksPort, type EngineClock, type Journal, type Plan, type VerifyResult,
+  type BooksPort, type EngineClock, type Journal, type Plan, type RunRecord, type VerifyResult,
 } from '../engine/index.js';
 import type { JobProgress, RunProgress } from './api-types.js';
 import type { EventBus } from './events.js';
@@ -29,13 +29,19 @@ export interface Job {
   runId?: string;
 }
 
+/** Which run, and whose: the organization's queue is known without reading the journal first. */
+export type RunRef = Pick<RunRecord, 'runId' | 'organizationId'>;
+
 export interface Runner {
   /** Starts scan + plan with a policy; resolves with the plan (the job keeps running in the background until then). */
   scanAndPlan(organizationId: string, policyText: string): { jobId: string; done: Promise<Plan | undefined> };
-  /** Applies (or resumes) a run in the background. */
-  apply(runId: string, options?: { fingerprint?: boolean }): { done: Promise<void> };
-  /** Verifies a run in the background (the result is also saved in the journal). */
-  verify(runId: string): { jobId: string; done: Promise<VerifyResult | undefined> };
+  /**
+   * Applies (or resumes) a run in the background. The job is registered before this returns, so
+   * `activeJobs()` shows it (and Stop reaches it) at once.
+   */
+  apply(run: RunRef, options?: { fingerprint?: boolean }): { done: Promise<void> };
+  /** Verifies a run in the background (the result is also saved in the journal); registered at once like apply. */
+  verify(run: RunRef): { jobId: string; done: Promise<VerifyResult | undefined> };
   stop(runId: string): boolean;
   activeJobs(): Job[];
   /** Stops everything after the calls in flight and waits. */
@@ -89,11 +95,10 @@ export function createRunner(options: RunnerOptions): Runner {
       });
       return { jobId, done };
     },
-    apply(runId, applyOptions = {}) {
+    apply(run, applyOptions = {}) {
+      const { runId } = run;
       const jobId = newId('job', clock.now());
       const done = (async () => {
-        const run = await journal.getRun(runId);
-        if (!run) throw new Error(`no run ${runId}`);
         await enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'apply', runId }, async (signal) => {
           const port = options.port(run.organizationId);
           const emit = async (extra: Pick<RunProgress, 'message' | 'error'>): Promise<void> => {
@@ -123,12 +128,11 @@ export function createRunner(options: RunnerOptions): Runner {
       })();
       return { done };
     },
-    verify(runId) {
+    verify(run) {
+      const { runId } = run;
       const jobId = newId('job', clock.now());
       const emit = (state: JobProgress['state'], extra: Pick<JobProgress, 'organizationId' | 'message' | 'ok'>): void => bus.emit({ type: 'job', data: { jobId, kind: 'verify', runId, state, ...extra } });
       const done = (async () => {
-        const run = await journal.getRun(runId);
-        if (!run) throw new Error(`no run ${runId}`);
         return enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'verify', runId }, async (signal) => {
           emit('running', { organizationId: run.organizationId, message: 'reading the run\'s contacts\' transactions' });
           try {

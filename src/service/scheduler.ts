@@ -65,7 +65,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             return;
           }
           const run = await createRunFromPlan(journal, plan, 'schedule', clock.now());
-          runner.apply(run.runId);
+          runner.apply(run);
         });
       }
       return started;

@@ -101,7 +101,7 @@ export function createService(options: ServiceOptions): Service {
           logger.info({ runId: run.runId, driver: run.driver!.owner }, `run being applied by ${describeDriver(run.driver!)}: left to it`);
           continue;
         }
-        runner.apply(run.runId);
+        runner.apply(run);
       }
       void processWebhooks();
       await scheduler.tick();

@@ -700,6 +700,21 @@ describe('verify, true run states and links to Zoho Books', () => {
     expect(done.counts).toMatchObject({ total: 2, changed: 2 });
     expect((await page(run.runId)).run).toMatchObject({ status: 'done', applying: false });
   });
+
+  it('a job is registered as apply() and verify() return: activeJobs shows it at once, so Stop and the run\'s page see it', async () => {
+    // The defect: apply() read the run from the journal before it queued the job, so for a moment
+    // an approved run was applied by no job the service knew of.
+    const plan = (await s.h.journal.getPlan(await scanToPlan(s.organization)))!;
+    expect(plan.steps.length).toBeGreaterThanOrEqual(1);
+    const run = await createRunFromPlan(s.h.journal, { ...plan, steps: plan.steps.slice(0, 1) }, 'admin', s.h.clock.now());
+    const applied = s.service.runner.apply(run);
+    expect(s.service.runner.activeJobs()).toContainEqual(expect.objectContaining({ kind: 'apply', runId: run.runId, organizationId: run.organizationId }));
+    await applied.done;
+    const verified = s.service.runner.verify(run);
+    expect(s.service.runner.activeJobs()).toContainEqual(expect.objectContaining({ kind: 'verify', runId: run.runId, jobId: verified.jobId }));
+    expect((await verified.done)?.ok).toBe(true);
+    expect(s.service.runner.activeJobs().filter((j) => j.runId === run.runId)).toEqual([]);
+  });
 });
 
 describe('links to the Zoho Books web app', () => {

@@ -70,7 +70,7 @@ export function planRoutes(ctx: ServiceContext) {
         if (error instanceof RunExistsError) throw new HttpError(409, `this plan was already approved: run ${error.existing.runId}`, { runId: error.existing.runId });
         throw error;
       }
-      runner.apply(run.runId);
+      runner.apply(run);
       return c.json<RunStarted>({ runId: run.runId }, 202);
     });
 }

@@ -42,7 +42,7 @@ export function runRoutes(ctx: ServiceContext) {
       ctx.requireHere(`run ${original.runId}`, original.target);
       try {
         const { run: undo } = await createUndoRun(journal, runId, c.get('session').username, clock.now());
-        runner.apply(undo.runId);
+        runner.apply(undo);
         return c.json<RunStarted>({ runId: undo.runId }, 202);
       } catch (error) {
         if (error instanceof RunExistsError) throw new HttpError(409, error.message, { runId: error.existing.runId });
@@ -57,7 +57,7 @@ export function runRoutes(ctx: ServiceContext) {
       if (r.state === 'done' || r.state === 'cancelled') throw new HttpError(409, `run ${r.runId} is ${r.state}`);
       if (runner.activeJobs().some((j) => j.runId === r.runId)) throw new HttpError(409, `run ${r.runId} is already running`);
       ctx.requireUndriven(r);
-      runner.apply(r.runId);
+      runner.apply(r);
       return c.json<RunStarted>({ runId: r.runId }, 202);
     })
 
@@ -68,7 +68,7 @@ export function runRoutes(ctx: ServiceContext) {
         throw new HttpError(409, `run ${r.runId} has no record of its contacts' transactions from before it ran (a CRM or contacts run): there is nothing to compare with`);
       }
       if (runner.activeJobs().some((j) => j.runId === r.runId && j.kind === 'verify')) throw new HttpError(409, `run ${r.runId} is already being verified`);
-      const { jobId } = runner.verify(r.runId);
+      const { jobId } = runner.verify(r);
       return c.json<VerifyStarted>({ jobId, runId: r.runId }, 202);
     })
 
