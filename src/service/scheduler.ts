@@ -53,8 +53,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         if (!policy) continue;
         const due = nextRunAt(s.cron, s.lastScheduledAt);
         if (due === null || due > now) continue;
-        // Mark first, so a crash during the scan does not run it again and again.
-        await store.saveSettings({ ...s, lastScheduledAt: now, lastRunAt: now });
+        // Mark first, so a crash during the scan does not run it again and again; a tick that finds
+        // the schedule already marked (another tick) or changed (a person) since it read it leaves it.
+        if (!(await store.claimSchedule(s.organizationId, s.cron, s.lastScheduledAt, now))) continue;
         started.push(s.organizationId);
         options.logger?.info({ organizationId: s.organizationId, cron: s.cron }, 'schedule due: scanning and planning');
         const { done } = runner.scanAndPlan(s.organizationId, policy.text);

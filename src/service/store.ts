@@ -160,6 +160,12 @@ export interface ServiceStore {
   allSettings(): Promise<OrganizationSettings[]>;
   saveSettings(settings: OrganizationSettings): Promise<void>;
   /**
+   * Marks a schedule as run at `now` if it is still as the caller read it (the same cron, last
+   * marked at `previous`): true for the one caller that claimed it. Only those two columns change,
+   * so a setting saved meanwhile (the webhook, the cap) is kept.
+   */
+  claimSchedule(organizationId: string, cron: string, previous: number | null, now: number): Promise<boolean>;
+  /**
    * Stores an event unless it repeats one: an explicit event id seen before, or the same key as
    * the latest event about the same contact (so Churned → Active → Churned is three events, while
    * a sender's retry of the last one is not). Returns the stored (or earlier) event.
@@ -258,6 +264,12 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
            webhook_secret = excluded.webhook_secret, webhook_mapping = excluded.webhook_mapping`,
         [s.organizationId, s.cron, s.autoApplyMax, s.lastScheduledAt, s.lastRunAt, s.webhookMode, s.webhookSecret, JSON.stringify(s.mapping)],
       );
+    },
+    async claimSchedule(organizationId, cron, previous, now) {
+      const changed = previous === null
+        ? await db.run('UPDATE organization_settings SET last_scheduled_at = ?, last_run_at = ? WHERE organization_id = ? AND cron = ? AND last_scheduled_at IS NULL', [now, now, organizationId, cron])
+        : await db.run('UPDATE organization_settings SET last_scheduled_at = ?, last_run_at = ? WHERE organization_id = ? AND cron = ? AND last_scheduled_at = ?', [now, now, organizationId, cron, previous]);
+      return changed === 1;
     },
     async addEvent(e) {
       return db.transaction(async (tx) => {

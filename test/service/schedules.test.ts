@@ -258,6 +258,20 @@ describe('the scheduler', () => {
     expect(r.json.runId).toBeNull();
   });
 
+  it('two ticks at once start one scan; a setting saved while a tick runs is kept', async () => {
+    // The defect: a tick wrote back the whole settings row it had read, so a webhook mode saved
+    // meanwhile was lost, and two ticks that read the same row both ran the schedule.
+    await setSchedule('0 * * * *', null);
+    const previous = await latestPlanId();
+    await toNextHour();
+    const ticks = Promise.all([s.service.tick(), s.service.tick()]);
+    const hook = await session.request('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'hmac', mapping: { inactive: ['Churned'], active: ['Active'] } } });
+    expect(hook.status, hook.text).toBe(200);
+    expect((await ticks).flat()).toEqual([s.organization]);
+    await newPlan(previous);
+    expect(await s.store.settings(s.organization)).toMatchObject({ webhookMode: 'hmac', mapping: { inactive: ['Churned'], active: ['Active'] }, cron: '0 * * * *' });
+  });
+
   it('a cleared schedule never runs', async () => {
     await setSchedule(null, null);
     await toNextHour();
