@@ -383,6 +383,41 @@ describe('exit codes', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false });
   });
 
+  it('verify that finds a lost transaction exits 4 (differences), naming it; with --json its document, ok false', async () => {
+    // The whole job on the embedded emulator, in this process; then a transaction of a changed
+    // contact is deleted from the emulator's file (nothing modified explains it: a loss).
+    const dir = h.temp();
+    const db = join(dir, 'sunset.db');
+    const opts = { env: { SUNSET_HOME: join(dir, 'home') } };
+    const policy = join(dir, 'policy.yaml');
+    expect((await runMain(['policy', 'init', policy, '--db', db, '--org', '701000001', '--quiet'], opts)).code).toBe(EXIT.ok);
+    writeFileSync(policy, readFileSync(policy, 'utf8').replace(/^max_changes: \d+$/m, 'max_changes: 5'));
+    expect((await runMain(['scan', '--policy', policy, '--db', db, '--quiet'], opts)).code).toBe(EXIT.ok);
+    expect((await runMain(['plan', '--org', '701000001', '--db', db, '--quiet'], opts)).code).toBe(EXIT.ok);
+    const applied = await runMain(['apply', '--yes', '--db', db, '--json'], opts);
+    expect(applied.code, show(applied)).toBe(EXIT.ok);
+    const runId = (JSON.parse(applied.stdout) as { run: { runId: string } }).run.runId;
+    expect((await runMain(['verify', runId, '--db', db, '--quiet'], opts)).code).toBe(EXIT.ok);
+
+    const journal = createJournal(openSqlite(db));
+    const counted = (await journal.getFingerprint(runId, 'before')).find((row) => row.count > 0)!;
+    await journal.close();
+    expect(counted, 'a changed contact with a transaction').toBeDefined();
+    const emulatorDb = openSqlite(join(dir, 'sunset-emulator.db'));
+    const gone = await emulatorDb.get<{ transaction_id: string }>('SELECT transaction_id FROM transactions WHERE contact_id = ? AND type = ? LIMIT 1', [counted.contactId, counted.transactionType]);
+    expect(await emulatorDb.run('DELETE FROM transactions WHERE transaction_id = ?', [gone!.transaction_id])).toBe(1);
+    await emulatorDb.close();
+
+    const text = await runMain(['verify', runId, '--db', db, '--quiet'], opts);
+    expect(text.code, show(text)).toBe(EXIT.differences);
+    expect(text.stdout).toContain(counted.contactId);
+    const json = await runMain(['verify', runId, '--db', db, '--json'], opts);
+    expect(json.code).toBe(EXIT.differences);
+    const doc = JSON.parse(json.stdout) as { ok: boolean; differences: Array<{ contactId: string; transactionType: string; explained: string | null }> };
+    expect(doc.ok).toBe(false);
+    expect(doc.differences).toContainEqual(expect.objectContaining({ contactId: counted.contactId, transactionType: counted.transactionType, explained: null }));
+  });
+
   it('a run that finishes with a failed step exits 5 (failed steps), its document on stdout', async () => {
     const dir = h.temp();
     const { db, runId } = await journalWithRun(dir, ['460000000000001', '460000000000002']);
