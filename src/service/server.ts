@@ -133,9 +133,9 @@ export function createService(options: ServiceOptions): Service {
       const s = bound ?? createServer();
       // A given server answered 503 while the service started: from now on the app answers.
       s.removeAllListeners('request');
-      // node-server's own Request and Response (its default): an answer built from a string or a
-      // buffer goes straight to the socket, without a web stream (docs/benchmarks.md, webhooks).
-      s.on('request', getRequestListener(app.fetch));
+      // overrideGlobalObjects: false: this process's Request and Response stay Node's own (its Zoho
+      // client uses them too); measured, node-server's lighter globals made no difference here.
+      s.on('request', getRequestListener(app.fetch, { overrideGlobalObjects: false }));
       if (!bound) {
         await new Promise<void>((resolve, reject) => {
           s.once('error', reject);

@@ -176,8 +176,24 @@ export interface ServiceStore {
   pruneNonces(olderThan: number): Promise<void>;
   dueEvents(now: number, limit: number): Promise<WebhookEvent[]>;
   updateEvent(eventId: string, fields: Partial<Pick<WebhookEvent, 'state' | 'runId' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'action' | 'booksContactId'>>): Promise<void>;
+  /** Several events' updates in one transaction: one durable commit, all or none. */
+  updateEvents(updates: ReadonlyArray<{ eventId: string; fields: Partial<Pick<WebhookEvent, 'state' | 'runId' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'action' | 'booksContactId'>> }>): Promise<void>;
   events(organizationId: string | undefined, limit: number): Promise<WebhookEvent[]>;
   eventCounts(): Promise<Array<{ organizationId: string; state: string; count: number }>>;
+}
+
+type EventFields = Partial<Pick<WebhookEvent, 'state' | 'runId' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'action' | 'booksContactId'>>;
+
+const EVENT_COLUMNS: Record<keyof EventFields, string> = { state: 'state', runId: 'run_id', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error', action: 'action', booksContactId: 'books_contact_id' };
+
+async function updateEventIn(db: SqlDatabase, eventId: string, f: EventFields): Promise<void> {
+  const sets: string[] = [];
+  const params: Array<string | number | null> = [];
+  for (const [k, v] of Object.entries(f)) {
+    sets.push(`${EVENT_COLUMNS[k as keyof EventFields]} = ?`);
+    params.push(v as string | number | null);
+  }
+  if (sets.length > 0) await db.run(`UPDATE webhook_events SET ${sets.join(', ')} WHERE event_id = ?`, [...params, eventId]);
 }
 
 export function createServiceStore(db: SqlDatabase): ServiceStore {
@@ -305,14 +321,13 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
       return rows.map(toEvent);
     },
     async updateEvent(eventId, f) {
-      const sets: string[] = [];
-      const params: Array<string | number | null> = [];
-      const col: Record<string, string> = { state: 'state', runId: 'run_id', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error', action: 'action', booksContactId: 'books_contact_id' };
-      for (const [k, v] of Object.entries(f)) {
-        sets.push(`${col[k]} = ?`);
-        params.push(v as string | number | null);
-      }
-      if (sets.length > 0) await db.run(`UPDATE webhook_events SET ${sets.join(', ')} WHERE event_id = ?`, [...params, eventId]);
+      await updateEventIn(db, eventId, f);
+    },
+    async updateEvents(updates) {
+      if (updates.length === 0) return;
+      await db.transaction(async (tx) => {
+        for (const { eventId, fields } of updates) await updateEventIn(tx, eventId, fields);
+      });
     },
     async events(organizationId, limit) {
       const rows = organizationId

@@ -208,18 +208,21 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
   // retryLater: an event applied at its first try shows 1, not 0.
   const settleRun = async (runId: string, events: WebhookEvent[]): Promise<void> => {
     const steps = new Map((await journal.steps(runId)).map((s) => [s.contactId, s]));
+    const settled: Array<{ e: WebhookEvent; state: WebhookState; fields: Parameters<ServiceStore['updateEvent']>[1] }> = [];
     for (const e of events) {
       const step = e.booksContactId ? steps.get(e.booksContactId) : undefined;
       if (!step) continue;
       if (step.state === 'done') {
         const state = step.outcome === 'changed' ? 'applied' : 'unchanged';
-        await store.updateEvent(e.eventId, { state, attempts: e.attempts + 1, lastError: null });
-        emit(e, state);
+        settled.push({ e, state, fields: { state, attempts: e.attempts + 1, lastError: null } });
       } else if (step.state === 'skipped' || step.state === 'failed') {
-        await store.updateEvent(e.eventId, { state: 'failed', attempts: e.attempts + 1, lastError: step.skipReason ?? step.lastError ?? 'not applied' });
-        emit(e, 'failed');
+        settled.push({ e, state: 'failed', fields: { state: 'failed', attempts: e.attempts + 1, lastError: step.skipReason ?? step.lastError ?? 'not applied' } });
       }
     }
+    // One commit for the whole run's events: under a burst, a commit per event competed with the
+    // acceptance of new ones (docs/benchmarks.md, "CRM webhooks under load").
+    await store.updateEvents(settled.map(({ e, fields }) => ({ eventId: e.eventId, fields })));
+    for (const { e, state } of settled) emit(e, state);
   };
 
   return {
@@ -235,9 +238,13 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
         // 1. Events already tied to a run: make sure the run exists, then resume it.
         const byRun = new Map<string, WebhookEvent[]>();
         for (const e of events.filter((x) => x.state === 'processing' && x.runId)) byRun.set(e.runId!, [...(byRun.get(e.runId!) ?? []), e]);
-        // 2. New events: find their Books contacts.
+        // 2. New events: find their Books contacts (reads only), then record what was found and
+        // tie the found ones to a new run, all in one commit: crash before it and the lookups are
+        // simply made again; after it, step 1 picks the run up.
         const fresh: WebhookEvent[] = [];
         const names = new Map<string, { name: string; type: 'customer' | 'vendor' }>();
+        const decided: Array<{ e: WebhookEvent; state: WebhookState; fields: Parameters<ServiceStore['updateEvent']>[1] }> = [];
+        const retry: Array<{ e: WebhookEvent; error: unknown }> = [];
         for (const e of events.filter((x) => x.state === 'accepted')) {
           if (e.booksContactId) {
             fresh.push(e);
@@ -246,32 +253,33 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
           try {
             const found = await port.findByCrm({ zcrmAccountId: e.crmAccountId ?? undefined, zcrmContactId: e.crmContactId ?? undefined });
             if (found.length === 0) {
-              await store.updateEvent(e.eventId, { state: 'unmatched', attempts: e.attempts + 1, lastError: `no Books contact is linked to CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : `contact ${e.crmContactId}`}` });
-              emit(e, 'unmatched');
+              decided.push({ e, state: 'unmatched', fields: { state: 'unmatched', attempts: e.attempts + 1, lastError: `no Books contact is linked to CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : `contact ${e.crmContactId}`}` } });
               continue;
             }
             if (found.length > 1) {
-              await store.updateEvent(e.eventId, { state: 'failed', attempts: e.attempts + 1, lastError: `${found.length} Books contacts are linked to that CRM record; change them by hand` });
-              emit(e, 'failed');
+              decided.push({ e, state: 'failed', fields: { state: 'failed', attempts: e.attempts + 1, lastError: `${found.length} Books contacts are linked to that CRM record; change them by hand` } });
               continue;
             }
             e.booksContactId = found[0]!.contactId;
             names.set(e.booksContactId, { name: found[0]!.contactName, type: found[0]!.contactType });
-            await store.updateEvent(e.eventId, { booksContactId: e.booksContactId });
             fresh.push(e);
           } catch (error) {
             // Zoho refused the lookup itself (a CRM id it does not accept): trying again cannot help.
             if ((error as { kind?: unknown }).kind === 'validation') {
-              await store.updateEvent(e.eventId, { state: 'failed', attempts: e.attempts + 1, lastError: error instanceof Error ? error.message : String(error) });
-              emit(e, 'failed');
-            } else await retryLater(e, error);
+              decided.push({ e, state: 'failed', fields: { state: 'failed', attempts: e.attempts + 1, lastError: error instanceof Error ? error.message : String(error) } });
+            } else retry.push({ e, error });
           }
         }
+        // The last status per contact wins; earlier events of that contact share its run.
+        const runId = fresh.length > 0 ? `run-crm-${clock.now().toString(36)}-${randomUUID().slice(0, 6)}` : '';
+        await store.updateEvents([
+          ...decided.map(({ e, fields }) => ({ eventId: e.eventId, fields })),
+          ...fresh.map((e) => ({ eventId: e.eventId, fields: { booksContactId: e.booksContactId, state: 'processing' as const, runId } })),
+        ]);
+        for (const { e, state } of decided) emit(e, state);
+        for (const { e, error } of retry) await retryLater(e, error);
         if (fresh.length > 0) {
-          // The last status per contact wins; earlier events of that contact share its run.
-          const runId = `run-crm-${clock.now().toString(36)}-${randomUUID().slice(0, 6)}`;
           for (const e of fresh) {
-            await store.updateEvent(e.eventId, { state: 'processing', runId });
             e.state = 'processing';
             e.runId = runId;
           }
