@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Journal, SqlDatabase } from '../engine/index.js';
+import { createGroupCommit } from './group-commit.js';
 
 export const SERVICE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS users (
@@ -197,6 +198,9 @@ async function updateEventIn(db: SqlDatabase, eventId: string, f: EventFields): 
 }
 
 export function createServiceStore(db: SqlDatabase): ServiceStore {
+  // A CRM event's nonce and the event itself: many arrive at once under a burst, each answered
+  // only once stored; stored together, they share one durable commit.
+  const grouped = createGroupCommit(db);
   return {
     async migrate(journal) {
       await db.transaction(async (tx) => {
@@ -288,7 +292,7 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
       return changed === 1;
     },
     async addEvent(e) {
-      return db.transaction(async (tx) => {
+      return grouped(async (tx) => {
         const earlier = e.dedupeKey.startsWith('id:')
           ? await tx.get<Record<string, unknown>>('SELECT * FROM webhook_events WHERE organization_id = ? AND dedupe_key = ? LIMIT 1', [e.organizationId, e.dedupeKey])
           : await tx.get<Record<string, unknown>>(
@@ -307,7 +311,7 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
       });
     },
     async useNonce(organizationId, nonce, now) {
-      const changed = await db.run('INSERT INTO webhook_nonces (organization_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT (organization_id, nonce) DO NOTHING', [organizationId, nonce, now]);
+      const changed = await grouped((tx) => tx.run('INSERT INTO webhook_nonces (organization_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT (organization_id, nonce) DO NOTHING', [organizationId, nonce, now]));
       return changed === 1;
     },
     async pruneNonces(olderThan) {

@@ -271,6 +271,29 @@ describe('HMAC mode', () => {
     expect(await s.status(d.contact_id)).toBe('inactive');
   });
 
+  it('at the same moment: the same signed request twice is one 202 and one 409, the same event_id re-signed is one 202 and one 200, and distinct events all 202 (stored together, as one commit)', async () => {
+    const [a, b, c, d, e] = [takeLinked(), takeLinked(), takeLinked(), takeLinked(), takeLinked()];
+    const ts = nowSeconds();
+    const replayed = json({ crm_account_id: a.zcrm_account_id, status: 'Churned', event_id: 'evt-same-moment-replay' });
+    const resent = json({ crm_account_id: b.zcrm_account_id, status: 'Churned', event_id: 'evt-same-moment-dup' });
+    const distinct = [c, d, e].map((x, i) => json({ crm_account_id: x.zcrm_account_id, status: 'Churned', event_id: `evt-same-moment-${i}` }));
+    const before = (await allEvents()).length;
+    const answers = await Promise.all([
+      hook(replayed, { timestamp: ts }), hook(replayed, { timestamp: ts }),
+      hook(resent, { timestamp: ts }), hook(resent, { timestamp: ts - 1 }),
+      ...distinct.map((body) => hook(body, { timestamp: ts })),
+    ]);
+    expect(answers.slice(0, 2).map((r) => r.status).sort()).toEqual([202, 409]);
+    expect(answers.slice(2, 4).map((r) => r.status).sort()).toEqual([200, 202]);
+    const firstOfResent = answers.slice(2, 4).find((r) => r.status === 202)!;
+    expect(answers.slice(2, 4).find((r) => r.status === 200)!.json).toMatchObject({ eventId: firstOfResent.json.eventId, duplicate: true });
+    expect(answers.slice(4).map((r) => r.status)).toEqual([202, 202, 202]);
+    const stored = await allEvents();
+    expect(stored.length - before).toBe(5);
+    for (const r of answers.filter((x) => x.status === 202)) expect((await settle(r.json.eventId)).state).toBe('applied');
+    for (const x of [a, b, c, d, e]) expect(await s.status(x.contact_id)).toBe('inactive');
+  });
+
   it('malformed bodies answer 4xx and store nothing', async () => {
     const c = takeLinked();
     const before = (await allEvents()).length;
