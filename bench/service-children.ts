@@ -22,7 +22,7 @@ export function children(cwd: string): Children {
   if (!existsSync(CLI)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
   const all: ChildProcess[] = [];
   const start = (args: string[], match: RegExp): Promise<string> => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+    const child = spawn(process.execPath, [...(process.env.PROF_DIR && args[0] === 'serve' ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROF_DIR] : []), CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
     all.push(child);
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {
