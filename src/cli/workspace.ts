@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createJournal, openSqlite, JournalError, type Journal } from '../engine/index.js';
+import { createJournal, openSqlite, JournalError, type Journal, type SqlDatabase } from '../engine/index.js';
 import { isOrganizationId } from '../zoho/index.js';
 import { intFlag } from './args.js';
 import { connect, type Binding, type Connection } from './connection.js';
@@ -28,15 +28,26 @@ export interface OpenJournalOptions {
 }
 
 /** Opens (creating, unless `create: false`) the journal; a file that is not a journal is a clear error. */
+/** The journal and the database it lives in (the service's store and the integrity check use the database). */
+export interface Storage {
+  journal: Journal;
+  database: SqlDatabase;
+}
+
 export async function openJournal(path: string, options: OpenJournalOptions = {}): Promise<Journal> {
+  return (await openStorage(path, options)).journal;
+}
+
+export async function openStorage(path: string, options: OpenJournalOptions = {}): Promise<Storage> {
   const full = resolve(path);
   if (options.create === false && !existsSync(full)) throw new NoJournalError(full);
   if (!existsSync(dirname(full))) throw new ExitError(`--db ${path}: the directory ${dirname(full)} does not exist.`);
   let journal: Journal | undefined;
   try {
-    journal = createJournal(openSqlite(full));
+    const database = openSqlite(full);
+    journal = createJournal(database);
     await journal.migrate();
-    return journal;
+    return { journal, database };
   } catch (error) {
     await journal?.close().catch(() => undefined);
     if (error instanceof JournalError) throw new ExitError(`${path}: ${error.message}`);
@@ -130,6 +141,8 @@ export function withEnvTwins<T extends CommonValues>(values: T, env: NodeJS.Proc
 
 export interface Workspace {
   journal: Journal;
+  /** The database the journal lives in (the service's own tables go there too). */
+  database: SqlDatabase;
   connection: Connection;
   dbPath: string;
   close(): Promise<void>;
@@ -147,7 +160,7 @@ export async function openWorkspace(
   const dbPath = values.db ?? 'sunset.db';
   const perMinute = options.perMinute ?? intFlag(values['per-minute'], 'per-minute', 1, 1_000_000);
   // A command on a run or a plan reads them from an existing journal: it does not make an empty one.
-  const journal = await openJournal(dbPath, { create: options.create ?? options.bind === undefined });
+  const { journal, database } = await openStorage(dbPath, { create: options.create ?? options.bind === undefined });
   let connection: Connection;
   try {
     const binding = await options.bind?.(journal);
@@ -161,6 +174,7 @@ export async function openWorkspace(
   }
   return {
     journal,
+    database,
     connection,
     dbPath,
     async close() {

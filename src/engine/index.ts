@@ -14,7 +14,7 @@ export { createJournal, newId, JournalError, RunExistsError } from './storage/jo
 export type { Journal, AuditRow, FingerprintRow, FingerprintSet, NewStep, RunClaim, StepFinish, StoredPolicy } from './storage/journal.js';
 export { apiTarget, contactAppUrl, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, zohoTarget } from './target.js';
 export { openSqlite } from './storage/sqlite.js';
-export { checkJournal } from './storage/check.js';
+export { checkDatabase, checkJournal } from './storage/check.js';
 export type { SqlDatabase, SqlValue } from './storage/sql.js';
 export { QuotaWait } from './port.js';
 export type { BooksPort, PortContact, PortTransaction, QuotaView } from './port.js';

@@ -62,10 +62,7 @@ export function createServiceMetrics(src: MetricsSources): ServiceMetrics {
     name: 'sunset_runs', help: 'Runs in the journal by organization, kind and state.', labelNames: ['organization_id', 'kind', 'state'] as const, registers: [registry],
     async collect() {
       this.reset();
-      const rows = await src.journal.db.all<{ organization_id: string; kind: string; state: string; n: number }>(
-        'SELECT organization_id, kind, state, COUNT(*) AS n FROM runs GROUP BY organization_id, kind, state',
-      );
-      for (const r of rows) this.set({ organization_id: r.organization_id, kind: r.kind, state: r.state }, Number(r.n));
+      for (const r of (await src.journal.tallies()).runs) this.set({ organization_id: r.organizationId, kind: r.kind, state: r.state }, r.count);
     },
   });
   new Gauge({
@@ -73,10 +70,7 @@ export function createServiceMetrics(src: MetricsSources): ServiceMetrics {
     labelNames: ['organization_id', 'outcome'] as const, registers: [registry],
     async collect() {
       this.reset();
-      const rows = await src.journal.db.all<{ organization_id: string; state: string; outcome: string | null; n: number }>(
-        'SELECT r.organization_id, s.state, s.outcome, COUNT(*) AS n FROM steps s JOIN runs r ON r.run_id = s.run_id GROUP BY r.organization_id, s.state, s.outcome',
-      );
-      for (const s of rows) this.set({ organization_id: s.organization_id, outcome: s.state === 'done' ? (s.outcome ?? 'unchanged') : s.state }, Number(s.n));
+      for (const s of (await src.journal.tallies()).steps) this.set({ organization_id: s.organizationId, outcome: s.state === 'done' ? (s.outcome ?? 'unchanged') : s.state }, s.count);
     },
   });
   // Totals the connection keeps: counters, read as they stand when scraped.

@@ -2,7 +2,7 @@
  * What a service is made of (createService's options) and the Zoho connection it works through:
  * types only, so the service's context and routes can name them without importing server.ts.
  */
-import type { BooksPort, EngineClock, Failpoint, Journal } from '../engine/index.js';
+import type { BooksPort, EngineClock, Failpoint, Journal, SqlDatabase } from '../engine/index.js';
 import type { ServiceLogger } from './logger.js';
 import type { MappingFile } from './mapping-file.js';
 import type { ZohoCallInfo } from './metrics.js';
@@ -19,6 +19,8 @@ export interface ServiceConnection {
 
 export interface ServiceOptions {
   journal: Journal;
+  /** The database the journal was opened on: the service keeps its own tables there (src/service/store.ts). */
+  database: SqlDatabase;
   connection: ServiceConnection;
   clock?: EngineClock;
   /** Lease owner name of this process. */

@@ -61,9 +61,9 @@ function hostsFor(address: AddressInfo, publicUrl: string | undefined): Set<stri
 }
 
 export function createService(options: ServiceOptions): Service {
-  const { journal, connection } = options;
+  const { journal, connection, database } = options;
   const clock: EngineClock = options.clock ?? systemClock;
-  const store = createServiceStore(journal.db);
+  const store = createServiceStore(database);
   const bus = createEventBus();
   const logger = options.logger ?? silentLogger;
   const runner = createRunner({ journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger });

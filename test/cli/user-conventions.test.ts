@@ -130,9 +130,9 @@ describe('environment twins', () => {
     // `users add` keeps its users in the journal SUNSET_DB names.
     const added = await runMain(['users', 'add', 'alice'], { env: { SUNSET_DB: db, SUNSET_PASSWORD: 'a long passphrase, really' } });
     expect(added.code, show(added)).toBe(0);
-    const users = createJournal(openSqlite(db));
+    const users = openSqlite(db);
     try {
-      expect(await users.db.all('SELECT username FROM users')).toEqual([{ username: 'alice' }]);
+      expect(await users.all('SELECT username FROM users')).toEqual([{ username: 'alice' }]);
     } finally {
       await users.close();
     }
@@ -327,11 +327,11 @@ describe('--json answers', () => {
   it('are JSON where text used to slip through: apply --resume of a finished run, policy init; audit --json refuses --format csv', async () => {
     const dir = h.temp();
     const { db, runId } = await journalWithRun(dir);
-    const journal = createJournal(openSqlite(db));
+    const database = openSqlite(db);
     try {
-      await journal.db.run('UPDATE runs SET state = \'done\', finished_at = ? WHERE run_id = ?', [Date.now(), runId]);
+      await database.run('UPDATE runs SET state = \'done\', finished_at = ? WHERE run_id = ?', [Date.now(), runId]);
     } finally {
-      await journal.close();
+      await database.close();
     }
     const env = { SUNSET_HOME: join(dir, 'home') };
     const resumed = await runMain(['apply', '--resume', runId, '--yes', '--json', '--db', db], { env });
@@ -369,11 +369,11 @@ describe('exit codes', () => {
   it('runs check that finds problems exits 4 (differences), with them listed', async () => {
     const { db, runId } = await journalWithRun(h.temp());
     expect((await runMain(['runs', 'check', '--db', db])).code).toBe(EXIT.ok);
-    const journal = createJournal(openSqlite(db));
+    const database = openSqlite(db);
     try {
-      await journal.db.run('UPDATE runs SET state = \'done\' WHERE run_id = ?', [runId]);
+      await database.run('UPDATE runs SET state = \'done\' WHERE run_id = ?', [runId]);
     } finally {
-      await journal.close();
+      await database.close();
     }
     const exit = await runMain(['runs', 'check', '--db', db]);
     expect(exit.code, show(exit)).toBe(EXIT.differences);

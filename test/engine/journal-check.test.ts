@@ -31,18 +31,18 @@ afterAll(async () => {
 
 /** Applies `damage` (SQL), checks, then undoes it with `repair`, and returns the problems found. */
 async function damaged(damage: string, repair: string, params: Array<string | number> = []): Promise<string[]> {
-  await h.journal.db.run(damage, params);
+  await h.db.run(damage, params);
   try {
-    return await checkJournal(h.journal);
+    return await checkJournal(h.journal, h.db);
   } finally {
-    await h.journal.db.run(repair, params);
+    await h.db.run(repair, params);
   }
 }
 
 describe('checkJournal', () => {
   it('finds nothing wrong after a run and its undo', async () => {
     expect(plan.steps.length).toBeGreaterThan(2);
-    expect(await checkJournal(h.journal)).toEqual([]);
+    expect(await checkJournal(h.journal, h.db)).toEqual([]);
   });
 
   it('a done run with a step put back to pending', async () => {
@@ -67,23 +67,23 @@ describe('checkJournal', () => {
   });
 
   it('the same contact twice in a run, and an id that is not a Zoho id', async () => {
-    const set = (id: string, seq: number): Promise<number> => h.journal.db.run('UPDATE steps SET contact_id = ? WHERE run_id = ? AND seq = ?', [id, runId, seq]);
+    const set = (id: string, seq: number): Promise<number> => h.db.run('UPDATE steps SET contact_id = ? WHERE run_id = ? AND seq = ?', [id, runId, seq]);
     await set(plan.steps[0]!.contactId, 2);
-    const twice = await checkJournal(h.journal);
+    const twice = await checkJournal(h.journal, h.db);
     await set(plan.steps[1]!.contactId, 2);
     expect(twice.join('\n')).toContain('the contact appears twice in the run');
     await set('abc', 3);
-    const bad = await checkJournal(h.journal);
+    const bad = await checkJournal(h.journal, h.db);
     await set(plan.steps[2]!.contactId, 3);
     expect(bad.join('\n')).toContain('the contact id is not a Zoho id');
-    expect(await checkJournal(h.journal)).toEqual([]);
+    expect(await checkJournal(h.journal, h.db)).toEqual([]);
   });
 
   it('`sunset runs check` exits 0 on a sound journal and 4 ("differences", docs/cli.md) with each problem', async () => {
     const sound = await cli.run(['runs', 'check', '--db', h.dbPath]);
     expect(sound.code, sound.stderr).toBe(0);
     expect(sound.stdout).toMatch(/^The journal is sound: 2 runs checked/);
-    await h.journal.db.run("UPDATE steps SET outcome = NULL WHERE run_id = ? AND seq = 2", [undoId]);
+    await h.db.run("UPDATE steps SET outcome = NULL WHERE run_id = ? AND seq = 2", [undoId]);
     try {
       const bad = await cli.run(['runs', 'check', '--db', h.dbPath, '--json']);
       expect(bad.code).toBe(4);
@@ -91,7 +91,7 @@ describe('checkJournal', () => {
       expect(out.ok).toBe(false);
       expect(out.problems).toContainEqual(expect.stringContaining(`run ${undoId} step 2`));
     } finally {
-      await h.journal.db.run("UPDATE steps SET outcome = 'changed' WHERE run_id = ? AND seq = 2", [undoId]);
+      await h.db.run("UPDATE steps SET outcome = 'changed' WHERE run_id = ? AND seq = 2", [undoId]);
     }
   });
 });

@@ -56,20 +56,25 @@ let dbPath: string;
 let db: SqlDatabase;
 let journal: Journal;
 const opened: SqlDatabase[] = [];
+/** The database each journal of this file was opened on (the journal does not expose it). */
+const databaseOf = new Map<Journal, SqlDatabase>();
 
 async function open(path = dbPath): Promise<Journal> {
   const handle = openSqlite(path);
   opened.push(handle);
   const j = createJournal(handle);
+  databaseOf.set(j, handle);
   await j.migrate();
   return j;
 }
+
+const check = (j: Journal): Promise<string[]> => checkJournal(j, databaseOf.get(j)!);
 
 beforeEach(async () => {
   dir = tempDir('sunset-journal-');
   dbPath = join(dir.path, 'journal.db');
   journal = await open();
-  db = journal.db;
+  db = databaseOf.get(journal)!;
 });
 
 afterEach(async () => {
@@ -507,19 +512,19 @@ describe('schema version', () => {
     expect(await j.fingerprintSet('run-old', 'before')).toEqual({ takenAt: T0 + 1, source: 'read', rows: 1 });
     expect(await j.getFingerprint('run-old', 'before')).toEqual([{ contactId: cid(1), transactionType: 'invoices', count: 3, totalCents: 12000 }]);
     expect(await j.hasFingerprint('run-old', 'after')).toBe(false);
-    expect(await j.db.get("SELECT COUNT(*) AS n FROM journal_meta WHERE key LIKE 'fingerprint:%'")).toEqual({ n: 0 });
-    expect(await j.db.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '2' });
+    expect(await databaseOf.get(j)!.get("SELECT COUNT(*) AS n FROM journal_meta WHERE key LIKE 'fingerprint:%'")).toEqual({ n: 0 });
+    expect(await databaseOf.get(j)!.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '2' });
     // The constraint is in place: a second run of that plan is refused.
     await expect(j.createRun({ organizationId: ORG, target: '', kind: 'plan', planId: 'plan_a', undoOf: null, createdAt: T0, createdBy: 'bo', baselineAt: T0, note: '' }, [step(2)]))
       .rejects.toBeInstanceOf(RunExistsError);
-    expect((await checkJournal(j)).filter((p) => /has \d+ runs|undone by/.test(p))).toEqual([]);
+    expect((await check(j)).filter((p) => /has \d+ runs|undone by/.test(p))).toEqual([]);
   });
 
   it('brings forward a version 1 journal that already holds two runs of one plan: runs check names them', async () => {
     const path = await v1Journal('v1-twice.db', [['run-1', 'plan_b'], ['run-2', 'plan_b']]);
     const j = await open(path);
     expect(await j.listRuns()).toHaveLength(2);
-    expect(await checkJournal(j)).toContain('plan plan_b has 2 runs (run-1, run-2); a plan is applied once');
+    expect(await check(j)).toContain('plan plan_b has 2 runs (run-1, run-2); a plan is applied once');
     // The look before the insert still refuses a third.
     await expect(j.createRun({ organizationId: ORG, target: '', kind: 'plan', planId: 'plan_b', undoOf: null, createdAt: T0, createdBy: 'bo', baselineAt: T0, note: '' }, [step(2)]))
       .rejects.toThrow(/Plan plan_b already has a run: run-1/);
@@ -543,8 +548,8 @@ describe('one run per plan, one undo per run', () => {
     await undo('run-u1');
     await expect(undo('run-u2')).rejects.toThrow(/Run run-x1 is already being undone by run run-u1/);
     expect((await journal.listRuns()).map((r) => r.runId).sort()).toEqual(['run-u1', 'run-x1']);
-    expect(await journal.db.get("SELECT COUNT(*) AS n FROM steps WHERE run_id IN ('run-x2', 'run-u2')")).toEqual({ n: 0 });
-    expect((await checkJournal(journal)).filter((p) => /has \d+ runs|undone by \d+/.test(p))).toEqual([]);
+    expect(await db.get("SELECT COUNT(*) AS n FROM steps WHERE run_id IN ('run-x2', 'run-u2')")).toEqual({ n: 0 });
+    expect((await check(journal)).filter((p) => /has \d+ runs|undone by \d+/.test(p))).toEqual([]);
   });
 
   // The defect: two `apply PLAN` started together both passed the "already applied" check. Here both
@@ -558,17 +563,17 @@ describe('one run per plan, one undo per run', () => {
       const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
       expect(refused.reason).toBeInstanceOf(RunExistsError);
     }
-    expect((await checkJournal(journal)).filter((p) => /has \d+ runs/.test(p))).toEqual([]);
+    expect((await check(journal)).filter((p) => /has \d+ runs/.test(p))).toEqual([]);
   });
 
   it('is what runs check reports when the constraint is missing (two runs of one plan, two undos of one run)', async () => {
-    await journal.db.exec('DROP INDEX runs_one_per_plan');
-    await journal.db.exec('DROP INDEX runs_one_undo_per_run');
-    await journal.db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('r1', ?, '', 'plan', 'plan_d', NULL, 1, 'a', 'pending', 1, '')", [ORG]);
-    await journal.db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('r2', ?, '', 'plan', 'plan_d', NULL, 2, 'a', 'pending', 1, '')", [ORG]);
-    await journal.db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('u1', ?, '', 'undo', NULL, 'r1', 3, 'a', 'pending', 1, '')", [ORG]);
-    await journal.db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('u2', ?, '', 'undo', NULL, 'r1', 4, 'a', 'pending', 1, '')", [ORG]);
-    const problems = await checkJournal(journal);
+    await db.exec('DROP INDEX runs_one_per_plan');
+    await db.exec('DROP INDEX runs_one_undo_per_run');
+    await db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('r1', ?, '', 'plan', 'plan_d', NULL, 1, 'a', 'pending', 1, '')", [ORG]);
+    await db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('r2', ?, '', 'plan', 'plan_d', NULL, 2, 'a', 'pending', 1, '')", [ORG]);
+    await db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('u1', ?, '', 'undo', NULL, 'r1', 3, 'a', 'pending', 1, '')", [ORG]);
+    await db.run("INSERT INTO runs (run_id, organization_id, target, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('u2', ?, '', 'undo', NULL, 'r1', 4, 'a', 'pending', 1, '')", [ORG]);
+    const problems = await check(journal);
     expect(problems).toContain('plan plan_d has 2 runs (r1, r2); a plan is applied once');
     expect(problems).toContain('run r1 is undone by 2 runs (u1, u2); a run is undone once');
   });

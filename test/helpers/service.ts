@@ -161,6 +161,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const target = options.target ?? side.port.target;
   const service = createService({
     journal: h.journal,
+    database: h.db,
     connection: {
       target,
       port(organizationId) {

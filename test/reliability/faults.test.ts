@@ -37,7 +37,7 @@ import {
 } from '../../src/client/index.js';
 import {
   applyRun, buildPlan, checkJournal, createJournal, createRunFromPlan, createZohoAdapter, emulatorTarget, openSqlite, parsePolicy, scan,
-  type ApplyProgress, type BooksPort, type Journal,
+  type ApplyProgress, type BooksPort, type Journal, type SqlDatabase,
 } from '../../src/engine/index.js';
 import { seededRandom } from '../helpers/client.js';
 import { startTestEmulator, tempDir, type TestEmulator } from '../helpers/emulator.js';
@@ -85,6 +85,7 @@ interface Harness {
   t: TestEmulator;
   vt: VirtualTime;
   journal: Journal;
+  database: SqlDatabase;
   cleanup(): Promise<void>;
 }
 
@@ -110,12 +111,14 @@ async function startHarness(scenario: Scenario): Promise<Harness> {
   const vt = createVirtualTime(t);
   const dir = tempDir('sunset-faults-');
   // Without an fsync per commit: surviving power loss is the crash suites' subject, here it only costs time.
-  const journal = createJournal(openSqlite(`${dir.path}/journal.db`, { durable: false }));
+  const database = openSqlite(`${dir.path}/journal.db`, { durable: false });
+  const journal = createJournal(database);
   await journal.migrate();
   const h: Harness = {
     t,
     vt,
     journal,
+    database,
     async cleanup() {
       await journal.close();
       await t.close();
@@ -194,7 +197,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
   const wallStart = performance.now();
   const cpuStart = process.cpuUsage();
   const h = await startHarness(scenario);
-  const { t, vt, journal } = h;
+  const { t, vt, journal, database } = h;
   const organization = t.organization;
   const tokenStore = createMemoryTokenStore();
 
@@ -260,7 +263,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
   const after = await statuses(t, await t.tokenFor(['ZohoBooks.fullaccess.all']));
   const check = await t.admin<{ ok: boolean; mismatches: unknown[] }>('GET', '/__emulator/check');
   const steps = await journal.steps(runId);
-  const problems = await checkJournal(journal);
+  const problems = await checkJournal(journal, database);
   const wallMs = performance.now() - wallStart;
   const cpu = process.cpuUsage(cpuStart);
   const cpuMs = (cpu.user + cpu.system) / 1000;

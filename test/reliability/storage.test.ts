@@ -93,7 +93,7 @@ describe('the journal\'s disk fills up or turns read-only during an apply', () =
     const changes = successfulStatusChanges(await h.requests({ since }));
     expect([...changes.keys()].sort()).toEqual(plan.steps.map((s) => s.contactId).sort());
     for (const [id, statuses] of changes) expect(statuses, `contact ${id}`).toEqual(['inactive']);
-    expect(await checkJournal(h.journal)).toEqual([]);
+    expect(await checkJournal(h.journal, h.db)).toEqual([]);
     console.log(`[storage] ${code} after ${afterWrites} writes: ${changedAtStop.size} of ${plan.steps.length} changed at the stop, ${pendingAtStop} pending; resumed to ${result.counts.changed} changed, none twice`);
   });
 });

@@ -146,7 +146,7 @@ describe('sign-in', () => {
     expect(session.json.csrfToken).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     expect(session.json.csrfToken).not.toBe(token);
     // The database keeps a hash of the session token, never the token.
-    const rows = await s.h.journal.db.all<Record<string, unknown>>('SELECT * FROM sessions');
+    const rows = await s.h.db.all<Record<string, unknown>>('SELECT * FROM sessions');
     expect(rows.length).toBeGreaterThan(0);
     expect(JSON.stringify(rows)).not.toContain(token);
   });
@@ -256,7 +256,7 @@ describe('login limits and expiry', () => {
     const limited = await s.postLogin(USER, PASSWORD);
     expect(limited.status).toBe(429);
     expect(limited.headers.get('set-cookie')).toBeNull();
-    expect(await s.h.journal.db.all('SELECT token_hash FROM sessions')).toEqual([]);
+    expect(await s.h.db.all('SELECT token_hash FROM sessions')).toEqual([]);
     await s.advance(61);
     const ok = await s.postLogin(USER, PASSWORD);
     expect(ok.status).toBe(303);
@@ -366,7 +366,7 @@ describe('CSRF and same-origin checks', () => {
 describe('stored passwords', () => {
   it('are scrypt hashes with a salt, never the password', async () => {
     const s = await fresh();
-    const row = await s.h.journal.db.get<{ password_hash: string }>('SELECT password_hash FROM users WHERE username = ?', [USER]);
+    const row = await s.h.db.get<{ password_hash: string }>('SELECT password_hash FROM users WHERE username = ?', [USER]);
     expect(row?.password_hash).toMatch(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
     expect(row?.password_hash).not.toContain(PASSWORD);
     const n = Number(row!.password_hash.split('$')[1]);

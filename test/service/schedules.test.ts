@@ -303,9 +303,9 @@ describe('a schedule missed while the service was down', () => {
         return p && s.service.runner.activeJobs().length === 0 ? p : undefined;
       }, 'the start-up scan');
       expect(plan.steps.length).toBe(2);
-      const plans = await s.h.journal.db.all<{ organization_id: string }>('SELECT organization_id FROM plans');
+      const plans = await s.h.db.all<{ organization_id: string }>('SELECT organization_id FROM plans');
       expect(plans.map((p) => p.organization_id)).toEqual([s.organization]);
-      const snapshots = await s.h.journal.db.all('SELECT snapshot_id FROM snapshots');
+      const snapshots = await s.h.db.all('SELECT snapshot_id FROM snapshots');
       expect(snapshots).toHaveLength(1);
       expect((await s.store.settings(s.organization)).lastScheduledAt).toBe(startedAt);
       expect((await s.store.settings(s.organizations[1]!)).lastScheduledAt).toBe(startedAt - 3_600_000);

@@ -1,12 +1,12 @@
 /** `sunset runs` and `sunset runs show RUN`. */
 import { parseArgs } from 'node:util';
-import { checkJournal, runStatus, type Journal } from '../../engine/index.js';
+import { checkJournal, runStatus, type Journal, type SqlDatabase } from '../../engine/index.js';
 import { renderRunText } from '../../engine/report/index.js';
 import { isDeadOwner } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
-import { COMMON_FLAGS, NoJournalError, openJournal, withEnvTwins } from '../workspace.js';
+import { COMMON_FLAGS, NoJournalError, openStorage, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset runs [--org ID] [--json]
        sunset runs show RUN_ID [--json]
@@ -42,8 +42,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     throw new ExitError(`Unknown argument "${subcommand}": use sunset runs, sunset runs show RUN_ID or sunset runs check.`, EXIT.usage);
   }
   let journal: Journal;
+  let database: SqlDatabase;
   try {
-    journal = await openJournal(values.db ?? 'sunset.db', { create: false });
+    ({ journal, database } = await openStorage(values.db ?? 'sunset.db', { create: false }));
   } catch (error) {
     // No journal means no runs yet; showing or checking one that is not there is an error.
     if (!(error instanceof NoJournalError) || subcommand !== undefined) throw error;
@@ -63,7 +64,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       return 0;
     }
     if (subcommand === 'check') {
-      const problems = await checkJournal(journal);
+      const problems = await checkJournal(journal, database);
       const runs = (await journal.listRuns()).length;
       if (values.json) io.stdout.write(`${JSON.stringify({ ok: problems.length === 0, runs, problems })}\n`);
       else if (problems.length === 0) io.stdout.write(`The journal is sound: ${runs} run${runs === 1 ? '' : 's'} checked, the database file passes SQLite's integrity check.\n`);

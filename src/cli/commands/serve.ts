@@ -119,7 +119,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     await closeServer();
     throw error;
   }
-  const store = createServiceStore(workspace.journal.db);
+  const store = createServiceStore(workspace.database);
   await store.migrate(workspace.journal);
   if ((await store.userCount()) === 0) {
     await workspace.close();
@@ -134,6 +134,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   });
   const service = createService({
     journal: workspace.journal,
+    database: workspace.database,
     connection: {
       target: workspace.connection.target,
       port: (organization) => workspace.connection.port(organization),

@@ -5,7 +5,7 @@ import { parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { askHidden } from '../terminal.js';
-import { openJournal, withEnvTwins } from '../workspace.js';
+import { openStorage, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset users add NAME [--db FILE]
 
@@ -41,9 +41,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const problem = passwordProblem(password);
   if (problem) throw new ExitError(`${problem}; nothing was changed.`, EXIT.usage);
-  const journal = await openJournal(values.db ?? 'sunset.db');
+  const { journal, database } = await openStorage(values.db ?? 'sunset.db');
   try {
-    const store = createServiceStore(journal.db);
+    const store = createServiceStore(database);
     await store.migrate();
     const result = await store.addUser(name, await hashPassword(password), Date.now());
     io.stdout.write(result === 'added' ? `User ${name} added; they can sign in to \`sunset serve\`.\n` : `Password of ${name} changed; their sessions were ended.\n`);

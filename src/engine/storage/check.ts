@@ -15,16 +15,24 @@
  */
 import { isZohoId } from '../../zoho/index.js';
 import type { Journal } from './journal.js';
+import type { SqlDatabase } from './sql.js';
 
-export async function checkJournal(journal: Journal): Promise<string[]> {
+/** The database itself (SQLite's own checks; nothing yet for another database): problems, or none. */
+export async function checkDatabase(db: SqlDatabase): Promise<string[]> {
   const problems: string[] = [];
-  if (journal.db.dialect === 'sqlite') {
-    const rows = await journal.db.all<Record<string, unknown>>('PRAGMA integrity_check');
+  if (db.dialect === 'sqlite') {
+    const rows = await db.all<Record<string, unknown>>('PRAGMA integrity_check');
     const messages = rows.map((r) => String(Object.values(r)[0]));
     if (messages.length !== 1 || messages[0] !== 'ok') problems.push(...messages.map((m) => `database file: ${m}`));
-    const foreign = await journal.db.all<Record<string, unknown>>('PRAGMA foreign_key_check');
+    const foreign = await db.all<Record<string, unknown>>('PRAGMA foreign_key_check');
     if (foreign.length > 0) problems.push(`database file: ${foreign.length} rows break a foreign key`);
   }
+  return problems;
+}
+
+/** The database (`checkDatabase`), then the journal's invariants through its own interface. */
+export async function checkJournal(journal: Journal, db: SqlDatabase): Promise<string[]> {
+  const problems: string[] = await checkDatabase(db);
 
   const plans = new Map<string, Map<string, string> | null>();
   const planSteps = async (planId: string): Promise<Map<string, string> | null> => {

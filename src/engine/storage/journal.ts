@@ -226,9 +226,21 @@ export interface StoredPolicy {
   updatedBy: string;
 }
 
+/** Counts for the service's metrics: runs by organization, kind and state; steps by organization, state and outcome. */
+export interface JournalTallies {
+  runs: Array<{ organizationId: string; kind: string; state: string; count: number }>;
+  steps: Array<{ organizationId: string; state: string; outcome: string | null; count: number }>;
+}
+
+/**
+ * The durable record of snapshots, plans, runs and steps. Its database is its own: other parts
+ * (the service's store, the integrity check of the file) get the database from whoever opened it,
+ * never through the journal.
+ */
 export interface Journal {
-  readonly db: SqlDatabase;
   migrate(): Promise<void>;
+  /** Counts for metrics (one query each, whatever the size of the journal). */
+  tallies(): Promise<JournalTallies>;
 
   beginSnapshot(info: Omit<SnapshotInfo, 'apiCalls' | 'contactCount' | 'transactionCount' | 'historyCalls'>): Promise<void>;
   addSnapshotContacts(snapshotId: string, contacts: SnapshotContact[]): Promise<void>;
@@ -364,7 +376,18 @@ export function createJournal(db: SqlDatabase): Journal {
   };
 
   const journal: Journal = {
-    db,
+    async tallies() {
+      const runs = await db.all<{ organization_id: string; kind: string; state: string; n: number }>(
+        'SELECT organization_id, kind, state, COUNT(*) AS n FROM runs GROUP BY organization_id, kind, state',
+      );
+      const steps = await db.all<{ organization_id: string; state: string; outcome: string | null; n: number }>(
+        'SELECT r.organization_id, s.state, s.outcome, COUNT(*) AS n FROM steps s JOIN runs r ON r.run_id = s.run_id GROUP BY r.organization_id, s.state, s.outcome',
+      );
+      return {
+        runs: runs.map((r) => ({ organizationId: String(r.organization_id), kind: String(r.kind), state: String(r.state), count: Number(r.n) })),
+        steps: steps.map((r) => ({ organizationId: String(r.organization_id), state: String(r.state), outcome: r.outcome === null ? null : String(r.outcome), count: Number(r.n) })),
+      };
+    },
     async migrate() {
       await db.transaction(async (tx) => {
         await tx.exec(JOURNAL_SCHEMA[0]!);
