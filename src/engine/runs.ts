@@ -53,7 +53,7 @@ export interface UndoPreview {
 export async function previewUndo(journal: Journal, runId: string): Promise<{ run: RunRecord; preview: UndoPreview }> {
   const run = await journal.getRun(runId);
   if (!run) throw new RunInputError(`There is no run ${runId}. \`sunset runs\` lists them.`);
-  const undone = (await journal.listRuns(run.organizationId)).find((r) => r.kind === 'undo' && r.undoOf === runId);
+  const undone = await journal.undoOf(runId);
   if (undone) {
     throw new RunExistsError(undone.state === 'done'
       ? `Run ${runId} was already undone by run ${undone.runId}.`

@@ -58,8 +58,9 @@ export function createRunner(options: RunnerOptions): Runner {
   const enqueue = <T>(organizationId: string, job: Job, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const controller = new AbortController();
     const previous = queues.get(organizationId) ?? Promise.resolve();
-    const done = previous.catch(() => undefined).then(() => work(controller.signal));
-    const tail = done.catch(() => undefined).finally(() => jobs.delete(job.jobId));
+    // Settles once the job is off the list: whoever awaits it no longer sees it in activeJobs().
+    const done = previous.catch(() => undefined).then(() => work(controller.signal)).finally(() => jobs.delete(job.jobId));
+    const tail = done.catch(() => undefined);
     queues.set(organizationId, tail);
     jobs.set(job.jobId, { ...job, controller, done: tail });
     return done;
@@ -98,57 +99,53 @@ export function createRunner(options: RunnerOptions): Runner {
     apply(run, applyOptions = {}) {
       const { runId } = run;
       const jobId = newId('job', clock.now());
-      const done = (async () => {
-        await enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'apply', runId }, async (signal) => {
-          const port = options.port(run.organizationId);
-          const emit = async (extra: Pick<RunProgress, 'message' | 'error'>): Promise<void> => {
-            const current = await journal.getRun(runId);
-            bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: current?.state, counts: await journal.runCounts(runId), ...extra } });
-          };
-          try {
-            if (applyOptions.fingerprint !== false && !(await journal.hasFingerprint(runId, 'before'))) {
-              await emit({ message: 'recording transaction counts for verify' });
-              await recordBefore(journal, port, runId, {
-                now: clock.now(), signal,
-                onProgress: (p) => void emit({ message: `recording transaction counts for verify: ${p.done}${p.expected ? ` of about ${p.expected}` : ''} ${p.method === 'pages' ? 'pages' : 'lists'}` }),
-              });
-            }
-            await applyRun({
-              journal, port, runId, owner: options.owner, clock, signal, isDead: options.isDead,
-              onProgress: (p) => bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: 'running', phase: p.phase, counts: p.counts, ratePerMinute: p.ratePerMinute, etaMs: p.etaMs, waitingUntil: p.waitingUntil } }),
+      const done = enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'apply', runId }, async (signal) => {
+        const port = options.port(run.organizationId);
+        const emit = async (extra: Pick<RunProgress, 'message' | 'error'>): Promise<void> => {
+          const current = await journal.getRun(runId);
+          bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: current?.state, counts: await journal.runCounts(runId), ...extra } });
+        };
+        try {
+          if (applyOptions.fingerprint !== false && !(await journal.hasFingerprint(runId, 'before'))) {
+            await emit({ message: 'recording transaction counts for verify' });
+            await recordBefore(journal, port, runId, {
+              now: clock.now(), signal,
+              onProgress: (p) => void emit({ message: `recording transaction counts for verify: ${p.done}${p.expected ? ` of about ${p.expected}` : ''} ${p.method === 'pages' ? 'pages' : 'lists'}` }),
             });
-            await emit({});
-          } catch (error) {
-            // Another process drives it: nothing of ours to record; the journal shows that driver.
-            if (error instanceof RunBusyError) logger.info({ runId, driver: error.holder.owner }, error.message);
-            else logger.warn({ runId, error: errorText(error) }, 'run stopped');
-            await emit({ error: error instanceof Error ? error.message : String(error) });
           }
-        });
-      })();
+          await applyRun({
+            journal, port, runId, owner: options.owner, clock, signal, isDead: options.isDead,
+            onProgress: (p) => bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: 'running', phase: p.phase, counts: p.counts, ratePerMinute: p.ratePerMinute, etaMs: p.etaMs, waitingUntil: p.waitingUntil } }),
+          });
+          await emit({});
+        } catch (error) {
+          // Another process drives it: nothing of ours to record; the journal shows that driver.
+          if (error instanceof RunBusyError) logger.info({ runId, driver: error.holder.owner }, error.message);
+          else logger.warn({ runId, error: errorText(error) }, 'run stopped');
+          await emit({ error: error instanceof Error ? error.message : String(error) });
+        }
+      });
       return { done };
     },
     verify(run) {
       const { runId } = run;
       const jobId = newId('job', clock.now());
       const emit = (state: JobProgress['state'], extra: Pick<JobProgress, 'organizationId' | 'message' | 'ok'>): void => bus.emit({ type: 'job', data: { jobId, kind: 'verify', runId, state, ...extra } });
-      const done = (async () => {
-        return enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'verify', runId }, async (signal) => {
-          emit('running', { organizationId: run.organizationId, message: 'reading the run\'s contacts\' transactions' });
-          try {
-            const result = await verifyRun(journal, options.port(run.organizationId), runId, {
-              now: clock.now(), signal,
-              onProgress: (p) => emit('running', { organizationId: run.organizationId, message: p.phase === 'explain' ? `looking for trading since: ${p.done} pages` : `${p.done}${p.expected ? ` of about ${p.expected}` : ''} ${p.method === 'pages' ? 'pages' : 'lists'} read` }),
-            });
-            emit('done', { organizationId: run.organizationId, ok: result.ok, message: result.ok ? 'no history lost' : `${result.differences.filter((d) => d.explained === null).length} unexplained differences` });
-            return result;
-          } catch (error) {
-            logger.error({ runId, error: errorText(error) }, 'verify failed');
-            emit('failed', { organizationId: run.organizationId, message: error instanceof Error ? error.message : String(error) });
-            return undefined;
-          }
-        });
-      })();
+      const done = enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'verify', runId }, async (signal) => {
+        emit('running', { organizationId: run.organizationId, message: 'reading the run\'s contacts\' transactions' });
+        try {
+          const result = await verifyRun(journal, options.port(run.organizationId), runId, {
+            now: clock.now(), signal,
+            onProgress: (p) => emit('running', { organizationId: run.organizationId, message: p.phase === 'explain' ? `looking for trading since: ${p.done} pages` : `${p.done}${p.expected ? ` of about ${p.expected}` : ''} ${p.method === 'pages' ? 'pages' : 'lists'} read` }),
+          });
+          emit('done', { organizationId: run.organizationId, ok: result.ok, message: result.ok ? 'no history lost' : `${result.differences.filter((d) => d.explained === null).length} unexplained differences` });
+          return result;
+        } catch (error) {
+          logger.error({ runId, error: errorText(error) }, 'verify failed');
+          emit('failed', { organizationId: run.organizationId, message: error instanceof Error ? error.message : String(error) });
+          return undefined;
+        }
+      });
       return { jobId, done };
     },
     stop(runId) {

@@ -176,14 +176,14 @@ export interface ServiceStore {
   useNonce(organizationId: string, nonce: string, now: number): Promise<boolean>;
   pruneNonces(olderThan: number): Promise<void>;
   dueEvents(now: number, limit: number): Promise<WebhookEvent[]>;
-  updateEvent(eventId: string, fields: Partial<Pick<WebhookEvent, 'state' | 'runId' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'action' | 'booksContactId'>>): Promise<void>;
+  updateEvent(eventId: string, fields: EventFields): Promise<void>;
   /** Several events' updates in one transaction: one durable commit, all or none. */
-  updateEvents(updates: ReadonlyArray<{ eventId: string; fields: Partial<Pick<WebhookEvent, 'state' | 'runId' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'action' | 'booksContactId'>> }>): Promise<void>;
+  updateEvents(updates: ReadonlyArray<{ eventId: string; fields: EventFields }>): Promise<void>;
   events(organizationId: string | undefined, limit: number): Promise<WebhookEvent[]>;
   eventCounts(): Promise<Array<{ organizationId: string; state: string; count: number }>>;
 }
 
-type EventFields = Partial<Pick<WebhookEvent, 'state' | 'runId' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'action' | 'booksContactId'>>;
+export type EventFields = Partial<Pick<WebhookEvent, 'state' | 'runId' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'action' | 'booksContactId'>>;
 
 const EVENT_COLUMNS: Record<keyof EventFields, string> = { state: 'state', runId: 'run_id', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error', action: 'action', booksContactId: 'books_contact_id' };
 

@@ -20,7 +20,7 @@ import { isZohoId } from '../zoho/index.js';
 import { applyRun, type BooksPort, type EngineClock, type Failpoint, type Journal } from '../engine/index.js';
 import type { ErrorBody, HookAccepted } from './api-types.js';
 import type { EventBus } from './events.js';
-import { sha256, type OrganizationSettings, type ServiceStore, type WebhookEvent, type WebhookMapping, type WebhookState } from './store.js';
+import { sha256, type EventFields, type OrganizationSettings, type ServiceStore, type WebhookEvent, type WebhookMapping, type WebhookState } from './store.js';
 import { errorText, type ServiceLogger } from './logger.js';
 
 export const WEBHOOK_TOLERANCE_MS = 5 * 60_000;
@@ -208,7 +208,7 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
   // retryLater: an event applied at its first try shows 1, not 0.
   const settleRun = async (runId: string, events: WebhookEvent[]): Promise<void> => {
     const steps = new Map((await journal.steps(runId)).map((s) => [s.contactId, s]));
-    const settled: Array<{ e: WebhookEvent; state: WebhookState; fields: Parameters<ServiceStore['updateEvent']>[1] }> = [];
+    const settled: Array<{ e: WebhookEvent; state: WebhookState; fields: EventFields }> = [];
     for (const e of events) {
       const step = e.booksContactId ? steps.get(e.booksContactId) : undefined;
       if (!step) continue;
@@ -243,7 +243,7 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
         // simply made again; after it, step 1 picks the run up.
         const fresh: WebhookEvent[] = [];
         const names = new Map<string, { name: string; type: 'customer' | 'vendor' }>();
-        const decided: Array<{ e: WebhookEvent; state: WebhookState; fields: Parameters<ServiceStore['updateEvent']>[1] }> = [];
+        const decided: Array<{ e: WebhookEvent; state: WebhookState; fields: EventFields }> = [];
         const retry: Array<{ e: WebhookEvent; error: unknown }> = [];
         for (const e of events.filter((x) => x.state === 'accepted')) {
           if (e.booksContactId) {

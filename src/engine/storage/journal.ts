@@ -266,6 +266,8 @@ export interface Journal {
    */
   createRun(run: Omit<RunRecord, 'runId' | 'state' | 'startedAt' | 'finishedAt' | 'driver'> & { runId?: string }, steps: NewStep[]): Promise<RunRecord>;
   getRun(runId: string): Promise<RunRecord | undefined>;
+  /** The undo of a run, if it has one (a run has at most one; the oldest, in a journal from before that rule). */
+  undoOf(runId: string): Promise<RunRecord | undefined>;
   listRuns(organizationId?: string): Promise<RunRecord[]>;
   setRunState(runId: string, state: RunState, at: number): Promise<void>;
   /**
@@ -308,6 +310,10 @@ export interface Journal {
 }
 
 export function createJournal(db: SqlDatabase): Journal {
+  const undoOf = async (runId: string): Promise<RunRecord | undefined> => {
+    const row = await db.get<RunRow>("SELECT * FROM runs WHERE kind = 'undo' AND undo_of = ? ORDER BY created_at, run_id LIMIT 1", [runId]);
+    return row ? toRun(row) : undefined;
+  };
   const insertContacts = async (tx: SqlDatabase, snapshotId: string, contacts: SnapshotContact[]): Promise<void> => {
     for (const c of contacts) {
       await tx.run(
@@ -521,7 +527,7 @@ export function createJournal(db: SqlDatabase): Journal {
       const runId = run.runId ?? newId('run', run.createdAt);
       const existing = async (): Promise<RunRecord | undefined> => {
         if (run.kind === 'plan' && run.planId) return (await db.all<RunRow>("SELECT * FROM runs WHERE kind = 'plan' AND plan_id = ? ORDER BY created_at, run_id", [run.planId])).map(toRun)[0];
-        if (run.kind === 'undo' && run.undoOf) return (await db.all<RunRow>("SELECT * FROM runs WHERE kind = 'undo' AND undo_of = ? ORDER BY created_at, run_id", [run.undoOf])).map(toRun)[0];
+        if (run.kind === 'undo' && run.undoOf) return undoOf(run.undoOf);
         return undefined;
       };
       const refuse = (first: RunRecord): never => {
@@ -558,6 +564,7 @@ export function createJournal(db: SqlDatabase): Journal {
       }
       return (await journal.getRun(runId))!;
     },
+    undoOf,
     async getRun(runId) {
       const row = await db.get<RunRow>('SELECT * FROM runs WHERE run_id = ?', [runId]);
       return row ? toRun(row) : undefined;

@@ -26,7 +26,7 @@ export function runRoutes(ctx: ServiceContext) {
       const r = await run(c.req.param('run'));
       const verification = await journal.latestVerification(r.runId);
       const before = await journal.fingerprintSet(r.runId, 'before');
-      const undo = (await journal.listRuns(r.organizationId)).find((u) => u.kind === 'undo' && u.undoOf === r.runId);
+      const undo = await journal.undoOf(r.runId);
       return c.json<RunDetail>({
         run: ctx.runView(r), counts: await journal.runCounts(r.runId), steps: await journal.steps(r.runId),
         // The journal keeps what verifyRun answered (the runner saves it).
