@@ -62,6 +62,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
  * --quiet; each command still refuses one it does not take.
  */
 export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  database: { type: 'string' },
   db: { type: 'string' },
   org: { type: 'string' },
   emulator: { type: 'string' },

@@ -9,7 +9,7 @@ import {
 } from '../client/index.js';
 import { createEmulator, createEmulatorFetch, type Emulator } from '../emulator/index.js';
 import {
-  createZohoAdapter, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, type BooksPort,
+  createZohoAdapter, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, isPostgresUrl, type BooksPort,
 } from '../engine/index.js';
 import { credentialsPath, credentialsTarget, readCredentials, sunsetHome, type StoredCredentials } from './credentials.js';
 import { EXIT, ExitError } from './exit-codes.js';
@@ -131,7 +131,8 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
   };
 
   const toEmbedded = (): Connection => {
-    const emulatorDb = join(dirname(resolve(options.dbPath)), 'sunset-emulator.db');
+    // Beside a journal file; in the working directory for a journal on PostgreSQL.
+    const emulatorDb = isPostgresUrl(options.dbPath) ? resolve('sunset-emulator.db') : join(dirname(resolve(options.dbPath)), 'sunset-emulator.db');
     const emulator = createEmulator({ db: emulatorDb, seed: 'demo' });
     const origin = 'http://embedded.emulator';
     const info = emulator.info(origin);

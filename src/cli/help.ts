@@ -14,7 +14,8 @@ export const BUILTINS: Readonly<Record<string, { summary: string }>> = {
 
 /** Every environment variable `sunset` reads, with the flag it stands in for. */
 export const ENVIRONMENT: ReadonlyArray<{ name: string; meaning: string }> = [
-  { name: 'SUNSET_DB', meaning: '--db: the journal' },
+  { name: 'SUNSET_DATABASE_URL', meaning: '--database: the journal (a postgres:// URL or a SQLite file)' },
+  { name: 'SUNSET_DB', meaning: '--db: the journal (a SQLite file; the older name)' },
   { name: 'SUNSET_ORG', meaning: '--org: the organization' },
   { name: 'SUNSET_EMULATOR', meaning: '--emulator: a running emulator or "embedded" (or SUNSET_EMULATOR_URL)' },
   { name: 'SUNSET_CREDENTIALS', meaning: '--credentials: the credentials file' },

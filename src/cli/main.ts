@@ -11,6 +11,8 @@ import { runCompletion } from './completion.js';
 import { errorCode, EXIT, ExitError } from './exit-codes.js';
 import { groupCommands, groupHelp, topHelp } from './help.js';
 import { createIO, type CliIO } from './io.js';
+// The storage errors' module alone (no driver): `sunset --help` stays quick to start.
+import { STORAGE_ADVICE, StorageError } from '../engine/storage/sql.js';
 
 function findCommand(argv: string[]): { name: string; rest: string[] } | undefined {
   const words = argv.filter((a) => !a.startsWith('-'));
@@ -132,6 +134,16 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
 /** A failure as the user sees it: its exit code, its --json code and message, and what else the command found. */
 function describeFailure(error: unknown): { exitCode: number; code: string; message: string; details?: Record<string, unknown>; bug: boolean } {
   if (error instanceof ExitError) return { exitCode: error.exitCode, code: errorCode(error.exitCode), message: error.message, details: error.details, bug: false };
+  if (error instanceof StorageError) {
+    // The database is unreachable, full, read-only or damaged: not a bug, and nothing is lost.
+    return {
+      exitCode: EXIT.failure,
+      code: `storage_${error.kind}`,
+      message: `the journal could not be written or read: ${error.message}. ${STORAGE_ADVICE[error.kind]} `
+        + 'No contact was changed in Zoho Books without a journal entry; `sunset apply --resume` finishes a run that was stopped.',
+      bug: false,
+    };
+  }
   const sqlite = (error as { code?: unknown }).code;
   if (typeof sqlite === 'string' && /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB)/.test(sqlite)) {
     // The journal's disk is full, read-only, gone or locked: not a bug, and nothing is lost.

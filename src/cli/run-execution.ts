@@ -3,7 +3,7 @@
  * progress, Ctrl-C, another process driving it, and what verification costs, said up front.
  */
 import {
-  applyRun, contactsToRead, describeDriver, fingerprintCost, recordBefore, RunBusyError,
+  applyRun, contactsToRead, databaseLabel, describeDriver, fingerprintCost, recordBefore, RunBusyError,
   type ApplyProgress, type BooksPort, type Journal, type RunRecord,
 } from '../engine/index.js';
 import { renderRunText } from '../engine/report/index.js';
@@ -103,7 +103,7 @@ export async function executeRun(io: CliIO, workspace: Workspace, run: RunRecord
   });
   const owner = ownerId();
   const failpoint = parseFailpoint(options.failpoint);
-  const resume = `sunset apply --resume ${run.runId}${workspace.dbPath !== 'sunset.db' ? ` --db ${workspace.dbPath}` : ''}`;
+  const resume = `sunset apply --resume ${run.runId}${workspace.dbPath !== 'sunset.db' ? ` --database ${databaseLabel(workspace.dbPath)}` : ''}`;
   let result;
   for (;;) {
     try {

@@ -4,7 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createJournal, openSqlite, JournalError, type Journal, type SqlDatabase } from '../engine/index.js';
+import {
+  createJournal, databaseLabel, isPostgresUrl, JOURNAL_COMPONENT, JournalError, migrationStatus, openPostgres, openSqlite, StorageError, type Journal, type SqlDatabase,
+} from '../engine/index.js';
 import { isOrganizationId } from '../zoho/index.js';
 import { intFlag } from './args.js';
 import { connect, type Binding, type Connection } from './connection.js';
@@ -14,7 +16,7 @@ import type { CliIO } from './io.js';
 /** There is no journal where a command that only reads one looked: nothing was created. */
 export class NoJournalError extends ExitError {
   constructor(readonly path: string) {
-    super(`There is no journal at ${path}: nothing was scanned, planned or changed with it yet. \`sunset scan --policy FILE\` (or \`sunset contacts\`) makes one; --db FILE names another.`, EXIT.notFound);
+    super(`There is no journal ${isPostgresUrl(path) ? 'in' : 'at'} ${databaseLabel(path)}: nothing was scanned, planned or changed with it yet. \`sunset scan --policy FILE\` (or \`sunset contacts\`) makes one; --database names another.`, EXIT.notFound);
   }
 }
 
@@ -27,36 +29,53 @@ export interface OpenJournalOptions {
   create?: boolean;
 }
 
-/** Opens (creating, unless `create: false`) the journal; a file that is not a journal is a clear error. */
 /** The journal and the database it lives in (the service's store and the integrity check use the database). */
 export interface Storage {
   journal: Journal;
   database: SqlDatabase;
 }
 
-export async function openJournal(path: string, options: OpenJournalOptions = {}): Promise<Journal> {
-  return (await openStorage(path, options)).journal;
+export async function openJournal(location: string, options: OpenJournalOptions = {}): Promise<Journal> {
+  return (await openStorage(location, options)).journal;
 }
 
-export async function openStorage(path: string, options: OpenJournalOptions = {}): Promise<Storage> {
-  const full = resolve(path);
-  if (options.create === false && !existsSync(full)) throw new NoJournalError(full);
-  if (!existsSync(dirname(full))) throw new ExitError(`--db ${path}: the directory ${dirname(full)} does not exist.`);
+/**
+ * Opens (creating, unless `create: false`) the journal in a SQLite file or a PostgreSQL database
+ * (a `postgres://` URL) and brings its schema forward. A file that is not a journal is a clear
+ * error; a database that cannot be reached is a StorageError (main says what to do about it).
+ */
+export async function openStorage(location: string, options: OpenJournalOptions = {}): Promise<Storage> {
+  const label = databaseLabel(location);
+  let database: SqlDatabase | undefined;
+  if (isPostgresUrl(location)) {
+    database = openPostgres(location);
+  } else {
+    const full = resolve(location);
+    if (options.create === false && !existsSync(full)) throw new NoJournalError(full);
+    if (!existsSync(dirname(full))) throw new ExitError(`--database ${location}: the directory ${dirname(full)} does not exist.`);
+  }
   let journal: Journal | undefined;
   try {
-    const database = openSqlite(full);
+    database ??= openSqlite(resolve(location));
+    if (options.create === false && database.dialect === 'postgres') {
+      const [status] = await migrationStatus(database, [JOURNAL_COMPONENT]);
+      if (status!.current === 0) throw new NoJournalError(location);
+    }
     journal = createJournal(database);
     await journal.migrate();
     return { journal, database };
   } catch (error) {
-    await journal?.close().catch(() => undefined);
-    if (error instanceof JournalError) throw new ExitError(`${path}: ${error.message}`);
-    throw new ExitError(`Cannot open the journal ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    if (journal) await journal.close().catch(() => undefined);
+    else await database?.close().catch(() => undefined);
+    if (error instanceof ExitError || error instanceof StorageError) throw error;
+    if (error instanceof JournalError) throw new ExitError(`${label}: ${error.message}`);
+    throw new ExitError(`Cannot open the journal ${label}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
 /** Flags every engine command takes (spread into parseArgs options). */
 export const COMMON_FLAGS = {
+  database: { type: 'string' },
   db: { type: 'string' },
   org: { type: 'string' },
   emulator: { type: 'string' },
@@ -69,7 +88,10 @@ export const COMMON_FLAGS = {
 
 /** The common options' help: [option, its lines]. */
 const COMMON_OPTION_HELP: ReadonlyArray<readonly [string, string]> = [
-  ['db', '  --db FILE             The journal (default ./sunset.db)                          SUNSET_DB'],
+  ['database', `  --database URL|FILE   Where the journal is: a SQLite file (default ./sunset.db)  SUNSET_DATABASE_URL
+                        or PostgreSQL, postgres://USER@HOST:PORT/DB[?schema=NAME]
+                        (a password from PGPASSWORD or ~/.pgpass, not the command line)`],
+  ['db', '  --db FILE             The same as --database (its older name)                    SUNSET_DB'],
   ['org', `  --org ID              The organization (default: the policy's, the login's,      SUNSET_ORG
                         or the only one)`],
   ['emulator', `  --emulator URL        Talk to a running \`sunset emulator start\` instead of Zoho  SUNSET_EMULATOR
@@ -97,6 +119,8 @@ while the journal has known no other place. A command on a run or a plan uses th
 export const COMMON_HELP = commonHelp(COMMON_FLAGS);
 
 export interface CommonValues {
+  database?: string;
+  /** Where the journal is (a file or a postgres:// URL): --database or --db, after withEnvTwins. */
   db?: string;
   org?: string;
   emulator?: string;
@@ -105,12 +129,12 @@ export interface CommonValues {
   quiet?: boolean;
   'per-minute'?: string;
   /** The options withEnvTwins took from the environment, and the variable each came from. */
-  fromEnv?: Partial<Record<'db' | 'org' | 'emulator' | 'credentials', string>>;
+  fromEnv?: Partial<Record<'db' | 'database' | 'org' | 'emulator' | 'credentials', string>>;
 }
 
 /**
  * The common flags a command was not given, from their environment twins (an empty variable is
- * unset): SUNSET_DB, SUNSET_ORG, and for the connection SUNSET_EMULATOR (or its older name
+ * unset): SUNSET_DATABASE_URL or SUNSET_DB, SUNSET_ORG, and for the connection SUNSET_EMULATOR (or its older name
  * SUNSET_EMULATOR_URL) or SUNSET_CREDENTIALS, used only when the command line names no connection
  * at all, so `--credentials FILE` is not overridden by an emulator in the environment. Only the
  * options the command takes (`options`, its parseArgs options) are filled. A value from the
@@ -119,12 +143,16 @@ export interface CommonValues {
 export function withEnvTwins<T extends CommonValues>(values: T, env: NodeJS.ProcessEnv, options: object): T {
   const filled: T = { ...values, fromEnv: {} };
   const from = filled.fromEnv!;
+  if (filled.database !== undefined && filled.db !== undefined) throw new ExitError('--database and --db name the same thing: give one.', EXIT.usage);
+  // --database is the name; --db stays as its older spelling. Either way the location is in `db`.
+  if (filled.database !== undefined) filled.db = filled.database;
   const take = (option: 'db' | 'org' | 'emulator' | 'credentials', name: string): void => {
     const value = env[name];
     if (!(option in options) || filled[option] !== undefined || value === undefined || value === '') return;
     filled[option] = value;
     from[option] = name;
   };
+  take('db', 'SUNSET_DATABASE_URL');
   take('db', 'SUNSET_DB');
   take('org', 'SUNSET_ORG');
   if (filled.emulator === undefined && filled.credentials === undefined) {
@@ -133,7 +161,7 @@ export function withEnvTwins<T extends CommonValues>(values: T, env: NodeJS.Proc
     take('credentials', 'SUNSET_CREDENTIALS');
   }
   if (from.org && !isOrganizationId(filled.org!)) throw new ExitError(`${from.org}=${filled.org}: an organization id is digits only.`, EXIT.usage);
-  if (from.db && !existsSync(dirname(resolve(filled.db!)))) {
+  if (from.db && !isPostgresUrl(filled.db!) && !existsSync(dirname(resolve(filled.db!)))) {
     throw new ExitError(`${from.db}=${filled.db}: the directory ${dirname(resolve(filled.db!))} does not exist.`, EXIT.usage);
   }
   return filled;

@@ -119,12 +119,14 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     return fromFile ? { mapping: fromFile, mappingFile: options.mappingFile!.path } : { mapping: saved, mappingFile: null };
   };
 
-  const runView = (run: RunRecord): RunView => ({
-    ...run, status: runStatus(run, clock.now(), options.isDead),
+  const runView = (run: RunRecord): RunView => {
     // This service has a job applying it (or about to): Stop reaches that job. A pending or
     // interrupted run without one waits for Resume or the next start.
-    applying: runner.activeJobs().some((j) => j.runId === run.runId && j.kind === 'apply'),
-  });
+    const applying = runner.activeJobs().some((j) => j.runId === run.runId && j.kind === 'apply');
+    const status = runStatus(run, clock.now(), options.isDead);
+    // Resumed a moment ago: the job is on its way to claiming the run, which is no longer interrupted.
+    return { ...run, status: applying && status === 'interrupted' ? 'running' : status, applying };
+  };
 
   const organizationView = async (o: Organization): Promise<OrganizationView> => {
     const s = await store.settings(o.organizationId);

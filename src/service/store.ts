@@ -4,7 +4,7 @@
  * Portable SQL through the journal's SqlDatabase port.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Journal, SqlDatabase } from '../engine/index.js';
+import { migrate, type Component, type Journal, type SqlDatabase } from '../engine/index.js';
 import { createGroupCommit } from './group-commit.js';
 
 export const SERVICE_SCHEMA: readonly string[] = [
@@ -65,7 +65,7 @@ const RENAMED_TABLES: ReadonlyArray<readonly [string, string]> = [
   ['org_settings', 'organization_settings'],
 ];
 
-/** Columns added to a table after its first release: [table, column, type]. */
+/** Columns added to a table after its first release, before the migrations table: [table, column, type]. */
 const ADDED_COLUMNS: ReadonlyArray<readonly [string, string, string]> = [
   ['organization_settings', 'last_run_at', 'BIGINT'],
 ];
@@ -77,6 +77,54 @@ async function columnsOf(db: SqlDatabase, table: string): Promise<Set<string>> {
     : await db.all<{ name: string }>('SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?', [table]);
   return new Set(rows.map((r) => String(r.name).toLowerCase()));
 }
+
+/**
+ * The service's tables as versioned migrations (the `service` component; engine/storage/migrations.ts).
+ * Version 1 is what the service made before the migrations table existed; it is written to be run
+ * over such a database as it is (tables made if missing, renamed and added-to where older).
+ */
+export const SERVICE_COMPONENT: Component = {
+  name: 'service',
+  migrations: [
+    {
+      version: 1,
+      name: 'users, sessions, organization settings, webhook events and nonces',
+      up: async (tx) => {
+        // A database from an earlier version keeps its rows under the table's new name.
+        for (const [from, to] of RENAMED_TABLES) {
+          if ((await columnsOf(tx, from)).size > 0 && (await columnsOf(tx, to)).size === 0) await tx.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
+        }
+        for (const sql of SERVICE_SCHEMA) await tx.exec(sql);
+        for (const [table, column, type] of ADDED_COLUMNS) {
+          if (!(await columnsOf(tx, table)).has(column)) await tx.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+        }
+      },
+    },
+    {
+      version: 2,
+      name: 'webhook events deduplicated by constraints, leased to one processor',
+      up: [
+        // An event the sender named (an id) is stored once, whoever receives it.
+        "CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_named ON webhook_events (organization_id, dedupe_key) WHERE dedupe_key LIKE 'id:%'",
+        // The latest event about each contact: a sender's retry of it is a duplicate, decided by one upsert.
+        `CREATE TABLE IF NOT EXISTS webhook_subjects (
+          organization_id TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          dedupe_key TEXT NOT NULL,
+          event_id TEXT NOT NULL,
+          PRIMARY KEY (organization_id, subject)
+        )`,
+        `INSERT INTO webhook_subjects (organization_id, subject, dedupe_key, event_id)
+         SELECT e.organization_id, e.subject, e.dedupe_key, e.event_id FROM webhook_events e
+         WHERE NOT EXISTS (SELECT 1 FROM webhook_events l WHERE l.organization_id = e.organization_id AND l.subject = e.subject
+           AND (l.received_at > e.received_at OR (l.received_at = e.received_at AND l.event_id > e.event_id)))`,
+        // Which process works on an event, until when.
+        'ALTER TABLE webhook_events ADD COLUMN lease_owner TEXT',
+        'ALTER TABLE webhook_events ADD COLUMN lease_until BIGINT',
+      ],
+    },
+  ],
+};
 
 export interface WebhookMapping {
   /** CRM status values that mean "mark inactive" (compared case-insensitively). */
@@ -175,7 +223,12 @@ export interface ServiceStore {
   /** Records a replay nonce (a signature); false when it was already seen. */
   useNonce(organizationId: string, nonce: string, now: number): Promise<boolean>;
   pruneNonces(olderThan: number): Promise<void>;
-  dueEvents(now: number, limit: number): Promise<WebhookEvent[]>;
+  /**
+   * Leases up to `limit` events that are due to `owner` for `leaseMs`, oldest first: those no one
+   * holds, the owner's own, and those whose holder's lease ran out or who is dead. Another process
+   * asking at the same moment gets other events.
+   */
+  claimDueEvents(claim: { now: number; limit: number; owner: string; leaseMs: number; isDead?: (owner: string) => boolean }): Promise<WebhookEvent[]>;
   updateEvent(eventId: string, fields: EventFields): Promise<void>;
   /** Several events' updates in one transaction: one durable commit, all or none. */
   updateEvents(updates: ReadonlyArray<{ eventId: string; fields: EventFields }>): Promise<void>;
@@ -203,18 +256,7 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
   const grouped = createGroupCommit(db);
   return {
     async migrate(journal) {
-      await db.transaction(async (tx) => {
-        // A database from an earlier version keeps its rows under the table's new name.
-        for (const [from, to] of RENAMED_TABLES) {
-          if ((await columnsOf(tx, from)).size > 0 && (await columnsOf(tx, to)).size === 0) await tx.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
-        }
-        for (const sql of SERVICE_SCHEMA) await tx.exec(sql);
-        // Columns added since a table was first created: CREATE TABLE IF NOT EXISTS leaves an
-        // existing table as it was, so a database from an earlier version gets them here.
-        for (const [table, column, type] of ADDED_COLUMNS) {
-          if (!(await columnsOf(tx, table)).has(column)) await tx.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-        }
-      });
+      await migrate(db, [SERVICE_COMPONENT]);
       if (!journal) return;
       const legacy = await db.all<{ organization_id: string; policy_text: string }>('SELECT organization_id, policy_text FROM organization_settings WHERE policy_text IS NOT NULL');
       for (const row of legacy) {
@@ -293,20 +335,38 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     },
     async addEvent(e) {
       return grouped(async (tx) => {
-        const earlier = e.dedupeKey.startsWith('id:')
-          ? await tx.get<Record<string, unknown>>('SELECT * FROM webhook_events WHERE organization_id = ? AND dedupe_key = ? LIMIT 1', [e.organizationId, e.dedupeKey])
-          : await tx.get<Record<string, unknown>>(
-            'SELECT * FROM webhook_events WHERE organization_id = ? AND subject = ? ORDER BY received_at DESC, event_id DESC LIMIT 1',
-            [e.organizationId, e.subject],
-          );
-        if (earlier && String(earlier.dedupe_key) === e.dedupeKey) return { event: toEvent(earlier), duplicate: true };
-        await tx.run(
+        const insertEvent = (): Promise<number> => tx.run(
           `INSERT INTO webhook_events (event_id, organization_id, dedupe_key, subject, received_at, crm_account_id, crm_contact_id, books_contact_id, status_value,
              action, state, run_id, attempts, next_attempt_at, last_error, payload)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
           [e.eventId, e.organizationId, e.dedupeKey, e.subject, e.receivedAt, e.crmAccountId, e.crmContactId, e.booksContactId, e.status, e.action, e.state,
             e.nextAttemptAt, e.lastError, e.payload],
         );
+        const earlier = async (sql: string, params: string[]): Promise<{ event: WebhookEvent; duplicate: boolean }> => {
+          const row = await tx.get<Record<string, unknown>>(sql, params);
+          if (!row) throw new Error(`the earlier event of ${e.subject} is missing`);
+          return { event: toEvent(row), duplicate: true };
+        };
+        const subjectIs = (always: boolean): Promise<number> => tx.run(
+          `INSERT INTO webhook_subjects (organization_id, subject, dedupe_key, event_id) VALUES (?, ?, ?, ?)
+           ON CONFLICT (organization_id, subject) DO UPDATE SET dedupe_key = excluded.dedupe_key, event_id = excluded.event_id
+           ${always ? '' : 'WHERE webhook_subjects.dedupe_key <> excluded.dedupe_key'}`,
+          [e.organizationId, e.subject, e.dedupeKey, e.eventId],
+        );
+        if (e.dedupeKey.startsWith('id:')) {
+          // Named by the sender: the unique index decides, even between processes.
+          if ((await insertEvent()) === 0) return earlier('SELECT * FROM webhook_events WHERE organization_id = ? AND dedupe_key = ?', [e.organizationId, e.dedupeKey]);
+          await subjectIs(true);
+          return { event: e, duplicate: false };
+        }
+        // Unnamed: a repeat of the contact's latest event changes nothing in webhook_subjects.
+        if ((await subjectIs(false)) === 0) {
+          return earlier(
+            'SELECT w.* FROM webhook_events w JOIN webhook_subjects s ON s.event_id = w.event_id WHERE s.organization_id = ? AND s.subject = ?',
+            [e.organizationId, e.subject],
+          );
+        }
+        await insertEvent();
         return { event: e, duplicate: false };
       });
     },
@@ -317,12 +377,37 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     async pruneNonces(olderThan) {
       await db.run('DELETE FROM webhook_nonces WHERE seen_at < ?', [olderThan]);
     },
-    async dueEvents(now, limit) {
-      const rows = await db.all<Record<string, unknown>>(
-        "SELECT * FROM webhook_events WHERE state IN ('accepted', 'processing') AND next_attempt_at <= ? ORDER BY received_at, event_id LIMIT ?",
-        [now, limit],
-      );
-      return rows.map(toEvent);
+    async claimDueEvents({ now, limit, owner, leaseMs, isDead }) {
+      return db.transaction(async (tx) => {
+        const due = await tx.all<Record<string, unknown>>(
+          `SELECT * FROM webhook_events WHERE state IN ('accepted', 'processing') AND next_attempt_at <= ?
+           ORDER BY received_at, event_id LIMIT ?`,
+          [now, limit * 2],
+        );
+        const free = due.filter((r) => {
+          const holder = r.lease_owner === null || r.lease_owner === undefined ? null : String(r.lease_owner);
+          return holder === null || holder === owner || Number(r.lease_until) < now || isDead?.(holder) === true;
+        }).slice(0, limit);
+        // Fenced on the holder seen: a process that took one meanwhile keeps it.
+        const byHolder = new Map<string, string[]>();
+        for (const r of free) {
+          const holder = r.lease_owner === null || r.lease_owner === undefined ? '' : String(r.lease_owner);
+          byHolder.set(holder, [...(byHolder.get(holder) ?? []), String(r.event_id)]);
+        }
+        const taken = new Set<string>();
+        for (const [holder, ids] of byHolder) {
+          for (let i = 0; i < ids.length; i += 400) {
+            const chunk = ids.slice(i, i + 400);
+            const rows = await tx.all<{ event_id: string }>(
+              `UPDATE webhook_events SET lease_owner = ?, lease_until = ?
+               WHERE event_id IN (${chunk.map(() => '?').join(', ')}) AND COALESCE(lease_owner, '') = ? RETURNING event_id`,
+              [owner, now + leaseMs, ...chunk, holder],
+            );
+            for (const r of rows) taken.add(String(r.event_id));
+          }
+        }
+        return free.filter((r) => taken.has(String(r.event_id))).map(toEvent);
+      });
     },
     async updateEvent(eventId, f) {
       await updateEventIn(db, eventId, f);

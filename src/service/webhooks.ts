@@ -25,6 +25,12 @@ import { errorText, type ServiceLogger } from './logger.js';
 
 export const WEBHOOK_TOLERANCE_MS = 5 * 60_000;
 export const WEBHOOK_MAX_BODY = 64 * 1024;
+/**
+ * How long a processor holds the events it took: another process (or this one after a restart,
+ * once the holder is seen dead) takes them over after that. A run made from them is fenced by
+ * the journal's own run lease as well.
+ */
+const EVENT_LEASE_MS = 10 * 60_000;
 
 export interface WebhookRequest {
   organizationId: string;
@@ -229,7 +235,7 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
     async processDue() {
       // Signatures older than the tolerance can no longer be replayed (the timestamp check refuses them).
       await store.pruneNonces(clock.now() - 2 * WEBHOOK_TOLERANCE_MS);
-      const due = await store.dueEvents(clock.now(), 500);
+      const due = await store.claimDueEvents({ now: clock.now(), limit: 500, owner: options.owner, leaseMs: EVENT_LEASE_MS, isDead: options.isDead });
       if (due.length === 0) return 0;
       const byOrganization = new Map<string, WebhookEvent[]>();
       for (const e of due) byOrganization.set(e.organizationId, [...(byOrganization.get(e.organizationId) ?? []), e]);

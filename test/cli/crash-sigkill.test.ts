@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createHarness, prng, type EmulatorProcess, type Exit } from '../helpers/cli.js';
+import { testLocation } from '../helpers/database.js';
 
 const h = createHarness();
 afterEach(async () => h.cleanup());
@@ -72,12 +73,12 @@ function policyText(organization: string): string {
 async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<TrialResult> {
   await emu.reset();
   const dir = h.temp('sunset-crash-');
-  const db = join(dir, 'sunset.db');
+  const db = testLocation(join(dir, 'sunset.db'));
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, policyText(emu.organization));
   const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin };
   const cli = async (args: string[], extraEnv: Record<string, string> = {}): Promise<Exit> =>
-    h.run([...args, '--db', db], { cwd: dir, env: { ...env, ...extraEnv }, timeoutMs: 60_000 });
+    h.run([...args, '--database', db], { cwd: dir, env: { ...env, ...extraEnv }, timeoutMs: 60_000 });
   const label = `trial ${trial.index}`;
 
   const scanned = await cli(['scan', '--policy', policy, '--quiet']);

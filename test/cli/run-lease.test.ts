@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanRefusal, createHarness, type EmulatorProcess, type Exit } from '../helpers/cli.js';
 import { until } from '../helpers/service.js';
+import { testLocation } from '../helpers/database.js';
 
 const h = createHarness();
 const FAST = ['--per-minute', '6000', '--daily', '100000'];
@@ -31,7 +32,7 @@ const show = (e: Exit): string => `code ${e.code}\nstdout: ${e.stdout}\nstderr: 
 async function planned(changes: number): Promise<{ dir: string; cli: (args: string[], timeoutMs?: number) => Promise<Exit>; args: (args: string[]) => string[]; env: Record<string, string> }> {
   const dir = h.temp('sunset-lease-');
   const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: emu.origin };
-  const args = (rest: string[]): string[] => [...rest, '--db', join(dir, 'sunset.db'), '--per-minute', '6000'];
+  const args = (rest: string[]): string[] => [...rest, '--database', testLocation(join(dir, 'sunset.db')), '--per-minute', '6000'];
   const cli = (rest: string[], timeoutMs = 60_000): Promise<Exit> => h.run(args(rest), { cwd: dir, env, timeoutMs });
   expect((await cli(['policy', 'init', 'policy.yaml', '--org', emu.organization])).code).toBe(0);
   writeFileSync(join(dir, 'policy.yaml'), readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/^max_changes: \d+$/m, `max_changes: ${changes}`));

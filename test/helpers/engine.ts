@@ -10,10 +10,11 @@ import {
 } from '../../src/client/index.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import {
-  buildPlan, createJournal, createZohoAdapter, emulatorTarget, openSqlite, parsePolicy, scan,
+  buildPlan, createJournal, createZohoAdapter, emulatorTarget, parsePolicy, scan,
   type BooksPort, type EngineClock, type Journal, type Plan, type Policy, type SnapshotContact, type SnapshotInfo, type SqlDatabase,
 } from '../../src/engine/index.js';
 import { emulatorTimeClock, seededRandom } from './client.js';
+import { openTestDatabase, testLocation } from './database.js';
 import { startTestEmulator, tempDir, type TestEmulator } from './emulator.js';
 
 /** 2026-03-02 06:00:05 UTC. */
@@ -67,6 +68,7 @@ export interface EngineHarness extends EngineSide {
   journal: Journal;
   db: SqlDatabase;
   dir: string;
+  /** Where the journal is: a SQLite file, or a postgres:// URL (the postgres project); for `--database`. */
   dbPath: string;
   /** A second client and port on the same emulator and clock (a new process after a crash). */
   newSide(hooks?: ClientHooks, client?: { timeoutMs?: number; retry?: RetryOptions }): EngineSide;
@@ -127,8 +129,9 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
 
   const side = newSide();
   const dir = tempDir('sunset-engine-');
-  const dbPath = `${dir.path}/journal.db`;
-  const db = openSqlite(dbPath);
+  // A SQLite file, or in the postgres project a schema of its own on the test server.
+  const dbPath = testLocation(`${dir.path}/journal.db`);
+  const db = openTestDatabase(`${dir.path}/journal.db`);
   const journal = createJournal(db);
   await journal.migrate();
 

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createHarness, deactivatable, prng, type EmulatorProcess, type Exit } from '../helpers/cli.js';
 import { PASSWORD, signIn, until, USER } from '../helpers/service.js';
+import { testLocation } from '../helpers/database.js';
 
 const h = createHarness();
 afterEach(async () => h.cleanup());
@@ -60,11 +61,11 @@ function policyText(organization: string): string {
 async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
   await emu.reset();
   const dir = h.temp('sunset-crash-suite-');
-  const db = join(dir, 'sunset.db');
+  const db = testLocation(join(dir, 'sunset.db'));
   const home = join(dir, 'home');
   const env = { SUNSET_HOME: home, SUNSET_EMULATOR_URL: emu.origin };
   const cli = (args: string[], extra: Record<string, string> = {}): Promise<Exit> =>
-    h.run([...args, '--db', db], { cwd: dir, env: { ...env, ...extra }, timeoutMs: 90_000 });
+    h.run([...args, '--database', db], { cwd: dir, env: { ...env, ...extra }, timeoutMs: 90_000 });
   const failpoint = { SUNSET_FAILPOINT: `${trial.point}:${trial.step}` };
   const label = `trial ${trial.index} (${trial.operation} ${trial.point}:${trial.step} c${trial.concurrency}, seed ${SEED})`;
   const runIdOf = (exit: Exit): string => {
@@ -124,12 +125,12 @@ async function runTrial(emu: EmulatorProcess, trial: Trial): Promise<Outcome> {
     runId = runIdOf(crashed);
   } else {
     // webhook: one serve process accepts STEPS events and is killed while applying them.
-    const added = await h.run(['users', 'add', USER, '--db', db], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } });
+    const added = await h.run(['users', 'add', USER, '--database', db], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } });
     expect(added.code, show('users add', added)).toBe(0);
     const active = (await emu.contacts()).filter((c) => c.status === 'active');
     ids = active.slice(0, STEPS).map((c) => c.contact_id);
     const serve = async (extra: Record<string, string>): Promise<{ proc: ReturnType<typeof h.spawn>; origin: string }> => {
-      const proc = h.spawn(['serve', '--emulator', emu.origin, '--db', db, '--port', '0', '--per-minute', '6000'], { cwd: dir, env: { SUNSET_HOME: home, ...extra }, timeoutMs: 90_000 });
+      const proc = h.spawn(['serve', '--emulator', emu.origin, '--database', db, '--port', '0', '--per-minute', '6000'], { cwd: dir, env: { SUNSET_HOME: home, ...extra }, timeoutMs: 90_000 });
       await proc.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
       return { proc, origin: /Sunset is serving (http:\/\/[^\s]+)/.exec(proc.stdout)![1]! };
     };

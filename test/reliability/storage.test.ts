@@ -20,6 +20,7 @@ import { applyRun, checkJournal, createJournal, createRunFromPlan, type SqlDatab
 import { createHarness, type ChildProc, type Exit } from '../helpers/cli.js';
 import { scanAndPlan, startEngineHarness, successfulStatusChanges, type EngineHarness } from '../helpers/engine.js';
 import { until } from '../helpers/service.js';
+import { testLocation } from '../helpers/database.js';
 
 /** The journal's SQL port, failing every write with a SQLite error once `afterWrites` writes went through, until healed. */
 function failingWrites(inner: SqlDatabase, code: 'SQLITE_FULL' | 'SQLITE_READONLY', afterWrites: number): { db: SqlDatabase; heal(): void; failures(): number } {
@@ -125,16 +126,16 @@ describe('the emulator is killed and restarted while `sunset apply` runs', () =>
     const origin = `http://127.0.0.1:${port}`;
     const organization = first.info.organizations[0]!.organization_id;
     const admin = async <T>(path: string): Promise<T> => (await (await fetch(`${origin}/__emulator/${path}`)).json()) as T;
-    const db = join(dir, 'sunset.db');
+    const db = testLocation(join(dir, 'sunset.db'));
     const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_EMULATOR_URL: origin };
-    const run = (args: string[]): Promise<Exit> => cli.run([...args, '--db', db], { cwd: dir, env, timeoutMs: 120_000 });
+    const run = (args: string[]): Promise<Exit> => cli.run([...args, '--database', db], { cwd: dir, env, timeoutMs: 120_000 });
     writeFileSync(join(dir, 'policy.yaml'), `organization_id: "${organization}"\ninactivity: 24 months\nfilters:\n  contact_type: [vendor]\nmax_changes: 30\n`);
     expect((await run(['scan', '--policy', 'policy.yaml', '--quiet'])).code).toBe(0);
     const planned = await run(['plan', '--policy', 'policy.yaml', '--json']);
     const plan = JSON.parse(planned.stdout) as { planId: string; steps: Array<{ contactId: string }> };
     expect(plan.steps.length).toBe(30);
 
-    const apply = cli.spawn(['apply', plan.planId, '--yes', '--concurrency', '2', '--no-fingerprint', '--db', db], { cwd: dir, env, timeoutMs: 120_000 });
+    const apply = cli.spawn(['apply', plan.planId, '--yes', '--concurrency', '2', '--no-fingerprint', '--database', db], { cwd: dir, env, timeoutMs: 120_000 });
     // Killed once a few changes went through, restarted a moment later on the same port and file.
     await until(async () => {
       const log = await admin<{ requests: Array<{ method: string; path: string; status: number }> }>('requests?method=POST&limit=1000');

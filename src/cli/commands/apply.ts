@@ -1,6 +1,6 @@
 /** `sunset apply`: execute a plan from the journal (or resume a run), within the organization's limits. */
 import { parseArgs } from 'node:util';
-import { createRunFromPlan, RunExistsError, type Plan, type RunRecord } from '../../engine/index.js';
+import { createRunFromPlan, RunExistsError, type Plan, type RunRecord, databaseLabel } from '../../engine/index.js';
 import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
@@ -64,14 +64,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     bind: async (journal) => {
       if (values.resume) {
         resumed = positionals[0] ? await journal.getRun(positionals[0]) : undefined;
-        if (positionals[0] && !resumed) throw new ExitError(`There is no run ${positionals[0]} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`, EXIT.notFound);
+        if (positionals[0] && !resumed) throw new ExitError(`There is no run ${positionals[0]} in ${databaseLabel(values.db ?? 'sunset.db')}. \`sunset runs\` lists them.`, EXIT.notFound);
         resumed ??= (await journal.listRuns(values.org)).find((r) => r.state === 'running' || r.state === 'paused' || r.state === 'pending');
         if (!resumed) throw new ExitError('There is no unfinished run to resume.', EXIT.notFound);
         return { what: `Run ${resumed.runId}`, target: resumed.target };
       }
       planned = positionals[0] ? await journal.getPlan(positionals[0]) : await journal.latestPlan(values.org);
       if (!planned) {
-        throw new ExitError(positionals[0] ? `There is no plan ${positionals[0]} in ${values.db ?? 'sunset.db'}.` : 'There is no plan yet: run `sunset scan` and `sunset plan` first.', EXIT.notFound);
+        throw new ExitError(positionals[0] ? `There is no plan ${positionals[0]} in ${databaseLabel(values.db ?? 'sunset.db')}.` : 'There is no plan yet: run `sunset scan` and `sunset plan` first.', EXIT.notFound);
       }
       return { what: `Plan ${planned.planId}`, target: planned.target };
     },

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { auditToCsv, auditToJson } from '../../engine/report/index.js';
 import { choiceFlag, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
+import { databaseLabel } from '../../engine/index.js';
 import type { CliIO } from '../io.js';
 import { writeOutput } from '../output-file.js';
 import { COMMON_FLAGS, openJournal, withEnvTwins } from '../workspace.js';
@@ -37,7 +38,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     // An unknown run is a mistake (a typo, the wrong --db), not an empty export.
     if (values.run !== undefined && !(await journal.getRun(values.run))) {
-      throw new ExitError(`There is no run ${values.run} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`, EXIT.notFound);
+      throw new ExitError(`There is no run ${values.run} in ${databaseLabel(values.db ?? 'sunset.db')}. \`sunset runs\` lists them.`, EXIT.notFound);
     }
     const rows = await journal.audit({ organizationId: values.org, runId: values.run });
     const text = format === 'json' ? `${JSON.stringify(auditToJson(rows), null, 2)}\n` : auditToCsv(rows);

@@ -10,9 +10,10 @@ import { parseArgs } from 'node:util';
 import { createMemoryTokenStore, createZohoBooksClient, systemClock } from '../../client/index.js';
 import { createEmulator, listen } from '../../emulator/index.js';
 import {
-  applyRun, buildPlanFromPages, createJournal, createRunFromPlan, createUndoRun, createZohoAdapter, defaultPolicyText, emulatorTarget, openSqlite, parsePolicy,
+  applyRun, buildPlanFromPages, createRunFromPlan, createUndoRun, createZohoAdapter, databaseLabel, defaultPolicyText, emulatorTarget, parsePolicy,
   scan, verifyRun,
 } from '../../engine/index.js';
+import { createServiceStore } from '../../service/index.js';
 import { planToHtml } from '../../engine/report/index.js';
 import { ownerId } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
@@ -20,6 +21,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { writeOutput } from '../output-file.js';
 import { createProgress, formatDuration } from '../terminal.js';
+import { openStorage } from '../workspace.js';
 
 const HELP = `Usage: sunset demo [options]
 
@@ -32,20 +34,24 @@ Options:
   --contacts N          Contacts in the demo organization (default 1000)
   --report FILE         Where to write the HTML report (default sunset-demo-report.html)
   --keep                Keep the temporary journal and print where it is
+  --database URL|FILE   Keep the journal (and the service's tables) there instead: SUNSET_DATABASE_URL
+                        a postgres:// URL or a SQLite file; \`sunset serve\` on
+                        the same database then shows the demo's runs
   --help                Show this help
 
 The demo raises the emulator's limits (6,000 calls a minute) so it finishes in seconds; against
 real Zoho, a plan runs at 100 calls a minute within the organization's daily quota.
 `;
 
-export const OPTIONS = { contacts: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' } } as const;
+export const OPTIONS = { contacts: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' }, database: { type: 'string' }, help: { type: 'boolean' } } as const;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'demo');
-  if (values.help) {
+  const { values: given } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'demo');
+  if (given.help) {
     io.stdout.write(HELP);
     return 0;
   }
+  const values = { ...given, db: given.database ?? (io.env.SUNSET_DATABASE_URL || undefined) };
   const contacts = intFlag(values.contacts, 'contacts', 50, 200_000) ?? 1000;
   const reportPath = resolve(values.report ?? 'sunset-demo-report.html');
   const out = (line = ''): void => void io.stdout.write(`${line}\n`);
@@ -55,9 +61,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const perMinute = 6000;
   const emulator = createEmulator({ seed: 'demo', contacts, limits: { perMinute, daily: 100_000 } });
   const server = await listen(emulator, { port: 0 });
-  const journal = createJournal(openSqlite(join(dir, 'sunset.db')));
+  // The demo's own journal in a temporary folder, or the database named (kept, with the service's tables).
+  const location = values.db ?? join(dir, 'sunset.db');
+  const { journal, database } = await openStorage(location);
   try {
-    await journal.migrate();
+    if (values.db !== undefined) {
+      await createServiceStore(database).migrate(journal);
+      out(`0. Database  ${databaseLabel(location)} (${database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'}): the journal and the service's tables`);
+    }
     const info = emulator.info(server.origin);
     let calls = 0;
     const client = createZohoBooksClient({
@@ -121,7 +132,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const consistent = (await (await fetch(`${server.origin}/__emulator/check`)).json()) as { ok: boolean };
     out('');
     out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s, ${calls} API calls in all; emulator ledger consistent: ${consistent.ok ? 'yes' : 'NO'}.`);
-    if (values.keep) out(`Journal kept in ${dir}: try \`sunset runs --db ${join(dir, 'sunset.db')}\` and \`sunset audit --db ${join(dir, 'sunset.db')}\`.`);
+    if (values.db !== undefined) out(`Journal kept in ${databaseLabel(location)}: try \`sunset runs --database ${databaseLabel(location)}\` and \`sunset audit\` with it.`);
+    else if (values.keep) out(`Journal kept in ${dir}: try \`sunset runs --db ${join(dir, 'sunset.db')}\` and \`sunset audit --db ${join(dir, 'sunset.db')}\`.`);
     out('Next: `sunset policy init`, `sunset scan`, `sunset plan --html report.html`, `sunset apply` (see --help of each).');
     if (!consistent.ok) return EXIT.failure;
     return verified.ok && verifiedUndo.ok ? EXIT.ok : EXIT.differences;

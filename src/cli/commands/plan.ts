@@ -1,6 +1,6 @@
 /** `sunset plan`: policy + snapshot → a plan with evidence, and its reports. */
 import { parseArgs } from 'node:util';
-import { buildPlanFromPages, PlanInputError } from '../../engine/index.js';
+import { buildPlanFromPages, PlanInputError, databaseLabel } from '../../engine/index.js';
 import { planToCsv, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
 import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
@@ -50,7 +50,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const snapshot = values.snapshot ? await journal.getSnapshot(values.snapshot) : await journal.latestSnapshot(policy.organizationId);
     if (!snapshot) {
       throw new ExitError(values.snapshot
-        ? `There is no complete snapshot ${values.snapshot} in ${values.db ?? 'sunset.db'}.`
+        ? `There is no complete snapshot ${values.snapshot} in ${databaseLabel(values.db ?? 'sunset.db')}.`
         : `No snapshot of organization ${policy.organizationId} yet: run \`sunset scan --org ${policy.organizationId}\` first.`, EXIT.notFound);
     }
     let plan;
@@ -69,7 +69,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(renderPlanText(plan, { color: io.color, limit }));
       if (values.csv) io.stdout.write(`CSV written to ${values.csv}\n`);
       if (values.html) io.stdout.write(`HTML report written to ${values.html}\n`);
-      if (plan.steps.length > 0) io.stdout.write(`Next: sunset apply ${plan.planId}${values.db ? ` --db ${values.db}` : ''}\n`);
+      if (plan.steps.length > 0) io.stdout.write(`Next: sunset apply ${plan.planId}${values.db ? ` --database ${databaseLabel(values.db)}` : ''}\n`);
     }
     return 0;
   } finally {

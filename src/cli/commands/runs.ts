@@ -1,6 +1,6 @@
 /** `sunset runs` and `sunset runs show RUN`. */
 import { parseArgs } from 'node:util';
-import { checkJournal, runStatus, type Journal, type SqlDatabase } from '../../engine/index.js';
+import { checkJournal, runStatus, type Journal, type SqlDatabase, databaseLabel } from '../../engine/index.js';
 import { renderRunText } from '../../engine/report/index.js';
 import { isDeadOwner } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
@@ -13,9 +13,9 @@ const HELP = `Usage: sunset runs [--org ID] [--json]
        sunset runs check [--json]
 
 Lists the runs in the journal with their counts, or shows one run with its skipped and failed steps.
-\`runs check\` checks the journal itself: the database file (SQLite's integrity check) and what
-resume and undo rely on (counts match steps, a finished run has nothing left, plan runs follow their
-plan, undo runs only reverse what their run changed). Exit 0 when it is sound, 4 with each problem.
+\`runs check\` checks the journal itself: the database file (SQLite's integrity check; PostgreSQL
+checks its own pages) and what resume and undo rely on (counts match steps, a finished run has
+nothing left, plan runs follow their plan, undo runs only reverse what their run changed). Exit 0 when it is sound, 4 with each problem.
 
 Options:
   --db FILE             The journal (default ./sunset.db)                          SUNSET_DB
@@ -54,7 +54,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     if (subcommand === 'show' && runId) {
       const runRecord = await journal.getRun(runId);
-      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`, EXIT.notFound);
+      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${databaseLabel(values.db ?? 'sunset.db')}. \`sunset runs\` lists them.`, EXIT.notFound);
       const counts = await journal.runCounts(runId);
       const steps = await journal.steps(runId);
       const status = runStatus(runRecord, Date.now(), isDeadOwner);
@@ -67,7 +67,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       const problems = await checkJournal(journal, database);
       const runs = (await journal.listRuns()).length;
       if (values.json) io.stdout.write(`${JSON.stringify({ ok: problems.length === 0, runs, problems })}\n`);
-      else if (problems.length === 0) io.stdout.write(`The journal is sound: ${runs} run${runs === 1 ? '' : 's'} checked, the database file passes SQLite's integrity check.\n`);
+      else if (problems.length === 0) io.stdout.write(`The journal is sound: ${runs} run${runs === 1 ? '' : 's'} checked${database.dialect === 'sqlite' ? ", the database file passes SQLite's integrity check" : ''}.\n`);
       else io.stdout.write(`The journal has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
       return problems.length === 0 ? EXIT.ok : EXIT.differences;
     }

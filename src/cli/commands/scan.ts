@@ -1,6 +1,6 @@
 /** `sunset scan`: read an organization into a snapshot with as few API calls as possible. */
 import { parseArgs } from 'node:util';
-import { scan } from '../../engine/index.js';
+import { scan, databaseLabel } from '../../engine/index.js';
 import { actorName } from '../actor.js';
 import { parseFlags } from '../args.js';
 import { explain } from '../connection.js';
@@ -73,7 +73,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           `  activity counted    since ${snapshot.cutoffDate}\n` +
           `  API calls           ${snapshot.apiCalls}\n` +
           `  time                ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
-          `Next: sunset plan --org ${organizationId}${values.db ? ` --db ${values.db}` : ''}\n`,
+          `Next: sunset plan --org ${organizationId}${values.db ? ` --database ${databaseLabel(values.db)}` : ''}\n`,
       );
     }
     return 0;

@@ -8,13 +8,14 @@ import { createLogger, createService, createServiceStore, LOG_LEVELS, MappingFil
 import { isDeadOwner, ownerId } from '../actor.js';
 import { envBoolean, flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
+import { databaseLabel, isPostgresUrl } from '../../engine/index.js';
 import type { CliIO } from '../io.js';
 import { parseFailpoint } from '../run-execution.js';
 import { commonHelp, openWorkspace, withEnvTwins } from '../workspace.js';
 
 export const OPTIONS = {
   host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' }, 'public-url': { type: 'string' },
-  db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
+  database: { type: 'string' }, db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
 
 const HELP = `Usage: sunset serve [options]
@@ -98,8 +99,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   // No journal yet means no user yet: say so without making one.
   const dbPath = values.db ?? 'sunset.db';
-  if (!existsSync(dbPath)) {
-    throw new ExitError(`No user can sign in yet (there is no journal at ${dbPath}): add one with \`sunset users add NAME${values.db ? ` --db ${values.db}` : ''}\`, then start the service again.`);
+  if (!isPostgresUrl(dbPath) && !existsSync(dbPath)) {
+    throw new ExitError(`No user can sign in yet (there is no journal at ${databaseLabel(dbPath)}): add one with \`sunset users add NAME${values.db ? ` --database ${databaseLabel(values.db)}` : ''}\`, then start the service again.`);
   }
   // The port first: a second `sunset serve` on a taken port stops here, before it opens the
   // journal or calls Zoho. Until the service is ready, the port answers 503.
@@ -124,7 +125,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if ((await store.userCount()) === 0) {
     await workspace.close();
     await closeServer();
-    throw new ExitError(`No user can sign in yet: add one with \`sunset users add NAME${values.db ? ` --db ${values.db}` : ''}\`, then start the service again.`);
+    throw new ExitError(`No user can sign in yet: add one with \`sunset users add NAME${values.db ? ` --database ${databaseLabel(values.db)}` : ''}\`, then start the service again.`);
   }
   const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'service', 'ui');
   // One JSON object a line off a terminal (for a log collector); a readable line on one.
@@ -153,7 +154,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ...(io.env.SUNSET_FAILPOINT ? { failpoint: parseFailpoint(io.env.SUNSET_FAILPOINT)! } : {}),
   });
   const listening = await service.listen({ server });
-  io.stdout.write(`Sunset is serving ${listening.origin} (${workspace.connection.description}; journal ${workspace.dbPath}). Ctrl-C stops it.\n`);
+  io.stdout.write(`Sunset is serving ${listening.origin} (${workspace.connection.description}; journal ${databaseLabel(workspace.dbPath)}). Ctrl-C stops it.\n`);
   await new Promise<void>((resolve) => io.onStop(resolve));
   io.stderr.write('Stopping: finishing the calls in flight; runs being applied resume when the service starts again...\n');
   await service.close();

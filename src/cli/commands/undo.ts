@@ -1,6 +1,6 @@
 /** `sunset undo RUN`: reverse the changes a run made that are still as it left them, as a new run. */
 import { parseArgs } from 'node:util';
-import { createUndoRun, previewUndo, RunExistsError, RunInputError } from '../../engine/index.js';
+import { createUndoRun, previewUndo, RunExistsError, RunInputError, databaseLabel } from '../../engine/index.js';
 import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
@@ -40,7 +40,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let preview: Awaited<ReturnType<typeof previewUndo>> | undefined;
   const workspace = await openWorkspace(io, values, {
     bind: async (journal) => {
-      if (!(await journal.getRun(runId))) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`, EXIT.notFound);
+      if (!(await journal.getRun(runId))) throw new ExitError(`There is no run ${runId} in ${databaseLabel(values.db ?? 'sunset.db')}. \`sunset runs\` lists them.`, EXIT.notFound);
       try {
         preview = await previewUndo(journal, runId);
       } catch (error) {

@@ -7,18 +7,20 @@ import type { CliIO } from '../io.js';
 import { askHidden } from '../terminal.js';
 import { openStorage, withEnvTwins } from '../workspace.js';
 
-const HELP = `Usage: sunset users add NAME [--db FILE]
+const HELP = `Usage: sunset users add NAME [--database URL|FILE]
 
 Adds a user who can sign in to \`sunset serve\` (or sets a new password for an existing one, which
 also signs them out everywhere). The password is read from SUNSET_PASSWORD, or asked for twice
 without echo; it needs at least 12 characters and is stored only as a scrypt hash.
 
 Options:
-  --db FILE             The journal \`sunset serve\` uses (default ./sunset.db)     SUNSET_DB
+  --database URL|FILE   The database \`sunset serve\` uses: a SQLite file        SUNSET_DATABASE_URL
+                        (default ./sunset.db) or a postgres:// URL
+  --db FILE             The same as --database (its older name)                    SUNSET_DB
   --help, -h            Show this help
 `;
 
-export const OPTIONS = { db: { type: 'string' }, help: { type: 'boolean' } } as const;
+export const OPTIONS = { database: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean' } } as const;
 
 export const SUBCOMMANDS = ['add'] as const;
 

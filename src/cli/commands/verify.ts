@@ -1,6 +1,6 @@
 /** `sunset verify RUN`: prove no history was lost by a run. */
 import { parseArgs } from 'node:util';
-import { describeTarget, verifyRun } from '../../engine/index.js';
+import { describeTarget, verifyRun, databaseLabel } from '../../engine/index.js';
 import { parseFlags } from '../args.js';
 import { explain } from '../connection.js';
 import { EXIT, ExitError } from '../exit-codes.js';
@@ -39,7 +39,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const workspace = await openWorkspace(io, values, {
     bind: async (journal) => {
       runRecord = await journal.getRun(runId);
-      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${values.db ?? 'sunset.db'}. \`sunset runs\` lists them.`, EXIT.notFound);
+      if (!runRecord) throw new ExitError(`There is no run ${runId} in ${databaseLabel(values.db ?? 'sunset.db')}. \`sunset runs\` lists them.`, EXIT.notFound);
       return { what: `Run ${runId}`, target: runRecord.target };
     },
   });

@@ -9,7 +9,8 @@ import type {
   Evidence, Exclusion, HistoryCounts, Plan, PlanStep, PlanSummary, RunCounts, RunDriver, RunKind, RunRecord, RunState, SnapshotContact,
   SnapshotInfo, StepAction, StepRecord, StepState,
 } from '../types.js';
-import { JOURNAL_MIGRATIONS, JOURNAL_SCHEMA, JOURNAL_SCHEMA_VERSION } from './schema.js';
+import { migrate, MigrationError } from './migrations.js';
+import { JOURNAL_COMPONENT } from './schema.js';
 import type { SqlDatabase, SqlValue } from './sql.js';
 
 export class JournalError extends Error {
@@ -395,35 +396,12 @@ export function createJournal(db: SqlDatabase): Journal {
       };
     },
     async migrate() {
-      await db.transaction(async (tx) => {
-        await tx.exec(JOURNAL_SCHEMA[0]!);
-        const row = await tx.get<{ value: string }>("SELECT value FROM journal_meta WHERE key = 'schema_version'");
-        let version = row ? Number(row.value) : undefined;
-        if (version !== undefined && (!Number.isInteger(version) || version > JOURNAL_SCHEMA_VERSION)) {
-          throw new JournalError(`This journal has schema version ${row!.value}, newer than this Sunset knows (${JOURNAL_SCHEMA_VERSION}): use the Sunset that wrote it, or a newer one.`);
-        }
-        if (version === undefined) {
-          for (const sql of JOURNAL_SCHEMA) await tx.exec(sql);
-          await tx.run("INSERT INTO journal_meta (key, value) VALUES ('schema_version', ?)", [String(JOURNAL_SCHEMA_VERSION)]);
-          return;
-        }
-        while (version < JOURNAL_SCHEMA_VERSION) {
-          const steps = JOURNAL_MIGRATIONS[version];
-          if (!steps) throw new JournalError(`This journal has schema version ${version}, which this Sunset cannot bring forward.`);
-          for (const sql of steps) await tx.exec(sql);
-          if (version === 1) {
-            // The one-run-per-plan constraints: a journal of version 1 may already hold two runs of
-            // one plan (the race they close). Then the constraint cannot be made; \`sunset runs check\`
-            // names those runs, and the check before each new run still refuses a third.
-            for (const [index, column, kind] of [['runs_one_per_plan', 'plan_id', 'plan'], ['runs_one_undo_per_run', 'undo_of', 'undo']] as const) {
-              const twice = await tx.get(`SELECT ${column} FROM runs WHERE kind = '${kind}' AND ${column} IS NOT NULL GROUP BY ${column} HAVING COUNT(*) > 1 LIMIT 1`);
-              if (!twice) await tx.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${index} ON runs (${column}) WHERE kind = '${kind}'`);
-            }
-          }
-          version++;
-          await tx.run("UPDATE journal_meta SET value = ? WHERE key = 'schema_version'", [String(version)]);
-        }
-      });
+      try {
+        await migrate(db, [JOURNAL_COMPONENT]);
+      } catch (error) {
+        if (error instanceof MigrationError) throw new JournalError(error.message);
+        throw error;
+      }
     },
 
     async beginSnapshot(info) {
@@ -492,12 +470,13 @@ export function createJournal(db: SqlDatabase): Journal {
 
     async savePlan(plan, createdAt = plan.asOf) {
       await db.transaction(async (tx) => {
-        const exists = await tx.get('SELECT plan_id FROM plans WHERE plan_id = ?', [plan.planId]);
-        if (exists) return;
-        await tx.run(
-          'INSERT INTO plans (plan_id, organization_id, target, snapshot_id, as_of, cutoff_date, policy_text, summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        // A plan is saved once: whoever inserts it first writes its steps, a second save changes nothing.
+        const inserted = await tx.run(
+          `INSERT INTO plans (plan_id, organization_id, target, snapshot_id, as_of, cutoff_date, policy_text, summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (plan_id) DO NOTHING`,
           [plan.planId, plan.organizationId, plan.target, plan.snapshotId, plan.asOf, plan.cutoffDate, plan.policyText, JSON.stringify(plan.summary), createdAt],
         );
+        if (inserted === 0) return;
         let seq = 0;
         for (const s of plan.steps) {
           await tx.run('INSERT INTO plan_steps (plan_id, seq, contact_id, contact_name, contact_type, action, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [

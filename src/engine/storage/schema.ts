@@ -1,15 +1,13 @@
 /**
  * The journal's schema, in SQL that SQLite and PostgreSQL both accept. Money in integer cents; times
- * in epoch ms. A fresh journal gets JOURNAL_SCHEMA at JOURNAL_SCHEMA_VERSION; an older one is
- * brought forward by JOURNAL_MIGRATIONS, one version at a time, in one transaction.
+ * in epoch ms. The journal is the `journal` component of the versioned migrations (migrations.ts):
+ * version 1 makes the tables as Sunset 0.1 did, each later version changes them. A journal made
+ * before the migrations table is adopted at the version its `journal_meta.schema_version` says. `journal_meta.schema_version` follows the component's version, so a Sunset from
+ * before the migrations table refuses a journal that moved on.
  */
-export const JOURNAL_SCHEMA_VERSION = 2;
+import type { Component } from './migrations.js';
+import type { SqlDatabase } from './sql.js';
 
-/** One plan run per plan, one undo run per run: constraints, so two processes racing cannot both make one. */
-const RUN_UNIQUENESS = [
-  `CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_plan ON runs (plan_id) WHERE kind = 'plan'`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS runs_one_undo_per_run ON runs (undo_of) WHERE kind = 'undo'`,
-];
 
 const V2_TABLES = [
   // When and how each fingerprint of a run was taken: read from Zoho, or copied from the scan's snapshot.
@@ -39,7 +37,7 @@ const V2_TABLES = [
 ];
 
 /** Version 1 → 2: targets, whole-history snapshots, run drivers, fingerprint sets, policies. */
-export const JOURNAL_MIGRATIONS: Readonly<Record<number, readonly string[]>> = {
+const JOURNAL_MIGRATIONS: Readonly<Record<number, readonly string[]>> = {
   1: [
     `ALTER TABLE snapshots ADD COLUMN target TEXT NOT NULL DEFAULT ''`,
     `ALTER TABLE snapshots ADD COLUMN organization_name TEXT NOT NULL DEFAULT ''`,
@@ -67,21 +65,16 @@ export const JOURNAL_MIGRATIONS: Readonly<Record<number, readonly string[]>> = {
   ],
 };
 
-export const JOURNAL_SCHEMA: readonly string[] = [
-  `CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+/** Version 1: the tables exactly as Sunset 0.1 made them (never changes: later versions alter them). */
+const JOURNAL_V1: readonly string[] = [
+  'CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
   `CREATE TABLE IF NOT EXISTS snapshots (
     snapshot_id TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL,
-    target TEXT NOT NULL DEFAULT '',
-    organization_name TEXT NOT NULL DEFAULT '',
-    currency_code TEXT NOT NULL DEFAULT '',
     taken_at BIGINT NOT NULL,
     cutoff_date TEXT NOT NULL,
     activity_types TEXT NOT NULL,
     statuses TEXT NOT NULL,
-    history TEXT NOT NULL DEFAULT 'window',
-    history_types TEXT NOT NULL DEFAULT '[]',
-    history_calls INTEGER NOT NULL DEFAULT 0,
     api_calls INTEGER NOT NULL,
     contact_count INTEGER NOT NULL,
     transaction_count INTEGER NOT NULL,
@@ -107,17 +100,13 @@ export const JOURNAL_SCHEMA: readonly string[] = [
     last_activity_date TEXT,
     last_activity_type TEXT,
     last_activity_id TEXT,
-    last_activity_number TEXT,
     activity_count INTEGER NOT NULL,
     activity_by_type TEXT NOT NULL,
-    document_by_type TEXT,
-    history TEXT,
     PRIMARY KEY (snapshot_id, contact_id)
   )`,
   `CREATE TABLE IF NOT EXISTS plans (
     plan_id TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL,
-    target TEXT NOT NULL DEFAULT '',
     snapshot_id TEXT NOT NULL,
     as_of BIGINT NOT NULL,
     cutoff_date TEXT NOT NULL,
@@ -149,7 +138,6 @@ export const JOURNAL_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL,
-    target TEXT NOT NULL DEFAULT '',
     kind TEXT NOT NULL,
     plan_id TEXT,
     undo_of TEXT,
@@ -159,12 +147,8 @@ export const JOURNAL_SCHEMA: readonly string[] = [
     started_at BIGINT,
     finished_at BIGINT,
     baseline_at BIGINT NOT NULL,
-    note TEXT NOT NULL,
-    driver TEXT,
-    driver_since BIGINT,
-    driver_until BIGINT
+    note TEXT NOT NULL
   )`,
-  ...RUN_UNIQUENESS,
   `CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -185,8 +169,8 @@ export const JOURNAL_SCHEMA: readonly string[] = [
     finished_at BIGINT,
     PRIMARY KEY (run_id, seq)
   )`,
-  `CREATE INDEX IF NOT EXISTS steps_run_state ON steps (run_id, state, seq)`,
-  `CREATE INDEX IF NOT EXISTS steps_contact ON steps (contact_id, finished_at)`,
+  'CREATE INDEX IF NOT EXISTS steps_run_state ON steps (run_id, state, seq)',
+  'CREATE INDEX IF NOT EXISTS steps_contact ON steps (contact_id, finished_at)',
   `CREATE TABLE IF NOT EXISTS fingerprints (
     run_id TEXT NOT NULL,
     phase TEXT NOT NULL,
@@ -196,5 +180,49 @@ export const JOURNAL_SCHEMA: readonly string[] = [
     total_cents BIGINT NOT NULL,
     PRIMARY KEY (run_id, phase, contact_id, transaction_type)
   )`,
-  ...V2_TABLES,
 ];
+
+async function hasTable(db: SqlDatabase, table: string): Promise<boolean> {
+  const row = db.dialect === 'sqlite'
+    ? await db.get("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", [table])
+    : await db.get('SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?', [table]);
+  return row !== undefined;
+}
+
+/** The journal's migrations (see the top of this file). */
+export const JOURNAL_COMPONENT: Component = {
+  name: 'journal',
+  migrations: [
+    {
+      version: 1,
+      name: 'snapshots, plans, runs, steps, fingerprints',
+      up: async (tx) => {
+        for (const sql of JOURNAL_V1) await tx.exec(sql);
+        await tx.run("INSERT INTO journal_meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING");
+      },
+    },
+    {
+      version: 2,
+      name: 'targets, whole-history snapshots, run drivers, fingerprint sets, policies',
+      up: async (tx) => {
+        for (const sql of JOURNAL_MIGRATIONS[1]!) await tx.exec(sql);
+        // The one-run-per-plan constraints: a journal of version 1 may already hold two runs of
+        // one plan (the race they close). Then the constraint cannot be made; `sunset runs check`
+        // names those runs, and the check before each new run still refuses a third.
+        for (const [index, column, kind] of [['runs_one_per_plan', 'plan_id', 'plan'], ['runs_one_undo_per_run', 'undo_of', 'undo']] as const) {
+          const twice = await tx.get(`SELECT ${column} FROM runs WHERE kind = '${kind}' AND ${column} IS NOT NULL GROUP BY ${column} HAVING COUNT(*) > 1 LIMIT 1`);
+          if (!twice) await tx.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${index} ON runs (${column}) WHERE kind = '${kind}'`);
+        }
+        await tx.run("UPDATE journal_meta SET value = '2' WHERE key = 'schema_version'");
+      },
+    },
+  ],
+  async recorded(tx) {
+    if (!(await hasTable(tx, 'journal_meta'))) return 0;
+    const row = await tx.get<{ value: string }>("SELECT value FROM journal_meta WHERE key = 'schema_version'");
+    if (!row) return 0;
+    const version = Number(row.value);
+    if (!Number.isInteger(version) || version < 1) return 0;
+    return version;
+  },
+};

@@ -1,10 +1,28 @@
 import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { SqlDatabase, SqlValue } from './sql.js';
+import { StorageError, type SqlDatabase, type SqlValue, type StorageFailureKind } from './sql.js';
 
 export interface SqliteOptions {
   /** fsync on every commit (default true): a journal entry survives power loss once written. */
   durable?: boolean;
+}
+
+/** The failure kind of a better-sqlite3 error that is about the file itself; undefined for a statement's own error. */
+export function sqliteFailure(error: unknown): StorageFailureKind | undefined {
+  const code = String((error as { code?: unknown }).code ?? '');
+  if (/^SQLITE_(FULL|IOERR)/.test(code)) return 'full';
+  if (/^SQLITE_(READONLY|PERM|AUTH)/.test(code)) return 'denied';
+  if (/^SQLITE_CANTOPEN/.test(code)) return 'missing';
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return 'integrity';
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return 'busy';
+  return undefined;
+}
+
+function mapped(error: unknown, path: string): unknown {
+  const kind = sqliteFailure(error);
+  if (!kind) return error;
+  const code = String((error as { code?: unknown }).code);
+  return new StorageError(kind, `${path}: ${error instanceof Error ? error.message : String(error)} (${code})`, code, { cause: error });
 }
 
 /**
@@ -13,12 +31,17 @@ export interface SqliteOptions {
  */
 export function openSqlite(path: string, options: SqliteOptions = {}): SqlDatabase {
   const fresh = path !== ':memory:' && !existsSync(path);
-  const db = new Database(path);
-  if (path !== ':memory:') {
-    if (fresh) chmodSync(path, 0o600);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.durable === false ? 'NORMAL' : 'FULL'}`);
-    db.pragma('busy_timeout = 5000');
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    if (path !== ':memory:') {
+      if (fresh) chmodSync(path, 0o600);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.durable === false ? 'NORMAL' : 'FULL'}`);
+      db.pragma('busy_timeout = 5000');
+    }
+  } catch (error) {
+    throw mapped(error, path);
   }
   const cache = new Map<string, Database.Statement>();
   const prepare = (sql: string): Database.Statement => {
@@ -37,12 +60,19 @@ export function openSqlite(path: string, options: SqliteOptions = {}): SqlDataba
     queue = result.catch(() => undefined);
     return result;
   };
+  const guard = <T>(op: () => T): T => {
+    try {
+      return op();
+    } catch (error) {
+      throw mapped(error, path);
+    }
+  };
   const direct: SqlDatabase = {
     dialect: 'sqlite',
-    all: async <T>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...params) as T[],
-    get: async <T>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).get(...params) as T | undefined,
-    run: async (sql, params = []) => prepare(sql).run(...params).changes,
-    exec: async (sql) => void db.exec(sql),
+    all: async <T>(sql: string, params: readonly SqlValue[] = []) => guard(() => prepare(sql).all(...params) as T[]),
+    get: async <T>(sql: string, params: readonly SqlValue[] = []) => guard(() => prepare(sql).get(...params) as T | undefined),
+    run: async (sql, params = []) => guard(() => prepare(sql).run(...params).changes),
+    exec: async (sql) => guard(() => void db.exec(sql)),
     transaction: (fn) => fn(direct),
     close: async () => undefined,
   };
@@ -54,10 +84,10 @@ export function openSqlite(path: string, options: SqliteOptions = {}): SqlDataba
     exec: (sql) => enqueue(() => direct.exec(sql)),
     transaction: (fn) =>
       enqueue(async () => {
-        db.exec('BEGIN IMMEDIATE');
+        guard(() => db.exec('BEGIN IMMEDIATE'));
         try {
           const result = await fn(direct);
-          db.exec('COMMIT');
+          guard(() => db.exec('COMMIT'));
           return result;
         } catch (error) {
           if (db.inTransaction) db.exec('ROLLBACK');
