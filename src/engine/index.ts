@@ -30,3 +30,5 @@ export type { StorageFailureKind } from './storage/sql.js';
 export { migrate, migrationStatus, MigrationError } from './storage/migrations.js';
 export type { Component, ComponentStatus, Migration } from './storage/migrations.js';
 export { JOURNAL_COMPONENT } from './storage/schema.js';
+export { copyDatabase, CopyError, dumpSchema, tableCounts, tableNames } from './storage/inspect.js';
+export type { CopyProgress } from './storage/inspect.js';

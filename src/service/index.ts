@@ -7,7 +7,7 @@ export type { LogLevel, LoggerOptions, ServiceLogger } from './logger.js';
 export type { ServiceApp } from './app.js';
 export type * from './api-types.js';
 export { PLAN_ROW_COLUMNS } from './api-types.js';
-export { createServiceStore } from './store.js';
+export { createServiceStore, SERVICE_COMPONENT } from './store.js';
 export type { ServiceStore, OrganizationSettings, WebhookEvent, WebhookMapping, WebhookState } from './store.js';
 export { hashPassword, verifyPassword, passwordProblem } from './passwords.js';
 export { parseCron, nextRun, describeCron, CronError } from './cron.js';

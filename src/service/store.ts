@@ -92,7 +92,11 @@ export const SERVICE_COMPONENT: Component = {
       up: async (tx) => {
         // A database from an earlier version keeps its rows under the table's new name.
         for (const [from, to] of RENAMED_TABLES) {
-          if ((await columnsOf(tx, from)).size > 0 && (await columnsOf(tx, to)).size === 0) await tx.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
+          if ((await columnsOf(tx, from)).size > 0 && (await columnsOf(tx, to)).size === 0) {
+            await tx.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
+            // PostgreSQL names a primary key's index after its table and keeps the name on a rename.
+            if (tx.dialect === 'postgres') await tx.exec(`ALTER INDEX IF EXISTS ${from}_pkey RENAME TO ${to}_pkey`);
+          }
         }
         for (const sql of SERVICE_SCHEMA) await tx.exec(sql);
         for (const [table, column, type] of ADDED_COLUMNS) {

@@ -14,7 +14,9 @@ Exports every status change the journal records — who made it, when, which con
 what, and why — as CSV (default) or JSON, to stdout or a file.
 
 Options:
-  --db FILE             The journal (default ./sunset.db)                          SUNSET_DB
+  --database URL|FILE   The journal: a SQLite file (default ./sunset.db) or a       SUNSET_DATABASE_URL
+                        postgres:// URL
+  --db FILE             The same as --database (its older name)                    SUNSET_DB
   --org ID              Only this organization                                     SUNSET_ORG
   --run RUN_ID          Only this run
   --format csv|json     Output format (default csv; json with --json)

@@ -15,10 +15,13 @@ const HELP = `Usage: sunset runs [--org ID] [--json]
 Lists the runs in the journal with their counts, or shows one run with its skipped and failed steps.
 \`runs check\` checks the journal itself: the database file (SQLite's integrity check; PostgreSQL
 checks its own pages) and what resume and undo rely on (counts match steps, a finished run has
-nothing left, plan runs follow their plan, undo runs only reverse what their run changed). Exit 0 when it is sound, 4 with each problem.
+nothing left, plan runs follow their plan, undo runs only reverse what their run changed). Exit 0
+when it is sound, 4 with each problem.
 
 Options:
-  --db FILE             The journal (default ./sunset.db)                          SUNSET_DB
+  --database URL|FILE   The journal: a SQLite file (default ./sunset.db) or a       SUNSET_DATABASE_URL
+                        postgres:// URL
+  --db FILE             The same as --database (its older name)                    SUNSET_DB
   --org ID              Only this organization's runs                              SUNSET_ORG
   --limit N             Steps to list with show (default 20)
   --json                Print JSON on stdout; a failure is {"error": {...}} there

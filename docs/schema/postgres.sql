@@ -1,0 +1,230 @@
+-- Sunset's schema on PostgreSQL, as `sunset db schema` prints it (columns sorted by name).
+
+table fingerprint_sets
+  column phase text NOT NULL
+  column row_count integer NOT NULL
+  column run_id text NOT NULL
+  column source text NOT NULL
+  column taken_at bigint NOT NULL
+  CREATE UNIQUE INDEX fingerprint_sets_pkey ON fingerprint_sets USING btree (run_id, phase)
+
+table fingerprints
+  column contact_id text NOT NULL
+  column count integer NOT NULL
+  column phase text NOT NULL
+  column run_id text NOT NULL
+  column total_cents bigint NOT NULL
+  column transaction_type text NOT NULL
+  CREATE UNIQUE INDEX fingerprints_pkey ON fingerprints USING btree (run_id, phase, contact_id, transaction_type)
+
+table journal_meta
+  column key text NOT NULL
+  column value text NOT NULL
+  CREATE UNIQUE INDEX journal_meta_pkey ON journal_meta USING btree (key)
+
+table organization_settings
+  column auto_apply_max integer
+  column cron text
+  column last_run_at bigint
+  column last_scheduled_at bigint
+  column organization_id text NOT NULL
+  column policy_text text
+  column webhook_mapping text NOT NULL
+  column webhook_mode text
+  column webhook_secret text
+  CREATE UNIQUE INDEX organization_settings_pkey ON organization_settings USING btree (organization_id)
+
+table plan_exclusions
+  column contact_id text NOT NULL
+  column contact_name text NOT NULL
+  column contact_type text NOT NULL
+  column detail text NOT NULL
+  column evidence text NOT NULL
+  column plan_id text NOT NULL
+  column reasons text NOT NULL
+  CREATE UNIQUE INDEX plan_exclusions_pkey ON plan_exclusions USING btree (plan_id, contact_id)
+
+table plan_steps
+  column action text NOT NULL
+  column contact_id text NOT NULL
+  column contact_name text NOT NULL
+  column contact_type text NOT NULL
+  column evidence text NOT NULL
+  column plan_id text NOT NULL
+  column reason text NOT NULL
+  column seq integer NOT NULL
+  CREATE UNIQUE INDEX plan_steps_pkey ON plan_steps USING btree (plan_id, seq)
+
+table plans
+  column as_of bigint NOT NULL
+  column created_at bigint NOT NULL
+  column cutoff_date text NOT NULL
+  column organization_id text NOT NULL
+  column plan_id text NOT NULL
+  column policy_text text NOT NULL
+  column snapshot_id text NOT NULL
+  column summary text NOT NULL
+  column target text NOT NULL DEFAULT ''::text
+  CREATE UNIQUE INDEX plans_pkey ON plans USING btree (plan_id)
+
+table policies
+  column organization_id text NOT NULL
+  column policy_text text NOT NULL
+  column updated_at bigint NOT NULL
+  column updated_by text NOT NULL
+  CREATE UNIQUE INDEX policies_pkey ON policies USING btree (organization_id)
+
+table runs
+  column baseline_at bigint NOT NULL
+  column created_at bigint NOT NULL
+  column created_by text NOT NULL
+  column driver text
+  column driver_since bigint
+  column driver_until bigint
+  column finished_at bigint
+  column kind text NOT NULL
+  column note text NOT NULL
+  column organization_id text NOT NULL
+  column plan_id text
+  column run_id text NOT NULL
+  column started_at bigint
+  column state text NOT NULL
+  column target text NOT NULL DEFAULT ''::text
+  column undo_of text
+  CREATE UNIQUE INDEX runs_one_per_plan ON runs USING btree (plan_id) WHERE (kind = 'plan'::text)
+  CREATE UNIQUE INDEX runs_one_undo_per_run ON runs USING btree (undo_of) WHERE (kind = 'undo'::text)
+  CREATE UNIQUE INDEX runs_pkey ON runs USING btree (run_id)
+
+table schema_migrations
+  column applied_at bigint NOT NULL
+  column component text NOT NULL
+  column name text NOT NULL
+  column version integer NOT NULL
+  CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (component, version)
+
+table sessions
+  column created_at bigint NOT NULL
+  column csrf_token text NOT NULL
+  column expires_at bigint NOT NULL
+  column token_hash text NOT NULL
+  column username text NOT NULL
+  CREATE UNIQUE INDEX sessions_pkey ON sessions USING btree (token_hash)
+
+table snapshot_contacts
+  column activity_by_type text NOT NULL
+  column activity_count integer NOT NULL
+  column company_name text NOT NULL
+  column contact_id text NOT NULL
+  column contact_name text NOT NULL
+  column contact_type text NOT NULL
+  column created_at bigint NOT NULL
+  column credits_payable_cents bigint NOT NULL
+  column credits_receivable_cents bigint NOT NULL
+  column custom_fields text NOT NULL
+  column document_by_type text
+  column history text
+  column last_activity_date text
+  column last_activity_id text
+  column last_activity_number text
+  column last_activity_type text
+  column modified_at bigint NOT NULL
+  column payable_cents bigint NOT NULL
+  column receivable_cents bigint NOT NULL
+  column snapshot_id text NOT NULL
+  column status text NOT NULL
+  column tags text NOT NULL
+  column zcrm_account_id text NOT NULL
+  column zcrm_contact_id text NOT NULL
+  CREATE UNIQUE INDEX snapshot_contacts_pkey ON snapshot_contacts USING btree (snapshot_id, contact_id)
+
+table snapshots
+  column activity_types text NOT NULL
+  column api_calls integer NOT NULL
+  column complete integer NOT NULL
+  column contact_count integer NOT NULL
+  column currency_code text NOT NULL DEFAULT ''::text
+  column cutoff_date text NOT NULL
+  column history text NOT NULL DEFAULT 'window'::text
+  column history_calls integer NOT NULL DEFAULT 0
+  column history_types text NOT NULL DEFAULT '[]'::text
+  column organization_id text NOT NULL
+  column organization_name text NOT NULL DEFAULT ''::text
+  column snapshot_id text NOT NULL
+  column statuses text NOT NULL
+  column taken_at bigint NOT NULL
+  column target text NOT NULL DEFAULT ''::text
+  column transaction_count integer NOT NULL
+  CREATE UNIQUE INDEX snapshots_pkey ON snapshots USING btree (snapshot_id)
+
+table steps
+  column action text NOT NULL
+  column attempts integer NOT NULL
+  column contact_id text NOT NULL
+  column contact_name text NOT NULL
+  column contact_type text NOT NULL
+  column evidence text
+  column finished_at bigint
+  column last_error text
+  column lease_expires_at bigint
+  column lease_owner text
+  column outcome text
+  column reason text NOT NULL
+  column run_id text NOT NULL
+  column seq integer NOT NULL
+  column skip_reason text
+  column started_at bigint
+  column state text NOT NULL
+  CREATE INDEX steps_contact ON steps USING btree (contact_id, finished_at)
+  CREATE UNIQUE INDEX steps_pkey ON steps USING btree (run_id, seq)
+  CREATE INDEX steps_run_state ON steps USING btree (run_id, state, seq)
+
+table users
+  column created_at bigint NOT NULL
+  column password_hash text NOT NULL
+  column username text NOT NULL
+  CREATE UNIQUE INDEX users_pkey ON users USING btree (username)
+
+table verifications
+  column ok integer NOT NULL
+  column result text NOT NULL
+  column run_id text NOT NULL
+  column verified_at bigint NOT NULL
+  CREATE UNIQUE INDEX verifications_pkey ON verifications USING btree (run_id, verified_at)
+
+table webhook_events
+  column action text
+  column attempts integer NOT NULL
+  column books_contact_id text
+  column crm_account_id text
+  column crm_contact_id text
+  column dedupe_key text NOT NULL
+  column event_id text NOT NULL
+  column last_error text
+  column lease_owner text
+  column lease_until bigint
+  column next_attempt_at bigint NOT NULL
+  column organization_id text NOT NULL
+  column payload text NOT NULL
+  column received_at bigint NOT NULL
+  column run_id text
+  column state text NOT NULL
+  column status_value text NOT NULL
+  column subject text NOT NULL
+  CREATE INDEX webhook_events_dedupe ON webhook_events USING btree (organization_id, dedupe_key)
+  CREATE UNIQUE INDEX webhook_events_named ON webhook_events USING btree (organization_id, dedupe_key) WHERE (dedupe_key ~~ 'id:%'::text)
+  CREATE UNIQUE INDEX webhook_events_pkey ON webhook_events USING btree (event_id)
+  CREATE INDEX webhook_events_state ON webhook_events USING btree (state, next_attempt_at)
+  CREATE INDEX webhook_events_subject ON webhook_events USING btree (organization_id, subject, received_at)
+
+table webhook_nonces
+  column nonce text NOT NULL
+  column organization_id text NOT NULL
+  column seen_at bigint NOT NULL
+  CREATE UNIQUE INDEX webhook_nonces_pkey ON webhook_nonces USING btree (organization_id, nonce)
+
+table webhook_subjects
+  column dedupe_key text NOT NULL
+  column event_id text NOT NULL
+  column organization_id text NOT NULL
+  column subject text NOT NULL
+  CREATE UNIQUE INDEX webhook_subjects_pkey ON webhook_subjects USING btree (organization_id, subject)
