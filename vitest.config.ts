@@ -19,6 +19,7 @@ const POSTGRES_SUITES = [
   'test/cli/crash-sigkill.test.ts',
   'test/cli/run-lease.test.ts',
   'test/cli/db.test.ts',
+  'test/cli/connections.test.ts',
 ];
 
 const POSTGRES_URL = process.env.SUNSET_TEST_POSTGRES || 'postgres://postgres@127.0.0.1:5432/postgres';

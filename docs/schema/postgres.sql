@@ -1,5 +1,30 @@
 -- Sunset's schema on PostgreSQL, as `sunset db schema` prints it (columns sorted by name).
 
+table connection_organizations
+  column connection_name text NOT NULL
+  column organization_id text NOT NULL
+  column organization_name text NOT NULL
+  column seen_at bigint NOT NULL
+  column time_zone text NOT NULL
+  CREATE INDEX connection_organizations_by_connection ON connection_organizations USING btree (connection_name)
+  CREATE UNIQUE INDEX connection_organizations_pkey ON connection_organizations USING btree (organization_id)
+
+table connections
+  column accounts_url text
+  column base_url text
+  column client_id text NOT NULL
+  column client_secret text NOT NULL
+  column created_at bigint NOT NULL
+  column created_by text NOT NULL
+  column data_centre text
+  column name text NOT NULL
+  column refresh_token text NOT NULL
+  column scopes text NOT NULL
+  column target text NOT NULL
+  column test_error text
+  column tested_at bigint
+  CREATE UNIQUE INDEX connections_pkey ON connections USING btree (name)
+
 table fingerprint_sets
   column phase text NOT NULL
   column row_count integer NOT NULL

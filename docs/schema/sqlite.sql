@@ -1,5 +1,30 @@
 -- Sunset's schema on SQLite, as `sunset db schema` prints it (columns sorted by name).
 
+table connection_organizations
+  column connection_name TEXT NOT NULL
+  column organization_id TEXT
+  column organization_name TEXT NOT NULL
+  column seen_at BIGINT NOT NULL
+  column time_zone TEXT NOT NULL
+  primary key (organization_id)
+  CREATE INDEX connection_organizations_by_connection ON connection_organizations (connection_name)
+
+table connections
+  column accounts_url TEXT
+  column base_url TEXT
+  column client_id TEXT NOT NULL
+  column client_secret TEXT NOT NULL
+  column created_at BIGINT NOT NULL
+  column created_by TEXT NOT NULL
+  column data_centre TEXT
+  column name TEXT
+  column refresh_token TEXT NOT NULL
+  column scopes TEXT NOT NULL
+  column target TEXT NOT NULL
+  column test_error TEXT
+  column tested_at BIGINT
+  primary key (name)
+
 table fingerprint_sets
   column phase TEXT NOT NULL
   column row_count INTEGER NOT NULL

@@ -54,6 +54,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   orgs: { summary: 'List the organizations the credentials reach', load: () => import('./commands/orgs.js') },
   serve: { summary: 'Web review and approval, CRM webhooks, schedules, /healthz and /metrics', load: () => import('./commands/serve.js') },
   users: { summary: 'users add NAME: a local user who can sign in to sunset serve', load: () => import('./commands/users.js') },
+  connections: { summary: 'connections add|list|test|remove|rotate-key: the Zoho accounts reached, secrets sealed', load: () => import('./commands/connections.js') },
   db: { summary: 'db status|migrate|schema|copy: schema versions, migrations, and moving to PostgreSQL', load: () => import('./commands/db.js') },
 };
 

@@ -9,10 +9,12 @@ import {
 } from '../client/index.js';
 import { createEmulator, createEmulatorFetch, type Emulator } from '../emulator/index.js';
 import {
-  createZohoAdapter, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, isPostgresUrl, type BooksPort,
+  createZohoAdapter, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, isPostgresUrl, SecretError, type BooksPort, type ConnectionInfo,
+  type ConnectionStore,
 } from '../engine/index.js';
 import { credentialsPath, credentialsTarget, readCredentials, sunsetHome, type StoredCredentials } from './credentials.js';
 import { EXIT, ExitError } from './exit-codes.js';
+import type { DataCentre } from '../zoho/index.js';
 import type { CliIO } from './io.js';
 
 export interface Connection {
@@ -57,6 +59,11 @@ export interface ConnectOptions {
   dbPath: string;
   /** Client limits (the demo raises them with the emulator's). */
   perMinute?: number;
+  /**
+   * The database's connections (`sunset connections`) and the organization the command names
+   * (--org, SUNSET_ORG): used when the command line and the environment name no other place.
+   */
+  connections?: { store: ConnectionStore; organizationId?: string };
   quiet?: boolean;
 }
 
@@ -176,10 +183,49 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
     return toCredentials(path, stored);
   }
 
+  const toConnection = async (info: ConnectionInfo): Promise<Connection> => {
+    let c;
+    try {
+      c = await options.connections!.store.open(info.name);
+    } catch (error) {
+      if (error instanceof SecretError) throw new ExitError(`The secrets of the connection ${info.name} do not open: ${error.message}.`);
+      throw error;
+    }
+    if (!c) throw new ExitError(`The connection ${info.name} was removed meanwhile.`);
+    const client = createZohoBooksClient({
+      dataCentre: c.baseUrl ? undefined : (c.dataCentre as DataCentre | null) ?? undefined,
+      baseUrl: c.baseUrl ?? undefined,
+      accountsUrl: c.accountsUrl ?? undefined,
+      credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: c.refreshToken },
+      // Access tokens are cached per connection, owner-only, as `sunset auth login`'s are.
+      tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens', `${c.name}.json`)), hooks, limits,
+    });
+    const only = c.organizations.length === 1 ? c.organizations[0]!.organizationId : undefined;
+    return make(client, c.target, options.connections?.organizationId ?? only, async () => undefined);
+  };
+  // The connection for the organization named, or the only one; undefined when there are none.
+  const chosenConnection = async (target?: string): Promise<ConnectionInfo | undefined> => {
+    if (!options.connections) return undefined;
+    const all = (await options.connections.store.list()).filter((c) => target === undefined || c.target === target);
+    if (all.length === 0) return undefined;
+    const organizationId = options.connections.organizationId;
+    if (organizationId) {
+      const holder = all.find((c) => c.organizations.some((o) => o.organizationId === organizationId));
+      if (holder) return holder;
+      if (all.length === 1 && all[0]!.organizations.length === 0) return all[0];
+      throw new ExitError(`No connection reaches organization ${organizationId} (${all.map((c) => `${c.name}: ${c.organizations.map((o) => o.organizationId).join(', ') || 'not recorded yet'}`).join('; ')}). \`sunset connections test NAME\` records what a connection reaches; \`sunset connections add\` adds one.`, EXIT.notFound);
+    }
+    if (all.length === 1) return all[0];
+    throw new ExitError(`There are ${all.length} connections (${all.map((c) => c.name).join(', ')}): name the organization with --org (or SUNSET_ORG), and its connection is used.`, EXIT.usage);
+  };
+
   // 2. The record's own place.
   const path = credentialsPath(io.env);
   const stored = readCredentials(path);
   if (binding) {
+    // A connection that reaches that place (and the organization, if one is named).
+    const viaConnection = await chosenConnection(binding.target).catch(() => undefined);
+    if (viaConnection) return toConnection(viaConnection);
     // The saved credentials when they reach that place (they may be narrower than an emulator's own).
     if (stored && credentialsTarget(stored) === binding.target) return toCredentials(path, stored);
     if (binding.target === EMBEDDED_TARGET) return toEmbedded();
@@ -190,7 +236,9 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
     return toCredentials(path, stored);
   }
 
-  // 3. The saved credentials; 4. the embedded emulator, on a journal that has only known it.
+  // 3. The database's connections; 4. the saved credentials; 5. the embedded emulator, on a journal that has only known it.
+  const connection = await chosenConnection();
+  if (connection) return toConnection(connection);
   if (stored) return toCredentials(path, stored);
   const others = (options.journalTargets ?? []).filter((t) => t !== EMBEDDED_TARGET);
   if (others.length > 0) {

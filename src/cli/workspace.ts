@@ -5,13 +5,15 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
-  createJournal, databaseLabel, isPostgresUrl, JOURNAL_COMPONENT, JournalError, migrationStatus, openPostgres, openSqlite, StorageError, type Journal, type SqlDatabase,
+  CONNECTIONS_COMPONENT, createConnectionStore, createJournal, databaseLabel, isPostgresUrl, JOURNAL_COMPONENT, JournalError, migrate, MigrationError, migrationStatus, openPostgres, openSqlite,
+  StorageError, type Journal, type SqlDatabase,
 } from '../engine/index.js';
 import { isOrganizationId } from '../zoho/index.js';
 import { intFlag } from './args.js';
 import { connect, type Binding, type Connection } from './connection.js';
 import { EXIT, ExitError } from './exit-codes.js';
 import type { CliIO } from './io.js';
+import { secretKeys } from './secret-key.js';
 
 /** There is no journal where a command that only reads one looked: nothing was created. */
 export class NoJournalError extends ExitError {
@@ -63,12 +65,13 @@ export async function openStorage(location: string, options: OpenJournalOptions 
     }
     journal = createJournal(database);
     await journal.migrate();
+    await migrate(database, [CONNECTIONS_COMPONENT]);
     return { journal, database };
   } catch (error) {
     if (journal) await journal.close().catch(() => undefined);
     else await database?.close().catch(() => undefined);
     if (error instanceof ExitError || error instanceof StorageError) throw error;
-    if (error instanceof JournalError) throw new ExitError(`${label}: ${error.message}`);
+    if (error instanceof JournalError || error instanceof MigrationError) throw new ExitError(`${label}: ${error.message}`);
     throw new ExitError(`Cannot open the journal ${label}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
@@ -195,6 +198,7 @@ export async function openWorkspace(
     connection = await connect(io, {
       emulatorUrl: values.emulator, credentialsFile: values.credentials, from: values.fromEnv, dbPath, quiet: values.quiet || values.json, perMinute,
       binding, journalTargets: await journal.targets(),
+      connections: { store: createConnectionStore(database, secretKeys(io.env)), organizationId: values.org },
     });
   } catch (error) {
     await journal.close();

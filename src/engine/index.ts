@@ -32,3 +32,7 @@ export type { Component, ComponentStatus, Migration } from './storage/migrations
 export { JOURNAL_COMPONENT } from './storage/schema.js';
 export { copyDatabase, CopyError, dumpSchema, tableCounts, tableNames } from './storage/inspect.js';
 export type { CopyProgress } from './storage/inspect.js';
+export { createSecretBox, keyIdOf, newSecretKey, parseSecretKey, sealedKeyId, SecretError } from './secrets.js';
+export type { SecretBox } from './secrets.js';
+export { CONNECTIONS_COMPONENT, ConnectionError, createConnectionStore } from './connections.js';
+export type { ConnectionInfo, ConnectionSecrets, ConnectionStore, NewConnection, SecretKeyring } from './connections.js';

@@ -169,6 +169,23 @@ describe('1. the CLI story with real credentials (auth login --dc EU, secrets fr
     ok(await cli(['auth', 'status']));
   });
 
+  it('connections add keeps the client secret and the refresh token sealed: the database holds neither (the file scan reads its bytes and rows)', async () => {
+    const grant = await emu.admin<{ code: string }>('POST', '/__emulator/grants', { scopes: ['ZohoBooks.fullaccess.all'] });
+    secrets.add('grant-code', 'the grant code of connections add', grant.body.code);
+    // Its own database: the story's journal keeps using the credentials file. The first
+    // connections command also turns that file into the connection "default", sealed.
+    const added = ok(await cli(['connections', 'add', 'eu-client', '--dc', 'EU', '--client-id', emu.info.clientId, '--database', join(dir, 'connections.db'), '--json'], {
+      SUNSET_CLIENT_SECRET: emu.info.clientSecret, SUNSET_GRANT_CODE: grant.body.code,
+    }));
+    expect(added.stderr).toContain('are now the connection "default"');
+    const listed = ok(await cli(['connections', 'list', '--database', join(dir, 'connections.db')]));
+    expect(listed.stdout).toMatch(/default +zoho:EU/);
+    expect(listed.stdout).toMatch(/eu-client +zoho:EU/);
+    checkMode(join(home, 'secret.key'), 0o600);
+    // The refresh tokens the emulator issued are in the secrets list (collectEmulatorSecrets): the scan below would find them.
+    scanStoryFiles('after connections add');
+  });
+
   it('signing in again over a credentials file others could read writes the new secrets to a fresh owner-only file, never into the old one', async () => {
     // Regression: writeCredentials wrote into the existing file (keeping its mode) and only then
     // chmod-ed it, so a re-login over a 0644 file put the new refresh token in a world-readable
@@ -614,6 +631,8 @@ function scanStoryFiles(when: string): void {
     let allow: SecretKind[] = [];
     if (file === join('home', 'credentials.json')) allow = ['client-secret', 'refresh-token'];
     else if (file === join('home', 'tokens.json')) allow = ['access-token'];
+    // A connection's cached access token (src/cli/connection.ts), owner-only like tokens.json.
+    else if (file.startsWith(`${join('home', 'tokens')}/`)) allow = ['access-token'];
     else if (file === 'metrics-token.txt') allow = ['metrics-token'];
     else if (/^sunset\.db(-wal|-shm|-journal)?$/.test(file)) allow = ['webhook-secret', 'csrf-token'];
     const text = fileText(path);
@@ -621,11 +640,14 @@ function scanStoryFiles(when: string): void {
     fileScan.bytes += text.length;
     fileScan.leaks.push(...findLeaks(`${when}: ${file}`, text, secrets, allow));
   }
-  const rows = scanSqliteRows(join(dir, 'sunset.db'), secrets, journalRowsAllow);
-  fileScan.tables += rows.tables;
-  fileScan.rows += rows.rows;
-  fileScan.values += rows.values;
-  fileScan.leaks.push(...rows.leaks.map((l) => ({ ...l, where: `${when}: ${l.where}` })));
+  for (const database of ['sunset.db', 'connections.db']) {
+    if (!existsSync(join(dir, database))) continue;
+    const rows = scanSqliteRows(join(dir, database), secrets, journalRowsAllow);
+    fileScan.tables += rows.tables;
+    fileScan.rows += rows.rows;
+    fileScan.values += rows.values;
+    fileScan.leaks.push(...rows.leaks.map((l) => ({ ...l, where: `${when}: ${database} ${l.where}` })));
+  }
 }
 
 /** Every OAuth secret the emulator ever issued or holds, from its own database. */
