@@ -61,7 +61,8 @@ describe('two processes and one plan', () => {
       expect(posts, `trial ${trial}`).toHaveLength(3);
       expect((await w.cli(['runs', 'check'])).code).toBe(0);
     }
-  });
+    // Four trials of six commands each: on a loaded 2-core machine, more than the default minute.
+  }, 240_000);
 });
 
 describe('one driver per run', () => {
