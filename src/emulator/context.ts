@@ -81,9 +81,9 @@ export interface EmulatorServices {
   /** Every account, the default one first. */
   accounts(): AccountInfo[];
   /**
-   * Creates an account (a checked spec, see parseAccountSpec) with its organizations, demo
-   * contacts, self-client and refresh token, in one transaction. Throws AccountSpecError past
-   * MAX_ACCOUNTS. A reset or reseed removes it.
+   * Creates an account with its organizations, demo contacts, self-client and refresh token, in
+   * one transaction. The spec is checked first (parseAccountSpec): a bad one, or one past
+   * MAX_ACCOUNTS, throws AccountSpecError and creates nothing. A reset or reseed removes it.
    */
   createAccount(spec: AccountSpec): AccountInfo;
   /** Wipes all data and seeds again (the seed in force unless another is given). */

@@ -309,7 +309,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       return info;
     },
     accounts: listAccounts,
-    createAccount: (spec) => addAccount(spec, resolved.seed, false),
+    createAccount: (spec) => addAccount(parseAccountSpec(spec), resolved.seed, false),
     reseed(seed) {
       seedNow({ ...resolved.seed, ...seed });
       authority.resetThrottle();

@@ -217,6 +217,25 @@ describe('accounts made by the accounts option', () => {
   });
 });
 
+describe('createAccount in process', () => {
+  it('makes the same account as the admin API, and checks its spec first', () => {
+    const emulator = createEmulator({ contacts: 10, limits: false });
+    try {
+      expect(() => emulator.createAccount({ organizations: [{ name: 'Fine' }, { plan: 'gold' as never }] })).toThrow(
+        'organizations[1].plan must be one of free, standard, professional, premium (got "gold")',
+      );
+      expect(emulator.accounts()).toHaveLength(1);
+      const made = emulator.createAccount({ name: 'In Process', organizations: [{ name: 'Solo Org', contacts: 3 }] });
+      expect(made.organizations.map((o) => o.name)).toEqual(['Solo Org']);
+      expect(emulator.accounts()).toEqual([emulator.accounts()[0], made]);
+      const contacts = emulator.store.db.prepare('SELECT COUNT(*) AS n FROM contacts WHERE organization_id = ?').get(made.organizations[0]!.organization_id);
+      expect(contacts).toEqual({ n: 3 });
+    } finally {
+      emulator.close();
+    }
+  });
+});
+
 describe('isolation between accounts', () => {
   it('each token lists and reaches only its own account\'s organizations; any call on another account\'s is 400 code 6041 and changes nothing', async () => {
     const t = await start({ accounts: [ACME] });
