@@ -33,7 +33,7 @@ export type TokenOutcome =
   | { ok: false; status: number; body: Record<string, string> };
 
 export interface Authority {
-  createClient(clientId: string, clientSecret: string, name: string): void;
+  createClient(input: { clientId: string; clientSecret: string; name: string; accountId: string }): void;
   createGrant(input: { clientId: string; scopes: string[]; organizationIds: string[] }, nowMs: number): string;
   /** Makes a refresh token directly (the seed uses it for the ready-made credentials). */
   createRefreshToken(input: { token: string; clientId: string; scopes: readonly string[]; organizationIds: string[] }, nowMs: number): void;
@@ -72,8 +72,8 @@ export function createAuthority(store: Store, tokenTtlSeconds: number): Authorit
 
   return {
     tokenTtlSeconds,
-    createClient(clientId, clientSecret, name) {
-      store.oauth.insertClient({ client_id: clientId, client_secret: clientSecret, name });
+    createClient({ clientId, clientSecret, name, accountId }) {
+      store.oauth.insertClient({ client_id: clientId, client_secret: clientSecret, name, account_id: accountId });
     },
     createGrant({ clientId, scopes, organizationIds }, nowMs) {
       const code = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
@@ -106,8 +106,9 @@ export function createAuthority(store: Store, tokenTtlSeconds: number): Authorit
       const grantType = params.get('grant_type');
       if (grantType === 'authorization_code') {
         if (!clientOk(params)) return invalid('invalid_client');
-        const grant = store.oauth.consumeGrant(params.get('code') ?? '', nowMs);
-        if (!grant || grant.client_id !== params.get('client_id')) return invalid('invalid_code');
+        // A code made for another client (another account's, say) is invalid_code and stays unused.
+        const grant = store.oauth.consumeGrant(params.get('code') ?? '', params.get('client_id') ?? '', nowMs);
+        if (!grant) return invalid('invalid_code');
         const refreshToken = newSecretToken();
         const refresh = {
           token: refreshToken,

@@ -3,6 +3,8 @@
  * server and the admin API, and the routes' shapes. Routes import these, never the emulator
  * itself (which imports the routes).
  */
+import type { DataCentre } from '../zoho/index.js';
+import type { AccountInfo, AccountSpec } from './accounts.js';
 import type { Authority } from './auth.js';
 import type { EmulatorClock } from './clock.js';
 import type { FaultInjector } from './faults.js';
@@ -21,7 +23,7 @@ export interface AccountContext {
   /** Emulated epoch milliseconds, read once per request. */
   now: number;
   token: AccessToken;
-  /** The organizations this token may reach, in account order. */
+  /** The organizations this token may reach (its account's, within its grant), in account order. */
   organizations: OrganizationRow[];
   store: Store;
   /** Parses the body as a JSON object (JSON, or a form with a `JSONString` field); `{}` when empty. */
@@ -73,7 +75,17 @@ export interface EmulatorServices {
   readonly authority: Authority;
   /** The seed in force (`POST /__emulator/seed` fills in what its body leaves out from it). */
   readonly options: { readonly seed: SeedOptions };
+  /** The data centre this emulator stands for, if it was given one. */
+  readonly dataCentre: DataCentre | undefined;
   info(origin: string): EmulatorInfo;
+  /** Every account, the default one first. */
+  accounts(): AccountInfo[];
+  /**
+   * Creates an account with its organizations, demo contacts, self-client and refresh token, in
+   * one transaction. The spec is checked first (parseAccountSpec): a bad one, or one past
+   * MAX_ACCOUNTS, throws AccountSpecError and creates nothing. A reset or reseed removes it.
+   */
+  createAccount(spec: AccountSpec): AccountInfo;
   /** Wipes all data and seeds again (the seed in force unless another is given). */
   reseed(seed?: Partial<SeedOptions>): void;
   /** Back to the start-up seed: data, faults, request log and counters. The clock keeps its time. */

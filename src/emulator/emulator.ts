@@ -12,8 +12,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  BOOKS_API_PATH, formatZohoDate, isOrganizationId, scopeSatisfied, ZohoCode,
+  BOOKS_API_PATH, DATA_CENTRES, formatZohoDate, isDataCentre, isOrganizationId, scopeSatisfied, ZohoCode, type DataCentre,
 } from '../zoho/index.js';
+import {
+  accountCredentials, accountDataSeed, accountIdFor, accountOrganizationIds, AccountSpecError, identitySeed, MAX_ACCOUNTS,
+  parseAccountSpec, resolveAccount, utcOffsetMinutes, type AccountCredentials, type AccountInfo, type AccountSpec,
+} from './accounts.js';
 import { createApi, jsonReply, renderError } from './api.js';
 import { createAuthority, ALL_SCOPES } from './auth.js';
 import { parseJsonBody } from './body.js';
@@ -22,17 +26,16 @@ import type { AccountContext, BooksRoute, EmulatorServices, HandlerResult, Organ
 import { createFaultInjector, type FaultDecision, type FaultRuleInput } from './faults.js';
 import { ZohoHttpError, invalidValue } from './http-error.js';
 import { createLimiter, type LimitSettings } from './limits.js';
-import { createRandom } from './prng.js';
 import { createRequestLog } from './request-log.js';
 import { adminApi, ADMIN_PATH } from './routes/admin.js';
 import { contactRoutes } from './routes/contacts.js';
 import { oauthApi, OAuthError, OAUTH_PATH } from './routes/oauth.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { transactionRoutes } from './routes/transactions.js';
-import { seedDemo } from './seed/demo.js';
+import { DEMO_ORGANIZATIONS, organizationIds, seedDemo } from './seed/demo.js';
 import { createStore } from './store/store.js';
 import type { OrganizationRow } from './store/rows.js';
-import type { EmulatorRequest, EmulatorResponse, SeedName, SeedOptions } from './types.js';
+import type { EmulatorInfo, EmulatorRequest, EmulatorResponse, SeedName, SeedOptions } from './types.js';
 
 export interface EmulatorOptions {
   /** SQLite file; in memory when absent. An existing file keeps its data (and is not re-seeded). */
@@ -55,6 +58,17 @@ export interface EmulatorOptions {
   maxBodyBytes?: number;
   /** Processing time added to every Books request, in ms (makes the in-flight limit observable). */
   baseLatencyMs?: number;
+  /**
+   * Accounts besides the default one, each with its own organizations, self-client and refresh
+   * token (`{}` is an account with two generated organizations). Part of the seed: a reset makes
+   * them again, the same. Ignored for an existing `db` file, which keeps its own.
+   */
+  accounts?: AccountSpec[];
+  /**
+   * The data centre this emulator stands for (one process is one data centre). Reported in info;
+   * mixed into every id and credential, so two data centres never share one. Absent: none, as before.
+   */
+  dataCentre?: DataCentre;
 }
 
 export interface ResolvedEmulatorOptions {
@@ -64,6 +78,7 @@ export interface ResolvedEmulatorOptions {
   requestLogSize: number;
   maxBodyBytes: number;
   baseLatencyMs: number;
+  dataCentre: DataCentre | undefined;
 }
 
 /** An emulator: its parts and seeding hooks (what the admin API drives), and the pipeline that answers requests. */
@@ -82,21 +97,15 @@ interface FaultEntry {
   answer_dropped: boolean;
 }
 
-interface DefaultCredentials {
-  clientId: string;
-  clientSecret: string;
-  refreshToken: string;
+/**
+ * The default account's ready-made client and refresh token, derived from the random seed (and the
+ * data centre, when one is named) so they survive a reset.
+ */
+export function defaultCredentials(randomSeed: number, dataCentre?: DataCentre): AccountCredentials {
+  return accountCredentials(identitySeed(randomSeed, dataCentre), 0);
 }
 
-/** The ready-made client and refresh token, derived from the random seed so they survive a reset. */
-export function defaultCredentials(randomSeed: number): DefaultCredentials {
-  const random = createRandom(randomSeed ^ 0xc0ffee);
-  return {
-    clientId: `1000.${random.hex(30).toUpperCase()}`,
-    clientSecret: random.hex(42),
-    refreshToken: `1000.${random.hex(32)}.${random.hex(32)}`,
-  };
-}
+const DEFAULT_ACCOUNT_NAME = 'Sunset Emulator';
 
 /** Waits at least `ms` by performance.now() (a timer may fire a fraction of a millisecond early). */
 async function sleep(ms: number): Promise<void> {
@@ -105,15 +114,42 @@ async function sleep(ms: number): Promise<void> {
 }
 
 export function createEmulator(options: EmulatorOptions = {}): Emulator {
+  // Options are checked before the database is opened, so a bad one creates no file.
+  if (options.dataCentre !== undefined && !isDataCentre(options.dataCentre)) {
+    throw new Error(`dataCentre must be one of ${Object.keys(DATA_CENTRES).join(', ')} (got ${JSON.stringify(options.dataCentre)})`);
+  }
+  if (options.accounts !== undefined && !Array.isArray(options.accounts)) throw new AccountSpecError('accounts must be an array of account specs');
+  const accountSpecs = (options.accounts ?? []).map((spec, i) => parseAccountSpec(spec, `accounts[${i}].`));
+  if (accountSpecs.length >= MAX_ACCOUNTS) throw new AccountSpecError(`accounts: at most ${MAX_ACCOUNTS - 1} besides the default one`);
   const resolved: ResolvedEmulatorOptions = {
     db: options.db,
-    seed: { seed: options.seed ?? 'demo', randomSeed: options.randomSeed ?? 42, contacts: options.contacts ?? 1000 },
+    seed: {
+      seed: options.seed ?? 'demo',
+      randomSeed: options.randomSeed ?? 42,
+      contacts: options.contacts ?? 1000,
+      ...(accountSpecs.length > 0 ? { accounts: accountSpecs } : {}),
+    },
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
     requestLogSize: options.requestLogSize ?? 100_000,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     baseLatencyMs: options.baseLatencyMs ?? 0,
+    dataCentre: options.dataCentre,
   };
   const store = createStore(options.db);
+  // A file keeps the data centre it was made for: its ids and credentials derive from it.
+  if (!store.isEmpty()) {
+    const stored = store.getMeta('data_centre');
+    const existing = stored !== undefined && isDataCentre(stored) ? stored : undefined;
+    if (options.dataCentre !== undefined && options.dataCentre !== existing) {
+      store.close();
+      throw new Error(
+        `The emulator database ${options.db} stands for ${existing ? `data centre ${existing}` : 'no data centre'}; ` +
+          `start it ${existing ? `with --dc ${existing}` : 'without --dc'}, or use another --db file.`,
+      );
+    }
+    resolved.dataCentre = existing;
+  }
+  const dataCentre = resolved.dataCentre;
   const storedClock = store.getMeta('clock');
   const clock = createEmulatorClock({
     realNow: options.realNow,
@@ -141,26 +177,109 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const admin = createApi(adminApi);
 
   let accessToken = '';
+
+  /** Creates the account at the next position (1 and up), with its organizations, contacts and ready-made credentials. */
+  const addAccount = (spec: AccountSpec, seed: SeedOptions, bulk: boolean): AccountInfo => {
+    const position = store.accounts.list().length;
+    if (position >= MAX_ACCOUNTS) throw new AccountSpecError(`the emulator already holds ${MAX_ACCOUNTS} accounts, its most`);
+    const defaultContacts = seed.seed === 'empty' ? 0 : Math.max(10, Math.round(seed.contacts * 0.2));
+    const account = resolveAccount(spec, seed.randomSeed, position, defaultContacts);
+    const identity = identitySeed(seed.randomSeed, dataCentre);
+    const accountId = accountIdFor(identity, position);
+    const creds = accountCredentials(identity, position);
+    const ids = accountOrganizationIds(identity, position, account.organizations.length, (id) => store.organizations.get(id) !== undefined);
+    const firstPosition = Math.max(-1, ...store.organizations.list().map((o) => o.position)) + 1;
+    const now = clock.now();
+    store.tx(() => {
+      store.accounts.insert({ account_id: accountId, name: account.name, client_id: creds.clientId, refresh_token: creds.refreshToken, position, created_ms: now });
+      seedDemo(store, {
+        randomSeed: accountDataSeed(seed.randomSeed, position),
+        accountId,
+        organizationIds: ids,
+        firstPosition,
+        organizations: account.organizations.map((o) => ({
+          name: o.name,
+          plan: o.plan,
+          currency_code: o.currency_code,
+          time_zone: o.time_zone,
+          utc_offset_minutes: utcOffsetMinutes(o.time_zone, now),
+          share: 0,
+          contacts: o.contacts,
+        })),
+        contacts: 0,
+        now,
+        bulk,
+      });
+      authority.createClient({ clientId: creds.clientId, clientSecret: creds.clientSecret, name: `${account.name} self-client`, accountId });
+      authority.createRefreshToken({ token: creds.refreshToken, clientId: creds.clientId, scopes: ALL_SCOPES, organizationIds: [] }, now);
+    });
+    const created = listAccounts().find((a) => a.account_id === accountId);
+    if (!created) throw new Error(`account ${accountId} was not stored`);
+    return created;
+  };
+
+  const listAccounts = (): AccountInfo[] =>
+    store.accounts.list().map((row) => ({
+      account_id: row.account_id,
+      name: row.name,
+      clientId: row.client_id,
+      clientSecret: store.oauth.getClient(row.client_id)?.client_secret ?? '',
+      refreshToken: row.refresh_token,
+      organizations: store.organizations.forAccount(row.account_id).map((o) => ({
+        organization_id: o.organization_id,
+        name: o.name,
+        plan: o.plan,
+        currency_code: o.currency_code,
+        time_zone: o.time_zone,
+      })),
+    }));
+
   const seedNow = (seed: SeedOptions): void => {
     store.wipe();
-    seedDemo(store, { randomSeed: seed.randomSeed, contacts: seed.contacts, now: clock.now(), withContacts: seed.seed === 'demo' });
-    const creds = defaultCredentials(seed.randomSeed);
-    authority.createClient(creds.clientId, creds.clientSecret, 'Sunset emulator self-client');
-    authority.createRefreshToken({ token: creds.refreshToken, clientId: creds.clientId, scopes: ALL_SCOPES, organizationIds: [] }, clock.now());
+    const now = clock.now();
+    const identity = identitySeed(seed.randomSeed, dataCentre);
+    const creds = accountCredentials(identity, 0);
+    const accountId = accountIdFor(identity, 0);
+    store.accounts.insert({ account_id: accountId, name: DEFAULT_ACCOUNT_NAME, client_id: creds.clientId, refresh_token: creds.refreshToken, position: 0, created_ms: now });
+    seedDemo(store, {
+      randomSeed: seed.randomSeed,
+      accountId,
+      organizationIds: organizationIds(identity, DEMO_ORGANIZATIONS.length),
+      contacts: seed.contacts,
+      now,
+      withContacts: seed.seed === 'demo',
+    });
+    authority.createClient({ clientId: creds.clientId, clientSecret: creds.clientSecret, name: 'Sunset emulator self-client', accountId });
+    authority.createRefreshToken({ token: creds.refreshToken, clientId: creds.clientId, scopes: ALL_SCOPES, organizationIds: [] }, now);
+    for (const spec of seed.accounts ?? []) addAccount(spec, seed, true);
     store.setMeta('seed', JSON.stringify(seed));
+    store.setMeta('data_centre', dataCentre ?? '');
     resolved.seed = seed;
   };
   if (store.isEmpty()) seedNow(resolved.seed);
+  else if (store.accounts.list().length === 0) {
+    // A file from before accounts: its organizations and clients are the default account's.
+    const identity = identitySeed(resolved.seed.randomSeed, dataCentre);
+    const creds = accountCredentials(identity, 0);
+    const accountId = accountIdFor(identity, 0);
+    store.tx(() => {
+      store.accounts.insert({ account_id: accountId, name: DEFAULT_ACCOUNT_NAME, client_id: creds.clientId, refresh_token: creds.refreshToken, position: 0, created_ms: clock.now() });
+      store.accounts.adoptUnassigned(accountId);
+    });
+    store.organizations.invalidate();
+    store.oauth.forget();
+  }
   /** What `reset` goes back to: the seed this emulator started with. */
   const startupSeed: SeedOptions = { ...resolved.seed };
   const mintReadyToken = (): void => {
-    accessToken = authority.mintAccessToken(defaultCredentials(resolved.seed.randomSeed).refreshToken, clock.now()) ?? '';
+    accessToken = authority.mintAccessToken(defaultCredentials(resolved.seed.randomSeed, dataCentre).refreshToken, clock.now()) ?? '';
   };
   mintReadyToken();
 
-  const organizationsFor = (token: { organizationIds: string[] }): OrganizationRow[] => {
-    const all = store.organizations.list();
-    return token.organizationIds.length === 0 ? all : all.filter((o) => token.organizationIds.includes(o.organization_id));
+  /** What a token reaches: its account's organizations, within its grant. */
+  const organizationsFor = (token: { accountId: string; organizationIds: string[] }): OrganizationRow[] => {
+    const own = store.organizations.forAccount(token.accountId);
+    return token.organizationIds.length === 0 ? own : own.filter((o) => token.organizationIds.includes(o.organization_id));
   };
 
   const emulator: Emulator = {
@@ -171,18 +290,26 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     requestLog,
     authority,
     options: resolved,
+    dataCentre,
     info(origin) {
-      const creds = defaultCredentials(resolved.seed.randomSeed);
-      return {
+      const creds = defaultCredentials(resolved.seed.randomSeed, dataCentre);
+      const accounts = listAccounts();
+      const defaultAccountId = accounts[0]?.account_id ?? '';
+      const info: EmulatorInfo = {
         baseUrl: `${origin}${BOOKS_API_PATH}`,
         accountsUrl: origin,
-        organizations: store.organizations.list().map((o) => ({ organization_id: o.organization_id, name: o.name, plan: o.plan })),
+        organizations: store.organizations.forAccount(defaultAccountId).map((o) => ({ organization_id: o.organization_id, name: o.name, plan: o.plan })),
         clientId: creds.clientId,
         clientSecret: creds.clientSecret,
         refreshToken: creds.refreshToken,
         accessToken,
       };
+      if (dataCentre !== undefined) info.dataCentre = dataCentre;
+      if (accounts.length > 1) info.accounts = accounts;
+      return info;
     },
+    accounts: listAccounts,
+    createAccount: (spec) => addAccount(parseAccountSpec(spec), resolved.seed, false),
     reseed(seed) {
       seedNow({ ...resolved.seed, ...seed });
       authority.resetThrottle();
@@ -351,6 +478,10 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       }
     } else if (isOrganizationId(organizationParam)) {
       organization = organizations.find((o) => o.organization_id === organizationParam);
+      // Another account's organization: refused as the live service refuses an organization the
+      // user is not associated with (reference §5), without naming this account's organizations.
+      const elsewhere = organization ? undefined : store.organizations.get(organizationParam);
+      if (elsewhere && elsewhere.account_id !== token.accountId) throw new ZohoHttpError(ZohoCode.NOT_ASSOCIATED_ORGANIZATION);
     }
     if (!organization) throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION, { extra: errorInfo });
     entry.organization_id = organization.organization_id;

@@ -5,6 +5,8 @@ export type { EmulatorServer, ListenOptions } from './node-server.js';
 export { createEmulatorFetch } from './fetch.js';
 export type { FetchLike } from './fetch.js';
 export { parseFaultSpec, validateFaultRule, FaultSpecError } from './faults.js';
+export { AccountSpecError, parseAccountSpec } from './accounts.js';
+export type { AccountInfo, AccountSpec, OrganizationSpec } from './accounts.js';
 export type { FaultRule, FaultRuleInput } from './faults.js';
 export type { EmulatorClock } from './clock.js';
 export type { RequestLogEntry } from './request-log.js';

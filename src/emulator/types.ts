@@ -1,3 +1,6 @@
+import type { DataCentre } from '../zoho/index.js';
+import type { AccountInfo, AccountSpec } from './accounts.js';
+
 /**
  * The emulator's transport-neutral request and response (the node:http server and the in-process
  * fetch both adapt to these), and the seed and info shapes its parts share.
@@ -30,6 +33,8 @@ export interface SeedOptions {
   randomSeed: number;
   /** Contacts in the first demo organization. */
   contacts: number;
+  /** Accounts created after the default one (the `accounts` option); absent when there are none. */
+  accounts?: AccountSpec[];
 }
 
 /** The ready-made credentials and addresses `sunset emulator start --json` prints. */
@@ -41,4 +46,11 @@ export interface EmulatorInfo {
   clientSecret: string;
   refreshToken: string;
   accessToken: string;
+  /** The data centre the emulator stands for; present only when it was given one. */
+  dataCentre?: DataCentre;
+  /**
+   * Every account, the default one (the fields above) first, as `GET /__emulator/accounts` lists
+   * them; present only when the emulator holds more than the default account.
+   */
+  accounts?: AccountInfo[];
 }

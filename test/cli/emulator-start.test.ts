@@ -452,6 +452,10 @@ describe('sunset emulator start with bad input', () => {
     { name: '--fault 503,rate=2', args: ['--fault', '503,rate=2'], mention: /--fault.*rate/ },
     { name: '--start-at yesterday', args: ['--start-at', 'yesterday'], mention: /--start-at.*yesterday/ },
     { name: 'an unexpected positional argument', args: ['extra'], mention: /extra/ },
+    { name: '--accounts=-1', args: ['--accounts=-1'], mention: /--accounts must be a whole number from 0 to 100 \(got "-1"\)/ },
+    { name: '--accounts 101', args: ['--accounts', '101'], mention: /--accounts must be a whole number from 0 to 100 \(got "101"\)/ },
+    { name: '--accounts two', args: ['--accounts', 'two'], mention: /--accounts.*two/ },
+    { name: '--dc mars', args: ['--dc', 'mars'], mention: /--dc must be one of US, EU, IN, AU, JP, CA, SA, CN \(got "mars"\)/ },
   ];
 
   for (const { name, args, mention } of cases) {
@@ -510,5 +514,116 @@ describe('sunset emulator start with bad input', () => {
     expectCleanError(exit);
     expect(exit.stderr).toContain(file);
     expect(readFileSync(file, 'utf8')).toBe('my notes, not a database\n');
+  });
+});
+
+interface AccountInfo {
+  account_id: string;
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  organizations: Array<{ organization_id: string; name: string; plan: string; currency_code: string; time_zone: string }>;
+}
+
+/** An access token for an account, from its refresh token and client. */
+async function accessTokenOf(origin: string, account: { clientId: string; clientSecret: string; refreshToken: string }): Promise<string> {
+  const response = await fetch(`${origin}/oauth/v2/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'refresh_token', client_id: account.clientId, client_secret: account.clientSecret, refresh_token: account.refreshToken }),
+  });
+  const body = (await response.json()) as { access_token?: string; error?: string };
+  expect(body.error).toBeUndefined();
+  return body.access_token as string;
+}
+
+describe('sunset emulator start --accounts and --dc', () => {
+  it('--help names both', async () => {
+    const help = (await runMain(['emulator', 'start', '--help'])).stdout;
+    expect(help).toMatch(/^ {2}--accounts N {2,}\S/m);
+    expect(help).toMatch(/^ {2}--dc DC {2,}\S/m);
+  });
+
+  it('--accounts 2 --json: three accounts in the one JSON line, each reaching only its own two organizations', async () => {
+    const { proc, info, origin, line } = await startJson(['--contacts', '50', '--accounts', '2']);
+    const withAccounts = info as Info & { accounts?: AccountInfo[] };
+    expect(Object.keys(info).sort()).toEqual(['accessToken', 'accounts', 'accountsUrl', 'baseUrl', 'clientId', 'clientSecret', 'organizations', 'refreshToken']);
+    const accounts = withAccounts.accounts!;
+    expect(accounts).toHaveLength(3);
+    expect(accounts[0]).toMatchObject({ clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken });
+    expect(accounts[0]!.organizations.map((o) => o.organization_id)).toEqual(info.organizations.map((o) => o.organization_id));
+    expect((await admin<{ dataCentre: null; accounts: AccountInfo[] }>(origin, 'GET', '/__emulator/accounts')).body).toEqual({ dataCentre: null, accounts });
+
+    for (const [i, account] of accounts.entries()) {
+      expect(account.organizations, account.name).toHaveLength(2);
+      for (const o of account.organizations) expect(o.organization_id).toMatch(/^\d+$/);
+      const token = await accessTokenOf(origin, account);
+      const listed = await books<{ organizations: Array<{ organization_id: string }> }>(info, 'GET', '/organizations', {}, token);
+      expect(listed.body.organizations.map((o) => o.organization_id), account.name).toEqual(account.organizations.map((o) => o.organization_id));
+      if (i > 0) {
+        // A fifth of --contacts in each organization of the other accounts.
+        const contacts = await books<{ contacts: unknown[] }>(info, 'GET', '/contacts', { organization_id: account.organizations[0]!.organization_id, per_page: 200 }, token);
+        expect(contacts.body.contacts).toHaveLength(10);
+      }
+      // Another account's organization: 400 code 6041.
+      const other = accounts[(i + 1) % accounts.length]!.organizations[0]!.organization_id;
+      const refused = await books(info, 'GET', '/contacts', { organization_id: other }, token);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({ code: 6041, message: 'This user is not associated with the organization_id' });
+    }
+    const exit = await proc.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    expect(exit.stdout).toBe(`${line}\n`);
+  });
+
+  it('--dc: reported in the JSON line; two data centres share no credential', async () => {
+    const [eu, us] = await Promise.all([startJson(['--contacts', '20', '--dc', 'eu']), startJson(['--contacts', '20', '--dc', 'US'])]);
+    const euInfo = eu.info as Info & { dataCentre?: string };
+    expect(Object.keys(euInfo).sort()).toEqual(['accessToken', 'accountsUrl', 'baseUrl', 'clientId', 'clientSecret', 'dataCentre', 'organizations', 'refreshToken']);
+    expect(euInfo.dataCentre).toBe('EU');
+    expect((us.info as Info & { dataCentre?: string }).dataCentre).toBe('US');
+    expect((await admin(eu.origin, 'GET', '/__emulator/accounts')).body).toMatchObject({ dataCentre: 'EU' });
+    expect(eu.info.clientId).not.toBe(us.info.clientId);
+    // EU's refresh token at the US accounts server: refused; at home: a token.
+    const atUs = await fetch(`${us.origin}/oauth/v2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: eu.info.clientId, client_secret: eu.info.clientSecret, refresh_token: eu.info.refreshToken }),
+    });
+    expect(await atUs.json()).toEqual({ error: 'invalid_client' });
+    expect((await refresh(eu.info)).status).toBe(200);
+    expect((await books(us.info, 'GET', '/organizations', {}, eu.info.accessToken)).status).toBe(401);
+  });
+
+  it('with --db, the accounts and the data centre survive a restart; another --dc is refused', async () => {
+    const db = join(temp(), 'books.db');
+    const first = await startJson(['--db', db, '--contacts', '20', '--accounts', '1', '--dc', 'AU']);
+    const before = (first.info as Info & { accounts?: AccountInfo[] }).accounts!;
+    expect(before).toHaveLength(2);
+    expect((await first.proc.stop('SIGTERM')).code).toBe(0);
+
+    const second = await startJson(['--db', db]);
+    const after = second.info as Info & { accounts?: AccountInfo[]; dataCentre?: string };
+    expect(after.dataCentre).toBe('AU');
+    expect(after.accounts).toEqual(before);
+    const token = await accessTokenOf(second.origin, before[1]!);
+    expect((await books(second.info, 'GET', '/organizations', {}, token)).status).toBe(200);
+    expect((await second.proc.stop('SIGTERM')).code).toBe(0);
+
+    const refused = await runMain(['emulator', 'start', '--port', '0', '--db', db, '--dc', 'EU'], STOP_IF_STARTED);
+    expect(refused.code).toBe(1);
+    expectCleanError(refused);
+    expect(refused.stderr).toContain('stands for data centre AU; start it with --dc AU, or use another --db file.');
+  });
+
+  it('the human banner names each account with its organizations and credentials', async () => {
+    const proc = spawnCli(['emulator', 'start', '--port', '0', '--contacts', '20', '--accounts', '1']);
+    const out = await proc.waitForStdout((s) => s.includes('Ctrl-C'));
+    const origin = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    const accounts = (await admin<{ accounts: AccountInfo[] }>(origin!, 'GET', '/__emulator/accounts')).body.accounts;
+    const other = accounts[1]!;
+    expect(out).toContain(`Account        ${other.account_id}  ${other.name}`);
+    for (const o of other.organizations) expect(out).toContain(`${o.organization_id}  ${o.name} (${o.plan}, ${o.currency_code}, ${o.time_zone}, 10 contacts)`);
+    for (const secret of [other.clientId, other.clientSecret, other.refreshToken]) expect(out).toContain(secret);
+    expect((await proc.stop('SIGINT')).code).toBe(0);
   });
 });

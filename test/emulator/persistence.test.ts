@@ -178,3 +178,106 @@ describe('a --db file', () => {
     }
   });
 });
+
+interface AccountInfo {
+  account_id: string;
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  organizations: Array<{ organization_id: string; name: string }>;
+}
+
+async function accountsOf(t: TestEmulator): Promise<AccountInfo[]> {
+  const res = await t.admin<{ accounts: AccountInfo[] }>('GET', '/__emulator/accounts');
+  expect(res.status).toBe(200);
+  return res.body.accounts;
+}
+
+describe('accounts in a --db file', () => {
+  it('survive a restart, made by option or by the admin API, with their credentials, data and isolation', async () => {
+    let t = await open({ accounts: [{ name: 'Option Account' }] });
+    const made = await t.admin<AccountInfo>('POST', '/__emulator/accounts', { name: 'Admin Account', organizations: [{ name: 'Admin Org', contacts: 15 }] });
+    expect(made.status).toBe(200);
+    const accounts = await accountsOf(t);
+    expect(accounts.map((a) => a.name)).toEqual(['Sunset Emulator', 'Option Account', 'Admin Account']);
+    const adminOrganization = made.body.organizations[0]!.organization_id;
+    const token = await t.accessTokenFor(made.body);
+    const target = (await allContacts(t, adminOrganization, token)).find((c) => c.status === 'active') as Contact;
+    expect((await t.call('POST', `/contacts/${target.contact_id}/inactive`, { organization: adminOrganization, token })).status).toBe(200);
+    await shut();
+
+    // Started again without the option: the file's accounts, as they were.
+    t = await open();
+    expect(await accountsOf(t)).toEqual(accounts);
+    expect(t.info.accounts).toEqual(accounts);
+    const contacts = await allContacts(t, adminOrganization, token);
+    expect(contacts).toHaveLength(15);
+    expect(contacts.find((c) => c.contact_id === target.contact_id)?.status).toBe('inactive');
+    // Each account's refresh token still works, for its own organizations only.
+    for (const account of accounts) {
+      const fresh = await t.accessTokenFor(account);
+      const listed = await t.call<{ organizations: Array<{ organization_id: string }> }>('GET', '/organizations', { organization: null, token: fresh });
+      expect(listed.body.organizations.map((o) => o.organization_id)).toEqual(account.organizations.map((o) => o.organization_id));
+    }
+    expect((await t.call('GET', '/contacts', { organization: adminOrganization })).body).toEqual({ code: 6041, message: 'This user is not associated with the organization_id' });
+    expect((await t.call('GET', '/contacts', { organization: t.organization, token })).body).toMatchObject({ code: 6041 });
+
+    // A reset goes back to the start-up seed the file recorded: the option's account, not the admin one.
+    const reset = await t.admin<{ accounts: AccountInfo[] }>('POST', '/__emulator/reset');
+    expect(reset.body.accounts.map((a) => a.name)).toEqual(['Sunset Emulator', 'Option Account']);
+    expect(reset.body.accounts).toEqual(accounts.slice(0, 2));
+  });
+
+  it('keep the data centre the file was made for; another one is refused with a clear error', async () => {
+    const eu = createEmulator({ db: dbPath, dataCentre: 'EU', contacts: 10 });
+    const info = eu.info('http://x');
+    eu.close();
+    expect(info.dataCentre).toBe('EU');
+    expect(() => createEmulator({ db: dbPath, dataCentre: 'US' })).toThrow(
+      `The emulator database ${dbPath} stands for data centre EU; start it with --dc EU, or use another --db file.`,
+    );
+    for (const options of [{}, { dataCentre: 'EU' as const }]) {
+      const again = createEmulator({ db: dbPath, ...options });
+      try {
+        const { accessToken: _, ...rest } = again.info('http://x');
+        const { accessToken: __, ...before } = info;
+        expect(rest).toEqual(before);
+      } finally {
+        again.close();
+      }
+    }
+    const other = join(dir.path, 'none.db');
+    createEmulator({ db: other, contacts: 10 }).close();
+    expect(() => createEmulator({ db: other, dataCentre: 'IN' })).toThrow(
+      `The emulator database ${other} stands for no data centre; start it without --dc, or use another --db file.`,
+    );
+  });
+
+  it('a file written before accounts existed is the default account\'s, with its tokens and data', async () => {
+    let t = await open();
+    const before = t.info;
+    const grantToken = await t.tokenFor(['ZohoBooks.contacts.READ']);
+    const contacts = await allContacts(t, t.organization);
+    await shut();
+    // Take the file back to its shape before accounts: no accounts table, no account columns.
+    const db = new Database(dbPath);
+    db.exec('DROP TABLE accounts; ALTER TABLE organizations DROP COLUMN account_id; ALTER TABLE oauth_clients DROP COLUMN account_id;');
+    db.close();
+
+    t = await open();
+    expect(t.info.clientId).toBe(before.clientId);
+    expect(t.info.refreshToken).toBe(before.refreshToken);
+    expect(t.info.organizations).toEqual(before.organizations);
+    expect(t.info.accounts).toBeUndefined();
+    const accounts = await accountsOf(t);
+    expect(accounts).toHaveLength(1);
+    expect(accounts[0]!.organizations.map((o) => o.organization_id)).toEqual(before.organizations.map((o) => o.organization_id));
+    expect(await allContacts(t, t.organization, grantToken)).toEqual(contacts);
+    expect((await refreshWith(t)).status).toBe(200);
+    // New accounts come after it and are kept apart from it.
+    const added = await t.admin<AccountInfo>('POST', '/__emulator/accounts', {});
+    expect(added.status).toBe(200);
+    expect((await t.call('GET', '/contacts', { organization: added.body.organizations[0]!.organization_id })).body).toMatchObject({ code: 6041 });
+  });
+});

@@ -43,6 +43,8 @@ export interface TestEmulator {
   admin<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<CallResult<T>>;
   /** A fresh access token for a grant with these scopes (and organizations). */
   tokenFor(scopes: string[], organizationIds?: string[]): Promise<string>;
+  /** An access token for an account: its refresh token exchanged with its client at /oauth/v2/token. */
+  accessTokenFor(account: { clientId: string; clientSecret: string; refreshToken: string }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,15 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
         body: new URLSearchParams({ grant_type: 'authorization_code', client_id: info.clientId, client_secret: info.clientSecret, code: grant.body.code }),
       });
       const tokens = (await response.json()) as { access_token: string };
+      return tokens.access_token;
+    },
+    async accessTokenFor(account) {
+      const response = await fetch(`${server.origin}/oauth/v2/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: account.clientId, client_secret: account.clientSecret, refresh_token: account.refreshToken }),
+      });
+      const tokens = (await response.json()) as { access_token?: string; error?: string };
+      if (!tokens.access_token) throw new Error(`the refresh was refused: ${tokens.error ?? response.status}`);
       return tokens.access_token;
     },
     async close() {

@@ -1,6 +1,6 @@
 /** `sunset emulator start`: run the Zoho Books emulator until Ctrl-C. */
 import { createEmulator, listen, parseFaultSpec, FaultSpecError, type FaultRuleInput } from '../../emulator/index.js';
-import { parseZohoTime } from '../../zoho/index.js';
+import { DATA_CENTRES, isDataCentre, parseZohoTime, type DataCentre } from '../../zoho/index.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,15 @@ Options:
   --seed demo|empty     Demo data (default) or organizations with no contacts
   --random-seed N       Seed for the demo data and the ready-made credentials (default 42)
   --contacts N          Contacts in the first demo organization (default 1000)
+  --accounts N          Also make N more accounts (default 0, at most 100), each with two
+                        organizations of its own (plans, currencies and time zones vary), a fifth
+                        of --contacts each, and its own self-client and refresh token; --json
+                        lists every account under "accounts". A token reaches only its own
+                        account's organizations. More with POST /__emulator/accounts. An
+                        existing --db file keeps the accounts it has.
+  --dc DC               The data centre this emulator stands for: US, EU, IN, AU, JP, CA, SA or CN
+                        (default none). Ids and credentials then differ per data centre, so two
+                        emulators on two ports are two data centres that share nothing.
   --token-ttl SECONDS   Access-token lifetime (default 3600)
   --no-limits           Never answer 44/45/1070 (the X-Rate-Limit-* headers show the whole quota left)
   --per-minute N        Requests per minute per organization (default 100)
@@ -42,8 +51,8 @@ Options:
                         on stderr
   --help                Show this help
 
-The admin API (GET /__emulator/info, POST /__emulator/clock, /faults, /grants, /seed, /reset, GET
-/__emulator/requests) is described in docs/emulator.md.
+The admin API (GET /__emulator/info, GET and POST /__emulator/accounts, POST /__emulator/clock,
+/faults, /grants, /seed, /reset, GET /__emulator/requests) is described in docs/emulator.md.
 `;
 
 /** Refuses a --db path that cannot be a database file, before anything is created. */
@@ -66,6 +75,8 @@ export const OPTIONS = {
   seed: { type: 'string' },
   'random-seed': { type: 'string' },
   contacts: { type: 'string' },
+  accounts: { type: 'string' },
+  dc: { type: 'string' },
   'token-ttl': { type: 'string' },
   limits: { type: 'boolean' },
   'per-minute': { type: 'string' },
@@ -110,6 +121,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const seed = choiceFlag(values.seed, 'seed', ['demo', 'empty'] as const);
   const randomSeed = intFlag(values['random-seed'], 'random-seed', 0, 2 ** 31 - 1);
   const contacts = intFlag(values.contacts, 'contacts', 1, 1_000_000);
+  const extraAccounts = intFlag(values.accounts, 'accounts', 0, 100) ?? 0;
+  let dataCentre: DataCentre | undefined;
+  if (values.dc !== undefined) {
+    const dc = values.dc.toUpperCase();
+    if (!isDataCentre(dc)) throw new ExitError(`--dc must be one of ${Object.keys(DATA_CENTRES).join(', ')} (got "${values.dc}").`, EXIT.usage);
+    dataCentre = dc;
+  }
   const tokenTtlSeconds = intFlag(values['token-ttl'], 'token-ttl', 1, 86_400 * 365);
   const baseLatencyMs = intFlag(values.latency, 'latency', 0, 600_000);
   if (values.db !== undefined) checkDbPath(values.db);
@@ -126,6 +144,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       faults,
       startAt,
       baseLatencyMs,
+      accounts: Array.from({ length: extraAccounts }, () => ({})),
+      dataCentre,
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -150,8 +170,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const counts = emulator.store.db.prepare('SELECT organization_id, COUNT(*) AS n FROM contacts GROUP BY organization_id').all() as Array<{ organization_id: string; n: number }>;
     const count = (id: string): number => counts.find((c) => c.organization_id === id)?.n ?? 0;
     const organization = info.organizations[0];
+    const others = (info.accounts ?? []).slice(1);
     io.stdout.write(
       `Zoho Books emulator listening on ${server.origin}${values.db ? ` (state in ${values.db})` : ' (in memory)'}\n` +
+        (info.dataCentre ? `  Data centre    ${info.dataCentre}\n` : '') +
         `  Books API      ${info.baseUrl}\n` +
         `  Accounts       ${info.accountsUrl}/oauth/v2/token\n` +
         `  Admin API      ${server.origin}/__emulator/info\n` +
@@ -160,6 +182,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         `  Client secret  ${info.clientSecret}\n` +
         `  Refresh token  ${info.refreshToken}\n` +
         `  Access token   ${info.accessToken}  (every scope, ${emulator.options.tokenTtlSeconds} s)\n` +
+        others.map((a) =>
+          `\n  Account        ${a.account_id}  ${a.name}\n` +
+            a.organizations.map((o) => `  Organization   ${o.organization_id}  ${o.name} (${o.plan}, ${o.currency_code}, ${o.time_zone}, ${count(o.organization_id)} contacts)\n`).join('') +
+            `  Client id      ${a.clientId}\n` +
+            `  Client secret  ${a.clientSecret}\n` +
+            `  Refresh token  ${a.refreshToken}\n`,
+        ).join('') +
         (faults.length > 0 ? `  Faults         ${(values.fault ?? []).join('  ')}\n` : '') +
         `\nTry:\n  curl -H "Authorization: Zoho-oauthtoken ${info.accessToken}" \\\n    "${info.baseUrl}/contacts?organization_id=${organization?.organization_id ?? ''}&per_page=5"\n` +
         `\nPress Ctrl-C to stop.\n`,

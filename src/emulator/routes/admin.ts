@@ -2,7 +2,9 @@
  * The admin API under `/__emulator/` (JSON in and out). Other people's test suites script against
  * these names, so they are stable:
  *   GET  /__emulator/info       the ready-made credentials and addresses
- *   POST /__emulator/grants     {"scopes": [...], "organization_ids": [...]} → {"code": "..."}
+ *   POST /__emulator/grants     {"scopes": [...], "organization_ids": [...], "client_id"?} → {"code": "..."}
+ *   GET  /__emulator/accounts   every account with its credentials and organizations; POST creates one
+ *                               {"name"?, "organizations"?: [{"name", "plan", "currency", "timeZone", "contacts"}]}
  *   GET  /__emulator/requests   the request log (?since=SEQ&limit=N&method=M&path_prefix=P); DELETE clears it
  *   GET  /__emulator/faults     the fault rules; POST adds {"faults": [rule | "spec", ...]}; DELETE clears
  *   GET  /__emulator/clock      the emulated time; POST {"advanceSeconds": N} | {"set": "<ISO>"} | {"freeze": bool}
@@ -17,6 +19,7 @@ import { parseZohoTime } from '../../zoho/index.js';
 import type { ApiDefinition } from '../api.js';
 import { decodeUtf8 } from '../body.js';
 import type { AdminRoute, EmulatorServices, HandlerResult } from '../context.js';
+import { AccountSpecError, type AccountSpec } from '../accounts.js';
 import { FaultSpecError, validateFaultRule } from '../faults.js';
 import { HttpError, ZohoHttpError } from '../http-error.js';
 import type { EmulatorRequest } from '../types.js';
@@ -76,13 +79,27 @@ const routes: ReadonlyArray<[string, string, AdminRoute]> = [
       const scopes = stringArray(body.scopes, 'scopes');
       if (scopes.length === 0) throw new AdminError('scopes must name at least one scope, e.g. ["ZohoBooks.contacts.ALL"]');
       const organizationIds = stringArray(body.organization_ids, 'organization_ids');
-      const known = new Set(emulator.store.organizations.list().map((o) => o.organization_id));
-      const unknown = organizationIds.filter((id) => !known.has(id));
+      const unknown = organizationIds.filter((id) => !emulator.store.organizations.get(id));
       if (unknown.length > 0) throw new AdminError(`unknown organization_ids: ${unknown.join(', ')}`);
       const clientId = body.client_id === undefined ? emulator.info('').clientId : body.client_id;
-      if (typeof clientId !== 'string' || !emulator.store.oauth.getClient(clientId)) throw new AdminError('unknown client_id');
+      const client = typeof clientId === 'string' ? emulator.store.oauth.getClient(clientId) : undefined;
+      if (typeof clientId !== 'string' || !client) throw new AdminError('unknown client_id');
+      // A grant reaches only its client's account.
+      const foreign = organizationIds.filter((id) => emulator.store.organizations.get(id)?.account_id !== client.account_id);
+      if (foreign.length > 0) {
+        throw new AdminError(`organization_ids ${foreign.join(', ')} belong to another account than client_id ${clientId}; a grant reaches only its client's account`);
+      }
       const code = emulator.authority.createGrant({ clientId, scopes, organizationIds }, emulator.clock.now());
       return ok({ code, client_id: clientId, expires_in: 600 });
+    },
+  }],
+  ['GET', '/accounts', {
+    handler: ({ emulator }) => ok({ dataCentre: emulator.dataCentre ?? null, accounts: emulator.accounts() }),
+  }],
+  ['POST', '/accounts', {
+    handler({ emulator, req }) {
+      // Checked whole before anything is created (AccountSpecError: 400); created in one transaction.
+      return ok(emulator.createAccount(readBody(req) as AccountSpec));
     },
   }],
   ['GET', '/requests', {
@@ -228,6 +245,7 @@ export const adminApi: ApiDefinition<AdminRoute> = {
   routes,
   notFound: (path) => new AdminError(`no admin endpoint ${path}; see GET /__emulator/info`, 404),
   methodNotAllowed: (method, path, allowed) => new AdminError(`${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, 405),
-  // A bad fault spec, or a body the shared decoder refuses, is the caller's mistake: 400 with its message.
-  translate: (error) => (error instanceof FaultSpecError || error instanceof ZohoHttpError ? new AdminError(error.message, 400) : error),
+  // A bad fault or account spec, or a body the shared decoder refuses, is the caller's mistake: 400 with its message.
+  translate: (error) =>
+    error instanceof FaultSpecError || error instanceof AccountSpecError || error instanceof ZohoHttpError ? new AdminError(error.message, 400) : error,
 };

@@ -25,6 +25,8 @@ export interface SeedOrganization {
   utc_offset_minutes: number;
   /** Share of the demo contacts this organization gets, relative to the first. */
   share: number;
+  /** Exactly this many contacts instead of a share (the organizations of other accounts). */
+  contacts?: number;
 }
 
 export const DEMO_ORGANIZATIONS: readonly SeedOrganization[] = [
@@ -58,6 +60,14 @@ function pickProfile(random: Random): Profile {
 
 export interface DemoSeedOptions {
   randomSeed: number;
+  /** The account the organizations belong to. */
+  accountId: string;
+  /** Their ids; derived from the random seed when absent (the default account's). */
+  organizationIds?: readonly string[];
+  /** `position` of the first organization (organizations are listed in position order). */
+  firstPosition?: number;
+  /** False: one plain transaction instead of a bulk load that rebuilds the indexes (for a few rows into a big database). */
+  bulk?: boolean;
   /** Contacts in the first organization; the others get their share of it. */
   contacts: number;
   now: number;
@@ -131,24 +141,27 @@ function slug(text: string): string {
 export function seedDemo(store: Store, options: DemoSeedOptions): SeedSummary {
   const random = createRandom(options.randomSeed);
   const organizationSpecs = options.organizations ?? DEMO_ORGANIZATIONS;
-  const ids = organizationIds(options.randomSeed, organizationSpecs.length);
+  const ids = options.organizationIds ?? organizationIds(options.randomSeed, organizationSpecs.length);
+  const firstPosition = options.firstPosition ?? 0;
   const summary: SeedSummary = { organizations: [] };
-  store.bulkLoad(() => {
+  const load = (fn: () => void): void => (options.bulk === false ? store.tx(fn) : store.bulkLoad(fn));
+  load(() => {
     const gen = new Generator(store, random, store.ids.reserve(0));
     organizationSpecs.forEach((spec, position) => {
       const organization: OrganizationRow = {
         organization_id: ids[position] as string,
+        account_id: options.accountId,
         name: spec.name,
         plan: spec.plan,
         currency_code: spec.currency_code,
         time_zone: spec.time_zone,
         utc_offset_minutes: spec.utc_offset_minutes,
         is_default: position === 0 ? 1 : 0,
-        position,
+        position: firstPosition + position,
         created_ms: options.now - 8 * 365 * DAY,
       };
       store.organizations.insert(organization);
-      const count = options.withContacts === false ? 0 : Math.max(position === 0 ? 1 : 10, Math.round(options.contacts * spec.share));
+      const count = spec.contacts ?? (options.withContacts === false ? 0 : Math.max(position === 0 ? 1 : 10, Math.round(options.contacts * spec.share)));
       gen.resetNames();
       let transactions = 0;
       for (let i = 0; i < count; i++) transactions += seedContact(store, gen, random, organization, options.now);

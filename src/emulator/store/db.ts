@@ -1,6 +1,6 @@
 import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { SCHEMA_SQL, SCHEMA_VERSION, DATA_TABLES, INDEX_SQL } from './schema.js';
+import { COLUMN_ADDITIONS, SCHEMA_SQL, SCHEMA_VERSION, DATA_TABLES, INDEX_SQL } from './schema.js';
 
 export type Db = Database.Database;
 
@@ -16,7 +16,6 @@ export function openDb(path: string | undefined): Db {
   }
   db.pragma('foreign_keys = OFF');
   db.exec(SCHEMA_SQL);
-  createIndexes(db);
   const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
   if (!version) {
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
@@ -24,7 +23,19 @@ export function openDb(path: string | undefined): Db {
     db.close();
     throw new Error(`The emulator database ${path} has schema version ${version.value}; this emulator needs ${SCHEMA_VERSION}. Use a new --db file.`);
   }
+  addMissingColumns(db);
+  createIndexes(db);
   return db;
+}
+
+/** Adds the columns an older file of this schema version lacks (COLUMN_ADDITIONS). */
+function addMissingColumns(db: Db): void {
+  db.transaction(() => {
+    for (const { table, column, sql } of COLUMN_ADDITIONS) {
+      const columns = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+      if (!columns.some((c) => c.name === column)) db.exec(sql);
+    }
+  })();
 }
 
 /** Removes every row of every table (the schema stays). */

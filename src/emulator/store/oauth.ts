@@ -4,6 +4,8 @@ export interface ClientRow {
   client_id: string;
   client_secret: string;
   name: string;
+  /** The account the client belongs to: its grants and refresh tokens reach only that account. */
+  account_id: string;
 }
 
 export interface GrantRow {
@@ -41,6 +43,8 @@ export interface AccessToken {
   token: string;
   refreshToken: string;
   clientId: string;
+  /** The account of the token's client: the token reaches only that account's organizations. */
+  accountId: string;
   scopes: string[];
   /** Empty: every organization of the account. */
   organizationIds: string[];
@@ -52,8 +56,11 @@ export interface OAuthStore {
   insertClient(row: ClientRow): void;
   getClient(clientId: string): ClientRow | undefined;
   insertGrant(row: GrantRow): void;
-  /** Marks the grant used and returns it, or undefined if unknown, used or expired. */
-  consumeGrant(code: string, nowMs: number): GrantRow | undefined;
+  /**
+   * Marks the grant used and returns it, or undefined if unknown, used, expired or made for
+   * another client (which leaves it unused: a wrong client cannot burn another's code).
+   */
+  consumeGrant(code: string, clientId: string, nowMs: number): GrantRow | undefined;
   insertRefreshToken(row: RefreshTokenRow): void;
   getRefreshToken(token: string): RefreshTokenRow | undefined;
   insertAccessToken(row: AccessTokenRow): void;
@@ -68,11 +75,12 @@ export interface OAuthStore {
   forget(): void;
 }
 
-function toAccessToken(row: AccessTokenRow): AccessToken {
+function toAccessToken(row: AccessTokenRow, accountId: string): AccessToken {
   return {
     token: row.token,
     refreshToken: row.refresh_token,
     clientId: row.client_id,
+    accountId,
     scopes: JSON.parse(row.scopes) as string[],
     organizationIds: JSON.parse(row.organization_ids) as string[],
     expiresMs: row.expires_ms,
@@ -81,7 +89,8 @@ function toAccessToken(row: AccessTokenRow): AccessToken {
 }
 
 export function createOAuthStore(db: Db): OAuthStore {
-  const insertClientStmt = db.prepare('INSERT OR REPLACE INTO oauth_clients (client_id, client_secret, name) VALUES (@client_id, @client_secret, @name)');
+  const insertClientStmt = db.prepare(`INSERT OR REPLACE INTO oauth_clients (client_id, client_secret, name, account_id)
+    VALUES (@client_id, @client_secret, @name, @account_id)`);
   const getClientStmt = db.prepare('SELECT * FROM oauth_clients WHERE client_id = ?');
   const insertGrantStmt = db.prepare(`INSERT INTO oauth_grants (code, client_id, scopes, organization_ids, expires_ms, used)
     VALUES (@code, @client_id, @scopes, @organization_ids, @expires_ms, @used)`);
@@ -99,14 +108,29 @@ export function createOAuthStore(db: Db): OAuthStore {
   const revokeAccessByRefreshStmt = db.prepare('UPDATE oauth_access_tokens SET revoked = 1 WHERE refresh_token = ?');
   const revokeAccessStmt = db.prepare('UPDATE oauth_access_tokens SET revoked = 1 WHERE token = ?');
   const cache = new Map<string, AccessToken>();
+  // Clients are few and read on every token load; filled on read only, so a rolled-back insert
+  // never leaves a client here that the database does not have.
+  const clients = new Map<string, ClientRow>();
+  const getClient = (id: string): ClientRow | undefined => {
+    let found = clients.get(id);
+    if (!found) {
+      found = getClientStmt.get(id) as ClientRow | undefined;
+      if (found) clients.set(id, found);
+    }
+    return found;
+  };
+  const load = (row: AccessTokenRow): AccessToken => toAccessToken(row, getClient(row.client_id)?.account_id ?? '');
 
   return {
-    insertClient: (row) => void insertClientStmt.run(row),
-    getClient: (id) => getClientStmt.get(id) as ClientRow | undefined,
+    insertClient(row) {
+      insertClientStmt.run(row);
+      clients.delete(row.client_id);
+    },
+    getClient,
     insertGrant: (row) => void insertGrantStmt.run(row),
-    consumeGrant(code, nowMs) {
+    consumeGrant(code, clientId, nowMs) {
       const row = getGrantStmt.get(code) as GrantRow | undefined;
-      if (!row || row.used === 1 || row.expires_ms <= nowMs) return undefined;
+      if (!row || row.used === 1 || row.expires_ms <= nowMs || row.client_id !== clientId) return undefined;
       useGrantStmt.run(code);
       return row;
     },
@@ -114,14 +138,14 @@ export function createOAuthStore(db: Db): OAuthStore {
     getRefreshToken: (token) => getRefreshStmt.get(token) as RefreshTokenRow | undefined,
     insertAccessToken(row) {
       insertAccessStmt.run(row);
-      cache.set(row.token, toAccessToken(row));
+      cache.set(row.token, load(row));
     },
     getAccessToken(token) {
       let found = cache.get(token);
       if (!found) {
         const row = getAccessStmt.get(token) as AccessTokenRow | undefined;
         if (!row) return undefined;
-        found = toAccessToken(row);
+        found = load(row);
         cache.set(token, found);
       }
       return found;
@@ -149,6 +173,9 @@ export function createOAuthStore(db: Db): OAuthStore {
       if (cached) cached.revoked = true;
       return access;
     },
-    forget: () => cache.clear(),
+    forget() {
+      cache.clear();
+      clients.clear();
+    },
   };
 }

@@ -5,14 +5,16 @@ export interface OrganizationStore {
   insert(row: OrganizationRow): void;
   get(organizationId: string): OrganizationRow | undefined;
   list(): OrganizationRow[];
+  /** One account's organizations, in order. */
+  forAccount(accountId: string): OrganizationRow[];
   /** Forgets cached rows (after the tables were wiped). */
   invalidate(): void;
 }
 
 export function createOrganizationStore(db: Db): OrganizationStore {
-  const insertStmt = db.prepare(`INSERT INTO organizations (organization_id, name, plan, currency_code, time_zone,
+  const insertStmt = db.prepare(`INSERT INTO organizations (organization_id, account_id, name, plan, currency_code, time_zone,
       utc_offset_minutes, is_default, position, created_ms)
-    VALUES (@organization_id, @name, @plan, @currency_code, @time_zone, @utc_offset_minutes, @is_default, @position, @created_ms)`);
+    VALUES (@organization_id, @account_id, @name, @plan, @currency_code, @time_zone, @utc_offset_minutes, @is_default, @position, @created_ms)`);
   const listStmt = db.prepare('SELECT * FROM organizations ORDER BY position');
   let cache: Map<string, OrganizationRow> | undefined;
   const load = (): Map<string, OrganizationRow> => {
@@ -26,6 +28,7 @@ export function createOrganizationStore(db: Db): OrganizationStore {
     },
     get: (id) => load().get(id),
     list: () => [...load().values()],
+    forAccount: (accountId) => [...load().values()].filter((o) => o.account_id === accountId),
     invalidate() {
       cache = undefined;
     },

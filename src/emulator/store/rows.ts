@@ -1,7 +1,21 @@
 /** Row shapes of the emulator's tables. */
 
+export interface AccountRow {
+  /** A numeric string, like a Zoho user id. */
+  account_id: string;
+  name: string;
+  /** The account's ready-made self-client and refresh token (what info and the admin API show). */
+  client_id: string;
+  refresh_token: string;
+  /** 0 for the default account (the one `/__emulator/info` names at its top level). */
+  position: number;
+  created_ms: number;
+}
+
 export interface OrganizationRow {
   organization_id: string;
+  /** The account the organization belongs to; only that account's tokens reach it. */
+  account_id: string;
   name: string;
   plan: string;
   currency_code: string;

@@ -1,6 +1,7 @@
 /**
- * The emulator's SQLite schema. One database holds every organization of the emulated account,
- * the OAuth state, and a few meta values (id sequence, clock). Money is kept in integer cents.
+ * The emulator's SQLite schema. One database holds every account the emulator stands for (one data
+ * centre's worth), their organizations, the OAuth state, and a few meta values (id sequence,
+ * clock, data centre). Money is kept in integer cents.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -10,8 +11,18 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS accounts (
+  account_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  refresh_token TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS organizations (
   organization_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL DEFAULT '',
   name TEXT NOT NULL,
   plan TEXT NOT NULL,
   currency_code TEXT NOT NULL,
@@ -83,7 +94,8 @@ CREATE TABLE IF NOT EXISTS transactions (
 CREATE TABLE IF NOT EXISTS oauth_clients (
   client_id TEXT PRIMARY KEY,
   client_secret TEXT NOT NULL,
-  name TEXT NOT NULL
+  name TEXT NOT NULL,
+  account_id TEXT NOT NULL DEFAULT ''
 );
 
 CREATE TABLE IF NOT EXISTS oauth_grants (
@@ -115,6 +127,17 @@ CREATE TABLE IF NOT EXISTS oauth_access_tokens (
 );
 `;
 
+/**
+ * Columns added since schema version 1 was first written, added in place to an older file that
+ * lacks them (the schema version stays 1: the additions are backward compatible). Rows from
+ * before accounts existed get `''` and are assigned to the default account when the emulator opens
+ * the file.
+ */
+export const COLUMN_ADDITIONS: ReadonlyArray<{ table: string; column: string; sql: string }> = [
+  { table: 'organizations', column: 'account_id', sql: "ALTER TABLE organizations ADD COLUMN account_id TEXT NOT NULL DEFAULT ''" },
+  { table: 'oauth_clients', column: 'account_id', sql: "ALTER TABLE oauth_clients ADD COLUMN account_id TEXT NOT NULL DEFAULT ''" },
+];
+
 /** Secondary indexes: dropped while bulk seeding and built again after, which is several times faster. */
 export const INDEX_SQL: readonly string[] = [
   `CREATE UNIQUE INDEX IF NOT EXISTS contacts_org_name ON contacts (organization_id, contact_name);`,
@@ -136,6 +159,7 @@ export const DATA_TABLES = [
   'transactions',
   'contacts',
   'organizations',
+  'accounts',
   'oauth_access_tokens',
   'oauth_refresh_tokens',
   'oauth_grants',

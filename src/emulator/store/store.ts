@@ -4,11 +4,13 @@ import { createOrganizationStore, type OrganizationStore } from './organizations
 import { createContactStore, type ContactStore } from './contacts.js';
 import { createTransactionStore, type TransactionStore } from './transactions.js';
 import { createOAuthStore, type OAuthStore } from './oauth.js';
+import { createAccountStore, type AccountStore } from './accounts.js';
 
 /** Every table of the emulator behind one handle. */
 export interface Store {
   readonly db: Db;
   readonly ids: IdSequence;
+  readonly accounts: AccountStore;
   readonly organizations: OrganizationStore;
   readonly contacts: ContactStore;
   readonly transactions: TransactionStore;
@@ -34,6 +36,7 @@ export function createStore(path: string | undefined): Store {
   return {
     db,
     ids: createIdSequence(db),
+    accounts: createAccountStore(db),
     organizations,
     contacts,
     transactions: createTransactionStore(db),
