@@ -9,7 +9,7 @@ import {
 } from '../client/index.js';
 import { createEmulator, createEmulatorFetch, type Emulator } from '../emulator/index.js';
 import {
-  createZohoAdapter, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, isPostgresUrl, SecretError, type BooksPort, type ConnectionInfo,
+  createZohoAdapter, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, isPostgresUrl, SecretError, type BooksPort, type ConnectionInfo, type ConnectionSecrets,
   type ConnectionStore,
 } from '../engine/index.js';
 import { credentialsPath, credentialsTarget, readCredentials, sunsetHome, type StoredCredentials } from './credentials.js';
@@ -250,6 +250,17 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
     );
   }
   return toEmbedded();
+}
+
+/** A client for a connection's account, with a fresh token in memory (for commands that list or test). */
+export function connectionClient(c: ConnectionSecrets): ZohoBooksClient {
+  return createZohoBooksClient({
+    dataCentre: c.baseUrl ? undefined : (c.dataCentre as DataCentre | null) ?? undefined,
+    baseUrl: c.baseUrl ?? undefined,
+    accountsUrl: c.accountsUrl ?? undefined,
+    credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: c.refreshToken },
+    tokenStore: createMemoryTokenStore(),
+  });
 }
 
 /** `--emulator` as given (`127.0.0.1:8742`, `http://localhost:8742/books/v3/`) as an origin URL; `from` names it in the error. */

@@ -127,6 +127,57 @@ describe('sunset connections', () => {
     expect(await storedText(database)).not.toContain(emu.info.refreshToken);
   });
 
+  it('a consultancy\'s accounts: two on one data centre, one on another; each organization is reached through its own connection', async () => {
+    const eu = await h.startEmulator(['--accounts', '1', '--dc', 'EU', '--contacts', '40', '--per-minute', '6000']);
+    const india = await h.startEmulator(['--dc', 'IN', '--contacts', '40', '--per-minute', '6000']);
+    const accounts = (eu.info as unknown as { accounts: Array<{ clientId: string; clientSecret: string; refreshToken: string; organizations: Array<{ organization_id: string }> }> }).accounts;
+    expect(accounts).toHaveLength(2);
+    const globex = accounts[1]!;
+    const dir = h.temp('sunset-connections-agency-');
+    const database = testLocation(join(dir, 'sunset.db'));
+    const run = (args: string[], env: Record<string, string> = {}): Promise<Exit> =>
+      h.run([...args, '--database', database], { cwd: dir, env: { SUNSET_HOME: join(dir, 'home'), ...env }, timeoutMs: 60_000 });
+
+    expect((await run(['connections', 'add', 'acme-eu', '--emulator', eu.origin])).code).toBe(0);
+    const added = await run(['connections', 'add', 'globex-eu', '--emulator', eu.origin, '--client-id', globex.clientId, '--json'], {
+      SUNSET_CLIENT_SECRET: globex.clientSecret, SUNSET_REFRESH_TOKEN: globex.refreshToken,
+    });
+    expect(added.code, show('add globex', added)).toBe(0);
+    expect((JSON.parse(added.stdout) as { organizations: Array<{ organizationId: string }> }).organizations.map((o) => o.organizationId).sort())
+      .toEqual(globex.organizations.map((o) => o.organization_id).sort());
+    expect((await run(['connections', 'add', 'initech-in', '--emulator', india.origin])).code).toBe(0);
+    // A wrong secret for that client: refused by the account, nothing kept.
+    const wrong = await run(['connections', 'add', 'globex-bad', '--emulator', eu.origin, '--client-id', globex.clientId], {
+      SUNSET_CLIENT_SECRET: 'not-the-secret', SUNSET_REFRESH_TOKEN: globex.refreshToken,
+    });
+    expect(wrong.code, show('wrong secret', wrong)).toBe(1);
+    expect(wrong.stderr).toMatch(/did not answer, so nothing was kept/);
+
+    const listed = JSON.parse((await run(['connections', 'list', '--json'])).stdout) as Array<{ name: string; organizations: Array<{ organizationId: string }> }>;
+    expect(listed.map((c) => c.name)).toEqual(['acme-eu', 'globex-eu', 'initech-in']);
+    const reached = listed.flatMap((c) => c.organizations.map((o) => o.organizationId));
+    expect(new Set(reached).size, 'no organization twice').toBe(reached.length);
+
+    // Each organization is scanned through its own account (another account's token would get 6041).
+    for (const organization of [eu.organization, globex.organizations[0]!.organization_id, india.organization]) {
+      writeFileSync(join(dir, 'policy.yaml'), `organization_id: "${organization}"\ninactivity: 24 months\n`);
+      const scanned = await run(['scan', '--policy', 'policy.yaml', '--org', organization, '--quiet', '--json']);
+      expect(scanned.code, show(`scan ${organization}`, scanned)).toBe(0);
+    }
+    const none = await run(['scan', '--policy', 'policy.yaml', '--org', '999000111', '--quiet']);
+    expect(none.code, show('an organization no connection reaches', none)).toBe(3);
+    expect(none.stderr).toMatch(/No connection reaches organization 999000111/);
+    const unnamed = await run(['scan', '--policy', 'policy.yaml']);
+    expect(unnamed.code, show('scan without --org', unnamed)).toBe(2);
+    expect(unnamed.stderr).toMatch(/There are 3 connections \(acme-eu, globex-eu, initech-in\): name the organization with --org/);
+    // sunset orgs lists each connection's organizations, as each account answers.
+    const orgs = await run(['orgs', '--json']);
+    expect(orgs.code, show('orgs', orgs)).toBe(0);
+    const byConnection = JSON.parse(orgs.stdout) as Array<{ connection: string; organizations: Array<{ organizationId: string }> }>;
+    expect(byConnection.map((c) => [c.connection, c.organizations.length])).toEqual([['acme-eu', 2], ['globex-eu', 2], ['initech-in', 2]]);
+    expect(byConnection[1]!.organizations.map((o) => o.organizationId).sort()).toEqual(globex.organizations.map((o) => o.organization_id).sort());
+  });
+
   it('refuses bad names and misplaced options with usage errors, changing nothing', async () => {
     const dir = h.temp('sunset-connections-bad-');
     const database = testLocation(join(dir, 'sunset.db'));

@@ -5,7 +5,8 @@
  * a hidden prompt, never from flags.
  */
 import { parseArgs } from 'node:util';
-import { createMemoryTokenStore, createZohoBooksClient, exchangeCode, ZohoError, type ZohoBooksClient } from '../../client/index.js';
+import { exchangeCode, ZohoError, type ZohoBooksClient } from '../../client/index.js';
+import { connectionClient } from '../connection.js';
 import {
   ConnectionError, createConnectionStore, databaseLabel, emulatorTarget, SecretError, zohoTarget, type ConnectionSecrets, type ConnectionStore,
 } from '../../engine/index.js';
@@ -73,17 +74,6 @@ async function ask(io: CliIO, question: string): Promise<string> {
 
 function mask(value: string): string {
   return value.length <= 10 ? '***' : `${value.slice(0, 9)}…${value.slice(-4)}`;
-}
-
-/** A client for a connection's account (a fresh token each time: commands here are rare). */
-function clientFor(c: { dataCentre?: string | null; baseUrl?: string | null; accountsUrl?: string | null; clientId: string; clientSecret: string; refreshToken: string }): ZohoBooksClient {
-  return createZohoBooksClient({
-    dataCentre: c.baseUrl ? undefined : (c.dataCentre as DataCentre | undefined) ?? undefined,
-    baseUrl: c.baseUrl ?? undefined,
-    accountsUrl: c.accountsUrl ?? undefined,
-    credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: c.refreshToken },
-    tokenStore: createMemoryTokenStore(),
-  });
 }
 
 async function organizationsOf(client: ZohoBooksClient): Promise<Array<{ organizationId: string; name: string; timeZone: string }>> {
@@ -180,7 +170,7 @@ async function test(io: CliIO, store: ConnectionStore, name: string, json: boole
   if (!c) throw new ExitError(`There is no connection ${name}. \`sunset connections list\` lists them.`, EXIT.notFound);
   let organizations;
   try {
-    organizations = await organizationsOf(clientFor(c));
+    organizations = await organizationsOf(connectionClient(c));
   } catch (error) {
     const message = error instanceof ZohoError ? error.message : String(error);
     await store.recordTest(name, Date.now(), message);
@@ -222,7 +212,7 @@ async function add(io: CliIO, store: ConnectionStore, name: string, values: { dc
   }
   let organizations;
   try {
-    organizations = await organizationsOf(clientFor(spec));
+    organizations = await organizationsOf(connectionClient({ ...spec, name, scopes: [], createdAt: 0, createdBy: '', testedAt: null, testError: null, organizations: [] }));
   } catch (error) {
     throw new ExitError(`The account did not answer, so nothing was kept: ${error instanceof ZohoError ? error.message : String(error)}`);
   }
