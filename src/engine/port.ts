@@ -51,8 +51,11 @@ export interface BooksPort {
   /** Transactions of one type page by page, dated on or after `dateStart` and/or modified since. */
   listTransactions(type: TransactionType, options: { dateStart?: string; modifiedSince?: number; contactId?: string; signal?: AbortSignal }): AsyncIterable<PortTransaction[]>;
   getContact(contactId: string, signal?: AbortSignal): Promise<PortContact | undefined>;
-  /** The contacts linked to a Zoho CRM account or contact (the zcrm_* filters of GET /contacts). */
-  findByCrm(ids: { zcrmAccountId?: string; zcrmContactId?: string }, signal?: AbortSignal): Promise<PortContact[]>;
+  /**
+   * The contacts linked to a Zoho CRM account or contact (the zcrm_* filters of GET /contacts), or
+   * with an e-mail address (its `email` filter): every status, every page.
+   */
+  findContacts(by: { zcrmAccountId?: string; zcrmContactId?: string; email?: string }, signal?: AbortSignal): Promise<PortContact[]>;
   /** `changed`, or `unchanged` when the contact already was in that state. */
   setStatus(contactId: string, status: 'active' | 'inactive', signal?: AbortSignal): Promise<'changed' | 'unchanged'>;
   /** Calls made through this port so far. */

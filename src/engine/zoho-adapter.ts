@@ -97,9 +97,9 @@ export function createZohoAdapter(client: ZohoBooksClient, organizationId: strin
         throw error;
       }
     },
-    async findByCrm(ids) {
+    async findContacts(by) {
       const found: PortContact[] = [];
-      const pages = books.contacts.list({ filterBy: 'Status.All', zcrmAccountId: ids.zcrmAccountId, zcrmContactId: ids.zcrmContactId }).pages();
+      const pages = books.contacts.list({ filterBy: 'Status.All', zcrmAccountId: by.zcrmAccountId, zcrmContactId: by.zcrmContactId, email: by.email }).pages();
       for (;;) {
         const next = await quotaGuard(() => pages.next());
         if (next.done) return found;

@@ -127,6 +127,14 @@ export const SERVICE_COMPONENT: Component = {
         'ALTER TABLE webhook_events ADD COLUMN lease_until BIGINT',
       ],
     },
+    {
+      version: 5,
+      name: 'signals from other platforms: an event names its source and may name a contact by e-mail',
+      up: [
+        "ALTER TABLE webhook_events ADD COLUMN source TEXT NOT NULL DEFAULT 'crm'",
+        'ALTER TABLE webhook_events ADD COLUMN contact_email TEXT',
+      ],
+    },
   ],
 };
 
@@ -165,6 +173,10 @@ export interface WebhookEvent {
   crmAccountId: string | null;
   crmContactId: string | null;
   booksContactId: string | null;
+  /** The contact's e-mail address, when a signal names the contact by it. */
+  email: string | null;
+  /** Where it came from: `crm` (the CRM hook), or the source a signal names (`signal`, `shopify`, ...). */
+  source: string;
   status: string;
   action: 'activate' | 'deactivate' | null;
   state: WebhookState;
@@ -190,6 +202,8 @@ function toEvent(r: Record<string, unknown>): WebhookEvent {
     crmAccountId: (r.crm_account_id as string | null) ?? null,
     crmContactId: (r.crm_contact_id as string | null) ?? null,
     booksContactId: (r.books_contact_id as string | null) ?? null,
+    email: (r.contact_email as string | null) ?? null,
+    source: String(r.source ?? 'crm'),
     status: String(r.status_value),
     action: (r.action as WebhookEvent['action']) ?? null,
     state: String(r.state) as WebhookState,
@@ -341,10 +355,10 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
       return grouped(async (tx) => {
         const insertEvent = (): Promise<number> => tx.run(
           `INSERT INTO webhook_events (event_id, organization_id, dedupe_key, subject, received_at, crm_account_id, crm_contact_id, books_contact_id, status_value,
-             action, state, run_id, attempts, next_attempt_at, last_error, payload)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
+             action, state, run_id, attempts, next_attempt_at, last_error, payload, source, contact_email)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
           [e.eventId, e.organizationId, e.dedupeKey, e.subject, e.receivedAt, e.crmAccountId, e.crmContactId, e.booksContactId, e.status, e.action, e.state,
-            e.nextAttemptAt, e.lastError, e.payload],
+            e.nextAttemptAt, e.lastError, e.payload, e.source, e.email],
         );
         const earlier = async (sql: string, params: string[]): Promise<{ event: WebhookEvent; duplicate: boolean }> => {
           const row = await tx.get<Record<string, unknown>>(sql, params);

@@ -65,13 +65,22 @@ interface ParsedPayload {
   books?: string;
   account?: string;
   contact?: string;
+  /** A signal's contact by e-mail (lower-cased). */
+  email?: string;
+  /** A signal's sender, for the audit trail. */
+  source?: string;
   status: string;
   eventId?: string;
   eventTime?: string;
 }
 
-/** Reads the fields Sunset needs from a JSON object or a form, case-insensitively. */
-export function parsePayload(body: Buffer, contentType: string): ParsedPayload | { error: string } {
+const EMAIL = /^[^\s@"<>(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+/**
+ * Reads the fields Sunset needs from a JSON object or a form, case-insensitively. A signal
+ * (`options.signal`) may also name its contact by `email` and itself by `source`.
+ */
+export function parsePayload(body: Buffer, contentType: string, options: { signal?: boolean } = {}): ParsedPayload | { error: string } {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(body);
@@ -103,8 +112,14 @@ export function parsePayload(body: Buffer, contentType: string): ParsedPayload |
   if (!status) return { error: `no status field (one of ${STATUS_KEYS.join(', ')})` };
   if (status.length > 200) return { error: 'the status is longer than 200 characters' };
   const out: ParsedPayload = { status, books: pick(ID_KEYS.books), account: pick(ID_KEYS.account), contact: pick(ID_KEYS.contact), eventId: pick(EVENT_ID_KEYS), eventTime: pick(TIME_KEYS) };
-  if (!out.books && !out.account && !out.contact) {
-    return { error: `no contact named: give books_contact_id, crm_account_id or crm_contact_id` };
+  if (options.signal) {
+    out.email = pick(['email'])?.toLowerCase();
+    out.source = pick(['source']);
+    if (out.email !== undefined && (out.email.length > 254 || !EMAIL.test(out.email))) return { error: 'email is not an e-mail address' };
+    if (out.source !== undefined && !/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,59}$/.test(out.source)) return { error: 'source is a name of up to 60 letters, digits, spaces, . _ or -' };
+  }
+  if (!out.books && !out.account && !out.contact && !out.email) {
+    return { error: `no contact named: give books_contact_id, crm_account_id or crm_contact_id${options.signal ? ', or email' : ''}` };
   }
   for (const [name, value] of [['books_contact_id', out.books], ['crm_account_id', out.account], ['crm_contact_id', out.contact]] as const) {
     if (value !== undefined && !/^[0-9]{6,19}$/.test(value)) return { error: `${name} must be a numeric id (got ${JSON.stringify(value.slice(0, 40))}); ids are strings of digits` };
@@ -114,6 +129,14 @@ export function parsePayload(body: Buffer, contentType: string): ParsedPayload |
   return out;
 }
 
+/** How a signal names its contact, for a step's reason: "CRM account 123", "the contact with the e-mail a@b.c". */
+function describeSubject(e: WebhookEvent): string {
+  if (e.crmAccountId) return `CRM account ${e.crmAccountId}`;
+  if (e.crmContactId) return `CRM contact ${e.crmContactId}`;
+  if (e.email) return `the contact with the e-mail ${e.email}`;
+  return `contact ${e.booksContactId ?? '?'}`;
+}
+
 export function actionFor(status: string, mapping: OrganizationSettings['mapping']): 'activate' | 'deactivate' | null {
   const s = status.toLowerCase();
   if (mapping.inactive.some((v) => v.toLowerCase() === s)) return 'deactivate';
@@ -121,13 +144,15 @@ export function actionFor(status: string, mapping: OrganizationSettings['mapping
   return null;
 }
 
-/** Checks, stores and answers one webhook request. Nothing is applied here. */
-export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: EngineClock, req: WebhookRequest): Promise<WebhookAnswer> {
-  const settings = await store.settings(req.organizationId);
+/**
+ * The request's credentials, by the organization's webhook mode: a refusal, or null when it may go
+ * on. The same rules for the CRM hook and for signals: a signature (once, within 5 minutes) or the
+ * secret itself.
+ */
+async function authenticate(store: ServiceStore, settings: OrganizationSettings, req: WebhookRequest, now: number): Promise<WebhookAnswer | null> {
   if (!settings.webhookMode || !settings.webhookSecret) {
     return { status: 404, body: { error: `no CRM webhook is set up for organization ${req.organizationId}` } };
   }
-  const now = clock.now();
   if (settings.webhookMode === 'hmac') {
     const timestamp = req.headers['x-sunset-timestamp'];
     const signature = (req.headers['x-sunset-signature'] ?? '').replace(/^sha256=/, '');
@@ -142,6 +167,23 @@ export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: E
     if (given === '') return { status: 401, body: { error: 'no secret: send X-Sunset-Secret or ?secret=' } };
     if (!constantEqual(sha256(given), sha256(settings.webhookSecret))) return { status: 401, body: { error: 'the secret does not match' } };
   }
+  return null;
+}
+
+/** Stores a checked event unless it repeats one, and answers. */
+async function storeEvent(store: ServiceStore, bus: EventBus, event: WebhookEvent & { dedupeKey: string; subject: string; payload: string }): Promise<WebhookAnswer> {
+  const stored = await store.addEvent(event);
+  if (stored.duplicate) return { status: 200, body: { eventId: stored.event.eventId, state: stored.event.state, duplicate: true } };
+  bus.emit({ type: 'webhook', data: { eventId: event.eventId, organizationId: event.organizationId, state: event.state } });
+  return { status: 202, body: { eventId: event.eventId, state: event.state } };
+}
+
+/** Checks, stores and answers one webhook request. Nothing is applied here. */
+export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: EngineClock, req: WebhookRequest): Promise<WebhookAnswer> {
+  const settings = await store.settings(req.organizationId);
+  const now = clock.now();
+  const refused = await authenticate(store, settings, req, now);
+  if (refused) return refused;
   const parsed = parsePayload(req.body, (req.headers['content-type'] ?? 'application/json').toLowerCase());
   if ('error' in parsed) return { status: 400, body: { error: parsed.error } };
   const mapping = req.mapping ?? settings.mapping;
@@ -157,6 +199,8 @@ export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: E
     crmAccountId: parsed.account ?? null,
     crmContactId: parsed.contact ?? null,
     booksContactId: parsed.books ?? null,
+    email: null,
+    source: 'crm',
     status: parsed.status,
     action,
     state: action === null ? 'ignored' : 'accepted',
@@ -168,10 +212,53 @@ export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: E
     subject: [parsed.books ?? '', parsed.account ?? '', parsed.contact ?? ''].join('|'),
     payload: req.body.toString('utf8').slice(0, 4000),
   };
-  const stored = await store.addEvent(event);
-  if (stored.duplicate) return { status: 200, body: { eventId: stored.event.eventId, state: stored.event.state, duplicate: true } };
-  bus.emit({ type: 'webhook', data: { eventId: event.eventId, organizationId: event.organizationId, state: event.state } });
-  return { status: 202, body: { eventId: event.eventId, state: event.state } };
+  return storeEvent(store, bus, event);
+}
+
+/**
+ * A signal from another platform (docs/service.md, "Signals"): a JSON object (or a form) with
+ * `status` `active` or `inactive`, the contact named by `books_contact_id`, `crm_account_id`,
+ * `crm_contact_id` or `email`, and optionally `event_id`, `event_time` and `source` (a name for
+ * the audit trail: `shopify`, `stripe`, ...).
+ */
+export function parseSignal(body: Buffer, contentType: string): (ParsedPayload & { status: 'active' | 'inactive'; source: string }) | { error: string } {
+  const parsed = parsePayload(body, contentType, { signal: true });
+  if ('error' in parsed) return parsed;
+  const status = parsed.status.toLowerCase();
+  if (status !== 'active' && status !== 'inactive') return { error: 'status must be "active" or "inactive"' };
+  return { ...parsed, status, source: parsed.source ?? 'signal' };
+}
+
+/** Checks, stores and answers one signal (`POST /hooks/signal/:org`). Nothing is applied here. */
+export async function acceptSignal(store: ServiceStore, bus: EventBus, clock: EngineClock, req: WebhookRequest): Promise<WebhookAnswer> {
+  const settings = await store.settings(req.organizationId);
+  const now = clock.now();
+  const refused = await authenticate(store, settings, req, now);
+  if (refused) return refused;
+  const parsed = parseSignal(req.body, (req.headers['content-type'] ?? 'application/json').toLowerCase());
+  if ('error' in parsed) return { status: 400, body: { error: parsed.error } };
+  const subject = [parsed.books ?? '', parsed.account ?? '', parsed.contact ?? '', parsed.email ?? ''].join('|');
+  return storeEvent(store, bus, {
+    eventId: `evt_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+    organizationId: req.organizationId,
+    receivedAt: now,
+    crmAccountId: parsed.account ?? null,
+    crmContactId: parsed.contact ?? null,
+    booksContactId: parsed.books ?? null,
+    email: parsed.email ?? null,
+    source: parsed.source,
+    status: parsed.status,
+    action: parsed.status === 'active' ? 'activate' : 'deactivate',
+    state: 'accepted',
+    runId: null,
+    attempts: 0,
+    nextAttemptAt: now,
+    lastError: null,
+    // A sender's retry of the same signal collapses into the first, as for the CRM hook.
+    dedupeKey: parsed.eventId ? `id:${parsed.source}:${parsed.eventId}` : `k:${sha256([subject, parsed.status, parsed.eventTime ?? String(Math.floor(now / 3_600_000))].join('|'))}`,
+    subject: `signal:${subject}`,
+    payload: req.body.toString('utf8').slice(0, 4000),
+  });
 }
 
 export interface ProcessorOptions {
@@ -257,13 +344,21 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
             continue;
           }
           try {
-            const found = await port.findByCrm({ zcrmAccountId: e.crmAccountId ?? undefined, zcrmContactId: e.crmContactId ?? undefined });
+            const found = await port.findContacts(e.crmAccountId || e.crmContactId
+              ? { zcrmAccountId: e.crmAccountId ?? undefined, zcrmContactId: e.crmContactId ?? undefined }
+              : { email: e.email ?? undefined });
             if (found.length === 0) {
-              decided.push({ e, state: 'unmatched', fields: { state: 'unmatched', attempts: e.attempts + 1, lastError: `no Books contact is linked to CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : `contact ${e.crmContactId}`}` } });
+              const lastError = e.email && !e.crmAccountId && !e.crmContactId
+                ? `no Books contact has the e-mail ${e.email}`
+                : `no Books contact is linked to CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : `contact ${e.crmContactId}`}`;
+              decided.push({ e, state: 'unmatched', fields: { state: 'unmatched', attempts: e.attempts + 1, lastError } });
               continue;
             }
             if (found.length > 1) {
-              decided.push({ e, state: 'failed', fields: { state: 'failed', attempts: e.attempts + 1, lastError: `${found.length} Books contacts are linked to that CRM record; change them by hand` } });
+              const lastError = e.email && !e.crmAccountId && !e.crmContactId
+                ? `${found.length} Books contacts have the e-mail ${e.email}; change them by hand`
+                : `${found.length} Books contacts are linked to that CRM record; change them by hand`;
+              decided.push({ e, state: 'failed', fields: { state: 'failed', attempts: e.attempts + 1, lastError } });
               continue;
             }
             e.booksContactId = found[0]!.contactId;
@@ -300,7 +395,9 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
                 { runId, organizationId, target: port.target, kind: 'crm', planId: null, undoOf: null, createdAt: clock.now(), createdBy: 'crm-webhook', baselineAt: Math.min(...runEvents.map((e) => e.receivedAt)), note: `${runEvents.length} CRM event(s)` },
                 [...last.values()].map((e) => ({
                   contactId: e.booksContactId!, contactName: names.get(e.booksContactId!)?.name ?? '', contactType: names.get(e.booksContactId!)?.type ?? 'customer', action: e.action!,
-                  reason: `CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : e.crmContactId ? `contact ${e.crmContactId}` : 'event'} is "${e.status}" (${e.eventId})`, evidence: null,
+                  reason: e.source === 'crm'
+                    ? `CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : e.crmContactId ? `contact ${e.crmContactId}` : 'event'} is "${e.status}" (${e.eventId})`
+                    : `${e.source} says ${describeSubject(e)} is ${e.status} (${e.eventId})`, evidence: null,
                 })),
               );
             }

@@ -107,7 +107,7 @@ describe('versioned migrations', () => {
 
 describe('constraints instead of a look before the write', () => {
   const event = (n: number, key: string, subject = 'crm:acct1') => ({
-    eventId: `evt-${n}`, organizationId: '701000001', receivedAt: 1_000 + n, crmAccountId: 'acct1', crmContactId: null, booksContactId: null, status: 'Churned',
+    eventId: `evt-${n}`, organizationId: '701000001', receivedAt: 1_000 + n, crmAccountId: 'acct1', crmContactId: null, booksContactId: null, email: null, source: 'crm', status: 'Churned',
     action: 'deactivate' as const, state: 'accepted' as const, runId: null, attempts: 0, nextAttemptAt: 0, lastError: null, dedupeKey: key, subject, payload: '{}',
   });
 
