@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJournal, openSqlite, type RunRecord } from '../../src/engine/index.js';
-import { createServiceStore, CronError, describeCron, nextRun, parseCron, type OrganizationView, type PlanDetail, type ScheduleView } from '../../src/service/index.js';
+import { createServiceStore, CronError, describeCron, nextRun, nextRuns, parseCron, UTC, type OrganizationView, type PlanDetail, type ScheduleView } from '../../src/service/index.js';
 import { tempDir } from '../helpers/emulator.js';
 import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
@@ -160,6 +160,63 @@ describe('cron expressions', () => {
     '* * * * 8', '* * * * 0-8', '* * * * 7-8', '* * * * 7-0', '* * * * sat-sun', '5-1 * * * *', '*/0 * * * *', '*/x * * * *', 'a * * * *', '1,,2 * * * *', '* * * foo *', '* * * * funday', '-1 * * * *', '1.5 * * * *',
   ])('refuses %j with a CronError', (cron) => {
     expect(() => parseCron(cron)).toThrow(CronError);
+  });
+});
+
+describe('cron expressions in a time zone (croner under Sunset\'s parser)', () => {
+  const runs = (cron: string, zone: string, after: string, count = 3): string[] =>
+    nextRuns(parseCron(cron), at(after), count, zone).map((t) => new Date(t).toISOString());
+
+  it('reads clock times in the zone: 02:00 in Sydney is 16:00 UTC (AEST) or 15:00 UTC (AEDT) the day before', () => {
+    expect(runs('0 2 * * *', 'Australia/Sydney', '2026-04-03T12:00:00Z', 4)).toEqual([
+      '2026-04-03T15:00:00.000Z', '2026-04-04T15:00:00.000Z', '2026-04-05T16:00:00.000Z', '2026-04-06T16:00:00.000Z',
+    ]);
+    expect(runs('0 2 * * *', 'Asia/Kolkata', '2026-03-02T06:00:05Z', 1)).toEqual(['2026-03-02T20:30:00.000Z']);
+    // The day fields are the zone's days: Monday 06:30 in Sydney is Sunday evening in UTC.
+    expect(runs('30 6 * * 1', 'Australia/Sydney', '2026-03-02T06:00:05Z', 1)).toEqual(['2026-03-08T19:30:00.000Z']);
+  });
+
+  it.each([
+    // Spring forward: 02:30 does not exist; it runs once, when the clock jumps to 03:00.
+    ['America/New_York', '2026-03-07T12:00:00Z', ['2026-03-08T07:00:00.000Z', '2026-03-09T06:30:00.000Z']],
+    ['Australia/Sydney', '2026-10-02T20:00:00Z', ['2026-10-03T16:00:00.000Z', '2026-10-04T15:30:00.000Z']],
+    // London skips 01:00-02:00: 02:30 is there, once, in summer time.
+    ['Europe/London', '2026-03-28T12:00:00Z', ['2026-03-29T01:30:00.000Z', '2026-03-30T01:30:00.000Z']],
+    // Fall back: Sydney repeats 02:00-03:00; 02:30 runs once, at its first occurrence.
+    ['Australia/Sydney', '2026-04-04T00:00:00Z', ['2026-04-04T15:30:00.000Z', '2026-04-05T16:30:00.000Z']],
+    // New York repeats 01:00-02:00, so 02:30 happens once anyway.
+    ['America/New_York', '2026-10-31T12:00:00Z', ['2026-11-01T07:30:00.000Z', '2026-11-02T07:30:00.000Z']],
+  ])('30 2 * * * in %s after %s runs once on the night the clocks change: %j', (zone, after, expected) => {
+    expect(runs('30 2 * * *', zone, after, 2)).toEqual(expected);
+  });
+
+  it('a repeated clock time runs once; a rhythm runs through the repeated hour twice and skips the missing one', () => {
+    // New York, 2026-11-01: 01:00-02:00 happens twice (EDT, then EST).
+    expect(runs('30 1 * * *', 'America/New_York', '2026-10-31T12:00:00Z', 2)).toEqual(['2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z']);
+    expect(runs('30 * * * *', 'America/New_York', '2026-11-01T04:00:00Z', 4)).toEqual([
+      '2026-11-01T04:30:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-01T06:30:00.000Z', '2026-11-01T07:30:00.000Z',
+    ]);
+    // 2026-03-08: 02:00-03:00 does not exist; every half hour goes on in real time.
+    expect(runs('*/30 * * * *', 'America/New_York', '2026-03-08T06:00:00Z', 3)).toEqual(['2026-03-08T06:30:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-08T07:30:00.000Z']);
+  });
+
+  it('a list of clock times is clock times too: each runs once on both nights', () => {
+    expect(runs('0 2,14 * * *', 'America/New_York', '2026-03-07T20:00:00Z', 3)).toEqual(['2026-03-08T07:00:00.000Z', '2026-03-08T18:00:00.000Z', '2026-03-09T06:00:00.000Z']);
+    expect(runs('30 2,3 * * *', 'Australia/Sydney', '2026-04-04T12:00:00Z', 3)).toEqual(['2026-04-04T15:30:00.000Z', '2026-04-04T17:30:00.000Z', '2026-04-05T16:30:00.000Z']);
+  });
+
+  it('keeps classic cron\'s day rules in a zone: either day field, and 7 is Sunday', () => {
+    // 2026-03-10 is a Tuesday; Friday 2026-03-06 comes first.
+    expect(runs('0 12 10 * fri', 'Asia/Kolkata', '2026-03-02T06:00:00Z', 2)).toEqual(['2026-03-06T06:30:00.000Z', '2026-03-10T06:30:00.000Z']);
+    expect(runs('0 0 * * 7', 'Europe/London', '2026-03-02T06:00:00Z', 1)).toEqual(['2026-03-08T00:00:00.000Z']);
+    expect(runs('0 0 31 4 *', 'Australia/Sydney', '2026-03-02T06:00:00Z')).toEqual([]);
+  });
+
+  it('says the zone in English where it names clock times', () => {
+    expect(describeCron(parseCron('0 2 * * *'), 'Australia/Sydney')).toBe('Every day at 02:00 Australia/Sydney time.');
+    expect(describeCron(parseCron('0 9-17 * * 1-5'), 'Asia/Kolkata')).toBe('Every hour from 09:00 to 17:00 Asia/Kolkata time, every Monday to Friday.');
+    expect(describeCron(parseCron('*/15 * * * *'), 'Asia/Kolkata')).toBe('Every 15 minutes.');
+    expect(describeCron(parseCron('0 2 * * *'), UTC)).toBe('Every day at 02:00 UTC.');
   });
 });
 
