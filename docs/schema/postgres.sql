@@ -34,6 +34,12 @@ table organization_settings
   column webhook_secret text
   CREATE UNIQUE INDEX organization_settings_pkey ON organization_settings USING btree (organization_id)
 
+table organization_time_zones
+  column learned_at bigint NOT NULL
+  column organization_id text NOT NULL
+  column time_zone text NOT NULL
+  CREATE UNIQUE INDEX organization_time_zones_pkey ON organization_time_zones USING btree (organization_id)
+
 table plan_exclusions
   column contact_id text NOT NULL
   column contact_name text NOT NULL

@@ -34,6 +34,12 @@ table organization_settings
   column webhook_secret TEXT
   primary key (organization_id)
 
+table organization_time_zones
+  column learned_at BIGINT NOT NULL
+  column organization_id TEXT
+  column time_zone TEXT NOT NULL
+  primary key (organization_id)
+
 table plan_exclusions
   column contact_id TEXT NOT NULL
   column contact_name TEXT NOT NULL

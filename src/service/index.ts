@@ -12,6 +12,8 @@ export type { ServiceStore, OrganizationSettings, WebhookEvent, WebhookMapping, 
 export { hashPassword, verifyPassword, passwordProblem } from './passwords.js';
 export { parseCron, nextRun, nextRuns, describeCron, CronError, UTC } from './cron.js';
 export type { Cron } from './cron.js';
+export { resolveTimeZone, isTimeZone } from './time-zone.js';
+export type { TimeZone } from './time-zone.js';
 export { acceptWebhook, parsePayload, actionFor, WEBHOOK_TOLERANCE_MS } from './webhooks.js';
 export { parseMappingFile, fileMappingFor, MappingFileError } from './mapping-file.js';
 export type { MappingFile } from './mapping-file.js';
