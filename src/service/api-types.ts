@@ -51,7 +51,11 @@ export interface ScheduleView {
   autoApplyMax: number | null;
   /** The next run, in the organization's time zone (past when it is due now). */
   nextRunAt: number | null;
-  /** That run and the two after it (epoch ms; [] without a schedule, or for a date that never comes). */
+  /**
+   * That run and the two after it (epoch ms; [] without a schedule, or for a date that never comes).
+   * A run already due comes first (in the past); the service runs it at its next check, and the
+   * others are those after now.
+   */
   nextRuns: number[];
   /** When a scheduled scan last ran (null until one has); saving a schedule is not a run. */
   lastRunAt: number | null;

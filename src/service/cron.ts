@@ -150,6 +150,18 @@ export function nextRuns(cron: Cron, after: number, count: number, timeZone: str
   return times;
 }
 
+/**
+ * A schedule's next `count` runs as they will happen: counted from its last run (or its save,
+ * `last`; null: from now). A run already due (the service was down, or has not checked since) comes
+ * first, at the time it was due; the service runs it at its next check and counts on from then, so
+ * the runs after it are those after `now`.
+ */
+export function upcomingRuns(cron: Cron, last: number | null, now: number, count: number, timeZone: string = UTC): number[] {
+  const first = count > 0 ? nextRun(cron, last ?? now, timeZone) : undefined;
+  if (first === undefined) return [];
+  return [first, ...nextRuns(cron, Math.max(first, now), count - 1, timeZone)];
+}
+
 const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 /** Monday first: people say "Saturday and Sunday", not "Sunday and Saturday". */
 const WEEK = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];

@@ -10,7 +10,7 @@ export { PLAN_ROW_COLUMNS } from './api-types.js';
 export { createServiceStore, SERVICE_COMPONENT } from './store.js';
 export type { ServiceStore, OrganizationSettings, WebhookEvent, WebhookMapping, WebhookState } from './store.js';
 export { hashPassword, verifyPassword, passwordProblem } from './passwords.js';
-export { parseCron, nextRun, nextRuns, describeCron, CronError, UTC } from './cron.js';
+export { parseCron, nextRun, nextRuns, upcomingRuns, describeCron, CronError, UTC } from './cron.js';
 export type { Cron } from './cron.js';
 export { resolveTimeZone, isTimeZone } from './time-zone.js';
 export type { TimeZone } from './time-zone.js';

@@ -6,7 +6,7 @@
  * clock time runs once on the nights the clocks change.
  */
 import { createRunFromPlan, type EngineClock, type Journal } from '../engine/index.js';
-import { describeCron, nextRun, parseCron } from './cron.js';
+import { describeCron, nextRun, parseCron, upcomingRuns } from './cron.js';
 import { resolveTimeZone } from './time-zone.js';
 import type { Runner } from './runner.js';
 import type { ServiceStore } from './store.js';
@@ -29,7 +29,7 @@ export interface Scheduler {
   tick(): Promise<string[]>;
   /** When a saved cron runs next, counted from its last run (or save), in `timeZone` (IANA). */
   nextRunAt(cron: string | null, last: number | null, timeZone: string): number | null;
-  /** That run and the ones after it, `count` in all ([] for none). */
+  /** That run and the ones after it, `count` in all ([] for none); one already due first (cron.ts: upcomingRuns). */
   nextRuns(cron: string | null, last: number | null, timeZone: string, count: number): number[];
   /** A saved cron in English, its clock times in `timeZone` (null: none). */
   describe(cron: string | null, timeZone: string): string | null;
@@ -48,9 +48,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   return {
     nextRunAt,
     nextRuns(cron, last, timeZone, count) {
-      const times: number[] = [];
-      for (let t = nextRunAt(cron, last, timeZone); t !== null && times.length < count; t = nextRunAt(cron, t, timeZone)) times.push(t);
-      return times;
+      if (!cron) return [];
+      try {
+        return upcomingRuns(parseCron(cron), last, clock.now(), count, timeZone);
+      } catch {
+        return [];
+      }
     },
     describe(cron, timeZone) {
       if (!cron) return null;

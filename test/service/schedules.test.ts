@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJournal, openSqlite, type RunRecord } from '../../src/engine/index.js';
-import { createServiceStore, CronError, describeCron, nextRun, nextRuns, parseCron, resolveTimeZone, UTC, type OrganizationView, type PlanDetail, type ScheduleView } from '../../src/service/index.js';
+import { createServiceStore, CronError, describeCron, nextRun, nextRuns, parseCron, resolveTimeZone, upcomingRuns, UTC, type OrganizationView, type PlanDetail, type ScheduleView } from '../../src/service/index.js';
 import { tempDir } from '../helpers/emulator.js';
 import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
@@ -211,6 +211,16 @@ describe('cron expressions in a time zone (croner under Sunset\'s parser)', () =
     expect(runs('0 12 10 * fri', 'Asia/Kolkata', '2026-03-02T06:00:00Z', 2)).toEqual(['2026-03-06T06:30:00.000Z', '2026-03-10T06:30:00.000Z']);
     expect(runs('0 0 * * 7', 'Europe/London', '2026-03-02T06:00:00Z', 1)).toEqual(['2026-03-08T00:00:00.000Z']);
     expect(runs('0 0 31 4 *', 'Australia/Sydney', '2026-03-02T06:00:00Z')).toEqual([]);
+  });
+
+  it('the next runs of a saved schedule: counted from its last run; one already due first, then those after now', () => {
+    const cron = parseCron('0 2 * * *');
+    const list = (last: string | null, now: string): string[] => upcomingRuns(cron, last === null ? null : at(last), at(now), 3, 'Asia/Kolkata').map((t) => new Date(t).toISOString());
+    expect(list('2026-03-02T06:00:00Z', '2026-03-02T07:00:00Z')).toEqual(['2026-03-02T20:30:00.000Z', '2026-03-03T20:30:00.000Z', '2026-03-04T20:30:00.000Z']);
+    expect(list(null, '2026-03-02T07:00:00Z')).toEqual(['2026-03-02T20:30:00.000Z', '2026-03-03T20:30:00.000Z', '2026-03-04T20:30:00.000Z']);
+    // Last run on the 1st, the service down since: the run due on the 1st comes first, then the runs after now.
+    expect(list('2026-03-01T06:00:00Z', '2026-03-05T07:00:00Z')).toEqual(['2026-03-01T20:30:00.000Z', '2026-03-05T20:30:00.000Z', '2026-03-06T20:30:00.000Z']);
+    expect(upcomingRuns(parseCron('0 0 31 4 *'), null, at('2026-03-01T00:00:00Z'), 3)).toEqual([]);
   });
 
   it('says the zone in English where it names clock times', () => {
