@@ -29,7 +29,12 @@ function updateOrganization(ctx: AccountContext) {
   const id = ctx.params.organization_id ?? '';
   const index = isOrganizationId(id) ? ctx.organizations.findIndex((o) => o.organization_id === id) : -1;
   const row = ctx.organizations[index];
-  if (!row) throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION);
+  // As for any other organization the token does not reach: 6024, listing those it does.
+  if (!row) {
+    throw new ZohoHttpError(ZohoCode.INVALID_ORGANIZATION, {
+      extra: { error_info: ctx.organizations.map((o, i) => ({ organization_id: o.organization_id, name: o.name, is_default_org: i === 0 })) },
+    });
+  }
   const body = ctx.body();
   const name = bodyString(body, 'name', 200)?.trim();
   if (name === '') throw invalidValue('name');
