@@ -59,6 +59,12 @@ table organization_settings
   column webhook_secret text
   CREATE UNIQUE INDEX organization_settings_pkey ON organization_settings USING btree (organization_id)
 
+table organization_time_zones
+  column learned_at bigint NOT NULL
+  column organization_id text NOT NULL
+  column time_zone text NOT NULL
+  CREATE UNIQUE INDEX organization_time_zones_pkey ON organization_time_zones USING btree (organization_id)
+
 table plan_exclusions
   column contact_id text NOT NULL
   column contact_name text NOT NULL
@@ -220,6 +226,7 @@ table webhook_events
   column action text
   column attempts integer NOT NULL
   column books_contact_id text
+  column contact_email text
   column crm_account_id text
   column crm_contact_id text
   column dedupe_key text NOT NULL
@@ -232,6 +239,7 @@ table webhook_events
   column payload text NOT NULL
   column received_at bigint NOT NULL
   column run_id text
+  column source text NOT NULL DEFAULT 'crm'::text
   column state text NOT NULL
   column status_value text NOT NULL
   column subject text NOT NULL

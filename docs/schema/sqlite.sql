@@ -59,6 +59,12 @@ table organization_settings
   column webhook_secret TEXT
   primary key (organization_id)
 
+table organization_time_zones
+  column learned_at BIGINT NOT NULL
+  column organization_id TEXT
+  column time_zone TEXT NOT NULL
+  primary key (organization_id)
+
 table plan_exclusions
   column contact_id TEXT NOT NULL
   column contact_name TEXT NOT NULL
@@ -220,6 +226,7 @@ table webhook_events
   column action TEXT
   column attempts INTEGER NOT NULL
   column books_contact_id TEXT
+  column contact_email TEXT
   column crm_account_id TEXT
   column crm_contact_id TEXT
   column dedupe_key TEXT NOT NULL
@@ -232,6 +239,7 @@ table webhook_events
   column payload TEXT NOT NULL
   column received_at BIGINT NOT NULL
   column run_id TEXT
+  column source TEXT NOT NULL DEFAULT 'crm'
   column state TEXT NOT NULL
   column status_value TEXT NOT NULL
   column subject TEXT NOT NULL

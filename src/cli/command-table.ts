@@ -55,6 +55,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   serve: { summary: 'Web review and approval, CRM webhooks, schedules, /healthz and /metrics', load: () => import('./commands/serve.js') },
   users: { summary: 'users add NAME: a local user who can sign in to sunset serve', load: () => import('./commands/users.js') },
   connections: { summary: 'connections add|list|test|remove|rotate-key: the Zoho accounts reached, secrets sealed', load: () => import('./commands/connections.js') },
+  schedules: {
+    summary: 'schedules list: what sunset serve scans when, in each organization\'s time zone and yours',
+    load: () => import('./commands/schedules.js'),
+  },
   db: { summary: 'db status|migrate|schema|copy: schema versions, migrations, and moving to PostgreSQL', load: () => import('./commands/db.js') },
 };
 

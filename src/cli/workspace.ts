@@ -13,6 +13,8 @@ import { intFlag } from './args.js';
 import { connect, type Binding, type Connection } from './connection.js';
 import { EXIT, ExitError } from './exit-codes.js';
 import type { CliIO } from './io.js';
+// The service's tables' migrations only (not the service itself): every command starts quickly.
+import { SERVICE_COMPONENT } from '../service/store.js';
 import { secretKeys } from './secret-key.js';
 
 /** There is no journal where a command that only reads one looked: nothing was created. */
@@ -64,8 +66,8 @@ export async function openStorage(location: string, options: OpenJournalOptions 
       if (status!.current === 0) throw new NoJournalError(location);
     }
     journal = createJournal(database);
-    await journal.migrate();
-    await migrate(database, [CONNECTIONS_COMPONENT]);
+    // Every component at once: a database a newer Sunset moved on is refused before any changes.
+    await migrate(database, [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT]);
     return { journal, database };
   } catch (error) {
     if (journal) await journal.close().catch(() => undefined);

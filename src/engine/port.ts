@@ -61,8 +61,11 @@ export interface BooksPort {
   /** Calls made through this port so far. */
   apiCalls(): number;
   quota(): QuotaView;
-  /** The organizations the credentials reach (for `sunset orgs` and to check a policy's organization). */
-  organizations(): Promise<Array<{ organizationId: string; name: string; plan: string; currencyCode?: string }>>;
+  /**
+   * The organizations the credentials reach (for `sunset orgs` and to check a policy's organization),
+   * with Zoho's `time_zone` as Zoho writes it (the service's schedules run in it).
+   */
+  organizations(): Promise<Array<{ organizationId: string; name: string; plan: string; currencyCode?: string; timeZone?: string }>>;
 }
 
 /** Thrown by a port when the daily quota is used up; `resetAt` says when to carry on. */

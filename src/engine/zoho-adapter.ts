@@ -119,7 +119,10 @@ export function createZohoAdapter(client: ZohoBooksClient, organizationId: strin
     },
     async organizations() {
       const organizations = await client.organizations.list();
-      return organizations.map((o) => ({ organizationId: o.organization_id, name: o.name, plan: o.plan_name, currencyCode: o.currency_code ?? '' }));
+      return organizations.map((o) => ({
+        organizationId: o.organization_id, name: o.name, plan: o.plan_name, currencyCode: o.currency_code ?? '',
+        ...(typeof o.time_zone === 'string' ? { timeZone: o.time_zone } : {}),
+      }));
     },
   };
 }

@@ -8,6 +8,7 @@ import type { ContactType } from '../zoho/index.js';
 import type { Plan, PolicyProblem, RunCounts, RunRecord, RunStatus, StepAction, StepRecord, VerifyResult } from '../engine/index.js';
 import type { AuditDocumentRow } from '../engine/report/index.js';
 import type { WebhookEvent, WebhookMapping, WebhookState } from './store.js';
+import type { TimeZone } from './time-zone.js';
 
 /** Every refusal and failure: `{error}`, with `problems` (a policy) or `runId` (the run that exists) where they help. */
 export interface ErrorBody {
@@ -39,10 +40,23 @@ export interface PolicyView {
   draft?: string;
 }
 
+/**
+ * An organization's time zone: `zone` (IANA) is where its schedule's cron is read; `zoho` is what
+ * Zoho said (null: not learned yet); `problem` says why `zone` is UTC instead (null: it is not).
+ */
+export type TimeZoneView = TimeZone;
+
 export interface ScheduleView {
   cron: string | null;
   autoApplyMax: number | null;
+  /** The next run, in the organization's time zone (past when it is due now). */
   nextRunAt: number | null;
+  /**
+   * That run and the two after it (epoch ms; [] without a schedule, or for a date that never comes).
+   * A run already due comes first (in the past); the service runs it at its next check, and the
+   * others are those after now.
+   */
+  nextRuns: number[];
   /** When a scheduled scan last ran (null until one has); saving a schedule is not a run. */
   lastRunAt: number | null;
   description: string | null;
@@ -93,6 +107,8 @@ export interface OrganizationView {
   /** Where a contact of this organization opens in Zoho Books (append its id); null on an emulator. */
   contactUrl: string | null;
   policy: PolicyView;
+  /** Where its schedule runs: the time zone Zoho gives the organization. */
+  timeZone: TimeZoneView;
   schedule: ScheduleView;
   webhook: WebhookSettingsView;
   latestSnapshot: SnapshotSummary | null;
@@ -112,7 +128,7 @@ export interface PolicySaved {
 
 /** `PUT /api/orgs/ORG/schedule` takes this and answers the OrganizationView. */
 export interface ScheduleInput {
-  /** Five fields, UTC; null (or empty) clears the schedule. */
+  /** Five fields, in the organization's time zone; null (or empty) clears the schedule. */
   cron?: string | null;
   autoApplyMax?: number | null;
 }
@@ -129,9 +145,12 @@ export interface WebhookSaved {
   secret?: string;
 }
 
-/** `GET /api/cron?expr=…`: what the schedule's parser makes of an expression. */
+/**
+ * `GET /api/cron?expr=…[&org=ORG]`: what the schedule's parser makes of an expression, read in the
+ * organization's time zone (`timeZone`, IANA; UTC without `org`).
+ */
 export type CronAnswer =
-  | { valid: true; expression: string; description: string; next: number[] }
+  | { valid: true; expression: string; description: string; next: number[]; timeZone: string }
   | { valid: false; error: string };
 
 /** `POST /api/orgs/ORG/scan` (202): the job, followed on `GET /api/events`. */

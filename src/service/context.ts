@@ -18,14 +18,17 @@ import { fileMappingFor } from './mapping-file.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServiceConnection, ServiceOptions } from './options.js';
-import type { ServiceLogger } from './logger.js';
+import { errorText, type ServiceLogger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import type { ServiceStore, WebhookMapping } from './store.js';
+import { resolveTimeZone, type TimeZone } from './time-zone.js';
 
 export interface Organization {
   organizationId: string;
   name: string;
   plan: string;
+  /** Zoho's `time_zone`, as Zoho writes it (absent: Zoho did not say). */
+  timeZone?: string;
 }
 
 /** A saved plan, parsed once, and its review rows once made. */
@@ -54,8 +57,17 @@ export interface ServiceContext {
   hosts(): ReadonlySet<string> | null;
   /** Applies due CRM events now (one pass at a time). */
   processWebhooks(): Promise<number>;
-  /** The organizations the connection reaches (kept 5 minutes). */
+  /** The organizations the connection reaches (kept 5 minutes); their time zones are saved as they come. */
   organizations(): Promise<Organization[]>;
+  /**
+   * Lists the organizations in the background, to learn their time zones (at most once in 5
+   * minutes; a failure is logged). The scheduler asks when a schedule's zone is not known yet.
+   */
+  learnTimeZones(): void;
+  /** Resolves once a learnTimeZones in progress has ended (the service waits for it when it closes). */
+  timeZonesLearned(): Promise<void>;
+  /** An organization's time zone as the schedules use it (saved from Zoho: src/service/time-zone.ts). */
+  timeZone(organizationId: string): Promise<TimeZone>;
   /** 404 unless the connection reaches that organization. */
   requireOrganization(organizationId: string): Promise<Organization>;
   /** A saved plan through the cache of the latest few (undefined: no such plan). */
@@ -90,11 +102,39 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
   const { options, clock, store, runner, scheduler } = parts;
   const { journal, connection } = options;
 
+  // Zoho's time zones are saved as they arrive: the scheduler and `sunset schedules list` read them
+  // there, without calling Zoho. A new or changed zone is logged, with a warning when Sunset cannot
+  // read it (the schedule then runs in UTC).
+  const saveTimeZones = async (list: Organization[]): Promise<void> => {
+    const zones = list.flatMap((o) => (typeof o.timeZone === 'string' && o.timeZone.trim() !== '' ? [{ organizationId: o.organizationId, timeZone: o.timeZone }] : []));
+    for (const organizationId of await store.saveTimeZones(zones, clock.now())) {
+      const zone = resolveTimeZone(zones.find((z) => z.organizationId === organizationId)?.timeZone);
+      if (zone.problem) parts.logger.warn({ organizationId, timeZone: zone.zoho }, zone.problem);
+      else parts.logger.info({ organizationId, timeZone: zone.zone, zoho: zone.zoho }, 'organization time zone: schedules run in it');
+    }
+  };
   let organizationCache: { at: number; list: Organization[] } | undefined;
   const organizations = async (): Promise<Organization[]> => {
-    if (!organizationCache || clock.now() - organizationCache.at > 300_000) organizationCache = { at: clock.now(), list: await connection.organizations() };
+    if (!organizationCache || clock.now() - organizationCache.at > 300_000) {
+      const list = await connection.organizations();
+      organizationCache = { at: clock.now(), list };
+      await saveTimeZones(list);
+    }
     return organizationCache.list;
   };
+  let learning: Promise<void> | undefined;
+  let learnedAt = -Infinity;
+  const learnTimeZones = (): void => {
+    if (learning || clock.now() - learnedAt < 300_000) return;
+    learnedAt = clock.now();
+    learning = organizations().then(
+      () => undefined,
+      (error: unknown) => parts.logger.warn({ error: errorText(error) }, 'could not list the organizations to learn their time zones: schedules without one run in UTC'),
+    ).finally(() => {
+      learning = undefined;
+    });
+  };
+  const timeZone = async (organizationId: string): Promise<TimeZone> => resolveTimeZone((await store.timeZones()).get(organizationId));
 
   // A saved plan never changes, so the review page's requests (the plan, its rows, approval) share
   // one parsed copy: a 10,000-step plan is parsed once, not once per request. The latest few only.
@@ -130,6 +170,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
 
   const organizationView = async (o: Organization): Promise<OrganizationView> => {
     const s = await store.settings(o.organizationId);
+    const zone = await timeZone(o.organizationId);
     const policyText = (await journal.policy(o.organizationId))?.text ?? null;
     let problems: PolicyProblem[] = [];
     if (policyText) {
@@ -152,7 +193,13 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       contactUrl: contactAppUrl(connection.target, o.organizationId, ''),
       // Until one is saved, `draft` is the starter policy with every default written out.
       policy: policyText ? { text: policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
-      schedule: { cron: s.cron, autoApplyMax: s.autoApplyMax, nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt), lastRunAt: s.lastRunAt, description: scheduler.describe(s.cron) },
+      timeZone: zone,
+      schedule: {
+        cron: s.cron, autoApplyMax: s.autoApplyMax,
+        nextRunAt: scheduler.nextRunAt(s.cron, s.lastScheduledAt, zone.zone),
+        nextRuns: scheduler.nextRuns(s.cron, s.lastScheduledAt, zone.zone, 3),
+        lastRunAt: s.lastRunAt, description: scheduler.describe(s.cron, zone.zone),
+      },
       webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, ...mappingView(o.organizationId, s.mapping) },
       latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
       latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.excluded.length, runId: planRun?.runId ?? null } : null,
@@ -176,6 +223,11 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     hosts: parts.hosts,
     processWebhooks: parts.processWebhooks,
     organizations,
+    learnTimeZones,
+    timeZonesLearned: async () => {
+      await learning;
+    },
+    timeZone,
     async requireOrganization(id) {
       const found = isOrganizationId(id) ? (await organizations()).find((o) => o.organizationId === id) : undefined;
       if (!found) throw new HttpError(404, `no organization ${id} is reachable`);

@@ -1,10 +1,26 @@
 /**
- * Five-field cron expressions (minute hour day-of-month month day-of-week), evaluated in UTC:
- * `*`, lists `1,15`, ranges `1-5`, steps `*\/15` and `10-50/10`, month and day names (`jan`,
- * `mon`). Day of week 7 is Sunday, like 0, in every form (`7`, `5-7`, `0-7`, `1-7/2`). As in
- * classic cron, when both day fields are restricted a day matching either counts.
- * `describeCron` says a parsed expression in English (the settings page shows it as you type).
+ * Five-field cron expressions (minute hour day-of-month month day-of-week), evaluated in an
+ * organization's time zone (IANA, e.g. `Asia/Kolkata`; UTC by default): `*`, lists `1,15`, ranges
+ * `1-5`, steps `*\/15` and `10-50/10`, month and day names (`jan`, `mon`). Day of week 7 is
+ * Sunday, like 0, in every form (`7`, `5-7`, `0-7`, `1-7/2`). As in classic cron, when both day
+ * fields are restricted a day matching either counts. `describeCron` says a parsed expression in
+ * English (the settings page shows it as you type).
+ *
+ * Two parts, each doing what it is good at. Sunset's own parser decides what an expression means:
+ * which minutes, hours, days and months (its errors and its English are the product's; croner
+ * accepts more, such as `L`, `#`, `?`, seconds and nicknames, that Sunset neither says in English
+ * nor wants saved). croner, a kept library, decides when that is in a time zone: calendars, time
+ * zone offsets and daylight saving. It is handed the parsed values as plain lists, never the text,
+ * so the two cannot read an expression differently.
+ *
+ * Daylight saving (croner's rules, which are Vixie cron's): an expression whose minute and hour
+ * fields name clock times (no `*`: `30 2 * * *`, `0 2,14 * * *`, `0 9-17 * * 1-5`) runs each of
+ * those times once a day: a time the clock skips (spring forward) runs when the clock jumps, at
+ * 03:00 for 02:30; a time the clock repeats (fall back) runs at its first occurrence. An expression
+ * with `*` in its minute or hour field (`*\/15 * * * *`, `0 * * * *`) is a rhythm in real time:
+ * skipped times do not run, a repeated hour runs twice.
  */
+import { Cron as Croner } from 'croner';
 
 export class CronError extends Error {
   override name = 'CronError';
@@ -13,6 +29,8 @@ export class CronError extends Error {
 interface Field {
   values: Set<number>;
   any: boolean;
+  /** The field has a `*` (`*`, `*\/15`): in the minute or hour field, the schedule is a rhythm, not clock times. */
+  star: boolean;
 }
 
 export interface Cron {
@@ -77,7 +95,7 @@ function parseField(text: string, spec: FieldSpec): Field {
     }
     for (let v = lo; v <= hi; v += step) values.add(sundayIsSeven && v === 7 ? 0 : v);
   }
-  return { values, any: text === '*' || text === '*/1' };
+  return { values, any: text === '*' || text === '*/1', star: text.includes('*') };
 }
 
 export function parseCron(text: string): Cron {
@@ -94,41 +112,54 @@ export function parseCron(text: string): Cron {
   };
 }
 
-function dayMatches(cron: Cron, d: Date): boolean {
-  const dom = cron.day.values.has(d.getUTCDate());
-  const dow = cron.weekday.values.has(d.getUTCDay());
-  if (cron.day.any && cron.weekday.any) return true;
-  if (cron.day.any) return dow;
-  if (cron.weekday.any) return dom;
-  return dom || dow;
+/** The zone schedules are evaluated in when an organization's is not known. */
+export const UTC = 'UTC';
+
+const list0 = (values: Set<number>): string => [...values].sort((a, b) => a - b).join(',');
+
+/**
+ * The expression as croner reads it: six fields (seconds first), each a plain list of the values
+ * Sunset's parser found, or `*` where Sunset's field is "any" (so the day fields combine as in
+ * classic cron). Seconds are always 0; for a rhythm they are written `0-0/1`, which is 0 as well,
+ * because croner tells clock times from rhythms by a `*` or `/` in those three fields
+ * (`fixedTimeRule: 'no-wildcard'`).
+ */
+function cronerPattern(cron: Cron): string {
+  const seconds = cron.minute.star || cron.hour.star ? '0-0/1' : '0';
+  const field = (f: Field): string => (f.any ? '*' : list0(f.values));
+  return [seconds, list0(cron.minute.values), list0(cron.hour.values), field(cron.day), field(cron.month), field(cron.weekday)].join(' ');
 }
 
-/** The first matching minute strictly after `after` (epoch ms), or undefined within 5 years. */
-export function nextRun(cron: Cron, after: number): number | undefined {
-  const d = new Date(Math.floor(after / 60_000) * 60_000 + 60_000);
-  const limit = after + 5 * 366 * 86_400_000;
-  while (d.getTime() <= limit) {
-    if (!cron.month.values.has(d.getUTCMonth() + 1)) {
-      d.setUTCMonth(d.getUTCMonth() + 1, 1);
-      d.setUTCHours(0, 0, 0, 0);
-      continue;
-    }
-    if (!dayMatches(cron, d)) {
-      d.setUTCDate(d.getUTCDate() + 1);
-      d.setUTCHours(0, 0, 0, 0);
-      continue;
-    }
-    if (!cron.hour.values.has(d.getUTCHours())) {
-      d.setUTCHours(d.getUTCHours() + 1, 0, 0, 0);
-      continue;
-    }
-    if (!cron.minute.values.has(d.getUTCMinutes())) {
-      d.setUTCMinutes(d.getUTCMinutes() + 1, 0, 0);
-      continue;
-    }
-    return d.getTime();
-  }
-  return undefined;
+/** How far ahead a next time is looked for: an expression with nothing in 5 years (31 April) never runs. */
+const HORIZON_MS = 5 * 366 * 86_400_000;
+
+/**
+ * The first time the expression names strictly after `after` (epoch ms), read in `timeZone` (an
+ * IANA name), or undefined within 5 years.
+ */
+export function nextRun(cron: Cron, after: number, timeZone: string = UTC): number | undefined {
+  const job = new Croner(cronerPattern(cron), { timezone: timeZone, mode: '6-part', domAndDow: false, fixedTimeRule: 'no-wildcard', stopAt: new Date(after + HORIZON_MS) });
+  const next = job.nextRun(new Date(after));
+  return next === null ? undefined : next.getTime();
+}
+
+/** The next `count` times after `after` (fewer when the expression runs less often than that in 5 years). */
+export function nextRuns(cron: Cron, after: number, count: number, timeZone: string = UTC): number[] {
+  const times: number[] = [];
+  for (let t = nextRun(cron, after, timeZone); t !== undefined && times.length < count; t = nextRun(cron, t, timeZone)) times.push(t);
+  return times;
+}
+
+/**
+ * A schedule's next `count` runs as they will happen: counted from its last run (or its save,
+ * `last`; null: from now). A run already due (the service was down, or has not checked since) comes
+ * first, at the time it was due; the service runs it at its next check and counts on from then, so
+ * the runs after it are those after `now`.
+ */
+export function upcomingRuns(cron: Cron, last: number | null, now: number, count: number, timeZone: string = UTC): number[] {
+  const first = count > 0 ? nextRun(cron, last ?? now, timeZone) : undefined;
+  if (first === undefined) return [];
+  return [first, ...nextRuns(cron, Math.max(first, now), count - 1, timeZone)];
 }
 
 const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
@@ -170,8 +201,11 @@ function list(values: number[], name: (n: number) => string = String): string {
   return joinAnd(parts);
 }
 
-/** When in the day: clock times ("at 02:00 UTC") or a repeating phrase ("every 15 minutes"). */
-function timeOfDay(cron: Cron): { at: string } | { repeat: string } {
+/**
+ * When in the day: clock times ("at 02:00 UTC") or a repeating phrase ("every 15 minutes"); clock
+ * times name their zone (`zone` is " UTC" or " Asia/Kolkata time").
+ */
+function timeOfDay(cron: Cron, zone: string): { at: string } | { repeat: string } {
   const minutes = sorted(cron.minute.values);
   const hours = sorted(cron.hour.values);
   const m0 = minutes[0]!;
@@ -180,7 +214,7 @@ function timeOfDay(cron: Cron): { at: string } | { repeat: string } {
   const hLast = hours[hours.length - 1]!;
   const clock = (h: number, m: number): string => `${two(h)}:${two(m)}`;
   if (!cron.minute.any && !cron.hour.any && minutes.length * hours.length <= 6) {
-    return { at: `at ${joinAnd(hours.flatMap((h) => minutes.map((m) => clock(h, m))))} UTC` };
+    return { at: `at ${joinAnd(hours.flatMap((h) => minutes.map((m) => clock(h, m))))}${zone}` };
   }
   // Within an hour. Evenly spaced minutes that also space evenly into the next hour are a rhythm.
   const minuteStep = stepOf(minutes);
@@ -192,14 +226,14 @@ function timeOfDay(cron: Cron): { at: string } | { repeat: string } {
   if (cron.hour.any) return { repeat: cron.minute.any || rhythm ? within : `every hour ${within}` };
   if (minutes.length === 1) {
     const hourStep = stepOf(hours);
-    if (hourStep !== undefined && h0 + 24 - hLast === hourStep) return { repeat: `every ${hourStep} hours at minute ${m0}${h0 === 0 ? '' : `, from ${clock(h0, m0)} UTC`}` };
+    if (hourStep !== undefined && h0 + 24 - hLast === hourStep) return { repeat: `every ${hourStep} hours at minute ${m0}${h0 === 0 ? '' : `, from ${clock(h0, m0)}${zone}`}` };
     // (A single hour has at most 6 times here, so it was said as clock times above.)
-    if (isRun(hours)) return { repeat: `every hour from ${clock(h0, m0)} to ${clock(hLast, m0)} UTC` };
-    if (hourStep !== undefined) return { repeat: `every ${hourStep} hours from ${clock(h0, m0)} to ${clock(hLast, m0)} UTC` };
-    return { at: `at ${list(hours, (h) => clock(h, m0))} UTC` };
+    if (isRun(hours)) return { repeat: `every hour from ${clock(h0, m0)} to ${clock(hLast, m0)}${zone}` };
+    if (hourStep !== undefined) return { repeat: `every ${hourStep} hours from ${clock(h0, m0)} to ${clock(hLast, m0)}${zone}` };
+    return { at: `at ${list(hours, (h) => clock(h, m0))}${zone}` };
   }
-  if (isRun(hours)) return { repeat: `${within} from ${clock(h0, m0)} to ${clock(hLast, mLast)} UTC` };
-  return { repeat: `${within} in the hours starting ${list(hours, (h) => clock(h, 0))} UTC` };
+  if (isRun(hours)) return { repeat: `${within} from ${clock(h0, m0)} to ${clock(hLast, mLast)}${zone}` };
+  return { repeat: `${within} in the hours starting ${list(hours, (h) => clock(h, 0))}${zone}` };
 }
 
 /** Which days: "every day", "every Monday to Friday", "on day 1 of every month", with months. */
@@ -219,9 +253,15 @@ function daysOf(cron: Cron): string {
 
 const capital = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
-/** A parsed expression in English, e.g. "Every Monday to Friday at 06:30 UTC." */
-export function describeCron(cron: Cron): string {
-  const time = timeOfDay(cron);
+/** How a clock time names its zone: "02:00 UTC", "02:00 Asia/Kolkata time". */
+const zoneSuffix = (timeZone: string): string => (timeZone === UTC ? ' UTC' : ` ${timeZone} time`);
+
+/**
+ * A parsed expression in English, its clock times in `timeZone`: "Every Monday to Friday at 06:30
+ * UTC.", "Every day at 02:00 Australia/Sydney time."
+ */
+export function describeCron(cron: Cron, timeZone: string = UTC): string {
+  const time = timeOfDay(cron, zoneSuffix(timeZone));
   const days = daysOf(cron);
   if ('at' in time) return `${capital(days)} ${time.at}.`;
   return days === 'every day' ? `${capital(time.repeat)}.` : `${capital(time.repeat)}, ${days}.`;

@@ -11,7 +11,8 @@ export interface ServiceConnection {
   /** What it reaches (`zoho:EU`, `emulator:URL`, `embedded`): the service works only on runs and plans made there. */
   target: string;
   port(organizationId: string): BooksPort;
-  organizations(): Promise<Array<{ organizationId: string; name: string; plan: string }>>;
+  /** The organizations it reaches, with Zoho's `time_zone` as Zoho writes it (absent: Zoho did not say). */
+  organizations(): Promise<Array<{ organizationId: string; name: string; plan: string; timeZone?: string }>>;
   stats(): { apiCalls: number; rateLimited: number };
   /** Subscribes to every Zoho call's answer (for the latency histogram of /metrics); optional. */
   onResponse?(listener: (info: ZohoCallInfo) => void): void;

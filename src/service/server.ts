@@ -68,7 +68,9 @@ export function createService(options: ServiceOptions): Service {
   const logger = options.logger ?? silentLogger;
   const runner = createRunner({ journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger });
   const processor = createWebhookProcessor({ store, journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
-  const scheduler = createScheduler({ store, journal, runner, clock, logger });
+  // A schedule whose organization's time zone is not known yet makes the service list the
+  // organizations (through the context, which saves their zones); `ctx` exists by the first tick.
+  const scheduler = createScheduler({ store, journal, runner, clock, logger, learnTimeZones: () => ctx.learnTimeZones() });
   const timers: NodeJS.Timeout[] = [];
   let started: Promise<void> | undefined;
   let processing: Promise<number> | undefined;
@@ -152,6 +154,7 @@ export function createService(options: ServiceOptions): Service {
       for (const end of [...ctx.streams]) end();
       await runner.close();
       await processing?.catch(() => undefined);
+      await ctx.timeZonesLearned();
       const s = server;
       if (s) {
         await new Promise<void>((resolve) => {

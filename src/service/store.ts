@@ -128,6 +128,19 @@ export const SERVICE_COMPONENT: Component = {
       ],
     },
     {
+      version: 3,
+      name: 'organization time zones, as Zoho says them: schedules run in them',
+      up: [
+        // What Zoho's GET /organizations said (`time_zone`, as written there), and since when: the
+        // scheduler and `sunset schedules list` read it without calling Zoho.
+        `CREATE TABLE IF NOT EXISTS organization_time_zones (
+          organization_id TEXT PRIMARY KEY,
+          time_zone TEXT NOT NULL,
+          learned_at BIGINT NOT NULL
+        )`,
+      ],
+    },
+    {
       version: 5,
       name: 'signals from other platforms: an event names its source and may name a contact by e-mail',
       up: [
@@ -232,6 +245,13 @@ export interface ServiceStore {
    * so a setting saved meanwhile (the webhook, the cap) is kept.
    */
   claimSchedule(organizationId: string, cron: string, previous: number | null, now: number): Promise<boolean>;
+  /**
+   * Records what Zoho says each organization's time zone is (its `time_zone`, as written); returns
+   * the organizations whose zone is new or changed.
+   */
+  saveTimeZones(zones: ReadonlyArray<{ organizationId: string; timeZone: string }>, now: number): Promise<string[]>;
+  /** Each organization's time zone as Zoho last said it (an organization never seen is absent). */
+  timeZones(): Promise<Map<string, string>>;
   /**
    * Stores an event unless it repeats one: an explicit event id seen before, or the same key as
    * the latest event about the same contact (so Churned → Active → Churned is three events, while
@@ -350,6 +370,27 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
         ? await db.run('UPDATE organization_settings SET last_scheduled_at = ?, last_run_at = ? WHERE organization_id = ? AND cron = ? AND last_scheduled_at IS NULL', [now, now, organizationId, cron])
         : await db.run('UPDATE organization_settings SET last_scheduled_at = ?, last_run_at = ? WHERE organization_id = ? AND cron = ? AND last_scheduled_at = ?', [now, now, organizationId, cron, previous]);
       return changed === 1;
+    },
+    async saveTimeZones(zones, now) {
+      if (zones.length === 0) return [];
+      return db.transaction(async (tx) => {
+        const changed: string[] = [];
+        for (const { organizationId, timeZone } of zones) {
+          // Unchanged: nothing written, and learned_at keeps when this zone was first seen.
+          const n = await tx.run(
+            `INSERT INTO organization_time_zones (organization_id, time_zone, learned_at) VALUES (?, ?, ?)
+             ON CONFLICT (organization_id) DO UPDATE SET time_zone = excluded.time_zone, learned_at = excluded.learned_at
+             WHERE organization_time_zones.time_zone <> excluded.time_zone`,
+            [organizationId, timeZone, now],
+          );
+          if (n === 1) changed.push(organizationId);
+        }
+        return changed;
+      });
+    },
+    async timeZones() {
+      const rows = await db.all<{ organization_id: string; time_zone: string }>('SELECT organization_id, time_zone FROM organization_time_zones');
+      return new Map(rows.map((r) => [String(r.organization_id), String(r.time_zone)]));
     },
     async addEvent(e) {
       return grouped(async (tx) => {

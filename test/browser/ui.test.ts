@@ -119,11 +119,15 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     await expect.poll(() => text('cron-explain')).toBe('Not a valid cron expression: minute: 61 is outside 0-59.');
     expect(await page.getByTestId('cron-next').locator('time').count()).toBe(0);
     await cronInput.fill('30 6 * * 1-5');
-    await expect.poll(() => text('cron-explain')).toBe('Every Monday to Friday at 06:30 UTC.');
+    // In the organization's time zone, as Zoho gives it (Asia/Calcutta, written Asia/Kolkata).
+    await expect.poll(() => text('cron-explain')).toBe('Every Monday to Friday at 06:30 Asia/Kolkata time.');
     await expect.poll(() => page.getByTestId('cron-next').locator('time').count()).toBe(3);
     const times = await page.getByTestId('cron-next').locator('time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime')));
-    const cron = await api.get<{ next: number[] }>(`/api/cron?expr=${encodeURIComponent('30 6 * * 1-5')}`);
+    const cron = await api.get<{ next: number[] }>(`/api/cron?expr=${encodeURIComponent('30 6 * * 1-5')}&org=${s.organization}`);
     expect(times).toEqual(cron.json.next.map((t) => new Date(t).toISOString()));
+    // Each next run in Kolkata's time (06:30), then in the reader's (this browser: UTC, 01:00).
+    expect(await page.getByTestId('cron-next-zoned').allTextContents()).toEqual(Array(3).fill(expect.stringContaining('06:30')));
+    expect(times.every((t) => t?.endsWith('T01:00:00.000Z'))).toBe(true);
     await cronInput.fill('');
     await expect.poll(() => text('cron-explain')).toMatch(/^No schedule/);
   });
@@ -139,6 +143,18 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     const view = (await api.get<Array<{ organizationId: string; schedule: { nextRunAt: number; lastRunAt: number | null } }>>('/api/orgs')).json.find((o) => o.organizationId === s.organization)!;
     expect(view.schedule.lastRunAt).toBeNull();
     expect(await page.getByTestId('schedule-next').locator('time').getAttribute('datetime')).toBe(new Date(view.schedule.nextRunAt).toISOString());
+    // The next three runs, in the organization's time (02:00 in Kolkata) and the reader's (20:30 UTC the day before).
+    expect(await text('schedule-timezone-zone')).toBe('Asia/Kolkata');
+    expect(await page.getByTestId('schedule-timezone-problem').count()).toBe(0);
+    const rows = page.getByTestId('schedule-runs-row');
+    await expect.poll(() => rows.count()).toBe(3);
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('time')].map((t) => [t.getAttribute('datetime'), t.textContent])));
+    const nextRuns = (await api.get<Array<{ organizationId: string; schedule: { nextRuns: number[] } }>>('/api/orgs')).json.find((o) => o.organizationId === s.organization)!.schedule.nextRuns;
+    expect(shown.map((row) => row.map(([iso]) => iso))).toEqual(nextRuns.map((t) => [new Date(t).toISOString(), new Date(t).toISOString()]));
+    for (const [[, there], [, here]] of shown as Array<[[string, string], [string, string]]>) {
+      expect(there).toContain('02:00');
+      expect(here).toContain('20:30');
+    }
   });
 
   it('scans and plans from the organization card, then opens the review page with every contact', async () => {

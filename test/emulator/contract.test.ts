@@ -454,6 +454,19 @@ describe.skipIf(!OAS_PRESENT)("emulator responses match Zoho's OpenAPI schemas",
     });
   });
 
+  it('update_organization: PUT /organizations/{organization_id}', async () => {
+    const organization = t.organizations[0]!;
+    const listed = await t.call<{ organizations: Array<{ organization_id: string; time_zone: string }> }>('GET', '/organizations', { organization: null });
+    const zone = listed.body.organizations.find((o) => o.organization_id === organization)!.time_zone;
+    // The same zone again: the check changes nothing the other checks read.
+    const res = await t.call('PUT', `/organizations/${organization}`, { organization: null, body: { time_zone: zone } });
+    expect(res.status).toBe(200);
+    expectConforms(res, {
+      file: 'organizations.yml', operationId: 'update_organization', method: 'PUT', path: '/organizations/{organization_id}',
+      recordKey: 'organization', idField: 'organization_id',
+    });
+  });
+
   describe('contacts', () => {
     it('list_contacts: GET /contacts', async () => {
       const res = await t.call('GET', '/contacts', { query: { per_page: 200, filter_by: 'Status.All' } });

@@ -109,6 +109,50 @@ describe('organizations', () => {
     });
   });
 
+  describe('PUT /organizations/{organization_id}', () => {
+    const listed = async (): Promise<Organization[]> => (await t.call<{ organizations: Organization[] }>('GET', '/organizations', { organization: null })).body.organizations;
+
+    it('the demo organizations are in distinct time zones, as Zoho names them', async () => {
+      expect((await listed()).map((o) => o.time_zone)).toEqual(['Asia/Calcutta', 'America/Bogota']);
+    });
+
+    it('changes the time zone (and name) as Books\' settings do; the list and new timestamps follow', async () => {
+      const res = await t.call<{ code: number; organization: Organization }>('PUT', `/organizations/${orgB}`, { organization: null, body: { time_zone: 'Australia/Sydney', name: 'Harbor Supply Pty' } });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ code: 0, organization: { organization_id: orgB, name: 'Harbor Supply Pty', time_zone: 'Australia/Sydney', is_default_org: false } });
+      expect((await listed()).map((o) => [o.organization_id, o.name, o.time_zone])).toEqual([
+        [orgA, t.info.organizations[0]?.name, 'Asia/Calcutta'],
+        [orgB, 'Harbor Supply Pty', 'Australia/Sydney'],
+      ]);
+      // Timestamps are written at the zone's offset (Sydney: +10:00, or +11:00 in its summer).
+      const created = await t.call<{ contact: Contact & { created_time: string } }>('POST', '/contacts', { organization: orgB, body: { contact_name: 'Zone Check Traders' } });
+      expect(created.status).toBe(201);
+      expect(created.body.contact.created_time).toMatch(/\+1[01]00$/);
+      // Only the fields sent change.
+      await t.call('PUT', `/organizations/${orgB}`, { organization: null, body: { time_zone: 'PST' } });
+      expect((await listed()).find((o) => o.organization_id === orgB)).toMatchObject({ name: 'Harbor Supply Pty', time_zone: 'PST' });
+    });
+
+    it('refuses bad values, organizations out of reach and tokens without settings.UPDATE, changing nothing', async () => {
+      const before = await listed();
+      for (const body of [{ time_zone: '' }, { time_zone: 5 }, { time_zone: 'x'.repeat(101) }, { name: '  ' }]) {
+        const res = await t.call<ErrorBody>('PUT', `/organizations/${orgA}`, { organization: null, body });
+        expect(res.status, JSON.stringify(body)).toBe(400);
+        expect(res.body.code, JSON.stringify(body)).toBe(2);
+      }
+      const onlyA = await t.tokenFor(['ZohoBooks.settings.ALL'], [orgA]);
+      for (const [id, token] of [[orgB, onlyA], ['999999999', undefined], ['abc', undefined]] as const) {
+        const res = await t.call<ErrorBody>('PUT', `/organizations/${id}`, { organization: null, token, body: { time_zone: 'UTC' } });
+        expect(res.status, id).toBe(400);
+        expect(res.body, id).toMatchObject(INVALID_ORG);
+      }
+      const readOnly = await t.tokenFor(['ZohoBooks.settings.READ']);
+      const refused = await t.call('PUT', `/organizations/${orgA}`, { organization: null, token: readOnly, body: { time_zone: 'UTC' } });
+      expect(refused.status).toBe(401);
+      expect(await listed()).toEqual(before);
+    });
+  });
+
   describe('organization_id', () => {
     it('missing, with a token that reaches several organizations: 400 code 6024 with error_info listing them', async () => {
       const id = (await contactIds(orgA))[0] as string;

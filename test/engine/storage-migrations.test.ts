@@ -11,13 +11,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  CONNECTIONS_COMPONENT, createJournal, dumpSchema, JOURNAL_COMPONENT, migrate, migrationStatus, MigrationError, openPostgres, openSqlite, StorageError, type SqlDatabase,
+  CONNECTIONS_COMPONENT, createJournal, dumpSchema, JOURNAL_COMPONENT, migrate, migrationStatus, MigrationError, openPostgres, openSqlite, StorageError, type Component,
+  type SqlDatabase,
 } from '../../src/engine/index.js';
 import { createServiceStore, SERVICE_COMPONENT } from '../../src/service/index.js';
 import { openTestDatabase, POSTGRES_TEST_URL, postgresTestLocation, TEST_DATABASE } from '../helpers/database.js';
 import { tempDir } from '../helpers/emulator.js';
 
 const COMPONENTS = [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT];
+/** The newest version of the service's tables this Sunset knows. */
+const SERVICE_VERSION = Math.max(...SERVICE_COMPONENT.migrations.map((m) => m.version));
 const DUMP = join(import.meta.dirname, '..', '..', 'docs', 'schema', `${TEST_DATABASE}.sql`);
 
 let dir: { path: string; cleanup: () => void };
@@ -46,11 +49,12 @@ describe('versioned migrations', () => {
   it('migrate a fresh database to the committed schema dump of its dialect, and list nothing pending after', async () => {
     const db = open();
     const before = await migrationStatus(db, COMPONENTS);
-    expect(before.map((s) => [s.component, s.current, s.pending.length])).toEqual([['journal', 0, 2], ['connections', 0, 1], ['service', 0, 2]]);
+    const names = (c: Component): string[] => c.migrations.map((m) => `${c.name} ${m.version}`);
+    expect(before.map((s) => [s.component, s.current, s.pending.length])).toEqual(COMPONENTS.map((c) => [c.name, 0, c.migrations.length]));
     const applied = await migrate(db, COMPONENTS);
-    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 1', 'journal 2', 'connections 1', 'service 1', 'service 2']);
+    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(COMPONENTS.flatMap(names));
     const after = await migrationStatus(db, COMPONENTS);
-    expect(after.map((s) => [s.component, s.current, s.known, s.pending.length])).toEqual([['journal', 2, 2, 0], ['connections', 1, 1, 0], ['service', 2, 2, 0]]);
+    expect(after.map((s) => [s.component, s.current, s.known, s.pending.length])).toEqual(COMPONENTS.map((c) => [c.name, Math.max(...c.migrations.map((m) => m.version)), Math.max(...c.migrations.map((m) => m.version)), 0]));
     const dump = await dumpSchema(db);
     if (process.env.SUNSET_WRITE_SCHEMA) writeFileSync(DUMP, dump);
     // A change to the schema is a new migration and a new dump: `sunset db schema > docs/schema/DIALECT.sql`.
@@ -73,7 +77,7 @@ describe('versioned migrations', () => {
     const status = await migrationStatus(db, COMPONENTS);
     expect(status[0]).toMatchObject({ component: 'journal', current: 1, pending: [{ version: 2 }] });
     const applied = await migrate(db, COMPONENTS);
-    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'connections 1', 'service 1', 'service 2']);
+    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'connections 1', ...SERVICE_COMPONENT.migrations.map((m) => `service ${m.version}`)]);
     const recorded = await db.all<{ component: string; version: number; name: string }>('SELECT component, version, name FROM schema_migrations ORDER BY component, version');
     expect(recorded.find((r) => r.component === 'journal' && Number(r.version) === 1)?.name).toMatch(/\(adopted\)$/);
     expect(await dumpSchema(db)).toBe(readFileSync(DUMP, 'utf8'));
@@ -85,12 +89,12 @@ describe('versioned migrations', () => {
   it('refuses a database a newer Sunset migrated (a version it does not know), and changes nothing', async () => {
     const db = open();
     await migrate(db, COMPONENTS);
-    await db.run("INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('service', 3, 'from the future', 1)");
+    await db.run("INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('service', 99, 'from the future', 1)");
     const error = await migrate(db, COMPONENTS).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(MigrationError);
-    expect((error as Error).message).toMatch(/service has schema version 3, newer than this Sunset knows \(2\)/);
+    expect((error as Error).message).toMatch(new RegExp(`service has schema version 99, newer than this Sunset knows \\(${SERVICE_VERSION}\\)`));
     const status = await migrationStatus(db, COMPONENTS);
-    expect(status[2]).toMatchObject({ component: 'service', current: 3, known: 2 });
+    expect(status[2]).toMatchObject({ component: 'service', current: 99, known: SERVICE_VERSION });
     // The journal alone (the engine's own commands) still opens: its component is not newer.
     await expect(createJournal(db).migrate()).resolves.toBeUndefined();
   });
@@ -99,9 +103,9 @@ describe('versioned migrations', () => {
     const first = open();
     const others = [first, another(first), another(first), another(first)];
     const results = await Promise.all(others.map((db) => migrate(db, COMPONENTS)));
-    expect(results.flat().map((a) => `${a.component} ${a.version}`).sort()).toEqual(['connections 1', 'journal 1', 'journal 2', 'service 1', 'service 2']);
+    expect(results.flat().map((a) => `${a.component} ${a.version}`).sort()).toEqual(COMPONENTS.flatMap((c) => c.migrations.map((m) => `${c.name} ${m.version}`)).sort());
     const rows = await first.all<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations');
-    expect(rows).toEqual([{ n: 5 }]);
+    expect(rows).toEqual([{ n: COMPONENTS.reduce((n, c) => n + c.migrations.length, 0) }]);
   });
 });
 

@@ -124,6 +124,12 @@ export interface TestService {
   advance(seconds: number): Promise<void>;
   /** A contact's status read raw from the emulator (with a fresh token once the ready-made one expired). */
   status(contactId: string, organizationId?: string): Promise<string>;
+  /**
+   * Changes an organization's time zone in Zoho (the emulator's `PUT /organizations/{id}`), as a
+   * person does in Books. The service learns it when it next lists the organizations (it keeps the
+   * list 5 minutes: a fresh service, or one whose clock moved on, asks at its next request).
+   */
+  setTimeZone(timeZone: string, organizationId?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -201,6 +207,15 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   }
   const streams: SseStream[] = [];
   let readToken = h.t.token;
+  /** A Books API call of the test's own (not the service's), with a fresh token once the ready-made one expired. */
+  const books = async <T>(method: string, path: string, o: { organization: string | null; body?: unknown }): Promise<{ status: number; body: T }> => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await h.t.call<T>(method, path, { ...o, token: readToken });
+      if (res.status !== 401) return res;
+      readToken = await h.t.tokenFor(['ZohoBooks.fullaccess.all']);
+    }
+    throw new Error(`${method} ${path}: no token works`);
+  };
 
   const anonymous = async <T>(method: string, path: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> =>
     toResult<T>(await transport(`${origin}${path}`, { method, headers: init.headers, body: init.body, redirect: 'manual' }));
@@ -289,13 +304,13 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     events,
     advance: (seconds) => h.clock.sleep(seconds * 1000),
     async status(contactId, organizationId = h.organization) {
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const res = await h.t.call<{ contact?: { status: string } }>('GET', `/contacts/${contactId}`, { organization: organizationId, token: readToken });
-        if (res.status === 200 && res.body.contact) return res.body.contact.status;
-        if (res.status !== 401) throw new Error(`GET /contacts/${contactId} answered ${res.status}`);
-        readToken = await h.t.tokenFor(['ZohoBooks.fullaccess.all']);
-      }
-      throw new Error(`GET /contacts/${contactId}: no token works`);
+      const res = await books<{ contact?: { status: string } }>('GET', `/contacts/${contactId}`, { organization: organizationId });
+      if (res.status === 200 && res.body.contact) return res.body.contact.status;
+      throw new Error(`GET /contacts/${contactId} answered ${res.status}`);
+    },
+    async setTimeZone(timeZone, organizationId = h.organization) {
+      const res = await books('PUT', `/organizations/${organizationId}`, { organization: null, body: { time_zone: timeZone } });
+      if (res.status !== 200) throw new Error(`PUT /organizations/${organizationId} answered ${res.status}: ${JSON.stringify(res.body)}`);
     },
     async close() {
       for (const s of streams) s.close();

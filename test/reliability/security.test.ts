@@ -708,6 +708,7 @@ describe('5. organization isolation in the emulator: a token for organization A 
       }
       if (pattern === '/contacts' && method === 'POST') return { path: pattern, body: { contact_name: 'Isolation probe from A', contact_type: 'customer' }, refsB: false };
       if (pattern === '/contacts' || pattern === '/organizations') return { path: pattern, refsB: false };
+      if (pattern === '/organizations/:organization_id') return { path: `/organizations/${orgB}`, body: { name: 'Renamed through organization A', time_zone: 'Pacific/Kiritimati' }, refsB: true };
       if (pattern.endsWith('/active')) return { path: pattern.replace(':contact_id', inactiveB.contact_id), refsB: true };
       if (pattern.endsWith('/inactive')) return { path: pattern.replace(':contact_id', customerB.contact_id), refsB: true };
       if (method === 'DELETE') return { path: pattern.replace(':contact_id', deletableB.contact_id), refsB: true };
@@ -730,6 +731,16 @@ describe('5. organization isolation in the emulator: a token for organization A 
     const problems: string[] = [];
     for (const [method, pattern, route] of routes) {
       const { path, body, refsB } = requestFor(method, pattern);
+      if (route.level === 'account' && refsB) {
+        // PUT /organizations/B: the documented 400, code 6024, naming only A.
+        const r = await call(method, path, '', body);
+        requests++;
+        const text = JSON.stringify(r.body);
+        if (r.status !== 400 || r.body.code !== 6024 || text.includes(orgB) || text.includes(nameB)) problems.push(`${method} ${path}: ${r.status} ${text.slice(0, 200)}`);
+        expect(r.body.error_info?.map((o) => o.organization_id), `${method} ${path}`).toEqual([orgA]);
+        checked++;
+        continue;
+      }
       if (route.level === 'account') {
         // GET /organizations: only A is listed.
         const r = await call(method, path, '', body);

@@ -65,15 +65,20 @@ describe('organizations', () => {
     const r = await session.get<OrganizationView[]>('/api/orgs');
     expect(r.status).toBe(200);
     expect(r.json.map((o) => o.organizationId)).toEqual(s.organizations);
+    // Each organization's time zone, as Zoho names it (the emulator's demo: India and Colombia).
+    expect(r.json.map((o) => o.timeZone)).toEqual([
+      { zone: 'Asia/Kolkata', zoho: 'Asia/Calcutta', problem: null },
+      { zone: 'America/Bogota', zoho: 'America/Bogota', problem: null },
+    ]);
     for (const o of r.json) {
-      expect(Object.keys(o).sort()).toEqual(['activeJob', 'contactUrl', 'latestPlan', 'latestSnapshot', 'name', 'organizationId', 'plan', 'policy', 'quota', 'schedule', 'target', 'webhook']);
+      expect(Object.keys(o).sort()).toEqual(['activeJob', 'contactUrl', 'latestPlan', 'latestSnapshot', 'name', 'organizationId', 'plan', 'policy', 'quota', 'schedule', 'target', 'timeZone', 'webhook']);
       // On an emulator there is no Zoho Books web app to link to.
       expect(o).toMatchObject({ target: s.h.port.target, contactUrl: null });
       expect(o.name).toEqual(expect.any(String));
       expect(o.policy).toMatchObject({ text: '', problems: [], saved: false });
       // The starter draft is a usable policy for this organization (what `sunset policy init` writes).
       expect(parsePolicy(o.policy.draft ?? '', 'draft').organizationId).toBe(o.organizationId);
-      expect(o.schedule).toEqual({ cron: null, autoApplyMax: null, nextRunAt: null, lastRunAt: null, description: null });
+      expect(o.schedule).toEqual({ cron: null, autoApplyMax: null, nextRunAt: null, nextRuns: [], lastRunAt: null, description: null });
       expect(o.webhook.mode).toBeNull();
       expect(o.webhook.configured).toBe(false);
       expect(o.webhook.mapping.inactive.length).toBeGreaterThan(0);
@@ -168,16 +173,20 @@ describe('schedule', () => {
     expect((await s.store.settings(s.organizations[1]!)).cron).toBeNull();
   });
 
-  it('saves a cron (UTC) with its next run, and clears it with null', async () => {
+  it('saves a cron (in the organization\'s time zone, Asia/Kolkata) with its next runs, and clears it with null', async () => {
     const now = s.h.clock.now();
     const r = await session.request<OrganizationView>('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: '0 2 * * *', autoApplyMax: 50 } });
     expect(r.status, r.text).toBe(200);
+    // 02:00 in Kolkata (+05:30, no daylight saving) is 20:30 UTC the day before.
     const d = new Date(now);
-    const today2am = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 2, 0, 0);
-    const expected = today2am > now ? today2am : today2am + 86_400_000;
+    const at2030 = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 20, 30, 0);
+    const expected = at2030 > now ? at2030 : at2030 + 86_400_000;
     expect(r.json.organizationId).toBe(s.organization);
     // Saved, not run: no scan has run, so no last run (it showed the time of the save).
-    expect(r.json.schedule).toEqual({ cron: '0 2 * * *', autoApplyMax: 50, nextRunAt: expected, lastRunAt: null, description: 'Every day at 02:00 UTC.' });
+    expect(r.json.schedule).toEqual({
+      cron: '0 2 * * *', autoApplyMax: 50, nextRunAt: expected, nextRuns: [expected, expected + 86_400_000, expected + 2 * 86_400_000],
+      lastRunAt: null, description: 'Every day at 02:00 Asia/Kolkata time.',
+    });
     expect((await organizationView(s.organization)).schedule.lastRunAt).toBeNull();
     expect((await organizationView(s.organization)).schedule.nextRunAt).toBe(expected);
     const cleared = await session.request<OrganizationView>('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: null, autoApplyMax: null } });
@@ -201,11 +210,25 @@ describe('the cron helper (GET /api/cron)', () => {
     const second = nextRun(parseCron('30 6 * * 1-5'), first)!;
     expect(answer).toEqual({
       valid: true, expression: '30 6 * * 1-5', description: 'Every Monday to Friday at 06:30 UTC.',
-      next: [first, second, nextRun(parseCron('30 6 * * 1-5'), second)!],
+      next: [first, second, nextRun(parseCron('30 6 * * 1-5'), second)!], timeZone: 'UTC',
     });
     const daily = await ask('0 2 * * *');
     expect(daily.valid).toBe(true);
     expect(daily.valid && daily.description).toBe('Every day at 02:00 UTC.');
+  });
+
+  it('with ?org=, in that organization\'s time zone; an organization out of reach is a 404', async () => {
+    const r = await session.get<CronAnswer>(`/api/cron?expr=${encodeURIComponent('30 6 * * 1-5')}&org=${s.organization}`);
+    expect(r.status, r.text).toBe(200);
+    const cron = parseCron('30 6 * * 1-5');
+    const first = nextRun(cron, s.h.clock.now(), 'Asia/Kolkata')!;
+    // 06:30 in Kolkata is 01:00 UTC.
+    expect(new Date(first).getUTCHours()).toBe(1);
+    expect(r.json).toEqual({
+      valid: true, expression: '30 6 * * 1-5', description: 'Every Monday to Friday at 06:30 Asia/Kolkata time.', timeZone: 'Asia/Kolkata',
+      next: [first, nextRun(cron, first, 'Asia/Kolkata')!, nextRun(cron, nextRun(cron, first, 'Asia/Kolkata')!, 'Asia/Kolkata')!],
+    });
+    expect((await session.get(`/api/cron?expr=0+2+*+*+*&org=999999999`)).status).toBe(404);
   });
 
   it('says what is wrong with an invalid expression, and never describes it', async () => {

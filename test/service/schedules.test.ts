@@ -1,13 +1,14 @@
 /**
- * Schedules: five-field cron expressions in UTC (parsing and next times, pure), and the service's
- * scheduler on a controlled clock (the emulator's frozen clock, moved by the test): a schedule runs
- * scan + plan when due and only then, auto-applies a plan under its cap, leaves a larger one for
- * review, and a schedule missed while the service was down runs once at start-up.
+ * Schedules: five-field cron expressions in UTC and in time zones (parsing and next times, pure),
+ * and the service's scheduler on a controlled clock (the emulator's frozen clock, moved by the
+ * test): a schedule runs scan + plan when due and only then, auto-applies a plan under its cap,
+ * leaves a larger one for review, and a schedule missed while the service was down runs once at
+ * start-up.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJournal, openSqlite, type RunRecord } from '../../src/engine/index.js';
-import { createServiceStore, CronError, describeCron, nextRun, parseCron, type OrganizationView, type PlanDetail, type ScheduleView } from '../../src/service/index.js';
+import { createServiceStore, CronError, describeCron, nextRun, nextRuns, parseCron, resolveTimeZone, upcomingRuns, UTC, type OrganizationView, type PlanDetail, type ScheduleView } from '../../src/service/index.js';
 import { tempDir } from '../helpers/emulator.js';
 import { policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
@@ -163,11 +164,80 @@ describe('cron expressions', () => {
   });
 });
 
+describe('cron expressions in a time zone (croner under Sunset\'s parser)', () => {
+  const runs = (cron: string, zone: string, after: string, count = 3): string[] =>
+    nextRuns(parseCron(cron), at(after), count, zone).map((t) => new Date(t).toISOString());
+
+  it('reads clock times in the zone: 02:00 in Sydney is 16:00 UTC (AEST) or 15:00 UTC (AEDT) the day before', () => {
+    expect(runs('0 2 * * *', 'Australia/Sydney', '2026-04-03T12:00:00Z', 4)).toEqual([
+      '2026-04-03T15:00:00.000Z', '2026-04-04T15:00:00.000Z', '2026-04-05T16:00:00.000Z', '2026-04-06T16:00:00.000Z',
+    ]);
+    expect(runs('0 2 * * *', 'Asia/Kolkata', '2026-03-02T06:00:05Z', 1)).toEqual(['2026-03-02T20:30:00.000Z']);
+    // The day fields are the zone's days: Monday 06:30 in Sydney is Sunday evening in UTC.
+    expect(runs('30 6 * * 1', 'Australia/Sydney', '2026-03-02T06:00:05Z', 1)).toEqual(['2026-03-08T19:30:00.000Z']);
+  });
+
+  it.each([
+    // Spring forward: 02:30 does not exist; it runs once, when the clock jumps to 03:00.
+    ['America/New_York', '2026-03-07T12:00:00Z', ['2026-03-08T07:00:00.000Z', '2026-03-09T06:30:00.000Z']],
+    ['Australia/Sydney', '2026-10-02T20:00:00Z', ['2026-10-03T16:00:00.000Z', '2026-10-04T15:30:00.000Z']],
+    // London skips 01:00-02:00: 02:30 is there, once, in summer time.
+    ['Europe/London', '2026-03-28T12:00:00Z', ['2026-03-29T01:30:00.000Z', '2026-03-30T01:30:00.000Z']],
+    // Fall back: Sydney repeats 02:00-03:00; 02:30 runs once, at its first occurrence.
+    ['Australia/Sydney', '2026-04-04T00:00:00Z', ['2026-04-04T15:30:00.000Z', '2026-04-05T16:30:00.000Z']],
+    // New York repeats 01:00-02:00, so 02:30 happens once anyway.
+    ['America/New_York', '2026-10-31T12:00:00Z', ['2026-11-01T07:30:00.000Z', '2026-11-02T07:30:00.000Z']],
+  ])('30 2 * * * in %s after %s runs once on the night the clocks change: %j', (zone, after, expected) => {
+    expect(runs('30 2 * * *', zone, after, 2)).toEqual(expected);
+  });
+
+  it('a repeated clock time runs once; a rhythm runs through the repeated hour twice and skips the missing one', () => {
+    // New York, 2026-11-01: 01:00-02:00 happens twice (EDT, then EST).
+    expect(runs('30 1 * * *', 'America/New_York', '2026-10-31T12:00:00Z', 2)).toEqual(['2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z']);
+    expect(runs('30 * * * *', 'America/New_York', '2026-11-01T04:00:00Z', 4)).toEqual([
+      '2026-11-01T04:30:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-01T06:30:00.000Z', '2026-11-01T07:30:00.000Z',
+    ]);
+    // 2026-03-08: 02:00-03:00 does not exist; every half hour goes on in real time.
+    expect(runs('*/30 * * * *', 'America/New_York', '2026-03-08T06:00:00Z', 3)).toEqual(['2026-03-08T06:30:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-08T07:30:00.000Z']);
+  });
+
+  it('a list of clock times is clock times too: each runs once on both nights', () => {
+    expect(runs('0 2,14 * * *', 'America/New_York', '2026-03-07T20:00:00Z', 3)).toEqual(['2026-03-08T07:00:00.000Z', '2026-03-08T18:00:00.000Z', '2026-03-09T06:00:00.000Z']);
+    expect(runs('30 2,3 * * *', 'Australia/Sydney', '2026-04-04T12:00:00Z', 3)).toEqual(['2026-04-04T15:30:00.000Z', '2026-04-04T17:30:00.000Z', '2026-04-05T16:30:00.000Z']);
+  });
+
+  it('keeps classic cron\'s day rules in a zone: either day field, and 7 is Sunday', () => {
+    // 2026-03-10 is a Tuesday; Friday 2026-03-06 comes first.
+    expect(runs('0 12 10 * fri', 'Asia/Kolkata', '2026-03-02T06:00:00Z', 2)).toEqual(['2026-03-06T06:30:00.000Z', '2026-03-10T06:30:00.000Z']);
+    expect(runs('0 0 * * 7', 'Europe/London', '2026-03-02T06:00:00Z', 1)).toEqual(['2026-03-08T00:00:00.000Z']);
+    expect(runs('0 0 31 4 *', 'Australia/Sydney', '2026-03-02T06:00:00Z')).toEqual([]);
+  });
+
+  it('the next runs of a saved schedule: counted from its last run; one already due first, then those after now', () => {
+    const cron = parseCron('0 2 * * *');
+    const list = (last: string | null, now: string): string[] => upcomingRuns(cron, last === null ? null : at(last), at(now), 3, 'Asia/Kolkata').map((t) => new Date(t).toISOString());
+    expect(list('2026-03-02T06:00:00Z', '2026-03-02T07:00:00Z')).toEqual(['2026-03-02T20:30:00.000Z', '2026-03-03T20:30:00.000Z', '2026-03-04T20:30:00.000Z']);
+    expect(list(null, '2026-03-02T07:00:00Z')).toEqual(['2026-03-02T20:30:00.000Z', '2026-03-03T20:30:00.000Z', '2026-03-04T20:30:00.000Z']);
+    // Last run on the 1st, the service down since: the run due on the 1st comes first, then the runs after now.
+    expect(list('2026-03-01T06:00:00Z', '2026-03-05T07:00:00Z')).toEqual(['2026-03-01T20:30:00.000Z', '2026-03-05T20:30:00.000Z', '2026-03-06T20:30:00.000Z']);
+    expect(upcomingRuns(parseCron('0 0 31 4 *'), null, at('2026-03-01T00:00:00Z'), 3)).toEqual([]);
+  });
+
+  it('says the zone in English where it names clock times', () => {
+    expect(describeCron(parseCron('0 2 * * *'), 'Australia/Sydney')).toBe('Every day at 02:00 Australia/Sydney time.');
+    expect(describeCron(parseCron('0 9-17 * * 1-5'), 'Asia/Kolkata')).toBe('Every hour from 09:00 to 17:00 Asia/Kolkata time, every Monday to Friday.');
+    expect(describeCron(parseCron('*/15 * * * *'), 'Asia/Kolkata')).toBe('Every 15 minutes.');
+    expect(describeCron(parseCron('0 2 * * *'), UTC)).toBe('Every day at 02:00 UTC.');
+  });
+});
+
 describe('the scheduler', () => {
   let s: TestService;
   let session: SignedIn;
   beforeAll(async () => {
     s = await startTestService({ contacts: 120 });
+    // Whole hours of UTC are whole hours here: the organization's zone in Zoho is UTC.
+    await s.setTimeZone('UTC');
     session = await s.login();
   });
   afterAll(async () => s.close());
@@ -277,6 +347,198 @@ describe('the scheduler', () => {
     await toNextHour();
     await s.advance(86_400);
     expect(await s.service.tick()).toEqual([]);
+  });
+});
+
+describe('an organization\'s time zone, from what Zoho says', () => {
+  it.each([
+    // IANA names, in Zoho's older spelling too, in any case.
+    ['Asia/Calcutta', 'Asia/Kolkata'],
+    ['asia/kolkata', 'Asia/Kolkata'],
+    ['Australia/Sydney', 'Australia/Sydney'],
+    ['Europe/Kiev', 'Europe/Kyiv'],
+    ['America/Buenos_Aires', 'America/Argentina/Buenos_Aires'],
+    ['Etc/UTC', 'UTC'],
+    // Abbreviations, as Zoho's documentation shows them (its example is PST).
+    ['PST', 'America/Los_Angeles'],
+    ['est', 'America/New_York'],
+    ['IST', 'Asia/Kolkata'],
+    ['AEST', 'Australia/Sydney'],
+    ['GMT', 'UTC'],
+    // A formatted zone: the name in its last brackets.
+    ['(GMT 5:30) India Standard Time (Asia/Calcutta)', 'Asia/Kolkata'],
+    // Whole-hour offsets (the Etc/ zones count the other way round).
+    ['GMT+4', 'Etc/GMT-4'],
+    ['UTC-05:00', 'Etc/GMT+5'],
+  ])('%j is %s', (zoho, zone) => {
+    expect(resolveTimeZone(zoho)).toEqual({ zone, zoho, problem: null });
+  });
+
+  it.each(['Mars/Olympus', 'XYZ', 'GMT+5:30', 'GMT+15', '(GMT 5:30) Somewhere (Nowhere/Town)'])('%j is unknown: UTC, and it says so', (zoho) => {
+    expect(resolveTimeZone(zoho)).toEqual({ zone: 'UTC', zoho, problem: `Zoho's time zone "${zoho}" is not one Sunset knows: schedules run in UTC` });
+  });
+
+  it('none learned yet: UTC, and it says so', () => {
+    for (const zoho of [null, undefined, '', '  ']) {
+      expect(resolveTimeZone(zoho)).toEqual({ zone: 'UTC', zoho: null, problem: expect.stringMatching(/not known yet.*UTC until then/) });
+    }
+  });
+
+  it('the service learns it from Zoho\'s organization list, keeps it, and follows a change; an unknown zone runs in UTC and says so', async () => {
+    const s = await startTestService({ contacts: 20 });
+    try {
+      let session = await s.login();
+      const view = async (): Promise<OrganizationView> => (await session.get<OrganizationView[]>('/api/orgs')).json.find((o) => o.organizationId === s.organization)!;
+      expect((await view()).timeZone).toEqual({ zone: 'Asia/Kolkata', zoho: 'Asia/Calcutta', problem: null });
+      expect(await s.store.timeZones()).toEqual(new Map([[s.organizations[0]!, 'Asia/Calcutta'], [s.organizations[1]!, 'America/Bogota']]));
+      expect((await session.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { text: policyFor(s.organization) } })).status).toBe(200);
+      expect((await session.request('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: '0 2 * * *' } })).status).toBe(200);
+
+      // Changed in Books: the service sees it once its organization list (kept 5 minutes) is read again.
+      await s.setTimeZone('Mars/Olympus');
+      expect((await view()).timeZone.zoho, 'still the list read 5 minutes ago').toBe('Asia/Calcutta');
+      await s.advance(301);
+      const unknown = await view();
+      expect(unknown.timeZone).toEqual({ zone: 'UTC', zoho: 'Mars/Olympus', problem: 'Zoho\'s time zone "Mars/Olympus" is not one Sunset knows: schedules run in UTC' });
+      expect(unknown.schedule.description).toBe('Every day at 02:00 UTC.');
+      expect(s.logs.some((l) => l.includes('"level":40') && l.includes('Mars/Olympus') && l.includes(s.organization))).toBe(true);
+      // It runs at 02:00 UTC, through the tick.
+      const due = unknown.schedule.nextRunAt!;
+      expect(new Date(due).toISOString()).toMatch(/T02:00:00\.000Z$/);
+      await s.advance((due - 1000 - s.h.clock.now()) / 1000);
+      expect(await s.service.tick()).toEqual([]);
+      await s.advance(1);
+      expect(await s.service.tick()).toEqual([s.organization]);
+      await until(() => (s.service.runner.activeJobs().length === 0 ? true : undefined), 'the scheduled scan');
+
+      await s.setTimeZone('PST');
+      await s.advance(301);
+      // (The session of 20 hours ago has expired.)
+      session = await s.login();
+      const pacific = await view();
+      expect(pacific.timeZone).toEqual({ zone: 'America/Los_Angeles', zoho: 'PST', problem: null });
+      expect(pacific.schedule.description).toBe('Every day at 02:00 America/Los_Angeles time.');
+      // March in Los Angeles before the 8th is PST (UTC-8): 02:00 there is 10:00 UTC.
+      expect(new Date(pacific.schedule.nextRunAt!).toISOString()).toMatch(/T10:00:00\.000Z$/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a schedule saved before zones were kept runs in UTC until the service learns its zone, which the tick asks for', async () => {
+    let startedAt = 0;
+    const s = await startTestService({
+      contacts: 20,
+      async beforeListen(store, h) {
+        startedAt = h.clock.now();
+        await h.journal.savePolicy({ organizationId: h.organization, text: policyFor(h.organization), updatedAt: startedAt, updatedBy: 'test' });
+        await store.saveSettings({ ...(await store.settings(h.organization)), cron: '0 2 * * *', lastScheduledAt: startedAt });
+        expect(await store.timeZones()).toEqual(new Map());
+      },
+    });
+    try {
+      // The start-up tick found no zone and asked Zoho, in the background; nothing else did.
+      const zones = await until(async () => {
+        const known = await s.store.timeZones();
+        return known.size > 0 ? known : undefined;
+      }, 'the zones learned');
+      expect(zones.get(s.organization)).toBe('Asia/Calcutta');
+      expect(s.logs.some((l) => l.includes('organization time zone') && l.includes('Asia/Kolkata'))).toBe(true);
+      // Now in Kolkata: 02:00 there is 20:30 UTC.
+      const view = (await (await s.login()).get<OrganizationView[]>('/api/orgs')).json.find((o) => o.organizationId === s.organization)!;
+      expect(new Date(view.schedule.nextRunAt!).toISOString()).toMatch(/T20:30:00\.000Z$/);
+      expect(view.schedule.nextRunAt).toBeGreaterThan(startedAt);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('the scheduler in the organization\'s time zone, across daylight saving (real ticks, emulated clock)', () => {
+  // The clock only moves forward: the nights run in date order, each from a fresh save of the schedule.
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({ contacts: 20 });
+    const session = await s.login();
+    for (const organization of s.organizations) {
+      const r = await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: policyFor(organization) } });
+      expect(r.status, r.text).toBe(200);
+    }
+  });
+  afterAll(async () => s.close());
+
+  const idle = (): boolean => s.service.runner.activeJobs().length === 0;
+
+  /**
+   * Sets each organization's zone in Zoho and saves its schedule at `from` (the service learns the
+   * zone as it checks the organization), then moves the clock to `to` in 15-minute steps with two
+   * ticks racing at each step (one claims a due schedule: compare-and-set). Returns when each
+   * organization's scheduled scan started, and the schedules as the API showed them once saved.
+   */
+  const night = async (timeZone: string, schedules: Record<string, string>, from: string, to: string) => {
+    expect(at(from)).toBeGreaterThan(s.h.clock.now());
+    await s.advance((at(from) - s.h.clock.now()) / 1000);
+    const session = await s.login();
+    const fired: Record<string, string[]> = {};
+    const views: Record<string, OrganizationView> = {};
+    // All zones before the first request: the service keeps the organization list 5 minutes.
+    for (const organization of Object.keys(schedules)) await s.setTimeZone(timeZone, organization);
+    for (const [organization, cron] of Object.entries(schedules)) {
+      // Cleared first: saving the same cron again would count from its last run, not from now.
+      expect((await session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: null } })).status).toBe(200);
+      const r = await session.request<OrganizationView>('PUT', `/api/orgs/${organization}/schedule`, { body: { cron, autoApplyMax: null } });
+      expect(r.status, r.text).toBe(200);
+      expect(r.json.timeZone).toMatchObject({ zone: timeZone, zoho: timeZone, problem: null });
+      views[organization] = r.json;
+      fired[organization] = [];
+    }
+    for (let step = at(from) + 900_000; step <= at(to); step += 900_000) {
+      await s.advance((step - s.h.clock.now()) / 1000);
+      const started = (await Promise.all([s.service.tick(), s.service.tick()])).flat();
+      for (const organization of started) fired[organization]!.push(new Date(step).toISOString());
+      if (started.length > 0) await until(() => (idle() ? true : undefined), 'the scheduled scans');
+    }
+    return { fired, views };
+  };
+  const iso = (t: number): string => new Date(t).toISOString();
+
+  it('New York, spring forward (2026-03-08): 02:30 does not exist, the scan runs once, at 03:00 EDT', async () => {
+    const { fired, views } = await night('America/New_York', { [s.organization]: '30 2 * * *' }, '2026-03-07T17:00:00Z', '2026-03-08T17:00:00Z');
+    expect(fired[s.organization]).toEqual(['2026-03-08T07:00:00.000Z']);
+    expect(views[s.organization]!.schedule.nextRuns.map(iso)).toEqual(['2026-03-08T07:00:00.000Z', '2026-03-09T06:30:00.000Z', '2026-03-10T06:30:00.000Z']);
+    expect(views[s.organization]!.schedule.description).toBe('Every day at 02:30 America/New_York time.');
+  });
+
+  it('Sydney, in summer time: "0 2 * * *" runs at 02:00 Sydney, 15:00 UTC the day before', async () => {
+    const { fired } = await night('Australia/Sydney', { [s.organization]: '0 2 * * *' }, '2026-03-10T00:00:00Z', '2026-03-12T00:00:00Z');
+    expect(fired[s.organization]).toEqual(['2026-03-10T15:00:00.000Z', '2026-03-11T15:00:00.000Z']);
+  });
+
+  it('London, spring forward (2026-03-29): 01:00-02:00 is skipped, 02:30 BST runs once', async () => {
+    const { fired } = await night('Europe/London', { [s.organization]: '30 2 * * *' }, '2026-03-28T12:00:00Z', '2026-03-29T12:00:00Z');
+    expect(fired[s.organization]).toEqual(['2026-03-29T01:30:00.000Z']);
+  });
+
+  it('Sydney, fall back (2026-04-05): 02:30 comes twice, the scan runs once, at the first', async () => {
+    const { fired } = await night('Australia/Sydney', { [s.organization]: '30 2 * * *' }, '2026-04-04T02:00:00Z', '2026-04-05T02:00:00Z');
+    expect(fired[s.organization]).toEqual(['2026-04-04T15:30:00.000Z']);
+  });
+
+  it('Sydney, in standard time: "0 2 * * *" runs at 02:00 Sydney, 16:00 UTC the day before', async () => {
+    const { fired } = await night('Australia/Sydney', { [s.organization]: '0 2 * * *' }, '2026-04-06T00:00:00Z', '2026-04-08T00:00:00Z');
+    expect(fired[s.organization]).toEqual(['2026-04-06T16:00:00.000Z', '2026-04-07T16:00:00.000Z']);
+  });
+
+  it('Sydney, spring forward (2026-10-04): 02:30 does not exist, the scan runs once, at 03:00 AEDT', async () => {
+    const { fired } = await night('Australia/Sydney', { [s.organization]: '30 2 * * *' }, '2026-10-03T02:00:00Z', '2026-10-04T02:00:00Z');
+    expect(fired[s.organization]).toEqual(['2026-10-03T16:00:00.000Z']);
+  });
+
+  it('New York, fall back (2026-11-01): 02:30 runs once; 01:30, which comes twice, runs once, at the first', async () => {
+    const [first, second] = s.organizations as [string, string];
+    const { fired } = await night('America/New_York', { [first]: '30 2 * * *', [second]: '30 1 * * *' }, '2026-10-31T17:00:00Z', '2026-11-01T17:00:00Z');
+    expect(fired[first]).toEqual(['2026-11-01T07:30:00.000Z']);
+    expect(fired[second]).toEqual(['2026-11-01T05:30:00.000Z']);
   });
 });
 

@@ -92,6 +92,15 @@ export async function migrationStatus(db: SqlDatabase, components: readonly Comp
 /** Brings each component forward to the newest version this Sunset knows; returns the migrations applied. */
 export async function migrate(db: SqlDatabase, components: readonly Component[], now = Date.now()): Promise<Array<{ component: string; version: number; name: string }>> {
   const done: Array<{ component: string; version: number; name: string }> = [];
+  // A database a newer Sunset has moved on is refused before any component changes.
+  for (const status of await migrationStatus(db, components)) {
+    if (status.current > status.known) {
+      throw new MigrationError(
+        `This database's ${status.component} has schema version ${status.current}, newer than this Sunset knows (${status.known}): `
+        + 'a newer Sunset has used it. Use that Sunset (or a newer one); this one changes nothing.',
+      );
+    }
+  }
   for (const component of components) {
     await db.transaction(async (tx) => {
       if (tx.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);

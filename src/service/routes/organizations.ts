@@ -9,7 +9,7 @@ import type {
   CronAnswer, JobStarted, OrganizationView, PolicyInput, PolicySaved, ScheduleInput, WebhookInput, WebhookSaved,
 } from '../api-types.js';
 import type { ServiceContext } from '../context.js';
-import { CronError, describeCron, nextRun, parseCron, type Cron } from '../cron.js';
+import { CronError, describeCron, nextRuns, parseCron, UTC, type Cron } from '../cron.js';
 import { HttpError, jsonBody, type SignedInEnv } from '../http.js';
 import { fileMappingFor } from '../mapping-file.js';
 import { newToken, type WebhookMapping } from '../store.js';
@@ -68,11 +68,14 @@ export function organizationRoutes(ctx: ServiceContext) {
     })
 
     // The settings page's cron helper asks here as the user types: the parser that Save uses says
-    // whether the expression is valid, what it means and when it would run (never a description of
-    // an expression Save would refuse).
+    // whether the expression is valid, what it means and when it would run, in the organization's
+    // time zone (never a description of an expression Save would refuse).
     .get('/api/cron', async (c) => {
       const expr = c.req.query('expr');
       if (expr === undefined) throw new HttpError(400, 'send ?expr=<a cron expression>, e.g. ?expr=0+2+*+*+*');
+      // With ?org=, in that organization's time zone (404 for one the connection does not reach).
+      const org = c.req.query('org');
+      const timeZone = org === undefined ? UTC : (await ctx.timeZone((await ctx.requireOrganization(org)).organizationId)).zone;
       let cron: Cron;
       try {
         cron = parseCron(expr);
@@ -80,9 +83,7 @@ export function organizationRoutes(ctx: ServiceContext) {
         if (error instanceof CronError) return c.json<CronAnswer>({ valid: false, error: error.message });
         throw error;
       }
-      const next: number[] = [];
-      for (let t = nextRun(cron, clock.now()); t !== undefined && next.length < 3; t = nextRun(cron, t)) next.push(t);
-      return c.json<CronAnswer>({ valid: true, expression: cron.text, description: describeCron(cron), next });
+      return c.json<CronAnswer>({ valid: true, expression: cron.text, description: describeCron(cron, timeZone), next: nextRuns(cron, clock.now(), 3, timeZone), timeZone });
     })
 
     .put('/api/orgs/:org/webhook', knownOrganization, jsonBody<WebhookInput, { mode: 'hmac' | 'secret' | null; mapping: WebhookMapping | undefined; rotateSecret: boolean }, SignedInEnv>((body, c) => {

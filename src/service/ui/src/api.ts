@@ -38,7 +38,8 @@ export interface Api {
   savePolicy(organization: string, text: string, o?: CallOptions): Promise<PolicySaved>;
   saveSchedule(organization: string, input: ScheduleInput, o?: CallOptions): Promise<OrganizationView>;
   saveWebhook(organization: string, input: WebhookInput, o?: CallOptions): Promise<WebhookSaved>;
-  cron(expr: string, o?: CallOptions): Promise<CronAnswer>;
+  /** What the schedule's parser makes of `expr`, in `organization`'s time zone. */
+  cron(expr: string, organization: string, o?: CallOptions): Promise<CronAnswer>;
   plan(planId: string, o?: CallOptions): Promise<PlanDetail>;
   planRows(planId: string, o?: CallOptions): Promise<PlanRows>;
   approve(planId: string, exclude: string[]): Promise<RunStarted>;
@@ -172,7 +173,7 @@ export function createApi(options: ApiOptions): Api {
     savePolicy: (id, text, o) => call(client.api.orgs[':org'].policy.$put({ ...organization(id), json: { text } }), o),
     saveSchedule: (id, input, o) => call(client.api.orgs[':org'].schedule.$put({ ...organization(id), json: input }), o),
     saveWebhook: (id, input, o) => call(client.api.orgs[':org'].webhook.$put({ ...organization(id), json: input }), o),
-    cron: (expr, o) => call(client.api.cron.$get({ query: { expr } }), o),
+    cron: (expr, id, o) => call(client.api.cron.$get({ query: { expr, org: id } }), o),
     plan: (id, o) => call(client.api.plans[':plan'].$get(plan(id)), o),
     planRows: (id, o) => call(client.api.plans[':plan'].rows.$get(plan(id)), o),
     approve: (id, exclude) => call(client.api.plans[':plan'].approve.$post({ ...plan(id), json: { exclude } })),

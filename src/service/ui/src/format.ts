@@ -45,6 +45,10 @@ export interface Format {
   time(t: ParsedTime, style?: 'datetime' | 'date'): string;
   /** "in 3 hours", "2 days ago". */
   relative(ms: number): string;
+  /** An instant as a clock in `timeZone` (IANA): "Tue, 3 Mar 2026, 02:00 GMT+5:30"; the reader's own zone without one. */
+  zoned(ms: number, timeZone?: string): string;
+  /** The reader's time zone (the browser's), e.g. "Europe/London". */
+  readonly viewerTimeZone: string;
   /** Names compared as people sort them (case-insensitive, numbers by value). */
   compare(a: string, b: string): number;
 }
@@ -72,6 +76,16 @@ export function createFormat(locale?: string): Format {
   const relFmt = () => once('relative', () => new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }));
   const collator = () => once('collator', () => new Intl.Collator(locale, { sensitivity: 'base', numeric: true }));
 
+  // One per zone: the settings page shows a schedule's runs in its organization's zone and the reader's.
+  const zonedFmt = (timeZone: string | undefined) => once(`zoned:${timeZone ?? ''}`, () => {
+    const options: Intl.DateTimeFormatOptions = { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'shortOffset' };
+    try {
+      return new Intl.DateTimeFormat(locale, { ...options, ...(timeZone ? { timeZone } : {}) });
+    } catch {
+      // A zone this browser does not know: say the time in UTC (with its offset) rather than nothing.
+      return new Intl.DateTimeFormat(locale, { ...options, timeZone: 'UTC' });
+    }
+  });
   const count = (n: number | null | undefined): string => countFmt().format(typeof n === 'number' && Number.isFinite(n) ? n : 0);
   const money = (n: number | null | undefined): string => (typeof n === 'number' && Number.isFinite(n) ? moneyFmt().format(n) : '');
   return {
@@ -90,5 +104,9 @@ export function createFormat(locale?: string): Format {
       return relFmt().format(Math.round(diff / 86_400_000), 'day');
     },
     compare: (a, b) => collator().compare(a, b),
+    zoned: (ms, timeZone) => zonedFmt(timeZone).format(ms),
+    get viewerTimeZone() {
+      return dateTimeFmt().resolvedOptions().timeZone;
+    },
   };
 }
