@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { migrate, type Component, type Journal, type SqlDatabase } from '../engine/index.js';
 import { createGroupCommit } from './group-commit.js';
+import { isCurrentHash } from './passwords.js';
 
 export const SERVICE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS users (
@@ -130,6 +131,14 @@ export const SERVICE_COMPONENT: Component = {
   ],
 };
 
+/** A user as `sunset users list` shows it (never the hash itself). */
+export interface UserView {
+  username: string;
+  createdAt: number;
+  /** Whether the password's hash is of today's scrypt cost (an earlier one is upgraded at the next sign-in). */
+  hashIsCurrent: boolean;
+}
+
 export interface WebhookMapping {
   /** CRM status values that mean "mark inactive" (compared case-insensitively). */
   inactive: string[];
@@ -206,6 +215,13 @@ export interface ServiceStore {
   addUser(username: string, passwordHash: string, now: number): Promise<'added' | 'updated'>;
   user(username: string): Promise<{ username: string; passwordHash: string } | undefined>;
   userCount(): Promise<number>;
+  /** Every user, by name. */
+  users(): Promise<UserView[]>;
+  /**
+   * Replaces a user's hash with one of today's cost if it is still `from` (a password set
+   * meanwhile wins); the user's sessions stay. True when it was replaced.
+   */
+  upgradePasswordHash(username: string, from: string, to: string): Promise<boolean>;
   createSession(username: string, now: number, ttlMs: number): Promise<{ token: string; csrfToken: string }>;
   session(token: string, now: number): Promise<{ username: string; csrfToken: string } | undefined>;
   deleteSession(token: string): Promise<void>;
@@ -285,6 +301,13 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     },
     async userCount() {
       return Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0);
+    },
+    async users() {
+      const rows = await db.all<{ username: string; password_hash: string; created_at: number }>('SELECT username, password_hash, created_at FROM users ORDER BY username');
+      return rows.map((r) => ({ username: r.username, createdAt: Number(r.created_at), hashIsCurrent: isCurrentHash(r.password_hash) }));
+    },
+    async upgradePasswordHash(username, from, to) {
+      return (await db.run('UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?', [to, username, from])) === 1;
     },
     async createSession(username, now, ttlMs) {
       const token = newToken();

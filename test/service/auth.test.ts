@@ -3,14 +3,25 @@
  * (test/helpers/service.ts): nothing but /healthz and /login answers without a session; the
  * session cookie's attributes; wrong passwords, unknown users and the login rate limit (on the
  * service's emulated clock); logout and expiry; CSRF and same-origin checks on every state change;
- * passwords stored only as scrypt hashes (also through the real `sunset users add`).
+ * passwords stored only as scrypt hashes of OWASP's cost (also through the real `sunset users
+ * add`), hashes of the earlier cost upgraded at sign-in.
  */
+import { scrypt } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword, type OrganizationView, type SessionView } from '../../src/service/index.js';
+import { checkPassword, hashPassword, isCurrentHash, SCRYPT_COST, verifyPassword, type OrganizationView, type SessionView } from '../../src/service/index.js';
 import { createHarness } from '../helpers/cli.js';
-import { PASSWORD, policyFor, startTestService, USER, type TestService } from '../helpers/service.js';
+import { PASSWORD, passwordHash, policyFor, startTestService, USER, type TestService } from '../helpers/service.js';
+
+/** A hash as Sunset made them before issue 12 (N = 2^15), made here with node:crypto alone, not with our code. */
+function legacyHash(password: string): Promise<string> {
+  const salt = Buffer.from('0123456789abcdef');
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFKC'), salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 128 * 2 ** 15 * 8 * 2 }, (error, key) =>
+      (error ? reject(error) : resolve(`scrypt$32768$8$1$${salt.toString('base64')}$${key.toString('base64')}`)));
+  });
+}
 
 const extra: TestService[] = [];
 afterEach(async () => {
@@ -211,7 +222,7 @@ describe('sign-in', () => {
 
   it('a new password (users add again) ends the user\'s sessions', async () => {
     const session = await s.login();
-    await s.store.addUser(USER, await hashPassword(PASSWORD), s.h.clock.now());
+    await s.store.addUser(USER, await passwordHash(), s.h.clock.now());
     expect((await session.get('/api/orgs')).status).toBe(401);
     await s.login();
   });
@@ -367,15 +378,50 @@ describe('stored passwords', () => {
   it('are scrypt hashes with a salt, never the password', async () => {
     const s = await fresh();
     const row = await s.h.db.get<{ password_hash: string }>('SELECT password_hash FROM users WHERE username = ?', [USER]);
-    expect(row?.password_hash).toMatch(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    // OWASP's minimum for scrypt: N = 2^17, r = 8, p = 1.
+    expect(row?.password_hash).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/);
     expect(row?.password_hash).not.toContain(PASSWORD);
-    const n = Number(row!.password_hash.split('$')[1]);
-    expect(n).toBeGreaterThanOrEqual(2 ** 14);
+    expect(SCRYPT_COST).toEqual({ N: 2 ** 17, r: 8, p: 1 });
     const again = await hashPassword(PASSWORD);
     expect(again).not.toBe(row?.password_hash);
     expect(await verifyPassword(PASSWORD, again)).toBe(true);
     expect(await verifyPassword(`${PASSWORD} `, again)).toBe(false);
     expect(await verifyPassword(PASSWORD, PASSWORD)).toBe(false);
+  });
+
+  it('a hash of the earlier cost (N = 2^15) still signs in, and is replaced by one of today\'s cost at that sign-in; a wrong password leaves it', async () => {
+    const s = await fresh();
+    const old = await legacyHash(PASSWORD);
+    await s.store.addUser('veteran', old, s.h.clock.now());
+    const stored = async (): Promise<string> => (await s.h.db.get<{ password_hash: string }>('SELECT password_hash FROM users WHERE username = ?', ['veteran']))!.password_hash;
+    expect(isCurrentHash(old)).toBe(false);
+    expect((await s.store.users()).find((u) => u.username === 'veteran')?.hashIsCurrent).toBe(false);
+
+    const wrong = await s.postLogin('veteran', `${PASSWORD}!`);
+    expect(wrong.headers.get('location')).toBe('/login?error=1');
+    expect(await stored()).toBe(old);
+
+    const session = await s.login('veteran', PASSWORD);
+    const upgraded = await stored();
+    expect(upgraded).toMatch(/^scrypt\$131072\$8\$1\$/);
+    expect(isCurrentHash(upgraded)).toBe(true);
+    expect(await verifyPassword(PASSWORD, upgraded)).toBe(true);
+    // The old hash is gone from the database (its salt and key too), and the session made at that sign-in stays.
+    const [, , , , oldSalt, oldKey] = old.split('$');
+    const users = JSON.stringify(await s.h.db.all('SELECT * FROM users'));
+    for (const part of [old, oldSalt!, oldKey!]) expect(users).not.toContain(part);
+    expect((await session.get('/api/session')).status).toBe(200);
+    // Signing in again keeps today's hash as it is.
+    await s.login('veteran', PASSWORD);
+    expect(await stored()).toBe(upgraded);
+  });
+
+  it('the hash checks refuse what is not a hash of ours, and costs no one could have meant', async () => {
+    for (const bad of ['', 'scrypt', PASSWORD, 'scrypt$32768$8$1$$', 'scrypt$32767$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+      'scrypt$4194304$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'bcrypt$131072$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=']) {
+      expect(await checkPassword(PASSWORD, bad), bad).toEqual({ ok: false });
+      expect(isCurrentHash(bad), bad).toBe(false);
+    }
   });
 
   describe('through `sunset users add` (subprocess)', () => {

@@ -7,10 +7,7 @@ import { Hono } from 'hono';
 import type { ErrorBody, SessionView } from '../api-types.js';
 import type { ServiceContext } from '../context.js';
 import { clientAddress, HttpError, LOGIN_MAX_BODY, readForm, sameOrigin, setSessionCookie, type ServiceEnv, type SignedInEnv } from '../http.js';
-import { verifyPassword } from '../passwords.js';
-
-/** A scrypt hash of a random password, checked against when the user does not exist. */
-const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+import { checkPassword, DUMMY_HASH } from '../passwords.js';
 
 /** The sign-in page and form: open to anyone (after the Host check). */
 export function loginRoutes(ctx: ServiceContext) {
@@ -40,11 +37,13 @@ export function loginRoutes(ctx: ServiceContext) {
         const username = form.get('username') ?? '';
         const user = await store.user(username);
         // An unknown user costs the same scrypt as a known one: timing does not tell which names exist.
-        const ok = (await verifyPassword(form.get('password') ?? '', user?.passwordHash ?? DUMMY_HASH)) && user !== undefined;
-        if (!ok) {
+        const { ok, upgraded } = await checkPassword(form.get('password') ?? '', user?.passwordHash ?? DUMMY_HASH);
+        if (!ok || !user) {
           failed = true;
           return c.redirect('/login?error=1', 303);
         }
+        // A hash of an earlier, cheaper cost: today's takes its place (the sessions stay).
+        if (upgraded) await store.upgradePasswordHash(username, user.passwordHash, upgraded);
         const created = await store.createSession(username, clock.now(), sessionTtl);
         setSessionCookie(c, created.token, Math.floor(sessionTtl / 1000), options.secureCookies === true);
         return c.redirect('/', 303);
