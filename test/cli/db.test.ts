@@ -27,11 +27,11 @@ describe('sunset db', () => {
     const migrated = await run(['db', 'migrate', '--database', location, '--json']);
     expect(migrated.code, show('migrate', migrated)).toBe(0);
     const applied = (JSON.parse(migrated.stdout) as { applied: Array<{ component: string }> }).applied.map((a) => a.component);
-    expect(applied).toEqual(['journal', 'journal', 'service', 'service']);
+    expect(applied).toEqual(['journal', 'journal', 'service', 'service', 'service']);
     const status = await run(['db', 'status', '--database', location]);
     expect(status.code, show('status', status)).toBe(0);
     expect(status.stdout).toMatch(/journal +version 2 of 2: up to date/);
-    expect(status.stdout).toMatch(/service +version 2 of 2: up to date/);
+    expect(status.stdout).toMatch(/service +version 4 of 4: up to date/);
     const schema = await run(['db', 'schema', '--database', location]);
     expect(schema.stdout).toBe(readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'schema', `${TEST_DATABASE}.sql`), 'utf8'));
 

@@ -46,11 +46,11 @@ describe('versioned migrations', () => {
   it('migrate a fresh database to the committed schema dump of its dialect, and list nothing pending after', async () => {
     const db = open();
     const before = await migrationStatus(db, COMPONENTS);
-    expect(before.map((s) => [s.component, s.current, s.pending.length])).toEqual([['journal', 0, 2], ['service', 0, 2]]);
+    expect(before.map((s) => [s.component, s.current, s.pending.length])).toEqual([['journal', 0, 2], ['service', 0, 3]]);
     const applied = await migrate(db, COMPONENTS);
-    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 1', 'journal 2', 'service 1', 'service 2']);
+    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 1', 'journal 2', 'service 1', 'service 2', 'service 4']);
     const after = await migrationStatus(db, COMPONENTS);
-    expect(after.map((s) => [s.component, s.current, s.known, s.pending.length])).toEqual([['journal', 2, 2, 0], ['service', 2, 2, 0]]);
+    expect(after.map((s) => [s.component, s.current, s.known, s.pending.length])).toEqual([['journal', 2, 2, 0], ['service', 4, 4, 0]]);
     const dump = await dumpSchema(db);
     if (process.env.SUNSET_WRITE_SCHEMA) writeFileSync(DUMP, dump);
     // A change to the schema is a new migration and a new dump: `sunset db schema > docs/schema/DIALECT.sql`.
@@ -73,7 +73,7 @@ describe('versioned migrations', () => {
     const status = await migrationStatus(db, COMPONENTS);
     expect(status[0]).toMatchObject({ component: 'journal', current: 1, pending: [{ version: 2 }] });
     const applied = await migrate(db, COMPONENTS);
-    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'service 1', 'service 2']);
+    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'service 1', 'service 2', 'service 4']);
     const recorded = await db.all<{ component: string; version: number; name: string }>('SELECT component, version, name FROM schema_migrations ORDER BY component, version');
     expect(recorded.find((r) => r.component === 'journal' && Number(r.version) === 1)?.name).toMatch(/\(adopted\)$/);
     expect(await dumpSchema(db)).toBe(readFileSync(DUMP, 'utf8'));
@@ -85,12 +85,12 @@ describe('versioned migrations', () => {
   it('refuses a database a newer Sunset migrated (a version it does not know), and changes nothing', async () => {
     const db = open();
     await migrate(db, COMPONENTS);
-    await db.run("INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('service', 3, 'from the future', 1)");
+    await db.run("INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('service', 5, 'from the future', 1)");
     const error = await migrate(db, COMPONENTS).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(MigrationError);
-    expect((error as Error).message).toMatch(/service has schema version 3, newer than this Sunset knows \(2\)/);
+    expect((error as Error).message).toMatch(/service has schema version 5, newer than this Sunset knows \(4\)/);
     const status = await migrationStatus(db, COMPONENTS);
-    expect(status[1]).toMatchObject({ current: 3, known: 2 });
+    expect(status[1]).toMatchObject({ current: 5, known: 4 });
     // The journal alone (the engine's own commands) still opens: its component is not newer.
     await expect(createJournal(db).migrate()).resolves.toBeUndefined();
   });
@@ -99,9 +99,9 @@ describe('versioned migrations', () => {
     const first = open();
     const others = [first, another(first), another(first), another(first)];
     const results = await Promise.all(others.map((db) => migrate(db, COMPONENTS)));
-    expect(results.flat().map((a) => `${a.component} ${a.version}`).sort()).toEqual(['journal 1', 'journal 2', 'service 1', 'service 2']);
+    expect(results.flat().map((a) => `${a.component} ${a.version}`).sort()).toEqual(['journal 1', 'journal 2', 'service 1', 'service 2', 'service 4']);
     const rows = await first.all<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations');
-    expect(rows).toEqual([{ n: 4 }]);
+    expect(rows).toEqual([{ n: 5 }]);
   });
 });
 
@@ -150,6 +150,36 @@ describe('constraints instead of a look before the write', () => {
     // A holder seen dead loses them at once; an expired lease does too.
     expect((await b.claimDueEvents({ now: 7_000, limit: 100, owner: 'host:3:c', leaseMs: 60_000, isDead: (o) => o === 'host:1:a' })).map((e) => e.eventId).sort()).toEqual([...idsA].sort());
     expect((await b.claimDueEvents({ now: 200_000, limit: 100, owner: 'host:4:d', leaseMs: 60_000 }))).toHaveLength(40);
+  });
+});
+
+describe('sign-in failures counted by one statement each, between two stores on one database', () => {
+  it('40 attempts at one name, from 40 addresses, at the same moment: 5 counted (the 5th starts the wait), 35 refused and counted nowhere', async () => {
+    const db = open();
+    const a = createServiceStore(db);
+    const b = createServiceStore(another(db));
+    await a.migrate();
+    const now = 1_700_000_000_000;
+    const claims = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).claimSignIn('admin', `10.0.0.${i}`, now)));
+    expect(claims.filter((c) => c.allowed)).toHaveLength(5);
+    expect(claims.filter((c) => !c.allowed)).toEqual(Array.from({ length: 35 }, () => ({ allowed: false, retryAt: now + 15_000, locked: false })));
+    const states = await b.signInStates(now);
+    expect(states.filter((r) => r.kind === 'user').map((r) => [r.failures, r.blockedUntil])).toEqual([[5, now + 15_000]]);
+    // A refused attempt's address was not counted either (both or neither).
+    expect(states.filter((r) => r.kind === 'address')).toHaveLength(5);
+  });
+
+  it('40 attempts from one address at 40 names at the same moment: the same, for the address', async () => {
+    const db = open();
+    const a = createServiceStore(db);
+    const b = createServiceStore(another(db));
+    await a.migrate();
+    const now = 1_700_000_000_000;
+    const claims = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).claimSignIn(`name-${i}`, '10.0.0.1', now)));
+    expect(claims.filter((c) => c.allowed)).toHaveLength(5);
+    const states = await a.signInStates(now);
+    expect(states.filter((r) => r.kind === 'address').map((r) => [r.subject, r.failures, r.blockedUntil])).toEqual([['10.0.0.1', 5, now + 15_000]]);
+    expect(states.filter((r) => r.kind === 'user').map((r) => r.failures)).toEqual([1, 1, 1, 1, 1]);
   });
 });
 

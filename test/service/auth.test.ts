@@ -1,10 +1,10 @@
 /**
  * Sign-in and request protection of `sunset serve`, through the in-process service's fetch
  * (test/helpers/service.ts): nothing but /healthz and /login answers without a session; the
- * session cookie's attributes; wrong passwords, unknown users and the login rate limit (on the
- * service's emulated clock); logout and expiry; CSRF and same-origin checks on every state change;
- * passwords stored only as scrypt hashes of OWASP's cost (also through the real `sunset users
- * add`), hashes of the earlier cost upgraded at sign-in.
+ * session cookie's attributes; wrong passwords and unknown users (delays and locks after repeated
+ * failures: sign-in-limits.test.ts); logout and expiry (on the service's emulated clock); CSRF and
+ * same-origin checks on every state change; passwords stored only as scrypt hashes of OWASP's cost
+ * (also through the real `sunset users add`), hashes of the earlier cost upgraded at sign-in.
  */
 import { scrypt } from 'node:crypto';
 import { join } from 'node:path';
@@ -228,63 +228,8 @@ describe('sign-in', () => {
   });
 });
 
-describe('login limits and expiry', () => {
-  it('after 10 failures in a minute, sign-in answers 429 even with the right password, until the minute passes', async () => {
-    const s = await fresh();
-    for (let i = 0; i < 10; i++) {
-      const r = await s.postLogin(i % 2 === 0 ? 'nobody' : USER, 'wrong password!!');
-      expect(r.status, `failure ${i + 1}`).toBe(303);
-    }
-    const limited = await s.postLogin(USER, PASSWORD);
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get('set-cookie')).toBeNull();
-    await s.advance(61);
-    const ok = await s.postLogin(USER, PASSWORD);
-    expect(ok.status).toBe(303);
-    expect(ok.headers.get('location')).toBe('/');
-    expect(ok.headers.get('set-cookie')).toMatch(/^sunset_session=/);
-  });
-
-  it('the limit holds for guesses sent in parallel: 60 wrong passwords, 4 in flight, get 10 checks and 50 refusals', async () => {
-    const s = await fresh();
-    const statuses: number[] = [];
-    let next = 0;
-    // 4 clients, each sending its next guess as soon as its last one is answered.
-    const client = async (): Promise<void> => {
-      while (next < 60) {
-        const i = next++;
-        const r = await s.postLogin(USER, `wrong password ${i}`);
-        statuses.push(r.status);
-        if (r.status === 303) expect(r.headers.get('location')).toBe('/login?error=1');
-        expect(r.headers.get('set-cookie')).toBeNull();
-      }
-    };
-    await Promise.all([client(), client(), client(), client()]);
-    expect(statuses).toHaveLength(60);
-    expect(statuses.filter((x) => x === 303), 'guesses whose password was checked').toHaveLength(10);
-    expect(statuses.filter((x) => x === 429)).toHaveLength(50);
-    // The right password, right after: refused too, without a session.
-    const limited = await s.postLogin(USER, PASSWORD);
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get('set-cookie')).toBeNull();
-    expect(await s.h.db.all('SELECT token_hash FROM sessions')).toEqual([]);
-    await s.advance(61);
-    const ok = await s.postLogin(USER, PASSWORD);
-    expect(ok.status).toBe(303);
-    expect(ok.headers.get('location')).toBe('/');
-    expect(ok.headers.get('set-cookie')).toMatch(/^sunset_session=/);
-  });
-
-  it('a right password in the minute counts nothing: failures before it still count, it frees only its own place', async () => {
-    const s = await fresh();
-    for (let i = 0; i < 9; i++) expect((await s.postLogin(USER, 'wrong password!!')).status, `failure ${i + 1}`).toBe(303);
-    // Two sign-ins with the right password take the tenth place in turn and give it back.
-    for (let i = 0; i < 2; i++) expect((await s.postLogin(USER, PASSWORD)).headers.get('location'), `success ${i + 1}`).toBe('/');
-    // The nine failures are still counted: one more fills the minute.
-    expect((await s.postLogin(USER, 'wrong password!!')).status).toBe(303);
-    expect((await s.postLogin(USER, PASSWORD)).status).toBe(429);
-  });
-
+describe('sessions and the metrics token', () => {
+  // Failed sign-ins, delays and locks: test/service/sign-in-limits.test.ts.
   it('a session expires after its lifetime', async () => {
     const s = await fresh({ sessionTtlMs: 60_000 });
     const session = await s.login();
