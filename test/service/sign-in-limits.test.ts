@@ -4,13 +4,15 @@
  * Retry-After) from the 5th failure in 15 minutes, a 15-minute lock at the 10th, a right password
  * refused meanwhile; unknown names answered exactly as known ones; a success clearing the name's
  * failures but not an address's other ones; parallel guesses held to the same count; the lock
- * logged. The real service over a loopback socket, each client from its own address
+ * logged and shown to admins (`sunset users list`, `users unlock`, as separate processes on the
+ * same database). The real service over a loopback socket, each client from its own address
  * (127.0.0.N: Linux routes all of 127/8 to lo), on the service's emulated clock; SQLite files and
  * (the postgres project) PostgreSQL.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { addressKey, liveState, SIGN_IN_LIMITS, signInSubject, tryAgainIn } from '../../src/service/index.js';
+import { createHarness, runMain, type Exit } from '../helpers/cli.js';
 import { PASSWORD, passwordHash, startTestService, USER, type TestService } from '../helpers/service.js';
 
 const WRONG = 'wrong password, guessed';
@@ -208,6 +210,74 @@ describe('guesses sent at once', () => {
     expect(answers.filter((a) => a.status === 429 && a.headers['set-cookie'] === undefined)).toHaveLength(55);
     expect(refused(await signInFrom(s, '127.0.0.90', USER, PASSWORD))).toBe('429 15');
     expect(await s.h.db.all('SELECT token_hash FROM sessions')).toEqual([]);
+  });
+});
+
+describe('the admin\'s view: sunset users list and unlock (separate processes on the same database)', () => {
+  const cli = createHarness();
+  afterAll(async () => cli.cleanupAll());
+
+  it('lists users with their failures and locks, unlocks a user and an address; the service lets them in again', async () => {
+    const s = await fresh();
+    const dir = cli.temp('sunset-users-list-');
+    const users = (args: string[]): Promise<Exit> => cli.run(['users', ...args, '--database', s.h.dbPath], { cwd: dir, env: { SUNSET_HOME: dir } });
+    // The CLI reads the wall clock: the service's (emulated, frozen) clock is moved up to it, so
+    // that the lock below starts about now for both.
+    await s.advance(Math.max(0, Math.floor((Date.now() - 465_000 - s.h.clock.now()) / 1000)));
+    const now = s.h.clock.now();
+    await s.store.addUser('bob', await passwordHash(), now);
+    // Ten failures of admin from 127.0.0.5, then two of bob from two addresses.
+    const lockedAt = await failuresOf(s, Array.from({ length: 10 }, (): [string, string] => [USER, '127.0.0.5']));
+    for (let i = 0; i < 2; i++) await s.store.claimSignIn('bob', `127.0.0.${6 + i}`, lockedAt);
+    expect(refused(await signInFrom(s, '127.0.0.9', USER, PASSWORD))).toBe('429 900');
+
+    const listed = await users(['list', '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const view = JSON.parse(listed.stdout) as { users: Array<Record<string, unknown>>; addresses: Array<Record<string, unknown>> };
+    expect(view.users).toEqual([
+      { username: USER, createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), hash: 'current', failures: 10, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'locked', until: new Date(lockedAt + 900_000).toISOString() },
+      { username: 'bob', createdAt: new Date(now).toISOString(), hash: 'current', failures: 2, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'open', until: null },
+    ].sort((a, b) => a.username.localeCompare(b.username)));
+    expect(view.addresses).toEqual([
+      { address: '127.0.0.5', failures: 10, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'locked', until: new Date(lockedAt + 900_000).toISOString() },
+      { address: '127.0.0.6', failures: 1, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'open', until: null },
+      { address: '127.0.0.7', failures: 1, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'open', until: null },
+    ]);
+    const text = await users(['list']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^${USER} +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC +10 +locked until ${new Date(lockedAt + 900_000).toISOString().slice(0, 19).replace('T', ' ')} UTC \\(in 1[45] min\\) +current$`, 'm'));
+    expect(text.stdout).toMatch(/^bob +.* 2 +open +current$/m);
+    expect(text.stdout).toMatch(/^127\.0\.0\.5 +10 +locked until /m);
+    // Nothing secret in what it prints.
+    for (const out of [listed.stdout, text.stdout, listed.stderr, text.stderr]) {
+      expect(out).not.toContain(await passwordHash());
+      expect(out).not.toContain('scrypt$');
+    }
+
+    // Bad input: a clear error, nothing changed.
+    const nobody = await users(['unlock', 'nobody']);
+    expect(nobody.code).toBe(3);
+    expect(nobody.stderr).toMatch(/There is no user nobody in .*`sunset users list` lists them/);
+    for (const args of [['unlock'], ['unlock', USER, '--address', '127.0.0.5'], ['unlock', '--address', 'not-an-address'], ['list', USER], ['lock', USER], ['list', '--address', '127.0.0.5']]) {
+      const bad = await runMain(['users', ...args, '--database', s.h.dbPath]);
+      expect(bad.code, `${args.join(' ')}: ${bad.stderr}`).toBe(2);
+      expect(bad.stderr, args.join(' ')).toMatch(/^sunset: /);
+      expect(bad.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+    expect(refused(await signInFrom(s, '127.0.0.9', USER, PASSWORD))).toBe('429 900');
+
+    const unlocked = await users(['unlock', USER]);
+    expect(unlocked.code, unlocked.stderr).toBe(0);
+    expect(unlocked.stdout).toBe(`${USER} may sign in again: their failed sign-ins are forgotten.\n`);
+    expect((await users(['unlock', USER])).stdout).toBe(`${USER} has no recent failed sign-ins; nothing changed.\n`);
+    // The user is unlocked; the address that failed ten times is still locked, until it is unlocked too.
+    expect(refused(await signInFrom(s, '127.0.0.5', USER, PASSWORD))).toBe('429 900');
+    expect(signedIn(await signInFrom(s, '127.0.0.9', USER, PASSWORD))).toBe(true);
+    const address = await users(['unlock', '--address', '127.0.0.5']);
+    expect(address.code, address.stderr).toBe(0);
+    expect(address.stdout).toBe('127.0.0.5 may sign in again: its failed sign-ins are forgotten.\n');
+    expect(signedIn(await signInFrom(s, '127.0.0.5', USER, PASSWORD))).toBe(true);
+    expect((await users(['list', '--json'])).stdout).toContain('"username":"admin","createdAt"');
   });
 });
 

@@ -48,7 +48,7 @@ export function loginRoutes(ctx: ServiceContext) {
           if (counted.failures !== SIGN_IN_LIMITS.lockAfter) continue;
           // Never the password; a name only if it is a user's (a password typed as the name stays out of the log).
           const who = counted.kind === 'user' ? { user: user ? username : '(not a user)' } : { address: address || '(in-process)' };
-          logger.warn({ ...who, failures: counted.failures, lockedUntil: new Date(counted.blockedUntil).toISOString() }, `sign-in locked for ${SIGN_IN_LIMITS.lockMs / 60_000} minutes after ${counted.failures} failed sign-ins`);
+          logger.warn({ ...who, failures: counted.failures, lockedUntil: new Date(counted.blockedUntil).toISOString() }, `sign-in locked for ${SIGN_IN_LIMITS.lockMs / 60_000} minutes after ${counted.failures} failed sign-ins (\`sunset users unlock\` ends it)`);
         }
         return c.redirect('/login?error=1', 303);
       }
