@@ -141,6 +141,15 @@ table sessions
   column username text NOT NULL
   CREATE UNIQUE INDEX sessions_pkey ON sessions USING btree (token_hash)
 
+table sign_in_failures
+  column blocked_until bigint NOT NULL
+  column failures integer NOT NULL
+  column kind text NOT NULL
+  column last_failed_at bigint NOT NULL
+  column subject text NOT NULL
+  column window_start bigint NOT NULL
+  CREATE UNIQUE INDEX sign_in_failures_pkey ON sign_in_failures USING btree (kind, subject)
+
 table snapshot_contacts
   column activity_by_type text NOT NULL
   column activity_count integer NOT NULL

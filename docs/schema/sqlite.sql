@@ -141,6 +141,15 @@ table sessions
   column username TEXT NOT NULL
   primary key (token_hash)
 
+table sign_in_failures
+  column blocked_until BIGINT NOT NULL
+  column failures INTEGER NOT NULL
+  column kind TEXT NOT NULL
+  column last_failed_at BIGINT NOT NULL
+  column subject TEXT NOT NULL
+  column window_start BIGINT NOT NULL
+  primary key (kind, subject)
+
 table snapshot_contacts
   column activity_by_type TEXT NOT NULL
   column activity_count INTEGER NOT NULL

@@ -9,7 +9,7 @@ export const EXIT = {
   failure: 1,
   /** Bad flags, arguments or input files; a question that needs a terminal or --yes. */
   usage: 2,
-  /** What the command names does not exist: a run, plan, snapshot, journal, organization or contact. */
+  /** What the command names does not exist: a run, plan, snapshot, journal, organization, contact or user. */
   notFound: 3,
   /** A check found differences: `verify` (history changed), `runs check` (journal problems). */
   differences: 4,
@@ -26,7 +26,7 @@ export const EXIT_CODES: ReadonlyArray<{ exit: ExitCode; code: string; meaning: 
   { exit: EXIT.ok, code: 'ok', meaning: 'done' },
   { exit: EXIT.failure, code: 'failure', meaning: 'failed or refused (Zoho or the network, a run applied elsewhere or already, not confirmed)' },
   { exit: EXIT.usage, code: 'usage', meaning: 'bad flags, arguments or input (policy, CSV); --yes needed off a terminal' },
-  { exit: EXIT.notFound, code: 'not_found', meaning: 'no such run, plan, snapshot, journal, organization or contact' },
+  { exit: EXIT.notFound, code: 'not_found', meaning: 'no such run, plan, snapshot, journal, organization, contact or user' },
   { exit: EXIT.differences, code: 'differences', meaning: 'verify found unexplained differences; runs check found problems' },
   { exit: EXIT.failedSteps, code: 'failed_steps', meaning: 'a run (apply, undo, contacts) finished with failed steps' },
   { exit: EXIT.interrupted, code: 'interrupted', meaning: 'stopped by Ctrl-C or SIGTERM (resume a run with apply --resume)' },

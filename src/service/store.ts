@@ -4,8 +4,10 @@
  * Portable SQL through the journal's SqlDatabase port.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { migrate, type Component, type Journal, type SqlDatabase } from '../engine/index.js';
+import { migrate, type Component, type Journal, type SqlDatabase, type SqlValue } from '../engine/index.js';
 import { createGroupCommit } from './group-commit.js';
+import { isCurrentHash } from './passwords.js';
+import { liveState, SIGN_IN_LIMITS, type SignInKind, type SignInState } from './sign-in-limits.js';
 
 export const SERVICE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS users (
@@ -141,6 +143,22 @@ export const SERVICE_COMPONENT: Component = {
       ],
     },
     {
+      version: 4,
+      name: 'failed sign-ins per user name and per address (delays and locks)',
+      up: [
+        // One row per user name (its SHA-256) or client address; src/service/sign-in-limits.ts.
+        `CREATE TABLE IF NOT EXISTS sign_in_failures (
+          kind TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          failures INTEGER NOT NULL,
+          window_start BIGINT NOT NULL,
+          last_failed_at BIGINT NOT NULL,
+          blocked_until BIGINT NOT NULL,
+          PRIMARY KEY (kind, subject)
+        )`,
+      ],
+    },
+    {
       version: 5,
       name: 'signals from other platforms: an event names its source and may name a contact by e-mail',
       up: [
@@ -150,6 +168,22 @@ export const SERVICE_COMPONENT: Component = {
     },
   ],
 };
+
+/**
+ * A sign-in attempt, counted (as a failure, until its password proves right) or refused before
+ * its password is checked.
+ */
+export type SignInClaim =
+  | { allowed: true; counted: Array<{ kind: SignInKind; failures: number; blockedUntil: number }> }
+  | { allowed: false; retryAt: number; locked: boolean };
+
+/** A user as `sunset users list` shows it (never the hash itself). */
+export interface UserView {
+  username: string;
+  createdAt: number;
+  /** Whether the password's hash is of today's scrypt cost (an earlier one is upgraded at the next sign-in). */
+  hashIsCurrent: boolean;
+}
 
 export interface WebhookMapping {
   /** CRM status values that mean "mark inactive" (compared case-insensitively). */
@@ -203,6 +237,63 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/**
+ * How a name or an address is stored in sign_in_failures: an address as it is, a user name as its
+ * SHA-256 (anything typed as a name is counted, a password typed in the wrong field included, and
+ * the table should not keep it).
+ */
+export function signInSubject(kind: SignInKind, key: string): string {
+  return kind === 'user' ? sha256(key) : key;
+}
+
+/**
+ * `:name` placeholders (each once or more) and `?` in order, to the port's `?` and a parameter
+ * list. `:now` is a time (BIGINT), `:n` a count (INTEGER): typed, so PostgreSQL never takes a
+ * parameter for a 32-bit integer by the company it keeps.
+ */
+function bind(sql: string, positional: readonly SqlValue[], named: Readonly<Record<string, SqlValue>>): [string, SqlValue[]] {
+  const params: SqlValue[] = [];
+  let next = 0;
+  const text = sql.replace(/\?|:(now|n)\b/g, (match, name?: string) => {
+    if (match === '?') {
+      params.push(positional[next++]!);
+      return '?';
+    }
+    params.push(named[name!]!);
+    return name === 'now' ? 'CAST(? AS BIGINT)' : 'CAST(? AS INTEGER)';
+  });
+  return [text, params];
+}
+
+const { windowMs: WINDOW_MS, throttleAfter: THROTTLE_AFTER, firstDelayMs: FIRST_DELAY_MS, lockAfter: LOCK_AFTER, lockMs: LOCK_MS } = SIGN_IN_LIMITS;
+const F = 'sign_in_failures';
+/** The row's window (or lock) has ended: the next failure starts a new one. */
+const ENDED = `(${F}.blocked_until <= :now AND (${F}.failures >= ${LOCK_AFTER} OR ${F}.window_start <= :now - ${WINDOW_MS}))`;
+/** The failures once this attempt counts. */
+const COUNT = `(CASE WHEN ${ENDED} THEN 1 ELSE ${F}.failures + 1 END)`;
+/** Until when the next attempt waits after `count` failures, the last at `at`. */
+const blockedAfter = (count: string, at: string): string =>
+  `CASE WHEN ${count} >= ${LOCK_AFTER} THEN ${at} + ${LOCK_MS} WHEN ${count} >= ${THROTTLE_AFTER} THEN ${at} + (${FIRST_DELAY_MS} << (${count} - ${THROTTLE_AFTER})) ELSE 0 END`;
+/**
+ * One statement counts an attempt, or (WHERE) refuses it: atomic on both databases, whoever else
+ * counts at the same moment (PostgreSQL locks the row for the upsert; SQLite has one writer).
+ * No row comes back when it is refused.
+ */
+const CLAIM_SQL = `INSERT INTO ${F} (kind, subject, failures, window_start, last_failed_at, blocked_until) VALUES (?, ?, 1, :now, :now, 0)
+  ON CONFLICT (kind, subject) DO UPDATE SET
+    failures = ${COUNT},
+    window_start = CASE WHEN ${ENDED} THEN :now ELSE ${F}.window_start END,
+    last_failed_at = :now,
+    blocked_until = ${blockedAfter(COUNT, ':now')}
+  WHERE ${F}.blocked_until <= :now
+  RETURNING failures, blocked_until`;
+/** A right password: the address keeps its failures but the user's `:n`, and the wait those others call for. */
+const FORGIVE_SQL = `UPDATE ${F} SET failures = CASE WHEN failures > :n THEN failures - :n ELSE 0 END,
+    blocked_until = ${blockedAfter('(failures - :n)', 'last_failed_at')}
+  WHERE kind = 'address' AND subject = ?`;
+
+class SignInRefused extends Error {}
+
 export function newToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }
@@ -233,6 +324,25 @@ export interface ServiceStore {
   addUser(username: string, passwordHash: string, now: number): Promise<'added' | 'updated'>;
   user(username: string): Promise<{ username: string; passwordHash: string } | undefined>;
   userCount(): Promise<number>;
+  /** Every user, by name. */
+  users(): Promise<UserView[]>;
+  /**
+   * Replaces a user's hash with one of today's cost if it is still `from` (a password set
+   * meanwhile wins); the user's sessions stay. True when it was replaced.
+   */
+  upgradePasswordHash(username: string, from: string, to: string): Promise<boolean>;
+  /**
+   * Counts a sign-in attempt as a failure of its address and of its user name, before the
+   * password is checked (so guesses sent at once each see the others), unless either is delayed
+   * or locked: then it is refused and counts nowhere. Names that are not users count the same.
+   */
+  claimSignIn(username: string, address: string, now: number): Promise<SignInClaim>;
+  /** A sign-in whose password was right: the name's failures go, and as many of its address's. */
+  signInSucceeded(username: string, address: string, now: number): Promise<void>;
+  /** The names (as their SHA-256, `signInSubject`) and addresses with failures in their window, or refused. */
+  signInStates(now: number): Promise<Array<SignInState & { kind: SignInKind; subject: string }>>;
+  /** Forgets a name's or an address's failures (and so its delay or lock); false when it had none at `now`. */
+  clearSignInFailures(kind: SignInKind, key: string, now: number): Promise<boolean>;
   createSession(username: string, now: number, ttlMs: number): Promise<{ token: string; csrfToken: string }>;
   session(token: string, now: number): Promise<{ username: string; csrfToken: string } | undefined>;
   deleteSession(token: string): Promise<void>;
@@ -319,6 +429,65 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     },
     async userCount() {
       return Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0);
+    },
+    async users() {
+      const rows = await db.all<{ username: string; password_hash: string; created_at: number }>('SELECT username, password_hash, created_at FROM users ORDER BY username');
+      return rows.map((r) => ({ username: r.username, createdAt: Number(r.created_at), hashIsCurrent: isCurrentHash(r.password_hash) }));
+    },
+    async upgradePasswordHash(username, from, to) {
+      return (await db.run('UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?', [to, username, from])) === 1;
+    },
+    async claimSignIn(username, address, now) {
+      const keys: Array<[SignInKind, string]> = [['address', address], ['user', signInSubject('user', username)]];
+      try {
+        // Both or neither: the address first, always, so two attempts never wait on each other's rows.
+        return await db.transaction(async (tx) => {
+          const counted: Array<{ kind: SignInKind; failures: number; blockedUntil: number }> = [];
+          for (const [kind, subject] of keys) {
+            const row = await tx.get<{ failures: number; blocked_until: number }>(...bind(CLAIM_SQL, [kind, subject], { now }));
+            if (!row) throw new SignInRefused();
+            counted.push({ kind, failures: Number(row.failures), blockedUntil: Number(row.blocked_until) });
+          }
+          return { allowed: true as const, counted };
+        });
+      } catch (error) {
+        if (!(error instanceof SignInRefused)) throw error;
+      }
+      const rows = await db.all<{ failures: number; blocked_until: number }>(
+        `SELECT failures, blocked_until FROM ${F} WHERE (kind = ? AND subject = ?) OR (kind = ? AND subject = ?)`,
+        keys.flat(),
+      );
+      const blocking = rows.filter((r) => Number(r.blocked_until) > now);
+      // (A wait that ended between the two statements: the attempt may come again at once.)
+      const retryAt = Math.max(now + 1000, ...blocking.map((r) => Number(r.blocked_until)));
+      return { allowed: false, retryAt, locked: blocking.some((r) => Number(r.failures) >= LOCK_AFTER) };
+    },
+    async signInSucceeded(username, address, now) {
+      const gone = await db.get<{ failures: number }>(`DELETE FROM ${F} WHERE kind = 'user' AND subject = ? RETURNING failures`, [signInSubject('user', username)]);
+      const n = Number(gone?.failures ?? 0);
+      if (n > 0) await db.run(...bind(FORGIVE_SQL, [address], { n }));
+      // Rows whose window or lock has ended say nothing any more.
+      await db.run(...bind(`DELETE FROM ${F} WHERE ${F}.failures = 0 OR ${ENDED}`, [], { now }));
+    },
+    async signInStates(now) {
+      const rows = await db.all<{ kind: SignInKind; subject: string; failures: number; window_start: number; last_failed_at: number; blocked_until: number }>(
+        `SELECT kind, subject, failures, window_start, last_failed_at, blocked_until FROM ${F} ORDER BY kind, subject`,
+      );
+      return rows
+        .map((r) => ({
+          kind: r.kind,
+          subject: r.subject,
+          ...liveState({ failures: Number(r.failures), windowStart: Number(r.window_start), lastFailedAt: Number(r.last_failed_at), blockedUntil: Number(r.blocked_until) }, now),
+        }))
+        .filter((r) => r.failures > 0);
+    },
+    async clearSignInFailures(kind, key, now) {
+      const gone = await db.get<{ failures: number; window_start: number; last_failed_at: number; blocked_until: number }>(
+        `DELETE FROM ${F} WHERE kind = ? AND subject = ? RETURNING failures, window_start, last_failed_at, blocked_until`,
+        [kind, signInSubject(kind, key)],
+      );
+      if (!gone) return false;
+      return liveState({ failures: Number(gone.failures), windowStart: Number(gone.window_start), lastFailedAt: Number(gone.last_failed_at), blockedUntil: Number(gone.blocked_until) }, now).failures > 0;
     },
     async createSession(username, now, ttlMs) {
       const token = newToken();

@@ -632,6 +632,34 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect(unexpected).toEqual([]);
     expect(errors.filter((e) => /status of 400/.test(e)).length).toBeLessThanOrEqual(1);
   });
+
+  it('after ten failed sign-ins the sign-in page says how long to wait, even for the right password, and signs nobody in', async () => {
+    const before = errors.length;
+    // Ten failures of the name from this machine's address, as failed sign-ins leave them (each once its wait is over).
+    for (const wait of [0, 0, 0, 0, 0, 15, 30, 60, 120, 240]) {
+      await s.advance(wait);
+      expect((await s.store.claimSignIn(USER, '127.0.0.1', s.h.clock.now())).allowed).toBe(true);
+    }
+    await page.goto(url('/login'));
+    await page.getByTestId('login-username').fill(USER);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    const notice = page.getByTestId('login-refused');
+    await notice.waitFor();
+    expect(await notice.textContent()).toBe('Too many failed sign-ins; try again in 15 minutes.');
+    expect(await notice.isVisible()).toBe(true);
+    expect(await page.getByTestId('login-error').count()).toBe(0);
+    expect(await context.cookies()).toEqual([]);
+    // The browser reports the 429 answer itself; nothing else went wrong.
+    expect(errors.slice(before).every((e) => /status of 429/.test(e)), errors.slice(before).join('\n')).toBe(true);
+    // Once the lock is over, the same form signs in.
+    await s.advance(15 * 60);
+    await page.getByTestId('login-username').fill(USER);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL(url('/#/'));
+    expect((await context.cookies()).find((c) => c.name === 'sunset_session')).toBeDefined();
+  });
 });
 
 /**

@@ -157,6 +157,36 @@ describe('constraints instead of a look before the write', () => {
   });
 });
 
+describe('sign-in failures counted by one statement each, between two stores on one database', () => {
+  it('40 attempts at one name, from 40 addresses, at the same moment: 5 counted (the 5th starts the wait), 35 refused and counted nowhere', async () => {
+    const db = open();
+    const a = createServiceStore(db);
+    const b = createServiceStore(another(db));
+    await a.migrate();
+    const now = 1_700_000_000_000;
+    const claims = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).claimSignIn('admin', `10.0.0.${i}`, now)));
+    expect(claims.filter((c) => c.allowed)).toHaveLength(5);
+    expect(claims.filter((c) => !c.allowed)).toEqual(Array.from({ length: 35 }, () => ({ allowed: false, retryAt: now + 15_000, locked: false })));
+    const states = await b.signInStates(now);
+    expect(states.filter((r) => r.kind === 'user').map((r) => [r.failures, r.blockedUntil])).toEqual([[5, now + 15_000]]);
+    // A refused attempt's address was not counted either (both or neither).
+    expect(states.filter((r) => r.kind === 'address')).toHaveLength(5);
+  });
+
+  it('40 attempts from one address at 40 names at the same moment: the same, for the address', async () => {
+    const db = open();
+    const a = createServiceStore(db);
+    const b = createServiceStore(another(db));
+    await a.migrate();
+    const now = 1_700_000_000_000;
+    const claims = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).claimSignIn(`name-${i}`, '10.0.0.1', now)));
+    expect(claims.filter((c) => c.allowed)).toHaveLength(5);
+    const states = await a.signInStates(now);
+    expect(states.filter((r) => r.kind === 'address').map((r) => [r.subject, r.failures, r.blockedUntil])).toEqual([['10.0.0.1', 5, now + 15_000]]);
+    expect(states.filter((r) => r.kind === 'user').map((r) => r.failures)).toEqual([1, 1, 1, 1, 1]);
+  });
+});
+
 describe('storage failures are reported by kind', () => {
   it.skipIf(TEST_DATABASE !== 'postgres')('PostgreSQL: a server that does not answer is unreachable, a database that does not exist is missing, with no password shown', async () => {
     const closed = new URL(POSTGRES_TEST_URL);

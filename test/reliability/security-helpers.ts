@@ -22,6 +22,7 @@ export type SecretKind =
   | 'session-token'
   | 'csrf-token'
   | 'password'
+  | 'password-hash' // the stored scrypt hash: only in the users table
   | 'metrics-token';
 
 export interface Secret {

@@ -359,6 +359,11 @@ describe('2-4. sunset serve', () => {
 
   it('users add takes the password from the environment; serve starts with the metrics token from a file; its listing holds no secret', async () => {
     ok(await cli(['users', 'add', 'admin'], { SUNSET_PASSWORD: PASSWORD }));
+    // The stored hash is a secret too: the users table holds it, nothing prints it (not even `users list`).
+    const [stored] = queryFile<{ password_hash: string }>(join(dir, 'sunset.db'), 'SELECT password_hash FROM users');
+    secrets.add('password-hash', 'the stored scrypt hash of the password', stored!.password_hash);
+    expect(ok(await cli(['users', 'list'])).stdout).toMatch(/^admin +.* open +current$/m);
+    expect(JSON.parse(ok(await cli(['users', 'list', '--json'])).stdout)).toMatchObject({ users: [{ username: 'admin', hash: 'current' }] });
     writeFileSync(join(dir, 'metrics-token.txt'), `${METRICS_TOKEN}\n`, { mode: 0o600 });
     serve = h.spawn(['serve', '--port', '0', '--metrics-token-file', 'metrics-token.txt', '--per-minute', '6000'], { cwd: dir, env, timeoutMs: 300_000 });
     await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
@@ -625,6 +630,7 @@ function scanStoryFiles(when: string): void {
     // By design: HMAC needs the secret itself; the CSRF token is compared with what the page sends.
     'organization_settings.webhook_secret': ['webhook-secret'],
     'sessions.csrf_token': ['csrf-token'],
+    'users.password_hash': ['password-hash'],
   };
   for (const file of listFiles(dir)) {
     const path = join(dir, file);
@@ -634,7 +640,7 @@ function scanStoryFiles(when: string): void {
     // A connection's cached access token (src/cli/connection.ts), owner-only like tokens.json.
     else if (file.startsWith(`${join('home', 'tokens')}/`)) allow = ['access-token'];
     else if (file === 'metrics-token.txt') allow = ['metrics-token'];
-    else if (/^sunset\.db(-wal|-shm|-journal)?$/.test(file)) allow = ['webhook-secret', 'csrf-token'];
+    else if (/^sunset\.db(-wal|-shm|-journal)?$/.test(file)) allow = ['webhook-secret', 'csrf-token', 'password-hash'];
     const text = fileText(path);
     fileScan.files++;
     fileScan.bytes += text.length;
@@ -855,7 +861,7 @@ describe('1. no secret anywhere it does not belong', () => {
     // Controls: the scanners do see secrets where they live by design, so a clean result means something.
     expect(findLeaks('control', emu.proc.stdout, secrets).length, "the emulator's --json line").toBeGreaterThan(0);
     const rowsUnallowed = scanSqliteRows(join(dir, 'sunset.db'), secrets).leaks.map((l) => l.where.replace(/^.*: /, ''));
-    expect(rowsUnallowed).toEqual(expect.arrayContaining(['organization_settings.webhook_secret', 'sessions.csrf_token']));
+    expect(rowsUnallowed).toEqual(expect.arrayContaining(['organization_settings.webhook_secret', 'sessions.csrf_token', 'users.password_hash']));
     expect(listings.every((l) => l.environ.some((e) => e.startsWith('PATH=')))).toBe(true);
     expect(listings[0]!.cmdline).toContain('apply');
     expect(secrets.count('access-token')).toBeGreaterThanOrEqual(4);

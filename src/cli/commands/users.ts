@@ -1,28 +1,53 @@
-/** `sunset users add NAME`: a local user who can sign in to `sunset serve`. */
+/**
+ * `sunset users add NAME | list | unlock NAME`: the local users who can sign in to `sunset serve`,
+ * and their failed sign-ins (the admin's view of delays and locks, src/service/sign-in-limits.ts).
+ */
+import { isIP, isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
-import { createServiceStore, hashPassword, passwordProblem } from '../../service/index.js';
+import { databaseLabel } from '../../engine/index.js';
+import { addressKey, createServiceStore, hashPassword, passwordProblem, SIGN_IN_LIMITS, signInSubject, type ServiceStore } from '../../service/index.js';
 import { parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
-import { askHidden } from '../terminal.js';
-import { openStorage, withEnvTwins } from '../workspace.js';
+import { askHidden, formatDuration } from '../terminal.js';
+import { NoJournalError, openStorage, withEnvTwins } from '../workspace.js';
+
+const WINDOW_MINUTES = SIGN_IN_LIMITS.windowMs / 60_000;
 
 const HELP = `Usage: sunset users add NAME [--database URL|FILE]
+       sunset users list [--json] [--database URL|FILE]
+       sunset users unlock NAME [--database URL|FILE]
+       sunset users unlock --address ADDRESS [--database URL|FILE]
 
-Adds a user who can sign in to \`sunset serve\` (or sets a new password for an existing one, which
-also signs them out everywhere). The password is read from SUNSET_PASSWORD, or asked for twice
-without echo; it needs at least 12 characters and is stored only as a scrypt hash.
+The local users who can sign in to \`sunset serve\`, and their failed sign-ins.
+
+  add      Adds a user (or sets a new password for an existing one, which also signs them out
+           everywhere). The password is read from SUNSET_PASSWORD, or asked for twice without
+           echo; it needs at least 12 characters and is stored only as a scrypt hash.
+  list     Each user: when added, failed sign-ins in the last ${WINDOW_MINUTES} minutes, and whether
+           sign-in is slowed or locked, until when; then each address with failed sign-ins.
+           Changes nothing.
+  unlock   Forgets a user's failed sign-ins, which ends their delay or lock at once; with
+           --address, an address's (as \`users list\` shows it).
+
+Sign-in slows down after ${SIGN_IN_LIMITS.throttleAfter} failures of a name or from an address within ${WINDOW_MINUTES} minutes, and locks
+it for ${SIGN_IN_LIMITS.lockMs / 60_000} minutes after ${SIGN_IN_LIMITS.lockAfter} (docs/service.md, "Sign-in and security").
 
 Options:
   --database URL|FILE   The database \`sunset serve\` uses: a SQLite file        SUNSET_DATABASE_URL
                         (default ./sunset.db) or a postgres:// URL
   --db FILE             The same as --database (its older name)                    SUNSET_DB
+  --address ADDRESS     unlock: an address instead of a user (an IPv6 address stands for its /64)
+  --json                list: print JSON on stdout; a failure is {"error": {...}} there
   --help, -h            Show this help
 `;
 
-export const OPTIONS = { database: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean' } } as const;
+export const OPTIONS = { database: { type: 'string' }, db: { type: 'string' }, address: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } as const;
 
-export const SUBCOMMANDS = ['add'] as const;
+export const SUBCOMMANDS = ['add', 'list', 'unlock'] as const;
+
+const USAGE = 'sunset users add NAME, sunset users list, sunset users unlock NAME (or --address ADDRESS)';
+const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values: given, positionals } = parseFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS }), 'users');
@@ -30,11 +55,41 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length === 0) throw new ExitError(`\`sunset users\` needs a subcommand: sunset users add NAME.\n\n${HELP}`, EXIT.usage);
+  if (positionals.length === 0) throw new ExitError(`\`sunset users\` needs a subcommand: ${USAGE}.\n\n${HELP}`, EXIT.usage);
   const values = withEnvTwins(given, io.env, OPTIONS);
-  if (positionals[0] !== 'add' || positionals.length !== 2) throw new ExitError('Use: sunset users add NAME', EXIT.usage);
-  const name = positionals[1]!;
-  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new ExitError('A user name has 1 to 64 letters, digits or . _ @ -', EXIT.usage);
+  const [subcommand, ...rest] = positionals;
+  if (!(SUBCOMMANDS as readonly string[]).includes(subcommand!)) throw new ExitError(`Unknown: sunset users ${subcommand}. Use: ${USAGE}.`, EXIT.usage);
+  if (values.address !== undefined && subcommand !== 'unlock') throw new ExitError('--address is for `sunset users unlock`.', EXIT.usage);
+  if (values.json && subcommand !== 'list') throw new ExitError('--json is for `sunset users list`.', EXIT.usage);
+  const location = values.db ?? 'sunset.db';
+  if (subcommand === 'add') {
+    if (rest.length !== 1) throw new ExitError('Use: sunset users add NAME', EXIT.usage);
+    return add(rest[0]!, location, io);
+  }
+  if (subcommand === 'list') {
+    if (rest.length > 0) throw new ExitError(`\`sunset users list\` takes no ${rest[0]}.`, EXIT.usage);
+    return list(location, values.json === true, io);
+  }
+  if ((values.address === undefined) === (rest.length !== 1) || rest.length > 1) {
+    throw new ExitError('Use: sunset users unlock NAME, or sunset users unlock --address ADDRESS', EXIT.usage);
+  }
+  return values.address !== undefined ? unlockAddress(values.address, location, io) : unlockUser(rest[0]!, location, io);
+}
+
+/** Opens the service's store in the database at `location` (migrated); `create: false` refuses a missing one. */
+async function withStore<T>(location: string, create: boolean, work: (store: ServiceStore) => Promise<T>): Promise<T> {
+  const { journal, database } = await openStorage(location, { create });
+  try {
+    const store = createServiceStore(database);
+    await store.migrate();
+    return await work(store);
+  } finally {
+    await journal.close();
+  }
+}
+
+async function add(name: string, location: string, io: CliIO): Promise<number> {
+  if (!NAME.test(name)) throw new ExitError('A user name has 1 to 64 letters, digits or . _ @ -', EXIT.usage);
   let password = io.env.SUNSET_PASSWORD ?? '';
   if (!password) {
     if (!io.stdin.isTTY) throw new ExitError('No password: set SUNSET_PASSWORD, or run this on a terminal to be asked.', EXIT.usage);
@@ -43,14 +98,96 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const problem = passwordProblem(password);
   if (problem) throw new ExitError(`${problem}; nothing was changed.`, EXIT.usage);
-  const { journal, database } = await openStorage(values.db ?? 'sunset.db');
+  const hash = await hashPassword(password);
+  const result = await withStore(location, true, (store) => store.addUser(name, hash, Date.now()));
+  io.stdout.write(result === 'added' ? `User ${name} added; they can sign in to \`sunset serve\`.\n` : `Password of ${name} changed; their sessions were ended.\n`);
+  return 0;
+}
+
+type SignIn = 'open' | 'slowed' | 'locked';
+
+interface FailureView {
+  /** Failed sign-ins in the current window. */
+  failures: number;
+  lastFailureAt: string | null;
+  signIn: SignIn;
+  /** Until when sign-in is slowed or locked (null: open). */
+  until: string | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** `2026-12-02 10:04:31 UTC (in 12 min)`. */
+function untilText(ms: number, now: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC (in ${formatDuration(ms - now)})`;
+}
+
+async function list(location: string, json: boolean, io: CliIO): Promise<number> {
+  const now = Date.now();
+  let found: { users: Awaited<ReturnType<ServiceStore['users']>>; states: Awaited<ReturnType<ServiceStore['signInStates']>> };
   try {
-    const store = createServiceStore(database);
-    await store.migrate();
-    const result = await store.addUser(name, await hashPassword(password), Date.now());
-    io.stdout.write(result === 'added' ? `User ${name} added; they can sign in to \`sunset serve\`.\n` : `Password of ${name} changed; their sessions were ended.\n`);
+    found = await withStore(location, false, async (store) => ({ users: await store.users(), states: await store.signInStates(now) }));
+  } catch (error) {
+    if (!(error instanceof NoJournalError)) throw error;
+    io.stdout.write(json ? `${JSON.stringify({ users: [], addresses: [] })}\n` : `No users yet: there is no database at ${databaseLabel(location)} (\`sunset users add NAME\` makes one).\n`);
     return 0;
-  } finally {
-    await journal.close();
   }
+  const view = (state: (typeof found.states)[number] | undefined): FailureView => ({
+    failures: state?.failures ?? 0,
+    lastFailureAt: iso(state?.lastFailedAt ?? null),
+    signIn: state?.locked ? 'locked' : state?.blockedUntil ? 'slowed' : 'open',
+    until: iso(state?.blockedUntil ?? null),
+  });
+  const byUser = new Map(found.states.filter((s) => s.kind === 'user').map((s) => [s.subject, s]));
+  const users = found.users.map((u) => ({
+    username: u.username,
+    createdAt: new Date(u.createdAt).toISOString(),
+    hash: u.hashIsCurrent ? 'current' : 'older',
+    ...view(byUser.get(signInSubject('user', u.username))),
+  }));
+  const addresses = found.states.filter((s) => s.kind === 'address').map((s) => ({ address: s.subject, ...view(s) }));
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ users, addresses })}\n`);
+    return 0;
+  }
+  const signInText = (v: FailureView): string => (v.signIn === 'open' ? 'open' : `${v.signIn} until ${untilText(Date.parse(v.until!), now)}`);
+  const table = (header: string[], rows: string[][]): string => {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+  };
+  if (users.length === 0) io.stdout.write('No users yet: `sunset users add NAME` adds one.\n');
+  else {
+    io.stdout.write(table(
+      ['USER', 'ADDED', `FAILED (${WINDOW_MINUTES} MIN)`, 'SIGN-IN', 'HASH'],
+      users.map((u) => [u.username, `${u.createdAt.slice(0, 16).replace('T', ' ')} UTC`, String(u.failures), signInText(u), u.hash === 'current' ? 'current' : 'older (upgraded at the next sign-in)']),
+    ));
+  }
+  if (addresses.length > 0) {
+    io.stdout.write(`\nAddresses with failed sign-ins in the last ${WINDOW_MINUTES} minutes:\n`);
+    io.stdout.write(table(['ADDRESS', 'FAILED', 'SIGN-IN'], addresses.map((a) => [a.address || '(in-process)', String(a.failures), signInText(a)])));
+  }
+  return 0;
+}
+
+async function unlockUser(name: string, location: string, io: CliIO): Promise<number> {
+  if (!NAME.test(name)) throw new ExitError('A user name has 1 to 64 letters, digits or . _ @ -', EXIT.usage);
+  const cleared = await withStore(location, false, async (store) => {
+    if (!(await store.user(name))) throw new ExitError(`There is no user ${name} in ${databaseLabel(location)}; \`sunset users list\` lists them.`, EXIT.notFound);
+    return store.clearSignInFailures('user', name, Date.now());
+  });
+  io.stdout.write(cleared ? `${name} may sign in again: their failed sign-ins are forgotten.\n` : `${name} has no recent failed sign-ins; nothing changed.\n`);
+  return 0;
+}
+
+async function unlockAddress(given: string, location: string, io: CliIO): Promise<number> {
+  // An address as `users list` shows it: IPv4, or an IPv6 /64 (`2001:db8:0:0::/64`); any IPv6 address stands for its /64.
+  const prefix = given.endsWith('/64') ? given.slice(0, -3) : undefined;
+  if (prefix !== undefined ? !isIPv6(prefix) : isIP(given) === 0) {
+    throw new ExitError(`--address needs an IP address, as \`sunset users list\` shows it (got "${given}").`, EXIT.usage);
+  }
+  const key = addressKey(prefix ?? given);
+  const cleared = await withStore(location, false, (store) => store.clearSignInFailures('address', key, Date.now()));
+  io.stdout.write(cleared ? `${key} may sign in again: its failed sign-ins are forgotten.\n` : `${key} has no recent failed sign-ins; nothing changed.\n`);
+  return 0;
 }
