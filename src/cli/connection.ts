@@ -63,7 +63,7 @@ export interface ConnectOptions {
    * The database's connections (`sunset connections`) and the organization the command names
    * (--org, SUNSET_ORG): used when the command line and the environment name no other place.
    */
-  connections?: { store: ConnectionStore; organizationId?: string };
+  connections?: { store: ConnectionStore; organizationId?: string; whenSeveral?: string };
   quiet?: boolean;
 }
 
@@ -216,7 +216,7 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       throw new ExitError(`No connection reaches organization ${organizationId} (${all.map((c) => `${c.name}: ${c.organizations.map((o) => o.organizationId).join(', ') || 'not recorded yet'}`).join('; ')}). \`sunset connections test NAME\` records what a connection reaches; \`sunset connections add\` adds one.`, EXIT.notFound);
     }
     if (all.length === 1) return all[0];
-    throw new ExitError(`There are ${all.length} connections (${all.map((c) => c.name).join(', ')}): name the organization with --org (or SUNSET_ORG), and its connection is used.`, EXIT.usage);
+    throw new ExitError(`There are ${all.length} connections (${all.map((c) => c.name).join(', ')}): ${options.connections.whenSeveral ?? 'name the organization with --org (or SUNSET_ORG), and its connection is used.'}`, EXIT.usage);
   };
 
   // 2. The record's own place.

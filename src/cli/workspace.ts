@@ -188,7 +188,11 @@ export interface Workspace {
 export async function openWorkspace(
   io: CliIO,
   values: CommonValues,
-  options: { perMinute?: number; bind?: (journal: Journal) => Promise<Binding | undefined>; create?: boolean } = {},
+  options: {
+    perMinute?: number; bind?: (journal: Journal) => Promise<Binding | undefined>; create?: boolean;
+    /** What to say when the database has several connections and the command names no organization. */
+    whenSeveralConnections?: string;
+  } = {},
 ): Promise<Workspace> {
   const dbPath = values.db ?? 'sunset.db';
   const perMinute = options.perMinute ?? intFlag(values['per-minute'], 'per-minute', 1, 1_000_000);
@@ -200,7 +204,7 @@ export async function openWorkspace(
     connection = await connect(io, {
       emulatorUrl: values.emulator, credentialsFile: values.credentials, from: values.fromEnv, dbPath, quiet: values.quiet || values.json, perMinute,
       binding, journalTargets: await journal.targets(),
-      connections: { store: createConnectionStore(database, secretKeys(io.env)), organizationId: values.org },
+      connections: { store: createConnectionStore(database, secretKeys(io.env)), organizationId: values.org, whenSeveral: options.whenSeveralConnections },
     });
   } catch (error) {
     await journal.close();

@@ -115,7 +115,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   });
   let workspace;
   try {
-    workspace = await openWorkspace(io, { ...values, json: false });
+    workspace = await openWorkspace(io, { ...values, json: false }, {
+      whenSeveralConnections: '`sunset serve` talks through one connection for now (docs/agency.md): keep one in this database, or start it with --credentials FILE or --emulator URL.',
+    });
   } catch (error) {
     await closeServer();
     throw error;
