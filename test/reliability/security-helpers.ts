@@ -173,7 +173,8 @@ export interface ServiceRoute {
  * (test/service/auth.test.ts), the assets (the stylesheet is open), the CRM webhook (its signature
  * or secret: part 4 below).
  */
-const OPEN_ROUTES = new Set(['GET /login', 'POST /login', 'GET /assets/:file', 'POST /hooks/crm/:org']);
+/** Routes that answer for themselves: the sign-in, the assets, and the hooks (a signature or a secret; checked in test 4). */
+const OPEN_ROUTES = new Set(['GET /login', 'POST /login', 'GET /assets/:file', 'POST /hooks/crm/:org', 'POST /hooks/signal/:org']);
 
 /**
  * The routes of `sunset serve`, read from src/service/routes/*.ts: every `.get('/path', …)`,

@@ -510,8 +510,8 @@ describe('2-4. sunset serve', () => {
     const linked = list.body.contacts.filter((c) => c.zcrm_account_id);
     expect(linked.length).toBeGreaterThanOrEqual(3);
     const [genuine, target1, target2] = linked as [RawContact, RawContact, RawContact];
-    const hook = async (organization: string, body: string, headers: Record<string, string>, query = ''): Promise<{ status: number; text: string }> => {
-      const r = await raw('POST', `/hooks/crm/${organization}${query}`, { 'content-type': 'application/json', ...headers }, body);
+    const hook = async (organization: string, body: string, headers: Record<string, string>, query = '', kind: 'crm' | 'signal' = 'crm'): Promise<{ status: number; text: string }> => {
+      const r = await raw('POST', `/hooks/${kind}/${organization}${query}`, { 'content-type': 'application/json', ...headers }, body);
       return { status: r.status, text: r.text };
     };
     const events = async (): Promise<Array<{ eventId: string; state: string; crmAccountId: string | null }>> =>
@@ -560,10 +560,13 @@ describe('2-4. sunset serve', () => {
       ['a valid signature of an hour-old timestamp', org1, forged1, signHook(webhookSecrets[org1]!, forged1, now - 3600), '', 401],
       ['the genuine request replayed as is', org1, genuineBody, genuineHeaders, '', 409],
     ];
-    for (const [name, organization, body, headers, query, status] of cases) {
-      const r = await hook(organization, body, headers, query);
-      refusalsChecked++;
-      expect(r.status, `${name}: ${r.text}`).toBe(status);
+    // Other platforms' signals (POST /hooks/signal/ORG) answer to the same secret and rules.
+    for (const kind of ['crm', 'signal'] as const) {
+      for (const [name, organization, body, headers, query, status] of cases) {
+        const r = await hook(organization, body, headers, query, kind);
+        refusalsChecked++;
+        expect(r.status, `${kind}: ${name}: ${r.text}`).toBe(status);
+      }
     }
 
     const after = await pollUntil(async () => {
