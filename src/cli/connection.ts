@@ -5,7 +5,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import {
-  createFileTokenStore, createMemoryTokenStore, createZohoBooksClient, ZohoError, type ResponseInfo, type ZohoBooksClient,
+  createFileTokenStore, createMemoryTokenStore, createZohoBooksClient, ZohoError, type ResponseInfo, type ZohoBooksClient, type ZohoClientOptions,
 } from '../client/index.js';
 import { createEmulator, createEmulatorFetch, type Emulator } from '../emulator/index.js';
 import {
@@ -67,8 +67,8 @@ export interface ConnectOptions {
   quiet?: boolean;
 }
 
-/** Reads `/__emulator/info` of a running emulator. */
-async function emulatorInfo(url: string): Promise<{ baseUrl: string; accountsUrl: string; clientId: string; clientSecret: string; refreshToken: string; organizations: Array<{ organization_id: string }> }> {
+/** Reads `/__emulator/info` of a running emulator (`url` as given: `127.0.0.1:8742`, a Books URL, ...). */
+export async function emulatorInfo(url: string): Promise<{ baseUrl: string; accountsUrl: string; clientId: string; clientSecret: string; refreshToken: string; organizations: Array<{ organization_id: string }> }> {
   const origin = normaliseEmulatorUrl(url);
   try {
     const response = await fetch(`${origin}/__emulator/info`);
@@ -192,14 +192,8 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       throw error;
     }
     if (!c) throw new ExitError(`The connection ${info.name} was removed meanwhile.`);
-    const client = createZohoBooksClient({
-      dataCentre: c.baseUrl ? undefined : (c.dataCentre as DataCentre | null) ?? undefined,
-      baseUrl: c.baseUrl ?? undefined,
-      accountsUrl: c.accountsUrl ?? undefined,
-      credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: c.refreshToken },
-      // Access tokens are cached per connection, owner-only, as `sunset auth login`'s are.
-      tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens', `${c.name}.json`)), hooks, limits,
-    });
+    // Access tokens are cached per connection, owner-only, as `sunset auth login`'s are.
+    const client = connectionClient(c, { tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens', `${c.name}.json`)), hooks, limits });
     const only = c.organizations.length === 1 ? c.organizations[0]!.organizationId : undefined;
     return make(client, c.target, options.connections?.organizationId ?? only, async () => undefined);
   };
@@ -252,14 +246,21 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
   return toEmbedded();
 }
 
-/** A client for a connection's account, with a fresh token in memory (for commands that list or test). */
-export function connectionClient(c: ConnectionSecrets): ZohoBooksClient {
+/**
+ * A client for a connection's account. Tokens in memory unless a store is given (commands that
+ * list or test get a fresh one; the engine commands cache it per connection).
+ */
+export function connectionClient(
+  c: Pick<ConnectionSecrets, 'dataCentre' | 'baseUrl' | 'accountsUrl' | 'clientId' | 'clientSecret' | 'refreshToken'>,
+  options: Pick<ZohoClientOptions, 'tokenStore' | 'hooks' | 'limits'> = {},
+): ZohoBooksClient {
   return createZohoBooksClient({
     dataCentre: c.baseUrl ? undefined : (c.dataCentre as DataCentre | null) ?? undefined,
     baseUrl: c.baseUrl ?? undefined,
     accountsUrl: c.accountsUrl ?? undefined,
     credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: c.refreshToken },
-    tokenStore: createMemoryTokenStore(),
+    ...options,
+    tokenStore: options.tokenStore ?? createMemoryTokenStore(),
   });
 }
 

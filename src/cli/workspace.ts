@@ -192,12 +192,14 @@ export async function openWorkspace(
     perMinute?: number; bind?: (journal: Journal) => Promise<Binding | undefined>; create?: boolean;
     /** What to say when the database has several connections and the command names no organization. */
     whenSeveralConnections?: string;
+    /** The journal and database, when the command opened them already (the workspace then owns them). */
+    storage?: Storage;
   } = {},
 ): Promise<Workspace> {
   const dbPath = values.db ?? 'sunset.db';
   const perMinute = options.perMinute ?? intFlag(values['per-minute'], 'per-minute', 1, 1_000_000);
   // A command on a run or a plan reads them from an existing journal: it does not make an empty one.
-  const { journal, database } = await openStorage(dbPath, { create: options.create ?? options.bind === undefined });
+  const { journal, database } = options.storage ?? await openStorage(dbPath, { create: options.create ?? options.bind === undefined });
   let connection: Connection;
   try {
     const binding = await options.bind?.(journal);

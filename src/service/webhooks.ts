@@ -170,49 +170,70 @@ async function authenticate(store: ServiceStore, settings: OrganizationSettings,
   return null;
 }
 
-/** Stores a checked event unless it repeats one, and answers. */
-async function storeEvent(store: ServiceStore, bus: EventBus, event: WebhookEvent & { dedupeKey: string; subject: string; payload: string }): Promise<WebhookAnswer> {
+/** What a hook reads from a request's body: the event but for what every event has. */
+type EventDraft = Pick<WebhookEvent, 'crmAccountId' | 'crmContactId' | 'booksContactId' | 'email' | 'source' | 'status' | 'action' | 'state' | 'lastError'>
+  & { dedupeKey: string; subject: string };
+
+/**
+ * Checks a hook's request (the organization's webhook mode: a signature or the secret), reads its
+ * body with `read`, and stores the event unless it repeats one: 202 for a new event, 200 for one
+ * already received. Nothing is applied here.
+ */
+async function accept(
+  store: ServiceStore, bus: EventBus, clock: EngineClock, req: WebhookRequest,
+  read: (settings: OrganizationSettings, contentType: string, now: number) => EventDraft | { error: string },
+): Promise<WebhookAnswer> {
+  const settings = await store.settings(req.organizationId);
+  const now = clock.now();
+  const refused = await authenticate(store, settings, req, now);
+  if (refused) return refused;
+  const draft = read(settings, (req.headers['content-type'] ?? 'application/json').toLowerCase(), now);
+  if ('error' in draft) return { status: 400, body: { error: draft.error } };
+  const event = {
+    ...draft,
+    eventId: `evt_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+    organizationId: req.organizationId,
+    receivedAt: now,
+    runId: null,
+    attempts: 0,
+    nextAttemptAt: now,
+    payload: req.body.toString('utf8').slice(0, 4000),
+  };
   const stored = await store.addEvent(event);
   if (stored.duplicate) return { status: 200, body: { eventId: stored.event.eventId, state: stored.event.state, duplicate: true } };
   bus.emit({ type: 'webhook', data: { eventId: event.eventId, organizationId: event.organizationId, state: event.state } });
   return { status: 202, body: { eventId: event.eventId, state: event.state } };
 }
 
-/** Checks, stores and answers one webhook request. Nothing is applied here. */
-export async function acceptWebhook(store: ServiceStore, bus: EventBus, clock: EngineClock, req: WebhookRequest): Promise<WebhookAnswer> {
-  const settings = await store.settings(req.organizationId);
-  const now = clock.now();
-  const refused = await authenticate(store, settings, req, now);
-  if (refused) return refused;
-  const parsed = parsePayload(req.body, (req.headers['content-type'] ?? 'application/json').toLowerCase());
-  if ('error' in parsed) return { status: 400, body: { error: parsed.error } };
-  const mapping = req.mapping ?? settings.mapping;
-  const action = actionFor(parsed.status, mapping);
-  // The same logical event twice (a retry by the sender) collapses into the first.
-  const dedupeKey = parsed.eventId
-    ? `id:${parsed.eventId}`
-    : `k:${sha256([parsed.books ?? '', parsed.account ?? '', parsed.contact ?? '', parsed.status.toLowerCase(), parsed.eventTime ?? String(Math.floor(now / 3_600_000))].join('|'))}`;
-  const event: WebhookEvent & { dedupeKey: string; subject: string; payload: string } = {
-    eventId: `evt_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
-    organizationId: req.organizationId,
-    receivedAt: now,
-    crmAccountId: parsed.account ?? null,
-    crmContactId: parsed.contact ?? null,
-    booksContactId: parsed.books ?? null,
-    email: null,
-    source: 'crm',
-    status: parsed.status,
-    action,
-    state: action === null ? 'ignored' : 'accepted',
-    runId: null,
-    attempts: 0,
-    nextAttemptAt: now,
-    lastError: action === null ? `status "${parsed.status}" is not in the mapping (inactive: ${mapping.inactive.join(', ')}; active: ${mapping.active.join(', ')})` : null,
-    dedupeKey,
-    subject: [parsed.books ?? '', parsed.account ?? '', parsed.contact ?? ''].join('|'),
-    payload: req.body.toString('utf8').slice(0, 4000),
-  };
-  return storeEvent(store, bus, event);
+/**
+ * The key that makes a sender's retry of the same logical event collapse into the first: the
+ * event id it names, or the contact, status and event time (without one, the hour).
+ */
+function dedupeKey(named: string | undefined, parts: string[], eventTime: string | undefined, now: number): string {
+  return named !== undefined ? `id:${named}` : `k:${sha256([...parts, eventTime ?? String(Math.floor(now / 3_600_000))].join('|'))}`;
+}
+
+/** `POST /hooks/crm/:org`: checks, stores and answers one CRM webhook request. */
+export function acceptWebhook(store: ServiceStore, bus: EventBus, clock: EngineClock, req: WebhookRequest): Promise<WebhookAnswer> {
+  return accept(store, bus, clock, req, (settings, contentType, now) => {
+    const parsed = parsePayload(req.body, contentType);
+    if ('error' in parsed) return parsed;
+    const mapping = req.mapping ?? settings.mapping;
+    const action = actionFor(parsed.status, mapping);
+    return {
+      crmAccountId: parsed.account ?? null,
+      crmContactId: parsed.contact ?? null,
+      booksContactId: parsed.books ?? null,
+      email: null,
+      source: 'crm',
+      status: parsed.status,
+      action,
+      state: action === null ? 'ignored' : 'accepted',
+      lastError: action === null ? `status "${parsed.status}" is not in the mapping (inactive: ${mapping.inactive.join(', ')}; active: ${mapping.active.join(', ')})` : null,
+      dedupeKey: dedupeKey(parsed.eventId, [parsed.books ?? '', parsed.account ?? '', parsed.contact ?? '', parsed.status.toLowerCase()], parsed.eventTime, now),
+      subject: [parsed.books ?? '', parsed.account ?? '', parsed.contact ?? ''].join('|'),
+    };
+  });
 }
 
 /**
@@ -229,35 +250,26 @@ export function parseSignal(body: Buffer, contentType: string): (ParsedPayload &
   return { ...parsed, status, source: parsed.source ?? 'signal' };
 }
 
-/** Checks, stores and answers one signal (`POST /hooks/signal/:org`). Nothing is applied here. */
-export async function acceptSignal(store: ServiceStore, bus: EventBus, clock: EngineClock, req: WebhookRequest): Promise<WebhookAnswer> {
-  const settings = await store.settings(req.organizationId);
-  const now = clock.now();
-  const refused = await authenticate(store, settings, req, now);
-  if (refused) return refused;
-  const parsed = parseSignal(req.body, (req.headers['content-type'] ?? 'application/json').toLowerCase());
-  if ('error' in parsed) return { status: 400, body: { error: parsed.error } };
-  const subject = [parsed.books ?? '', parsed.account ?? '', parsed.contact ?? '', parsed.email ?? ''].join('|');
-  return storeEvent(store, bus, {
-    eventId: `evt_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
-    organizationId: req.organizationId,
-    receivedAt: now,
-    crmAccountId: parsed.account ?? null,
-    crmContactId: parsed.contact ?? null,
-    booksContactId: parsed.books ?? null,
-    email: parsed.email ?? null,
-    source: parsed.source,
-    status: parsed.status,
-    action: parsed.status === 'active' ? 'activate' : 'deactivate',
-    state: 'accepted',
-    runId: null,
-    attempts: 0,
-    nextAttemptAt: now,
-    lastError: null,
-    // A sender's retry of the same signal collapses into the first, as for the CRM hook.
-    dedupeKey: parsed.eventId ? `id:${parsed.source}:${parsed.eventId}` : `k:${sha256([subject, parsed.status, parsed.eventTime ?? String(Math.floor(now / 3_600_000))].join('|'))}`,
-    subject: `signal:${subject}`,
-    payload: req.body.toString('utf8').slice(0, 4000),
+/** `POST /hooks/signal/:org`: checks, stores and answers one signal, under the CRM hook's rules. */
+export function acceptSignal(store: ServiceStore, bus: EventBus, clock: EngineClock, req: WebhookRequest): Promise<WebhookAnswer> {
+  return accept(store, bus, clock, req, (_settings, contentType, now) => {
+    const parsed = parseSignal(req.body, contentType);
+    if ('error' in parsed) return parsed;
+    const subject = [parsed.books ?? '', parsed.account ?? '', parsed.contact ?? '', parsed.email ?? ''].join('|');
+    return {
+      crmAccountId: parsed.account ?? null,
+      crmContactId: parsed.contact ?? null,
+      booksContactId: parsed.books ?? null,
+      email: parsed.email ?? null,
+      source: parsed.source,
+      status: parsed.status,
+      action: parsed.status === 'active' ? 'activate' : 'deactivate',
+      state: 'accepted',
+      lastError: null,
+      // A platform's event ids are its own: two platforms may both send "1001".
+      dedupeKey: dedupeKey(parsed.eventId === undefined ? undefined : `${parsed.source}:${parsed.eventId}`, [subject, parsed.status], parsed.eventTime, now),
+      subject: `signal:${subject}`,
+    };
   });
 }
 
@@ -344,19 +356,21 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
             continue;
           }
           try {
-            const found = await port.findContacts(e.crmAccountId || e.crmContactId
-              ? { zcrmAccountId: e.crmAccountId ?? undefined, zcrmContactId: e.crmContactId ?? undefined }
-              : { email: e.email ?? undefined });
+            // A CRM id when the event names one, else (a signal) the e-mail.
+            const byEmail = !e.crmAccountId && !e.crmContactId ? e.email : null;
+            const found = await port.findContacts(byEmail
+              ? { email: byEmail }
+              : { zcrmAccountId: e.crmAccountId ?? undefined, zcrmContactId: e.crmContactId ?? undefined });
             if (found.length === 0) {
-              const lastError = e.email && !e.crmAccountId && !e.crmContactId
-                ? `no Books contact has the e-mail ${e.email}`
+              const lastError = byEmail
+                ? `no Books contact has the e-mail ${byEmail}`
                 : `no Books contact is linked to CRM ${e.crmAccountId ? `account ${e.crmAccountId}` : `contact ${e.crmContactId}`}`;
               decided.push({ e, state: 'unmatched', fields: { state: 'unmatched', attempts: e.attempts + 1, lastError } });
               continue;
             }
             if (found.length > 1) {
-              const lastError = e.email && !e.crmAccountId && !e.crmContactId
-                ? `${found.length} Books contacts have the e-mail ${e.email}; change them by hand`
+              const lastError = byEmail
+                ? `${found.length} Books contacts have the e-mail ${byEmail}; change them by hand`
                 : `${found.length} Books contacts are linked to that CRM record; change them by hand`;
               decided.push({ e, state: 'failed', fields: { state: 'failed', attempts: e.attempts + 1, lastError } });
               continue;

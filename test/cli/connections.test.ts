@@ -9,9 +9,10 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnectionStore, createSecretBox, openPostgres, openSqlite, parseSecretKey, type SqlDatabase } from '../../src/engine/index.js';
+import type { AccountInfo } from '../../src/emulator/index.js';
+import { createConnectionStore, createSecretBox, parseSecretKey } from '../../src/engine/index.js';
 import { createHarness, type EmulatorProcess, type Exit } from '../helpers/cli.js';
-import { TEST_DATABASE, testLocation } from '../helpers/database.js';
+import { openTestDatabase, testLocation } from '../helpers/database.js';
 
 const h = createHarness();
 let emu: EmulatorProcess;
@@ -22,13 +23,9 @@ afterAll(async () => h.cleanupAll());
 
 const show = (what: string, e: Exit): string => `${what}: exit ${e.code}\n${e.stdout}\n${e.stderr}`;
 
-function openDatabase(location: string): SqlDatabase {
-  return TEST_DATABASE === 'postgres' ? openPostgres(location) : openSqlite(location);
-}
-
-/** Every value stored in the connections table, as text. */
-async function storedText(location: string): Promise<string> {
-  const db = openDatabase(location);
+/** Every value stored in the connections table of the journal at `path` (see testLocation), as text. */
+async function storedText(path: string): Promise<string> {
+  const db = openTestDatabase(path);
   try {
     return JSON.stringify(await db.all('SELECT * FROM connections'));
   } finally {
@@ -51,7 +48,7 @@ describe('sunset connections', () => {
     expect(result.target).toBe(`emulator:${emu.origin}`);
 
     // Sealed: neither secret is in the database; the key file is owner-only.
-    const stored = await storedText(database);
+    const stored = await storedText(join(dir, 'sunset.db'));
     expect(stored).toContain('client-a');
     expect(stored).not.toContain(emu.info.clientSecret);
     expect(stored).not.toContain(emu.info.refreshToken);
@@ -96,7 +93,7 @@ describe('sunset connections', () => {
     expect(newKey.equals(oldKey)).toBe(false);
     expect(statSync(join(home, 'secret.key')).mode & 0o777).toBe(0o600);
     expect((await run(['connections', 'test', 'client-a'])).code).toBe(0);
-    const db = openDatabase(database);
+    const db = openTestDatabase(join(dir, 'sunset.db'));
     try {
       await expect(createConnectionStore(db, { box: () => createSecretBox(oldKey) }).open('client-a')).rejects.toThrow(/sealed with key/);
       expect((await createConnectionStore(db, { box: () => createSecretBox(newKey) }).open('client-a'))?.refreshToken).toBe(emu.info.refreshToken);
@@ -124,13 +121,13 @@ describe('sunset connections', () => {
     expect(all.map((c) => [c.name, c.target])).toEqual([['default', `emulator:${emu.origin}`]]);
     const tested = await h.run(['connections', 'test', 'default', '--database', database], { cwd: dir, env });
     expect(tested.code, show('test default', tested)).toBe(0);
-    expect(await storedText(database)).not.toContain(emu.info.refreshToken);
+    expect(await storedText(join(dir, 'sunset.db'))).not.toContain(emu.info.refreshToken);
   });
 
   it('a consultancy\'s accounts: two on one data centre, one on another; each organization is reached through its own connection', async () => {
     const eu = await h.startEmulator(['--accounts', '1', '--dc', 'EU', '--contacts', '40', '--per-minute', '6000']);
     const india = await h.startEmulator(['--dc', 'IN', '--contacts', '40', '--per-minute', '6000']);
-    const accounts = (eu.info as unknown as { accounts: Array<{ clientId: string; clientSecret: string; refreshToken: string; organizations: Array<{ organization_id: string }> }> }).accounts;
+    const accounts = (eu.info as unknown as { accounts: AccountInfo[] }).accounts;
     expect(accounts).toHaveLength(2);
     const globex = accounts[1]!;
     const dir = h.temp('sunset-connections-agency-');

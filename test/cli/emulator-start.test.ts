@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runMain } from '../helpers/cli.js';
-import { tempDir } from '../helpers/emulator.js';
+import { accessTokenAt, tempDir } from '../helpers/emulator.js';
+import type { AccountInfo } from '../../src/emulator/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -517,26 +518,6 @@ describe('sunset emulator start with bad input', () => {
   });
 });
 
-interface AccountInfo {
-  account_id: string;
-  name: string;
-  clientId: string;
-  clientSecret: string;
-  refreshToken: string;
-  organizations: Array<{ organization_id: string; name: string; plan: string; currency_code: string; time_zone: string }>;
-}
-
-/** An access token for an account, from its refresh token and client. */
-async function accessTokenOf(origin: string, account: { clientId: string; clientSecret: string; refreshToken: string }): Promise<string> {
-  const response = await fetch(`${origin}/oauth/v2/token`, {
-    method: 'POST',
-    body: new URLSearchParams({ grant_type: 'refresh_token', client_id: account.clientId, client_secret: account.clientSecret, refresh_token: account.refreshToken }),
-  });
-  const body = (await response.json()) as { access_token?: string; error?: string };
-  expect(body.error).toBeUndefined();
-  return body.access_token as string;
-}
-
 describe('sunset emulator start --accounts and --dc', () => {
   it('--help names both', async () => {
     const help = (await runMain(['emulator', 'start', '--help'])).stdout;
@@ -557,7 +538,7 @@ describe('sunset emulator start --accounts and --dc', () => {
     for (const [i, account] of accounts.entries()) {
       expect(account.organizations, account.name).toHaveLength(2);
       for (const o of account.organizations) expect(o.organization_id).toMatch(/^\d+$/);
-      const token = await accessTokenOf(origin, account);
+      const token = await accessTokenAt(origin, account);
       const listed = await books<{ organizations: Array<{ organization_id: string }> }>(info, 'GET', '/organizations', {}, token);
       expect(listed.body.organizations.map((o) => o.organization_id), account.name).toEqual(account.organizations.map((o) => o.organization_id));
       if (i > 0) {
@@ -605,7 +586,7 @@ describe('sunset emulator start --accounts and --dc', () => {
     const after = second.info as Info & { accounts?: AccountInfo[]; dataCentre?: string };
     expect(after.dataCentre).toBe('AU');
     expect(after.accounts).toEqual(before);
-    const token = await accessTokenOf(second.origin, before[1]!);
+    const token = await accessTokenAt(second.origin, before[1]!);
     expect((await books(second.info, 'GET', '/organizations', {}, token)).status).toBe(200);
     expect((await second.proc.stop('SIGTERM')).code).toBe(0);
 

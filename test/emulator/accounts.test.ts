@@ -9,17 +9,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TRANSACTION_TYPES } from '../../src/zoho/index.js';
-import { createEmulator, defaultCredentials, type EmulatorInfo, type EmulatorOptions } from '../../src/emulator/index.js';
+import { createEmulator, defaultCredentials, type AccountInfo, type EmulatorInfo, type EmulatorOptions } from '../../src/emulator/index.js';
 import { startTestEmulator, tempDir, type TestEmulator } from '../helpers/emulator.js';
 
-interface AccountInfo {
-  account_id: string;
-  name: string;
-  clientId: string;
-  clientSecret: string;
-  refreshToken: string;
-  organizations: Array<{ organization_id: string; name: string; plan: string; currency_code: string; time_zone: string }>;
-}
 interface Organization {
   organization_id: string;
   name: string;
@@ -63,12 +55,6 @@ async function start(options: EmulatorOptions = {}): Promise<TestEmulator> {
   const t = await startTestEmulator({ contacts: 40, startAt: START, limits: false, ...options });
   running.push(t);
   return t;
-}
-
-async function accountsOf(t: TestEmulator): Promise<AccountInfo[]> {
-  const res = await t.admin<{ accounts: AccountInfo[] }>('GET', '/__emulator/accounts');
-  expect(res.status).toBe(200);
-  return res.body.accounts;
 }
 
 async function tokenCall(t: TestEmulator, params: Record<string, string>): Promise<{ status: number; body: TokenBody }> {
@@ -131,7 +117,7 @@ describe('accounts made by the accounts option', () => {
 
     // Three accounts, the default first; info lists the same as the admin API.
     expect(accounts).toBeDefined();
-    expect(accounts).toEqual(await accountsOf(t));
+    expect(accounts).toEqual(await t.accounts());
     const [first, acme, generated] = accounts as [AccountInfo, AccountInfo, AccountInfo];
     expect(accounts).toHaveLength(3);
     expect(first).toMatchObject({ clientId: t.info.clientId, clientSecret: t.info.clientSecret, refreshToken: t.info.refreshToken });
@@ -185,7 +171,7 @@ describe('accounts made by the accounts option', () => {
       start({ accounts: [ACME, {}], randomSeed: 7 }),
       start({ accounts: [ACME, {}], randomSeed: 8 }),
     ]);
-    const [accountsA, accountsB, accountsC] = await Promise.all([accountsOf(a), accountsOf(b), accountsOf(c)]);
+    const [accountsA, accountsB, accountsC] = await Promise.all([a.accounts(), b.accounts(), c.accounts()]);
     expect(accountsB).toEqual(accountsA);
     expect(accountsC[1]!.clientId).not.toBe(accountsA[1]!.clientId);
     expect(accountsC[1]!.organizations[0]!.organization_id).not.toBe(accountsA[1]!.organizations[0]!.organization_id);
@@ -239,7 +225,7 @@ describe('createAccount in process', () => {
 describe('isolation between accounts', () => {
   it('each token lists and reaches only its own account\'s organizations; any call on another account\'s is 400 code 6041 and changes nothing', async () => {
     const t = await start({ accounts: [ACME] });
-    const [home, acme] = (await accountsOf(t)) as [AccountInfo, AccountInfo];
+    const [home, acme] = (await t.accounts()) as [AccountInfo, AccountInfo];
     const homeToken = t.token;
     const acmeToken = await t.accessTokenFor(acme);
     const acmeOrganization = acme.organizations[0]!.organization_id;
@@ -308,7 +294,7 @@ describe('isolation between accounts', () => {
 
   it('grant codes, refresh tokens and clients never cross accounts', async () => {
     const t = await start({ accounts: [ACME] });
-    const [home, acme] = (await accountsOf(t)) as [AccountInfo, AccountInfo];
+    const [home, acme] = (await t.accounts()) as [AccountInfo, AccountInfo];
 
     // A grant may only name organizations of its client's account.
     const crossed = await t.admin<{ error: string }>('POST', '/__emulator/grants', { client_id: acme.clientId, scopes: ['ZohoBooks.contacts.ALL'], organization_ids: [t.organization] });
@@ -358,7 +344,7 @@ describe('the admin API: GET and POST /__emulator/accounts', () => {
       time_zone: o.time_zone,
     }));
     expect(demo.map((o) => o.organization_id)).toEqual(t.organizations);
-    expect(await accountsOf(t)).toEqual([
+    expect(await t.accounts()).toEqual([
       {
         account_id: expect.stringMatching(/^\d{11}$/) as unknown as string,
         name: 'Sunset Emulator',
@@ -387,7 +373,7 @@ describe('the admin API: GET and POST /__emulator/accounts', () => {
     });
     expect(created.body.organizations).toHaveLength(2);
 
-    const accounts = await accountsOf(t);
+    const accounts = await t.accounts();
     expect(accounts).toHaveLength(2);
     expect(accounts[1]).toEqual(created.body);
     const info = await t.admin<EmulatorInfo>('GET', '/__emulator/info');
@@ -415,7 +401,7 @@ describe('the admin API: GET and POST /__emulator/accounts', () => {
     expect(generated.status).toBe(200);
     expect(generated.body.name).toBe('Client account 2');
     expect(generated.body.organizations).toHaveLength(2);
-    expect(await accountsOf(t)).toHaveLength(3);
+    expect(await t.accounts()).toHaveLength(3);
     // The admin calls are not in the request log (so neither are the secrets they return).
     const log = JSON.stringify((await t.admin('GET', '/__emulator/requests')).body);
     expect(log).not.toContain('/__emulator/accounts');
@@ -426,7 +412,7 @@ describe('the admin API: GET and POST /__emulator/accounts', () => {
     const t = await start();
     const created = await t.admin<AccountInfo>('POST', '/__emulator/accounts', { name: 'Existing' });
     expect(created.status).toBe(200);
-    const before = await accountsOf(t);
+    const before = await t.accounts();
     const organizationsBefore = (await t.admin<{ organizations: unknown[] }>('GET', '/__emulator/limits')).body.organizations;
     const cases: Array<[unknown, string]> = [
       [[{ name: 'x' }], 'the body must be a JSON object'],
@@ -464,7 +450,7 @@ describe('the admin API: GET and POST /__emulator/accounts', () => {
     expect(await wrongMethod.json()).toEqual({ error: 'DELETE is not allowed on /__emulator/accounts; use GET or POST' });
 
     // Nothing was created: the same accounts, the same organizations.
-    expect(await accountsOf(t)).toEqual(before);
+    expect(await t.accounts()).toEqual(before);
     expect((await t.admin<{ organizations: unknown[] }>('GET', '/__emulator/limits')).body.organizations).toEqual(organizationsBefore);
     // And the next account is the one that would have come next.
     const next = await t.admin<AccountInfo>('POST', '/__emulator/accounts', {});
@@ -473,13 +459,13 @@ describe('the admin API: GET and POST /__emulator/accounts', () => {
 
   it('reset keeps the accounts of the start-up options, the same, and removes those made since', async () => {
     const t = await start({ accounts: [ACME] });
-    const startup = await accountsOf(t);
+    const startup = await t.accounts();
     const added = (await t.admin<AccountInfo>('POST', '/__emulator/accounts', { name: 'Temporary' })).body;
-    expect(await accountsOf(t)).toHaveLength(3);
+    expect(await t.accounts()).toHaveLength(3);
     const reset = await t.admin<EmulatorInfo>('POST', '/__emulator/reset');
     expect(reset.status).toBe(200);
     expect(reset.body.accounts).toEqual(startup);
-    expect(await accountsOf(t)).toEqual(startup);
+    expect(await t.accounts()).toEqual(startup);
     // The removed account's credentials are gone with it; the kept ones work.
     expect((await tokenCall(t, { grant_type: 'refresh_token', client_id: added.clientId, client_secret: added.clientSecret, refresh_token: added.refreshToken })).body).toEqual({ error: 'invalid_client' });
     expect((await organizationsSeenBy(t, await t.accessTokenFor(startup[1]!))).map((o) => o.name)).toEqual(['Acme GmbH', 'Acme Ltd']);
@@ -508,8 +494,8 @@ describe('data centres', () => {
     expect(eu.info.organizations.map((o) => o.name)).toEqual(us.info.organizations.map((o) => o.name));
     expect(eu.info.clientId).toBe(defaultCredentials(42, 'EU').clientId);
     expect(eu.info.clientId).not.toBe(defaultCredentials(42).clientId);
-    const euAccounts = await accountsOf(eu);
-    const usAccounts = await accountsOf(us);
+    const euAccounts = await eu.accounts();
+    const usAccounts = await us.accounts();
     const everything = (accounts: AccountInfo[]): string[] =>
       accounts.flatMap((a) => [a.account_id, a.clientId, a.clientSecret, a.refreshToken, ...a.organizations.map((o) => o.organization_id)]);
     expect(everything(euAccounts).filter((x) => everything(usAccounts).includes(x))).toEqual([]);

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEmulator, type EmulatorOptions } from '../../src/emulator/index.js';
+import { createEmulator, type AccountInfo, type EmulatorOptions } from '../../src/emulator/index.js';
 import { startTestEmulator, tempDir, type TestEmulator } from '../helpers/emulator.js';
 
 interface Contact {
@@ -179,27 +179,12 @@ describe('a --db file', () => {
   });
 });
 
-interface AccountInfo {
-  account_id: string;
-  name: string;
-  clientId: string;
-  clientSecret: string;
-  refreshToken: string;
-  organizations: Array<{ organization_id: string; name: string }>;
-}
-
-async function accountsOf(t: TestEmulator): Promise<AccountInfo[]> {
-  const res = await t.admin<{ accounts: AccountInfo[] }>('GET', '/__emulator/accounts');
-  expect(res.status).toBe(200);
-  return res.body.accounts;
-}
-
 describe('accounts in a --db file', () => {
   it('survive a restart, made by option or by the admin API, with their credentials, data and isolation', async () => {
     let t = await open({ accounts: [{ name: 'Option Account' }] });
     const made = await t.admin<AccountInfo>('POST', '/__emulator/accounts', { name: 'Admin Account', organizations: [{ name: 'Admin Org', contacts: 15 }] });
     expect(made.status).toBe(200);
-    const accounts = await accountsOf(t);
+    const accounts = await t.accounts();
     expect(accounts.map((a) => a.name)).toEqual(['Sunset Emulator', 'Option Account', 'Admin Account']);
     const adminOrganization = made.body.organizations[0]!.organization_id;
     const token = await t.accessTokenFor(made.body);
@@ -209,7 +194,7 @@ describe('accounts in a --db file', () => {
 
     // Started again without the option: the file's accounts, as they were.
     t = await open();
-    expect(await accountsOf(t)).toEqual(accounts);
+    expect(await t.accounts()).toEqual(accounts);
     expect(t.info.accounts).toEqual(accounts);
     const contacts = await allContacts(t, adminOrganization, token);
     expect(contacts).toHaveLength(15);
@@ -270,7 +255,7 @@ describe('accounts in a --db file', () => {
     expect(t.info.refreshToken).toBe(before.refreshToken);
     expect(t.info.organizations).toEqual(before.organizations);
     expect(t.info.accounts).toBeUndefined();
-    const accounts = await accountsOf(t);
+    const accounts = await t.accounts();
     expect(accounts).toHaveLength(1);
     expect(accounts[0]!.organizations.map((o) => o.organization_id)).toEqual(before.organizations.map((o) => o.organization_id));
     expect(await allContacts(t, t.organization, grantToken)).toEqual(contacts);

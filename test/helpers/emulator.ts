@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEmulator, listen, type Emulator, type EmulatorInfo, type EmulatorOptions, type EmulatorServer } from '../../src/emulator/index.js';
+import { createEmulator, listen, type AccountInfo, type Emulator, type EmulatorInfo, type EmulatorOptions, type EmulatorServer } from '../../src/emulator/index.js';
 
 export interface CallOptions {
   query?: Record<string, string | number | undefined>;
@@ -45,6 +45,8 @@ export interface TestEmulator {
   tokenFor(scopes: string[], organizationIds?: string[]): Promise<string>;
   /** An access token for an account: its refresh token exchanged with its client at /oauth/v2/token. */
   accessTokenFor(account: { clientId: string; clientSecret: string; refreshToken: string }): Promise<string>;
+  /** Every account, as `GET /__emulator/accounts` lists them. */
+  accounts(): Promise<AccountInfo[]>;
   close(): Promise<void>;
 }
 
@@ -106,20 +108,28 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
       const tokens = (await response.json()) as { access_token: string };
       return tokens.access_token;
     },
-    async accessTokenFor(account) {
-      const response = await fetch(`${server.origin}/oauth/v2/token`, {
-        method: 'POST',
-        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: account.clientId, client_secret: account.clientSecret, refresh_token: account.refreshToken }),
-      });
-      const tokens = (await response.json()) as { access_token?: string; error?: string };
-      if (!tokens.access_token) throw new Error(`the refresh was refused: ${tokens.error ?? response.status}`);
-      return tokens.access_token;
+    accessTokenFor: (account) => accessTokenAt(server.origin, account),
+    async accounts() {
+      const res = await admin<{ accounts: AccountInfo[] }>('GET', '/__emulator/accounts');
+      if (res.status !== 200) throw new Error(`GET /__emulator/accounts answered ${res.status}`);
+      return res.body.accounts;
     },
     async close() {
       await server.close();
       emulator.close();
     },
   };
+}
+
+/** An access token for an account of the emulator at `origin` (a test's own or a `sunset emulator start`). */
+export async function accessTokenAt(origin: string, account: { clientId: string; clientSecret: string; refreshToken: string }): Promise<string> {
+  const response = await fetch(`${origin}/oauth/v2/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'refresh_token', client_id: account.clientId, client_secret: account.clientSecret, refresh_token: account.refreshToken }),
+  });
+  const tokens = (await response.json()) as { access_token?: string; error?: string };
+  if (!tokens.access_token) throw new Error(`the refresh was refused: ${tokens.error ?? response.status}`);
+  return tokens.access_token;
 }
 
 /** A temp directory removed by the returned cleanup. */

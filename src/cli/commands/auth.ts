@@ -6,15 +6,14 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  createMemoryTokenStore, createZohoBooksClient, exchangeCode, revokeRefreshToken, ZohoError,
-} from '../../client/index.js';
+import { createMemoryTokenStore, createZohoBooksClient, revokeRefreshToken, ZohoError } from '../../client/index.js';
 import { DATA_CENTRES, isDataCentre, isOrganizationId, type DataCentre } from '../../zoho/index.js';
 import { choiceFlag, parseFlags } from '../args.js';
 import { credentialsPath, readCredentials, writeCredentials, type StoredCredentials } from '../credentials.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
-import { askHidden } from '../terminal.js';
+import { emulatorInfo } from '../connection.js';
+import { mask, selfClientSecrets } from '../self-client.js';
 
 const HELP = `Usage: sunset auth login --dc DC --client-id ID [--org ID]
        sunset auth login --emulator URL [--org ID]
@@ -38,16 +37,6 @@ Options:
   --org ID              The organization commands use by default
   --credentials FILE    Where the credentials live
 `;
-
-/** A secret asked for without echo; empty off a terminal (the caller then says which variable to set). */
-async function ask(io: CliIO, question: string): Promise<string> {
-  if (!io.stdin.isTTY) return '';
-  return (await askHidden(io, question)).trim();
-}
-
-function mask(value: string): string {
-  return value.length <= 10 ? '***' : `${value.slice(0, 9)}…${value.slice(-4)}`;
-}
 
 export const OPTIONS = {
   dc: { type: 'string' }, 'client-id': { type: 'string' }, org: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, help: { type: 'boolean' },
@@ -104,34 +93,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
   let credentials: StoredCredentials;
   if (values.emulator) {
-    const origin = values.emulator.replace(/\/+$/, '').replace(/\/books\/v3$/, '');
-    let info: { baseUrl: string; accountsUrl: string; clientId: string; clientSecret: string; refreshToken: string };
-    try {
-      const response = await fetch(`${origin}/__emulator/info`);
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      info = (await response.json()) as typeof info;
-    } catch (error) {
-      throw new ExitError(`No Sunset emulator answers at ${origin} (${error instanceof Error ? error.message : String(error)}).`);
-    }
+    const info = await emulatorInfo(values.emulator);
     credentials = { version: 1, kind: 'emulator', baseUrl: info.baseUrl, accountsUrl: info.accountsUrl, clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken };
   } else {
     const dc = choiceFlag(values.dc?.toUpperCase(), 'dc', Object.keys(DATA_CENTRES) as DataCentre[]);
     if (!dc || !isDataCentre(dc)) throw new ExitError(`Name the data centre with --dc (${Object.keys(DATA_CENTRES).join(', ')}).`, EXIT.usage);
     const clientId = values['client-id'];
     if (!clientId) throw new ExitError('Give the self-client\'s --client-id (from Zoho\'s API console).', EXIT.usage);
-    const clientSecret = io.env.SUNSET_CLIENT_SECRET || (await ask(io, 'Client secret: '));
-    if (!clientSecret) throw new ExitError('No client secret: set SUNSET_CLIENT_SECRET, or run this on a terminal to be asked.', EXIT.usage);
-    let refreshToken = io.env.SUNSET_REFRESH_TOKEN ?? '';
-    const accountsUrl = DATA_CENTRES[dc].accountsUrl;
-    if (!refreshToken) {
-      const code = io.env.SUNSET_GRANT_CODE || (await ask(io, 'Grant code from the API console: '));
-      if (!code) throw new ExitError('No grant code or refresh token: set SUNSET_GRANT_CODE or SUNSET_REFRESH_TOKEN, or run this on a terminal to be asked.', EXIT.usage);
-      try {
-        refreshToken = (await exchangeCode({ accountsUrl, clientId, clientSecret, code })).refreshToken;
-      } catch (error) {
-        throw new ExitError(`Sign-in failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+    const { clientSecret, refreshToken } = await selfClientSecrets(io, DATA_CENTRES[dc].accountsUrl, clientId, 'Sign-in failed');
     credentials = { version: 1, kind: 'zoho', dataCentre: dc, clientId, clientSecret, refreshToken };
   }
 

@@ -5,8 +5,8 @@
  * a hidden prompt, never from flags.
  */
 import { parseArgs } from 'node:util';
-import { exchangeCode, ZohoError, type ZohoBooksClient } from '../../client/index.js';
-import { connectionClient } from '../connection.js';
+import { ZohoError, type ZohoBooksClient } from '../../client/index.js';
+import { connectionClient, emulatorInfo } from '../connection.js';
 import {
   ConnectionError, createConnectionStore, databaseLabel, emulatorTarget, SecretError, zohoTarget, type ConnectionSecrets, type ConnectionStore,
 } from '../../engine/index.js';
@@ -17,7 +17,8 @@ import { credentialsPath, credentialsTarget, readCredentials } from '../credenti
 import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { commitNewKey, secretKeys, stageNewKey } from '../secret-key.js';
-import { askHidden, formatInstant } from '../terminal.js';
+import { mask, selfClientSecrets } from '../self-client.js';
+import { formatInstant } from '../terminal.js';
 import { openStorage, withEnvTwins } from '../workspace.js';
 
 const HELP = `Usage: sunset connections add NAME --dc DC --client-id ID
@@ -66,15 +67,6 @@ export const OPTIONS = {
 export const SUBCOMMANDS = ['add', 'list', 'test', 'remove', 'rotate-key'] as const;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
-
-async function ask(io: CliIO, question: string): Promise<string> {
-  if (!io.stdin.isTTY) return '';
-  return (await askHidden(io, question)).trim();
-}
-
-function mask(value: string): string {
-  return value.length <= 10 ? '***' : `${value.slice(0, 9)}…${value.slice(-4)}`;
-}
 
 async function organizationsOf(client: ZohoBooksClient): Promise<Array<{ organizationId: string; name: string; timeZone: string }>> {
   const list = await client.organizations.list();
@@ -190,29 +182,21 @@ async function add(io: CliIO, store: ConnectionStore, name: string, values: { dc
   let spec: { target: string; dataCentre: string | null; baseUrl: string | null; accountsUrl: string | null; clientId: string; clientSecret: string; refreshToken: string };
   if (values.emulator) {
     if (values.dc) throw new ExitError('--dc or --emulator: a connection reaches one of them.', EXIT.usage);
-    const origin = (/^[a-z]+:\/\//i.test(values.emulator) ? values.emulator : `http://${values.emulator}`).replace(/\/+$/, '').replace(/\/books\/v3$/, '');
-    let info: { baseUrl: string; accountsUrl: string; clientId: string; clientSecret: string; refreshToken: string };
-    try {
-      const response = await fetch(`${origin}/__emulator/info`);
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      info = (await response.json()) as typeof info;
-    } catch (error) {
-      throw new ExitError(`No Sunset emulator answers at ${origin} (${error instanceof Error ? error.message : String(error)}). Start one with \`sunset emulator start\`.`);
-    }
+    const info = await emulatorInfo(values.emulator);
     const clientId = values['client-id'];
     spec = clientId
-      ? { target: emulatorTarget(info.baseUrl), dataCentre: null, baseUrl: info.baseUrl, accountsUrl: info.accountsUrl, clientId, ...(await secrets(io, info.accountsUrl, clientId)) }
+      ? { target: emulatorTarget(info.baseUrl), dataCentre: null, baseUrl: info.baseUrl, accountsUrl: info.accountsUrl, clientId, ...(await selfClientSecrets(io, info.accountsUrl, clientId, 'The grant code was not accepted, so nothing was kept')) }
       : { target: emulatorTarget(info.baseUrl), dataCentre: null, baseUrl: info.baseUrl, accountsUrl: info.accountsUrl, clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken };
   } else {
     const dc = choiceFlag(values.dc?.toUpperCase(), 'dc', Object.keys(DATA_CENTRES) as DataCentre[]);
     if (!dc || !isDataCentre(dc)) throw new ExitError(`Name the data centre with --dc (${Object.keys(DATA_CENTRES).join(', ')}), or an emulator with --emulator URL.`, EXIT.usage);
     const clientId = values['client-id'];
     if (!clientId) throw new ExitError('Give the self-client\'s --client-id (from Zoho\'s API console).', EXIT.usage);
-    spec = { target: zohoTarget(dc), dataCentre: dc, baseUrl: null, accountsUrl: null, clientId, ...(await secrets(io, DATA_CENTRES[dc].accountsUrl, clientId)) };
+    spec = { target: zohoTarget(dc), dataCentre: dc, baseUrl: null, accountsUrl: null, clientId, ...(await selfClientSecrets(io, DATA_CENTRES[dc].accountsUrl, clientId, 'The grant code was not accepted, so nothing was kept')) };
   }
   let organizations;
   try {
-    organizations = await organizationsOf(connectionClient({ ...spec, name, scopes: [], createdAt: 0, createdBy: '', testedAt: null, testError: null, organizations: [] }));
+    organizations = await organizationsOf(connectionClient(spec));
   } catch (error) {
     throw new ExitError(`The account did not answer, so nothing was kept: ${error instanceof ZohoError ? error.message : String(error)}`);
   }
@@ -235,21 +219,4 @@ async function add(io: CliIO, store: ConnectionStore, name: string, values: { dc
     for (const o of organizations) io.stdout.write(`  ${o.organizationId}  ${o.name}${o.timeZone ? `  (${o.timeZone})` : ''}\n`);
   }
   return EXIT.ok;
-}
-
-/** The client secret, and a refresh token (given, or from a grant code exchanged at the accounts server). */
-async function secrets(io: CliIO, accountsUrl: string, clientId: string): Promise<{ clientSecret: string; refreshToken: string }> {
-  const clientSecret = io.env.SUNSET_CLIENT_SECRET || (await ask(io, 'Client secret: '));
-  if (!clientSecret) throw new ExitError('No client secret: set SUNSET_CLIENT_SECRET, or run this on a terminal to be asked.', EXIT.usage);
-  let refreshToken = io.env.SUNSET_REFRESH_TOKEN ?? '';
-  if (!refreshToken) {
-    const code = io.env.SUNSET_GRANT_CODE || (await ask(io, 'Grant code from the API console: '));
-    if (!code) throw new ExitError('No grant code or refresh token: set SUNSET_GRANT_CODE or SUNSET_REFRESH_TOKEN, or run this on a terminal to be asked.', EXIT.usage);
-    try {
-      refreshToken = (await exchangeCode({ accountsUrl, clientId, clientSecret, code })).refreshToken;
-    } catch (error) {
-      throw new ExitError(`The grant code was not accepted, so nothing was kept: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  return { clientSecret, refreshToken };
 }

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseFlags } from '../args.js';
 import { connectionClient, explain } from '../connection.js';
-import { createConnectionStore } from '../../engine/index.js';
+import { createConnectionStore, type SqlDatabase } from '../../engine/index.js';
 import { EXIT } from '../exit-codes.js';
 import { secretKeys } from '../secret-key.js';
 import type { CliIO } from '../io.js';
@@ -26,11 +26,22 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const values = withEnvTwins(given, io.env, OPTIONS);
+  // One opening of the database: for the connections' listing, or for the workspace.
+  const storage = await openStorage(values.db ?? 'sunset.db');
   if (values.emulator === undefined && values.credentials === undefined && values.org === undefined) {
-    const listed = await listConnections(io, values);
-    if (listed !== undefined) return listed;
+    let listed: number | undefined;
+    try {
+      listed = await listConnections(io, storage.database, values.json === true);
+    } catch (error) {
+      await storage.journal.close();
+      throw error;
+    }
+    if (listed !== undefined) {
+      await storage.journal.close();
+      return listed;
+    }
   }
-  const workspace = await openWorkspace(io, values);
+  const workspace = await openWorkspace(io, values, { storage });
   try {
     let organizations;
     try {
@@ -50,31 +61,26 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** Each connection's organizations, asked of its account now; undefined when the database has no connection. */
-async function listConnections(io: CliIO, values: { db?: string; json?: boolean }): Promise<number | undefined> {
-  const { journal, database } = await openStorage(values.db ?? 'sunset.db');
-  try {
-    const store = createConnectionStore(database, secretKeys(io.env));
-    const all = await store.list();
-    if (all.length === 0) return undefined;
-    const out: Array<{ connection: string; target: string; organizations?: Array<{ organizationId: string; name: string; plan: string }>; error?: string }> = [];
-    for (const info of all) {
-      try {
-        const c = (await store.open(info.name))!;
-        const organizations = await connectionClient(c).organizations.list();
-        out.push({ connection: c.name, target: c.target, organizations: organizations.map((o) => ({ organizationId: o.organization_id, name: o.name, plan: o.plan_name })) });
-      } catch (error) {
-        out.push({ connection: info.name, target: info.target, error: error instanceof Error ? error.message : String(error) });
-      }
+async function listConnections(io: CliIO, database: SqlDatabase, json: boolean): Promise<number | undefined> {
+  const store = createConnectionStore(database, secretKeys(io.env));
+  const all = await store.list();
+  if (all.length === 0) return undefined;
+  const out: Array<{ connection: string; target: string; organizations?: Array<{ organizationId: string; name: string; plan: string }>; error?: string }> = [];
+  for (const info of all) {
+    try {
+      const c = (await store.open(info.name))!;
+      const organizations = await connectionClient(c).organizations.list();
+      out.push({ connection: c.name, target: c.target, organizations: organizations.map((o) => ({ organizationId: o.organization_id, name: o.name, plan: o.plan_name })) });
+    } catch (error) {
+      out.push({ connection: info.name, target: info.target, error: error instanceof Error ? error.message : String(error) });
     }
-    if (values.json) io.stdout.write(`${JSON.stringify(out)}\n`);
-    else {
-      for (const c of out) {
-        io.stdout.write(`${c.connection} (${c.target})${c.error ? `: FAILED, ${c.error}` : ''}\n`);
-        for (const o of c.organizations ?? []) io.stdout.write(`  ${o.organizationId}  ${o.name} (${o.plan})\n`);
-      }
-    }
-    return out.some((c) => c.error) ? EXIT.failure : EXIT.ok;
-  } finally {
-    await journal.close();
   }
+  if (json) io.stdout.write(`${JSON.stringify(out)}\n`);
+  else {
+    for (const c of out) {
+      io.stdout.write(`${c.connection} (${c.target})${c.error ? `: FAILED, ${c.error}` : ''}\n`);
+      for (const o of c.organizations ?? []) io.stdout.write(`  ${o.organizationId}  ${o.name} (${o.plan})\n`);
+    }
+  }
+  return out.some((c) => c.error) ? EXIT.failure : EXIT.ok;
 }

@@ -8,6 +8,14 @@ import type { SqlDatabase, SqlValue } from './sql.js';
 /** Tables kept by the migrations themselves, made by `migrate` on each side and not copied. */
 const BOOKKEEPING = new Set(['schema_migrations', 'journal_meta']);
 
+/** Whether the database (its current schema for PostgreSQL) has the table. */
+export async function hasTable(db: SqlDatabase, table: string): Promise<boolean> {
+  const row = db.dialect === 'sqlite'
+    ? await db.get("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", [table])
+    : await db.get('SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?', [table]);
+  return row !== undefined;
+}
+
 /** The tables in the database (its current schema for PostgreSQL), sorted. */
 export async function tableNames(db: SqlDatabase): Promise<string[]> {
   const rows = db.dialect === 'sqlite'

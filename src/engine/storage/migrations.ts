@@ -7,6 +7,7 @@
  * Migrations of one component run in order, in one transaction; on PostgreSQL an advisory lock
  * first makes several processes starting at once wait for the one that migrates.
  */
+import { hasTable } from './inspect.js';
 import type { SqlDatabase } from './sql.js';
 
 export interface Migration {
@@ -58,11 +59,15 @@ function known(component: Component): number {
   return component.migrations.reduce((max, m) => Math.max(max, m.version), 0);
 }
 
+function newerThanKnown(component: Component, version: number): MigrationError {
+  return new MigrationError(
+    `This database's ${component.name} has schema version ${version}, newer than this Sunset knows (${known(component)}): `
+    + 'a newer Sunset has used it. Use that Sunset (or a newer one); this one changes nothing.',
+  );
+}
+
 async function appliedOf(db: SqlDatabase, component: string): Promise<ComponentStatus['applied']> {
-  const exists = db.dialect === 'sqlite'
-    ? await db.get("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
-    : await db.get("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'");
-  if (!exists) return [];
+  if (!(await hasTable(db, 'schema_migrations'))) return [];
   const rows = await db.all<{ version: number; name: string; applied_at: number }>(
     'SELECT version, name, applied_at FROM schema_migrations WHERE component = ? ORDER BY version',
     [component],
@@ -75,15 +80,17 @@ export async function migrationStatus(db: SqlDatabase, components: readonly Comp
   const out: ComponentStatus[] = [];
   for (const c of components) {
     const applied = await appliedOf(db, c.name);
-    // A database from before the migrations table: at the version its marker records (adopted at the next migrate).
-    const marked = applied.length === 0 ? (await c.recorded?.(db)) ?? 0 : 0;
-    const current = Math.max(marked, applied.reduce((max, a) => Math.max(max, a.version), 0));
+    // The component's own marker, if it keeps one: a database from before the migrations table is
+    // at that version (adopted at the next migrate); one above what this Sunset knows is newer.
+    const marked = (await c.recorded?.(db)) ?? 0;
+    const adopted = applied.length === 0 ? marked : 0;
+    const current = Math.max(marked, ...applied.map((a) => a.version));
     out.push({
       component: c.name,
       current,
       known: known(c),
       applied,
-      pending: c.migrations.filter((m) => m.version > marked && !applied.some((a) => a.version === m.version)).map((m) => ({ version: m.version, name: m.name })),
+      pending: c.migrations.filter((m) => m.version > adopted && !applied.some((a) => a.version === m.version)).map((m) => ({ version: m.version, name: m.name })),
     });
   }
   return out;
@@ -92,26 +99,21 @@ export async function migrationStatus(db: SqlDatabase, components: readonly Comp
 /** Brings each component forward to the newest version this Sunset knows; returns the migrations applied. */
 export async function migrate(db: SqlDatabase, components: readonly Component[], now = Date.now()): Promise<Array<{ component: string; version: number; name: string }>> {
   const done: Array<{ component: string; version: number; name: string }> = [];
-  // A database a newer Sunset has moved on is refused before any component changes.
-  for (const status of await migrationStatus(db, components)) {
-    if (status.current > status.known) {
-      throw new MigrationError(
-        `This database's ${status.component} has schema version ${status.current}, newer than this Sunset knows (${status.known}): `
-        + 'a newer Sunset has used it. Use that Sunset (or a newer one); this one changes nothing.',
-      );
-    }
-  }
+  // A database a newer Sunset has moved on is refused before any component changes; one that is
+  // up to date (every command opens the database this way) is left without a transaction.
+  const statuses = await migrationStatus(db, components);
+  statuses.forEach((status, i) => {
+    if (status.current > status.known) throw newerThanKnown(components[i]!, status.current);
+  });
+  if (statuses.every((status) => status.pending.length === 0 && status.applied.length > 0)) return done;
   for (const component of components) {
     await db.transaction(async (tx) => {
       if (tx.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
       await tx.exec(MIGRATIONS_TABLE);
       let applied = await appliedOf(tx, component.name);
-      const newer = (version: number): MigrationError => new MigrationError(
-        `This database's ${component.name} has schema version ${version}, newer than this Sunset knows (${known(component)}): `
-        + 'a newer Sunset has used it. Use that Sunset (or a newer one); this one changes nothing.',
-      );
+      // Again inside the transaction: another process may have moved on meanwhile.
       const marked = (await component.recorded?.(tx)) ?? 0;
-      if (marked > known(component)) throw newer(marked);
+      if (marked > known(component)) throw newerThanKnown(component, marked);
       if (applied.length === 0 && marked > 0) {
         const at = marked;
         for (const m of component.migrations.filter((x) => x.version <= at)) {
@@ -120,7 +122,7 @@ export async function migrate(db: SqlDatabase, components: readonly Component[],
         applied = await appliedOf(tx, component.name);
       }
       const current = applied.reduce((max, a) => Math.max(max, a.version), 0);
-      if (current > known(component)) throw newer(current);
+      if (current > known(component)) throw newerThanKnown(component, current);
       for (const m of [...component.migrations].sort((a, b) => a.version - b.version)) {
         if (applied.some((a) => a.version === m.version)) continue;
         if (typeof m.up === 'function') await m.up(tx);

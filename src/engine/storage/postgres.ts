@@ -8,7 +8,7 @@
  * missing, so several Sunsets (or test files) can share one database.
  */
 import pg from 'pg';
-import { StorageError, type SqlDatabase, type SqlValue, type StorageFailureKind } from './sql.js';
+import { databaseLabel, StorageError, type SqlDatabase, type SqlValue, type StorageFailureKind } from './sql.js';
 
 export interface PostgresOptions {
   /** Connections in the pool (default 10). */
@@ -90,9 +90,7 @@ export function parsePostgresUrl(location: string): { connectionString: string; 
     throw new StorageError('missing', `?schema=${schema}: a schema name is lower-case letters, digits and _ (at most 63), starting with a letter.`, 'EINVAL');
   }
   url.searchParams.delete('schema');
-  const label = new URL(url.toString());
-  if (label.password) label.password = '***';
-  return { connectionString: url.toString(), schema, label: label.toString() };
+  return { connectionString: url.toString(), schema, label: databaseLabel(url.toString()) };
 }
 
 export function openPostgres(location: string, options: PostgresOptions = {}): SqlDatabase {

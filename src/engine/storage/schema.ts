@@ -5,8 +5,8 @@
  * before the migrations table is adopted at the version its `journal_meta.schema_version` says. `journal_meta.schema_version` follows the component's version, so a Sunset from
  * before the migrations table refuses a journal that moved on.
  */
+import { hasTable } from './inspect.js';
 import type { Component } from './migrations.js';
-import type { SqlDatabase } from './sql.js';
 
 
 const V2_TABLES = [
@@ -181,13 +181,6 @@ const JOURNAL_V1: readonly string[] = [
     PRIMARY KEY (run_id, phase, contact_id, transaction_type)
   )`,
 ];
-
-async function hasTable(db: SqlDatabase, table: string): Promise<boolean> {
-  const row = db.dialect === 'sqlite'
-    ? await db.get("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", [table])
-    : await db.get('SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?', [table]);
-  return row !== undefined;
-}
 
 /** The journal's migrations (see the top of this file). */
 export const JOURNAL_COMPONENT: Component = {
