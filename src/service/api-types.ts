@@ -5,10 +5,11 @@
  * definitions instead of restating them. Types only: importing it costs nothing at run time.
  */
 import type { ContactType } from '../zoho/index.js';
-import type { Plan, PolicyProblem, RunCounts, RunRecord, RunStatus, StepAction, StepRecord, VerifyResult } from '../engine/index.js';
+import type { Plan, PolicyProblem, RunCounts, RunKind, RunRecord, RunStatus, StepAction, StepRecord, VerifyResult } from '../engine/index.js';
 import type { AuditDocumentRow } from '../engine/report/index.js';
 import type { WebhookEvent, WebhookMapping, WebhookState } from './store.js';
 import type { TimeZone } from './time-zone.js';
+import type { Role } from './access.js';
 
 /** Every refusal and failure: `{error}`, with `problems` (a policy) or `runId` (the run that exists) where they help. */
 export interface ErrorBody {
@@ -26,6 +27,10 @@ export interface Health {
 export interface SessionView {
   user: string;
   csrfToken: string;
+  /** What the user may do (src/service/access.ts): the UI offers only that. */
+  role: Role;
+  /** The clients they are limited to; null: every client. */
+  clients: string[] | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,6 +107,8 @@ export interface OrganizationView {
   organizationId: string;
   name: string;
   plan: string;
+  /** The client (the consultancy's customer) it is grouped under; null: none. */
+  client: string | null;
   /** What the service reaches: `zoho:EU`, `emulator:URL`, `embedded`. */
   target: string;
   /** Where a contact of this organization opens in Zoho Books (append its id); null on an emulator. */
@@ -115,6 +122,63 @@ export interface OrganizationView {
   latestPlan: LatestPlan | null;
   quota: QuotaSummary | null;
   activeJob: ActiveJob | null;
+  /** Its latest run (of any kind), null: none yet. */
+  lastRun: LastRun | null;
+}
+
+export interface LastRun {
+  runId: string;
+  kind: RunKind;
+  status: RunStatus;
+  createdAt: number;
+  createdBy: string;
+}
+
+/** `PUT /api/orgs/ORG/client` (admin): groups the organization under a client (null or '': under none); answers the OrganizationView. */
+export interface ClientInput {
+  client: string | null;
+}
+
+/** `GET /api/users` (admin): each user, never a hash. */
+export interface UserListItem {
+  username: string;
+  role: Role;
+  /** The clients they are limited to; null: every client. */
+  clients: string[] | null;
+  createdAt: number;
+  /** Invited and not signed up yet: until when the link works. */
+  invitedUntil: number | null;
+  /** Sign-in is slowed or locked after failed attempts (`sunset users unlock` ends it). */
+  signIn: 'open' | 'slowed' | 'locked';
+}
+
+/** `POST /api/users` (admin) invites a user... */
+export interface InviteInput {
+  username: string;
+  role: Role;
+  clients?: string[] | null;
+}
+/** ...and answers the link the person sets their password at (shown once; it works for 7 days, once). */
+export interface InviteCreated {
+  user: UserListItem;
+  inviteUrl: string;
+  expiresAt: number;
+}
+
+/** `PUT /api/users/NAME` (admin): a new role and clients; answers the UserListItem. */
+export interface AccessInput {
+  role: Role;
+  clients?: string[] | null;
+}
+
+/** `GET /api/actions[?org=ORG]`: who did what (approvals, exclusions, undo, settings, clients, users, connections), newest first. */
+export interface ActionView {
+  at: number;
+  who: string;
+  action: string;
+  organizationId: string | null;
+  subject: string | null;
+  detail: Record<string, unknown>;
 }
 
 /** `PUT /api/orgs/ORG/policy` takes... */

@@ -14,7 +14,8 @@
  * 6. A session is required: the API answers 401, pages redirect to /login.
  * 7. State changes need same-origin and the session's CSRF token; API paths valid percent-encoding.
  * 8. The signed-in routes: logout and the session, the app page, the event stream, organizations,
- *    plans, runs, audit and CRM events.
+ *    plans, runs, audit and CRM events, users and the activity log. What a user may do is checked
+ *    by each route (src/service/access.ts): a 404 for what they may not see, then their role.
  * Errors anywhere render themselves (`{error, ...}` with their status) through one handler.
  */
 import { Hono } from 'hono';
@@ -33,6 +34,7 @@ import { organizationRoutes } from './routes/organizations.js';
 import { assetRoutes, pageRoutes } from './routes/pages.js';
 import { planRoutes } from './routes/plans.js';
 import { runRoutes } from './routes/runs.js';
+import { userRoutes } from './routes/users.js';
 
 export function createApp(ctx: ServiceContext) {
   const app = new Hono<ServiceEnv>();
@@ -79,7 +81,8 @@ export function createApp(ctx: ServiceContext) {
     .route('/', organizationRoutes(ctx))
     .route('/', planRoutes(ctx))
     .route('/', runRoutes(ctx))
-    .route('/', auditRoutes(ctx));
+    .route('/', auditRoutes(ctx))
+    .route('/', userRoutes(ctx));
 }
 
 /** The app's type: hono's typed client (`hc<ServiceApp>` from 'hono/client') reads routes, inputs and answers from it. */

@@ -22,6 +22,7 @@ import { errorText, type ServiceLogger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import type { ServiceStore, WebhookMapping } from './store.js';
 import { resolveTimeZone, type TimeZone } from './time-zone.js';
+import type { Access } from './access.js';
 
 export interface Organization {
   organizationId: string;
@@ -68,8 +69,18 @@ export interface ServiceContext {
   timeZonesLearned(): Promise<void>;
   /** An organization's time zone as the schedules use it (saved from Zoho: src/service/time-zone.ts). */
   timeZone(organizationId: string): Promise<TimeZone>;
-  /** 404 unless the connection reaches that organization. */
-  requireOrganization(organizationId: string): Promise<Organization>;
+  /** 404 unless the connection reaches that organization (and, given a user, that user may see it). */
+  requireOrganization(organizationId: string, viewer?: Access): Promise<Organization>;
+  /** The organizations a user may see (an admin, or a user limited to no client: all). */
+  visibleOrganizations(viewer: Access): Promise<Organization[]>;
+  /** The ids of the organizations a user may see; undefined when they may see every one (an admin, or a user limited to no client). */
+  visibleIds(viewer: Access): Promise<ReadonlySet<string> | undefined>;
+  /** Whether a user may see an organization's records (its plans, runs, events, audit rows). */
+  canSee(viewer: Access, organizationId: string): Promise<boolean>;
+  /** 404 with `notFound` unless the user may see the organization (the same answer as for a record that does not exist). */
+  requireVisible(viewer: Access, organizationId: string, notFound: string): Promise<void>;
+  /** Writes what a person did to the activity log (src/service/store.ts, actions). */
+  recordAction(username: string, action: string, organizationId: string | null, subject: string | null, detail?: Record<string, unknown>): Promise<void>;
   /** A saved plan through the cache of the latest few (undefined: no such plan). */
   cachedPlan(planId: string): Promise<CachedPlan | undefined>;
   /** A run or plan made elsewhere (another emulator, another data centre) is not this service's to touch: 409. */
@@ -134,6 +145,11 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       learning = undefined;
     });
   };
+  const canSee = async (viewer: Access, organizationId: string): Promise<boolean> => {
+    if (viewer.clients === null || viewer.role === 'admin') return true;
+    const client = (await store.organizationClients()).get(organizationId);
+    return client !== undefined && viewer.clients.includes(client);
+  };
   const timeZone = async (organizationId: string): Promise<TimeZone> => resolveTimeZone((await store.timeZones()).get(organizationId));
 
   // A saved plan never changes, so the review page's requests (the plan, its rows, approval) share
@@ -184,11 +200,14 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     // Through the plan cache: the organizations page is reloaded on every job event.
     const latestId = await journal.latestPlanId(o.organizationId);
     const plan = latestId === undefined ? undefined : (await cachedPlan(latestId))?.plan;
-    const planRun = plan ? (await journal.listRuns(o.organizationId)).find((r) => r.planId === plan.planId) : undefined;
+    const runs = await journal.listRuns(o.organizationId);
+    const planRun = plan ? runs.find((r) => r.planId === plan.planId) : undefined;
+    const lastRun = runs[0];
+    const client = (await store.organizationClients()).get(o.organizationId) ?? null;
     const q = connection.port(o.organizationId).quota();
     const job = runner.activeJobs().find((j) => j.organizationId === o.organizationId);
     return {
-      organizationId: o.organizationId, name: o.name, plan: o.plan,
+      organizationId: o.organizationId, name: o.name, plan: o.plan, client,
       target: connection.target,
       contactUrl: contactAppUrl(connection.target, o.organizationId, ''),
       // Until one is saved, `draft` is the starter policy with every default written out.
@@ -205,6 +224,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.excluded.length, runId: planRun?.runId ?? null } : null,
       quota: q.remaining === undefined ? null : { remaining: q.remaining, limit: q.limit, resetAt: q.resetAt },
       activeJob: job ? { kind: job.kind, id: job.runId ?? job.jobId } : null,
+      lastRun: lastRun ? { runId: lastRun.runId, kind: lastRun.kind, status: runView(lastRun).status, createdAt: lastRun.createdAt, createdBy: lastRun.createdBy } : null,
     };
   };
 
@@ -228,10 +248,28 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       await learning;
     },
     timeZone,
-    async requireOrganization(id) {
+    async requireOrganization(id, viewer) {
       const found = isOrganizationId(id) ? (await organizations()).find((o) => o.organizationId === id) : undefined;
-      if (!found) throw new HttpError(404, `no organization ${id} is reachable`);
+      if (!found || (viewer && !(await canSee(viewer, id)))) throw new HttpError(404, `no organization ${id} is reachable`);
       return found;
+    },
+    async visibleOrganizations(viewer) {
+      const all = await organizations();
+      if (viewer.clients === null || viewer.role === 'admin') return all;
+      const clients = await store.organizationClients();
+      return all.filter((o) => viewer.clients!.includes(clients.get(o.organizationId) ?? '\u0000'));
+    },
+    canSee,
+    async visibleIds(viewer) {
+      if (viewer.clients === null || viewer.role === 'admin') return undefined;
+      const clients = await store.organizationClients();
+      return new Set([...clients].filter(([, client]) => viewer.clients!.includes(client)).map(([id]) => id));
+    },
+    async requireVisible(viewer, organizationId, notFound) {
+      if (!(await canSee(viewer, organizationId))) throw new HttpError(404, notFound);
+    },
+    async recordAction(username, action, organizationId, subject, detail = {}) {
+      await store.recordAction({ at: clock.now(), username, action, organizationId, subject, detail });
     },
     cachedPlan,
     requireHere(what, target) {

@@ -10,12 +10,16 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { ErrorBody } from './api-types.js';
 import type { ServiceLogger } from './logger.js';
+import { hasRole, ROLE_DUTIES, type Access, type Role } from './access.js';
 import { sha256 } from './store.js';
 
 export const SESSION_COOKIE = 'sunset_session';
 
-/** A signed-in request's session: the cookie's token, its user, and the token state changes must carry. */
-export interface Session {
+/**
+ * A signed-in request's session: the cookie's token, its user, the token state changes must carry,
+ * and the user's role and clients (read with the session on every request: a change applies at once).
+ */
+export interface Session extends Access {
   token: string;
   username: string;
   csrfToken: string;
@@ -229,6 +233,21 @@ export const requireSession: MiddlewareHandler<ServiceEnv> = async (c, next) => 
   }
   await next();
 };
+
+/**
+ * The route needs at least `role` (src/service/access.ts): 403 naming what the user's role may do.
+ * Placed after the middleware that finds the organization, plan or run (a 404 for what the user
+ * may not see comes first, so a refusal never tells that it exists).
+ */
+export function allow(role: Role, doing: string): MiddlewareHandler<SignedInEnv> {
+  return async (c, next) => {
+    const session = c.get('session');
+    if (!hasRole(session.role, role)) {
+      throw new HttpError(403, `${session.username} is ${session.role === 'admin' ? 'an' : 'a'} ${session.role} and cannot ${doing}: that needs the ${role} role (a ${session.role} may ${ROLE_DUTIES[session.role]})`);
+    }
+    await next();
+  };
+}
 
 /**
  * State changes (anything but GET and HEAD) must come from this service's pages and carry the

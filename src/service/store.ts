@@ -3,10 +3,11 @@
  * per-organization settings (policy, schedule, webhook), CRM webhook events and scheduled-job marks.
  * Portable SQL through the journal's SqlDatabase port.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { migrate, type Component, type Journal, type SqlDatabase, type SqlValue } from '../engine/index.js';
 import { createGroupCommit } from './group-commit.js';
 import { isCurrentHash } from './passwords.js';
+import { isRole, type Access, type Role } from './access.js';
 import { liveState, SIGN_IN_LIMITS, type SignInKind, type SignInState } from './sign-in-limits.js';
 
 export const SERVICE_SCHEMA: readonly string[] = [
@@ -166,6 +167,49 @@ export const SERVICE_COMPONENT: Component = {
         'ALTER TABLE webhook_events ADD COLUMN contact_email TEXT',
       ],
     },
+    {
+      version: 6,
+      name: 'roles, clients, invitations and the people\'s actions',
+      up: [
+        // Everyone who could sign in before roles existed could do everything: they stay admins.
+        "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'",
+        // A user limited to some clients sees only their organizations (no rows: every client).
+        `CREATE TABLE IF NOT EXISTS user_clients (
+          username TEXT NOT NULL,
+          client TEXT NOT NULL,
+          PRIMARY KEY (username, client)
+        )`,
+        // The consultancy's customer an organization is grouped under.
+        `CREATE TABLE IF NOT EXISTS organization_clients (
+          organization_id TEXT PRIMARY KEY,
+          client TEXT NOT NULL,
+          updated_at BIGINT NOT NULL,
+          updated_by TEXT NOT NULL
+        )`,
+        'CREATE INDEX IF NOT EXISTS organization_clients_by_client ON organization_clients (client)',
+        // An invitation: its link's token (hashed) lets the person set their password, once.
+        `CREATE TABLE IF NOT EXISTS user_invites (
+          token_hash TEXT PRIMARY KEY,
+          username TEXT NOT NULL,
+          created_at BIGINT NOT NULL,
+          expires_at BIGINT NOT NULL,
+          created_by TEXT NOT NULL
+        )`,
+        // Who did what, when: approvals (and the contacts they excluded), undo, resume, stop,
+        // settings, clients, users and connections (the journal's audit has each contact's change).
+        `CREATE TABLE IF NOT EXISTS actions (
+          action_id TEXT PRIMARY KEY,
+          at BIGINT NOT NULL,
+          username TEXT NOT NULL,
+          action TEXT NOT NULL,
+          organization_id TEXT,
+          subject TEXT,
+          detail TEXT NOT NULL
+        )`,
+        'CREATE INDEX IF NOT EXISTS actions_by_time ON actions (at)',
+        'CREATE INDEX IF NOT EXISTS actions_by_organization ON actions (organization_id, at)',
+      ],
+    },
   ],
 };
 
@@ -178,11 +222,32 @@ export type SignInClaim =
   | { allowed: false; retryAt: number; locked: boolean };
 
 /** A user as `sunset users list` shows it (never the hash itself). */
-export interface UserView {
+export interface UserView extends Access {
   username: string;
   createdAt: number;
   /** Whether the password's hash is of today's scrypt cost (an earlier one is upgraded at the next sign-in). */
   hashIsCurrent: boolean;
+  /** Invited and not signed up yet: no password, until when the invitation's link works (null: not invited). */
+  invitedUntil: number | null;
+}
+
+/** A signed-in user as each request sees them. */
+export interface SessionUser extends Access {
+  username: string;
+  csrfToken: string;
+}
+
+/** Something a person did, as the activity log keeps it. */
+export interface ActionRecord {
+  actionId: string;
+  at: number;
+  username: string;
+  /** `plan.approve`, `run.undo`, `settings.policy`, `organization.client`, `user.invite`, ... */
+  action: string;
+  organizationId: string | null;
+  /** The plan, run, user or connection it was about. */
+  subject: string | null;
+  detail: Record<string, unknown>;
 }
 
 export interface WebhookMapping {
@@ -321,7 +386,8 @@ function toEvent(r: Record<string, unknown>): WebhookEvent {
 export interface ServiceStore {
   /** Creates the tables; moves policies saved by an earlier version into the journal (when it has none for that organization). */
   migrate(journal?: Journal): Promise<void>;
-  addUser(username: string, passwordHash: string, now: number): Promise<'added' | 'updated'>;
+  /** Adds a user (with `access`, else as an admin), or sets an existing one's password (their access stays; their sessions end). */
+  addUser(username: string, passwordHash: string, now: number, access?: Access): Promise<'added' | 'updated'>;
   user(username: string): Promise<{ username: string; passwordHash: string } | undefined>;
   userCount(): Promise<number>;
   /** Every user, by name. */
@@ -343,8 +409,24 @@ export interface ServiceStore {
   signInStates(now: number): Promise<Array<SignInState & { kind: SignInKind; subject: string }>>;
   /** Forgets a name's or an address's failures (and so its delay or lock); false when it had none at `now`. */
   clearSignInFailures(kind: SignInKind, key: string, now: number): Promise<boolean>;
+  /** Sets a user's role and the clients they are limited to (null: every client); false when there is no such user. */
+  setAccess(username: string, access: Access): Promise<boolean>;
+  /**
+   * Removes a user, their sessions, limits and invitation. Refused (`last-admin`) when they are
+   * the last admin who can sign in; `missing` when there is no such user.
+   */
+  removeUser(username: string): Promise<'removed' | 'missing' | 'last-admin'>;
+  /**
+   * Invites a new user (no password yet) with their access: the link's token, valid until
+   * `expiresAt`. `exists` when the name is taken (by a user or an open invitation).
+   */
+  invite(username: string, access: Access, by: string, now: number, expiresAt: number): Promise<{ token: string } | 'exists'>;
+  /** The user an invitation's token is for, while it is valid. */
+  invitation(token: string, now: number): Promise<{ username: string; expiresAt: number } | undefined>;
+  /** Uses an invitation once: sets the user's password; the user's name, or undefined when the token is not (or no longer) valid. */
+  acceptInvitation(token: string, passwordHash: string, now: number): Promise<string | undefined>;
   createSession(username: string, now: number, ttlMs: number): Promise<{ token: string; csrfToken: string }>;
-  session(token: string, now: number): Promise<{ username: string; csrfToken: string } | undefined>;
+  session(token: string, now: number): Promise<SessionUser | undefined>;
   deleteSession(token: string): Promise<void>;
   settings(organizationId: string): Promise<OrganizationSettings>;
   allSettings(): Promise<OrganizationSettings[]>;
@@ -382,6 +464,14 @@ export interface ServiceStore {
   updateEvents(updates: ReadonlyArray<{ eventId: string; fields: EventFields }>): Promise<void>;
   events(organizationId: string | undefined, limit: number): Promise<WebhookEvent[]>;
   eventCounts(): Promise<Array<{ organizationId: string; state: string; count: number }>>;
+  /** Which client each grouped organization belongs to. */
+  organizationClients(): Promise<Map<string, string>>;
+  /** Groups an organization under a client (null: under none). */
+  setOrganizationClient(organizationId: string, client: string | null, by: string, now: number): Promise<void>;
+  /** Records what a person did (the activity log). */
+  recordAction(action: Omit<ActionRecord, 'actionId'>): Promise<void>;
+  /** The latest actions, newest first; `organizationIds` keeps those about them (and, with `general`, those about none). */
+  actions(filter: { organizationIds?: ReadonlySet<string>; general?: boolean; limit: number }): Promise<ActionRecord[]>;
 }
 
 export type EventFields = Partial<Pick<WebhookEvent, 'state' | 'runId' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'action' | 'booksContactId'>>;
@@ -398,10 +488,13 @@ async function updateEventIn(db: SqlDatabase, eventId: string, f: EventFields): 
   if (sets.length > 0) await db.run(`UPDATE webhook_events SET ${sets.join(', ')} WHERE event_id = ?`, [...params, eventId]);
 }
 
+export type { Access, Role };
+
 export function createServiceStore(db: SqlDatabase): ServiceStore {
   // A CRM event's nonce and the event itself: many arrive at once under a burst, each answered
   // only once stored; stored together, they share one durable commit.
   const grouped = createGroupCommit(db);
+  let actionSeq = 0;
   return {
     async migrate(journal) {
       await migrate(db, [SERVICE_COMPONENT]);
@@ -414,25 +507,86 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
         await db.run('UPDATE organization_settings SET policy_text = NULL WHERE organization_id = ?', [row.organization_id]);
       }
     },
-    async addUser(username, passwordHash, now) {
-      const existing = await db.get('SELECT username FROM users WHERE username = ?', [username]);
-      await db.run(
-        'INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash',
-        [username, passwordHash, now],
-      );
-      if (existing) await db.run('DELETE FROM sessions WHERE username = ?', [username]);
-      return existing ? 'updated' : 'added';
+    async addUser(username, passwordHash, now, access) {
+      return db.transaction(async (tx) => {
+        const existing = await tx.get('SELECT username FROM users WHERE username = ?', [username]);
+        if (existing) {
+          await tx.run('UPDATE users SET password_hash = ? WHERE username = ?', [passwordHash, username]);
+          // A password set by an admin ends an open invitation, and every session.
+          await tx.run('DELETE FROM user_invites WHERE username = ?', [username]);
+          await tx.run('DELETE FROM sessions WHERE username = ?', [username]);
+          return 'updated' as const;
+        }
+        await tx.run('INSERT INTO users (username, password_hash, created_at, role) VALUES (?, ?, ?, ?)', [username, passwordHash, now, access?.role ?? 'admin']);
+        for (const client of access?.clients ?? []) await tx.run('INSERT INTO user_clients (username, client) VALUES (?, ?)', [username, client]);
+        return 'added' as const;
+      });
     },
     async user(username) {
       const row = await db.get<{ username: string; password_hash: string }>('SELECT username, password_hash FROM users WHERE username = ?', [username]);
       return row ? { username: row.username, passwordHash: row.password_hash } : undefined;
     },
+    async setAccess(username, access) {
+      return db.transaction(async (tx) => {
+        if ((await tx.run('UPDATE users SET role = ? WHERE username = ?', [access.role, username])) !== 1) return false;
+        await tx.run('DELETE FROM user_clients WHERE username = ?', [username]);
+        for (const client of access.clients ?? []) await tx.run('INSERT INTO user_clients (username, client) VALUES (?, ?)', [username, client]);
+        return true;
+      });
+    },
+    async removeUser(username) {
+      return db.transaction(async (tx) => {
+        const row = await tx.get<{ role: string }>('SELECT role FROM users WHERE username = ?', [username]);
+        if (!row) return 'missing' as const;
+        if (row.role === 'admin') {
+          const others = await tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND username <> ? AND password_hash <> ''", [username]);
+          if (Number(others?.n ?? 0) === 0) return 'last-admin' as const;
+        }
+        for (const table of ['sessions', 'user_clients', 'user_invites', 'users']) await tx.run(`DELETE FROM ${table} WHERE username = ?`, [username]);
+        return 'removed' as const;
+      });
+    },
+    async invite(username, access, by, now, expiresAt) {
+      const token = newToken(32);
+      try {
+        await db.transaction(async (tx) => {
+          // The name's primary key refuses a second user of that name, whoever invites at the same moment.
+          await tx.run("INSERT INTO users (username, password_hash, created_at, role) VALUES (?, '', ?, ?)", [username, now, access.role]);
+          for (const client of access.clients ?? []) await tx.run('INSERT INTO user_clients (username, client) VALUES (?, ?)', [username, client]);
+          await tx.run('INSERT INTO user_invites (token_hash, username, created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?)', [sha256(token), username, now, expiresAt, by]);
+        });
+      } catch (error) {
+        if (await db.get('SELECT username FROM users WHERE username = ?', [username])) return 'exists';
+        throw error;
+      }
+      return { token };
+    },
+    async invitation(token, now) {
+      const row = await db.get<{ username: string; expires_at: number }>('SELECT username, expires_at FROM user_invites WHERE token_hash = ?', [sha256(token)]);
+      return row && Number(row.expires_at) > now ? { username: row.username, expiresAt: Number(row.expires_at) } : undefined;
+    },
+    async acceptInvitation(token, passwordHash, now) {
+      return db.transaction(async (tx) => {
+        // Used once: the row goes as the password is set.
+        const row = await tx.get<{ username: string }>('DELETE FROM user_invites WHERE token_hash = ? AND expires_at > ? RETURNING username', [sha256(token), now]);
+        if (!row) return undefined;
+        await tx.run("UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ''", [passwordHash, row.username]);
+        return row.username;
+      });
+    },
     async userCount() {
       return Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0);
     },
     async users() {
-      const rows = await db.all<{ username: string; password_hash: string; created_at: number }>('SELECT username, password_hash, created_at FROM users ORDER BY username');
-      return rows.map((r) => ({ username: r.username, createdAt: Number(r.created_at), hashIsCurrent: isCurrentHash(r.password_hash) }));
+      const rows = await db.all<{ username: string; password_hash: string; created_at: number; role: string; invited_until: number | null }>(
+        'SELECT u.username, u.password_hash, u.created_at, u.role, (SELECT MAX(i.expires_at) FROM user_invites i WHERE i.username = u.username) AS invited_until FROM users u ORDER BY u.username',
+      );
+      const limits = await clientLimits(db);
+      return rows.map((r) => ({
+        username: r.username, createdAt: Number(r.created_at), hashIsCurrent: r.password_hash === '' || isCurrentHash(r.password_hash),
+        role: toRole(r.role), clients: limits.get(r.username) ?? null,
+        invitedUntil: r.password_hash === '' && r.invited_until !== null ? Number(r.invited_until) : null,
+      }));
     },
     async upgradePasswordHash(username, from, to) {
       return (await db.run('UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?', [to, username, from])) === 1;
@@ -497,9 +651,12 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
       return { token, csrfToken };
     },
     async session(token, now) {
-      const row = await db.get<{ username: string; csrf_token: string; expires_at: number }>('SELECT username, csrf_token, expires_at FROM sessions WHERE token_hash = ?', [sha256(token)]);
+      const row = await db.get<{ username: string; csrf_token: string; expires_at: number; role: string }>(
+        'SELECT s.username, s.csrf_token, s.expires_at, u.role FROM sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = ?', [sha256(token)],
+      );
       if (!row || Number(row.expires_at) < now) return undefined;
-      return { username: row.username, csrfToken: row.csrf_token };
+      const clients = (await db.all<{ client: string }>('SELECT client FROM user_clients WHERE username = ? ORDER BY client', [row.username])).map((r) => r.client);
+      return { username: row.username, csrfToken: row.csrf_token, role: toRole(row.role), clients: clients.length > 0 ? clients : null };
     },
     async deleteSession(token) {
       await db.run('DELETE FROM sessions WHERE token_hash = ?', [sha256(token)]);
@@ -656,5 +813,56 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
       const rows = await db.all<{ organization_id: string; state: string; n: number }>('SELECT organization_id, state, COUNT(*) AS n FROM webhook_events GROUP BY organization_id, state');
       return rows.map((r) => ({ organizationId: r.organization_id, state: r.state, count: Number(r.n) }));
     },
+    async organizationClients() {
+      const rows = await db.all<{ organization_id: string; client: string }>('SELECT organization_id, client FROM organization_clients');
+      return new Map(rows.map((r) => [r.organization_id, r.client]));
+    },
+    async setOrganizationClient(organizationId, client, by, now) {
+      if (client === null) await db.run('DELETE FROM organization_clients WHERE organization_id = ?', [organizationId]);
+      else {
+        await db.run(
+          'INSERT INTO organization_clients (organization_id, client, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (organization_id) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at, updated_by = excluded.updated_by',
+          [organizationId, client, now, by],
+        );
+      }
+    },
+    async recordAction(a) {
+      await db.run(
+        'INSERT INTO actions (action_id, at, username, action, organization_id, subject, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        // Sorts by time, then by the order this process recorded them (several in one millisecond), then at random.
+        [`${a.at.toString(36).padStart(9, '0')}-${(actionSeq++).toString(36).padStart(8, '0')}-${randomUUID().slice(0, 8)}`, a.at, a.username, a.action, a.organizationId, a.subject, JSON.stringify(a.detail)],
+      );
+    },
+    async actions({ organizationIds, general, limit }) {
+      const where: string[] = [];
+      const ids = organizationIds === undefined ? [] : [...organizationIds];
+      if (organizationIds !== undefined) {
+        if (ids.length > 0) where.push(`organization_id IN (${ids.map(() => '?').join(', ')})`);
+        if (general) where.push('organization_id IS NULL');
+        if (where.length === 0) return [];
+      }
+      const kept = await db.all<{ action_id: string; at: number; username: string; action: string; organization_id: string | null; subject: string | null; detail: string }>(
+        `SELECT action_id, at, username, action, organization_id, subject, detail FROM actions${where.length > 0 ? ` WHERE ${where.join(' OR ')}` : ''} ORDER BY at DESC, action_id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
+        ids,
+      );
+      return kept.map((r) => ({
+        actionId: r.action_id, at: Number(r.at), username: r.username, action: r.action, organizationId: r.organization_id, subject: r.subject,
+        detail: JSON.parse(r.detail) as Record<string, unknown>,
+      }));
+    },
   };
+}
+
+/** Each limited user's clients (users absent: every client). */
+async function clientLimits(db: SqlDatabase): Promise<Map<string, string[]>> {
+  const limits = new Map<string, string[]>();
+  for (const r of await db.all<{ username: string; client: string }>('SELECT username, client FROM user_clients ORDER BY username, client')) {
+    limits.set(r.username, [...(limits.get(r.username) ?? []), r.client]);
+  }
+  return limits;
+}
+
+/** A stored role; anything else (a row written by hand) reads as the least: viewer. */
+function toRole(value: string): Role {
+  return isRole(value) ? value : 'viewer';
 }

@@ -71,9 +71,9 @@ describe('organizations', () => {
       { zone: 'America/Bogota', zoho: 'America/Bogota', problem: null },
     ]);
     for (const o of r.json) {
-      expect(Object.keys(o).sort()).toEqual(['activeJob', 'contactUrl', 'latestPlan', 'latestSnapshot', 'name', 'organizationId', 'plan', 'policy', 'quota', 'schedule', 'target', 'timeZone', 'webhook']);
-      // On an emulator there is no Zoho Books web app to link to.
-      expect(o).toMatchObject({ target: s.h.port.target, contactUrl: null });
+      expect(Object.keys(o).sort()).toEqual(['activeJob', 'client', 'contactUrl', 'lastRun', 'latestPlan', 'latestSnapshot', 'name', 'organizationId', 'plan', 'policy', 'quota', 'schedule', 'target', 'timeZone', 'webhook']);
+      // On an emulator there is no Zoho Books web app to link to; nothing grouped or run yet.
+      expect(o).toMatchObject({ target: s.h.port.target, contactUrl: null, client: null, lastRun: null });
       expect(o.name).toEqual(expect.any(String));
       expect(o.policy).toMatchObject({ text: '', problems: [], saved: false });
       // The starter draft is a usable policy for this organization (what `sunset policy init` writes).

@@ -28,7 +28,7 @@ describe('hc<ServiceApp> in-process', () => {
     const me = await client.api.session.$get();
     const who = await me.json();
     expectTypeOf(who).toEqualTypeOf<SessionView>();
-    expect(who).toEqual({ user: USER, csrfToken: session.csrfToken });
+    expect(who).toEqual({ user: USER, csrfToken: session.csrfToken, role: 'admin', clients: null });
 
     const organizations = await client.api.orgs.$get();
     expect(organizations.status).toBe(200);

@@ -7,7 +7,7 @@ import { Hono, type Context } from 'hono';
 import type { ErrorBody, SessionView } from '../api-types.js';
 import type { ServiceContext } from '../context.js';
 import { clientAddress, HttpError, LOGIN_MAX_BODY, readForm, sameOrigin, setSessionCookie, type ServiceEnv, type SignedInEnv } from '../http.js';
-import { checkPassword, DUMMY_HASH } from '../passwords.js';
+import { checkPassword, DUMMY_HASH, hashPassword, passwordProblem } from '../passwords.js';
 import { addressKey, SIGN_IN_LIMITS, tryAgainIn } from '../sign-in-limits.js';
 
 /** The sign-in page's message, between these marks, is replaced on a refusal. */
@@ -42,8 +42,9 @@ export function loginRoutes(ctx: ServiceContext) {
       if (!claim.allowed) return tooMany(c, claim.retryAt - now);
       const user = await store.user(username);
       // An unknown user costs the same scrypt as a known one: timing does not tell which names exist.
-      const { ok, upgraded } = await checkPassword(form.get('password') ?? '', user?.passwordHash ?? DUMMY_HASH);
-      if (!ok || !user) {
+      // An invited user who has not set a password yet (an empty hash) cannot sign in, at the same cost.
+      const { ok, upgraded } = await checkPassword(form.get('password') ?? '', user?.passwordHash || DUMMY_HASH);
+      if (!ok || !user || user.passwordHash === '') {
         for (const counted of claim.counted) {
           if (counted.failures !== SIGN_IN_LIMITS.lockAfter) continue;
           // Never the password; a name only if it is a user's (a password typed as the name stays out of the log).
@@ -59,7 +60,66 @@ export function loginRoutes(ctx: ServiceContext) {
       setSessionCookie(c, created.token, Math.floor(sessionTtl / 1000), options.secureCookies === true);
       return c.redirect('/', 303);
     })
-    .all('/login', (c) => c.json<ErrorBody>({ error: 'use GET or POST' }, 405, { allow: 'GET, POST' }));
+    .all('/login', (c) => c.json<ErrorBody>({ error: 'use GET or POST' }, 405, { allow: 'GET, POST' }))
+
+    // An invitation's link (an admin's `POST /api/users`): the person chooses their password, once.
+    .get('/invite/:token', async (c) => {
+      const found = await store.invitation(c.req.param('token'), clock.now());
+      return c.body(invitePage(found?.username, undefined), found ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    })
+    .post('/invite/:token', async (c) => {
+      if (!sameOrigin(c)) throw new HttpError(403, 'cross-site request refused');
+      const token = c.req.param('token');
+      const found = await store.invitation(token, clock.now());
+      if (!found) return c.body(invitePage(undefined, undefined), 404, { 'content-type': 'text/html; charset=utf-8' });
+      const form = await readForm(c, LOGIN_MAX_BODY);
+      const password = form.get('password') ?? '';
+      const problem = password !== (form.get('again') ?? '') ? 'the two passwords differ' : passwordProblem(password);
+      if (problem) return c.body(invitePage(found.username, `${problem[0]!.toUpperCase()}${problem.slice(1)}.`), 400, { 'content-type': 'text/html; charset=utf-8' });
+      const username = await store.acceptInvitation(token, await hashPassword(password), clock.now());
+      if (!username) return c.body(invitePage(undefined, undefined), 404, { 'content-type': 'text/html; charset=utf-8' });
+      await ctx.recordAction(username, 'user.joined', null, username);
+      logger.info({ user: username }, 'an invited user set their password');
+      const created = await store.createSession(username, clock.now(), sessionTtl);
+      setSessionCookie(c, created.token, Math.floor(sessionTtl / 1000), options.secureCookies === true);
+      return c.redirect('/', 303);
+    });
+}
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** The invitation page: a form to choose a password (username given), or why the link does not work. */
+function invitePage(username: string | undefined, problem: string | undefined): string {
+  const body = username === undefined
+    ? '<p class="login-error login-notice" role="alert" data-testid="invite-invalid">This invitation link does not work: it was used already, it expired, or it was withdrawn. Ask an admin for a new one.</p><p><a href="/login">Sign in</a></p>'
+    : `<p>You are invited to Sunset as <strong data-testid="invite-username">${escapeHtml(username)}</strong>. Choose a password (at least 12 characters) to finish.</p>
+  ${problem ? `<p class="login-error login-notice" role="alert" data-testid="invite-problem">${escapeHtml(problem)}</p>` : ''}
+  <form method="post" class="stack" data-testid="invite-form">
+    <input type="text" name="username" value="${escapeHtml(username)}" autocomplete="username" hidden>
+    <label for="password">Password</label>
+    <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" required autofocus data-testid="invite-password">
+    <label for="again">The same password again</label>
+    <input id="again" name="again" type="password" autocomplete="new-password" minlength="12" required data-testid="invite-again">
+    <button type="submit" class="btn btn-primary" data-testid="invite-submit">Set the password and sign in</button>
+  </form>`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<title>Invitation · Sunset</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/assets/app.css">
+</head>
+<body class="login-page">
+<main class="login-box">
+  <h1 class="brand"><span class="brand-mark" aria-hidden="true"></span>Sunset</h1>
+  ${body}
+</main>
+</body>
+</html>
+`;
 }
 
 /** Logout and the session's view: signed in (the app checked the session and the CSRF token). */
@@ -73,6 +133,6 @@ export function sessionRoutes(ctx: ServiceContext) {
     })
     .get('/api/session', (c) => {
       const session = c.get('session');
-      return c.json<SessionView>({ user: session.username, csrfToken: session.csrfToken });
+      return c.json<SessionView>({ user: session.username, csrfToken: session.csrfToken, role: session.role, clients: session.role === 'admin' ? null : session.clients });
     });
 }

@@ -21,6 +21,9 @@ export function metricsRoutes(ctx: ServiceContext) {
       const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '');
       const tokenOk = options.metricsToken !== undefined && bearer !== undefined && sha256(bearer) === sha256(options.metricsToken);
       if (!c.get('session') && !tokenOk) throw new HttpError(401, 'sign in, or send the metrics token');
+      // The metrics name every organization: an admin's, or Prometheus's with the token.
+      const session = c.get('session');
+      if (!tokenOk && session && session.role !== 'admin') throw new HttpError(403, `${session.username} is a ${session.role}: the metrics are for admins (and Prometheus, with the metrics token)`);
       return c.body(await ctx.metrics.render(), 200, { 'content-type': ctx.metrics.contentType });
     });
 }

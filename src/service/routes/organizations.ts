@@ -6,26 +6,49 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { parsePolicy, PolicyError } from '../../engine/index.js';
 import type {
-  CronAnswer, JobStarted, OrganizationView, PolicyInput, PolicySaved, ScheduleInput, WebhookInput, WebhookSaved,
+  ClientInput, CronAnswer, JobStarted, OrganizationView, PolicyInput, PolicySaved, ScheduleInput, WebhookInput, WebhookSaved,
 } from '../api-types.js';
 import type { ServiceContext } from '../context.js';
 import { CronError, describeCron, nextRuns, parseCron, UTC, type Cron } from '../cron.js';
-import { HttpError, jsonBody, type SignedInEnv } from '../http.js';
+import { clientNameProblem } from '../access.js';
+import { allow, HttpError, jsonBody, type SignedInEnv } from '../http.js';
 import { fileMappingFor } from '../mapping-file.js';
 import { newToken, type WebhookMapping } from '../store.js';
 
 export function organizationRoutes(ctx: ServiceContext) {
   const { journal, store, clock, runner, options } = ctx;
-  // Before the body is read: an organization the connection does not reach is a 404, whatever was sent.
+  // Before the body is read: an organization the connection does not reach, or the user may not
+  // see, is a 404, whatever was sent; then the role (a 403 only for what the user may see).
   const knownOrganization: MiddlewareHandler<SignedInEnv> = async (c, next) => {
-    await ctx.requireOrganization(c.req.param('org') ?? '');
+    await ctx.requireOrganization(c.req.param('org') ?? '', c.get('session'));
     await next();
   };
+  const settings = allow('admin', "change an organization's settings");
+  const who = (c: { get(key: 'session'): { username: string } }): string => c.get('session').username;
 
   return new Hono<SignedInEnv>()
-    .get('/api/orgs', async (c) => c.json<OrganizationView[]>(await Promise.all((await ctx.organizations()).map(ctx.organizationView))))
+    .get('/api/orgs', async (c) => c.json<OrganizationView[]>(await Promise.all((await ctx.visibleOrganizations(c.get('session'))).map(ctx.organizationView))))
 
-    .put('/api/orgs/:org/policy', knownOrganization, jsonBody<PolicyInput, PolicyInput, SignedInEnv>((body) => {
+    // Groups an organization under a client (the consultancy's customer); who sees it follows.
+    .put('/api/orgs/:org/client', knownOrganization, allow('admin', 'group organizations under clients'), jsonBody<ClientInput, { client: string | null }, SignedInEnv>((body) => {
+      const given = body.client;
+      if (given === null || given === undefined || (typeof given === 'string' && given.trim() === '')) return { client: null };
+      if (typeof given !== 'string') throw new HttpError(400, 'send {"client": "<the client\'s name>"}, or null to group it under none');
+      const problem = clientNameProblem(given);
+      if (problem) throw new HttpError(400, `${problem}; nothing was changed`);
+      return { client: given.trim() };
+    }), async (c) => {
+      const organization = c.req.param('org');
+      const { client } = c.req.valid('json');
+      const before = (await store.organizationClients()).get(organization) ?? null;
+      if (before !== client) {
+        await store.setOrganizationClient(organization, client, who(c), clock.now());
+        await ctx.recordAction(who(c), 'organization.client', organization, null, { from: before, to: client });
+      }
+      return c.json<OrganizationView>(await ctx.organizationView(await ctx.requireOrganization(organization)));
+    })
+
+    .put('/api/orgs/:org/policy', knownOrganization, settings, jsonBody<PolicyInput, PolicyInput, SignedInEnv>((body) => {
       if (typeof body.text !== 'string') throw new HttpError(400, 'send {"text": "<the policy>"}');
       return { text: body.text };
     }), async (c) => {
@@ -38,11 +61,12 @@ export function organizationRoutes(ctx: ServiceContext) {
         if (error instanceof PolicyError) throw new HttpError(400, 'the policy is not usable; nothing was saved', { problems: error.problems });
         throw error;
       }
-      await journal.savePolicy({ organizationId: organization, text, updatedAt: clock.now(), updatedBy: c.get('session').username });
+      await journal.savePolicy({ organizationId: organization, text, updatedAt: clock.now(), updatedBy: who(c) });
+      await ctx.recordAction(who(c), 'settings.policy', organization, null, { characters: text.length });
       return c.json<PolicySaved>({ policy: { text, problems: [], saved: true } });
     })
 
-    .put('/api/orgs/:org/schedule', knownOrganization, jsonBody<ScheduleInput, { cron: string | null; autoApplyMax: number | null }, SignedInEnv>((body) => {
+    .put('/api/orgs/:org/schedule', knownOrganization, settings, jsonBody<ScheduleInput, { cron: string | null; autoApplyMax: number | null }, SignedInEnv>((body) => {
       const cron = body.cron === null || body.cron === undefined || body.cron === '' ? null : body.cron;
       if (cron !== null) {
         if (typeof cron !== 'string') throw new HttpError(400, 'cron must be a string like "0 2 * * *" or null');
@@ -64,6 +88,7 @@ export function organizationRoutes(ctx: ServiceContext) {
       // A new cron counts its next run from now (so it does not fire at once for a time already
       // past); that is not a run, so lastRunAt stays as it was.
       await store.saveSettings({ ...s, cron, autoApplyMax, lastScheduledAt: cron === s.cron ? s.lastScheduledAt : clock.now() });
+      await ctx.recordAction(who(c), 'settings.schedule', organization, null, { from: { cron: s.cron, autoApplyMax: s.autoApplyMax }, to: { cron, autoApplyMax } });
       return c.json<OrganizationView>(await ctx.organizationView(await ctx.requireOrganization(organization)));
     })
 
@@ -75,7 +100,7 @@ export function organizationRoutes(ctx: ServiceContext) {
       if (expr === undefined) throw new HttpError(400, 'send ?expr=<a cron expression>, e.g. ?expr=0+2+*+*+*');
       // With ?org=, in that organization's time zone (404 for one the connection does not reach).
       const org = c.req.query('org');
-      const timeZone = org === undefined ? UTC : (await ctx.timeZone((await ctx.requireOrganization(org)).organizationId)).zone;
+      const timeZone = org === undefined ? UTC : (await ctx.timeZone((await ctx.requireOrganization(org, c.get('session'))).organizationId)).zone;
       let cron: Cron;
       try {
         cron = parseCron(expr);
@@ -86,7 +111,7 @@ export function organizationRoutes(ctx: ServiceContext) {
       return c.json<CronAnswer>({ valid: true, expression: cron.text, description: describeCron(cron, timeZone), next: nextRuns(cron, clock.now(), 3, timeZone), timeZone });
     })
 
-    .put('/api/orgs/:org/webhook', knownOrganization, jsonBody<WebhookInput, { mode: 'hmac' | 'secret' | null; mapping: WebhookMapping | undefined; rotateSecret: boolean }, SignedInEnv>((body, c) => {
+    .put('/api/orgs/:org/webhook', knownOrganization, settings, jsonBody<WebhookInput, { mode: 'hmac' | 'secret' | null; mapping: WebhookMapping | undefined; rotateSecret: boolean }, SignedInEnv>((body, c) => {
       const organization = c.req.param('org') ?? '';
       // null or absent: the saved mode (hmac when there is none).
       const mode = body.mode ?? null;
@@ -115,10 +140,12 @@ export function organizationRoutes(ctx: ServiceContext) {
       const mapping = input.mapping ?? s.mapping;
       const secret = input.rotateSecret || !s.webhookSecret ? newToken(32) : undefined;
       await store.saveSettings({ ...s, webhookMode: mode, mapping, webhookSecret: secret ?? s.webhookSecret });
+      // Never the secret: that its value changed.
+      await ctx.recordAction(who(c), 'settings.webhook', organization, null, { mode, mapping, secretRotated: secret !== undefined });
       return c.json<WebhookSaved>({ webhook: { mode, configured: true, ...ctx.mappingView(organization, mapping) }, ...(secret ? { secret } : {}) });
     })
 
-    .post('/api/orgs/:org/scan', knownOrganization, async (c) => {
+    .post('/api/orgs/:org/scan', knownOrganization, allow('approver', 'scan'), async (c) => {
       const organization = c.req.param('org');
       const policy = await journal.policy(organization);
       if (!policy) throw new HttpError(400, 'save a policy for this organization first');

@@ -7,7 +7,8 @@ import { createRunFromPlan, RunExistsError, type Evidence } from '../../engine/i
 import { describeLastActivity } from '../../engine/report/index.js';
 import { PLAN_ROW_COLUMNS, type ApproveInput, type PlanDetail, type PlanRow, type PlanRows, type RunStarted } from '../api-types.js';
 import type { ServiceContext } from '../context.js';
-import { HttpError, jsonBody, respondJsonText, toJsonText, type SignedInEnv } from '../http.js';
+import type { Access } from '../access.js';
+import { allow, HttpError, jsonBody, respondJsonText, toJsonText, type SignedInEnv } from '../http.js';
 
 function row(s: { contactId: string; contactName: string; contactType: PlanRow[2]; evidence: Evidence }, effect: PlanRow[3], reasons: string, detail: string): PlanRow {
   return [
@@ -19,27 +20,29 @@ function row(s: { contactId: string; contactName: string; contactType: PlanRow[2
 
 export function planRoutes(ctx: ServiceContext) {
   const { journal, clock, runner } = ctx;
-  const plan = async (planId: string) => {
+  // A plan of an organization the user may not see does not exist for them.
+  const plan = async (planId: string, viewer: Access) => {
     const entry = await ctx.cachedPlan(planId);
     if (!entry) throw new HttpError(404, `no plan ${planId}`);
+    await ctx.requireVisible(viewer, entry.plan.organizationId, `no plan ${planId}`);
     return entry;
   };
   // Before the body is read: an unknown plan is a 404, whatever was sent.
   const knownPlan: MiddlewareHandler<SignedInEnv> = async (c, next) => {
-    await plan(c.req.param('plan') ?? '');
+    await plan(c.req.param('plan') ?? '', c.get('session'));
     await next();
   };
 
   return new Hono<SignedInEnv>()
     .get('/api/plans/:plan', async (c) => {
-      const { plan: p } = await plan(c.req.param('plan'));
+      const { plan: p } = await plan(c.req.param('plan'), c.get('session'));
       const run = (await journal.listRuns(p.organizationId)).find((r) => r.planId === p.planId);
       const { steps: _steps, excluded: _excluded, ...header } = p;
       return c.json<PlanDetail>({ plan: header, runId: run?.runId ?? null, run: run ? ctx.runView(run) : null, contactUrl: ctx.contactUrl(p.target, p.organizationId) });
     })
 
     .get('/api/plans/:plan/rows', async (c) => {
-      const entry = await plan(c.req.param('plan'));
+      const entry = await plan(c.req.param('plan'), c.get('session'));
       entry.rowsJson ??= toJsonText<PlanRows>({
         columns: PLAN_ROW_COLUMNS,
         rows: [
@@ -50,12 +53,12 @@ export function planRoutes(ctx: ServiceContext) {
       return respondJsonText(c, entry.rowsJson);
     })
 
-    .post('/api/plans/:plan/approve', knownPlan, jsonBody<ApproveInput, { exclude: string[] }, SignedInEnv>((body) => {
+    .post('/api/plans/:plan/approve', knownPlan, allow('approver', 'approve plans'), jsonBody<ApproveInput, { exclude: string[] }, SignedInEnv>((body) => {
       const exclude = body.exclude ?? [];
       if (!Array.isArray(exclude) || exclude.some((id) => typeof id !== 'string')) throw new HttpError(400, 'exclude must be a list of contact ids (strings)');
       return { exclude: exclude as string[] };
     }), async (c) => {
-      const { plan: p } = await plan(c.req.param('plan'));
+      const { plan: p } = await plan(c.req.param('plan'), c.get('session'));
       ctx.requireHere(`plan ${p.planId}`, p.target);
       const earlier = (await journal.listRuns(p.organizationId)).find((r) => r.planId === p.planId);
       if (earlier) throw new HttpError(409, `this plan was already approved: run ${earlier.runId}`, { runId: earlier.runId });
@@ -70,6 +73,10 @@ export function planRoutes(ctx: ServiceContext) {
         if (error instanceof RunExistsError) throw new HttpError(409, `this plan was already approved: run ${error.existing.runId}`, { runId: error.existing.runId });
         throw error;
       }
+      // Who approved, and each contact they took out of the plan.
+      await ctx.recordAction(c.get('session').username, 'plan.approve', p.organizationId, p.planId, {
+        runId: run.runId, steps: steps.length, excluded: p.steps.filter((s) => excluded.has(s.contactId)).map((s) => ({ contactId: s.contactId, contactName: s.contactName })),
+      });
       runner.apply(run);
       return c.json<RunStarted>({ runId: run.runId }, 202);
     });
