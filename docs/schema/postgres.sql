@@ -1,5 +1,17 @@
 -- Sunset's schema on PostgreSQL, as `sunset db schema` prints it (columns sorted by name).
 
+table actions
+  column action text NOT NULL
+  column action_id text NOT NULL
+  column at bigint NOT NULL
+  column detail text NOT NULL
+  column organization_id text
+  column subject text
+  column username text NOT NULL
+  CREATE INDEX actions_by_organization ON actions USING btree (organization_id, at)
+  CREATE INDEX actions_by_time ON actions USING btree (at)
+  CREATE UNIQUE INDEX actions_pkey ON actions USING btree (action_id)
+
 table connection_organizations
   column connection_name text NOT NULL
   column organization_id text NOT NULL
@@ -46,6 +58,14 @@ table journal_meta
   column key text NOT NULL
   column value text NOT NULL
   CREATE UNIQUE INDEX journal_meta_pkey ON journal_meta USING btree (key)
+
+table organization_clients
+  column client text NOT NULL
+  column organization_id text NOT NULL
+  column updated_at bigint NOT NULL
+  column updated_by text NOT NULL
+  CREATE INDEX organization_clients_by_client ON organization_clients USING btree (client)
+  CREATE UNIQUE INDEX organization_clients_pkey ON organization_clients USING btree (organization_id)
 
 table organization_settings
   column auto_apply_max integer
@@ -218,9 +238,23 @@ table steps
   CREATE UNIQUE INDEX steps_pkey ON steps USING btree (run_id, seq)
   CREATE INDEX steps_run_state ON steps USING btree (run_id, state, seq)
 
+table user_clients
+  column client text NOT NULL
+  column username text NOT NULL
+  CREATE UNIQUE INDEX user_clients_pkey ON user_clients USING btree (username, client)
+
+table user_invites
+  column created_at bigint NOT NULL
+  column created_by text NOT NULL
+  column expires_at bigint NOT NULL
+  column token_hash text NOT NULL
+  column username text NOT NULL
+  CREATE UNIQUE INDEX user_invites_pkey ON user_invites USING btree (token_hash)
+
 table users
   column created_at bigint NOT NULL
   column password_hash text NOT NULL
+  column role text NOT NULL DEFAULT 'admin'::text
   column username text NOT NULL
   CREATE UNIQUE INDEX users_pkey ON users USING btree (username)
 

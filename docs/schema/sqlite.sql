@@ -1,5 +1,17 @@
 -- Sunset's schema on SQLite, as `sunset db schema` prints it (columns sorted by name).
 
+table actions
+  column action TEXT NOT NULL
+  column action_id TEXT
+  column at BIGINT NOT NULL
+  column detail TEXT NOT NULL
+  column organization_id TEXT
+  column subject TEXT
+  column username TEXT NOT NULL
+  primary key (action_id)
+  CREATE INDEX actions_by_organization ON actions (organization_id, at)
+  CREATE INDEX actions_by_time ON actions (at)
+
 table connection_organizations
   column connection_name TEXT NOT NULL
   column organization_id TEXT
@@ -46,6 +58,14 @@ table journal_meta
   column key TEXT
   column value TEXT NOT NULL
   primary key (key)
+
+table organization_clients
+  column client TEXT NOT NULL
+  column organization_id TEXT
+  column updated_at BIGINT NOT NULL
+  column updated_by TEXT NOT NULL
+  primary key (organization_id)
+  CREATE INDEX organization_clients_by_client ON organization_clients (client)
 
 table organization_settings
   column auto_apply_max INTEGER
@@ -218,9 +238,23 @@ table steps
   CREATE INDEX steps_contact ON steps (contact_id, finished_at)
   CREATE INDEX steps_run_state ON steps (run_id, state, seq)
 
+table user_clients
+  column client TEXT NOT NULL
+  column username TEXT NOT NULL
+  primary key (username, client)
+
+table user_invites
+  column created_at BIGINT NOT NULL
+  column created_by TEXT NOT NULL
+  column expires_at BIGINT NOT NULL
+  column token_hash TEXT
+  column username TEXT NOT NULL
+  primary key (token_hash)
+
 table users
   column created_at BIGINT NOT NULL
   column password_hash TEXT NOT NULL
+  column role TEXT NOT NULL DEFAULT 'admin'
   column username TEXT
   primary key (username)
 
