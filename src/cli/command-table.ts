@@ -53,7 +53,8 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   auth: { summary: 'auth login|status|logout: credentials for Zoho (stored owner-only, never printed)', load: () => import('./commands/auth.js') },
   orgs: { summary: 'List the organizations the credentials reach', load: () => import('./commands/orgs.js') },
   serve: { summary: 'Web review and approval, CRM webhooks, schedules, /healthz and /metrics', load: () => import('./commands/serve.js') },
-  users: { summary: 'users add|list|unlock: the local users of sunset serve, their failed sign-ins and locks', load: () => import('./commands/users.js') },
+  users: { summary: 'users add|list|set-role|remove|unlock: the people of sunset serve, their roles, clients and locks', load: () => import('./commands/users.js') },
+  clients: { summary: 'clients list|set|unset: group organizations under the clients they belong to', load: () => import('./commands/clients.js') },
   connections: { summary: 'connections add|list|test|remove|rotate-key: the Zoho accounts reached, secrets sealed', load: () => import('./commands/connections.js') },
   schedules: {
     summary: 'schedules list: what sunset serve scans when, in each organization\'s time zone and yours',

@@ -243,7 +243,7 @@ export function allow(role: Role, doing: string): MiddlewareHandler<SignedInEnv>
   return async (c, next) => {
     const session = c.get('session');
     if (!hasRole(session.role, role)) {
-      throw new HttpError(403, `${session.username} is ${session.role === 'admin' ? 'an' : 'a'} ${session.role} and cannot ${doing}: that needs the ${role} role (a ${session.role} may ${ROLE_DUTIES[session.role]})`);
+      throw new HttpError(403, `${session.username} is ${/^[aeiou]/.test(session.role) ? 'an' : 'a'} ${session.role} and cannot ${doing}: that needs the ${role} role (a ${session.role} may ${ROLE_DUTIES[session.role]})`);
     }
     await next();
   };

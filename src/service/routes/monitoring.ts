@@ -23,7 +23,7 @@ export function metricsRoutes(ctx: ServiceContext) {
       if (!c.get('session') && !tokenOk) throw new HttpError(401, 'sign in, or send the metrics token');
       // The metrics name every organization: an admin's, or Prometheus's with the token.
       const session = c.get('session');
-      if (!tokenOk && session && session.role !== 'admin') throw new HttpError(403, `${session.username} is a ${session.role}: the metrics are for admins (and Prometheus, with the metrics token)`);
+      if (!tokenOk && session && session.role !== 'admin') throw new HttpError(403, `${session.username} is ${session.role === 'approver' ? 'an' : 'a'} ${session.role}: the metrics are for admins (and Prometheus, with the metrics token)`);
       return c.body(await ctx.metrics.render(), 200, { 'content-type': ctx.metrics.contentType });
     });
 }
