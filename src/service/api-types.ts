@@ -11,6 +11,8 @@ import type { WebhookEvent, WebhookMapping, WebhookState } from './store.js';
 import type { TimeZone } from './time-zone.js';
 import type { Role } from './access.js';
 
+export type { Role };
+
 /** Every refusal and failure: `{error}`, with `problems` (a policy) or `runId` (the run that exists) where they help. */
 export interface ErrorBody {
   error: string;

@@ -11,7 +11,7 @@
 import { hc } from 'hono/client';
 import type { ServiceApp } from '../../app.js';
 import type {
-  AuditRow, CronAnswer, ErrorBody, JobStarted, OrganizationView, PlanDetail, PlanRows, PolicySaved, RunDetail, RunListItem, RunStarted, ScheduleInput,
+  AccessInput, ActionView, AuditRow, CronAnswer, InviteCreated, InviteInput, UserListItem, ErrorBody, JobStarted, OrganizationView, PlanDetail, PlanRows, PolicySaved, RunDetail, RunListItem, RunStarted, ScheduleInput,
   SessionView, VerifyStarted, WebhookEventView, WebhookInput, WebhookSaved,
 } from '../../api-types.js';
 
@@ -53,6 +53,16 @@ export interface Api {
   /** The audit trail as CSV, for a download link. */
   auditCsvHref(organization: string): string;
   webhooks(organization: string): Promise<WebhookEventView[]>;
+  /** Groups an organization under a client ('' : under none); admins. */
+  setClient(organization: string, client: string, o?: CallOptions): Promise<OrganizationView>;
+  /** The people (admins). */
+  users(o?: CallOptions): Promise<UserListItem[]>;
+  invite(input: InviteInput, o?: CallOptions): Promise<InviteCreated>;
+  setAccess(username: string, input: AccessInput, o?: CallOptions): Promise<UserListItem>;
+  removeUser(username: string, o?: CallOptions): Promise<void>;
+  unlockUser(username: string): Promise<UserListItem>;
+  /** Who did what, newest first ('' : everything the user may see). */
+  actions(organization: string, o?: CallOptions): Promise<ActionView[]>;
   /** Ends the session (whatever the answer, the sign-in page follows). */
   logout(): Promise<void>;
 }
@@ -81,7 +91,7 @@ type Answer<R extends Reply> = Awaited<ReturnType<R['json']>>;
 const seg = (id: string): string => encodeURIComponent(id);
 
 export function createApi(options: ApiOptions): Api {
-  const session: SessionView = { user: '', csrfToken: '' };
+  const session: SessionView = { user: '', csrfToken: '', role: 'viewer', clients: null };
   /** The first session read: state changes wait for it (GETs go out at once). */
   let ready: Promise<SessionView> | null = null;
   /** "METHOD /path" of each answer, for the banner. */
@@ -151,6 +161,8 @@ export function createApi(options: ApiOptions): Api {
     const data = await res.json();
     session.user = data.user;
     session.csrfToken = data.csrfToken;
+    session.role = data.role;
+    session.clients = data.clients;
     options.sessionRead(session);
     return session;
   }
@@ -190,6 +202,16 @@ export function createApi(options: ApiOptions): Api {
       return `${url.pathname}${url.search}`;
     },
     webhooks: (id) => call(client.api.webhooks.$get(byOrganization(id))),
+    setClient: (id, name, o) => call(client.api.orgs[':org'].client.$put({ ...organization(id), json: { client: name || null } }), o),
+    users: (o) => call(client.api.users.$get(), o),
+    invite: (input, o) => call(client.api.users.$post({ json: input }), o),
+    setAccess: (name, input, o) => call(client.api.users[':name'].$put({ param: { name: seg(name) }, json: input }), o),
+    async removeUser(name, o) {
+      const res = await send(client.api.users[':name'].$url({ param: { name: seg(name) } }), { method: 'DELETE' });
+      if (res.status !== 204) await call(Promise.resolve(res), o);
+    },
+    unlockUser: (name) => call(client.api.users[':name'].unlock.$post({ param: { name: seg(name) } })),
+    actions: (id, o) => call(client.api.actions.$get(byOrganization(id)), o),
     async logout() {
       try {
         await fetch('/logout', {

@@ -25,6 +25,7 @@ import { planReviewView } from './views/plan-review/index.js';
 import { runView } from './views/run.js';
 import { runsView } from './views/runs.js';
 import { settingsView } from './views/settings/index.js';
+import { usersView } from './views/users.js';
 import { createBanner } from './widgets/banner.js';
 import { createEvidencePanel } from './widgets/evidence-panel.js';
 
@@ -36,6 +37,7 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/runs\/([^/]+)$/, nav: 'runs', name: 'run', view: runView },
   { pattern: /^\/audit$/, nav: 'audit', name: 'audit', view: auditView },
   { pattern: /^\/webhooks$/, nav: 'webhooks', name: 'crm-events', view: crmEventsView },
+  { pattern: /^\/users$/, nav: 'users', name: 'users', view: usersView },
 ];
 
 function startApp(): void {
@@ -49,6 +51,15 @@ function startApp(): void {
     signedOut: () => location.assign('/login'),
     sessionRead(session) {
       if (userName) userName.textContent = session.user;
+      const role = document.getElementById('user-role');
+      if (role) {
+        role.textContent = session.role;
+        role.title = session.clients ? `Limited to ${session.clients.join(', ')}` : 'Every client';
+      }
+      // What the user may do: the stylesheet hides the controls of a higher role (the server refuses them anyway).
+      document.body.dataset['role'] = session.role;
+      const users = document.querySelector<HTMLElement>('[data-nav="users"]');
+      if (users) users.hidden = session.role !== 'admin';
       if (logoutCsrf instanceof HTMLInputElement) logoutCsrf.value = session.csrfToken;
     },
   });
@@ -70,13 +81,15 @@ function startApp(): void {
     e.preventDefault();
     void api.logout().then(() => location.assign('/login'));
   });
-  // The view's GET requests need no CSRF token, so they start while the session is read.
-  api.refreshSession().then(() => events.start(), (err: unknown) => {
+  // The first view waits for the session: it offers only what the user's role may do.
+  api.refreshSession().then(() => {
+    events.start();
+    router.route(true);
+  }, (err: unknown) => {
     if (err instanceof ApiError && err.status === 401) return;
     banner.show(`Could not read the session: ${err instanceof Error ? err.message : String(err)}`);
   });
   window.addEventListener('hashchange', () => router.route());
-  router.route(true);
 }
 
 startApp();

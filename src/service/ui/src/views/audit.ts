@@ -66,8 +66,24 @@ export async function auditView(app: App, view: View, { query }: RouteArgs): Pro
     table.setItems(out);
     countEl.textContent = out.length === all.length ? plural(all.length, 'change') : `${count(out.length)} of ${plural(all.length, 'change')}`;
   }
+  // The people's decisions (approvals and the contacts they excluded, undo, settings, grouping):
+  // the activity log of what this user may see.
+  const decisions = h('div', { class: 'table-wrap', testid: 'audit-actions' });
+  async function loadActions(): Promise<void> {
+    const actions = await api.actions(organization, { silent: true }).catch(() => []);
+    if (!view.alive) return;
+    decisions.replaceChildren(actions.length === 0
+      ? h('p', { class: 'muted' }, 'No decision recorded yet.')
+      : h('table', { class: 'grid compact' },
+        h('thead', null, h('tr', null, h('th', null, 'When'), h('th', null, 'Who'), h('th', null, 'What'), h('th', null, 'Organization'), h('th', null, 'About'))),
+        h('tbody', null, actions.slice(0, 200).map((a) => h('tr', { testid: 'audit-action-row', dataset: { action: a.action } },
+          td(timeEl(fmt, a.at), 'nowrap'), td(a.who), td(a.action),
+          td(a.organizationId ? organizationName(byId, a.organizationId) : '—'),
+          td(a.subject && a.subject.startsWith('run-') ? h('a', { href: `#/runs/${enc(a.subject)}`, class: 'id' }, a.subject) : a.subject && a.subject.startsWith('plan_') ? h('a', { href: `#/plans/${enc(a.subject)}`, class: 'id' }, a.subject) : (a.subject ?? '—'), 'ellipsis'))))));
+  }
   async function load(): Promise<void> {
     countEl.textContent = 'Loading…';
+    void loadActions();
     const rows = await api.audit(organization);
     if (!view.alive) return;
     const when = (r: AuditRow): number => toDate(r.when)?.date.getTime() ?? 0;
@@ -86,6 +102,10 @@ export async function auditView(app: App, view: View, { query }: RouteArgs): Pro
       app.setHashQuery({ org: organization });
       void load().catch(() => undefined);
     }), search, countEl),
-    table.el);
+    table.el,
+    h('section', { class: 'panel', 'aria-labelledby': 'decisions-h' },
+      h('h2', { id: 'decisions-h' }, 'Who decided what'),
+      h('p', { class: 'help' }, 'Approvals (with the contacts taken out of the plan), undo, resume and stop, settings changes and grouping, with the person who did it.'),
+      decisions));
   await load();
 }

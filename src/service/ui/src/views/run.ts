@@ -117,15 +117,15 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
     // Stop reaches only a job of this service; Resume is for a run nobody applies: paused by a
     // person, interrupted by a stop of the service or the CLI, or approved just before one.
     if (isApplying()) {
-      const stop: HTMLButtonElement = h('button', { type: 'button', class: 'btn', testid: 'run-stop', onclick: () => void act('stop', stop) }, 'Stop');
+      const stop: HTMLButtonElement = h('button', { type: 'button', class: 'btn needs-approver', testid: 'run-stop', onclick: () => void act('stop', stop) }, 'Stop');
       b.push(stop);
     } else if (['paused', 'interrupted', 'pending'].includes(status) || (status === 'failed' && leftover > 0)) {
-      const resume: HTMLButtonElement = h('button', { type: 'button', class: 'btn btn-primary', testid: 'run-resume', onclick: () => void act('resume', resume) }, 'Resume');
+      const resume: HTMLButtonElement = h('button', { type: 'button', class: 'btn btn-primary needs-approver', testid: 'run-resume', onclick: () => void act('resume', resume) }, 'Resume');
       b.push(resume);
     }
     // A run has at most one undo: once it has one, its page links it instead.
     if (!undoneBy && !isApplying() && !['pending', 'running', 'interrupted'].includes(status) && counts.changed > 0) {
-      const undoBtn: HTMLButtonElement = h('button', { type: 'button', class: 'btn btn-danger-outline', testid: 'run-undo', onclick: () => void undo(undoBtn) }, `Undo ${plural(counts.changed, 'change')}`);
+      const undoBtn: HTMLButtonElement = h('button', { type: 'button', class: 'btn btn-danger-outline needs-approver', testid: 'run-undo', onclick: () => void undo(undoBtn) }, `Undo ${plural(counts.changed, 'change')}`);
       b.push(undoBtn);
     }
     actions.replaceChildren(...b);
@@ -178,7 +178,7 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
     }
     let button: HTMLElement;
     if (VERIFY_STATUSES.has(run.status)) {
-      const verifyBtn: HTMLButtonElement = h('button', { type: 'button', class: 'btn', testid: 'run-verify', disabled: Boolean(verifying), onclick: () => void startVerify(verifyBtn) }, verification ? 'Verify again' : 'Verify');
+      const verifyBtn: HTMLButtonElement = h('button', { type: 'button', class: 'btn needs-approver', testid: 'run-verify', disabled: Boolean(verifying), onclick: () => void startVerify(verifyBtn) }, verification ? 'Verify again' : 'Verify');
       button = verifyBtn;
     } else button = h('span', { class: 'muted', testid: 'verify-later' }, 'Verify once the run is done or paused.');
     fill(verifyBody,

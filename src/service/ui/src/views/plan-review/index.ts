@@ -354,7 +354,8 @@ export async function planReviewView(app: App, view: View, { params: [planId = '
         excludeShownBtn, includeShownBtn,
         h('span', { class: 'muted' }, 'Click a row for its evidence. Keys: ↑ ↓ move, Enter opens, Space excludes.')),
       table.el),
-    h('div', { class: 'approve-bar', testid: 'approve-bar' },
+    h('p', { class: 'callout role-note role-note-approver', testid: 'approve-role-note' }, 'You can read this plan; approving it needs the approver role (an admin can give it).'),
+    h('div', { class: 'approve-bar needs-approver', testid: 'approve-bar' },
       h('div', { class: 'approve-text' },
         h('strong', null, changesEl, ' changes'), ' to apply · ', excludedEl, ' excluded by you · ', policyExcludedEl, ' excluded by the policy'),
       approveSlot));

@@ -34,6 +34,7 @@ export async function settingsView(app: App, view: View, { params: [organization
       h('a', { href: here, onclick: jump('schedule') }, 'Schedule'),
       h('a', { href: here, onclick: jump('webhook') }, 'CRM webhook'),
       h('a', { href: here, onclick: jump('runs') }, 'Runs')),
+    h('p', { class: 'callout role-note role-note-admin', testid: 'settings-role-note' }, 'You can read these settings; changing them needs the admin role.'),
     policySection(app, view, organization),
     scheduleSection(app, organization),
     webhookSection(app, organization),

@@ -25,7 +25,7 @@ export function policySection(app: App, view: View, organization: OrganizationVi
   const gutter = h('div', { class: 'gutter', 'aria-hidden': 'true' });
   const problemsList = h('ul', { class: 'problems', testid: 'policy-problems' });
   const status = h('span', { class: 'status', role: 'status', testid: 'policy-status' });
-  const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'policy-save' }, 'Save policy');
+  const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary needs-admin', testid: 'policy-save' }, 'Save policy');
   const revertBtn = h('button', {
     type: 'button', class: 'btn', testid: 'policy-revert',
     onclick: () => {

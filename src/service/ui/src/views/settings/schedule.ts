@@ -85,7 +85,7 @@ export function scheduleSection(app: App, organization: OrganizationView): HTMLE
     last.replaceChildren(s.lastRunAt ? timeEl(fmt, s.lastRunAt) : h('span', { class: 'muted' }, 'never'));
   };
   showTimes(sched);
-  const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'schedule-save' }, 'Save schedule');
+  const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary needs-admin', testid: 'schedule-save' }, 'Save schedule');
   async function save(): Promise<void> {
     const capText = cap.value.trim();
     const body = { cron: cron.value.trim() || null, autoApplyMax: capText === '' ? null : parseInt(capText, 10) };

@@ -41,7 +41,7 @@ export function webhookSection(app: App, organization: OrganizationView): HTMLEl
     : h('p', { class: 'help' }, text));
   const url = `${location.origin}/hooks/crm/${enc(id)}`;
   const urlCopy: HTMLButtonElement = h('button', { type: 'button', class: 'btn btn-small', onclick: () => void copyText(url, urlCopy) }, 'Copy');
-  const rotateBtn = h('button', { type: 'button', class: 'btn', testid: 'webhook-rotate' }, hook.configured ? 'Rotate secret' : 'Create secret');
+  const rotateBtn = h('button', { type: 'button', class: 'btn needs-admin', testid: 'webhook-rotate' }, hook.configured ? 'Rotate secret' : 'Create secret');
 
   async function save(rotate: boolean): Promise<void> {
     const chosen = mode.value === 'secret' ? 'secret' : 'hmac';
@@ -100,7 +100,7 @@ export function webhookSection(app: App, organization: OrganizationView): HTMLEl
   h('div', null, inactive, mappingHelp('One CRM status per line, for example Churned.')),
   h('label', { for: 'wh-active' }, 'CRM statuses that make a contact active'),
   h('div', null, active, mappingHelp('One CRM status per line. Statuses in neither list are recorded and left alone.')),
-  h('span'), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', testid: 'webhook-save' }, 'Save webhook'), rotateBtn, status),
+  h('span'), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary needs-admin', testid: 'webhook-save' }, 'Save webhook'), rotateBtn, status),
   h('span'), secretBox);
   return h('section', { class: 'panel', id: 'webhook', 'aria-labelledby': 'webhook-h' },
     h('h2', { id: 'webhook-h' }, 'CRM webhook'),
