@@ -173,8 +173,12 @@ export interface ServiceRoute {
  * (test/service/auth.test.ts), the assets (the stylesheet is open), the CRM webhook (its signature
  * or secret: part 4 below).
  */
-/** Routes that answer for themselves: the sign-in, the assets, and the hooks (a signature or a secret; checked in test 4). */
-const OPEN_ROUTES = new Set(['GET /login', 'POST /login', 'GET /assets/:file', 'POST /hooks/crm/:org', 'POST /hooks/signal/:org']);
+/**
+ * Routes that answer for themselves: the sign-in, an invitation's page and form (its one-time
+ * token and the same-origin check: test/service/roles.test.ts), the assets, and the hooks (a
+ * signature or a secret; checked in test 4).
+ */
+const OPEN_ROUTES = new Set(['GET /login', 'POST /login', 'GET /invite/:token', 'POST /invite/:token', 'GET /assets/:file', 'POST /hooks/crm/:org', 'POST /hooks/signal/:org']);
 
 /**
  * The routes of `sunset serve`, read from src/service/routes/*.ts: every `.get('/path', …)`,

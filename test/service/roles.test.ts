@@ -39,6 +39,11 @@ async function invite(username: string, role: string, clients: string[] | null):
     body: new URLSearchParams({ password, again }).toString(),
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.origin },
   });
+  // The form is open (the link's token is the key) but refuses another site's post.
+  const foreign = await s.fetch('POST', path, { body: new URLSearchParams({ password: PASSWORD, again: PASSWORD }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' } });
+  expect(foreign.status).toBe(403);
+  // A token that is not one: the page says the link does not work.
+  expect((await s.fetch('GET', '/invite/not-a-real-token')).status).toBe(404);
   // A short password or two that differ: the page says so, nothing is set.
   const short = await s.fetch('POST', path, form('short'));
   expect(short.status).toBe(400);

@@ -235,8 +235,8 @@ describe('the admin\'s view: sunset users list and unlock (separate processes on
     expect(listed.code, listed.stderr).toBe(0);
     const view = JSON.parse(listed.stdout) as { users: Array<Record<string, unknown>>; addresses: Array<Record<string, unknown>> };
     expect(view.users).toEqual([
-      { username: USER, createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), hash: 'current', failures: 10, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'locked', until: new Date(lockedAt + 900_000).toISOString() },
-      { username: 'bob', createdAt: new Date(now).toISOString(), hash: 'current', failures: 2, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'open', until: null },
+      { username: USER, role: 'admin', clients: null, invitedUntil: null, createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), hash: 'current', failures: 10, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'locked', until: new Date(lockedAt + 900_000).toISOString() },
+      { username: 'bob', role: 'admin', clients: null, invitedUntil: null, createdAt: new Date(now).toISOString(), hash: 'current', failures: 2, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'open', until: null },
     ].sort((a, b) => a.username.localeCompare(b.username)));
     expect(view.addresses).toEqual([
       { address: '127.0.0.5', failures: 10, lastFailureAt: new Date(lockedAt).toISOString(), signIn: 'locked', until: new Date(lockedAt + 900_000).toISOString() },
@@ -245,7 +245,7 @@ describe('the admin\'s view: sunset users list and unlock (separate processes on
     ]);
     const text = await users(['list']);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`^${USER} +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC +10 +locked until ${new Date(lockedAt + 900_000).toISOString().slice(0, 19).replace('T', ' ')} UTC \\(in 1[45] min\\) +current$`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^${USER} +admin +all +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC +10 +locked until ${new Date(lockedAt + 900_000).toISOString().slice(0, 19).replace('T', ' ')} UTC \\(in 1[45] min\\) +current$`, 'm'));
     expect(text.stdout).toMatch(/^bob +.* 2 +open +current$/m);
     expect(text.stdout).toMatch(/^127\.0\.0\.5 +10 +locked until /m);
     // Nothing secret in what it prints.
@@ -277,7 +277,7 @@ describe('the admin\'s view: sunset users list and unlock (separate processes on
     expect(address.code, address.stderr).toBe(0);
     expect(address.stdout).toBe('127.0.0.5 may sign in again: its failed sign-ins are forgotten.\n');
     expect(signedIn(await signInFrom(s, '127.0.0.5', USER, PASSWORD))).toBe(true);
-    expect((await users(['list', '--json'])).stdout).toContain('"username":"admin","createdAt"');
+    expect((await users(['list', '--json'])).stdout).toContain('"username":"admin","role":"admin","clients":null,"invitedUntil":null,"createdAt"');
   });
 });
 

@@ -146,6 +146,10 @@ function accessOf(role: string, clients: string[] | null | undefined): Access {
 async function add(name: string, location: string, io: CliIO, role: string | undefined, clients: string | undefined): Promise<number> {
   if (!NAME.test(name)) throw new ExitError('A user name has 1 to 64 letters, digits or . _ @ -', EXIT.usage);
   const access = role === undefined && clients === undefined ? undefined : accessOf(role ?? 'viewer', clientList(clients));
+  // A password given in the environment is checked first: a short one is the mistake to hear of.
+  const fromEnv = io.env.SUNSET_PASSWORD ?? '';
+  const early = fromEnv ? passwordProblem(fromEnv) : undefined;
+  if (early) throw new ExitError(`${early}; nothing was changed.`, EXIT.usage);
   // Whether the name is new, and the first: before the password is asked for.
   let existing: { user: unknown; count: number } = { user: undefined, count: 0 };
   try {
