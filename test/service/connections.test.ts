@@ -9,12 +9,13 @@
  * in-process, the emulators over loopback HTTP; on SQLite and (the postgres project) PostgreSQL.
  */
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServiceConnections } from '../../src/cli/service-connections.js';
 import type { AccountInfo } from '../../src/emulator/index.js';
 import { createConnectionStore, createJournal, createSecretBox, emulatorTarget, newSecretKey, type ConnectionStore, type Journal, type SqlDatabase } from '../../src/engine/index.js';
 import {
-  createService, type ConnectionsView, type ConnectionTested, type ConnectionView, type OrganizationView, type Service,
+  createLogger, createService, type ConnectionsView, type ConnectionTested, type ConnectionView, type OrganizationView, type Service,
 } from '../../src/service/index.js';
 import { openTestDatabase } from '../helpers/database.js';
 import { startTestEmulator, tempDir, type TestEmulator } from '../helpers/emulator.js';
@@ -31,6 +32,8 @@ let journal: Journal;
 let connections: ConnectionStore;
 let service: Service;
 let session: SignedIn;
+/** Every line the service logged. */
+const logs: string[] = [];
 
 beforeAll(async () => {
   eu = await startTestEmulator({ contacts: 30, dataCentre: 'EU', accounts: [{}] });
@@ -45,6 +48,7 @@ beforeAll(async () => {
   const manager = await createServiceConnections({ store: connections, env: { SUNSET_HOME: join(dir.path, 'home') } });
   service = createService({
     journal, database: db, connections: manager, owner: 'test-host:1:svc', isDead: () => false, uiDir: UI_DIR, webhookIntervalMs: 0, scheduleIntervalMs: 0,
+    logger: createLogger({ level: 'debug', destination: new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done(); } }) }),
   });
   await service.store.migrate();
   await service.store.addUser(USER, await passwordHash(), Date.now());
@@ -106,6 +110,7 @@ describe('the service on many connections', () => {
     });
     expect(badCode.status, badCode.text).toBe(400);
     expect(badCode.json.error).toMatch(/The grant code was not accepted, so nothing was kept: .+/);
+    expect(badCode.text).not.toContain('1000.not-a-code');
     // A wrong secret with a real refresh token: the account refuses, Zoho's answer is passed on (502).
     const wrongSecret = await session.request<{ error: string }>('POST', '/api/connections', {
       body: { name: 'x', emulator: eu.origin, clientId: globex.clientId, clientSecret: 'not-the-secret', refreshToken: globex.refreshToken },
@@ -208,7 +213,8 @@ describe('the service on many connections', () => {
     }
     const listed = await listConnections();
     expect(listed.connections.map((c) => [c.name, c.error === null])).toEqual([['acme-eu', true], ['globex-eu', false], ['initech-in', true]]);
-    for (const secret of [...secrets(), token]) expect(JSON.stringify([listed, orgs, tested.json])).not.toContain(secret);
+    for (const secret of [...secrets(), token, grant.body.code]) expect(JSON.stringify([listed, orgs, tested.json, logs])).not.toContain(secret);
+    expect(logs.join('')).toMatch(/connection added/);
 
     // A working one tests fine; removing one takes its organizations away at once; an unknown one is 404.
     const ok = await session.request<ConnectionTested>('POST', '/api/connections/acme-eu/test');
