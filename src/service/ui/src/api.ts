@@ -14,6 +14,7 @@ import type {
   AuditRow, CronAnswer, ErrorBody, JobStarted, OrganizationView, PlanDetail, PlanRows, PolicySaved, RunDetail, RunListItem, RunStarted, ScheduleInput,
   SessionView, VerifyStarted, WebhookEventView, WebhookInput, WebhookSaved,
 } from '../../api-types.js';
+import type { ConnectionInput, ConnectionsView, ConnectionTested, ConnectionView } from '../../api-types.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly body: ErrorBody | null = null) {
@@ -53,6 +54,10 @@ export interface Api {
   /** The audit trail as CSV, for a download link. */
   auditCsvHref(organization: string): string;
   webhooks(organization: string): Promise<WebhookEventView[]>;
+  connections(o?: CallOptions): Promise<ConnectionsView>;
+  addConnection(input: ConnectionInput, o?: CallOptions): Promise<ConnectionView>;
+  testConnection(name: string, o?: CallOptions): Promise<ConnectionTested>;
+  removeConnection(name: string, o?: CallOptions): Promise<{ removed: string }>;
   /** Ends the session (whatever the answer, the sign-in page follows). */
   logout(): Promise<void>;
 }
@@ -190,6 +195,10 @@ export function createApi(options: ApiOptions): Api {
       return `${url.pathname}${url.search}`;
     },
     webhooks: (id) => call(client.api.webhooks.$get(byOrganization(id))),
+    connections: (o) => call(client.api.connections.$get(), o),
+    addConnection: (input, o) => call(client.api.connections.$post({ json: input }), o),
+    testConnection: (name, o) => call(client.api.connections[':name'].test.$post({ param: { name: seg(name) } }), o),
+    removeConnection: (name, o) => call(client.api.connections[':name'].$delete({ param: { name: seg(name) } }), o),
     async logout() {
       try {
         await fetch('/logout', {

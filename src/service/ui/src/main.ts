@@ -19,6 +19,7 @@ import { createLiveEvents } from './events.js';
 import { createFormat } from './format.js';
 import { createRouter, hashWithQuery, type Route } from './router.js';
 import { auditView } from './views/audit.js';
+import { connectionsView } from './views/connections.js';
 import { crmEventsView } from './views/crm-events.js';
 import { organizationsView } from './views/organizations.js';
 import { planReviewView } from './views/plan-review/index.js';
@@ -36,6 +37,7 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/runs\/([^/]+)$/, nav: 'runs', name: 'run', view: runView },
   { pattern: /^\/audit$/, nav: 'audit', name: 'audit', view: auditView },
   { pattern: /^\/webhooks$/, nav: 'webhooks', name: 'crm-events', view: crmEventsView },
+  { pattern: /^\/connections$/, nav: 'connections', name: 'connections', view: connectionsView },
 ];
 
 function startApp(): void {

@@ -70,6 +70,9 @@ export async function organizationsView(app: App, view: View): Promise<void> {
         h('h2', null, h('a', { href: `#/orgs/${enc(id)}` }, organization.name || id)),
         h('div', { class: 'card-sub' }, idText(id), organization.plan ? h('span', { class: 'chip', title: 'Zoho Books subscription plan' }, `Zoho ${organization.plan}`) : null)),
       status,
+      organization.connection === undefined ? null : h('p', { class: 'muted', testid: 'organization-connection' },
+        'Through ', h('a', { href: '#/connections' }, organization.connection), ` (${organization.target})`,
+        organization.connectionError ? h('span', { class: 'callout callout-error block', testid: 'connection-error' }, `The connection fails: ${organization.connectionError}`) : null),
       kv([
         ['Latest scan', snap
           ? h('span', null, timeEl(fmt, snap.takenAt), ` · ${plural(snap.contactCount, 'contact')} · ${plural(snap.apiCalls, 'API call')}`)
