@@ -8,60 +8,36 @@
  * Real parts throughout: the CLI's connection manager over the connection store, the service
  * in-process, the emulators over loopback HTTP; on SQLite and (the postgres project) PostgreSQL.
  */
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServiceConnections } from '../../src/cli/service-connections.js';
 import type { AccountInfo } from '../../src/emulator/index.js';
-import { createConnectionStore, createJournal, createSecretBox, emulatorTarget, newSecretKey, type ConnectionStore, type Journal, type SqlDatabase } from '../../src/engine/index.js';
-import {
-  createLogger, createService, type ConnectionsView, type ConnectionTested, type ConnectionView, type OrganizationView, type Service,
-} from '../../src/service/index.js';
-import { openTestDatabase } from '../helpers/database.js';
-import { startTestEmulator, tempDir, type TestEmulator } from '../helpers/emulator.js';
-import {
-  IN_PROCESS_ORIGIN, inProcess, passwordHash, policyFor, signIn, startTestService, UI_DIR, USER, type SignedIn,
-} from '../helpers/service.js';
+import { emulatorTarget, type ConnectionStore, type Journal } from '../../src/engine/index.js';
+import type { ConnectionsView, ConnectionTested, ConnectionView, OrganizationView } from '../../src/service/index.js';
+import { startManagedService, type ManagedService } from '../helpers/connections.js';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { policyFor, startTestService, USER, type SignedIn } from '../helpers/service.js';
 
 let eu: TestEmulator;
 let india: TestEmulator;
 let globex: AccountInfo;
-let dir: { path: string; cleanup: () => void };
-let db: SqlDatabase;
+let managed: ManagedService;
 let journal: Journal;
 let connections: ConnectionStore;
-let service: Service;
 let session: SignedIn;
 /** Every line the service logged. */
-const logs: string[] = [];
+let logs: string[];
 
 beforeAll(async () => {
   eu = await startTestEmulator({ contacts: 30, dataCentre: 'EU', accounts: [{}] });
   india = await startTestEmulator({ contacts: 30, dataCentre: 'IN' });
   globex = (await eu.accounts())[1]!;
-  dir = tempDir('sunset-service-connections-');
-  db = openTestDatabase(join(dir.path, 'sunset.db'));
-  journal = createJournal(db);
-  await journal.migrate();
-  connections = createConnectionStore(db, { box: (() => { const box = createSecretBox(newSecretKey()); return () => box; })() });
-  await connections.migrate();
-  const manager = await createServiceConnections({ store: connections, env: { SUNSET_HOME: join(dir.path, 'home') } });
-  service = createService({
-    journal, database: db, connections: manager, owner: 'test-host:1:svc', isDead: () => false, uiDir: UI_DIR, webhookIntervalMs: 0, scheduleIntervalMs: 0,
-    logger: createLogger({ level: 'debug', destination: new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done(); } }) }),
-  });
-  await service.store.migrate();
-  await service.store.addUser(USER, await passwordHash(), Date.now());
-  await service.start();
-  session = await signIn(IN_PROCESS_ORIGIN, undefined, undefined, inProcess(service));
+  managed = await startManagedService();
+  ({ journal, connections, session, logs } = managed);
 }, 60_000);
 
 afterAll(async () => {
-  await service?.close();
-  await journal?.close();
+  await managed?.close();
   await eu?.close();
   await india?.close();
-  dir?.cleanup();
 });
 
 const listConnections = async (): Promise<ConnectionsView> => {
