@@ -251,8 +251,8 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     },
     cachedPlan,
     requireHere(what, target, organizationId) {
-      if (target === '') return;
       const here = organizationId === undefined ? (connections.all().length === 1 ? connections.all()[0] : undefined) : connections.of(organizationId);
+      if (target === '' && (here || organizationId === undefined)) return;
       if (!here) throw new HttpError(409, `${what} was made against ${describeTarget(target)}; no connection of this service reaches organization ${organizationId ?? '?'}`);
       if (target !== here.target) {
         throw new HttpError(409, `${what} was made against ${describeTarget(target)}; this service reaches ${describeTarget(here.target)}${here.name ? ` for it (connection ${here.name})` : ''}`);

@@ -98,7 +98,7 @@ export function createService(options: ServiceOptions): Service {
       for (const run of await journal.listRuns()) {
         if ((run.state !== 'running' && run.state !== 'pending') || run.kind === 'crm') continue;
         const here = connections.of(run.organizationId);
-        if (run.target !== '' && run.target !== here?.target) {
+        if (!here || (run.target !== '' && run.target !== here.target)) {
           logger.warn({ runId: run.runId, target: run.target }, `run made against ${describeTarget(run.target)}, not ${here ? describeTarget(here.target) : `any connection of this service (none reaches organization ${run.organizationId})`}: left for a Sunset connected there`);
           continue;
         }
