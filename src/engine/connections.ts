@@ -44,6 +44,10 @@ export const CONNECTIONS_COMPONENT: Component = {
   ],
 };
 
+/** A connection's name: 1 to 40 letters, digits, `.`, `_` or `-`, starting with a letter or digit. */
+export const CONNECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+export const CONNECTION_NAME_RULE = "a connection's name is 1 to 40 letters, digits, . _ or -, starting with a letter or digit";
+
 export class ConnectionError extends Error {
   override name = 'ConnectionError';
 }

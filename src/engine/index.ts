@@ -34,5 +34,5 @@ export { copyDatabase, CopyError, dumpSchema, tableCounts, tableNames } from './
 export type { CopyProgress } from './storage/inspect.js';
 export { createSecretBox, keyIdOf, newSecretKey, parseSecretKey, sealedKeyId, SecretError } from './secrets.js';
 export type { SecretBox } from './secrets.js';
-export { CONNECTIONS_COMPONENT, ConnectionError, createConnectionStore } from './connections.js';
+export { CONNECTION_NAME, CONNECTION_NAME_RULE, CONNECTIONS_COMPONENT, ConnectionError, createConnectionStore } from './connections.js';
 export type { ConnectionInfo, ConnectionSecrets, ConnectionStore, NewConnection, SecretKeyring } from './connections.js';

@@ -115,6 +115,13 @@ export interface OrganizationView {
   target: string;
   /** Where a contact of this organization opens in Zoho Books (append its id); null on an emulator. */
   contactUrl: string | null;
+  /**
+   * The connection it belongs to (`sunset connections`), when the service works through the
+   * database's connections (absent when it runs on the one given at start: --credentials, --emulator).
+   */
+  connection?: string;
+  /** With `connection`: why that connection could not list its organizations just now (they are shown as recorded); null: it answered. */
+  connectionError?: string | null;
   policy: PolicyView;
   /** Where its schedule runs: the time zone Zoho gives the organization. */
   timeZone: TimeZoneView;
@@ -385,3 +392,63 @@ export type ServiceEvent =
   | { type: 'run'; data: RunProgress }
   | { type: 'job'; data: JobProgress }
   | { type: 'webhook'; data: WebhookProgress };
+
+/** A connection as the database keeps it (`sunset connections list`): never a secret. */
+export interface StoredConnectionView {
+  name: string;
+  /** `zoho:EU`, `emulator:URL`. */
+  target: string;
+  /** US, EU, IN, AU, JP, CA, CN, SA...; null for an emulator's account. */
+  dataCentre: string | null;
+  /** The emulator's Books address, for an emulator's account. */
+  baseUrl: string | null;
+  /** The self-client's id, masked (its start and end). */
+  clientId: string;
+  scopes: string[];
+  /** What it reached when it was added or last tested. */
+  organizations: Array<{ organizationId: string; name: string; timeZone: string }>;
+  createdAt: number;
+  createdBy: string;
+  testedAt: number | null;
+  /** The last test's error (null: it worked, or it was never tested). */
+  testError: string | null;
+}
+
+/** One entry of `GET /api/connections`. */
+export interface ConnectionView extends StoredConnectionView {
+  /** Why the service's latest listing of its organizations failed; null: it answered (or was not asked yet). */
+  error: string | null;
+}
+
+/** `GET /api/connections`. */
+export interface ConnectionsView {
+  /** false: the service runs on one connection given at start (--credentials, --emulator, the embedded emulator), not the database's. */
+  managed: boolean;
+  connections: ConnectionView[];
+}
+
+/**
+ * `POST /api/connections` takes: a name; where (a data centre, or an emulator's URL); the
+ * self-client's id and secret; and a self-client's grant `code` (exchanged once) or a
+ * `refreshToken`. An emulator's account may instead be named by `account` (its id; absent: the
+ * emulator's default account), whose ready-made self-client is used.
+ */
+export interface ConnectionInput {
+  name: string;
+  dataCentre?: string;
+  emulator?: string;
+  account?: string;
+  clientId?: string;
+  clientSecret?: string;
+  code?: string;
+  refreshToken?: string;
+}
+
+/** `POST /api/connections/NAME/test` answers. */
+export interface ConnectionTested {
+  name: string;
+  ok: boolean;
+  /** What the account answered when it did not work. */
+  error: string | null;
+  connection: StoredConnectionView;
+}

@@ -26,6 +26,7 @@ import type { ErrorBody } from './api-types.js';
 import type { ServiceContext } from './context.js';
 import { csrfCheck, hostCheck, loadSession, renderError, requireSession, securityHeaders, validPath, type ServiceEnv } from './http.js';
 import { auditRoutes } from './routes/audit.js';
+import { connectionRoutes } from './routes/connections.js';
 import { loginRoutes, sessionRoutes } from './routes/auth.js';
 import { eventRoutes } from './routes/events.js';
 import { hookRoutes } from './routes/hooks.js';
@@ -82,7 +83,8 @@ export function createApp(ctx: ServiceContext) {
     .route('/', planRoutes(ctx))
     .route('/', runRoutes(ctx))
     .route('/', auditRoutes(ctx))
-    .route('/', userRoutes(ctx));
+    .route('/', userRoutes(ctx))
+    .route('/', connectionRoutes(ctx));
 }
 
 /** The app's type: hono's typed client (`hc<ServiceApp>` from 'hono/client') reads routes, inputs and answers from it. */

@@ -17,7 +17,8 @@ import { HttpError, type JsonText } from './http.js';
 import { fileMappingFor } from './mapping-file.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
-import type { ServiceConnection, ServiceOptions } from './options.js';
+import type { ServiceOptions } from './options.js';
+import type { ConnectionSet } from './connection-set.js';
 import { errorText, type ServiceLogger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import type { ServiceStore, WebhookMapping } from './store.js';
@@ -30,6 +31,11 @@ export interface Organization {
   plan: string;
   /** Zoho's `time_zone`, as Zoho writes it (absent: Zoho did not say). */
   timeZone?: string;
+  /** The connection it belongs to ('' for the one given at start) and where that reaches. */
+  connection: string;
+  target: string;
+  /** Why its connection could not list its organizations just now. */
+  connectionError?: string;
 }
 
 /** A saved plan, parsed once, and its review rows once made. */
@@ -41,7 +47,8 @@ export interface CachedPlan {
 export interface ServiceContext {
   readonly options: ServiceOptions;
   readonly journal: Journal;
-  readonly connection: ServiceConnection;
+  /** The connections it works through; each organization belongs to one (src/service/connection-set.ts). */
+  readonly connections: ConnectionSet;
   readonly clock: EngineClock;
   readonly store: ServiceStore;
   readonly bus: EventBus;
@@ -58,8 +65,10 @@ export interface ServiceContext {
   hosts(): ReadonlySet<string> | null;
   /** Applies due CRM events now (one pass at a time). */
   processWebhooks(): Promise<number>;
-  /** The organizations the connection reaches (kept 5 minutes); their time zones are saved as they come. */
+  /** The organizations the connections reach (kept 5 minutes; 30 s when one failed); their time zones are saved as they come. */
   organizations(): Promise<Organization[]>;
+  /** A connection was added, tested or removed: the next request lists the organizations again. */
+  connectionsChanged(): void;
   /**
    * Lists the organizations in the background, to learn their time zones (at most once in 5
    * minutes; a failure is logged). The scheduler asks when a schedule's zone is not known yet.
@@ -83,13 +92,13 @@ export interface ServiceContext {
   recordAction(username: string, action: string, organizationId: string | null, subject: string | null, detail?: Record<string, unknown>): Promise<void>;
   /** A saved plan through the cache of the latest few (undefined: no such plan). */
   cachedPlan(planId: string): Promise<CachedPlan | undefined>;
-  /** A run or plan made elsewhere (another emulator, another data centre) is not this service's to touch: 409. */
-  requireHere(what: string, target: string): void;
+  /** A run or plan made elsewhere (another emulator, another data centre than its organization's connection) is not this service's to touch: 409. */
+  requireHere(what: string, target: string, organizationId?: string): void;
   /** Refuses (409) to drive a run another live process drives (the CLI, another service). */
   requireUndriven(run: RunRecord): void;
   /** The mapping an organization's webhooks use: the mapping file's, when it names one, else the saved one. */
   mappingView(organizationId: string, saved: WebhookMapping): { mapping: WebhookMapping; mappingFile: string | null };
-  /** Where a contact opens in Zoho Books (append its id), for something made against `target` ('' : the connection's). */
+  /** Where a contact opens in Zoho Books (append its id), for something made against `target` ('' : the organization's connection's). */
   contactUrl(target: string, organizationId: string): string | null;
   runView(run: RunRecord): RunView;
   organizationView(organization: Organization): Promise<OrganizationView>;
@@ -99,6 +108,7 @@ export interface ServiceContext {
 
 export interface ContextParts {
   options: ServiceOptions;
+  connections: ConnectionSet;
   clock: EngineClock;
   store: ServiceStore;
   bus: EventBus;
@@ -111,7 +121,8 @@ export interface ContextParts {
 
 export function createServiceContext(parts: ContextParts): ServiceContext {
   const { options, clock, store, runner, scheduler } = parts;
-  const { journal, connection } = options;
+  const { journal } = options;
+  const { connections } = parts;
 
   // Zoho's time zones are saved as they arrive: the scheduler and `sunset schedules list` read them
   // there, without calling Zoho. A new or changed zone is logged, with a warning when Sunset cannot
@@ -126,8 +137,8 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
   };
   let organizationCache: { at: number; list: Organization[] } | undefined;
   const organizations = async (): Promise<Organization[]> => {
-    if (!organizationCache || clock.now() - organizationCache.at > 300_000) {
-      const list = await connection.organizations();
+    if (!organizationCache || clock.now() - organizationCache.at > (organizationCache.list.some((o) => o.connectionError !== undefined) ? 30_000 : 300_000)) {
+      const list = await connections.organizations();
       organizationCache = { at: clock.now(), list };
       await saveTimeZones(list);
     }
@@ -204,12 +215,13 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     const planRun = plan ? runs.find((r) => r.planId === plan.planId) : undefined;
     const lastRun = runs[0];
     const client = (await store.organizationClients()).get(o.organizationId) ?? null;
-    const q = connection.port(o.organizationId).quota();
+    const q = connections.port(o.organizationId).quota();
     const job = runner.activeJobs().find((j) => j.organizationId === o.organizationId);
     return {
       organizationId: o.organizationId, name: o.name, plan: o.plan, client,
-      target: connection.target,
-      contactUrl: contactAppUrl(connection.target, o.organizationId, ''),
+      target: o.target,
+      contactUrl: contactAppUrl(o.target, o.organizationId, ''),
+      ...(connections.manager ? { connection: o.connection, connectionError: o.connectionError ?? null } : {}),
       // Until one is saved, `draft` is the starter policy with every default written out.
       policy: policyText ? { text: policyText, problems, saved: true } : { text: '', problems, saved: false, draft: defaultPolicyText(o.organizationId) },
       timeZone: zone,
@@ -230,19 +242,23 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
 
   const stats = { httpRequests: 0 };
   const metrics = createServiceMetrics({
-    journal, store, organizations: async () => (await organizations()).map((o) => o.organizationId), port: (o) => connection.port(o),
-    stats: () => ({ ...connection.stats(), httpRequests: stats.httpRequests }),
+    journal, store, organizations: async () => (await organizations()).map((o) => o.organizationId), port: (o) => connections.port(o),
+    stats: () => ({ ...connections.stats(), httpRequests: stats.httpRequests }),
   });
-  connection.onResponse?.((info) => metrics.observeZohoCall(info));
+  connections.onResponse((info) => metrics.observeZohoCall(info));
 
   return {
-    options, journal, connection, clock, store, bus: parts.bus, runner, scheduler, logger: parts.logger,
+    options, journal, connections, clock, store, bus: parts.bus, runner, scheduler, logger: parts.logger,
     stats,
     metrics,
     streams: new Set(),
     hosts: parts.hosts,
     processWebhooks: parts.processWebhooks,
     organizations,
+    connectionsChanged() {
+      organizationCache = undefined;
+      connections.changed();
+    },
     learnTimeZones,
     timeZonesLearned: async () => {
       await learning;
@@ -272,9 +288,12 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       await store.recordAction({ at: clock.now(), username, action, organizationId, subject, detail });
     },
     cachedPlan,
-    requireHere(what, target) {
-      if (target !== '' && target !== connection.target) {
-        throw new HttpError(409, `${what} was made against ${describeTarget(target)}; this service reaches ${describeTarget(connection.target)}`);
+    requireHere(what, target, organizationId) {
+      const here = organizationId === undefined ? (connections.all().length === 1 ? connections.all()[0] : undefined) : connections.of(organizationId);
+      if (target === '' && (here || organizationId === undefined)) return;
+      if (!here) throw new HttpError(409, `${what} was made against ${describeTarget(target)}; no connection of this service reaches organization ${organizationId ?? '?'}`);
+      if (target !== here.target) {
+        throw new HttpError(409, `${what} was made against ${describeTarget(target)}; this service reaches ${describeTarget(here.target)}${here.name ? ` for it (connection ${here.name})` : ''}`);
       }
     },
     requireUndriven(run) {
@@ -283,7 +302,10 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       }
     },
     mappingView,
-    contactUrl: (target, organizationId) => contactAppUrl(target || connection.target, organizationId, ''),
+    contactUrl: (target, organizationId) => {
+      const at = target || connections.of(organizationId)?.target;
+      return at ? contactAppUrl(at, organizationId, '') : null;
+    },
     runView,
     organizationView,
     ui: (file) => readFileSync(join(options.uiDir, file), 'utf8'),

@@ -1,6 +1,7 @@
 export { createService } from './server.js';
 export type { Service } from './server.js';
-export type { ServiceOptions, ServiceConnection } from './options.js';
+export type { ServiceOptions, ServiceConnection, ConnectionManager } from './options.js';
+export { ConnectionRequestError } from './connection-set.js';
 export type { ZohoCallInfo } from './metrics.js';
 export { createLogger, LOG_LEVELS, REDACTED_PATHS } from './logger.js';
 export type { LogLevel, LoggerOptions, ServiceLogger } from './logger.js';

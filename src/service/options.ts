@@ -6,8 +6,11 @@ import type { BooksPort, EngineClock, Failpoint, Journal, SqlDatabase } from '..
 import type { ServiceLogger } from './logger.js';
 import type { MappingFile } from './mapping-file.js';
 import type { ZohoCallInfo } from './metrics.js';
+import type { ConnectionInput, ConnectionTested, StoredConnectionView } from './api-types.js';
 
 export interface ServiceConnection {
+  /** Its name among the database's connections (`sunset connections`); absent for the one of --credentials or --emulator. */
+  name?: string;
   /** What it reaches (`zoho:EU`, `emulator:URL`, `embedded`): the service works only on runs and plans made there. */
   target: string;
   port(organizationId: string): BooksPort;
@@ -16,13 +19,42 @@ export interface ServiceConnection {
   stats(): { apiCalls: number; rateLimited: number };
   /** Subscribes to every Zoho call's answer (for the latency histogram of /metrics); optional. */
   onResponse?(listener: (info: ZohoCallInfo) => void): void;
+  /**
+   * The organizations recorded for it when it was added or last tested: routed to it before it has
+   * listed them, and shown with its error when it cannot list them now.
+   */
+  recorded?: Array<{ organizationId: string; name: string; timeZone?: string }>;
+}
+
+/**
+ * Many connections (`sunset serve` on the database's connections), which the service's
+ * Connections page adds, tests and removes without a restart. What it throws for a request it
+ * refuses is a ConnectionRequestError (src/service/connection-set.ts), never with a secret in it.
+ */
+export interface ConnectionManager {
+  /** The connections now: a new set after add and remove. */
+  connections(): ServiceConnection[];
+  /** Calls and 429 answers through every connection so far (a removed connection's stay counted). */
+  stats(): { apiCalls: number; rateLimited: number };
+  onResponse?(listener: (info: ZohoCallInfo) => void): void;
+  /** Every connection as the database keeps it, without a secret. */
+  list(): Promise<StoredConnectionView[]>;
+  /** Checks the account (exchanging a code, listing its organizations) and keeps it; nothing is kept when that fails. */
+  add(input: ConnectionInput, actor: string): Promise<StoredConnectionView>;
+  /** Refreshes its token and lists its organizations again, recording them. */
+  test(name: string): Promise<ConnectionTested>;
+  /** false: no such connection. */
+  remove(name: string): Promise<boolean>;
 }
 
 export interface ServiceOptions {
   journal: Journal;
   /** The database the journal was opened on: the service keeps its own tables there (src/service/store.ts). */
   database: SqlDatabase;
-  connection: ServiceConnection;
+  /** The one connection it works through (--credentials, --emulator, the embedded emulator, a test's)... */
+  connection?: ServiceConnection;
+  /** ...or many, managed from the service: one of the two. */
+  connections?: ConnectionManager;
   clock?: EngineClock;
   /** Lease owner name of this process. */
   owner: string;

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeDriver, describeTarget, runStatus, type EngineClock } from '../engine/index.js';
 import { createApp, type ServiceApp } from './app.js';
+import { createConnectionSet } from './connection-set.js';
 import { createServiceContext } from './context.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createRunner, type Runner } from './runner.js';
@@ -61,13 +62,14 @@ function hostsFor(address: AddressInfo, publicUrl: string | undefined): Set<stri
 }
 
 export function createService(options: ServiceOptions): Service {
-  const { journal, connection, database } = options;
+  const { journal, database } = options;
+  const connections = createConnectionSet(options);
   const clock: EngineClock = options.clock ?? systemClock;
   const store = createServiceStore(database);
   const bus = createEventBus();
   const logger = options.logger ?? silentLogger;
-  const runner = createRunner({ journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger });
-  const processor = createWebhookProcessor({ store, journal, port: (o) => connection.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
+  const runner = createRunner({ journal, port: (o) => connections.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger });
+  const processor = createWebhookProcessor({ store, journal, port: (o) => connections.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
   // A schedule whose organization's time zone is not known yet makes the service list the
   // organizations (through the context, which saves their zones); `ctx` exists by the first tick.
   const scheduler = createScheduler({ store, journal, runner, clock, logger, learnTimeZones: () => ctx.learnTimeZones() });
@@ -84,7 +86,7 @@ export function createService(options: ServiceOptions): Service {
     return processing;
   };
 
-  const ctx = createServiceContext({ options, clock, store, bus, runner, scheduler, logger, hosts: () => allowedHosts, processWebhooks });
+  const ctx = createServiceContext({ options, connections, clock, store, bus, runner, scheduler, logger, hosts: () => allowedHosts, processWebhooks });
   const app = createApp(ctx);
 
   const start = (): Promise<void> => {
@@ -95,8 +97,9 @@ export function createService(options: ServiceOptions): Service {
       // resumed by the webhook processor, from their events; a run made elsewhere is not ours.
       for (const run of await journal.listRuns()) {
         if ((run.state !== 'running' && run.state !== 'pending') || run.kind === 'crm') continue;
-        if (run.target !== '' && run.target !== connection.target) {
-          logger.warn({ runId: run.runId, target: run.target }, `run made against ${describeTarget(run.target)}, not ${describeTarget(connection.target)}: left for a Sunset connected there`);
+        const here = connections.of(run.organizationId);
+        if (!here || (run.target !== '' && run.target !== here.target)) {
+          logger.warn({ runId: run.runId, target: run.target }, `run made against ${describeTarget(run.target)}, not ${here ? describeTarget(here.target) : `any connection of this service (none reaches organization ${run.organizationId})`}: left for a Sunset connected there`);
           continue;
         }
         if (runStatus(run, clock.now(), options.isDead) === 'running' && run.driver?.owner !== options.owner) {

@@ -339,7 +339,14 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
       const byOrganization = new Map<string, WebhookEvent[]>();
       for (const e of due) byOrganization.set(e.organizationId, [...(byOrganization.get(e.organizationId) ?? []), e]);
       for (const [organizationId, events] of byOrganization) {
-        const port = options.port(organizationId);
+        let port: BooksPort;
+        try {
+          port = options.port(organizationId);
+        } catch (error) {
+          // No connection reaches it now (its connection was removed): its events wait, leased, for one that does.
+          options.logger?.warn({ organizationId, events: events.length, error: errorText(error) }, 'CRM events wait: no connection reaches their organization');
+          continue;
+        }
         // 1. Events already tied to a run: make sure the run exists, then resume it.
         const byRun = new Map<string, WebhookEvent[]>();
         for (const e of events.filter((x) => x.state === 'processing' && x.runId)) byRun.set(e.runId!, [...(byRun.get(e.runId!) ?? []), e]);

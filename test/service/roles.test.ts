@@ -100,13 +100,15 @@ describe('an admin groups organizations and invites people', () => {
     ]);
   });
 
-  it('users and the metrics are an admin\'s: others get 403 naming their role', async () => {
+  it('users, connections and the metrics are an admin\'s: others get 403 naming their role', async () => {
     for (const who of [approver, viewer]) {
       const r = await who.get('/api/users');
       expect(r.status).toBe(403);
       expect(r.json).toMatchObject({ error: expect.stringMatching(/is an? (approver|viewer) and cannot manage users/) });
       expect((await who.request('POST', '/api/users', { body: { username: 'mallory', role: 'admin' } })).status).toBe(403);
       expect((await who.get('/metrics')).status).toBe(403);
+      expect((await who.get('/api/connections')).status).toBe(403);
+      expect((await who.request('POST', '/api/connections', { body: { name: 'theirs', emulator: 'http://127.0.0.1:1' } })).status).toBe(403);
     }
     expect((await admin.get('/metrics')).status).toBe(200);
     expect((await admin.get<UserListItem[]>('/api/users')).json.map((u) => u.username)).not.toContain('mallory');

@@ -5,10 +5,10 @@
  * a hidden prompt, never from flags.
  */
 import { parseArgs } from 'node:util';
-import { ZohoError, type ZohoBooksClient } from '../../client/index.js';
-import { connectionClient, emulatorInfo } from '../connection.js';
+import { emulatorInfo } from '../connection.js';
+import { keepConnection, KeepRefused, testConnection, type ConnectionSpec } from '../connection-admin.js';
 import {
-  ConnectionError, createConnectionStore, databaseLabel, emulatorTarget, SecretError, zohoTarget, type ConnectionSecrets, type ConnectionStore,
+  CONNECTION_NAME, CONNECTION_NAME_RULE, ConnectionError, createConnectionStore, databaseLabel, emulatorTarget, SecretError, zohoTarget, type ConnectionSecrets, type ConnectionStore,
 } from '../../engine/index.js';
 import { DATA_CENTRES, isDataCentre, type DataCentre } from '../../zoho/index.js';
 import { actorName } from '../actor.js';
@@ -66,12 +66,6 @@ export const OPTIONS = {
 
 export const SUBCOMMANDS = ['add', 'list', 'test', 'remove', 'rotate-key'] as const;
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
-
-async function organizationsOf(client: ZohoBooksClient): Promise<Array<{ organizationId: string; name: string; timeZone: string }>> {
-  const list = await client.organizations.list();
-  return list.map((o) => ({ organizationId: o.organization_id, name: o.name, timeZone: o.time_zone ?? '' }));
-}
 
 /** The one-time move of `sunset auth login`'s credentials file into the connections, if there is one and no connection yet. */
 async function importCredentialsFile(io: CliIO, store: ConnectionStore, actor: string): Promise<void> {
@@ -100,7 +94,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (needsName && !name) throw new ExitError(`Name the connection: sunset connections ${verb} NAME`, EXIT.usage);
   if (!needsName && name) throw new ExitError(`\`sunset connections ${verb}\` takes no ${name}.`, EXIT.usage);
   if (rest.length > 0) throw new ExitError(`\`sunset connections ${verb}\` takes one name, not ${rest.join(' ')}.`, EXIT.usage);
-  if (name && !NAME.test(name)) throw new ExitError(`${name}: a connection's name is 1 to 40 letters, digits, . _ or -, starting with a letter or digit.`, EXIT.usage);
+  if (name && !CONNECTION_NAME.test(name)) throw new ExitError(`${name}: ${CONNECTION_NAME_RULE}.`, EXIT.usage);
   if (verb !== 'add' && (given.dc !== undefined || given['client-id'] !== undefined || given.emulator !== undefined)) {
     throw new ExitError(`--dc, --client-id and --emulator are for \`sunset connections add\`.`, EXIT.usage);
   }
@@ -160,18 +154,13 @@ async function list(io: CliIO, store: ConnectionStore, json: boolean): Promise<n
 async function test(io: CliIO, store: ConnectionStore, name: string, json: boolean): Promise<number> {
   const c: ConnectionSecrets | undefined = await store.open(name);
   if (!c) throw new ExitError(`There is no connection ${name}. \`sunset connections list\` lists them.`, EXIT.notFound);
-  let organizations;
-  try {
-    organizations = await organizationsOf(connectionClient(c));
-  } catch (error) {
-    const message = error instanceof ZohoError ? error.message : String(error);
-    await store.recordTest(name, Date.now(), message);
-    if (json) io.stdout.write(`${JSON.stringify({ name, ok: false, error: message })}\n`);
-    else io.stderr.write(`Connection ${name} (${c.target}) does not work: ${message}\n`);
+  const tested = await testConnection(store, c);
+  if (!tested.ok) {
+    if (json) io.stdout.write(`${JSON.stringify({ name, ok: false, error: tested.error })}\n`);
+    else io.stderr.write(`Connection ${name} (${c.target}) does not work: ${tested.error}\n`);
     return EXIT.failure;
   }
-  await store.setOrganizations(name, organizations, Date.now());
-  await store.recordTest(name, Date.now(), null);
+  const { organizations } = tested;
   if (json) io.stdout.write(`${JSON.stringify({ name, ok: true, organizations })}\n`);
   else io.stdout.write(`Connection ${name} (${c.target}) works; it reaches ${organizations.map((o) => `${o.organizationId} (${o.name})`).join(', ') || 'no organization'}.\n`);
   return EXIT.ok;
@@ -179,7 +168,7 @@ async function test(io: CliIO, store: ConnectionStore, name: string, json: boole
 
 async function add(io: CliIO, store: ConnectionStore, name: string, values: { dc?: string; 'client-id'?: string; emulator?: string; json?: boolean }, actor: string): Promise<number> {
   if (await store.get(name)) throw new ExitError(`There is already a connection named ${name}; remove it first, or pick another name.`, EXIT.usage);
-  let spec: { target: string; dataCentre: string | null; baseUrl: string | null; accountsUrl: string | null; clientId: string; clientSecret: string; refreshToken: string };
+  let spec: ConnectionSpec;
   if (values.emulator) {
     if (values.dc) throw new ExitError('--dc or --emulator: a connection reaches one of them.', EXIT.usage);
     const info = await emulatorInfo(values.emulator);
@@ -196,23 +185,11 @@ async function add(io: CliIO, store: ConnectionStore, name: string, values: { dc
   }
   let organizations;
   try {
-    organizations = await organizationsOf(connectionClient(spec));
+    organizations = await keepConnection(store, name, spec, actor);
   } catch (error) {
-    throw new ExitError(`The account did not answer, so nothing was kept: ${error instanceof ZohoError ? error.message : String(error)}`);
-  }
-  for (const o of organizations) {
-    const holder = await store.connectionOf(o.organizationId);
-    if (holder) throw new ExitError(`Organization ${o.organizationId} (${o.name}) already belongs to the connection ${holder}: an organization is reached through one connection. Nothing was kept.`);
-  }
-  const now = Date.now();
-  await store.add({ name, ...spec, scopes: [], createdAt: now, createdBy: actor });
-  try {
-    await store.setOrganizations(name, organizations, now);
-  } catch (error) {
-    await store.remove(name);
+    if (error instanceof KeepRefused) throw new ExitError(error.message);
     throw error;
   }
-  await store.recordTest(name, now, null);
   if (values.json) io.stdout.write(`${JSON.stringify({ name, target: spec.target, organizations })}\n`);
   else {
     io.stdout.write(`Connection ${name} added (${spec.target}); its secrets are sealed in the database. It reaches:\n`);

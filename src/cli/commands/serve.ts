@@ -4,14 +4,18 @@ import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger, createService, createServiceStore, LOG_LEVELS, MappingFileError, parseMappingFile, type LogLevel, type MappingFile } from '../../service/index.js';
+import {
+  createLogger, createService, createServiceStore, LOG_LEVELS, MappingFileError, parseMappingFile, type ConnectionManager, type LogLevel, type MappingFile,
+} from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
 import { envBoolean, flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
-import { databaseLabel, isPostgresUrl } from '../../engine/index.js';
+import { createConnectionStore, databaseLabel, describeTarget, isPostgresUrl } from '../../engine/index.js';
 import type { CliIO } from '../io.js';
 import { parseFailpoint } from '../run-execution.js';
-import { commonHelp, openWorkspace, withEnvTwins } from '../workspace.js';
+import { secretKeys } from '../secret-key.js';
+import { createServiceConnections } from '../service-connections.js';
+import { commonHelp, openStorage, openWorkspace, withEnvTwins, type Storage } from '../workspace.js';
 
 export const OPTIONS = {
   host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' }, 'public-url': { type: 'string' },
@@ -25,6 +29,11 @@ audit trail), the Zoho CRM webhook endpoint POST /hooks/crm/ORG that keeps Books
 per-organization schedules (cron, UTC) for scan + plan with optional auto-apply, GET /healthz and
 GET /metrics (Prometheus). Everything but the health check needs a sign-in: add a user first with
 \`sunset users add NAME\`. See docs/service.md.
+
+Which Zoho accounts it works through: --emulator URL or --credentials FILE when given (one);
+else every connection in the database (\`sunset connections\`), each organization through its
+own, and the Connections page adds, tests and removes them while it runs; else the credentials of
+\`sunset auth login\`; else the embedded emulator.
 
 Options (a flag beats its environment twin, named on the right):
   --host HOST           Address to listen on (default 127.0.0.1; put HTTPS       SUNSET_HOST
@@ -114,18 +123,21 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     server.closeAllConnections();
   });
   let workspace;
+  let many: ManyConnections | undefined;
   try {
-    workspace = await openWorkspace(io, { ...values, json: false }, {
-      whenSeveralConnections: '`sunset serve` talks through one connection for now (docs/agency.md): keep one in this database, or start it with --credentials FILE or --emulator URL.',
-    });
+    const storage = await openStorage(dbPath, { create: true });
+    many = await databaseConnections(io, storage, values);
+    workspace = many ? undefined : await openWorkspace(io, { ...values, json: false }, { storage });
   } catch (error) {
     await closeServer();
     throw error;
   }
-  const store = createServiceStore(workspace.database);
-  await store.migrate(workspace.journal);
+  const { journal, database } = many?.storage ?? workspace!;
+  const closeWorkspace = (): Promise<void> => (workspace ? workspace.close() : journal.close());
+  const store = createServiceStore(database);
+  await store.migrate(journal);
   if ((await store.userCount()) === 0) {
-    await workspace.close();
+    await closeWorkspace();
     await closeServer();
     throw new ExitError(`No user can sign in yet: add one with \`sunset users add NAME${values.db ? ` --database ${databaseLabel(values.db)}` : ''}\`, then start the service again.`);
   }
@@ -135,16 +147,18 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     level: logLevel, destination: io.stderr, pretty: io.stderr.isTTY === true,
     color: io.escapes,
   });
+  const connection = workspace?.connection;
   const service = createService({
-    journal: workspace.journal,
-    database: workspace.database,
-    connection: {
-      target: workspace.connection.target,
-      port: (organization) => workspace.connection.port(organization),
-      organizations: () => workspace.connection.port(workspace.connection.defaultOrganizationId ?? '0').organizations(),
-      stats: () => ({ apiCalls: workspace.connection.apiCalls(), rateLimited: workspace.connection.rateLimited() }),
-      onResponse: (listener) => workspace.connection.onResponse(listener),
-    },
+    journal,
+    database,
+    ...(many ? { connections: many.manager } : {}),
+    ...(connection ? { connection: {
+      target: connection.target,
+      port: (organization) => connection.port(organization),
+      organizations: () => connection.port(connection.defaultOrganizationId ?? '0').organizations(),
+      stats: () => ({ apiCalls: connection.apiCalls(), rateLimited: connection.rateLimited() }),
+      onResponse: (listener) => connection.onResponse(listener),
+    } } : {}),
     owner: ownerId(),
     isDead: isDeadOwner,
     metricsToken,
@@ -156,12 +170,41 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ...(io.env.SUNSET_FAILPOINT ? { failpoint: parseFailpoint(io.env.SUNSET_FAILPOINT)! } : {}),
   });
   const listening = await service.listen({ server });
-  io.stdout.write(`Sunset is serving ${listening.origin} (${workspace.connection.description}; journal ${databaseLabel(workspace.dbPath)}). Ctrl-C stops it.\n`);
+  const reaches = connection ? connection.description : many!.description;
+  io.stdout.write(`Sunset is serving ${listening.origin} (${reaches}; journal ${databaseLabel(dbPath)}). Ctrl-C stops it.\n`);
   await new Promise<void>((resolve) => io.onStop(resolve));
   io.stderr.write('Stopping: finishing the calls in flight; runs being applied resume when the service starts again...\n');
   await service.close();
-  await workspace.close();
+  await closeWorkspace();
   return 0;
+}
+
+interface ManyConnections {
+  storage: Storage;
+  manager: ConnectionManager;
+  /** For the start-up line: "2 connections (acme-eu: Zoho Books (EU), globex-in: ...)". */
+  description: string;
+}
+
+/**
+ * The database's connections, when it has any and neither --credentials nor --emulator (nor their
+ * twins) names another place: the service then works through all of them, each organization
+ * through its own, and the Connections page adds and removes them.
+ */
+async function databaseConnections(io: CliIO, storage: Storage, values: { emulator?: string; credentials?: string; 'per-minute'?: string }): Promise<ManyConnections | undefined> {
+  if ((values.emulator ?? '') !== '' || (values.credentials ?? '') !== '') return undefined;
+  try {
+    const store = createConnectionStore(storage.database, secretKeys(io.env));
+    const listed = await store.list();
+    if (listed.length === 0) return undefined;
+    const perMinute = intFlag(values['per-minute'], 'per-minute', 1, 1_000_000);
+    const manager = await createServiceConnections({ store, env: io.env, ...(perMinute ? { perMinute } : {}) });
+    const description = `${listed.length} connection${listed.length === 1 ? '' : 's'} (${listed.map((c) => `${c.name}: ${describeTarget(c.target)}`).join(', ')})`;
+    return { storage, manager, description };
+  } catch (error) {
+    await storage.journal.close();
+    throw error;
+  }
 }
 
 /**

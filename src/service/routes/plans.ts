@@ -59,7 +59,7 @@ export function planRoutes(ctx: ServiceContext) {
       return { exclude: exclude as string[] };
     }), async (c) => {
       const { plan: p } = await plan(c.req.param('plan'), c.get('session'));
-      ctx.requireHere(`plan ${p.planId}`, p.target);
+      ctx.requireHere(`plan ${p.planId}`, p.target, p.organizationId);
       const earlier = (await journal.listRuns(p.organizationId)).find((r) => r.planId === p.planId);
       if (earlier) throw new HttpError(409, `this plan was already approved: run ${earlier.runId}`, { runId: earlier.runId });
       const excluded = new Set(c.req.valid('json').exclude);

@@ -53,7 +53,7 @@ export function runRoutes(ctx: ServiceContext) {
     .post('/api/runs/:run/undo', knownRun, approver('undo runs'), async (c) => {
       const runId = c.req.param('run');
       const original = await run(runId, c.get('session'));
-      ctx.requireHere(`run ${original.runId}`, original.target);
+      ctx.requireHere(`run ${original.runId}`, original.target, original.organizationId);
       try {
         const { run: undo } = await createUndoRun(journal, runId, c.get('session').username, clock.now());
         await record(c, 'run.undo', original, { undoRunId: undo.runId });
@@ -68,7 +68,7 @@ export function runRoutes(ctx: ServiceContext) {
 
     .post('/api/runs/:run/resume', knownRun, approver('resume runs'), async (c) => {
       const r = await run(c.req.param('run'), c.get('session'));
-      ctx.requireHere(`run ${r.runId}`, r.target);
+      ctx.requireHere(`run ${r.runId}`, r.target, r.organizationId);
       if (r.state === 'done' || r.state === 'cancelled') throw new HttpError(409, `run ${r.runId} is ${r.state}`);
       if (runner.activeJobs().some((j) => j.runId === r.runId)) throw new HttpError(409, `run ${r.runId} is already running`);
       ctx.requireUndriven(r);
@@ -79,7 +79,7 @@ export function runRoutes(ctx: ServiceContext) {
 
     .post('/api/runs/:run/verify', knownRun, approver('verify runs'), async (c) => {
       const r = await run(c.req.param('run'), c.get('session'));
-      ctx.requireHere(`run ${r.runId}`, r.target);
+      ctx.requireHere(`run ${r.runId}`, r.target, r.organizationId);
       if (!(await journal.hasFingerprint(r.runId, 'before'))) {
         throw new HttpError(409, `run ${r.runId} has no record of its contacts' transactions from before it ran (a CRM or contacts run): there is nothing to compare with`);
       }

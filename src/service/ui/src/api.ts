@@ -14,6 +14,7 @@ import type {
   AccessInput, ActionView, AuditRow, CronAnswer, InviteCreated, InviteInput, UserListItem, ErrorBody, JobStarted, OrganizationView, PlanDetail, PlanRows, PolicySaved, RunDetail, RunListItem, RunStarted, ScheduleInput,
   SessionView, VerifyStarted, WebhookEventView, WebhookInput, WebhookSaved,
 } from '../../api-types.js';
+import type { ConnectionInput, ConnectionsView, ConnectionTested, ConnectionView } from '../../api-types.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly body: ErrorBody | null = null) {
@@ -63,6 +64,10 @@ export interface Api {
   unlockUser(username: string): Promise<UserListItem>;
   /** Who did what, newest first ('' : everything the user may see). */
   actions(organization: string, o?: CallOptions): Promise<ActionView[]>;
+  connections(o?: CallOptions): Promise<ConnectionsView>;
+  addConnection(input: ConnectionInput, o?: CallOptions): Promise<ConnectionView>;
+  testConnection(name: string, o?: CallOptions): Promise<ConnectionTested>;
+  removeConnection(name: string, o?: CallOptions): Promise<{ removed: string }>;
   /** Ends the session (whatever the answer, the sign-in page follows). */
   logout(): Promise<void>;
 }
@@ -212,6 +217,10 @@ export function createApi(options: ApiOptions): Api {
     },
     unlockUser: (name) => call(client.api.users[':name'].unlock.$post({ param: { name: seg(name) } })),
     actions: (id, o) => call(client.api.actions.$get(byOrganization(id)), o),
+    connections: (o) => call(client.api.connections.$get(), o),
+    addConnection: (input, o) => call(client.api.connections.$post({ json: input }), o),
+    testConnection: (name, o) => call(client.api.connections[':name'].test.$post({ param: { name: seg(name) } }), o),
+    removeConnection: (name, o) => call(client.api.connections[':name'].$delete({ param: { name: seg(name) } }), o),
     async logout() {
       try {
         await fetch('/logout', {

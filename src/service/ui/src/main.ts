@@ -19,6 +19,7 @@ import { createLiveEvents } from './events.js';
 import { createFormat } from './format.js';
 import { createRouter, hashWithQuery, type Route } from './router.js';
 import { auditView } from './views/audit.js';
+import { connectionsView } from './views/connections.js';
 import { crmEventsView } from './views/crm-events.js';
 import { organizationsView } from './views/organizations.js';
 import { planReviewView } from './views/plan-review/index.js';
@@ -38,6 +39,7 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/audit$/, nav: 'audit', name: 'audit', view: auditView },
   { pattern: /^\/webhooks$/, nav: 'webhooks', name: 'crm-events', view: crmEventsView },
   { pattern: /^\/users$/, nav: 'users', name: 'users', view: usersView },
+  { pattern: /^\/connections$/, nav: 'connections', name: 'connections', view: connectionsView },
 ];
 
 function startApp(): void {
@@ -58,8 +60,7 @@ function startApp(): void {
       }
       // What the user may do: the stylesheet hides the controls of a higher role (the server refuses them anyway).
       document.body.dataset['role'] = session.role;
-      const users = document.querySelector<HTMLElement>('[data-nav="users"]');
-      if (users) users.hidden = session.role !== 'admin';
+      for (const admins of document.querySelectorAll<HTMLElement>('[data-nav="users"], [data-nav="connections"]')) admins.hidden = session.role !== 'admin';
       if (logoutCsrf instanceof HTMLInputElement) logoutCsrf.value = session.csrfToken;
     },
   });

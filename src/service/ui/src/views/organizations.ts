@@ -165,6 +165,9 @@ export async function organizationsView(app: App, view: View, { query }: RouteAr
           h('span', { class: 'chip', testid: 'organization-client', title: 'The client it is grouped under' }, organization.client ?? 'no client'))),
       clientRow,
       status,
+      organization.connection === undefined ? null : h('p', { class: 'muted', testid: 'organization-connection' },
+        'Through ', h('a', { href: '#/connections' }, organization.connection), ` (${organization.target})`,
+        organization.connectionError ? h('span', { class: 'callout callout-error block', testid: 'connection-error' }, `The connection fails: ${organization.connectionError}`) : null),
       kv([
         ['Latest scan', snap
           ? h('span', null, timeEl(fmt, snap.takenAt), ` · ${plural(snap.contactCount, 'contact')} · ${plural(snap.apiCalls, 'API call')}`)
