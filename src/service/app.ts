@@ -14,7 +14,7 @@
  * 6. A session is required: the API answers 401, pages redirect to /login.
  * 7. State changes need same-origin and the session's CSRF token; API paths valid percent-encoding.
  * 8. The signed-in routes: logout and the session, the app page, the event stream, organizations,
- *    plans, runs, audit and CRM events.
+ *    plans, runs, audit and CRM events, notifications.
  * Errors anywhere render themselves (`{error, ...}` with their status) through one handler.
  */
 import { Hono } from 'hono';
@@ -29,6 +29,7 @@ import { loginRoutes, sessionRoutes } from './routes/auth.js';
 import { eventRoutes } from './routes/events.js';
 import { hookRoutes } from './routes/hooks.js';
 import { healthRoutes, metricsRoutes } from './routes/monitoring.js';
+import { notificationRoutes } from './routes/notifications.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { assetRoutes, pageRoutes } from './routes/pages.js';
 import { planRoutes } from './routes/plans.js';
@@ -79,7 +80,8 @@ export function createApp(ctx: ServiceContext) {
     .route('/', organizationRoutes(ctx))
     .route('/', planRoutes(ctx))
     .route('/', runRoutes(ctx))
-    .route('/', auditRoutes(ctx));
+    .route('/', auditRoutes(ctx))
+    .route('/', notificationRoutes(ctx));
 }
 
 /** The app's type: hono's typed client (`hc<ServiceApp>` from 'hono/client') reads routes, inputs and answers from it. */

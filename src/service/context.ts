@@ -15,6 +15,7 @@ import type { OrganizationView, PlanRows, RunView } from './api-types.js';
 import type { EventBus } from './events.js';
 import { HttpError, type JsonText } from './http.js';
 import { fileMappingFor } from './mapping-file.js';
+import type { Notifications } from './notifications.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServiceConnection, ServiceOptions } from './options.js';
@@ -46,6 +47,7 @@ export interface ServiceContext {
   readonly bus: EventBus;
   readonly runner: Runner;
   readonly scheduler: Scheduler;
+  readonly notifications: Notifications;
   readonly logger: ServiceLogger;
   /** Requests served so far (sunset_http_requests_total). */
   readonly stats: { httpRequests: number };
@@ -93,6 +95,7 @@ export interface ContextParts {
   bus: EventBus;
   runner: Runner;
   scheduler: Scheduler;
+  notifications: Notifications;
   logger: ServiceLogger;
   hosts(): ReadonlySet<string> | null;
   processWebhooks(): Promise<number>;
@@ -216,7 +219,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
   connection.onResponse?.((info) => metrics.observeZohoCall(info));
 
   return {
-    options, journal, connection, clock, store, bus: parts.bus, runner, scheduler, logger: parts.logger,
+    options, journal, connection, clock, store, bus: parts.bus, runner, scheduler, notifications: parts.notifications, logger: parts.logger,
     stats,
     metrics,
     streams: new Set(),
