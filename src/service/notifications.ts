@@ -157,6 +157,14 @@ export function describeSmtp(s: SmtpSettings): string {
   return `${s.secure ? 'smtps' : 'smtp'}://${s.user ? `${encodeURIComponent(s.user)}@` : ''}${host}:${s.port}`;
 }
 
+/** `--mail-from`: `ADDRESS` or `NAME <ADDRESS>`, as it is given (checked only). */
+export function checkMailFrom(text: string): string {
+  const trimmed = text.trim();
+  const address = /<([^<>]*)>\s*$/.exec(trimmed)?.[1] ?? trimmed;
+  if (!EMAIL.test(address) || /[\r\n]/.test(trimmed)) throw new NotificationConfigError(`"${trimmed}" is not an address to send from: write sunset@example.com or "Sunset <sunset@example.com>"`);
+  return trimmed;
+}
+
 // A pragmatic check, not RFC 5322: one @, no spaces or angle brackets, a dotted domain.
 const EMAIL = /^[^\s@<>(),;:"[\]]+@[^\s@<>(),;:"[\]]+\.[^\s@<>(),;:"[\]]+$/;
 
@@ -262,7 +270,7 @@ export function createNotifications(parts: NotificationParts, options: Notificat
       if (subscription.clients !== null && (client === null || !subscription.clients.includes(client))) continue;
       if (!(await canSee(subscription.username, h.organizationId))) continue;
       const where = name ? `${name} (${h.organizationId})` : `organization ${h.organizationId}`;
-      const subject = `Sunset: ${h.headline} — ${where}`;
+      const subject = `Sunset: ${h.headline} in ${where}`;
       const url = link(h.path);
       const body = [...h.lines, ...(url ? ['', url] : []), '', `Organization: ${where}${client ? `, client ${client}` : ''}`].join('\n');
       rows.push({

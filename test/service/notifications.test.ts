@@ -1,0 +1,327 @@
+/**
+ * Notifications, end to end with real parts: the service (on SQLite, or PostgreSQL in the postgres
+ * project) against the emulator, a real SMTP server on loopback (smtp-server, with a user and a
+ * password) and a real webhook receiver on loopback (node:http) that verifies each delivery's
+ * signature as docs/notifications.md tells receivers to. The delivery loop is off: the test calls
+ * `deliverDue()` and moves the emulated clock for retries.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  NotificationSubscriptionCreated, NotificationSubscriptionView, NotificationView, PlanDetail, RunDetail,
+} from '../../src/service/index.js';
+import { checkSubscription, NotificationInputError, parseSmtpUrl, retryDelay, signNotification } from '../../src/service/index.js';
+import { runMain } from '../helpers/cli.js';
+import { passwordHash, PASSWORD, policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
+
+const SMTP_USER = 'sunset-mailer';
+const SMTP_PASSWORD = `smtp-pw-${randomBytes(12).toString('hex')}`;
+
+interface Mail { from: string; to: string[]; raw: string }
+interface Delivery { id: string; body: Record<string, unknown>; verified: boolean }
+
+/** A real SMTP server on loopback that requires the user and password (no TLS: loopback only). */
+async function startSmtp(port = 0): Promise<{ server: SMTPServer; port: number; mails: Mail[] }> {
+  const mails: Mail[] = [];
+  const server = new SMTPServer({
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    authOptional: false,
+    logger: false,
+    onAuth(auth, _session, callback) {
+      if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) callback(null, { user: auth.username });
+      else callback(new Error('Invalid username or password'));
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+        mails.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return { server, port: (server.server.address() as AddressInfo).port, mails };
+}
+
+const closeSmtp = (server: SMTPServer): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+
+describe('notifications', () => {
+  let s: TestService;
+  let admin: SignedIn;
+  let bob: SignedIn;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let receiver: Server;
+  let receiverUrl = '';
+  /** The secret the receiver verifies with (the one the subscription's creation answered). */
+  let webhookSecret = '';
+  const deliveries: Delivery[] = [];
+  /** How many of the next deliveries the receiver answers 500. */
+  let failNext = 0;
+  let emailSub = '';
+  let webhookSub = '';
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        // What a receiver does (docs/notifications.md): recompute the HMAC over "t.body", compare in constant time, check the age.
+        const header = String(req.headers['sunset-signature'] ?? '');
+        const t = /(?:^|,)t=(\d+)/.exec(header)?.[1];
+        const v1 = /(?:^|,)v1=([0-9a-f]{64})/.exec(header)?.[1];
+        const expected = t ? createHmac('sha256', webhookSecret).update(`${t}.${body}`).digest() : Buffer.alloc(32);
+        const fresh = t !== undefined && Math.abs(s.h.clock.now() / 1000 - Number(t)) < 300;
+        const verified = v1 !== undefined && fresh && timingSafeEqual(expected, Buffer.from(v1, 'hex'));
+        if (failNext > 0) {
+          failNext--;
+          res.writeHead(500).end('down for maintenance');
+          return;
+        }
+        deliveries.push({ id: String(req.headers['sunset-id']), body: JSON.parse(body) as Record<string, unknown>, verified });
+        res.writeHead(verified ? 204 : 401).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/sunset`;
+    s = await startTestService({
+      contacts: 120,
+      notifications: { smtp: parseSmtpUrl(`smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${smtp.port}`), from: 'Sunset <sunset@example.test>', timeoutMs: 5_000 },
+    });
+    await s.setTimeZone('UTC');
+    await s.store.addUser('bob', await passwordHash(), s.h.clock.now());
+    admin = await s.login();
+    bob = await s.login('bob', PASSWORD);
+  }, 120_000);
+
+  afterAll(async () => {
+    await s?.close();
+    await closeSmtp(smtp.server);
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  });
+
+  const outbox = async (session: SignedIn = admin): Promise<NotificationView[]> => {
+    const r = await session.get<NotificationView[]>('/api/notifications/outbox');
+    expect(r.status, r.text).toBe(200);
+    return r.json;
+  };
+  const subscriptions = async (session: SignedIn = admin): Promise<NotificationSubscriptionView[]> => {
+    const r = await session.get<NotificationSubscriptionView[]>('/api/notifications/subscriptions');
+    expect(r.status, r.text).toBe(200);
+    return r.json;
+  };
+  const idle = (): boolean => s.service.runner.activeJobs().length === 0;
+  /** Waits for the service's jobs to end and their notices to be written. */
+  const quiet = async (): Promise<void> => {
+    await until(() => (idle() ? true : undefined), 'the jobs to end');
+    await s.service.notifications.settled();
+  };
+  /** Policy, scan, plan, approve, and the run applied to its end: the run's id. */
+  const runToTheEnd = async (): Promise<string> => {
+    const policy = await admin.request('PUT', `/api/orgs/${s.organization}/policy`, { body: { text: policyFor(s.organization, 'max_changes: 2\n') } });
+    expect(policy.status, policy.text).toBe(200);
+    // The plan the scan job makes (the same data makes the same plan id as an earlier scan's).
+    let planned: string | undefined;
+    const off = s.service.bus.subscribe((e) => {
+      if (e.type === 'job' && e.data.kind === 'scan' && e.data.state !== 'running') planned = e.data.planId ?? `failed: ${e.data.message}`;
+    });
+    const scan = await admin.request('POST', `/api/orgs/${s.organization}/scan`);
+    expect(scan.status, scan.text).toBe(202);
+    const planId = await until(() => (planned !== undefined && idle() ? planned : undefined), 'the plan').finally(off);
+    expect(planId).toMatch(/^plan_/);
+    const approve = await admin.request<{ runId: string }>('POST', `/api/plans/${planId}/approve`, { body: { exclude: [] } });
+    expect(approve.status, approve.text).toBe(202);
+    const runId = approve.json.runId;
+    await until(async () => ((await s.h.journal.getRun(runId))?.state === 'done' ? true : undefined), 'the run to finish');
+    await quiet();
+    return runId;
+  };
+  const mailsAbout = (text: string): Mail[] => smtp.mails.filter((m) => m.raw.includes(text));
+
+  it('refuses a bad subscription (e-mail, URL, event kind, channel) with 400 and a clear error, and changes nothing', async () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [{ channel: 'email', address: 'not-an-address' }, /not an e-mail address/],
+      [{ channel: 'email', address: 'ana@example.com', events: ['run.finished', 'run.exploded'] }, /unknown event kind "run.exploded"/],
+      [{ channel: 'webhook', address: 'ftp://example.com/hook' }, /http:\/\/ or https:\/\/ URL/],
+      [{ channel: 'webhook', address: 'not a url' }, /http:\/\/ or https:\/\/ URL/],
+      [{ channel: 'webhook', address: 'https://user:pw@example.com/' }, /must not carry a user or password/],
+      [{ channel: 'pigeon', address: 'ana@example.com' }, /channel must be "email" or "webhook"/],
+      [{ channel: 'email', address: 'ana@example.com', events: [] }, /events must be a list/],
+      [{ channel: 'email', address: 'ana@example.com', clients: 'Acme' }, /clients must be a list/],
+      ['[1, 2]', /must be a JSON object/],
+    ];
+    for (const [body, message] of bad) {
+      const r = await admin.request<{ error: string }>('POST', '/api/notifications/subscriptions', { body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.json.error).toMatch(message);
+      expect(r.text).not.toMatch(/at .*\.ts:\d+/);
+    }
+    expect(await subscriptions()).toEqual([]);
+    expect(() => checkSubscription({ channel: 'email', address: 'a b@example.com' })).toThrow(NotificationInputError);
+  });
+
+  it('adds an e-mail and a webhook subscription; the webhook\'s secret is answered once, never listed', async () => {
+    const email = await admin.request<NotificationSubscriptionCreated>('POST', '/api/notifications/subscriptions', { body: { channel: 'email', address: 'ops@example.test' } });
+    expect(email.status, email.text).toBe(201);
+    expect(email.json.secret).toBeUndefined();
+    expect(email.json.subscription).toMatchObject({ channel: 'email', address: 'ops@example.test', username: 'admin', clients: null, events: ['plan.review', 'run.finished', 'run.failed', 'run.paused', 'event.failed'] });
+    emailSub = email.json.subscription.subscriptionId;
+    const hook = await admin.request<NotificationSubscriptionCreated>('POST', '/api/notifications/subscriptions', { body: { channel: 'webhook', address: receiverUrl, events: ['run.finished', 'run.failed'] } });
+    expect(hook.status, hook.text).toBe(201);
+    expect(hook.json.secret).toMatch(/^whsec_[A-Za-z0-9_-]{32}$/);
+    webhookSecret = hook.json.secret!;
+    webhookSub = hook.json.subscription.subscriptionId;
+    const listed = await subscriptions();
+    expect(listed.map((x) => x.subscriptionId).sort()).toEqual([emailSub, webhookSub].sort());
+    expect(JSON.stringify(listed)).not.toContain(webhookSecret);
+  });
+
+  it('a run that finishes delivers one e-mail and one signed webhook', async () => {
+    const runId = await runToTheEnd();
+    const written = (await outbox()).filter((n) => n.kind === 'run.finished');
+    expect(written.map((n) => [n.subscriptionId, n.state])).toEqual(expect.arrayContaining([[emailSub, 'pending'], [webhookSub, 'pending']]));
+    expect(written).toHaveLength(2);
+    expect(await s.service.notifications.deliverDue()).toBe(2);
+    const mails = mailsAbout(runId);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatchObject({ from: 'sunset@example.test', to: ['ops@example.test'] });
+    expect(mails[0]!.raw).toMatch(/^Subject: Sunset: run \S+ finished/m);
+    const hooks = deliveries.filter((d) => (d.body.data as { runId?: string }).runId === runId);
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]!.verified).toBe(true);
+    expect(hooks[0]!.body).toMatchObject({ type: 'run.finished', organization: { id: s.organization, client: null }, data: { runId, counts: { changed: 2 } } });
+    expect(hooks[0]!.body.text).toMatch(/finished: 2 contacts changed/);
+    const after = (await outbox()).filter((n) => n.kind === 'run.finished');
+    expect(after.map((n) => [n.state, n.attempts, n.lastError])).toEqual([['delivered', 1, null], ['delivered', 1, null]]);
+    expect(hooks[0]!.id).toBe(after.find((n) => n.subscriptionId === webhookSub)!.notificationId);
+    // Delivered once: another pass sends nothing.
+    expect(await s.service.notifications.deliverDue()).toBe(0);
+    expect(mailsAbout(runId)).toHaveLength(1);
+  });
+
+  it('a scheduled plan left for review notifies (the webhook, which did not ask for plan.review, does not)', async () => {
+    const schedule = await admin.request('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: '0 * * * *', autoApplyMax: null } });
+    expect(schedule.status, schedule.text).toBe(200);
+    const now = s.h.clock.now();
+    await s.advance((Math.floor(now / 3_600_000) * 3_600_000 + 3_600_000 - now) / 1000 + 1);
+    expect(await s.service.tick()).toEqual([s.organization]);
+    await quiet();
+    const planId = (await s.h.journal.latestPlan(s.organization))!.planId;
+    const review = (await outbox()).filter((n) => n.kind === 'plan.review');
+    expect(review.map((n) => [n.subscriptionId, n.organizationId])).toEqual([[emailSub, s.organization]]);
+    expect(review[0]!.subject).toMatch(/a scheduled plan waits for review \(\d+ steps\)/);
+    expect(review[0]!.body).toContain(planId);
+    await s.service.notifications.deliverDue();
+    expect(mailsAbout(planId)).toHaveLength(1);
+    expect((await admin.get<PlanDetail>(`/api/plans/${planId}`)).json.runId).toBeNull();
+    await admin.request('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: null, autoApplyMax: null } });
+  });
+
+  it('with the SMTP server down the run is unaffected, the e-mail waits with its error, and goes once the server is back', async () => {
+    const port = smtp.port;
+    await closeSmtp(smtp.server);
+    const runId = await runToTheEnd();
+    expect((await admin.get<RunDetail>(`/api/runs/${runId}`)).json.run.state).toBe('done');
+    await s.service.notifications.deliverDue();
+    const mine = async (): Promise<NotificationView[]> => (await outbox()).filter((n) => n.kind === 'run.finished' && n.body.includes(runId));
+    const [email, hook] = [(await mine()).find((n) => n.subscriptionId === emailSub)!, (await mine()).find((n) => n.subscriptionId === webhookSub)!];
+    expect(hook.state, 'the webhook does not wait for the mail server').toBe('delivered');
+    expect(email).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(email.lastError).toMatch(/ECONNREFUSED|connect/i);
+    expect(email.nextAttemptAt).toBe(s.h.clock.now() + 30_000);
+
+    smtp = await startSmtp(port);
+    await s.advance(10);
+    expect(await s.service.notifications.deliverDue(), 'not due yet').toBe(0);
+    await s.advance(20);
+    expect(await s.service.notifications.deliverDue()).toBe(1);
+    expect((await mine()).find((n) => n.subscriptionId === emailSub)).toMatchObject({ state: 'delivered', attempts: 2, lastError: null });
+    expect(mailsAbout(runId)).toHaveLength(1);
+  });
+
+  it('a webhook answering 500 is tried again, 30 s then 60 s later, until it is delivered', async () => {
+    failNext = 2;
+    const test = await admin.request<NotificationView>('POST', `/api/notifications/subscriptions/${webhookSub}/test`);
+    expect(test.status, test.text).toBe(200);
+    expect(test.json).toMatchObject({ kind: 'test', state: 'pending', attempts: 1, lastError: 'the webhook answered HTTP 500 Internal Server Error' });
+    expect(test.json.nextAttemptAt).toBe(s.h.clock.now() + 30_000);
+    await s.advance(30);
+    expect(await s.service.notifications.deliverDue()).toBe(1);
+    let row = (await outbox()).find((n) => n.notificationId === test.json.notificationId)!;
+    expect(row).toMatchObject({ state: 'pending', attempts: 2 });
+    expect(row.nextAttemptAt).toBe(s.h.clock.now() + 60_000);
+    await s.advance(60);
+    await s.service.notifications.deliverDue();
+    row = (await outbox()).find((n) => n.notificationId === test.json.notificationId)!;
+    expect(row).toMatchObject({ state: 'delivered', attempts: 3, lastError: null });
+    expect(deliveries.filter((d) => d.id === test.json.notificationId).map((d) => d.verified)).toEqual([true]);
+    // The e-mail channel's test goes at once.
+    const mail = await admin.request<NotificationView>('POST', `/api/notifications/subscriptions/${emailSub}/test`);
+    expect(mail.json).toMatchObject({ state: 'delivered', attempts: 1 });
+    expect(mailsAbout(mail.json.notificationId)).toHaveLength(1);
+  });
+
+  it('a user sees and changes only their own subscriptions and notices (another\'s are not found)', async () => {
+    expect(await subscriptions(bob)).toEqual([]);
+    expect(await outbox(bob)).toEqual([]);
+    expect((await bob.request('DELETE', `/api/notifications/subscriptions/${emailSub}`)).status).toBe(404);
+    expect((await bob.request('POST', `/api/notifications/subscriptions/${webhookSub}/test`)).status).toBe(404);
+    const own = await bob.request<NotificationSubscriptionCreated>('POST', '/api/notifications/subscriptions', { body: { channel: 'email', address: 'bob@example.test', clients: ['Acme'] } });
+    expect(own.status).toBe(201);
+    expect((await subscriptions(bob)).map((x) => x.subscriptionId)).toEqual([own.json.subscription.subscriptionId]);
+    expect((await subscriptions()).map((x) => x.subscriptionId).sort()).toEqual([emailSub, webhookSub].sort());
+    // Scoped to a client: this service knows no clients, so nothing reaches bob.
+    await runToTheEnd();
+    expect(await outbox(bob)).toEqual([]);
+    expect((await bob.request('DELETE', `/api/notifications/subscriptions/${own.json.subscription.subscriptionId}`)).status).toBe(200);
+    expect(await subscriptions(bob)).toEqual([]);
+  });
+
+  it('neither the SMTP password nor a webhook secret is in an outbox row, an answer or the log', async () => {
+    await s.service.notifications.deliverDue();
+    const rows = await s.h.db.all<Record<string, unknown>>('SELECT * FROM notification_outbox');
+    expect(rows.length).toBeGreaterThan(5);
+    const subs = await s.h.db.all<Record<string, unknown>>('SELECT subscription_id, username, channel, address, events, clients, created_at FROM notification_subscriptions');
+    const text = JSON.stringify([rows, subs, await outbox(), await subscriptions()]) + s.logs.join('\n');
+    expect(text).not.toContain(SMTP_PASSWORD);
+    expect(text).not.toContain(encodeURIComponent(SMTP_PASSWORD));
+    expect(text).not.toContain(webhookSecret);
+    expect(s.logs.some((l) => l.includes('notification delivered'))).toBe(true);
+    expect(s.logs.some((l) => l.includes('tried again later'))).toBe(true);
+  });
+
+  it('the retry waits double from 30 s up to an hour; the signature is HMAC-SHA256 over "t.body"', () => {
+    const retry = { firstDelayMs: 30_000, maxDelayMs: 3_600_000, maxAttempts: 10 };
+    expect([1, 2, 3, 7, 8, 9].map((n) => retryDelay(n, retry))).toEqual([30_000, 60_000, 120_000, 1_920_000, 3_600_000, 3_600_000]);
+    expect(signNotification('whsec_test', '{"a":1}', 1_700_000_000)).toBe(`t=1700000000,v1=${createHmac('sha256', 'whsec_test').update('1700000000.{"a":1}').digest('hex')}`);
+    expect(parseSmtpUrl('smtps://mail%40corp:p%40ss@mail.example.com')).toEqual({ host: 'mail.example.com', port: 465, secure: true, user: 'mail@corp', password: 'p@ss' });
+    expect(() => parseSmtpUrl('http://mail.example.com')).toThrow(/smtp:\/\/ or smtps:\/\//);
+  });
+});
+
+describe('sunset serve: the mail settings', () => {
+  it('refuses a password in --smtp-url, a URL that is not SMTP and a bad --mail-from, naming the option and never echoing the password', async () => {
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [['--smtp-url', 'smtp://mailer:hunter2-secret@127.0.0.1:2525'], {}, /--smtp-url: a password does not belong on the command line/],
+      [['--smtp-url', 'https://mail.example.com'], {}, /--smtp-url: the SMTP URL must start with smtp:\/\/ or smtps:\/\//],
+      [[], { SUNSET_SMTP_URL: 'smtp://127.0.0.1:2525', SUNSET_MAIL_FROM: 'not an address' }, /SUNSET_MAIL_FROM: "not an address" is not an address to send from/],
+      [['--mail-from', 'sunset@example.com'], {}, /--mail-from is for e-mail notifications: give the mail server with --smtp-url too/],
+    ];
+    for (const [args, env, message] of cases) {
+      const exit = await runMain(['serve', '--port', '0', ...args], { env });
+      expect(exit.code, exit.stderr).toBe(2);
+      expect(exit.stderr).toMatch(message);
+      expect(exit.stderr + exit.stdout).not.toContain('hunter2-secret');
+    }
+  });
+});
