@@ -13,6 +13,7 @@ import type { ServiceApp } from '../../app.js';
 import type {
   AuditRow, CronAnswer, ErrorBody, JobStarted, OrganizationView, PlanDetail, PlanRows, PolicySaved, RunDetail, RunListItem, RunStarted, ScheduleInput,
   SessionView, VerifyStarted, WebhookEventView, WebhookInput, WebhookSaved,
+  NotificationSubscriptionCreated, NotificationSubscriptionInput, NotificationSubscriptionView, NotificationView,
 } from '../../api-types.js';
 
 export class ApiError extends Error {
@@ -53,6 +54,13 @@ export interface Api {
   /** The audit trail as CSV, for a download link. */
   auditCsvHref(organization: string): string;
   webhooks(organization: string): Promise<WebhookEventView[]>;
+  /** The signed-in user's notification subscriptions, and what they do with them. */
+  subscriptions(): Promise<NotificationSubscriptionView[]>;
+  subscribe(input: NotificationSubscriptionInput, o?: CallOptions): Promise<NotificationSubscriptionCreated>;
+  unsubscribe(subscriptionId: string): Promise<{ deleted: string }>;
+  testSubscription(subscriptionId: string): Promise<NotificationView>;
+  /** The signed-in user's notices, newest first. */
+  outbox(): Promise<NotificationView[]>;
   /** Ends the session (whatever the answer, the sign-in page follows). */
   logout(): Promise<void>;
 }
@@ -190,6 +198,11 @@ export function createApi(options: ApiOptions): Api {
       return `${url.pathname}${url.search}`;
     },
     webhooks: (id) => call(client.api.webhooks.$get(byOrganization(id))),
+    subscriptions: () => call(client.api.notifications.subscriptions.$get()),
+    subscribe: (input, o) => call(client.api.notifications.subscriptions.$post({ json: input }), o),
+    unsubscribe: (id) => call(client.api.notifications.subscriptions[':id'].$delete({ param: { id: seg(id) } })),
+    testSubscription: (id) => call(client.api.notifications.subscriptions[':id'].test.$post({ param: { id: seg(id) } })),
+    outbox: () => call(client.api.notifications.outbox.$get()),
     async logout() {
       try {
         await fetch('/logout', {

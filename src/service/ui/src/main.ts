@@ -20,6 +20,7 @@ import { createFormat } from './format.js';
 import { createRouter, hashWithQuery, type Route } from './router.js';
 import { auditView } from './views/audit.js';
 import { crmEventsView } from './views/crm-events.js';
+import { notificationsView } from './views/notifications.js';
 import { organizationsView } from './views/organizations.js';
 import { planReviewView } from './views/plan-review/index.js';
 import { runView } from './views/run.js';
@@ -36,6 +37,7 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/runs\/([^/]+)$/, nav: 'runs', name: 'run', view: runView },
   { pattern: /^\/audit$/, nav: 'audit', name: 'audit', view: auditView },
   { pattern: /^\/webhooks$/, nav: 'webhooks', name: 'crm-events', view: crmEventsView },
+  { pattern: /^\/notifications$/, nav: 'notifications', name: 'notifications', view: notificationsView },
 ];
 
 function startApp(): void {
