@@ -15,7 +15,7 @@ import type {
 } from '../../src/service/index.js';
 import { checkSubscription, NotificationInputError, parseSmtpUrl, retryDelay, signNotification } from '../../src/service/index.js';
 import { runMain } from '../helpers/cli.js';
-import { passwordHash, PASSWORD, policyFor, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
+import { passwordHash, PASSWORD, policyFor, signHook, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
 const SMTP_USER = 'sunset-mailer';
 const SMTP_PASSWORD = `smtp-pw-${randomBytes(12).toString('hex')}`;
@@ -285,6 +285,23 @@ describe('notifications', () => {
     expect(await outbox(bob)).toEqual([]);
     expect((await bob.request('DELETE', `/api/notifications/subscriptions/${own.json.subscription.subscriptionId}`)).status).toBe(200);
     expect(await subscriptions(bob)).toEqual([]);
+  });
+
+  it('a CRM event that cannot be applied (no Books contact has its CRM id) notifies by e-mail, with the reason', async () => {
+    const hook = await admin.request<{ secret: string }>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'hmac' } });
+    expect(hook.status, hook.text).toBe(200);
+    const body = JSON.stringify({ crm_account_id: '4876999999999999999', status: 'Churned', event_id: 'evt-notify-unknown' });
+    const sent = await s.fetch<{ eventId: string }>('POST', `/hooks/crm/${s.organization}`, { body, headers: { 'content-type': 'application/json', ...signHook(hook.json.secret, body, Math.floor(s.h.clock.now() / 1000)) } });
+    expect(sent.status, sent.text).toBe(202);
+    await s.service.processWebhooks();
+    await s.service.notifications.settled();
+    const failed = (await outbox()).filter((n) => n.kind === 'event.failed');
+    expect(failed.map((n) => n.subscriptionId), 'the webhook did not ask for event.failed').toEqual([emailSub]);
+    expect(failed[0]!.subject).toMatch(/a CRM event could not be applied/);
+    expect(failed[0]!.body).toContain(sent.json.eventId);
+    expect(failed[0]!.body).toMatch(/not matched to a Books contact: no Books contact is linked to CRM account 4876999999999999999/);
+    await s.service.notifications.deliverDue();
+    expect(mailsAbout('4876999999999999999')).toHaveLength(1);
   });
 
   it('neither the SMTP password nor a webhook secret is in an outbox row, an answer or the log', async () => {
