@@ -287,6 +287,46 @@ describe('notifications', () => {
     expect(await subscriptions(bob)).toEqual([]);
   });
 
+  /** Policy, scan, plan and approve (the run's end is the caller's to wait for): the run's id. */
+  const approveNext = async (): Promise<string> => {
+    let planned: string | undefined;
+    const off = s.service.bus.subscribe((e) => {
+      if (e.type === 'job' && e.data.kind === 'scan' && e.data.state !== 'running') planned = e.data.planId ?? `failed: ${e.data.message}`;
+    });
+    expect((await admin.request('POST', `/api/orgs/${s.organization}/scan`)).status).toBe(202);
+    const planId = await until(() => (planned !== undefined && idle() ? planned : undefined), 'the plan').finally(off);
+    const approve = await admin.request<{ runId: string }>('POST', `/api/plans/${planId}/approve`, { body: { exclude: [] } });
+    expect(approve.status, approve.text).toBe(202);
+    return approve.json.runId;
+  };
+
+  it('a run that stops on an error notifies run.failed; one that waits for the daily quota notifies run.paused once, then run.finished', async () => {
+    // Zoho keeps answering 503 to every change: the applier gives up and pauses the run.
+    expect((await s.h.t.admin('POST', '/__emulator/faults', { faults: ['503,count=400,method=POST,path=/contacts/*/inactive'] })).status).toBe(200);
+    const failing = await approveNext();
+    await quiet();
+    expect((await s.h.t.admin('DELETE', '/__emulator/faults')).status).toBe(200);
+    expect((await s.h.journal.getRun(failing))?.state).toBe('paused');
+    const failed = (await outbox()).filter((n) => n.kind === 'run.failed');
+    expect(failed.map((n) => n.subscriptionId).sort()).toEqual([emailSub, webhookSub].sort());
+    expect(failed[0]!.body).toMatch(/stopped: Zoho kept failing/);
+
+    // Resumed, it meets the daily quota (Zoho's code 45) once: it waits for the reset, then finishes.
+    expect((await s.h.t.admin('POST', '/__emulator/faults', { faults: ['429,code=45,count=1,method=POST,path=/contacts/*/inactive'] })).status).toBe(200);
+    expect((await admin.request('POST', `/api/runs/${failing}/resume`)).status).toBe(202);
+    await until(async () => ((await s.h.journal.getRun(failing))?.state === 'done' ? true : undefined), 'the resumed run to finish');
+    await quiet();
+    // The wait moved the emulated clock past the reset, and past the sessions' lifetime.
+    admin = await s.login();
+    bob = await s.login('bob', PASSWORD);
+    const paused = (await outbox()).filter((n) => n.kind === 'run.paused' && n.body.includes(failing));
+    expect(paused.map((n) => n.subscriptionId), 'the webhook did not ask for run.paused').toEqual([emailSub]);
+    expect(paused[0]!.subject).toMatch(/waits for the daily Zoho quota/);
+    expect((await outbox()).filter((n) => n.kind === 'run.finished' && n.body.includes(failing))).toHaveLength(2);
+    await s.service.notifications.deliverDue();
+    expect(mailsAbout(failing).length).toBe(3);
+  });
+
   it('a CRM event that cannot be applied (no Books contact has its CRM id) notifies by e-mail, with the reason', async () => {
     const hook = await admin.request<{ secret: string }>('PUT', `/api/orgs/${s.organization}/webhook`, { body: { mode: 'hmac' } });
     expect(hook.status, hook.text).toBe(200);
