@@ -134,8 +134,8 @@ export interface NotificationStore {
   delivered(notificationId: string, owner: string, now: number): Promise<boolean>;
   /** Records a failed attempt: tried again at `nextAttemptAt`, or `failed` for good when `final`. */
   attemptFailed(notificationId: string, owner: string, f: { attempts: number; error: string; nextAttemptAt: number; final: boolean }): Promise<boolean>;
-  /** A user's notices, newest first. */
-  outbox(username: string, limit: number): Promise<OutboxEntry[]>;
+  /** A user's notices (undefined: everyone's), newest first. */
+  outbox(username: string | undefined, limit: number): Promise<OutboxEntry[]>;
   notice(notificationId: string): Promise<OutboxEntry | undefined>;
 }
 
@@ -267,7 +267,9 @@ export function createNotificationStore(db: SqlDatabase): NotificationStore {
       return n === 1;
     },
     async outbox(username, limit) {
-      const rows = await db.all<Record<string, unknown>>('SELECT * FROM notification_outbox WHERE username = ? ORDER BY created_at DESC, notification_id DESC LIMIT ?', [username, limit]);
+      const rows = username === undefined
+        ? await db.all<Record<string, unknown>>('SELECT * FROM notification_outbox ORDER BY created_at DESC, notification_id DESC LIMIT ?', [limit])
+        : await db.all<Record<string, unknown>>('SELECT * FROM notification_outbox WHERE username = ? ORDER BY created_at DESC, notification_id DESC LIMIT ?', [username, limit]);
       return rows.map(toEntry);
     },
     async notice(notificationId) {

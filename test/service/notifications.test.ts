@@ -357,6 +357,26 @@ describe('notifications', () => {
     expect(s.logs.some((l) => l.includes('tried again later'))).toBe(true);
   });
 
+  it('sunset notifications list|outbox read them from the database: every user\'s, filtered by user and state, never a secret', async () => {
+    const list = await runMain(['notifications', 'list', '--database', s.h.dbPath, '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    const subs = JSON.parse(list.stdout) as NotificationSubscriptionView[];
+    expect(subs.map((x) => x.subscriptionId).sort()).toEqual([emailSub, webhookSub].sort());
+    const text = await runMain(['notifications', 'list', '--database', s.h.dbPath, '--user', 'admin']);
+    expect(text.stdout).toContain(receiverUrl);
+    expect(text.stdout + list.stdout).not.toContain(webhookSecret);
+    const delivered = await runMain(['notifications', 'outbox', '--database', s.h.dbPath, '--state', 'delivered', '--json']);
+    const notices = JSON.parse(delivered.stdout) as NotificationView[];
+    expect(notices.length).toBeGreaterThan(5);
+    expect(notices.every((n) => n.state === 'delivered' && n.username === 'admin')).toBe(true);
+    expect((await runMain(['notifications', 'outbox', '--database', s.h.dbPath, '--user', 'bob', '--json'])).stdout).toBe('[]\n');
+    const shown = await runMain(['notifications', 'outbox', '--database', s.h.dbPath]);
+    expect(shown.stdout).toMatch(/ntf-\S+ {2}delivered {2}run\.finished {2}to admin/);
+    const bad = await runMain(['notifications', 'outbox', '--database', s.h.dbPath, '--state', 'lost']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--state lost: use pending, delivered or failed/);
+  });
+
   it('the retry waits double from 30 s up to an hour; the signature is HMAC-SHA256 over "t.body"', () => {
     const retry = { firstDelayMs: 30_000, maxDelayMs: 3_600_000, maxAttempts: 10 };
     expect([1, 2, 3, 7, 8, 9].map((n) => retryDelay(n, retry))).toEqual([30_000, 60_000, 120_000, 1_920_000, 3_600_000, 3_600_000]);
