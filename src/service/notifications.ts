@@ -306,6 +306,7 @@ export function createNotifications(parts: NotificationParts, options: Notificat
       return;
     }
     if (data.phase !== undefined || data.message !== undefined) return;
+    for (const key of waits) if (key.startsWith(`${runId}:`)) waits.delete(key);
     if (data.state === 'done') {
       const run = await journal.getRun(runId);
       await notify({
@@ -328,6 +329,8 @@ export function createNotifications(parts: NotificationParts, options: Notificat
 
   const onWebhook = async (data: Extract<ServiceEvent, { type: 'webhook' }>['data']): Promise<void> => {
     if (data.state !== 'failed' && data.state !== 'unmatched') return;
+    // A burst of failing events with no one to tell reads nothing more.
+    if (!(await store.allSubscriptions()).some((sub) => sub.events.includes('event.failed'))) return;
     const event = (await parts.store.events(data.organizationId, 500)).find((e) => e.eventId === data.eventId);
     const source = event?.source === 'crm' || !event ? 'CRM event' : `${event.source} signal`;
     const contact = event?.booksContactId ? `Books contact ${event.booksContactId}`

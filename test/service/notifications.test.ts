@@ -8,13 +8,15 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   NotificationSubscriptionCreated, NotificationSubscriptionView, NotificationView, PlanDetail, RunDetail,
 } from '../../src/service/index.js';
-import { checkSubscription, NotificationInputError, parseSmtpUrl, retryDelay, signNotification } from '../../src/service/index.js';
+import { checkSubscription, createNotificationStore, NotificationInputError, parseSmtpUrl, retryDelay, signNotification } from '../../src/service/index.js';
 import { runMain } from '../helpers/cli.js';
+import { openTestDatabase, TEST_DATABASE } from '../helpers/database.js';
 import { passwordHash, PASSWORD, policyFor, signHook, startTestService, until, type SignedIn, type TestService } from '../helpers/service.js';
 
 const SMTP_USER = 'sunset-mailer';
@@ -375,6 +377,34 @@ describe('notifications', () => {
     const bad = await runMain(['notifications', 'outbox', '--database', s.h.dbPath, '--state', 'lost']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--state lost: use pending, delivered or failed/);
+  });
+
+  it('two processes claiming due notices at the same moment never take the same one', async () => {
+    // PostgreSQL: a second connection, as another process has; SQLite: one writer per process anyway.
+    const other = TEST_DATABASE === 'postgres' ? openTestDatabase(join(s.h.dir, 'journal.db')) : s.h.db;
+    try {
+      const mine = createNotificationStore(s.h.db);
+      const theirs = createNotificationStore(other);
+      const subscription = (await mine.subscription(emailSub))!;
+      const now = s.h.clock.now();
+      const ids = await mine.enqueue(Array.from({ length: 30 }, (_, i) => ({
+        subscription, notice: { kind: 'test' as const, organizationId: null, dedupeKey: `race:${now}:${i}`, subject: 'race', body: 'race', payload: {} },
+      })), now);
+      expect(ids).toHaveLength(30);
+      const [a, b] = await Promise.all([
+        mine.claimDue({ now, limit: 20, owner: 'host-a:1:x', leaseMs: 60_000 }),
+        theirs.claimDue({ now, limit: 20, owner: 'host-b:2:y', leaseMs: 60_000 }),
+      ]);
+      const taken = [...a, ...b].map((n) => n.notificationId);
+      expect(new Set(taken).size, 'no notice taken twice').toBe(taken.length);
+      expect(taken.filter((id) => ids.includes(id)).length).toBeGreaterThanOrEqual(20);
+      // A lease held is not taken again until it runs out; then it is.
+      expect(await theirs.claimDue({ now: now + 1, limit: 50, owner: 'host-b:2:y', leaseMs: 60_000 })).toHaveLength(30 - a.length);
+      expect((await mine.claimDue({ now: now + 61_000, limit: 50, owner: 'host-c:3:z', leaseMs: 60_000 })).length).toBe(30);
+      for (const id of ids) await mine.attemptFailed(id, 'host-c:3:z', { attempts: 1, error: 'a test of leases', nextAttemptAt: now, final: true });
+    } finally {
+      if (other !== s.h.db) await other.close();
+    }
   });
 
   it('the retry waits double from 30 s up to an hour; the signature is HMAC-SHA256 over "t.body"', () => {
