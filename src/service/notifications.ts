@@ -313,7 +313,7 @@ export function createNotifications(parts: NotificationParts, options: Notificat
         kind: 'run.finished', organizationId, dedupeKey: `run:${runId}:done`,
         headline: `run ${runId} finished`,
         lines: [
-          `Run ${runId}${run ? ` (${run.kind}${run.note ? `: ${run.note}` : ''})` : ''} finished: ${counts.changed} contacts changed, ${counts.unchanged} already as asked, ${counts.skipped} skipped, ${counts.failed} failed.`,
+          `Run ${runId}${run?.planId ? ` (of plan ${run.planId})` : run?.undoOf ? ` (the undo of ${run.undoOf})` : ''} finished: ${counts.changed} contacts changed, ${counts.unchanged} already as asked, ${counts.skipped} skipped, ${counts.failed} failed.`,
         ],
         path: `/runs/${runId}`, data: { runId, kind: run?.kind ?? null, planId: run?.planId ?? null, counts },
       });
