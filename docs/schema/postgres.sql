@@ -59,6 +59,41 @@ table journal_meta
   column value text NOT NULL
   CREATE UNIQUE INDEX journal_meta_pkey ON journal_meta USING btree (key)
 
+table notification_outbox
+  column attempts integer NOT NULL
+  column body text NOT NULL
+  column created_at bigint NOT NULL
+  column dedupe_key text NOT NULL
+  column delivered_at bigint
+  column kind text NOT NULL
+  column last_error text
+  column lease_owner text
+  column lease_until bigint
+  column next_attempt_at bigint NOT NULL
+  column notification_id text NOT NULL
+  column organization_id text
+  column payload text NOT NULL
+  column state text NOT NULL
+  column subject text NOT NULL
+  column subscription_id text NOT NULL
+  column username text NOT NULL
+  CREATE UNIQUE INDEX notification_outbox_dedupe ON notification_outbox USING btree (subscription_id, dedupe_key)
+  CREATE INDEX notification_outbox_due ON notification_outbox USING btree (state, next_attempt_at)
+  CREATE UNIQUE INDEX notification_outbox_pkey ON notification_outbox USING btree (notification_id)
+  CREATE INDEX notification_outbox_user ON notification_outbox USING btree (username, created_at)
+
+table notification_subscriptions
+  column address text NOT NULL
+  column channel text NOT NULL
+  column clients text
+  column created_at bigint NOT NULL
+  column events text NOT NULL
+  column secret text
+  column subscription_id text NOT NULL
+  column username text NOT NULL
+  CREATE UNIQUE INDEX notification_subscriptions_pkey ON notification_subscriptions USING btree (subscription_id)
+  CREATE INDEX notification_subscriptions_user ON notification_subscriptions USING btree (username, created_at)
+
 table organization_clients
   column client text NOT NULL
   column organization_id text NOT NULL

@@ -59,6 +59,41 @@ table journal_meta
   column value TEXT NOT NULL
   primary key (key)
 
+table notification_outbox
+  column attempts INTEGER NOT NULL
+  column body TEXT NOT NULL
+  column created_at BIGINT NOT NULL
+  column dedupe_key TEXT NOT NULL
+  column delivered_at BIGINT
+  column kind TEXT NOT NULL
+  column last_error TEXT
+  column lease_owner TEXT
+  column lease_until BIGINT
+  column next_attempt_at BIGINT NOT NULL
+  column notification_id TEXT
+  column organization_id TEXT
+  column payload TEXT NOT NULL
+  column state TEXT NOT NULL
+  column subject TEXT NOT NULL
+  column subscription_id TEXT NOT NULL
+  column username TEXT NOT NULL
+  primary key (notification_id)
+  CREATE UNIQUE INDEX notification_outbox_dedupe ON notification_outbox (subscription_id, dedupe_key)
+  CREATE INDEX notification_outbox_due ON notification_outbox (state, next_attempt_at)
+  CREATE INDEX notification_outbox_user ON notification_outbox (username, created_at)
+
+table notification_subscriptions
+  column address TEXT NOT NULL
+  column channel TEXT NOT NULL
+  column clients TEXT
+  column created_at BIGINT NOT NULL
+  column events TEXT NOT NULL
+  column secret TEXT
+  column subscription_id TEXT
+  column username TEXT NOT NULL
+  primary key (subscription_id)
+  CREATE INDEX notification_subscriptions_user ON notification_subscriptions (username, created_at)
+
 table organization_clients
   column client TEXT NOT NULL
   column organization_id TEXT

@@ -60,6 +60,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'schedules list: what sunset serve scans when, in each organization\'s time zone and yours',
     load: () => import('./commands/schedules.js'),
   },
+  notifications: {
+    summary: 'notifications list|outbox: who hears about what from sunset serve, and what was sent',
+    load: () => import('./commands/notifications.js'),
+  },
   db: { summary: 'db status|migrate|schema|copy: schema versions, migrations, and moving to PostgreSQL', load: () => import('./commands/db.js') },
 };
 

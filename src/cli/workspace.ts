@@ -14,6 +14,7 @@ import { connect, type Binding, type Connection } from './connection.js';
 import { EXIT, ExitError } from './exit-codes.js';
 import type { CliIO } from './io.js';
 // The service's tables' migrations only (not the service itself): every command starts quickly.
+import { NOTIFICATIONS_COMPONENT } from '../service/notification-store.js';
 import { SERVICE_COMPONENT } from '../service/store.js';
 import { secretKeys } from './secret-key.js';
 
@@ -67,7 +68,7 @@ export async function openStorage(location: string, options: OpenJournalOptions 
     }
     journal = createJournal(database);
     // Every component at once: a database a newer Sunset moved on is refused before any changes.
-    await migrate(database, [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT]);
+    await migrate(database, [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT, NOTIFICATIONS_COMPONENT]);
     return { journal, database };
   } catch (error) {
     if (journal) await journal.close().catch(() => undefined);

@@ -8,6 +8,7 @@ import type { ContactType } from '../zoho/index.js';
 import type { Plan, PolicyProblem, RunCounts, RunKind, RunRecord, RunStatus, StepAction, StepRecord, VerifyResult } from '../engine/index.js';
 import type { AuditDocumentRow } from '../engine/report/index.js';
 import type { WebhookEvent, WebhookMapping, WebhookState } from './store.js';
+import type { NotificationChannel, NotificationKind, OutboxEntry, Subscription } from './notification-store.js';
 import type { TimeZone } from './time-zone.js';
 import type { Role } from './access.js';
 
@@ -452,3 +453,29 @@ export interface ConnectionTested {
   error: string | null;
   connection: StoredConnectionView;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Notifications (docs/notifications.md)
+// ---------------------------------------------------------------------------------------------
+
+/** An entry of `GET /api/notifications/subscriptions`: the signed-in user's own (never a webhook's secret). */
+export type NotificationSubscriptionView = Subscription;
+
+/** `POST /api/notifications/subscriptions` takes... */
+export interface NotificationSubscriptionInput {
+  channel: NotificationChannel;
+  /** An e-mail address, or the webhook's http(s) URL. */
+  address: string;
+  /** The kinds to hear about (default: all). */
+  events?: NotificationKind[];
+  /** Only organizations of these clients (absent or null: every organization the user may see). */
+  clients?: string[] | null;
+}
+/** ...and answers (201); `secret` (webhooks) only in this answer: it signs every delivery. */
+export interface NotificationSubscriptionCreated {
+  subscription: NotificationSubscriptionView;
+  secret?: string;
+}
+
+/** An entry of `GET /api/notifications/outbox` (the user's own notices, newest first), and the answer of a test. */
+export type NotificationView = Omit<OutboxEntry, 'payload'>;

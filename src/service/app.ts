@@ -14,8 +14,9 @@
  * 6. A session is required: the API answers 401, pages redirect to /login.
  * 7. State changes need same-origin and the session's CSRF token; API paths valid percent-encoding.
  * 8. The signed-in routes: logout and the session, the app page, the event stream, organizations,
- *    plans, runs, audit and CRM events, users and the activity log. What a user may do is checked
- *    by each route (src/service/access.ts): a 404 for what they may not see, then their role.
+ *    plans, runs, audit and CRM events, users and the activity log, connections, notifications.
+ *    What a user may do is checked by each route (src/service/access.ts): a 404 for what they may
+ *    not see, then their role.
  * Errors anywhere render themselves (`{error, ...}` with their status) through one handler.
  */
 import { Hono } from 'hono';
@@ -31,6 +32,7 @@ import { loginRoutes, sessionRoutes } from './routes/auth.js';
 import { eventRoutes } from './routes/events.js';
 import { hookRoutes } from './routes/hooks.js';
 import { healthRoutes, metricsRoutes } from './routes/monitoring.js';
+import { notificationRoutes } from './routes/notifications.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { assetRoutes, pageRoutes } from './routes/pages.js';
 import { planRoutes } from './routes/plans.js';
@@ -84,7 +86,8 @@ export function createApp(ctx: ServiceContext) {
     .route('/', runRoutes(ctx))
     .route('/', auditRoutes(ctx))
     .route('/', userRoutes(ctx))
-    .route('/', connectionRoutes(ctx));
+    .route('/', connectionRoutes(ctx))
+    .route('/', notificationRoutes(ctx));
 }
 
 /** The app's type: hono's typed client (`hc<ServiceApp>` from 'hono/client') reads routes, inputs and answers from it. */

@@ -15,6 +15,7 @@ import type { OrganizationView, PlanRows, RunView } from './api-types.js';
 import type { EventBus } from './events.js';
 import { HttpError, type JsonText } from './http.js';
 import { fileMappingFor } from './mapping-file.js';
+import type { Notifications } from './notifications.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServiceOptions } from './options.js';
@@ -54,6 +55,7 @@ export interface ServiceContext {
   readonly bus: EventBus;
   readonly runner: Runner;
   readonly scheduler: Scheduler;
+  readonly notifications: Notifications;
   readonly logger: ServiceLogger;
   /** Requests served so far (sunset_http_requests_total). */
   readonly stats: { httpRequests: number };
@@ -114,6 +116,7 @@ export interface ContextParts {
   bus: EventBus;
   runner: Runner;
   scheduler: Scheduler;
+  notifications: Notifications;
   logger: ServiceLogger;
   hosts(): ReadonlySet<string> | null;
   processWebhooks(): Promise<number>;
@@ -248,7 +251,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
   connections.onResponse((info) => metrics.observeZohoCall(info));
 
   return {
-    options, journal, connections, clock, store, bus: parts.bus, runner, scheduler, logger: parts.logger,
+    options, journal, connections, clock, store, bus: parts.bus, runner, scheduler, notifications: parts.notifications, logger: parts.logger,
     stats,
     metrics,
     streams: new Set(),

@@ -5,6 +5,7 @@
 import type { BooksPort, EngineClock, Failpoint, Journal, SqlDatabase } from '../engine/index.js';
 import type { ServiceLogger } from './logger.js';
 import type { MappingFile } from './mapping-file.js';
+import type { NotificationOptions } from './notifications.js';
 import type { ZohoCallInfo } from './metrics.js';
 import type { ConnectionInput, ConnectionTested, StoredConnectionView } from './api-types.js';
 
@@ -77,4 +78,6 @@ export interface ServiceOptions {
   scheduleIntervalMs?: number;
   /** Where the service logs (pino's Logger fits; `createLogger` in logger.ts makes one); default: nowhere. */
   logger?: ServiceLogger;
+  /** E-mail (SMTP) and webhook notifications: src/service/notifications.ts, docs/notifications.md. */
+  notifications?: NotificationOptions;
 }

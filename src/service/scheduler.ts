@@ -5,7 +5,7 @@
  * start-up (not once per missed time). Daylight saving follows croner (src/service/cron.ts): a
  * clock time runs once on the nights the clocks change.
  */
-import { createRunFromPlan, type EngineClock, type Journal } from '../engine/index.js';
+import { createRunFromPlan, type EngineClock, type Journal, type Plan } from '../engine/index.js';
 import { describeCron, nextRun, parseCron, upcomingRuns } from './cron.js';
 import { resolveTimeZone } from './time-zone.js';
 import type { Runner } from './runner.js';
@@ -23,6 +23,8 @@ export interface SchedulerOptions {
    * called when a schedule's organization has none saved yet (a schedule from before zones were kept).
    */
   learnTimeZones?: () => void;
+  /** A scheduled plan with steps that no one applies: it waits for review (notifications). */
+  onReview?: (plan: Plan) => void;
 }
 
 export interface Scheduler {
@@ -85,10 +87,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         options.logger?.info({ organizationId: s.organizationId, cron: s.cron, timeZone }, 'schedule due: scanning and planning');
         const { done } = runner.scanAndPlan(s.organizationId, policy.text);
         void done.then(async (plan) => {
-          if (!plan || s.autoApplyMax === null || plan.steps.length === 0) return;
+          if (!plan || plan.steps.length === 0) return;
+          if (s.autoApplyMax === null) return options.onReview?.(plan);
           if (plan.steps.length > s.autoApplyMax) {
             options.logger?.info({ organizationId: s.organizationId, planId: plan.planId, steps: plan.steps.length, autoApplyMax: s.autoApplyMax }, 'plan over the auto-apply cap: left for review');
-            return;
+            return options.onReview?.(plan);
           }
           const run = await createRunFromPlan(journal, plan, 'schedule', clock.now());
           runner.apply(run);

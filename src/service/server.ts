@@ -15,6 +15,7 @@ import { createEventBus, type EventBus } from './events.js';
 import { createRunner, type Runner } from './runner.js';
 import { errorText, silentLogger } from './logger.js';
 import type { ServiceOptions } from './options.js';
+import { createNotifications, type Notifications } from './notifications.js';
 import { createScheduler } from './scheduler.js';
 import { createServiceStore, type ServiceStore } from './store.js';
 import { createWebhookProcessor } from './webhooks.js';
@@ -23,6 +24,8 @@ export interface Service {
   readonly store: ServiceStore;
   readonly bus: EventBus;
   readonly runner: Runner;
+  /** E-mail and webhook notifications: the outbox and its delivery (`deliverDue` sends what is due now). */
+  readonly notifications: Notifications;
   /** The HTTP app (its type, ServiceApp, is what a typed client is made from). */
   readonly app: ServiceApp;
   /**
@@ -72,7 +75,21 @@ export function createService(options: ServiceOptions): Service {
   const processor = createWebhookProcessor({ store, journal, port: (o) => connections.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
   // A schedule whose organization's time zone is not known yet makes the service list the
   // organizations (through the context, which saves their zones); `ctx` exists by the first tick.
-  const scheduler = createScheduler({ store, journal, runner, clock, logger, learnTimeZones: () => ctx.learnTimeZones() });
+  const notifications = createNotifications({
+    database, journal, store, clock, owner: options.owner, logger, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    organizationName: async (id) => (await ctx.organizations()).find((o) => o.organizationId === id)?.name,
+  }, {
+    // A notice reaches only those who may see its organization (their role's clients), and a
+    // subscription limited to clients hears of those clients' organizations.
+    clientOf: async (id) => (await store.organizationClients()).get(id) ?? null,
+    canSee: async (username, id) => {
+      const user = (await store.users()).find((u) => u.username === username);
+      return user !== undefined && ctx.canSee(user, id);
+    },
+    ...options.notifications,
+  });
+  bus.subscribe((event) => notifications.onServiceEvent(event));
+  const scheduler = createScheduler({ store, journal, runner, clock, logger, learnTimeZones: () => ctx.learnTimeZones(), onReview: (plan) => notifications.planForReview(plan) });
   const timers: NodeJS.Timeout[] = [];
   let started: Promise<void> | undefined;
   let processing: Promise<number> | undefined;
@@ -86,12 +103,13 @@ export function createService(options: ServiceOptions): Service {
     return processing;
   };
 
-  const ctx = createServiceContext({ options, connections, clock, store, bus, runner, scheduler, logger, hosts: () => allowedHosts, processWebhooks });
+  const ctx = createServiceContext({ options, connections, clock, store, bus, runner, scheduler, notifications, logger, hosts: () => allowedHosts, processWebhooks });
   const app = createApp(ctx);
 
   const start = (): Promise<void> => {
     started ??= (async () => {
       await store.migrate(journal);
+      await notifications.migrate();
       // Pick up what a previous process left: runs it was applying or had just approved (pending:
       // a stop between the approval and the first step), CRM events it had accepted. CRM runs are
       // resumed by the webhook processor, from their events; a run made elsewhere is not ours.
@@ -109,6 +127,7 @@ export function createService(options: ServiceOptions): Service {
         runner.apply(run);
       }
       void processWebhooks();
+      notifications.start();
       await scheduler.tick();
       if (options.webhookIntervalMs !== 0) {
         const t = setInterval(() => void processWebhooks().catch((e: unknown) => logger.error({ error: errorText(e) }, 'applying CRM events failed')), options.webhookIntervalMs ?? 1_000);
@@ -128,6 +147,7 @@ export function createService(options: ServiceOptions): Service {
     store,
     bus,
     runner,
+    notifications,
     app,
     start,
     fetch: async (request) => app.fetch(request, {}),
@@ -157,6 +177,7 @@ export function createService(options: ServiceOptions): Service {
       for (const end of [...ctx.streams]) end();
       await runner.close();
       await processing?.catch(() => undefined);
+      await notifications.close();
       await ctx.timeZonesLearned();
       const s = server;
       if (s) {

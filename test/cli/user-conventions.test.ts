@@ -227,7 +227,7 @@ describe('environment twins', () => {
       for (const name of ['SUNSET_DB', 'SUNSET_ORG', 'SUNSET_EMULATOR', 'SUNSET_CREDENTIALS']) expect(help, `${command}: ${name}`).toContain(name);
     }
     const serve = (await runMain(['serve', '--help'])).stdout;
-    for (const name of ['SUNSET_HOST', 'SUNSET_PORT', 'SUNSET_PUBLIC_URL', 'SUNSET_METRICS_TOKEN', 'SUNSET_METRICS_TOKEN_FILE', 'SUNSET_CRM_MAPPING', 'SUNSET_SECURE_COOKIES', 'SUNSET_DB', 'SUNSET_EMULATOR']) {
+    for (const name of ['SUNSET_HOST', 'SUNSET_PORT', 'SUNSET_PUBLIC_URL', 'SUNSET_METRICS_TOKEN', 'SUNSET_METRICS_TOKEN_FILE', 'SUNSET_CRM_MAPPING', 'SUNSET_SECURE_COOKIES', 'SUNSET_SMTP_URL', 'SUNSET_SMTP_PASSWORD', 'SUNSET_SMTP_PASSWORD_FILE', 'SUNSET_MAIL_FROM', 'SUNSET_DB', 'SUNSET_EMULATOR']) {
       expect(serve, name).toContain(name);
     }
     const top = (await runMain(['--help'])).stdout;

@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createServiceConnections } from '../../src/cli/service-connections.js';
-import { createConnectionStore, createJournal, createSecretBox, newSecretKey, type ConnectionStore, type Journal } from '../../src/engine/index.js';
-import { createLogger, createService, type Service } from '../../src/service/index.js';
+import { createConnectionStore, createJournal, createSecretBox, newSecretKey, type ConnectionStore, type EngineClock, type Journal } from '../../src/engine/index.js';
+import { createLogger, createService, type NotificationOptions, type Service } from '../../src/service/index.js';
 import { openTestDatabase } from './database.js';
 import { tempDir } from './emulator.js';
 import { IN_PROCESS_ORIGIN, inProcess, passwordHash, signIn, UI_DIR, USER, type SignedIn } from './service.js';
@@ -24,7 +24,16 @@ export interface ManagedService {
   close(): Promise<void>;
 }
 
-export async function startManagedService(options: { socket?: boolean } = {}): Promise<ManagedService> {
+export interface ManagedServiceOptions {
+  /** Serve on a loopback port (a browser needs one); default: in-process. */
+  socket?: boolean;
+  /** The service's clock (default: the real one; the emulators run on real time either way). */
+  clock?: EngineClock;
+  /** E-mail and webhook notifications (its delivery loop off unless `intervalMs` says otherwise). */
+  notifications?: NotificationOptions;
+}
+
+export async function startManagedService(options: ManagedServiceOptions = {}): Promise<ManagedService> {
   const dir = tempDir('sunset-managed-service-');
   const db = openTestDatabase(join(dir.path, 'sunset.db'));
   const journal = createJournal(db);
@@ -36,10 +45,12 @@ export async function startManagedService(options: { socket?: boolean } = {}): P
   const logs: string[] = [];
   const service = createService({
     journal, database: db, connections: manager, owner: 'test-host:1:svc', isDead: () => false, uiDir: UI_DIR, webhookIntervalMs: 0, scheduleIntervalMs: 0,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.notifications ? { notifications: { intervalMs: 0, ...options.notifications } } : {}),
     logger: createLogger({ level: 'debug', destination: new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done(); } }) }),
   });
   await service.store.migrate();
-  await service.store.addUser(USER, await passwordHash(), Date.now());
+  await service.store.addUser(USER, await passwordHash(), (options.clock ?? { now: Date.now }).now());
   let origin = IN_PROCESS_ORIGIN;
   let session: SignedIn;
   if (options.socket) {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { ResponseInfo } from '../../src/client/hooks.js';
 import { createZohoAdapter, type BooksPort } from '../../src/engine/index.js';
-import { createLogger, createService, hashPassword, type MappingFile, type Service, type ServiceStore, type SessionView } from '../../src/service/index.js';
+import { createLogger, createService, hashPassword, type MappingFile, type NotificationOptions, type Service, type ServiceStore, type SessionView } from '../../src/service/index.js';
 import { ROOT } from './cli.js';
 import { startEngineHarness, type EngineHarness } from './engine.js';
 
@@ -150,6 +150,8 @@ export interface TestServiceOptions {
   target?: string;
   /** Serve on a loopback port and reach it over the network (a browser needs one); default: in-process. */
   socket?: boolean;
+  /** E-mail and webhook notifications (their delivery loop is off: tests call `service.notifications.deliverDue()`). */
+  notifications?: NotificationOptions;
 }
 
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -193,6 +195,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
     ...(options.sessionTtlMs !== undefined ? { sessionTtlMs: options.sessionTtlMs } : {}),
     ...(options.mappingFile !== undefined ? { mappingFile: options.mappingFile(h.t.organizations) } : {}),
+    notifications: { intervalMs: 0, ...options.notifications },
   });
   await service.store.migrate();
   if (options.addUser !== false) await service.store.addUser(USER, await passwordHash(), h.clock.now());

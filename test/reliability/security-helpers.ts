@@ -23,7 +23,8 @@ export type SecretKind =
   | 'csrf-token'
   | 'password'
   | 'password-hash' // the stored scrypt hash: only in the users table
-  | 'metrics-token';
+  | 'metrics-token'
+  | 'smtp-password'; // notifications' mail server: only in the file it is read from
 
 export interface Secret {
   value: string;

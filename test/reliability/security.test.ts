@@ -29,7 +29,9 @@
  */
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contactRoutes } from '../../src/emulator/routes/contacts.js';
 import { organizationRoutes } from '../../src/emulator/routes/organizations.js';
@@ -56,6 +58,7 @@ const modes: Array<{ path: string; mode: number; required?: number }> = [];
 // Distinctive values we type ourselves.
 const PASSWORD = 'sec-suite passphrase 9f2c71e4d0';
 const METRICS_TOKEN = 'metrics-token-sec-suite-4b7e19c2a8d3';
+const SMTP_PASSWORD = 'smtp-password-sec-suite-71d0e93b';
 const WRONG_CLIENT_SECRET = 'wrong-client-secret-sec-suite-5f3c9a11';
 const BOGUS_GRANT_CODE = `1000.${'feedface'.repeat(4)}.${'cafebabe'.repeat(4)}`;
 const BOGUS_REFRESH_TOKEN = `1000.${'badc0ffe'.repeat(4)}.${'0ddba11a'.repeat(4)}`;
@@ -313,6 +316,15 @@ describe('2-4. sunset serve', () => {
   let plan1: string;
   let plan2: string;
   let run1: string;
+  // Notifications: a mail server that wants the SMTP password, and a webhook receiver.
+  let smtp: SMTPServer;
+  let receiver: Server;
+  const mails: string[] = [];
+  const hooks: string[] = [];
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  });
 
   /** A request with a session, recorded for the leak check. */
   async function api<T = unknown>(session: SignedIn, method: string, path: string, body?: unknown, allowValues: string[] = []): Promise<{ status: number; json: T; text: string }> {
@@ -365,7 +377,32 @@ describe('2-4. sunset serve', () => {
     expect(ok(await cli(['users', 'list'])).stdout).toMatch(/^admin +.* open +current$/m);
     expect(JSON.parse(ok(await cli(['users', 'list', '--json'])).stdout)).toMatchObject({ users: [{ username: 'admin', hash: 'current' }] });
     writeFileSync(join(dir, 'metrics-token.txt'), `${METRICS_TOKEN}\n`, { mode: 0o600 });
-    serve = h.spawn(['serve', '--port', '0', '--metrics-token-file', 'metrics-token.txt', '--per-minute', '6000'], { cwd: dir, env, timeoutMs: 300_000 });
+    smtp = new SMTPServer({
+      disabledCommands: ['STARTTLS'], allowInsecureAuth: true, logger: false,
+      onAuth: (auth, _session, done) => (auth.username === 'sunset-mailer' && auth.password === SMTP_PASSWORD ? done(null, { user: auth.username }) : done(new Error('Invalid login'))),
+      onData: (stream, _session, done) => {
+        let text = '';
+        stream.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        stream.on('end', () => {
+          mails.push(text);
+          done();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        hooks.push(`${JSON.stringify(req.headers)}\n\n${body}`);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    secrets.add('smtp-password', 'the SMTP password of notifications', SMTP_PASSWORD);
+    writeFileSync(join(dir, 'smtp-password.txt'), `${SMTP_PASSWORD}\n`, { mode: 0o600 });
+    const mail = ['--smtp-url', `smtp://sunset-mailer@127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, '--smtp-password-file', 'smtp-password.txt', '--mail-from', 'sunset@example.test'];
+    serve = h.spawn(['serve', '--port', '0', '--metrics-token-file', 'metrics-token.txt', '--per-minute', '6000', ...mail], { cwd: dir, env, timeoutMs: 300_000 });
     await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
     origin = /Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!;
     readListing('sunset serve', serve);
@@ -388,11 +425,27 @@ describe('2-4. sunset serve', () => {
       secrets.add('webhook-secret', `the webhook secret of ${organization}`, hook.json.secret);
       answers.push({ where: `PUT /api/orgs/${organization}/webhook`, text: hook.text, allowValues: [hook.json.secret] });
     }
+    // Notifications of the run: by e-mail (through the SMTP password) and a signed webhook (its secret shown once).
+    const email = await api(a, 'POST', '/api/notifications/subscriptions', { channel: 'email', address: 'ops@example.test' });
+    expect(email.status, email.text).toBe(201);
+    const hookSub = await a.request<{ secret: string }>('POST', '/api/notifications/subscriptions', { body: { channel: 'webhook', address: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/sunset` } });
+    expect(hookSub.status, hookSub.text).toBe(201);
+    secrets.add('webhook-secret', 'the signing secret of a notification webhook', hookSub.json.secret);
+    answers.push({ where: 'POST /api/notifications/subscriptions (webhook)', text: hookSub.text, allowValues: [hookSub.json.secret] });
     plan1 = await scanToPlan(undefined);
     const approve = await api<{ runId: string }>(a, 'POST', `/api/plans/${plan1}/approve`, { exclude: [] });
     expect(approve.status, approve.text).toBe(202);
     run1 = approve.json.runId;
     await pollUntil(async () => ((await api<{ run: { state: string } }>(a, 'GET', `/api/runs/${run1}`)).json.run.state === 'done' ? true : undefined), 'the approved run to finish', 30_000);
+    // The delivery loop sends both notices within seconds; the outbox says so.
+    await pollUntil(async () => {
+      const outbox = (await api<Array<{ kind: string; state: string }>>(a, 'GET', '/api/notifications/outbox')).json.filter((n) => n.kind === 'run.finished');
+      return outbox.length === 2 && outbox.every((n) => n.state === 'delivered') ? true : undefined;
+    }, 'the run\'s notifications to be delivered', 30_000);
+    expect(mails.filter((m) => m.includes(run1))).toHaveLength(1);
+    expect(hooks.filter((m) => m.includes(run1))).toHaveLength(1);
+    answers.push({ where: 'notification e-mails (received by the SMTP server)', text: mails.join('\n'), allowValues: [] });
+    answers.push({ where: 'notification webhooks (received)', text: hooks.join('\n'), allowValues: [] });
     plan2 = await scanToPlan(plan1);
     for (const path of [`/api/plans/${plan1}`, `/api/plans/${plan2}/rows`, `/api/runs?org=${org1}`, '/api/audit?format=csv', '/api/audit?format=json', `/api/webhooks?org=${org1}`]) {
       expect((await api(a, 'GET', path)).status, path).toBe(200);
@@ -634,6 +687,8 @@ function scanStoryFiles(when: string): void {
     'organization_settings.webhook_secret': ['webhook-secret'],
     'sessions.csrf_token': ['csrf-token'],
     'users.password_hash': ['password-hash'],
+    // By design, as the CRM webhook's: a notification webhook is signed with its secret itself.
+    'notification_subscriptions.secret': ['webhook-secret'],
   };
   for (const file of listFiles(dir)) {
     const path = join(dir, file);
@@ -643,6 +698,7 @@ function scanStoryFiles(when: string): void {
     // A connection's cached access token (src/cli/connection.ts), owner-only like tokens.json.
     else if (file.startsWith(`${join('home', 'tokens')}/`)) allow = ['access-token'];
     else if (file === 'metrics-token.txt') allow = ['metrics-token'];
+    else if (file === 'smtp-password.txt') allow = ['smtp-password'];
     else if (/^sunset\.db(-wal|-shm|-journal)?$/.test(file)) allow = ['webhook-secret', 'csrf-token', 'password-hash'];
     const text = fileText(path);
     fileScan.files++;
@@ -864,7 +920,7 @@ describe('1. no secret anywhere it does not belong', () => {
     // Controls: the scanners do see secrets where they live by design, so a clean result means something.
     expect(findLeaks('control', emu.proc.stdout, secrets).length, "the emulator's --json line").toBeGreaterThan(0);
     const rowsUnallowed = scanSqliteRows(join(dir, 'sunset.db'), secrets).leaks.map((l) => l.where.replace(/^.*: /, ''));
-    expect(rowsUnallowed).toEqual(expect.arrayContaining(['organization_settings.webhook_secret', 'sessions.csrf_token', 'users.password_hash']));
+    expect(rowsUnallowed).toEqual(expect.arrayContaining(['organization_settings.webhook_secret', 'sessions.csrf_token', 'users.password_hash', 'notification_subscriptions.secret']));
     expect(listings.every((l) => l.environ.some((e) => e.startsWith('PATH=')))).toBe(true);
     expect(listings[0]!.cmdline).toContain('apply');
     expect(secrets.count('access-token')).toBeGreaterThanOrEqual(4);

@@ -6,7 +6,7 @@ import {
   CONNECTIONS_COMPONENT, copyDatabase, CopyError, databaseLabel, dumpSchema, isPostgresUrl, JOURNAL_COMPONENT, migrate, MigrationError, migrationStatus, openPostgres, openSqlite,
   tableCounts, type Component, type SqlDatabase,
 } from '../../engine/index.js';
-import { SERVICE_COMPONENT } from '../../service/index.js';
+import { NOTIFICATIONS_COMPONENT, SERVICE_COMPONENT } from '../../service/index.js';
 import { parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
@@ -54,7 +54,7 @@ export const OPTIONS = {
 export const SUBCOMMANDS = ['status', 'migrate', 'schema', 'copy'] as const;
 
 /** Every component that keeps tables, in the order they are migrated. */
-const COMPONENTS: readonly Component[] = [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT];
+const COMPONENTS: readonly Component[] = [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT, NOTIFICATIONS_COMPONENT];
 
 /** Opens a database without migrating it; `mustExist` refuses a SQLite file that is not there. */
 function openRaw(location: string, mustExist: boolean): SqlDatabase {

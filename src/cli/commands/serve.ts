@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  createLogger, createService, createServiceStore, LOG_LEVELS, MappingFileError, parseMappingFile, type ConnectionManager, type LogLevel, type MappingFile,
+  checkMailFrom, createLogger, createService, createServiceStore, describeSmtp, LOG_LEVELS, MappingFileError, NotificationConfigError, parseMappingFile, parseSmtpUrl,
+  type ConnectionManager, type LogLevel, type MappingFile, type NotificationOptions,
 } from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
 import { envBoolean, flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
@@ -19,6 +20,7 @@ import { commonHelp, openStorage, openWorkspace, withEnvTwins, type Storage } fr
 
 export const OPTIONS = {
   host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' }, 'public-url': { type: 'string' },
+  'smtp-url': { type: 'string' }, 'smtp-password-file': { type: 'string' }, 'mail-from': { type: 'string' },
   database: { type: 'string' }, db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
 
@@ -50,6 +52,14 @@ Options (a flag beats its environment twin, named on the right):
                         file instead of the UI: "inactive: [Churned, Lost]" and "active: [Active]"
                         for every organization, and/or "organizations: {"ID": {inactive: [...],
                         active: [...]}}". It is checked at start-up; the UI shows it read-only.
+  --smtp-url URL        The mail server notifications are sent through:         SUNSET_SMTP_URL
+                        smtp://USER@HOST:PORT (STARTTLS when offered; default port 587) or
+                        smtps://USER@HOST (TLS, port 465). Its password: in the environment
+                        (SUNSET_SMTP_URL=smtp://USER:PASSWORD@..., or SUNSET_SMTP_PASSWORD) or a file,
+                        never on the command line. See docs/notifications.md.
+  --smtp-password-file FILE  A file holding the SMTP password            SUNSET_SMTP_PASSWORD_FILE
+  --mail-from ADDRESS   The From of notification e-mails (default             SUNSET_MAIL_FROM
+                        "Sunset <sunset@localhost>")
 ${commonHelp(OPTIONS)}
 
 Logging: one JSON object a line on stderr (a readable line on a terminal); LOG_LEVEL=debug, info
@@ -80,6 +90,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     throw new ExitError(`LOG_LEVEL=${io.env.LOG_LEVEL}: use one of ${LOG_LEVELS.join(', ')}.`, EXIT.usage);
   }
   const metricsToken = readMetricsToken(given['metrics-token-file'], io.env);
+  const notifications = readNotificationSettings(given, io.env);
   const publicUrl = publicUrlOption.value;
   if (publicUrl !== undefined) {
     let ok = false;
@@ -167,8 +178,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     logger,
     ...(mappingFile ? { mappingFile } : {}),
     ...(publicUrl ? { publicUrl } : {}),
+    ...(notifications ? { notifications } : {}),
     ...(io.env.SUNSET_FAILPOINT ? { failpoint: parseFailpoint(io.env.SUNSET_FAILPOINT)! } : {}),
   });
+  if (notifications?.smtp) logger.info({ smtp: describeSmtp(notifications.smtp) }, 'notification e-mails go through this SMTP server');
   const listening = await service.listen({ server });
   const reaches = connection ? connection.description : many!.description;
   io.stdout.write(`Sunset is serving ${listening.origin} (${reaches}; journal ${databaseLabel(dbPath)}). Ctrl-C stops it.\n`);
@@ -230,6 +243,46 @@ function readMetricsToken(flag: string | undefined, env: NodeJS.ProcessEnv): str
   } else return undefined;
   if (token.length < 16) throw new ExitError(`${from}: the token needs at least 16 characters.`, EXIT.usage);
   return token;
+}
+
+/**
+ * Notifications' settings: the SMTP server (`--smtp-url`, SUNSET_SMTP_URL), its password (in
+ * SUNSET_SMTP_URL, SUNSET_SMTP_PASSWORD or a file; a password in the flag is refused: the process
+ * list would show it) and the From address. Undefined: none given.
+ */
+function readNotificationSettings(given: { 'smtp-url'?: string; 'smtp-password-file'?: string; 'mail-from'?: string }, env: NodeJS.ProcessEnv): NotificationOptions | undefined {
+  const url = flagOrEnv(given['smtp-url'], env, 'smtp-url', 'SUNSET_SMTP_URL');
+  const passwordFile = flagOrEnv(given['smtp-password-file'], env, 'smtp-password-file', 'SUNSET_SMTP_PASSWORD_FILE');
+  const from = flagOrEnv(given['mail-from'], env, 'mail-from', 'SUNSET_MAIL_FROM');
+  if (url.value === undefined) {
+    if (passwordFile.value !== undefined || from.value !== undefined) throw new ExitError(`${optionLabel(passwordFile.value !== undefined ? passwordFile.name : from.name)} is for e-mail notifications: give the mail server with --smtp-url too.`, EXIT.usage);
+    return undefined;
+  }
+  if (url.name === 'smtp-url' && /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(url.value)) {
+    throw new ExitError('--smtp-url: a password does not belong on the command line (other users can read it in the process list): put it in SUNSET_SMTP_PASSWORD or a file (--smtp-password-file), or the whole URL in SUNSET_SMTP_URL.', EXIT.usage);
+  }
+  let password: string | undefined;
+  if (passwordFile.value !== undefined) {
+    try {
+      password = readFileSync(passwordFile.value, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ExitError(`${optionLabel(passwordFile.name)}: cannot read it (${(error as { code?: string }).code ?? String(error)}).`, EXIT.usage);
+    }
+  } else if (env.SUNSET_SMTP_PASSWORD) password = env.SUNSET_SMTP_PASSWORD;
+  let smtp;
+  try {
+    smtp = parseSmtpUrl(url.value, password);
+  } catch (error) {
+    if (error instanceof NotificationConfigError) throw new ExitError(`${optionLabel(url.name)}: ${error.message}.`, EXIT.usage);
+    throw error;
+  }
+  if (from.value === undefined) return { smtp };
+  try {
+    return { smtp, from: checkMailFrom(from.value) };
+  } catch (error) {
+    if (error instanceof NotificationConfigError) throw new ExitError(`${optionLabel(from.name)}: ${error.message}.`, EXIT.usage);
+    throw error;
+  }
 }
 
 /** Listens on host:listenPort; a TCP port in use (or not ours to take) is a clear error. */

@@ -13,6 +13,7 @@ import type { ServiceApp } from '../../app.js';
 import type {
   AccessInput, ActionView, AuditRow, CronAnswer, InviteCreated, InviteInput, UserListItem, ErrorBody, JobStarted, OrganizationView, PlanDetail, PlanRows, PolicySaved, RunDetail, RunListItem, RunStarted, ScheduleInput,
   SessionView, VerifyStarted, WebhookEventView, WebhookInput, WebhookSaved,
+  NotificationSubscriptionCreated, NotificationSubscriptionInput, NotificationSubscriptionView, NotificationView,
 } from '../../api-types.js';
 import type { ConnectionInput, ConnectionsView, ConnectionTested, ConnectionView } from '../../api-types.js';
 
@@ -68,6 +69,13 @@ export interface Api {
   addConnection(input: ConnectionInput, o?: CallOptions): Promise<ConnectionView>;
   testConnection(name: string, o?: CallOptions): Promise<ConnectionTested>;
   removeConnection(name: string, o?: CallOptions): Promise<{ removed: string }>;
+  /** The signed-in user's notification subscriptions, and what they do with them. */
+  subscriptions(): Promise<NotificationSubscriptionView[]>;
+  subscribe(input: NotificationSubscriptionInput, o?: CallOptions): Promise<NotificationSubscriptionCreated>;
+  unsubscribe(subscriptionId: string): Promise<{ deleted: string }>;
+  testSubscription(subscriptionId: string): Promise<NotificationView>;
+  /** The signed-in user's notices, newest first. */
+  outbox(): Promise<NotificationView[]>;
   /** Ends the session (whatever the answer, the sign-in page follows). */
   logout(): Promise<void>;
 }
@@ -221,6 +229,11 @@ export function createApi(options: ApiOptions): Api {
     addConnection: (input, o) => call(client.api.connections.$post({ json: input }), o),
     testConnection: (name, o) => call(client.api.connections[':name'].test.$post({ param: { name: seg(name) } }), o),
     removeConnection: (name, o) => call(client.api.connections[':name'].$delete({ param: { name: seg(name) } }), o),
+    subscriptions: () => call(client.api.notifications.subscriptions.$get()),
+    subscribe: (input, o) => call(client.api.notifications.subscriptions.$post({ json: input }), o),
+    unsubscribe: (id) => call(client.api.notifications.subscriptions[':id'].$delete({ param: { id: seg(id) } })),
+    testSubscription: (id) => call(client.api.notifications.subscriptions[':id'].test.$post({ param: { id: seg(id) } })),
+    outbox: () => call(client.api.notifications.outbox.$get()),
     async logout() {
       try {
         await fetch('/logout', {

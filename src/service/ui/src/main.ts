@@ -21,6 +21,7 @@ import { createRouter, hashWithQuery, type Route } from './router.js';
 import { auditView } from './views/audit.js';
 import { connectionsView } from './views/connections.js';
 import { crmEventsView } from './views/crm-events.js';
+import { notificationsView } from './views/notifications.js';
 import { organizationsView } from './views/organizations.js';
 import { planReviewView } from './views/plan-review/index.js';
 import { runView } from './views/run.js';
@@ -40,6 +41,7 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/webhooks$/, nav: 'webhooks', name: 'crm-events', view: crmEventsView },
   { pattern: /^\/users$/, nav: 'users', name: 'users', view: usersView },
   { pattern: /^\/connections$/, nav: 'connections', name: 'connections', view: connectionsView },
+  { pattern: /^\/notifications$/, nav: 'notifications', name: 'notifications', view: notificationsView },
 ];
 
 function startApp(): void {
