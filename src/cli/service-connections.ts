@@ -10,7 +10,7 @@ import { createFileTokenStore, exchangeCode, type ResponseInfo } from '../client
 import {
   ConnectionError, createZohoAdapter, emulatorTarget, SecretError, zohoTarget, type ConnectionInfo, type ConnectionSecrets, type ConnectionStore,
 } from '../engine/index.js';
-import { ConnectionRequestError, type ConnectionManager, type ServiceConnection, type StoredConnectionView } from '../service/index.js';
+import { ConnectionRequestError, errorText, type ConnectionManager, type ServiceConnection, type StoredConnectionView } from '../service/index.js';
 import { DATA_CENTRES, isDataCentre } from '../zoho/index.js';
 import { connectionClient, emulatorInfo } from './connection.js';
 import { keepConnection, KeepRefused, testConnection, type ConnectionSpec } from './connection-admin.js';
@@ -29,8 +29,6 @@ const view = (c: ConnectionInfo): StoredConnectionView => ({
   name: c.name, target: c.target, dataCentre: c.dataCentre, baseUrl: c.baseUrl, clientId: mask(c.clientId), scopes: c.scopes,
   organizations: c.organizations, createdAt: c.createdAt, createdBy: c.createdBy, testedAt: c.testedAt, testError: c.testError,
 });
-
-const text = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The manager over every connection in the store (opened now: a secret that does not open stops the start with its name). */
 export async function createServiceConnections(options: ServiceConnectionsOptions): Promise<ConnectionManager> {
@@ -91,7 +89,7 @@ export async function createServiceConnections(options: ServiceConnectionsOption
       try {
         info = await emulatorInfo(input.emulator);
       } catch (error) {
-        throw new ConnectionRequestError(502, text(error));
+        throw new ConnectionRequestError(502, errorText(error));
       }
       where = { target: emulatorTarget(info.baseUrl), dataCentre: null, baseUrl: info.baseUrl, accountsUrl: info.accountsUrl };
       accountsUrl = info.accountsUrl;
@@ -116,7 +114,7 @@ export async function createServiceConnections(options: ServiceConnectionsOption
       try {
         refreshToken = (await exchangeCode({ accountsUrl, clientId, clientSecret, code: input.code! })).refreshToken;
       } catch (error) {
-        throw new ConnectionRequestError(400, `The grant code was not accepted, so nothing was kept: ${text(error)}`);
+        throw new ConnectionRequestError(400, `The grant code was not accepted, so nothing was kept: ${errorText(error)}`);
       }
     }
     return { ...where, clientId, clientSecret, refreshToken };

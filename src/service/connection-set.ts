@@ -6,6 +6,7 @@
  * organizations does not hide the others': its recorded ones are listed with its error.
  */
 import type { BooksPort } from '../engine/index.js';
+import { errorText } from './logger.js';
 import type { ZohoCallInfo } from './metrics.js';
 import type { ConnectionManager, ServiceConnection, ServiceOptions } from './options.js';
 
@@ -48,8 +49,6 @@ export interface ConnectionSet {
   changed(): void;
 }
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
 export function createConnectionSet(options: Pick<ServiceOptions, 'connection' | 'connections'>): ConnectionSet {
   const manager = options.connections;
   const single = options.connection;
@@ -87,7 +86,7 @@ export function createConnectionSet(options: Pick<ServiceOptions, 'connection' |
         try {
           return { c, list: await c.organizations() };
         } catch (error) {
-          return { c, error: message(error), cause: error };
+          return { c, error: errorText(error), cause: error };
         }
       }));
       // One connection given at start and it failed: as before there were several, the error is the answer.

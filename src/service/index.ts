@@ -3,7 +3,7 @@ export type { Service } from './server.js';
 export type { ServiceOptions, ServiceConnection, ConnectionManager } from './options.js';
 export { ConnectionRequestError } from './connection-set.js';
 export type { ZohoCallInfo } from './metrics.js';
-export { createLogger, LOG_LEVELS, REDACTED_PATHS } from './logger.js';
+export { createLogger, errorText, LOG_LEVELS, REDACTED_PATHS } from './logger.js';
 export type { LogLevel, LoggerOptions, ServiceLogger } from './logger.js';
 export type { ServiceApp } from './app.js';
 export type * from './api-types.js';

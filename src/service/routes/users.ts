@@ -20,8 +20,10 @@ export function userRoutes(ctx: ServiceContext) {
   const { store, clock } = ctx;
   const admin = allow('admin', 'manage users');
 
-  const listItem = async (u: UserView): Promise<UserListItem> => {
-    const states = await store.signInStates(clock.now());
+  // The sign-in states are read once per answer, not once per user.
+  type States = Awaited<ReturnType<typeof store.signInStates>>;
+  const listItem = async (u: UserView, read?: States): Promise<UserListItem> => {
+    const states = read ?? await store.signInStates(clock.now());
     const state = states.find((s) => s.kind === 'user' && s.subject === signInSubject('user', u.username));
     return {
       username: u.username, role: u.role, clients: u.clients, createdAt: u.createdAt, invitedUntil: u.invitedUntil,
@@ -49,7 +51,10 @@ export function userRoutes(ctx: ServiceContext) {
     (await store.users()).some((u) => u.role === 'admin' && u.username !== name && u.invitedUntil === null);
 
   return new Hono<SignedInEnv>()
-    .get('/api/users', admin, async (c) => c.json<UserListItem[]>(await Promise.all((await store.users()).map(listItem))))
+    .get('/api/users', admin, async (c) => {
+      const states = await store.signInStates(clock.now());
+      return c.json<UserListItem[]>(await Promise.all((await store.users()).map((u) => listItem(u, states))));
+    })
 
     .post('/api/users', admin, jsonBody<InviteInput, { username: string; access: Access }, SignedInEnv>((body) => {
       const username = typeof body.username === 'string' ? body.username.trim() : '';
