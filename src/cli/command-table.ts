@@ -53,6 +53,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   auth: { summary: 'auth login|status|logout: credentials for Zoho (stored owner-only, never printed)', load: () => import('./commands/auth.js') },
   orgs: { summary: 'List the organizations the credentials reach', load: () => import('./commands/orgs.js') },
   serve: { summary: 'Web review and approval, CRM webhooks, schedules, /healthz and /metrics', load: () => import('./commands/serve.js') },
+  worker: { summary: 'Does the cluster\'s Zoho work from the job queue (PostgreSQL): scans, applies, undos, verifies', load: () => import('./commands/worker.js') },
   users: { summary: 'users add|list|set-role|remove|unlock: the people of sunset serve, their roles, clients and locks', load: () => import('./commands/users.js') },
   clients: { summary: 'clients list|set|unset: group organizations under the clients they belong to', load: () => import('./commands/clients.js') },
   connections: { summary: 'connections add|list|test|remove|rotate-key: the Zoho accounts reached, secrets sealed', load: () => import('./commands/connections.js') },

@@ -26,3 +26,12 @@ export { parseMappingFile, fileMappingFor, MappingFileError } from './mapping-fi
 export type { MappingFile } from './mapping-file.js';
 export { checkAccess, clientNameProblem, hasRole, isRole, ROLE_DUTIES, ROLES } from './access.js';
 export type { Access, Role } from './access.js';
+export { createEventBus } from './events.js';
+export type { EventBus } from './events.js';
+export { createConnectionSet } from './connection-set.js';
+export { createWorkQueue, WORK_QUEUE, DEAD_QUEUE, QUEUE_SCHEMA } from './work-queue.js';
+export type { WorkJob, WorkQueue, QueuedJob } from './work-queue.js';
+export { createEventRelay } from './event-relay.js';
+export type { EventRelay } from './event-relay.js';
+export { createWorker } from './worker.js';
+export type { Worker, HeldJob, WorkerStats } from './worker.js';

@@ -80,4 +80,10 @@ export interface ServiceOptions {
   logger?: ServiceLogger;
   /** E-mail (SMTP) and webhook notifications: src/service/notifications.ts, docs/notifications.md. */
   notifications?: NotificationOptions;
+  /**
+   * Work through the cluster's job queue (PostgreSQL only; src/service/work-queue.ts): scans,
+   * applies and verifies become jobs that any worker takes. `work`: this process is one of the
+   * workers too (`sunset serve --work`, the default); false: it only serves (`--no-work`).
+   */
+  queue?: { connectionString: string; work: boolean; concurrency?: number; heartbeatSeconds?: number; superviseIntervalSeconds?: number };
 }

@@ -34,14 +34,14 @@ export type RunRef = Pick<RunRecord, 'runId' | 'organizationId'>;
 
 export interface Runner {
   /** Starts scan + plan with a policy; resolves with the plan (the job keeps running in the background until then). */
-  scanAndPlan(organizationId: string, policyText: string): { jobId: string; done: Promise<Plan | undefined> };
+  scanAndPlan(organizationId: string, policyText: string, options?: { jobId?: string }): { jobId: string; done: Promise<Plan | undefined> };
   /**
    * Applies (or resumes) a run in the background. The job is registered before this returns, so
    * `activeJobs()` shows it (and Stop reaches it) at once.
    */
   apply(run: RunRef, options?: { fingerprint?: boolean }): { done: Promise<void> };
   /** Verifies a run in the background (the result is also saved in the journal); registered at once like apply. */
-  verify(run: RunRef): { jobId: string; done: Promise<VerifyResult | undefined> };
+  verify(run: RunRef, options?: { jobId?: string }): { jobId: string; done: Promise<VerifyResult | undefined> };
   stop(runId: string): boolean;
   activeJobs(): Job[];
   /** Stops everything after the calls in flight and waits. */
@@ -67,8 +67,8 @@ export function createRunner(options: RunnerOptions): Runner {
   };
 
   return {
-    scanAndPlan(organizationId, policyText) {
-      const jobId = newId('job', clock.now());
+    scanAndPlan(organizationId, policyText, jobOptions = {}) {
+      const jobId = jobOptions.jobId ?? newId('job', clock.now());
       const emit = (state: JobProgress['state'], extra: Pick<JobProgress, 'message' | 'planId'> = {}): void => bus.emit({ type: 'job', data: { jobId, organizationId, kind: 'scan', state, ...extra } });
       const done = enqueue(organizationId, { jobId, organizationId, kind: 'scan' }, async (signal) => {
         let policy;
@@ -127,9 +127,9 @@ export function createRunner(options: RunnerOptions): Runner {
       });
       return { done };
     },
-    verify(run) {
+    verify(run, jobOptions = {}) {
       const { runId } = run;
-      const jobId = newId('job', clock.now());
+      const jobId = jobOptions.jobId ?? newId('job', clock.now());
       const emit = (state: JobProgress['state'], extra: Pick<JobProgress, 'organizationId' | 'message' | 'ok'>): void => bus.emit({ type: 'job', data: { jobId, kind: 'verify', runId, state, ...extra } });
       const done = enqueue(run.organizationId, { jobId, organizationId: run.organizationId, kind: 'verify', runId }, async (signal) => {
         emit('running', { organizationId: run.organizationId, message: 'reading the run\'s contacts\' transactions' });

@@ -19,6 +19,10 @@ import { createNotifications, type Notifications } from './notifications.js';
 import { createScheduler } from './scheduler.js';
 import { createServiceStore, type ServiceStore } from './store.js';
 import { createWebhookProcessor } from './webhooks.js';
+import { createEventRelay, type EventRelay } from './event-relay.js';
+import { createQueuedRunner } from './queued-runner.js';
+import { createWorkQueue, type WorkQueue } from './work-queue.js';
+import { createWorker, type Worker } from './worker.js';
 
 export interface Service {
   readonly store: ServiceStore;
@@ -47,6 +51,8 @@ export interface Service {
   tick(): Promise<string[]>;
   /** Stops the loops and the jobs (after the calls in flight), ends open event streams, closes the server. */
   close(): Promise<void>;
+  /** This process's worker, when it works the cluster's queue (options.queue.work). */
+  readonly worker: Worker | undefined;
 }
 
 /**
@@ -71,7 +77,29 @@ export function createService(options: ServiceOptions): Service {
   const store = createServiceStore(database);
   const bus = createEventBus();
   const logger = options.logger ?? silentLogger;
-  const runner = createRunner({ journal, port: (o) => connections.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger });
+  // On the cluster's queue, the service's runner sends jobs, and its worker (if it works) does them.
+  let queue: WorkQueue | undefined;
+  let relay: EventRelay | undefined;
+  let worker: Worker | undefined;
+  let runner: Runner;
+  if (options.queue) {
+    queue = createWorkQueue({
+      connectionString: options.queue.connectionString, logger, instanceName: `serve ${options.owner}`,
+      ...(options.queue.heartbeatSeconds !== undefined ? { heartbeatSeconds: options.queue.heartbeatSeconds } : {}),
+      ...(options.queue.superviseIntervalSeconds !== undefined ? { superviseIntervalSeconds: options.queue.superviseIntervalSeconds } : {}),
+    });
+    relay = createEventRelay({ connectionString: options.queue.connectionString, bus, logger });
+    runner = createQueuedRunner({ journal, clock, bus, queue, relay, logger });
+    if (options.queue.work) {
+      worker = createWorker({
+        journal, port: (o) => connections.port(o), clock, bus, queue, relay, owner: options.owner, logger,
+        ...(options.isDead ? { isDead: options.isDead } : {}),
+        ...(options.queue.concurrency !== undefined ? { concurrency: options.queue.concurrency } : {}),
+      });
+    }
+  } else {
+    runner = createRunner({ journal, port: (o) => connections.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger });
+  }
   const processor = createWebhookProcessor({ store, journal, port: (o) => connections.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
   // A schedule whose organization's time zone is not known yet makes the service list the
   // organizations (through the context, which saves their zones); `ctx` exists by the first tick.
@@ -110,6 +138,12 @@ export function createService(options: ServiceOptions): Service {
     started ??= (async () => {
       await store.migrate(journal);
       await notifications.migrate();
+      if (queue) {
+        await queue.start();
+        await relay!.start();
+        await worker?.start();
+      }
+      const queued = queue ? new Set((await queue.pending()).flatMap((j) => (j.data.kind === 'apply' ? [j.data.runId] : []))) : new Set<string>();
       // Pick up what a previous process left: runs it was applying or had just approved (pending:
       // a stop between the approval and the first step), CRM events it had accepted. CRM runs are
       // resumed by the webhook processor, from their events; a run made elsewhere is not ours.
@@ -124,6 +158,8 @@ export function createService(options: ServiceOptions): Service {
           logger.info({ runId: run.runId, driver: run.driver!.owner }, `run being applied by ${describeDriver(run.driver!)}: left to it`);
           continue;
         }
+        // On the queue, a run whose job is waiting (or in a worker's hands) is not sent again.
+        if (queued.has(run.runId)) continue;
         runner.apply(run);
       }
       void processWebhooks();
@@ -147,6 +183,7 @@ export function createService(options: ServiceOptions): Service {
     store,
     bus,
     runner,
+    worker,
     notifications,
     app,
     start,
@@ -176,6 +213,9 @@ export function createService(options: ServiceOptions): Service {
       for (const t of timers) clearInterval(t);
       for (const end of [...ctx.streams]) end();
       await runner.close();
+      await worker?.stop();
+      await queue?.stop();
+      await relay?.close();
       await processing?.catch(() => undefined);
       await notifications.close();
       await ctx.timeZonesLearned();

@@ -6,20 +6,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkMailFrom, createLogger, createService, createServiceStore, describeSmtp, LOG_LEVELS, MappingFileError, NotificationConfigError, parseMappingFile, parseSmtpUrl,
-  type ConnectionManager, type LogLevel, type MappingFile, type NotificationOptions,
+  type LogLevel, type MappingFile, type NotificationOptions,
 } from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
 import { envBoolean, flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
-import { createConnectionStore, databaseLabel, describeTarget, isPostgresUrl } from '../../engine/index.js';
+import { databaseLabel, isPostgresUrl } from '../../engine/index.js';
 import type { CliIO } from '../io.js';
 import { parseFailpoint } from '../run-execution.js';
-import { secretKeys } from '../secret-key.js';
-import { createServiceConnections } from '../service-connections.js';
-import { commonHelp, openStorage, openWorkspace, withEnvTwins, type Storage } from '../workspace.js';
+import { openServiceStorage, queueTuning, type ServiceStorage } from '../service-storage.js';
+import { commonHelp, withEnvTwins } from '../workspace.js';
 
 export const OPTIONS = {
   host: { type: 'string' }, port: { type: 'string' }, 'metrics-token-file': { type: 'string' }, 'secure-cookies': { type: 'boolean' }, 'crm-mapping': { type: 'string' }, 'public-url': { type: 'string' },
+  work: { type: 'boolean' }, 'no-work': { type: 'boolean' }, concurrency: { type: 'string' },
   'smtp-url': { type: 'string' }, 'smtp-password-file': { type: 'string' }, 'mail-from': { type: 'string' },
   database: { type: 'string' }, db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
@@ -58,6 +58,12 @@ Options (a flag beats its environment twin, named on the right):
                         (SUNSET_SMTP_URL=smtp://USER:PASSWORD@..., or SUNSET_SMTP_PASSWORD) or a file,
                         never on the command line. See docs/notifications.md.
   --smtp-password-file FILE  A file holding the SMTP password            SUNSET_SMTP_PASSWORD_FILE
+  --work, --no-work     On a PostgreSQL database, scans, applies and verifies     SUNSET_WORK=0|1
+                        are jobs on the cluster's queue, done by \`sunset worker\`s
+                        and, with --work (the default), by this process too; --no-work only
+                        serves. On SQLite the service does its own work. See docs/scale-out.md.
+  --concurrency N       Jobs this process works at a time, each of another        SUNSET_CONCURRENCY
+                        organization (default 4; with --work)
   --mail-from ADDRESS   The From of notification e-mails (default             SUNSET_MAIL_FROM
                         "Sunset <sunset@localhost>")
 ${commonHelp(OPTIONS)}
@@ -91,6 +97,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const metricsToken = readMetricsToken(given['metrics-token-file'], io.env);
   const notifications = readNotificationSettings(given, io.env);
+  if (given.work && given['no-work']) throw new ExitError('--work and --no-work: give one.', EXIT.usage);
+  const work = given.work ?? (given['no-work'] ? false : envBoolean(io.env, 'SUNSET_WORK') ?? true);
+  const concurrencyOption = flagOrEnv(given.concurrency, io.env, 'concurrency', 'SUNSET_CONCURRENCY');
+  const concurrency = intFlag(concurrencyOption.value, optionLabel(concurrencyOption.name), 1, 64);
   const publicUrl = publicUrlOption.value;
   if (publicUrl !== undefined) {
     let ok = false;
@@ -133,18 +143,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
-  let workspace;
-  let many: ManyConnections | undefined;
+  let opened: ServiceStorage;
   try {
-    const storage = await openStorage(dbPath, { create: true });
-    many = await databaseConnections(io, storage, values);
-    workspace = many ? undefined : await openWorkspace(io, { ...values, json: false }, { storage });
+    opened = await openServiceStorage(io, dbPath, values);
   } catch (error) {
     await closeServer();
     throw error;
   }
-  const { journal, database } = many?.storage ?? workspace!;
-  const closeWorkspace = (): Promise<void> => (workspace ? workspace.close() : journal.close());
+  const { journal, database } = opened;
+  const closeWorkspace = (): Promise<void> => opened.close();
   const store = createServiceStore(database);
   await store.migrate(journal);
   if ((await store.userCount()) === 0) {
@@ -158,19 +165,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     level: logLevel, destination: io.stderr, pretty: io.stderr.isTTY === true,
     color: io.escapes,
   });
-  const connection = workspace?.connection;
+  const owner = ownerId();
   const service = createService({
     journal,
     database,
-    ...(many ? { connections: many.manager } : {}),
-    ...(connection ? { connection: {
-      target: connection.target,
-      port: (organization) => connection.port(organization),
-      organizations: () => connection.port(connection.defaultOrganizationId ?? '0').organizations(),
-      stats: () => ({ apiCalls: connection.apiCalls(), rateLimited: connection.rateLimited() }),
-      onResponse: (listener) => connection.onResponse(listener),
-    } } : {}),
-    owner: ownerId(),
+    ...opened.connections,
+    owner,
+    ...(isPostgresUrl(dbPath) ? { queue: { connectionString: dbPath, work, ...(concurrency !== undefined ? { concurrency } : {}), ...queueTuning(io.env) } } : {}),
     isDead: isDeadOwner,
     metricsToken,
     secureCookies: values['secure-cookies'] === true,
@@ -183,41 +184,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   });
   if (notifications?.smtp) logger.info({ smtp: describeSmtp(notifications.smtp) }, 'notification e-mails go through this SMTP server');
   const listening = await service.listen({ server });
-  const reaches = connection ? connection.description : many!.description;
+  const reaches = opened.description;
   io.stdout.write(`Sunset is serving ${listening.origin} (${reaches}; journal ${databaseLabel(dbPath)}). Ctrl-C stops it.\n`);
   await new Promise<void>((resolve) => io.onStop(resolve));
   io.stderr.write('Stopping: finishing the calls in flight; runs being applied resume when the service starts again...\n');
   await service.close();
   await closeWorkspace();
   return 0;
-}
-
-interface ManyConnections {
-  storage: Storage;
-  manager: ConnectionManager;
-  /** For the start-up line: "2 connections (acme-eu: Zoho Books (EU), globex-in: ...)". */
-  description: string;
-}
-
-/**
- * The database's connections, when it has any and neither --credentials nor --emulator (nor their
- * twins) names another place: the service then works through all of them, each organization
- * through its own, and the Connections page adds and removes them.
- */
-async function databaseConnections(io: CliIO, storage: Storage, values: { emulator?: string; credentials?: string; 'per-minute'?: string }): Promise<ManyConnections | undefined> {
-  if ((values.emulator ?? '') !== '' || (values.credentials ?? '') !== '') return undefined;
-  try {
-    const store = createConnectionStore(storage.database, secretKeys(io.env));
-    const listed = await store.list();
-    if (listed.length === 0) return undefined;
-    const perMinute = intFlag(values['per-minute'], 'per-minute', 1, 1_000_000);
-    const manager = await createServiceConnections({ store, env: io.env, ...(perMinute ? { perMinute } : {}) });
-    const description = `${listed.length} connection${listed.length === 1 ? '' : 's'} (${listed.map((c) => `${c.name}: ${describeTarget(c.target)}`).join(', ')})`;
-    return { storage, manager, description };
-  } catch (error) {
-    await storage.journal.close();
-    throw error;
-  }
 }
 
 /**

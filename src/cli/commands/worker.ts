@@ -1,0 +1,107 @@
+/** `sunset worker`: does the cluster's Zoho work (scan + plan, apply, undo, verify) from the job queue. */
+import { parseArgs } from 'node:util';
+import { systemClock } from '../../client/index.js';
+import { databaseLabel, isPostgresUrl } from '../../engine/index.js';
+import { createConnectionSet, createEventBus, createEventRelay, createLogger, createServiceStore, createWorker, createWorkQueue, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
+import { isDeadOwner, ownerId } from '../actor.js';
+import { flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
+import { EXIT, ExitError } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { openServiceStorage, queueTuning } from '../service-storage.js';
+import { commonHelp, withEnvTwins } from '../workspace.js';
+
+export const OPTIONS = {
+  concurrency: { type: 'string' }, 'stop-timeout': { type: 'string' },
+  database: { type: 'string' }, db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, help: { type: 'boolean' },
+} as const;
+
+const HELP = `Usage: sunset worker [options]
+
+Does the Zoho work of a cluster: the scans and plans, applies, undos and verifications that
+\`sunset serve\` (or a schedule) puts on the job queue in the PostgreSQL database. Start any number,
+on any machines, all with the same --database: at most one job works on an organization at a
+time across all of them, and every call draws from the organization's one budget in the database.
+A worker that dies (or freezes) has its job taken by another once its heartbeat lapses; the run's
+journal lease makes sure no contact is changed twice. See docs/scale-out.md.
+
+Which Zoho accounts it works through: as \`sunset serve\`: --emulator URL or --credentials FILE
+when given; else every connection in the database (\`sunset connections\`); else the credentials of
+\`sunset auth login\`.
+
+Signals: SIGTERM or Ctrl-C stops it gracefully (no new job; the calls in flight finish, the run
+leases are released and the jobs go back to the queue for another worker; it exits within
+--stop-timeout). SIGUSR2 prints what it holds, one JSON line on stderr.
+
+Options (a flag beats its environment twin, named on the right):
+  --concurrency N       Jobs at a time, each of another organization (default 4)   SUNSET_CONCURRENCY
+  --stop-timeout S      Seconds a graceful stop may take (default 30)             SUNSET_STOP_TIMEOUT
+${commonHelp(OPTIONS)}
+
+Logging: one JSON object a line on stderr; LOG_LEVEL=debug, info (default), warn or error.
+`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values: given } = parseFlags(() => parseArgs({ args: argv, strict: true, options: OPTIONS }), 'worker');
+  if (given.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const values = withEnvTwins(given, io.env, OPTIONS);
+  const logLevel = (io.env.LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ExitError(`LOG_LEVEL=${io.env.LOG_LEVEL}: use one of ${LOG_LEVELS.join(', ')}.`, EXIT.usage);
+  }
+  const concurrencyOption = flagOrEnv(given.concurrency, io.env, 'concurrency', 'SUNSET_CONCURRENCY');
+  const concurrency = intFlag(concurrencyOption.value, optionLabel(concurrencyOption.name), 1, 64) ?? 4;
+  const timeoutOption = flagOrEnv(given['stop-timeout'], io.env, 'stop-timeout', 'SUNSET_STOP_TIMEOUT');
+  const stopTimeoutS = intFlag(timeoutOption.value, optionLabel(timeoutOption.name), 1, 3600) ?? 30;
+  const dbPath = values.db;
+  if (!dbPath || !isPostgresUrl(dbPath)) {
+    throw new ExitError(
+      `A worker shares the work through a PostgreSQL database: give it with --database postgres://USER@HOST:PORT/DB (or SUNSET_DATABASE_URL)${dbPath ? `, not ${databaseLabel(dbPath)}` : ''}. On a SQLite file, \`sunset serve\` does its own work.`,
+      EXIT.usage,
+    );
+  }
+  const tuning = queueTuning(io.env);
+  const logger = createLogger({ level: logLevel, destination: io.stderr, pretty: io.stderr.isTTY === true, color: io.escapes });
+  const opened = await openServiceStorage(io, dbPath, values);
+  const { journal, database } = opened;
+  const owner = ownerId();
+  const bus = createEventBus();
+  const queue = createWorkQueue({ connectionString: dbPath, logger, instanceName: `worker ${owner}`, ...tuning });
+  const relay = createEventRelay({ connectionString: dbPath, bus, logger });
+  let worker: Worker;
+  try {
+    // The service's tables (plans, runs' activity) are the same whoever migrates them first.
+    await createServiceStore(database).migrate(journal);
+    const connections = createConnectionSet(opened.connections);
+    worker = createWorker({ journal, port: (o) => connections.port(o), clock: systemClock, bus, queue, relay, owner, isDead: isDeadOwner, logger, concurrency });
+    await queue.start();
+    await relay.start();
+    await worker.start();
+  } catch (error) {
+    await queue.stop({ timeoutMs: 1_000 }).catch(() => undefined);
+    await relay.close();
+    await opened.close();
+    throw error;
+  }
+  const report = (): void => {
+    const stats = worker.stats();
+    io.stderr.write(`${JSON.stringify({ worker: owner, held: stats.held.map((h) => ({ ...h, since: new Date(h.since).toISOString() })), done: stats.done, retried: stats.retried })}\n`);
+  };
+  process.on('SIGUSR2', report);
+  io.stdout.write(`Sunset worker ${owner} is working the job queue of ${databaseLabel(dbPath)} (${opened.description}; ${concurrency} at a time). Ctrl-C or SIGTERM stops it.\n`);
+  await new Promise<void>((resolve) => io.onStop(resolve));
+  io.stderr.write(`Stopping: no new job; the calls in flight finish and the runs go back to the queue (at most ${stopTimeoutS} s)...\n`);
+  const deadline = setTimeout(() => {
+    io.stderr.write(`The graceful stop took longer than ${stopTimeoutS} s: exiting; the jobs still held are retried once their heartbeat lapses.\n`);
+    process.exit(EXIT.interrupted);
+  }, stopTimeoutS * 1000 + 2_000);
+  deadline.unref();
+  await worker.stop({ timeoutMs: stopTimeoutS * 1000 });
+  await relay.close();
+  await opened.close();
+  process.off('SIGUSR2', report);
+  clearTimeout(deadline);
+  return 0;
+}

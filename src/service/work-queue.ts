@@ -1,0 +1,190 @@
+/**
+ * The work queue: every piece of Zoho work of a cluster (scan + plan, apply, undo, verify) is a
+ * job on pg-boss (a kept Postgres job queue), so any number of `sunset worker` processes (and
+ * `sunset serve --work`) on any machines share it through one Postgres.
+ *
+ * Why pg-boss (12.x): queues with retries and backoff, dead letters, heartbeats that hand a dead
+ * worker's job to another, cron with a time zone, and the `singleton` policy, which lets at most
+ * one job per singleton key be active across the whole cluster, enforced by a unique index in the
+ * database. The key is the organization: one job works on an organization at a time, whatever the
+ * number of workers (measured: with pg-boss 12's `groupConcurrency: 1`, two jobs of one group were
+ * fetched at once by one node's concurrent fetches; the singleton index cannot be raced). It needs
+ * Node 22.12, which is what the project supports. graphile-worker (the second choice) would need
+ * 22.18 and has no per-key singleton active limit of its own (its job_key replaces queued jobs).
+ * The journal's fenced run and step leases stay as the backstop: even a race the queue allowed
+ * would never change a contact twice.
+ *
+ * pg-boss is imported lazily: SQLite users (and the Node 20 demo) never load it.
+ */
+import type { PgBoss as PgBossType, Job as BossJob } from 'pg-boss';
+import { parsePostgresUrl } from '../engine/index.js';
+import { errorText, silentLogger, type ServiceLogger } from './logger.js';
+
+/** The queue every job goes to; its dead letters go to `${WORK_QUEUE}-dead`. */
+export const WORK_QUEUE = 'sunset-work';
+export const DEAD_QUEUE = `${WORK_QUEUE}-dead`;
+/** pg-boss keeps its tables in this schema of Sunset's database (beside Sunset's `?schema=NAME`: NAME_queue). */
+export const QUEUE_SCHEMA = 'sunset_queue';
+
+/** The libpq URL and the queue's schema for Sunset's database URL (`?schema=NAME` gives NAME_queue). */
+export function queueLocation(location: string): { connectionString: string; schema: string; suffix: string } {
+  const { connectionString, schema } = parsePostgresUrl(location);
+  const suffix = schema ? `_${schema.slice(0, 40)}` : '';
+  return { connectionString, schema: schema ? `${schema.slice(0, 50)}_queue` : QUEUE_SCHEMA, suffix };
+}
+
+export type WorkJob =
+  | { kind: 'scan'; organizationId: string; jobId: string; policyText: string }
+  | { kind: 'apply'; organizationId: string; runId: string; fingerprint?: boolean }
+  | { kind: 'verify'; organizationId: string; runId: string; jobId: string };
+
+export interface QueuedJob {
+  /** pg-boss's id of the job. */
+  id: string;
+  state: 'created' | 'retry' | 'active';
+  data: WorkJob;
+  /** Attempts so far (0: the first). */
+  retryCount: number;
+}
+
+export interface WorkQueueOptions {
+  /** The Postgres database (the journal's), as Sunset takes it (`?schema=NAME` allowed). */
+  connectionString: string;
+  logger?: ServiceLogger;
+  /**
+   * Seconds without a heartbeat after which an active job of a vanished worker is handed to
+   * another (pg-boss's heartbeat; at least 10). Default 10: with the supervision pass every 5 s
+   * and the journal's 30 s run lease, another worker takes a killed worker's run within a minute.
+   */
+  heartbeatSeconds?: number;
+  /** How often this process supervises the queue (expired heartbeats, retries); default 5 s. */
+  superviseIntervalSeconds?: number;
+  /** Attempts of a failing job before it goes to the dead-letter queue (default 25). */
+  retryLimit?: number;
+  /** The first retry's delay in seconds, doubling up to `retryDelayMax` (default 2, max 30). */
+  retryDelay?: number;
+  retryDelayMax?: number;
+  /** A name for this process in pg-boss's instance registry. */
+  instanceName?: string;
+}
+
+export interface WorkHandlerContext {
+  /** pg-boss's id of the job. */
+  id: string;
+  /** Attempts before this one. */
+  retryCount: number;
+  /** Aborted when the job's claim lapsed (pg-boss's own signal). */
+  signal: AbortSignal;
+}
+
+export interface WorkQueue {
+  /** Installs or migrates pg-boss's schema (once per database, whoever comes first) and the queues. */
+  start(): Promise<void>;
+  /** Queues a job; at most one job per organization is active at a time across the cluster. */
+  send(job: WorkJob): Promise<string>;
+  /** Jobs queued or active, oldest first (at most 1,000). */
+  pending(): Promise<QueuedJob[]>;
+  /** Cancels queued (not active) jobs whose data matches, e.g. `{ runId }`; returns how many. */
+  cancelQueued(match: Partial<Record<'runId' | 'organizationId' | 'kind', string>>): Promise<number>;
+  /** Works jobs as they come: `concurrency` at a time here (each a different organization). */
+  work(handler: (job: WorkJob, context: WorkHandlerContext) => Promise<void>, options?: { concurrency?: number; pollingIntervalSeconds?: number }): Promise<void>;
+  /**
+   * Stops fetching, waits for the jobs in hand (up to `timeoutMs`), and closes the pool. Jobs still
+   * in hand then are retried elsewhere after their heartbeat lapses.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
+  const logger = options.logger ?? silentLogger;
+  let starting: Promise<PgBossType> | undefined;
+  const where = queueLocation(options.connectionString);
+
+  const ready = async (): Promise<PgBossType> => {
+    starting ??= (async () => {
+      const { PgBoss } = await import('pg-boss');
+      const instance = new PgBoss({
+        connectionString: where.connectionString,
+        schema: where.schema,
+        application_name: 'sunset-queue',
+        superviseIntervalSeconds: options.superviseIntervalSeconds ?? 5,
+        monitorIntervalSeconds: options.superviseIntervalSeconds ?? 5,
+        ...(options.instanceName ? { instanceName: options.instanceName } : {}),
+      });
+      // pg-boss reports its own trouble (a lost connection it will retry) as events; never a secret.
+      instance.on('error', (error: unknown) => logger.warn({ error: errorText(error) }, 'job queue'));
+      await instance.start();
+      const heartbeatSeconds = Math.max(10, options.heartbeatSeconds ?? 10);
+      const queueOptions = {
+        retryLimit: options.retryLimit ?? 25,
+        retryDelay: options.retryDelay ?? 2,
+        retryBackoff: true,
+        retryDelayMax: options.retryDelayMax ?? 30,
+        heartbeatSeconds,
+        // A run may take hours at Zoho's limits; the heartbeat, not this, hands a dead worker's job on.
+        expireInSeconds: 24 * 3600,
+        deleteAfterSeconds: 7 * 24 * 3600,
+      };
+      if (!(await instance.getQueue(DEAD_QUEUE))) await createQueueOnce(instance, DEAD_QUEUE, { ...queueOptions, policy: 'standard' });
+      if (!(await instance.getQueue(WORK_QUEUE))) await createQueueOnce(instance, WORK_QUEUE, { ...queueOptions, policy: 'singleton', deadLetter: DEAD_QUEUE });
+      return instance;
+    })();
+    return starting;
+  };
+
+  return {
+    async start() {
+      await ready();
+    },
+    async send(job) {
+      const b = await ready();
+      const id = await b.send(WORK_QUEUE, job, { singletonKey: job.organizationId });
+      if (id === null) throw new Error(`the job queue refused a ${job.kind} job of organization ${job.organizationId}`);
+      return id;
+    },
+    async pending() {
+      const b = await ready();
+      const { rows } = await b.getDb().executeSql(
+        `SELECT id, state, data, retry_count FROM ${where.schema}.job WHERE name = $1 AND state IN ('created', 'retry', 'active') ORDER BY created_on, id LIMIT 1000`,
+        [WORK_QUEUE],
+      );
+      return rows.map((r: { id: string; state: QueuedJob['state']; data: WorkJob; retry_count: number }) => ({ id: String(r.id), state: r.state, data: r.data, retryCount: Number(r.retry_count) }));
+    },
+    async cancelQueued(match) {
+      const b = await ready();
+      const queued = await b.findJobs<WorkJob>(WORK_QUEUE, { data: match, queued: true });
+      if (queued.length === 0) return 0;
+      await b.cancel(WORK_QUEUE, queued.map((j) => j.id));
+      return queued.length;
+    },
+    async work(handler, workOptions = {}) {
+      const b = await ready();
+      await b.work<WorkJob>(WORK_QUEUE, {
+        localConcurrency: Math.max(1, workOptions.concurrency ?? 4),
+        batchSize: 1,
+        pollingIntervalSeconds: workOptions.pollingIntervalSeconds ?? 1,
+      }, async (jobs: Array<BossJob<WorkJob>>) => {
+        for (const job of jobs) {
+          await handler(job.data, { id: job.id, retryCount: job.retryCount, signal: job.signal });
+        }
+      });
+    },
+    async stop({ timeoutMs = 30_000 } = {}) {
+      if (!starting) return;
+      const b = await starting.catch(() => undefined);
+      if (!b) return;
+      await b.stop({ graceful: true, timeout: timeoutMs, close: true });
+      starting = undefined;
+    },
+  };
+}
+
+/** Creates a queue; another process creating it at the same moment is not an error. */
+async function createQueueOnce(boss: PgBossType, name: string, options: Parameters<PgBossType['createQueue']>[1]): Promise<void> {
+  try {
+    await boss.createQueue(name, options);
+  } catch (error) {
+    if (await boss.getQueue(name)) return;
+    throw error;
+  }
+}

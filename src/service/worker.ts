@@ -1,0 +1,143 @@
+/**
+ * A worker: takes jobs from the work queue (src/service/work-queue.ts) and does them with the
+ * service's runner, in this process: scan + plan, apply (plan, undo and resumed runs), verify.
+ * `sunset worker` is one; `sunset serve --work` has one too. Progress goes to the event bus, which
+ * the relay (src/service/event-relay.ts) carries to every `sunset serve` on the database.
+ *
+ * A job that ends with its run still to do (this worker is stopping, or another process drives the
+ * run) fails, so pg-boss retries it (with backoff) wherever a worker is free; a killed worker's job
+ * is retried once its heartbeat lapses, and the run's journal lease decides who may drive it.
+ */
+import type { BooksPort, EngineClock, Journal } from '../engine/index.js';
+import type { EventRelay } from './event-relay.js';
+import type { EventBus } from './events.js';
+import { errorText, silentLogger, type ServiceLogger } from './logger.js';
+import { createRunner, type Runner } from './runner.js';
+import type { WorkJob, WorkQueue } from './work-queue.js';
+
+export interface WorkerOptions {
+  journal: Journal;
+  port(organizationId: string): BooksPort;
+  clock: EngineClock;
+  bus: EventBus;
+  queue: WorkQueue;
+  relay?: EventRelay;
+  /** This process's lease owner name. */
+  owner: string;
+  isDead?: (owner: string) => boolean;
+  logger?: ServiceLogger;
+  /** Jobs at a time in this process (each of a different organization); default 4. */
+  concurrency?: number;
+  /** How often an idle worker asks for a job, in seconds (default 1). */
+  pollingIntervalSeconds?: number;
+}
+
+/** A job this worker holds, for SIGUSR2 and /metrics. */
+export interface HeldJob {
+  queueId: string;
+  kind: WorkJob['kind'];
+  organizationId: string;
+  runId?: string;
+  /** When this worker took it (ms). */
+  since: number;
+  /** Attempts before this one. */
+  attempt: number;
+}
+
+export interface WorkerStats {
+  /** Jobs finished here, failed here (to be retried), by kind. */
+  done: number;
+  retried: number;
+  held: HeldJob[];
+}
+
+export interface Worker {
+  start(): Promise<void>;
+  stats(): WorkerStats;
+  /**
+   * Graceful stop: no new job, the jobs in hand stop after their calls in flight (their runs'
+   * leases released, the jobs retried elsewhere), then the queue's connections close.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+  readonly runner: Runner;
+}
+
+class RetryLater extends Error {
+  override name = 'RetryLater';
+}
+
+export function createWorker(options: WorkerOptions): Worker {
+  const { journal, clock, queue } = options;
+  const logger = options.logger ?? silentLogger;
+  const runner = createRunner({ journal, port: options.port, clock, bus: options.bus, owner: options.owner, ...(options.isDead ? { isDead: options.isDead } : {}), logger });
+  const held = new Map<string, HeldJob>();
+  let stopping = false;
+  let done = 0;
+  let retried = 0;
+
+  options.relay?.onControl((message) => {
+    if (message.stop && runner.stop(message.stop)) logger.info({ runId: message.stop }, 'stopped by a person');
+  });
+
+  const handle = async (job: WorkJob, queueId: string): Promise<void> => {
+    switch (job.kind) {
+      case 'scan': {
+        await runner.scanAndPlan(job.organizationId, job.policyText, { jobId: job.jobId }).done;
+        if (stopping) throw new RetryLater('the worker stopped during the scan');
+        return;
+      }
+      case 'verify': {
+        await runner.verify({ runId: job.runId, organizationId: job.organizationId }, { jobId: job.jobId }).done;
+        if (stopping) throw new RetryLater('the worker stopped during the verification');
+        return;
+      }
+      case 'apply': {
+        const run = await journal.getRun(job.runId);
+        if (!run) {
+          logger.warn({ runId: job.runId, queueId }, 'a job for a run the journal does not have: dropped');
+          return;
+        }
+        if (run.state === 'done' || run.state === 'cancelled') return;
+        await runner.apply(run, job.fingerprint === false ? { fingerprint: false } : {}).done;
+        const after = await journal.getRun(job.runId);
+        // Still to do: this worker is stopping, or another process drives it; try again later.
+        if (after && (after.state === 'running' || after.state === 'pending')) {
+          throw new RetryLater(stopping ? 'the worker stopped; the run goes on elsewhere' : `run ${job.runId} is not finished (another process may be driving it)`);
+        }
+      }
+    }
+  };
+
+  return {
+    runner,
+    async start() {
+      await queue.work(async (job, context) => {
+        if (stopping) throw new RetryLater('the worker is stopping');
+        held.set(context.id, { queueId: context.id, kind: job.kind, organizationId: job.organizationId, ...('runId' in job ? { runId: job.runId } : {}), since: clock.now(), attempt: context.retryCount });
+        logger.info({ kind: job.kind, organizationId: job.organizationId, ...('runId' in job ? { runId: job.runId } : {}), attempt: context.retryCount }, 'job taken');
+        try {
+          await handle(job, context.id);
+          done++;
+        } catch (error) {
+          retried++;
+          if (error instanceof RetryLater) logger.info({ kind: job.kind, organizationId: job.organizationId }, error.message);
+          else logger.warn({ kind: job.kind, organizationId: job.organizationId, error: errorText(error) }, 'job failed; it will be retried');
+          throw error;
+        } finally {
+          held.delete(context.id);
+        }
+      }, {
+        ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+        ...(options.pollingIntervalSeconds !== undefined ? { pollingIntervalSeconds: options.pollingIntervalSeconds } : {}),
+      });
+    },
+    stats: () => ({ done, retried, held: [...held.values()] }),
+    async stop({ timeoutMs = 30_000 } = {}) {
+      stopping = true;
+      // The runner's jobs stop after their calls in flight (runs stay running, driverless); the
+      // queue then sees the handlers end, fails them (to be retried elsewhere) and closes.
+      const closing = runner.close();
+      await Promise.all([closing, queue.stop({ timeoutMs })]);
+    },
+  };
+}

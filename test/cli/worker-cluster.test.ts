@@ -1,0 +1,124 @@
+/**
+ * `sunset worker`s on one PostgreSQL database (the postgres project), through the built CLI, real
+ * processes and real signals: `sunset serve --no-work` queues a scan and an approved run; two
+ * workers share the queue; the one holding the run is killed with SIGKILL in the middle of it and
+ * the other finishes it, with no contact changed twice and `sunset runs check` sound; SIGUSR2 makes
+ * a worker say what it holds; SIGTERM stops a worker gracefully. On SQLite (the sqlite project)
+ * a worker refuses with a clear message: there is no queue to share.
+ */
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultPolicyText } from '../../src/engine/index.js';
+import type { OrganizationView, RunDetail, RunStarted } from '../../src/service/index.js';
+import { createHarness, pollUntil, type ChildProc, type Exit } from '../helpers/cli.js';
+import { TEST_DATABASE, testLocation } from '../helpers/database.js';
+import { PASSWORD, signIn, USER } from '../helpers/service.js';
+
+const h = createHarness();
+afterAll(async () => h.cleanupAll());
+
+const show = (what: string, e: Exit): string => `${what}: exit ${e.code} (${e.signal})\n${e.stdout}\n${e.stderr}`;
+
+describe.runIf(TEST_DATABASE === 'sqlite')('sunset worker on SQLite', () => {
+  it('refuses, saying a worker needs PostgreSQL, and changes nothing', async () => {
+    const dir = h.temp('sunset-worker-sqlite-');
+    const exit = await h.run(['worker', '--database', join(dir, 'sunset.db')], { cwd: dir });
+    expect(exit.code, show('worker', exit)).toBe(2);
+    expect(exit.stderr).toMatch(/A worker shares the work through a PostgreSQL database/);
+    expect(exit.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL database', () => {
+  it('share the queue; a worker killed mid-run is replaced by another within a minute; SIGUSR2 reports; SIGTERM stops gracefully', async () => {
+    // Slow answers, so the run is still going when its worker is killed.
+    const emu = await h.startEmulator(['--contacts', '300', '--per-minute', '6000', '--daily', '100000', '--latency', '120']);
+    const organization = emu.organization;
+    const dir = h.temp('sunset-worker-cluster-');
+    const database = testLocation(join(dir, 'sunset.db'));
+    // Short heartbeats so the test sees a takeover in seconds, as an operator may set them.
+    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2', LOG_LEVEL: 'info' };
+    const common = ['--database', database, '--emulator', emu.origin, '--per-minute', '6000'];
+    const user = await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } });
+    expect(user.code, show('users add', user)).toBe(0);
+
+    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env });
+    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
+    const origin = /Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!;
+    const session = await signIn(origin);
+    const saved = await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } });
+    expect(saved.status, saved.text).toBe(200);
+
+    // No worker yet: the scan waits in the queue, shown as the organization's job.
+    const scan = await session.request<{ jobId: string }>('POST', `/api/orgs/${organization}/scan`);
+    expect(scan.status, scan.text).toBe(202);
+    const waiting = await session.get<OrganizationView[]>('/api/orgs');
+    expect(waiting.json.find((o) => o.organizationId === organization)?.activeJob).toMatchObject({ kind: 'scan' });
+
+    const workers: ChildProc[] = [];
+    for (let i = 0; i < 2; i++) {
+      const w = h.spawn(['worker', ...common, '--concurrency', '2'], { cwd: dir, env });
+      await w.waitFor((out) => /Sunset worker \S+ is working the job queue/.test(out));
+      workers.push(w);
+    }
+    const plan = await pollUntil(async () => {
+      const orgs = await session.get<OrganizationView[]>('/api/orgs');
+      return orgs.json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined;
+    }, 'the plan of the queued scan', 60_000);
+    expect(plan.steps).toBeGreaterThan(20);
+
+    const seq0 = await emu.seq();
+    const approved = await session.request<RunStarted>('POST', `/api/plans/${plan.planId}/approve`, { body: {} });
+    expect(approved.status, approved.text).toBe(202);
+    const runId = approved.json.runId;
+
+    // Wait until some steps are done, then kill the worker that drives the run.
+    const holder = await pollUntil(async () => {
+      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      const driver = detail.json.run.driver?.owner;
+      return detail.json.counts.changed + detail.json.counts.unchanged >= 5 && driver ? driver : undefined;
+    }, 'the run under way', 60_000);
+    const pid = Number(holder.split(':')[1]);
+    const victim = workers.find((w) => w.child.pid === pid);
+    expect(victim, `the driver ${holder} is one of the workers (${workers.map((w) => w.child.pid).join(', ')})`).toBeDefined();
+    const survivor = workers.find((w) => w !== victim)!;
+    victim!.kill('SIGKILL');
+    const killedAt = Date.now();
+    await victim!.exited;
+
+    // SIGUSR2: the survivor says what it holds, one JSON line.
+    survivor.child.kill('SIGUSR2');
+    await survivor.waitFor((_out, err) => /\{"worker":"[^"]+","held":\[/.test(err));
+
+    const finished = await pollUntil(async () => {
+      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      return detail.json.run.state === 'done' ? detail.json : undefined;
+    }, 'the run finished by the other worker', 90_000);
+    const takeoverMs = Date.now() - killedAt;
+    expect(takeoverMs).toBeLessThan(60_000 + 30_000);
+    expect(finished.counts.changed + finished.counts.unchanged + finished.counts.skipped).toBe(plan.steps);
+    expect(finished.steps.every((s) => s.state === 'done' || s.state === 'skipped')).toBe(true);
+    expect(finished.run.driver).toBeNull();
+
+    // No contact changed twice: at most one successful status change per contact.
+    const changes = new Map<string, number>();
+    for (const p of (await emu.statusPosts(seq0)).filter((x) => x.code === 0)) changes.set(p.contactId, (changes.get(p.contactId) ?? 0) + 1);
+    expect([...changes.entries()].filter(([, n]) => n > 1)).toEqual([]);
+    const inactive = await emu.inactiveIds();
+    for (const s of finished.steps) expect(inactive.has(s.contactId), s.contactId).toBe(true);
+
+    const check = await h.run(['runs', 'check', '--database', database], { cwd: dir, env });
+    expect(check.code, show('runs check', check)).toBe(0);
+
+    // SIGTERM: the survivor stops gracefully, within its stop timeout.
+    const stoppedAt = Date.now();
+    survivor.kill('SIGTERM');
+    const exit = await survivor.exited;
+    expect(exit.code, show('worker', exit)).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(32_000);
+    expect(exit.stderr).toMatch(/Stopping: no new job/);
+    for (const secret of h.secrets) expect(`${exit.stdout}${exit.stderr}${serve.stderr}`).not.toContain(secret);
+    serve.kill('SIGINT');
+    expect((await serve.exited).code).toBe(0);
+  });
+});
