@@ -19,6 +19,8 @@ export interface RunnerOptions {
   owner: string;
   isDead?: (owner: string) => boolean;
   logger?: ServiceLogger;
+  /** The lease of a step being applied (applyRun's leaseMs; default 10 min): a worker's is short, so another takes over soon. */
+  stepLeaseMs?: number;
 }
 
 export interface Job {
@@ -115,6 +117,7 @@ export function createRunner(options: RunnerOptions): Runner {
           }
           await applyRun({
             journal, port, runId, owner: options.owner, clock, signal, isDead: options.isDead,
+            ...(options.stepLeaseMs !== undefined ? { leaseMs: options.stepLeaseMs } : {}),
             onProgress: (p) => bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: 'running', phase: p.phase, counts: p.counts, ratePerMinute: p.ratePerMinute, etaMs: p.etaMs, waitingUntil: p.waitingUntil } }),
           });
           await emit({});

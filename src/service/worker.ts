@@ -30,6 +30,11 @@ export interface WorkerOptions {
   concurrency?: number;
   /** How often an idle worker asks for a job, in seconds (default 1). */
   pollingIntervalSeconds?: number;
+  /**
+   * The lease of a step being applied (default 30 s, renewed every 10 s while the worker lives):
+   * a frozen or lost worker's steps go to the run's next driver once it lapses.
+   */
+  stepLeaseMs?: number;
 }
 
 /** A job this worker holds, for SIGUSR2 and /metrics. */
@@ -69,14 +74,21 @@ class RetryLater extends Error {
 export function createWorker(options: WorkerOptions): Worker {
   const { journal, clock, queue } = options;
   const logger = options.logger ?? silentLogger;
-  const runner = createRunner({ journal, port: options.port, clock, bus: options.bus, owner: options.owner, ...(options.isDead ? { isDead: options.isDead } : {}), logger });
+  const runner = createRunner({
+    journal, port: options.port, clock, bus: options.bus, owner: options.owner, logger, stepLeaseMs: options.stepLeaseMs ?? 30_000,
+    ...(options.isDead ? { isDead: options.isDead } : {}),
+  });
+  /** Runs a person stopped (through the relay): their pause is meant, not a reason to retry. */
+  const stoppedByPerson = new Set<string>();
   const held = new Map<string, HeldJob>();
   let stopping = false;
   let done = 0;
   let retried = 0;
 
   options.relay?.onControl((message) => {
-    if (message.stop && runner.stop(message.stop)) logger.info({ runId: message.stop }, 'stopped by a person');
+    if (!message.stop) return;
+    stoppedByPerson.add(message.stop);
+    if (runner.stop(message.stop)) logger.info({ runId: message.stop }, 'stopped by a person');
   });
 
   const handle = async (job: WorkJob, queueId: string): Promise<void> => {
@@ -98,11 +110,17 @@ export function createWorker(options: WorkerOptions): Worker {
           return;
         }
         if (run.state === 'done' || run.state === 'cancelled') return;
+        stoppedByPerson.delete(job.runId);
         await runner.apply(run, job.fingerprint === false ? { fingerprint: false } : {}).done;
         const after = await journal.getRun(job.runId);
         // Still to do: this worker is stopping, or another process drives it; try again later.
         if (after && (after.state === 'running' || after.state === 'pending')) {
           throw new RetryLater(stopping ? 'the worker stopped; the run goes on elsewhere' : `run ${job.runId} is not finished (another process may be driving it)`);
+        }
+        // Paused with steps still leased to a driver that froze or vanished: once their leases
+        // lapse the next attempt takes them. A person's Stop (or a failure) is a pause that stays.
+        if (after?.state === 'paused' && !stoppedByPerson.has(job.runId) && (await journal.runCounts(job.runId)).inFlight > 0) {
+          throw new RetryLater(`run ${job.runId} has steps still leased to a driver that stopped answering; trying again once their leases lapse`);
         }
       }
     }

@@ -30,7 +30,7 @@ describe.runIf(TEST_DATABASE === 'sqlite')('sunset worker on SQLite', () => {
 });
 
 describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL database', () => {
-  it('share the queue; a worker killed mid-run is replaced by another within a minute; SIGUSR2 reports; SIGTERM stops gracefully', async () => {
+  it('share the queue; a worker killed mid-run is replaced by another within a minute; SIGUSR2 reports; SIGTERM stops gracefully', { timeout: 180_000 }, async () => {
     // Slow answers, so the run is still going when its worker is killed.
     const emu = await h.startEmulator(['--contacts', '300', '--per-minute', '6000', '--daily', '100000', '--latency', '120']);
     const organization = emu.organization;
@@ -118,6 +118,73 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     expect(Date.now() - stoppedAt).toBeLessThan(32_000);
     expect(exit.stderr).toMatch(/Stopping: no new job/);
     for (const secret of h.secrets) expect(`${exit.stdout}${exit.stderr}${serve.stderr}`).not.toContain(secret);
+    serve.kill('SIGINT');
+    expect((await serve.exited).code).toBe(0);
+  });
+  it('a worker frozen (SIGSTOP) past its leases is replaced; resumed (SIGCONT), its late writes are fenced and it works on', { timeout: 300_000 }, async () => {
+    const emu = await h.startEmulator(['--contacts', '300', '--per-minute', '6000', '--daily', '100000', '--latency', '150']);
+    const organization = emu.organization;
+    const dir = h.temp('sunset-worker-freeze-');
+    const database = testLocation(join(dir, 'sunset.db'));
+    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2' };
+    const common = ['--database', database, '--emulator', emu.origin, '--per-minute', '6000'];
+    expect((await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } })).code).toBe(0);
+    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env });
+    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
+    const session = await signIn(/Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!);
+    expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
+    const workers: ChildProc[] = [];
+    for (let i = 0; i < 2; i++) {
+      const w = h.spawn(['worker', ...common], { cwd: dir, env });
+      await w.waitFor((out) => /is working the job queue/.test(out));
+      workers.push(w);
+    }
+    expect((await session.request('POST', `/api/orgs/${organization}/scan`)).status).toBe(202);
+    const plan = await pollUntil(async () => (await session.get<OrganizationView[]>('/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined, 'the plan', 60_000);
+    const seq0 = await emu.seq();
+    const approved = await session.request<RunStarted>('POST', `/api/plans/${plan.planId}/approve`, { body: {} });
+    expect(approved.status, approved.text).toBe(202);
+    const runId = approved.json.runId;
+    const holder = await pollUntil(async () => {
+      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      const driver = detail.json.run.driver?.owner;
+      return detail.json.counts.changed + detail.json.counts.unchanged >= 5 && driver ? driver : undefined;
+    }, 'the run under way', 60_000);
+    const frozen = workers.find((w) => w.child.pid === Number(holder.split(':')[1]))!;
+    expect(frozen).toBeDefined();
+    frozen.kill('SIGSTOP');
+    // The other worker takes the run over once the frozen one's heartbeat and leases lapse.
+    const newDriver = await pollUntil(async () => {
+      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      const driver = detail.json.run.driver?.owner;
+      return driver && driver !== holder ? driver : undefined;
+    }, 'another driver', 90_000);
+    expect(newDriver).not.toBe(holder);
+    frozen.kill('SIGCONT');
+    const finished = await pollUntil(async () => {
+      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      return detail.json.run.state === 'done' ? detail.json : undefined;
+    }, 'the run finished', 120_000);
+    expect(finished.steps.every((s) => s.state === 'done' || s.state === 'skipped')).toBe(true);
+    const changes = new Map<string, number>();
+    for (const p of (await emu.statusPosts(seq0)).filter((x) => x.code === 0)) changes.set(p.contactId, (changes.get(p.contactId) ?? 0) + 1);
+    expect([...changes.entries()].filter(([, n]) => n > 1)).toEqual([]);
+    const inactive = await emu.inactiveIds();
+    for (const s of finished.steps) expect(inactive.has(s.contactId), s.contactId).toBe(true);
+    expect((await h.run(['runs', 'check', '--database', database], { cwd: dir, env })).code).toBe(0);
+    // The resumed worker lives on and works: it takes a scan when the other is gone.
+    expect(frozen.running).toBe(true);
+    const other = workers.find((w) => w !== frozen)!;
+    other.kill('SIGTERM');
+    expect((await other.exited).code).toBe(0);
+    const scan = await session.request<{ jobId: string }>('POST', `/api/orgs/${organization}/scan`);
+    expect(scan.status).toBe(202);
+    await pollUntil(async () => {
+      const latest = (await session.get<OrganizationView[]>('/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan;
+      return latest && latest.planId !== plan.planId ? latest : undefined;
+    }, 'a new plan from the resumed worker', 60_000);
+    frozen.kill('SIGTERM');
+    expect((await frozen.exited).code).toBe(0);
     serve.kill('SIGINT');
     expect((await serve.exited).code).toBe(0);
   });
