@@ -22,6 +22,7 @@ const POSTGRES_SUITES = [
   'test/cli/connections.test.ts',
   'test/cli/serve-connections.test.ts',
   'test/cli/worker-cluster.test.ts',
+  'test/cli/postgres-restart.test.ts',
 ];
 
 const POSTGRES_URL = process.env.SUNSET_TEST_POSTGRES || 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -50,5 +50,8 @@ export const silentLogger: ServiceLogger = { debug: () => undefined, info: () =>
 
 /** An error's message for a log field (the stack at debug level only would need its own field). */
 export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  // Some libraries (pg-boss's events) report plain objects with a message.
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') return (error as { message: string }).message;
+  return String(error);
 }

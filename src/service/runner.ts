@@ -41,7 +41,7 @@ export interface Runner {
    * Applies (or resumes) a run in the background. The job is registered before this returns, so
    * `activeJobs()` shows it (and Stop reaches it) at once.
    */
-  apply(run: RunRef, options?: { fingerprint?: boolean }): { done: Promise<void> };
+  apply(run: RunRef, options?: { fingerprint?: boolean; owner?: string }): { done: Promise<void> };
   /** Verifies a run in the background (the result is also saved in the journal); registered at once like apply. */
   verify(run: RunRef, options?: { jobId?: string }): { jobId: string; done: Promise<VerifyResult | undefined> };
   stop(runId: string): boolean;
@@ -116,7 +116,7 @@ export function createRunner(options: RunnerOptions): Runner {
             });
           }
           await applyRun({
-            journal, port, runId, owner: options.owner, clock, signal, isDead: options.isDead,
+            journal, port, runId, owner: applyOptions.owner ?? options.owner, clock, signal, isDead: options.isDead,
             ...(options.stepLeaseMs !== undefined ? { leaseMs: options.stepLeaseMs } : {}),
             onProgress: (p) => bus.emit({ type: 'run', data: { runId, organizationId: run.organizationId, state: 'running', phase: p.phase, counts: p.counts, ratePerMinute: p.ratePerMinute, etaMs: p.etaMs, waitingUntil: p.waitingUntil } }),
           });

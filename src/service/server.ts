@@ -162,7 +162,7 @@ export function createService(options: ServiceOptions): Service {
         if (queued.has(run.runId)) continue;
         runner.apply(run);
       }
-      void processWebhooks();
+      void processWebhooks().catch((e: unknown) => logger.error({ error: errorText(e) }, 'applying CRM events failed'));
       notifications.start();
       await scheduler.tick();
       if (options.webhookIntervalMs !== 0) {

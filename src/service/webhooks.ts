@@ -330,11 +330,20 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
     for (const { e, state } of settled) emit(e, state);
   };
 
+  // Each pass drives its CRM runs under a name of its own (the process's owner and the pass): a
+  // pass that failed midway (the database went away) left steps in flight, and the next pass of
+  // this same process, knowing that pass is over, takes them at once instead of waiting on them.
+  let pass = 0;
+  let passOwner = options.owner;
+  const isDead = (holder: string): boolean =>
+    options.isDead?.(holder) === true || (holder !== passOwner && holder.startsWith(`${options.owner}:p`));
+
   return {
     async processDue() {
+      passOwner = `${options.owner}:p${++pass}`;
       // Signatures older than the tolerance can no longer be replayed (the timestamp check refuses them).
       await store.pruneNonces(clock.now() - 2 * WEBHOOK_TOLERANCE_MS);
-      const due = await store.claimDueEvents({ now: clock.now(), limit: 500, owner: options.owner, leaseMs: EVENT_LEASE_MS, isDead: options.isDead });
+      const due = await store.claimDueEvents({ now: clock.now(), limit: 500, owner: options.owner, leaseMs: EVENT_LEASE_MS, isDead });
       if (due.length === 0) return 0;
       const byOrganization = new Map<string, WebhookEvent[]>();
       for (const e of due) byOrganization.set(e.organizationId, [...(byOrganization.get(e.organizationId) ?? []), e]);
@@ -422,7 +431,7 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
                 })),
               );
             }
-            const result = await applyRun({ journal, port, runId, owner: options.owner, clock, isDead: options.isDead, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
+            const result = await applyRun({ journal, port, runId, owner: passOwner, clock, isDead, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
             if (result.counts.pending + result.counts.inFlight > 0) throw new Error('the run did not finish');
             await settleRun(runId, runEvents);
           } catch (error) {

@@ -74,10 +74,10 @@ class RetryLater extends Error {
 export function createWorker(options: WorkerOptions): Worker {
   const { journal, clock, queue } = options;
   const logger = options.logger ?? silentLogger;
-  const runner = createRunner({
-    journal, port: options.port, clock, bus: options.bus, owner: options.owner, logger, stepLeaseMs: options.stepLeaseMs ?? 30_000,
-    ...(options.isDead ? { isDead: options.isDead } : {}),
-  });
+  /** The attempts this process is driving now: any other attempt of this process is over. */
+  const live = new Set<string>();
+  const isDead = (holder: string): boolean => options.isDead?.(holder) === true || (holder.startsWith(`${options.owner}:`) && !live.has(holder));
+  const runner = createRunner({ journal, port: options.port, clock, bus: options.bus, owner: options.owner, logger, stepLeaseMs: options.stepLeaseMs ?? 30_000, isDead });
   /** Runs a person stopped (through the relay): their pause is meant, not a reason to retry. */
   const stoppedByPerson = new Set<string>();
   const held = new Map<string, HeldJob>();
@@ -91,7 +91,7 @@ export function createWorker(options: WorkerOptions): Worker {
     if (runner.stop(message.stop)) logger.info({ runId: message.stop }, 'stopped by a person');
   });
 
-  const handle = async (job: WorkJob, queueId: string): Promise<void> => {
+  const handle = async (job: WorkJob, queueId: string, attempt: number): Promise<void> => {
     switch (job.kind) {
       case 'scan': {
         await runner.scanAndPlan(job.organizationId, job.policyText, { jobId: job.jobId }).done;
@@ -111,7 +111,16 @@ export function createWorker(options: WorkerOptions): Worker {
         }
         if (run.state === 'done' || run.state === 'cancelled') return;
         stoppedByPerson.delete(job.runId);
-        await runner.apply(run, job.fingerprint === false ? { fingerprint: false } : {}).done;
+        // Each attempt drives under a name of its own (host:pid:...:attempt): steps an attempt left
+        // in flight (the database went away under it) are another driver's to take once their
+        // leases lapse, even when the next attempt runs in this same process.
+        const owner = `${options.owner}:${queueId.slice(0, 8)}.${attempt}`;
+        live.add(owner);
+        try {
+          await runner.apply(run, { owner, ...(job.fingerprint === false ? { fingerprint: false } : {}) }).done;
+        } finally {
+          live.delete(owner);
+        }
         const after = await journal.getRun(job.runId);
         // Still to do: this worker is stopping, or another process drives it; try again later.
         if (after && (after.state === 'running' || after.state === 'pending')) {
@@ -134,7 +143,7 @@ export function createWorker(options: WorkerOptions): Worker {
         held.set(context.id, { queueId: context.id, kind: job.kind, organizationId: job.organizationId, ...('runId' in job ? { runId: job.runId } : {}), since: clock.now(), attempt: context.retryCount });
         logger.info({ kind: job.kind, organizationId: job.organizationId, ...('runId' in job ? { runId: job.runId } : {}), attempt: context.retryCount }, 'job taken');
         try {
-          await handle(job, context.id);
+          await handle(job, context.id, context.retryCount);
           done++;
         } catch (error) {
           retried++;

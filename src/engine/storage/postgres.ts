@@ -156,6 +156,12 @@ export function openPostgres(location: string, options: PostgresOptions = {}): S
       throw mapped(error, label);
     }
     let broken: unknown;
+    // Checked out, the connection is not the pool's to watch: the server closing it between two
+    // statements (a restart) would be an unhandled 'error' event, which ends the process.
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(on(client, true));
@@ -169,7 +175,8 @@ export function openPostgres(location: string, options: PostgresOptions = {}): S
       }
       throw mapped(error, label);
     } finally {
-      // A connection that failed even to roll back is not given back to the pool.
+      client.off('error', onError);
+      // A connection that failed even to roll back (or that the server closed) is not given back to the pool.
       client.release(broken instanceof Error ? broken : undefined);
     }
   };

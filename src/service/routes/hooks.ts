@@ -3,6 +3,7 @@
  * (docs/service.md): outside the session, they answer for themselves (a signature or a secret,
  * src/service/webhooks.ts). The body is read raw, at most 64 KiB: the HMAC covers the exact bytes sent.
  */
+import { errorText } from '../logger.js';
 import { Hono, type Context } from 'hono';
 import { isOrganizationId } from '../../zoho/index.js';
 import type { ErrorBody } from '../api-types.js';
@@ -23,18 +24,23 @@ export function hookRoutes(ctx: ServiceContext) {
     });
     return { organizationId: organization, headers, query: new URL(c.req.url).searchParams, body };
   };
+  // The accepted event is durable; applying it now is a head start on the background loop, and a
+  // failure here (the database restarting) is the loop's to retry, never the process's end.
+  const applySoon = (): void => {
+    void ctx.processWebhooks().catch((error: unknown) => ctx.logger.warn({ error: errorText(error) }, 'applying CRM events failed; the background loop tries again'));
+  };
   return new Hono<ServiceEnv>()
     .post('/hooks/crm/:org', async (c) => {
       const req = await request(c);
       const fromFile = fileMappingFor(options.mappingFile, req.organizationId);
       const answer = await acceptWebhook(store, bus, clock, { ...req, ...(fromFile ? { mapping: fromFile } : {}) });
-      if (answer.status === 202) void ctx.processWebhooks();
+      if (answer.status === 202) applySoon();
       return c.json(answer.body, answer.status);
     })
     .all('/hooks/crm/:org', (c) => c.json<ErrorBody>({ error: 'use POST' }, 405, { allow: 'POST' }))
     .post('/hooks/signal/:org', async (c) => {
       const answer = await acceptSignal(store, bus, clock, await request(c));
-      if (answer.status === 202) void ctx.processWebhooks();
+      if (answer.status === 202) applySoon();
       return c.json(answer.body, answer.status);
     })
     .all('/hooks/signal/:org', (c) => c.json<ErrorBody>({ error: 'use POST' }, 405, { allow: 'POST' }));
