@@ -18,14 +18,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 
 const { values } = parseArgs({ options: { kills: { type: 'string' }, json: { type: 'boolean' }, entry: { type: 'string' } } });
 const KILLS = Number(values.kills ?? 20);
-const ENTRY = values.entry ?? 'dist/cli/main.js';
+const ENTRY = resolve(values.entry ?? 'dist/cli/main.js');
 if (!existsSync(ENTRY)) execFileSync('npm', ['run', 'build'], { stdio: 'inherit' });
 const SERVER = process.env.SUNSET_TEST_POSTGRES || 'postgres://postgres@127.0.0.1:5432/postgres';
 const schema = `bench_takeover_${process.pid}`;
