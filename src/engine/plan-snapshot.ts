@@ -8,10 +8,13 @@ import type { Policy } from './policy.js';
 import type { Journal } from './storage/journal.js';
 import type { InMemoryPlan, Plan, SnapshotInfo } from './types.js';
 
+/** Contacts a page: small pages keep the planner's live objects (and so V8's heap) small. */
+const PAGE_SIZE = 500;
+
 export async function planSnapshot(journal: Journal, policy: Policy, policyText: string, snapshot: SnapshotInfo, createdAt: number): Promise<Plan> {
   const draft = journal.planDraft();
   try {
-    const plan = await buildPlan(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId), draft);
+    const plan = await buildPlan(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId, PAGE_SIZE), draft);
     await draft.save(plan, createdAt);
     return plan;
   } catch (error) {
