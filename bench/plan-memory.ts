@@ -16,6 +16,7 @@
  *   npm run bench:plan-memory                          # 100,000 and 300,000 contacts
  *   npx tsx bench/plan-memory.ts --sizes 10000,100000  # other sizes
  *   npx tsx bench/plan-memory.ts --json                # also one JSON line per size
+ *   npx tsx bench/plan-memory.ts --node-flags=--max-semi-space-size=2   # flags for the measuring node
  *
  * Target (issue 13): scan + plan of 100,000 contacts within 100 MB of the start-up RSS, and the
  * same within 10% at 300,000.
@@ -140,7 +141,7 @@ async function measure(contacts: number): Promise<void> {
 }
 
 /** Starts the emulator with `contacts`, runs the measuring child against it, stops the emulator. */
-async function runSize(contacts: number): Promise<Result> {
+async function runSize(contacts: number, nodeFlags: string[]): Promise<Result> {
   const emulator = spawn(process.execPath, [
     '--import', 'tsx', 'src/cli/main.ts', 'emulator', 'start', '--port', '0', '--json',
     '--per-minute', '1000000000', '--daily', '1000000000', '--in-flight', '1000', '--contacts', String(contacts),
@@ -154,7 +155,7 @@ async function runSize(contacts: number): Promise<Result> {
       createInterface({ input: emulator.stdout }).once('line', resolve);
       emulator.once('exit', (code) => reject(new Error(`the emulator exited with ${code}: ${emulatorErr}`)));
     });
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--measure', String(contacts)], {
+    const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', 'tsx', fileURLToPath(import.meta.url), '--measure', String(contacts)], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, SUNSET_BENCH_EMULATOR: line },
     });
@@ -171,7 +172,9 @@ async function runSize(contacts: number): Promise<Result> {
   }
 }
 
-const { values } = parseArgs({ options: { sizes: { type: 'string' }, measure: { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string' }, measure: { type: 'string' }, json: { type: 'boolean' }, 'node-flags': { type: 'string' } } });
+/** Extra flags for the measuring process's node (`--node-flags=--max-semi-space-size=2`), to see what V8's sizing costs. */
+const nodeFlags = (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== '');
 if (values.measure !== undefined) {
   await measure(Number(values.measure));
 } else {
@@ -181,7 +184,7 @@ if (values.measure !== undefined) {
   console.log(`  ${'contacts'.padStart(9)} ${'snapshot'.padStart(9)} ${'transactions'.padStart(12)} ${'steps'.padStart(6)} ${'excluded'.padStart(8)}   ${'start-up'.padStart(9)} ${'peak'.padStart(9)} ${'growth'.padStart(9)} ${'(scan)'.padStart(9)}   ${'scan'.padStart(8)} ${'plan'.padStart(8)}`);
   const results: Result[] = [];
   for (const n of sizes) {
-    const r = await runSize(n);
+    const r = await runSize(n, nodeFlags);
     results.push(r);
     const f = (x: number): string => `${x.toFixed(0)} MB`.padStart(9);
     const s = (x: number): string => `${x.toFixed(1)} s`.padStart(8);
