@@ -4,8 +4,8 @@
  * The emulator runs as a separate child process (`sunset emulator start --json`), so the memory
  * figures printed here belong to the scanning process alone. In this process: the client (calls
  * counted by its onResponse hook) → createZohoAdapter → a journal on a temporary SQLite file → scan
- * with the default policy → buildPlanFromPages over journal.snapshotContacts (page by page, as
- * `sunset plan` and `sunset demo` do) → savePlan.
+ * with the default policy → buildPlan over journal.snapshotContacts (page by page, exclusions
+ * written to a journal plan draft as decided, as `sunset plan` and `sunset demo` do) → the draft saved.
  *
  * Then, with a second client whose calls are not counted, it counts independently what the bound
  * is made of: the active contacts, and per transaction type every transaction (the scan reads the
@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { createMemoryTokenStore, createZohoBooksClient, type ZohoBooksClient } from '../src/client/index.js';
 import {
-  activityTypesFor, buildPlanFromPages, createJournal, createZohoAdapter, cutoffFor, defaultPolicyText, emulatorTarget, historyTypesFor, openSqlite, parsePolicy,
+  activityTypesFor, buildPlan, createJournal, createZohoAdapter, cutoffFor, defaultPolicyText, emulatorTarget, historyTypesFor, openSqlite, parsePolicy,
   scan,
 } from '../src/engine/index.js';
 import { TRANSACTION_TYPES, type TransactionType } from '../src/zoho/index.js';
@@ -144,10 +144,11 @@ try {
 
   // As `sunset plan` does: the planner fed page by page from the journal, never the whole snapshot.
   const t2 = performance.now();
-  const plan = await buildPlanFromPages(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId));
+  const draft = journal.planDraft();
+  const plan = await buildPlan(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId), draft);
   const t3 = performance.now();
   mark('after buildPlan (pages from the journal)');
-  await journal.savePlan(plan);
+  await draft.save(plan);
   const t4 = performance.now();
   clearInterval(sampler);
   mark('after savePlan');
@@ -287,7 +288,7 @@ try {
   console.log(`  naive / calls             ${underNaive.toFixed(1)}×   target >= 50×: ${met(underNaive >= 50)}   (per-kind naive: ${(naiveByKind / totalCalls).toFixed(1)}×)`);
   console.log(`  wall time                 scan ${secs(t0, t1)}; plan ${secs(t1, t4)} (buildPlan over the journal's pages ${secs(t2, t3)}, savePlan ${secs(t3, t4)}); total ${secs(t0, t4)}`);
   console.log(`  scan time spent           ${(clientMs / 1000).toFixed(2)} s waiting for responses (client), of which ${(serverMs / 1000).toFixed(2)} s handling in the emulator (its log)`);
-  console.log(`  plan                      ${plan.summary.contactsConsidered} considered, ${plan.summary.dormant} dormant, ${plan.steps.length} steps, ${plan.excluded.length} excluded (${Object.entries(plan.summary.excluded).map(([r, n]) => `${n} ${r}`).join(', ')}), ${plan.summary.recentlyActive} recently active; journal file ${mb(dbBytes)}`);
+  console.log(`  plan                      ${plan.summary.contactsConsidered} considered, ${plan.summary.dormant} dormant, ${plan.steps.length} steps, ${plan.exclusionCount} excluded (${Object.entries(plan.summary.excluded).map(([r, n]) => `${n} ${r}`).join(', ')}), ${plan.summary.recentlyActive} recently active; journal file ${mb(dbBytes)}`);
   console.log(`  peak RSS (this process)   ${mb(peakRss)}   target < 300 MB: ${met(peakRss < 300 * 1024 * 1024)}   (${contactsLoaded} snapshot contacts planned, page by page)`);
   console.log(`  peak heap used (sampled)  ${mb(peakHeap)}; after savePlan ${mb(heapAfter)}`);
   console.log(`    ${'at the end of'.padEnd(36)} ${'maxRSS'.padStart(7)} ${'rss'.padStart(7)}   heap: ${'used'.padStart(7)} ${'peak'.padStart(7)} ${'total'.padStart(7)}   ${'external'.padStart(8)}`);

@@ -181,6 +181,18 @@ table runs
   CREATE UNIQUE INDEX runs_one_undo_per_run ON runs USING btree (undo_of) WHERE (kind = 'undo'::text)
   CREATE UNIQUE INDEX runs_pkey ON runs USING btree (run_id)
 
+table scan_activity
+  column contact_id text NOT NULL
+  column count integer NOT NULL
+  column latest_date text NOT NULL
+  column latest_id text NOT NULL
+  column latest_number text NOT NULL
+  column recent integer NOT NULL
+  column snapshot_id text NOT NULL
+  column total_cents bigint NOT NULL
+  column transaction_type text NOT NULL
+  CREATE UNIQUE INDEX scan_activity_pkey ON scan_activity USING btree (snapshot_id, contact_id, transaction_type)
+
 table schema_migrations
   column applied_at bigint NOT NULL
   column component text NOT NULL

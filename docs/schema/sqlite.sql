@@ -181,6 +181,18 @@ table runs
   CREATE UNIQUE INDEX runs_one_per_plan ON runs (plan_id) WHERE kind = 'plan'
   CREATE UNIQUE INDEX runs_one_undo_per_run ON runs (undo_of) WHERE kind = 'undo'
 
+table scan_activity
+  column contact_id TEXT NOT NULL
+  column count INTEGER NOT NULL
+  column latest_date TEXT NOT NULL
+  column latest_id TEXT NOT NULL
+  column latest_number TEXT NOT NULL
+  column recent INTEGER NOT NULL
+  column snapshot_id TEXT NOT NULL
+  column total_cents BIGINT NOT NULL
+  column transaction_type TEXT NOT NULL
+  primary key (snapshot_id, contact_id, transaction_type)
+
 table schema_migrations
   column applied_at BIGINT NOT NULL
   column component TEXT NOT NULL

@@ -1,7 +1,8 @@
 export * from './types.js';
 export { parsePolicy, PolicyError, defaultPolicyText, parseDuration, subtractDuration, DEFAULT_ACTIVITY, activityTypesFor } from './policy.js';
 export type { Policy, PolicyProblem, Duration, FieldCondition } from './policy.js';
-export { buildPlan, buildPlanFromPages, checkSnapshotFits, createPlanner, cutoffFor, PlanInputError } from './plan.js';
+export { buildPlan, checkSnapshotFits, createPlanner, cutoffFor, planContacts, PlanInputError, type Planner } from './plan.js';
+export { planSnapshot, withExclusions } from './plan-snapshot.js';
 export { scan, historyTypesFor } from './scan.js';
 export type { ScanOptions, ScanProgress } from './scan.js';
 export { applyRun, ApplyError, RunBusyError, Shutdown, describeDriver } from './apply.js';

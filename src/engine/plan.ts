@@ -1,13 +1,15 @@
 /**
  * The planner: policy + snapshot → plan. Pure: no I/O, no clock (the snapshot's time is "now"),
- * so the same inputs always give the same plan. The dry run is this plus a renderer.
+ * so the same inputs always give the same plan. The dry run is this plus a renderer. Its memory
+ * does not grow with the organization: the snapshot comes in pages, each exclusion leaves as it is
+ * decided (buildPlan writes them to a sink, the journal's), and a capped plan holds only its steps.
  */
 import { createHash } from 'node:crypto';
 import { formatZohoDate, formatZohoTimestamp, TRANSACTION_TYPES, type TransactionType } from '../zoho/index.js';
 import { activityTypesFor, globToRegExp, subtractDuration, type FieldCondition, type Policy } from './policy.js';
 import { MONTH_MS, monthsSince } from './report/histogram.js';
 import type {
-  Evidence, Exclusion, ExclusionReason, HistogramBucket, Plan, PlanStep, PlanSummary, SnapshotContact, SnapshotInfo,
+  Evidence, Exclusion, ExclusionReason, ExclusionSink, HistogramBucket, InMemoryPlan, Plan, PlanStep, PlanSummary, SnapshotContact, SnapshotInfo,
 } from './types.js';
 
 export class PlanInputError extends Error {
@@ -102,12 +104,76 @@ export function checkSnapshotFits(policy: Policy, snapshot: SnapshotInfo): void 
   }
 }
 
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
- * The planner, one contact at a time: `add` each contact of the snapshot (in contact-id order, for
- * determinism: the journal's cursor gives that order), then `finish`. A caller that pages through
- * the snapshot never holds the whole organization in memory (buildPlanFromPages).
+ * At most `capacity` items, the least by `order`: `push` returns the item pushed out (the greatest),
+ * if any. A binary max-heap; without a capacity, a plain list sorted at the end.
  */
-export function createPlanner(policy: Policy, policyText: string, snapshot: SnapshotInfo): { add(contact: SnapshotContact): void; finish(): Plan } {
+function createBoundedHeap<T>(capacity: number, order: (a: T, b: T) => number): { push(item: T): T | undefined; pop(): T | undefined; size(): number; sorted(): T[] } {
+  const items: T[] = [];
+  const bounded = Number.isFinite(capacity);
+  const up = (i: number): void => {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (order(items[i]!, items[parent]!) <= 0) return;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  };
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let top = i;
+      if (l < items.length && order(items[l]!, items[top]!) > 0) top = l;
+      if (r < items.length && order(items[r]!, items[top]!) > 0) top = r;
+      if (top === i) return;
+      [items[i], items[top]] = [items[top]!, items[i]!];
+      i = top;
+    }
+  };
+  const pop = (): T | undefined => {
+    if (!bounded) {
+      items.sort(order);
+      return items.pop();
+    }
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last !== undefined) {
+      items[0] = last;
+      down(0);
+    }
+    return top;
+  };
+  return {
+    push(item) {
+      items.push(item);
+      if (!bounded) return undefined;
+      up(items.length - 1);
+      return items.length > capacity ? pop() : undefined;
+    },
+    pop,
+    size: () => items.length,
+    sorted: () => [...items].sort(order),
+  };
+}
+
+/** The planner, one contact at a time (see createPlanner). */
+export interface Planner {
+  add(contact: SnapshotContact): void;
+  /** The exclusions decided since the last call (in no particular order). */
+  drain(): Exclusion[];
+  /** The plan; its last exclusions (over the cap) are then left to `drain`. */
+  finish(): Plan;
+}
+
+/**
+ * The planner, one contact at a time: `add` each contact of the snapshot, take its exclusions with
+ * `drain` as they come, then `finish`. The plan is the same whatever the contacts' order (steps and
+ * exclusions have their own order); the journal gives them in contact-id order.
+ */
+export function createPlanner(policy: Policy, policyText: string, snapshot: SnapshotInfo): Planner {
   checkSnapshotFits(policy, snapshot);
   const asOf = snapshot.takenAt;
   const cutoffDate = cutoffFor(policy, asOf);
@@ -123,9 +189,32 @@ export function createPlanner(policy: Policy, policyText: string, snapshot: Snap
   const nameExclude = policy.filters.name.exclude.map(globToRegExp);
   const activityTypes = { customer: new Set(policy.activity.customer), vendor: new Set(policy.activity.vendor) };
 
-  const deactivations: Array<PlanStep & { sortKey: string }> = [];
-  const activations: PlanStep[] = [];
-  const excluded: Exclusion[] = [];
+  // The cap keeps the first `max_changes` activations (by contact id) and the longest-known dormant
+  // contacts (by created time): each kind in a heap of at most the cap, so a capped plan holds at
+  // most the cap's steps whatever the organization's size. A contact pushed out is over the cap.
+  const cap = policy.maxChanges ?? Infinity;
+  const deactivations = createBoundedHeap<PlanStep & { sortKey: string }>(cap, (a, b) => compare(a.sortKey, b.sortKey));
+  const activations = createBoundedHeap<PlanStep>(cap, (a, b) => compare(a.contactId, b.contactId));
+  // Exclusions decided and not yet taken by `drain`.
+  let pending: Exclusion[] = [];
+  let exclusionCount = 0;
+  let overCap = 0;
+  const exclude = (e: Exclusion): void => {
+    pending.push(e);
+    exclusionCount++;
+  };
+  const overTheCap = (step: PlanStep): void => {
+    overCap++;
+    exclude({
+      contactId: step.contactId, contactName: step.contactName, contactType: step.contactType, reasons: ['cap'],
+      detail: `over the cap of ${policy.maxChanges} changes per run`, evidence: { ...step.evidence, rule: 'cap' },
+    });
+  };
+  const overTheCapDormant = (step: PlanStep): void => {
+    overTheCap(step);
+    none.deactivate--;
+    none.excluded++;
+  };
   const summary: PlanSummary = {
     contactsConsidered: 0, active: 0, inactive: 0, dormant: 0, steps: { deactivate: 0, activate: 0 }, excluded: {}, recentlyActive: 0, histogram,
   };
@@ -175,14 +264,15 @@ export function createPlanner(policy: Policy, policyText: string, snapshot: Snap
         // Re-activation: an inactive contact that traded in the window.
         if (policy.reactivate && counted) {
           if (filterReasons.length === 0) {
-            activations.push({
+            const over = activations.push({
               contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'activate',
               reason: `inactive, but traded on ${last?.date} (${last?.type})`,
               evidence: evidenceOf(c, snapshot, cutoffDate, 'reactivate', last),
             });
+            if (over) overTheCap(over);
           } else {
             for (const r of filterReasons) count(r);
-            excluded.push({
+            exclude({
               contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons: filterReasons,
               detail: `would be re-activated, but ${details.join('; ')}`, evidence: evidenceOf(c, snapshot, cutoffDate, filterReasons[0]!, last),
             });
@@ -212,66 +302,88 @@ export function createPlanner(policy: Policy, policyText: string, snapshot: Snap
       if (reasons.length > 0) {
         for (const r of reasons) count(r);
         bucket.excluded++;
-        excluded.push({
+        exclude({
           contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, reasons,
           detail: details.join('; '), evidence: evidenceOf(c, snapshot, cutoffDate, reasons[0]!, last),
         });
         return;
       }
-      deactivations.push({
+      bucket.deactivate++;
+      const over = deactivations.push({
         contactId: c.contactId, contactName: c.contactName, contactType: c.contactType, action: 'deactivate',
         reason: c.activityCount === 0 ? `no ${c.contactType === 'customer' ? 'customer' : 'vendor'} activity since ${cutoffDate} (${policy.inactivity.text})` : `no counted activity since ${cutoffDate}`,
         evidence: evidenceOf(c, snapshot, cutoffDate, 'dormant', last),
         // The longest-known contacts go first when a cap applies.
         sortKey: `${String(c.createdAt).padStart(16, '0')}:${c.contactId}`,
       });
-      bucket.deactivate++;
+      if (over) overTheCapDormant(over);
+  };
+
+  const drain = (): Exclusion[] => {
+    const taken = pending;
+    pending = [];
+    return taken;
   };
 
   const finish = (): Plan => {
-    deactivations.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-    activations.sort((a, b) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0));
     // The cap: activations first (a trading contact should not stay blocked), then the longest-known dormant ones.
-    const cap = policy.maxChanges ?? Infinity;
-    const keptActivations = activations.slice(0, cap);
-    const kept = deactivations.slice(0, Math.max(0, cap - keptActivations.length));
-    const overCap = (step: PlanStep): void => {
-      count('cap');
-      excluded.push({
-        contactId: step.contactId, contactName: step.contactName, contactType: step.contactType, reasons: ['cap'],
-        detail: `over the cap of ${policy.maxChanges} changes per run`, evidence: { ...step.evidence, rule: 'cap' },
-      });
-    };
-    for (const over of activations.slice(keptActivations.length)) overCap(over);
-    for (const over of deactivations.slice(kept.length)) {
-      overCap(over);
-      none.deactivate--;
-      none.excluded++;
-    }
+    const keptActivations = activations.sorted();
+    const room = Math.max(0, cap - keptActivations.length);
+    while (deactivations.size() > room) overTheCapDormant(deactivations.pop()!);
+    const kept = deactivations.sorted();
     const steps: PlanStep[] = [...keptActivations, ...kept.map(({ sortKey: _sortKey, ...step }) => step)];
-    summary.steps.deactivate = steps.filter((s) => s.action === 'deactivate').length;
-    summary.steps.activate = steps.filter((s) => s.action === 'activate').length;
-    excluded.sort((a, b) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0));
+    if (overCap > 0) summary.excluded.cap = (summary.excluded.cap ?? 0) + overCap;
+    summary.steps.deactivate = kept.length;
+    summary.steps.activate = keptActivations.length;
 
     const planId = `plan_${createHash('sha256')
       .update(JSON.stringify({ snapshot: snapshot.snapshotId, policy, steps: steps.map((s) => [s.contactId, s.action]) }))
       .digest('hex')
       .slice(0, 16)}`;
-    return { planId, organizationId: policy.organizationId, target: snapshot.target, snapshotId: snapshot.snapshotId, asOf, cutoffDate, policyText, steps, excluded, summary };
+    return { planId, organizationId: policy.organizationId, target: snapshot.target, snapshotId: snapshot.snapshotId, asOf, cutoffDate, policyText, steps, exclusionCount, summary };
   };
-  return { add, finish };
+  return { add, drain, finish };
 }
 
-/** Builds the plan from contacts in contact-id order (see createPlanner). */
-export function buildPlan(policy: Policy, policyText: string, snapshot: SnapshotInfo, contacts: Iterable<SnapshotContact>): Plan {
+/** Builds the plan from contacts held in memory, with its exclusions in contact-id order (tests, small inputs). */
+export function planContacts(policy: Policy, policyText: string, snapshot: SnapshotInfo, contacts: Iterable<SnapshotContact>): InMemoryPlan {
   const planner = createPlanner(policy, policyText, snapshot);
-  for (const c of contacts) planner.add(c);
-  return planner.finish();
+  const excluded: Exclusion[] = [];
+  for (const c of contacts) {
+    planner.add(c);
+    excluded.push(...planner.drain());
+  }
+  const plan = planner.finish();
+  excluded.push(...planner.drain());
+  return { ...plan, excluded: excluded.sort((a, b) => compare(a.contactId, b.contactId)) };
 }
 
-/** Builds the plan from pages of contacts as the journal gives them (`journal.snapshotContacts`): memory stays flat. */
-export async function buildPlanFromPages(policy: Policy, policyText: string, snapshot: SnapshotInfo, pages: AsyncIterable<SnapshotContact[]>): Promise<Plan> {
+/** Exclusions written in batches of this many while planning. */
+const EXCLUSION_BATCH = 500;
+
+/**
+ * Builds the plan from pages of the snapshot as the journal gives them (`journal.snapshotContacts`),
+ * writing each exclusion to `exclusions` as it is decided (a journal's `planDraft()`), in batches:
+ * neither the organization nor its exclusions are held in memory. The plan carries their count;
+ * the journal gives them back in contact-id order (`journal.planExclusions`).
+ */
+export async function buildPlan(
+  policy: Policy, policyText: string, snapshot: SnapshotInfo, pages: AsyncIterable<readonly SnapshotContact[]> | Iterable<readonly SnapshotContact[]>, exclusions: ExclusionSink,
+): Promise<Plan> {
   const planner = createPlanner(policy, policyText, snapshot);
-  for await (const page of pages) for (const c of page) planner.add(c);
-  return planner.finish();
+  let batch: Exclusion[] = [];
+  const flush = async (atLeast: number): Promise<void> => {
+    batch.push(...planner.drain());
+    if (batch.length === 0 || batch.length < atLeast) return;
+    const written = batch;
+    batch = [];
+    await exclusions.writeExclusions(written);
+  };
+  for await (const page of pages) {
+    for (const c of page) planner.add(c);
+    await flush(EXCLUSION_BATCH);
+  }
+  const plan = planner.finish();
+  await flush(0);
+  return plan;
 }

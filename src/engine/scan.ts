@@ -15,7 +15,7 @@ import { TRANSACTION_TYPES, type TransactionType } from '../zoho/index.js';
 import { cutoffFor } from './plan.js';
 import { activityTypesFor, type Policy } from './policy.js';
 import type { BooksPort } from './port.js';
-import { newId, type Journal } from './storage/journal.js';
+import { newId, type Journal, type ScanActivityRow } from './storage/journal.js';
 import type { HistoryCounts, SnapshotContact, SnapshotInfo } from './types.js';
 
 export interface ScanProgress {
@@ -47,120 +47,83 @@ export function historyTypesFor(policy: Policy): TransactionType[] {
   return Object.values(TRANSACTION_TYPES).map((t) => t.type).filter((t) => wanted.has(t));
 }
 
+/** A page's worth of history (or more) merged per contact and type before it goes to the journal. */
+const ACTIVITY_FLUSH = 5000;
+
 /**
- * What the scan keeps per contact while it reads the history, in typed arrays rather than an
- * object per contact (at 100,000 contacts and 1.2 M transactions: tens of MB, not hundreds): per
- * type the latest date (as yyyymmdd), the count and the total; the counted activity since the
- * cutoff; and two documents — the latest of all, and the latest of a type the policy counts — with
- * their ids and numbers for the evidence.
+ * The history read so far that is not yet in the journal, per contact and type: count, total,
+ * counted activity since the cutoff, and the latest document (the later date; on the same date the
+ * greater id). At most ACTIVITY_FLUSH entries: then they are merged into the journal's
+ * (`addScanActivity`), so the scan's memory does not grow with the organization.
  */
-class HistoryTable {
-  private readonly slots = new Map<string, number>();
-  private size = 0;
-  private capacity = 0;
-  private latestDay = new Int32Array(0);
-  private counts = new Int32Array(0);
-  private cents = new Float64Array(0);
-  private recent = new Int32Array(0);
-  /** [0]: the latest document of all; [1]: the latest of a counted type. */
-  private readonly docDay: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
-  private readonly docType: [Int8Array, Int8Array] = [new Int8Array(0), new Int8Array(0)];
-  private readonly docId: [string[], string[]] = [[], []];
-  private readonly docNumber: [string[], string[]] = [[], []];
-
-  constructor(private readonly types: readonly TransactionType[], private readonly counted: ReadonlySet<TransactionType>, private readonly cutoffDay: number) {}
-
-  private slot(contactId: string): number {
-    let slot = this.slots.get(contactId);
-    if (slot === undefined) {
-      if (this.size === this.capacity) this.grow();
-      slot = this.size++;
-      this.slots.set(contactId, slot);
-    }
-    return slot;
-  }
-
-  private grow(): void {
-    const capacity = Math.max(1024, this.capacity * 2);
-    const t = this.types.length;
-    this.latestDay = grown(this.latestDay, new Int32Array(capacity * t));
-    this.counts = grown(this.counts, new Int32Array(capacity * t));
-    this.cents = grown(this.cents, new Float64Array(capacity * t));
-    this.recent = grown(this.recent, new Int32Array(capacity));
-    for (const k of [0, 1] as const) {
-      this.docDay[k] = grown(this.docDay[k], new Int32Array(capacity));
-      this.docType[k] = grown(this.docType[k], new Int8Array(capacity));
-    }
-    this.capacity = capacity;
-  }
-
-  add(typeIndex: number, t: { contactId: string; date: string; transactionId: string; number: string; totalCents: number }): void {
-    const slot = this.slot(t.contactId);
-    const day = dayOf(t.date);
-    const type = this.types[typeIndex]!;
-    const cell = slot * this.types.length + typeIndex;
-    if (day > this.latestDay[cell]!) this.latestDay[cell] = day;
-    this.counts[cell]!++;
-    this.cents[cell]! += t.totalCents;
-    const counted = this.counted.has(type);
-    if (counted && day >= this.cutoffDay) this.recent[slot]!++;
-    for (const k of counted ? [0, 1] as const : [0] as const) {
-      const known = this.docDay[k][slot]!;
-      // The later date wins; on the same date the greater id (the same tie-break as before).
-      if (day > known || (day === known && t.transactionId > (this.docId[k][slot] ?? ''))) {
-        this.docDay[k][slot] = day;
-        this.docType[k][slot] = typeIndex;
-        this.docId[k][slot] = t.transactionId;
-        this.docNumber[k][slot] = t.number;
+function createActivityBuffer(journal: Journal, snapshotId: string, counted: ReadonlySet<TransactionType>, cutoffDate: string) {
+  const rows = new Map<string, ScanActivityRow>();
+  const flush = async (): Promise<void> => {
+    if (rows.size === 0) return;
+    const batch = [...rows.values()];
+    rows.clear();
+    await journal.addScanActivity(snapshotId, batch);
+  };
+  return {
+    async add(type: TransactionType, t: { contactId: string; date: string; transactionId: string; number: string; totalCents: number }): Promise<void> {
+      const key = `${t.contactId}\u0000${type}`;
+      const recent = counted.has(type) && t.date >= cutoffDate ? 1 : 0;
+      const row = rows.get(key);
+      if (!row) {
+        rows.set(key, { contactId: t.contactId, transactionType: type, count: 1, totalCents: t.totalCents, recent, latestDate: t.date, latestId: t.transactionId, latestNumber: t.number });
+        if (rows.size >= ACTIVITY_FLUSH) await flush();
+        return;
       }
-    }
+      row.count++;
+      row.totalCents += t.totalCents;
+      row.recent += recent;
+      if (t.date > row.latestDate || (t.date === row.latestDate && t.transactionId > row.latestId)) {
+        row.latestDate = t.date;
+        row.latestId = t.transactionId;
+        row.latestNumber = t.number;
+      }
+    },
+    flush,
+  };
+}
+
+type ActivityFields = Pick<SnapshotContact, 'lastActivityDate' | 'lastActivityType' | 'lastActivityId' | 'lastActivityNumber' | 'activityCount' | 'activityByType' | 'documentByType' | 'history'>;
+
+/** A contact's activity and history from its rows (types in `types` order). */
+function fieldsOf(rows: readonly ScanActivityRow[], types: readonly TransactionType[], counted: ReadonlySet<TransactionType>): ActivityFields {
+  if (rows.length === 0) {
+    return { lastActivityDate: undefined, lastActivityType: undefined, lastActivityId: undefined, lastActivityNumber: undefined, activityCount: 0, activityByType: {}, documentByType: {}, history: {} };
   }
-
-  /** The snapshot's view of a contact's activity and history. */
-  fieldsOf(contactId: string): Pick<SnapshotContact, 'lastActivityDate' | 'lastActivityType' | 'lastActivityId' | 'lastActivityNumber' | 'activityCount' | 'activityByType' | 'documentByType' | 'history'> {
-    const slot = this.slots.get(contactId);
-    if (slot === undefined) {
-      return { lastActivityDate: undefined, lastActivityType: undefined, lastActivityId: undefined, lastActivityNumber: undefined, activityCount: 0, activityByType: {}, documentByType: {}, history: {} };
-    }
-    const activityByType: Partial<Record<TransactionType, string>> = {};
-    const history: HistoryCounts = {};
-    for (const [i, type] of this.types.entries()) {
-      const cell = slot * this.types.length + i;
-      if (this.counts[cell] === 0) continue;
-      activityByType[type] = dateOf(this.latestDay[cell]!);
-      history[type] = [this.counts[cell]!, this.cents[cell]!];
-    }
-    const documentByType: Partial<Record<TransactionType, { id: string; number: string }>> = {};
-    for (const k of [1, 0] as const) {
-      if (this.docDay[k][slot] === 0) continue;
-      documentByType[this.types[this.docType[k][slot]!]!] = { id: this.docId[k][slot]!, number: this.docNumber[k][slot]! };
-    }
-    return {
-      lastActivityDate: dateOf(this.docDay[0][slot]!),
-      lastActivityType: this.types[this.docType[0][slot]!],
-      lastActivityId: this.docId[0][slot],
-      lastActivityNumber: this.docNumber[0][slot],
-      activityCount: this.recent[slot]!,
-      activityByType,
-      documentByType,
-      history,
-    };
+  const byType = new Map(rows.map((r) => [r.transactionType, r]));
+  const activityByType: Partial<Record<TransactionType, string>> = {};
+  const history: HistoryCounts = {};
+  // [0]: the latest document of all; [1]: the latest of a counted type.
+  const latest: [ScanActivityRow | undefined, ScanActivityRow | undefined] = [undefined, undefined];
+  const isLater = (r: ScanActivityRow, than: ScanActivityRow | undefined): boolean =>
+    than === undefined || r.latestDate > than.latestDate || (r.latestDate === than.latestDate && r.latestId > than.latestId);
+  let activityCount = 0;
+  for (const type of types) {
+    const r = byType.get(type);
+    if (!r) continue;
+    activityByType[type] = r.latestDate;
+    history[type] = [r.count, r.totalCents];
+    activityCount += r.recent;
+    if (isLater(r, latest[0])) latest[0] = r;
+    if (counted.has(type) && isLater(r, latest[1])) latest[1] = r;
   }
-}
-
-/** `to` with `from` copied into its start. */
-function grown<A extends Int32Array | Float64Array | Int8Array>(from: A, to: A): A {
-  to.set(from);
-  return to;
-}
-
-/** `2024-04-02` → 20240402 (order kept); 0 is "none". */
-function dayOf(date: string): number {
-  return Number(date.slice(0, 4)) * 10_000 + Number(date.slice(5, 7)) * 100 + Number(date.slice(8, 10));
-}
-
-function dateOf(day: number): string {
-  return `${String(Math.floor(day / 10_000)).padStart(4, '0')}-${String(Math.floor(day / 100) % 100).padStart(2, '0')}-${String(day % 100).padStart(2, '0')}`;
+  const documentByType: Partial<Record<TransactionType, { id: string; number: string }>> = {};
+  for (const doc of [latest[1], latest[0]]) if (doc) documentByType[doc.transactionType] = { id: doc.latestId, number: doc.latestNumber };
+  const all = latest[0]!;
+  return {
+    lastActivityDate: all.latestDate,
+    lastActivityType: all.transactionType,
+    lastActivityId: all.latestId,
+    lastActivityNumber: all.latestNumber,
+    activityCount,
+    activityByType,
+    documentByType,
+    history,
+  };
 }
 
 export async function scan(options: ScanOptions): Promise<SnapshotInfo> {
@@ -184,8 +147,8 @@ export async function scan(options: ScanOptions): Promise<SnapshotInfo> {
     options.onProgress?.({ ...progress });
   };
 
-  // Per contact: the latest date of each type, the latest documents, and the history's counts.
-  const table = new HistoryTable(historyTypes, counted, dayOf(cutoffDate));
+  // Per contact and type: the latest document and the history's counts, gathered in the journal.
+  const activity = createActivityBuffer(journal, snapshotId, counted, cutoffDate);
   for (const [index, type] of historyTypes.entries()) {
     progress.transactionType = type;
     progress.typeIndex = index + 1;
@@ -193,10 +156,11 @@ export async function scan(options: ScanOptions): Promise<SnapshotInfo> {
     for await (const page of port.listTransactions(type, { signal })) {
       progress.pages++;
       progress.transactions += page.length;
-      for (const t of page) if (t.contactId !== '') table.add(index, t);
+      for (const t of page) if (t.contactId !== '') await activity.add(type, t);
       report();
     }
   }
+  await activity.flush();
   const historyCalls = port.apiCalls() - callsAtStart;
 
   progress.phase = 'contacts';
@@ -204,7 +168,13 @@ export async function scan(options: ScanOptions): Promise<SnapshotInfo> {
   progress.typeIndex = undefined;
   for await (const page of port.listContacts({ status: statuses, signal })) {
     progress.pages++;
-    const rows: SnapshotContact[] = page.map((c) => ({ ...c, ...table.fieldsOf(c.contactId) }));
+    const byContact = new Map<string, ScanActivityRow[]>();
+    for (const r of await journal.scanActivity(snapshotId, page.map((c) => c.contactId))) {
+      const list = byContact.get(r.contactId);
+      if (list) list.push(r);
+      else byContact.set(r.contactId, [r]);
+    }
+    const rows: SnapshotContact[] = page.map((c) => ({ ...c, ...fieldsOf(byContact.get(c.contactId) ?? [], historyTypes, counted) }));
     await journal.addSnapshotContacts(snapshotId, rows);
     progress.contacts += rows.length;
     report();

@@ -143,8 +143,23 @@ export interface Plan {
   cutoffDate: string;
   policyText: string;
   steps: PlanStep[];
-  excluded: Exclusion[];
+  /**
+   * How many contacts the plan excludes. The exclusions themselves are not held by the plan (an
+   * organization of 100,000 contacts can have 40,000): buildPlan writes them to the journal as it
+   * decides them, and `journal.planExclusions` pages through them in contact-id order.
+   */
+  exclusionCount: number;
   summary: PlanSummary;
+}
+
+/** A plan with its exclusions in memory, in contact-id order (`planContacts`: tests and small inputs). */
+export interface InMemoryPlan extends Plan {
+  excluded: Exclusion[];
+}
+
+/** Where buildPlan writes exclusions as it decides them, in batches (a journal's `planDraft()`). */
+export interface ExclusionSink {
+  writeExclusions(batch: readonly Exclusion[]): Promise<void>;
 }
 
 export type RunKind = 'plan' | 'undo' | 'manual' | 'crm';

@@ -237,7 +237,7 @@ export interface JobStarted {
 // ---------------------------------------------------------------------------------------------
 
 /** A plan without its steps and exclusions (those are in the rows document). */
-export type PlanHeader = Omit<Plan, 'steps' | 'excluded'>;
+export type PlanHeader = Omit<Plan, 'steps' | 'exclusionCount'>;
 
 /** `GET /api/plans/PLAN`. */
 export interface PlanDetail {

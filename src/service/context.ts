@@ -236,7 +236,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       },
       webhook: { mode: s.webhookMode, configured: s.webhookSecret !== null, ...mappingView(o.organizationId, s.mapping) },
       latestSnapshot: snapshot ? { snapshotId: snapshot.snapshotId, takenAt: snapshot.takenAt, contactCount: snapshot.contactCount, apiCalls: snapshot.apiCalls } : null,
-      latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.excluded.length, runId: planRun?.runId ?? null } : null,
+      latestPlan: plan ? { planId: plan.planId, asOf: plan.asOf, steps: plan.steps.length, excluded: plan.exclusionCount, runId: planRun?.runId ?? null } : null,
       quota: q.remaining === undefined ? null : { remaining: q.remaining, limit: q.limit, resetAt: q.resetAt },
       activeJob: job ? { kind: job.kind, id: job.runId ?? job.jobId } : null,
       lastRun: lastRun ? { runId: lastRun.runId, kind: lastRun.kind, status: runView(lastRun).status, createdAt: lastRun.createdAt, createdBy: lastRun.createdBy } : null,

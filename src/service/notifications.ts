@@ -431,8 +431,8 @@ export function createNotifications(parts: NotificationParts, options: Notificat
       track(notify({
         kind: 'plan.review', organizationId: plan.organizationId, dedupeKey: `plan:${plan.planId}`,
         headline: `a scheduled plan waits for review (${plan.steps.length} steps)`,
-        lines: [`The scheduled scan made plan ${plan.planId}: ${plan.steps.length} contacts to change, ${plan.excluded.length} excluded. Nothing changes until someone approves it.`],
-        path: `/plans/${plan.planId}`, data: { planId: plan.planId, steps: plan.steps.length, excluded: plan.excluded.length },
+        lines: [`The scheduled scan made plan ${plan.planId}: ${plan.steps.length} contacts to change, ${plan.exclusionCount} excluded. Nothing changes until someone approves it.`],
+        path: `/plans/${plan.planId}`, data: { planId: plan.planId, steps: plan.steps.length, excluded: plan.exclusionCount },
       }));
     },
     async settled() {

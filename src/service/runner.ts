@@ -3,7 +3,7 @@
  * (plan runs after approval, undo runs, CRM runs) and verifying them. Progress goes to the event bus.
  */
 import {
-  applyRun, buildPlanFromPages, createRunFromPlan, newId, parsePolicy, PolicyError, recordBefore, RunBusyError, scan, Shutdown, verifyRun,
+  applyRun, planSnapshot, createRunFromPlan, newId, parsePolicy, PolicyError, recordBefore, RunBusyError, scan, Shutdown, verifyRun,
   type BooksPort, type EngineClock, type Journal, type Plan, type RunRecord, type VerifyResult,
 } from '../engine/index.js';
 import type { JobProgress, RunProgress } from './api-types.js';
@@ -86,9 +86,8 @@ export function createRunner(options: RunnerOptions): Runner {
             port: options.port(organizationId), journal, policy, now: clock.now(), signal,
             onProgress: (p) => emit('running', { message: `${p.phase}: ${p.contacts} contacts, ${p.transactions} transactions, ${p.apiCalls} API calls` }),
           });
-          const plan = await buildPlanFromPages(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId));
-          await journal.savePlan(plan, clock.now());
-          emit('done', { planId: plan.planId, message: `${plan.steps.length} steps, ${plan.excluded.length} excluded, ${snapshot.apiCalls} API calls` });
+          const plan = await planSnapshot(journal, policy, policyText, snapshot, clock.now());
+          emit('done', { planId: plan.planId, message: `${plan.steps.length} steps, ${plan.exclusionCount} excluded, ${snapshot.apiCalls} API calls` });
           return plan;
         } catch (error) {
           logger.error({ organizationId, error: errorText(error) }, 'scan and plan failed');

@@ -10,7 +10,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRunFromPlan, type Plan } from '../../src/engine/index.js';
+import { createRunFromPlan, withExclusions, type InMemoryPlan as Plan } from '../../src/engine/index.js';
 import { describeLastActivity } from '../../src/engine/report/index.js';
 import { browserUnavailable, launchBrowser, screenshot, watchErrors, type PageDocument } from '../helpers/browser.js';
 import { successfulStatusChanges } from '../helpers/engine.js';
@@ -58,7 +58,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     const job = await stream.waitFor((e) => e.type === 'job' && e.data.jobId === scanned.json.jobId && e.data.state !== 'running', 'the scan ends');
     stream.close();
     expect(job.data.state, JSON.stringify(job.data)).toBe('done');
-    return (await s.h.journal.getPlan(String(job.data.planId)))!;
+    return withExclusions(s.h.journal, (await s.h.journal.getPlan(String(job.data.planId)))!);
   };
 
   it('an anonymous visit lands on the sign-in page; a wrong password says so and signs nobody in', async () => {
@@ -166,7 +166,7 @@ describe.skipIf(unavailable !== undefined)('the web UI in Chromium', () => {
     expect(await link.getAttribute('href')).toBe(`#/plans/${planId}`);
     await screenshot(page, 'organizations');
     await link.click();
-    plan = (await s.h.journal.getPlan(planId))!;
+    plan = await withExclusions(s.h.journal, (await s.h.journal.getPlan(planId))!);
     expect(plan.steps.length).toBeGreaterThan(3);
     await expect.poll(() => page.getByTestId('plan-row').count()).toBeGreaterThan(0);
     const all = plan.steps.length + plan.excluded.length;

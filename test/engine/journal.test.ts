@@ -10,8 +10,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  buildPlan, checkJournal, createJournal, JournalError, parsePolicy, RunExistsError, runStatus,
-  type Journal, type NewStep, type SnapshotContact, type SnapshotInfo, type SqlDatabase,
+  buildPlan, planContacts, checkJournal, createJournal, JournalError, parsePolicy, RunExistsError, runStatus,
+  type Journal, type NewStep, type SnapshotContact, type SnapshotInfo, type SqlDatabase, type Exclusion,
 } from '../../src/engine/index.js';
 import { openTestDatabase, TEST_DATABASE } from '../helpers/database.js';
 import { tempDir } from '../helpers/emulator.js';
@@ -161,6 +161,68 @@ describe('snapshots', () => {
 });
 
 describe('plans', () => {
+  it('builds the same plan from the snapshot\'s pages, exclusions written as decided, as from the contacts in memory; exclusions read back in pages, in order', async () => {
+    const text = `organization_id: "${ORG}"\ninactivity: 24 months\nmax_changes: 40\nreactivate: true\nfilters:\n  deny: ["${cid(7)}"]\n`;
+    const policy = parsePolicy(text);
+    const snapshot: SnapshotInfo = {
+      snapshotId: 'snap-stream', organizationId: ORG, target: 'embedded', organizationName: '', currencyCode: '', takenAt: T0, cutoffDate: '2024-03-02',
+      activityTypes: [...policy.activity.customer, ...policy.activity.vendor], statuses: 'all', history: 'window', historyTypes: [], historyCalls: 0,
+      apiCalls: 3, contactCount: 1500, transactionCount: 0,
+    };
+    // Dormant ones, ones with balances or credits, new ones, traders, and inactive traders (re-activated, over the cap too).
+    const contacts = Array.from({ length: 1500 }, (_, i) => {
+      const n = i + 1;
+      return contact(n, {
+        createdAt: n % 11 === 0 ? T0 - 10 * DAY : T0 - (4000 - n) * DAY,
+        receivableCents: n % 5 === 0 ? 1000 + n : 0,
+        creditsPayableCents: n % 13 === 0 ? 50 : 0,
+        status: n % 17 === 0 ? 'inactive' : 'active',
+        ...(n % 4 === 0 || n % 17 === 0 ? { lastActivityDate: '2025-06-01', lastActivityType: 'invoices' as const, lastActivityId: cid(9000 + n), activityCount: 1 } : {}),
+      });
+    });
+    await journal.beginSnapshot(snapshot);
+    await journal.addSnapshotContacts('snap-stream', contacts);
+    await journal.finishSnapshot('snap-stream', { apiCalls: 3, contactCount: 1500, transactionCount: 0, historyCalls: 0 });
+
+    // In memory, as plans were built before (the whole snapshot in contact-id order); from another order, the same plan.
+    const inMemory = planContacts(policy, text, snapshot, contacts);
+    expect(planContacts(policy, text, snapshot, [...contacts].reverse())).toStrictEqual(inMemory);
+    expect(inMemory.steps).toHaveLength(40);
+    expect(inMemory.summary.excluded.cap).toBeGreaterThan(0);
+    expect(inMemory.excluded.length).toBeGreaterThan(200);
+
+    const written: number[] = [];
+    const draft = journal.planDraft();
+    const streamed = await buildPlan(policy, text, snapshot, journal.snapshotContacts('snap-stream', 37), {
+      async writeExclusions(batch) {
+        written.push(batch.length);
+        await draft.writeExclusions(batch);
+      },
+    });
+    await draft.save(streamed);
+    // Written as they were decided, in more than one batch, none left in the plan.
+    expect(written.length).toBeGreaterThan(1);
+    expect(written.reduce((a, b) => a + b, 0)).toBe(inMemory.excluded.length);
+    expect(streamed).not.toHaveProperty('excluded');
+
+    const { excluded, ...header } = inMemory;
+    expect(streamed).toStrictEqual({ ...header, exclusionCount: excluded.length });
+    expect(JSON.stringify(streamed.summary)).toBe(JSON.stringify(inMemory.summary));
+    expect(await journal.getPlan(streamed.planId)).toEqual(streamed);
+    const pages: Exclusion[][] = [];
+    for await (const page of journal.planExclusions(streamed.planId, 100)) pages.push(page);
+    expect(pages.slice(0, -1).every((page) => page.length === 100)).toBe(true);
+    expect(pages.flat()).toEqual(excluded);
+    const ids = pages.flat().map((e) => e.contactId);
+    expect(ids).toEqual([...ids].sort());
+
+    // Planned again: the same plan; its draft is dropped and the saved exclusions stay as they were.
+    const again = journal.planDraft();
+    expect(await buildPlan(policy, text, snapshot, journal.snapshotContacts('snap-stream'), again)).toStrictEqual(streamed);
+    await again.save(streamed);
+    expect(Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM plan_exclusions'))?.n)).toBe(excluded.length);
+  });
+
   it('round-trips a plan built by the planner (steps in order, exclusions, summary) and saves it once', async () => {
     const text = `organization_id: "${ORG}"\ninactivity: 24 months\n`;
     const policy = parsePolicy(text);
@@ -177,12 +239,18 @@ describe('plans', () => {
       contact(5, { createdAt: T0 - 10 * DAY }),
       contact(6),
     ];
-    const plan = buildPlan(policy, text, snapshot, contacts);
+    const plan = planContacts(policy, text, snapshot, contacts);
     expect(plan.steps.length).toBeGreaterThan(0);
     expect(plan.excluded.length).toBeGreaterThan(0);
     await journal.savePlan(plan);
     await journal.savePlan(plan);
-    expect(await journal.getPlan(plan.planId)).toEqual(plan);
+    // The plan comes back with its exclusions' count; the exclusions themselves page by page, in order.
+    const { excluded, ...header } = plan;
+    expect(await journal.getPlan(plan.planId)).toEqual({ ...header, exclusionCount: excluded.length });
+    const pages: Exclusion[][] = [];
+    for await (const page of journal.planExclusions(plan.planId, 1)) pages.push(page);
+    expect(pages.flat()).toEqual(excluded);
+    expect(pages.every((p) => p.length === 1)).toBe(true);
     expect((await journal.latestPlan(ORG))?.planId).toBe(plan.planId);
     expect(await journal.getPlan('plan_missing')).toBeUndefined();
     const rows = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM plan_steps WHERE plan_id = ?', [plan.planId]);
@@ -454,7 +522,7 @@ describe('schema version', () => {
     opened.push(other);
     const error = await createJournal(other).migrate().then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(JournalError);
-    expect((error as Error).message).toMatch(/schema version 99, newer than this Sunset knows \(2\)/);
+    expect((error as Error).message).toMatch(/schema version 99, newer than this Sunset knows \(3\)/);
     expect(await other.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '99' });
     expect(await other.get("SELECT run_id FROM runs WHERE run_id = 'run-keep'")).toEqual({ run_id: 'run-keep' });
   });
@@ -463,7 +531,7 @@ describe('schema version', () => {
     await makeRun(journal, 2, { runId: 'run-again' });
     await journal.migrate();
     expect(await journal.steps('run-again')).toHaveLength(2);
-    expect(await db.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '2' });
+    expect(await db.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '3' });
   });
 
   /** The schema of version 1 exactly as Sunset 0.1 wrote it (a fixture: it never changes). */
@@ -519,7 +587,7 @@ describe('schema version', () => {
     expect(await j.getFingerprint('run-old', 'before')).toEqual([{ contactId: cid(1), transactionType: 'invoices', count: 3, totalCents: 12000 }]);
     expect(await j.hasFingerprint('run-old', 'after')).toBe(false);
     expect(await databaseOf.get(j)!.get("SELECT COUNT(*) AS n FROM journal_meta WHERE key LIKE 'fingerprint:%'")).toEqual({ n: 0 });
-    expect(await databaseOf.get(j)!.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '2' });
+    expect(await databaseOf.get(j)!.get("SELECT value FROM journal_meta WHERE key = 'schema_version'")).toEqual({ value: '3' });
     // The constraint is in place: a second run of that plan is refused.
     await expect(j.createRun({ organizationId: ORG, target: '', kind: 'plan', planId: 'plan_a', undoOf: null, createdAt: T0, createdBy: 'bo', baselineAt: T0, note: '' }, [step(2)]))
       .rejects.toBeInstanceOf(RunExistsError);

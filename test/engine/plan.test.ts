@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildPlan, checkSnapshotFits, cutoffFor, PlanInputError } from '../../src/engine/plan.js';
+import { checkSnapshotFits, cutoffFor, planContacts, PlanInputError } from '../../src/engine/plan.js';
 import { parsePolicy, type Policy } from '../../src/engine/policy.js';
 import { activityTypesFor } from '../../src/engine/policy.js';
-import type { Evidence, ExclusionReason, HistogramBucket, Plan, SnapshotContact, SnapshotInfo } from '../../src/engine/types.js';
+import type { Evidence, ExclusionReason, HistogramBucket, InMemoryPlan as Plan, SnapshotContact, SnapshotInfo } from '../../src/engine/types.js';
 import { describeLastActivity } from '../../src/engine/report/index.js';
 import { TRANSACTION_TYPE_NAMES, type TransactionType } from '../../src/zoho/index.js';
 
@@ -79,7 +79,7 @@ function traded(date: string, type: TransactionType, count = 1): Partial<Snapsho
 }
 
 function plan(body: string, contacts: SnapshotContact[], over: Partial<SnapshotInfo> = {}): Plan {
-  return buildPlan(policyOf(body), policyText(body), snapshot(over), contacts);
+  return planContacts(policyOf(body), policyText(body), snapshot(over), contacts);
 }
 
 /** The evidence of a default contact(), with changes. */
@@ -134,7 +134,7 @@ describe('the cutoff and dormancy', () => {
 
   it('plans to deactivate an active contact with no activity in the window, with its reason and evidence', () => {
     const text = policyText();
-    const p = buildPlan(policyOf(), text, snapshot(), [contact(1, { contactName: 'Harbor Supplies' })]);
+    const p = planContacts(policyOf(), text, snapshot(), [contact(1, { contactName: 'Harbor Supplies' })]);
     expect(p).toStrictEqual({
       planId: p.planId,
       organizationId: ORG,
@@ -148,6 +148,7 @@ describe('the cutoff and dormancy', () => {
         reason: 'no customer activity since 2024-11-21 (24 months)', evidence: evidence(),
       }],
       excluded: [],
+      exclusionCount: 0,
       summary: {
         contactsConsidered: 1, active: 1, inactive: 0, dormant: 1, steps: { deactivate: 1, activate: 0 }, excluded: {},
         recentlyActive: 0, histogram: histogram(24, { none: { deactivate: 1 } }),
@@ -213,7 +214,7 @@ describe('the cutoff and dormancy', () => {
     const policy = policyOf(body);
     // A snapshot that read exactly what this policy counts.
     const snap = snapshot({ activityTypes: ['invoices', 'customerpayments', 'bills'] });
-    const p = buildPlan(policy, policyText(body), snap, [
+    const p = planContacts(policy, policyText(body), snap, [
       contact(1, { contactName: 'Paid', ...traded('2026-02-02', 'customerpayments') }),
       contact(2, { contactName: 'Billed', contactType: 'vendor', ...traded('2025-12-12', 'bills') }),
       contact(3, { contactName: 'Nothing' }),
@@ -638,7 +639,7 @@ describe('re-activation', () => {
     const policy = policyOf('reactivate: true\n');
     const message = `The policy re-activates contacts, but snapshot ${SNAPSHOT_ID} read only active contacts. Scan again with this policy.`;
     expect(() => checkSnapshotFits(policy, snapshot({ statuses: 'active' }))).toThrow(new PlanInputError(message));
-    expect(() => buildPlan(policy, policyText('reactivate: true\n'), snapshot({ statuses: 'active' }), [])).toThrow(PlanInputError);
+    expect(() => planContacts(policy, policyText('reactivate: true\n'), snapshot({ statuses: 'active' }), [])).toThrow(PlanInputError);
     expect(() => checkSnapshotFits(policyOf(), snapshot({ statuses: 'active' }))).not.toThrow();
   });
 });
@@ -652,7 +653,7 @@ describe('checkSnapshotFits', () => {
   it('refuses a snapshot of another organization', () => {
     const message = `The policy is for organization ${ORG} but the snapshot ${SNAPSHOT_ID} is of organization 20000001. Scan that organization first.`;
     expect(() => checkSnapshotFits(policyOf(), snapshot({ organizationId: '20000001' }))).toThrow(new PlanInputError(message));
-    expect(() => buildPlan(policyOf(), policyText(), snapshot({ organizationId: '20000001' }), [contact(1)])).toThrow(PlanInputError);
+    expect(() => planContacts(policyOf(), policyText(), snapshot({ organizationId: '20000001' }), [contact(1)])).toThrow(PlanInputError);
   });
 
   it('refuses a snapshot whose cutoff is more recent than the policy needs, even by a day', () => {
@@ -732,7 +733,7 @@ describe('evidence', () => {
     expect(describeLastActivity(byName.get('Never Traded Ltd')!)).toBe('never traded');
 
     // A policy counting only payments shows the latest payment, with its own number.
-    const payments = buildPlan(policyOf('activity:\n  customer: [customerpayments]\n'), policyText('activity:\n  customer: [customerpayments]\n'), snapshot(full), [sandstone]);
+    const payments = planContacts(policyOf('activity:\n  customer: [customerpayments]\n'), policyText('activity:\n  customer: [customerpayments]\n'), snapshot(full), [sandstone]);
     expect(describeLastActivity(payments.steps[0]!.evidence)).toBe('customer payment PAY-000031 on 2024-03-15');
 
     // From a snapshot of the window only (made before whole histories were read), it cannot tell: it says so.
@@ -743,8 +744,8 @@ describe('evidence', () => {
   it('serves any inactivity window from a snapshot of the whole history, and still refuses one missing a counted type', () => {
     const full = { history: 'full' as const, historyTypes: ['invoices', 'bills'] as TransactionType[], activityTypes: ['invoices', 'bills'] as TransactionType[], cutoffDate: '2026-01-01' };
     // Read since 2026-01-01 in the window sense, but the whole history was read: a 24-month policy fits.
-    expect(() => buildPlan(policyOf('activity:\n  customer: [invoices]\n  vendor: [bills]\n'), policyText(), snapshot(full), [])).not.toThrow();
-    expect(() => buildPlan(policyOf(), policyText(), snapshot(full), [])).toThrow(PlanInputError);
+    expect(() => planContacts(policyOf('activity:\n  customer: [invoices]\n  vendor: [bills]\n'), policyText(), snapshot(full), [])).not.toThrow();
+    expect(() => planContacts(policyOf(), policyText(), snapshot(full), [])).toThrow(PlanInputError);
   });
 });
 
@@ -840,7 +841,7 @@ describe('determinism', () => {
     const policy = policyOf(body);
     const snap = snapshot();
     const before = JSON.stringify({ contacts, policy, snap });
-    buildPlan(policy, policyText(body), snap, contacts);
+    planContacts(policy, policyText(body), snap, contacts);
     expect(JSON.stringify({ contacts, policy, snap })).toBe(before);
   });
 });
@@ -924,7 +925,7 @@ describe('properties over random snapshots', () => {
             : {}),
         }));
         const snap = snapshot({ cutoffDate: '2023-11-21', activityTypes: readTypes });
-        const p = buildPlan(policy, policyJson, snap, contacts);
+        const p = planContacts(policy, policyJson, snap, contacts);
         const byId = new Map(contacts.map((c) => [c.contactId, c]));
         const counted = (c: SnapshotContact): boolean =>
           c.lastActivityDate !== undefined && c.lastActivityDate >= p.cutoffDate && c.lastActivityType !== undefined && policy.activity[c.contactType].includes(c.lastActivityType);
@@ -983,7 +984,7 @@ describe('properties over random snapshots', () => {
         expect(excludedIds).toStrictEqual([...excludedIds].sort());
 
         // The same inputs give the same plan.
-        expect(buildPlan(policy, policyJson, snap, contacts)).toStrictEqual(p);
+        expect(planContacts(policy, policyJson, snap, contacts)).toStrictEqual(p);
       }),
       { numRuns: 300, seed: 20261121 },
     );

@@ -4,10 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildPlan } from '../../src/engine/plan.js';
+import { planContacts } from '../../src/engine/plan.js';
 import { parsePolicy } from '../../src/engine/policy.js';
 import type { AuditRow } from '../../src/engine/storage/journal.js';
-import type { Evidence, Plan, RunCounts, RunRecord, SnapshotContact, SnapshotInfo, StepRecord } from '../../src/engine/types.js';
+import type { Evidence, InMemoryPlan as Plan, RunCounts, RunRecord, SnapshotContact, SnapshotInfo, StepRecord } from '../../src/engine/types.js';
 import {
   auditToCsv, auditToJson, csvCell, csvRow, describeLastActivity, planToCsv, planToHtml, planToJson, renderPlanText, renderRunText,
 } from '../../src/engine/report/index.js';
@@ -102,7 +102,7 @@ const CONTACTS: SnapshotContact[] = [
 ];
 
 function makePlan(contacts: SnapshotContact[] = CONTACTS, policyText = POLICY_TEXT): Plan {
-  return buildPlan(parsePolicy(policyText), policyText, SNAPSHOT, contacts);
+  return planContacts(parsePolicy(policyText), policyText, SNAPSHOT, contacts);
 }
 
 const ID = (n: number): string => `31854340000000010${String(n).padStart(2, '0')}`;

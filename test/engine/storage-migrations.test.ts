@@ -75,9 +75,9 @@ describe('versioned migrations', () => {
     await db.run("INSERT INTO runs (run_id, organization_id, kind, plan_id, undo_of, created_at, created_by, state, baseline_at, note) VALUES ('run-old', '701000001', 'plan', 'plan_a', NULL, 1, 'ana', 'done', 0, '')");
 
     const status = await migrationStatus(db, COMPONENTS);
-    expect(status[0]).toMatchObject({ component: 'journal', current: 1, pending: [{ version: 2 }] });
+    expect(status[0]).toMatchObject({ component: 'journal', current: 1, pending: [{ version: 2 }, { version: 3 }] });
     const applied = await migrate(db, COMPONENTS);
-    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'connections 1', ...SERVICE_COMPONENT.migrations.map((m) => `service ${m.version}`), 'notifications 1']);
+    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'journal 3', 'connections 1', ...SERVICE_COMPONENT.migrations.map((m) => `service ${m.version}`), 'notifications 1']);
     const recorded = await db.all<{ component: string; version: number; name: string }>('SELECT component, version, name FROM schema_migrations ORDER BY component, version');
     expect(recorded.find((r) => r.component === 'journal' && Number(r.version) === 1)?.name).toMatch(/\(adopted\)$/);
     expect(await dumpSchema(db)).toBe(readFileSync(DUMP, 'utf8'));

@@ -10,7 +10,7 @@ import {
 } from '../../src/client/index.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import {
-  buildPlan, createJournal, createZohoAdapter, emulatorTarget, parsePolicy, scan,
+  planContacts, createJournal, createZohoAdapter, emulatorTarget, parsePolicy, scan,
   type BooksPort, type EngineClock, type Journal, type Plan, type Policy, type SnapshotContact, type SnapshotInfo, type SqlDatabase,
 } from '../../src/engine/index.js';
 import { emulatorTimeClock, seededRandom } from './client.js';
@@ -185,7 +185,7 @@ export async function scanAndPlan(h: EngineHarness, extraPolicy = ''): Promise<{
   const { policy, text } = testPolicy(h.organization, extraPolicy);
   const snapshot = await scan({ port: h.port, journal: h.journal, policy, now: h.clock.now() });
   const contacts = await snapshotContacts(h.journal, snapshot.snapshotId);
-  const plan = buildPlan(policy, text, snapshot, contacts);
+  const plan = planContacts(policy, text, snapshot, contacts);
   await h.journal.savePlan(plan);
   return { snapshot, plan, policy, contacts };
 }

@@ -36,7 +36,7 @@ import {
   createMemoryTokenStore, createZohoBooksClient, tokenKey, type ClientHooks, type LimiterOptions, type ZohoBooksClient,
 } from '../../src/client/index.js';
 import {
-  applyRun, buildPlan, checkJournal, createJournal, createRunFromPlan, createZohoAdapter, emulatorTarget, openSqlite, parsePolicy, scan,
+  applyRun, checkJournal, planContacts, createJournal, createRunFromPlan, createZohoAdapter, emulatorTarget, openSqlite, parsePolicy, scan,
   type ApplyProgress, type BooksPort, type Journal, type SqlDatabase,
 } from '../../src/engine/index.js';
 import { seededRandom } from '../helpers/client.js';
@@ -184,7 +184,7 @@ async function planRun(h: Harness, port: BooksPort, steps: number): Promise<{ ru
   const text = `organization_id: "${organization}"\ninactivity: 12 months\nmax_changes: ${steps}\n`;
   const policy = parsePolicy(text, 'faults-policy.yaml');
   const snapshot = await scan({ port, journal: h.journal, policy, now: h.t.emulator.clock.now() });
-  const plan = buildPlan(policy, text, snapshot, await snapshotContacts(h.journal, snapshot.snapshotId));
+  const plan = planContacts(policy, text, snapshot, await snapshotContacts(h.journal, snapshot.snapshotId));
   await h.journal.savePlan(plan);
   expect(plan.steps.length, 'the seeded organization has enough dormant contacts for the plan').toBe(steps);
   expect(plan.steps.every((s) => s.action === 'deactivate')).toBe(true);

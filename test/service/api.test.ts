@@ -7,7 +7,7 @@
  * Books is judged from the emulator (contact statuses and its request log), not from the service.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRunFromPlan, parsePolicy, type RunCounts, type RunRecord } from '../../src/engine/index.js';
+import { createRunFromPlan, parsePolicy, withExclusions, type RunCounts, type RunRecord } from '../../src/engine/index.js';
 import {
   nextRun, parseCron, type CronAnswer, type ErrorBody, type OrganizationView, type PlanDetail, type PlanRows, type RunDetail, type RunListItem, type RunView, type WebhookEventView, type WebhookSaved,
 } from '../../src/service/index.js';
@@ -370,7 +370,7 @@ describe('scan, plan, approve, undo', () => {
     const rows = await session.get<PlanRows>(`/api/plans/${planId}/rows`);
     expect(rows.status).toBe(200);
     expect(rows.json.columns).toEqual(['contactId', 'contactName', 'contactType', 'effect', 'reasons', 'lastActivityDate', 'lastActivityType', 'receivable', 'payable', 'credits', 'createdTime', 'detail', 'lastActivity']);
-    const plan = (await s.h.journal.getPlan(planId))!;
+    const plan = await withExclusions(s.h.journal, (await s.h.journal.getPlan(planId))!);
     expect(rows.json.rows).toHaveLength(plan.steps.length + plan.excluded.length);
     for (const row of rows.json.rows) {
       expect(row).toHaveLength(13);

@@ -46,7 +46,7 @@ describe('the rows document of a large plan', () => {
     expect(plain.encoding).toBeNull();
     const doc = JSON.parse(plain.bytes.toString('utf8')) as PlanRows;
     const plan = (await s.h.journal.getPlan(planId))!;
-    expect(doc.rows).toHaveLength(plan.steps.length + plan.excluded.length);
+    expect(doc.rows).toHaveLength(plan.steps.length + plan.exclusionCount);
     expect(doc.rows.length).toBeGreaterThan(2000);
 
     const gzipped = await rowsAnswer(BROWSER_ACCEPTS);

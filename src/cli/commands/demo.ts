@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { createMemoryTokenStore, createZohoBooksClient, systemClock } from '../../client/index.js';
 import { createEmulator, listen } from '../../emulator/index.js';
 import {
-  applyRun, buildPlanFromPages, createRunFromPlan, createUndoRun, createZohoAdapter, databaseLabel, defaultPolicyText, emulatorTarget, parsePolicy,
+  applyRun, planSnapshot, withExclusions, createRunFromPlan, createUndoRun, createZohoAdapter, databaseLabel, defaultPolicyText, emulatorTarget, parsePolicy,
   scan, verifyRun,
 } from '../../engine/index.js';
 import { createServiceStore } from '../../service/index.js';
@@ -93,11 +93,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     out(`2. Scan      ${snapshot.contactCount} active contacts and their whole history (${snapshot.transactionCount} transactions), in ${snapshot.apiCalls} API calls (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     out(`             one call per contact and transaction type would have taken ${snapshot.contactCount * snapshot.historyTypes.length}`);
 
-    const plan = await buildPlanFromPages(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId));
-    await journal.savePlan(plan, Date.now());
-    writeOutput(reportPath, planToHtml(plan, { generatedAt: Date.now(), title: `Sunset demo plan — ${organization.name}`, organizationName: organization.name, currencyCode: organization.currency_code }));
+    const plan = await planSnapshot(journal, policy, policyText, snapshot, Date.now());
+    writeOutput(reportPath, planToHtml(await withExclusions(journal, plan), { generatedAt: Date.now(), title: `Sunset demo plan — ${organization.name}`, organizationName: organization.name, currencyCode: organization.currency_code }));
     const ex = Object.entries(plan.summary.excluded).map(([reason, n]) => `${n} ${reason.replace(/_/g, ' ')}`).join(', ');
-    out(`3. Plan      ${plan.planId}: ${plan.summary.dormant} dormant for ${policy.inactivity.text}; deactivate ${plan.steps.length}; excluded ${plan.excluded.length}${ex ? ` (${ex})` : ''}; ${plan.summary.recentlyActive} recently active`);
+    out(`3. Plan      ${plan.planId}: ${plan.summary.dormant} dormant for ${policy.inactivity.text}; deactivate ${plan.steps.length}; excluded ${plan.exclusionCount}${ex ? ` (${ex})` : ''}; ${plan.summary.recentlyActive} recently active`);
     out(`             report: ${reportPath}`);
 
     // Meanwhile, one planned customer places an order: apply must notice and skip it.

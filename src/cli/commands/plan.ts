@@ -1,6 +1,6 @@
 /** `sunset plan`: policy + snapshot → a plan with evidence, and its reports. */
 import { parseArgs } from 'node:util';
-import { buildPlanFromPages, PlanInputError, databaseLabel } from '../../engine/index.js';
+import { planSnapshot, PlanInputError, databaseLabel, withExclusions } from '../../engine/index.js';
 import { planToCsv, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
 import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
@@ -55,16 +55,18 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     let plan;
     try {
-      // Page by page from the journal: the organization is never held in memory whole.
-      plan = await buildPlanFromPages(policy, text, snapshot, journal.snapshotContacts(snapshot.snapshotId));
+      // Page by page from the journal, each exclusion written back as it is decided: neither the
+      // organization nor its exclusions are held in memory whole.
+      plan = await planSnapshot(journal, policy, text, snapshot, Date.now());
     } catch (error) {
       if (error instanceof PlanInputError) throw new ExitError(error.message);
       throw error;
     }
-    await journal.savePlan(plan, Date.now());
-    if (values.csv) writeOutput(values.csv, planToCsv(plan));
-    if (values.html) writeOutput(values.html, planToHtml(plan, { generatedAt: Date.now(), organizationName: snapshot.organizationName, currencyCode: snapshot.currencyCode }));
-    if (values.json) io.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
+    // The reports that list every exclusion read them back (only when asked for).
+    const listed = values.csv || values.html || values.json ? await withExclusions(journal, plan) : undefined;
+    if (values.csv) writeOutput(values.csv, planToCsv(listed!));
+    if (values.html) writeOutput(values.html, planToHtml(listed!, { generatedAt: Date.now(), organizationName: snapshot.organizationName, currencyCode: snapshot.currencyCode }));
+    if (values.json) io.stdout.write(`${JSON.stringify(planToJson(listed!))}\n`);
     else {
       io.stdout.write(renderPlanText(plan, { color: io.color, limit }));
       if (values.csv) io.stdout.write(`CSV written to ${values.csv}\n`);

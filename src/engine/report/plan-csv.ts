@@ -4,7 +4,7 @@
  * against formula injection by `csvCell`. Ids are written as the digit strings they are (a
  * spreadsheet may still show a 19-digit id in scientific notation unless the column is text).
  */
-import type { Evidence, Plan } from '../types.js';
+import type { Evidence, InMemoryPlan } from '../types.js';
 import { csvDocument, type CsvValue } from './csv.js';
 import { describeLastActivity } from './last-activity.js';
 
@@ -20,7 +20,7 @@ function evidenceCells(e: Evidence): CsvValue[] {
   ];
 }
 
-export function planToCsv(plan: Plan): string {
+export function planToCsv(plan: InMemoryPlan): string {
   const rows: CsvValue[][] = [[...PLAN_CSV_COLUMNS]];
   for (const s of plan.steps) {
     rows.push([s.contactId, s.contactName, s.contactType, s.action, '', s.reason, ...evidenceCells(s.evidence)]);

@@ -9,7 +9,7 @@
  * is escaped. Pure: the only time shown is the plan's own and `generatedAt` when given.
  */
 import { createHash } from 'node:crypto';
-import type { Evidence, HistogramBucket, Plan } from '../types.js';
+import type { Evidence, HistogramBucket, InMemoryPlan } from '../types.js';
 import { bucketTotal, HISTOGRAM_COLORS, layoutHistogram, REPORT_HISTOGRAM, type HistogramBar } from './histogram.js';
 import { describeLastActivity } from './last-activity.js';
 import { EXCLUSION_REASONS, EXCLUSION_REASON_LABELS } from './plan-json.js';
@@ -181,7 +181,7 @@ function sumCents(values: number[]): number {
   return values.reduce((sum, v) => sum + Math.round(v * 100), 0) / 100;
 }
 
-export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
+export function planToHtml(plan: InMemoryPlan, options: PlanHtmlOptions = {}): string {
   const s = plan.summary;
   const name = options.organizationName ?? '';
   const currency = options.currencyCode ?? '';
@@ -256,7 +256,7 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
     card('considered', s.contactsConsidered, 'contacts considered'),
     card('deactivate', s.steps.deactivate, 'to deactivate', 'deactivate'),
     card('activate', s.steps.activate, 'to activate', 'activate'),
-    card('excluded', plan.excluded.length, 'excluded (left as they are)', 'excluded'),
+    card('excluded', plan.exclusionCount, 'excluded (left as they are)', 'excluded'),
     card('recently-active', s.recentlyActive, 'recently active'),
     '</ul>',
     '</section>',
@@ -275,7 +275,7 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
     `<tr data-effect="active"><th>Active contacts</th><td class="num">${formatCount(s.active)}</td><td class="num">${formatCount(activeAfter)}</td><td class="num">${signed(activeAfter - s.active)}</td></tr>`,
     `<tr data-effect="inactive"><th>Inactive contacts</th><td class="num">${formatCount(s.inactive)}</td><td class="num">${formatCount(inactiveAfter)}</td><td class="num">${signed(inactiveAfter - s.inactive)}</td></tr>`,
     '</tbody></table>',
-    `<p>The plan makes ${formatCount(s.steps.deactivate)} of ${formatCount(s.active)} active contacts inactive (${share}%)${s.steps.activate > 0 ? ` and makes ${formatCount(s.steps.activate)} inactive ${s.steps.activate === 1 ? 'contact' : 'contacts'} active again` : ''}. ${formatCount(plan.excluded.length)} dormant ${plan.excluded.length === 1 ? 'contact is' : 'contacts are'} left as ${plan.excluded.length === 1 ? 'it is' : 'they are'}.</p>`,
+    `<p>The plan makes ${formatCount(s.steps.deactivate)} of ${formatCount(s.active)} active contacts inactive (${share}%)${s.steps.activate > 0 ? ` and makes ${formatCount(s.steps.activate)} inactive ${s.steps.activate === 1 ? 'contact' : 'contacts'} active again` : ''}. ${formatCount(plan.exclusionCount)} dormant ${plan.exclusionCount === 1 ? 'contact is' : 'contacts are'} left as ${plan.exclusionCount === 1 ? 'it is' : 'they are'}.</p>`,
     `<p>Balances on the contacts to deactivate: receivable ${money(sumCents(deactivations.map((d) => d.evidence.receivable)))}, payable ${money(sumCents(deactivations.map((d) => d.evidence.payable)))}, unused credits ${money(sumCents(deactivations.map((d) => d.evidence.unusedCreditsReceivable + d.evidence.unusedCreditsPayable)))}.</p>`,
     '</section>',
     '<section aria-labelledby="reasons-heading">',
@@ -285,7 +285,7 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
       : [
         '<table class="narrow reasons"><thead><tr><th>Reason</th><th>Code</th><th class="num">Contacts</th></tr></thead>',
         `<tbody>${reasonRows.join('\n')}</tbody></table>`,
-        reasonTotal > plan.excluded.length ? `<p class="note">A contact can be excluded for more than one reason, so these add up to ${formatCount(reasonTotal)} for ${formatCount(plan.excluded.length)} excluded contacts.</p>` : '',
+        reasonTotal > plan.exclusionCount ? `<p class="note">A contact can be excluded for more than one reason, so these add up to ${formatCount(reasonTotal)} for ${formatCount(plan.exclusionCount)} excluded contacts.</p>` : '',
       ].join('\n'),
     '</section>',
     '<div class="filter" id="filter" hidden><label for="filter-input">Filter the tables below</label><input type="search" id="filter-input" placeholder="Name, id, reason…" autocomplete="off"><span id="filter-status" aria-live="polite"></span></div>',
@@ -300,7 +300,7 @@ export function planToHtml(plan: Plan, options: PlanHtmlOptions = {}): string {
       ].join('\n'),
     '</section>',
     '<section aria-labelledby="excluded-heading">',
-    `<h2 id="excluded-heading">Excluded contacts (${formatCount(plan.excluded.length)})</h2>`,
+    `<h2 id="excluded-heading">Excluded contacts (${formatCount(plan.exclusionCount)})</h2>`,
     exclusionRows.length === 0
       ? '<p>No contact is excluded.</p>'
       : [

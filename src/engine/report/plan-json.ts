@@ -20,7 +20,7 @@
  * - `policyText`: the policy the plan was made with, as written.
  */
 import type { ContactType, TransactionType } from '../../zoho/index.js';
-import type { Evidence, ExclusionReason, Plan, StepAction } from '../types.js';
+import type { Evidence, ExclusionReason, InMemoryPlan, StepAction } from '../types.js';
 import { EXCLUSION_REASONS } from './exclusion-reasons.js';
 import { describeLastActivity } from './last-activity.js';
 
@@ -115,7 +115,7 @@ function evidenceDocument(e: Evidence): EvidenceDocument {
 }
 
 /** The plan as a plain JSON-ready object (fresh copies; nothing shared with the plan). */
-export function planToJson(plan: Plan): PlanDocument {
+export function planToJson(plan: InMemoryPlan): PlanDocument {
   const s = plan.summary;
   const excluded = {} as Record<ExclusionReason, number>;
   for (const reason of EXCLUSION_REASONS) excluded[reason] = s.excluded[reason] ?? 0;
@@ -133,7 +133,7 @@ export function planToJson(plan: Plan): PlanDocument {
       recentlyActive: s.recentlyActive,
       dormant: s.dormant,
       steps: { deactivate: s.steps.deactivate, activate: s.steps.activate },
-      excludedContacts: plan.excluded.length,
+      excludedContacts: plan.exclusionCount,
       excluded,
       histogram: s.histogram.map((b) => ({ label: b.label, deactivate: b.deactivate, excluded: b.excluded, kept: b.kept })),
     },

@@ -123,7 +123,7 @@ export function renderPlanText(plan: Plan, options: PlanTextOptions): string {
   const paint = painter(options.color);
   const limit = resolveLimit(options.limit);
   const s = plan.summary;
-  const numbers = [s.contactsConsidered, s.active, s.inactive, s.recentlyActive, s.dormant, s.steps.deactivate, s.steps.activate, plan.excluded.length,
+  const numbers = [s.contactsConsidered, s.active, s.inactive, s.recentlyActive, s.dormant, s.steps.deactivate, s.steps.activate, plan.exclusionCount,
     ...Object.values(s.excluded)];
   const numberWidth = Math.max(...numbers.map((n) => formatCount(n ?? 0).length));
   const labelWidth = Math.max(18, ...EXCLUSION_REASONS.map((r) => EXCLUSION_REASON_LABELS[r].length + 6));
@@ -149,13 +149,13 @@ export function renderPlanText(plan: Plan, options: PlanTextOptions): string {
     count('activate', s.steps.activate),
     '',
     // Padded before painting, so escape codes do not count towards the width.
-    `${paint('bold', 'Excluded contacts'.padEnd(labelWidth))}${formatCount(plan.excluded.length).padStart(numberWidth)}`,
+    `${paint('bold', 'Excluded contacts'.padEnd(labelWidth))}${formatCount(plan.exclusionCount).padStart(numberWidth)}`,
   ];
   for (const reason of EXCLUSION_REASONS) {
     const n = s.excluded[reason];
     if (n) lines.push(count(EXCLUSION_REASON_LABELS[reason], n, 4));
   }
-  if (plan.excluded.length > 0 && Object.values(s.excluded).reduce((a, b) => a + (b ?? 0), 0) > plan.excluded.length) {
+  if (plan.exclusionCount > 0 && Object.values(s.excluded).reduce((a, b) => a + (b ?? 0), 0) > plan.exclusionCount) {
     lines.push(paint('dim', '    (a contact can be excluded for more than one reason)'));
   }
   lines.push('', ...histogramLines(s.histogram, paint), '');

@@ -42,7 +42,8 @@ export async function checkJournal(journal: Journal, db: SqlDatabase): Promise<s
       else {
         plans.set(planId, new Map(plan.steps.map((s) => [s.contactId, s.action])));
         const stepIds = new Set(plan.steps.map((s) => s.contactId));
-        const both = plan.excluded.filter((e) => stepIds.has(e.contactId));
+        const both = [];
+        for await (const page of journal.planExclusions(planId)) both.push(...page.filter((e) => stepIds.has(e.contactId)));
         if (both.length > 0) problems.push(`plan ${planId}: ${both.length} contacts are both a step and an exclusion (${both[0]!.contactId})`);
       }
     }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ContactType, TransactionType } from '../../zoho/index.js';
 import type {
-  Evidence, Exclusion, HistoryCounts, Plan, PlanStep, PlanSummary, RunCounts, RunDriver, RunKind, RunRecord, RunState, SnapshotContact,
+  Evidence, Exclusion, ExclusionSink, HistoryCounts, InMemoryPlan, Plan, PlanStep, PlanSummary, RunCounts, RunDriver, RunKind, RunRecord, RunState, SnapshotContact,
   SnapshotInfo, StepAction, StepRecord, StepState,
 } from '../types.js';
 import { migrate, MigrationError } from './migrations.js';
@@ -203,6 +203,22 @@ export interface AuditRow {
   why: string;
 }
 
+/**
+ * What a scan gathered for one contact and transaction type while reading the history: the count
+ * and total, the counted activity since the cutoff, and the latest document (the later date, then
+ * the greater id).
+ */
+export interface ScanActivityRow {
+  contactId: string;
+  transactionType: TransactionType;
+  count: number;
+  totalCents: number;
+  recent: number;
+  latestDate: string;
+  latestId: string;
+  latestNumber: string;
+}
+
 export interface FingerprintRow {
   contactId: string;
   transactionType: TransactionType;
@@ -227,6 +243,14 @@ export interface StoredPolicy {
   updatedBy: string;
 }
 
+/** A plan being made (Journal.planDraft). */
+export interface PlanDraft extends ExclusionSink {
+  /** Records the plan and the exclusions written so far; `createdAt` defaults to the plan's time. */
+  save(plan: Plan, createdAt?: number): Promise<void>;
+  /** Drops the exclusions written so far (a plan that failed). */
+  discard(): Promise<void>;
+}
+
 /** Counts for the service's metrics: runs by organization, kind and state; steps by organization, state and outcome. */
 export interface JournalTallies {
   runs: Array<{ organizationId: string; kind: string; state: string; count: number }>;
@@ -245,6 +269,15 @@ export interface Journal {
 
   beginSnapshot(info: Omit<SnapshotInfo, 'apiCalls' | 'contactCount' | 'transactionCount' | 'historyCalls'>): Promise<void>;
   addSnapshotContacts(snapshotId: string, contacts: SnapshotContact[]): Promise<void>;
+  /**
+   * Merges a scan's activity into what the journal holds for the snapshot (counts and totals add up,
+   * the latest document wins), so the scan need not keep the organization's history in memory.
+   * Each (contact, type) at most once per call.
+   */
+  addScanActivity(snapshotId: string, rows: readonly ScanActivityRow[]): Promise<void>;
+  /** The activity gathered for these contacts, by contact id and type. */
+  scanActivity(snapshotId: string, contactIds: readonly string[]): Promise<ScanActivityRow[]>;
+  /** Marks the snapshot complete with its counts, and drops the scan's activity rows. */
   finishSnapshot(snapshotId: string, counts: { apiCalls: number; contactCount: number; transactionCount: number; historyCalls: number }): Promise<void>;
   getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
   latestSnapshot(organizationId?: string): Promise<SnapshotInfo | undefined>;
@@ -255,8 +288,17 @@ export interface Journal {
   /** Every target this journal has worked with (snapshots, plans, runs), known ones only. */
   targets(): Promise<string[]>;
 
-  savePlan(plan: Plan, createdAt?: number): Promise<void>;
+  /**
+   * A plan being made: buildPlan writes its exclusions here as it decides them, then `save`
+   * records the plan with them (a plan already saved keeps what it has, and the draft is dropped).
+   */
+  planDraft(): PlanDraft;
+  /** Records a plan made in memory (`planContacts`) with its exclusions; a second save changes nothing. */
+  savePlan(plan: InMemoryPlan, createdAt?: number): Promise<void>;
+  /** A plan with its steps; its exclusions are read with planExclusions. */
   getPlan(planId: string): Promise<Plan | undefined>;
+  /** Pages through a plan's exclusions in contact-id order (memory stays flat). */
+  planExclusions(planId: string, pageSize?: number): AsyncGenerator<Exclusion[]>;
   latestPlan(organizationId?: string): Promise<Plan | undefined>;
   /** The latest plan's id alone (no steps read). */
   latestPlanId(organizationId: string): Promise<string | undefined>;
@@ -353,7 +395,7 @@ export function createJournal(db: SqlDatabase): Journal {
     if (!row) return undefined;
     const planId = String(row.plan_id);
     const steps = await db.all<Record<string, unknown>>('SELECT * FROM plan_steps WHERE plan_id = ? ORDER BY seq', [planId]);
-    const exclusions = await db.all<Record<string, unknown>>('SELECT * FROM plan_exclusions WHERE plan_id = ? ORDER BY contact_id', [planId]);
+    const excluded = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM plan_exclusions WHERE plan_id = ?', [planId]);
     return {
       planId,
       organizationId: String(row.organization_id),
@@ -371,14 +413,74 @@ export function createJournal(db: SqlDatabase): Journal {
         reason: String(s.reason),
         evidence: JSON.parse(String(s.evidence)) as Evidence,
       })),
-      excluded: exclusions.map((e): Exclusion => ({
-        contactId: String(e.contact_id),
-        contactName: String(e.contact_name),
-        contactType: String(e.contact_type) as ContactType,
-        reasons: JSON.parse(String(e.reasons)) as Exclusion['reasons'],
-        detail: String(e.detail),
-        evidence: JSON.parse(String(e.evidence)) as Evidence,
-      })),
+      exclusionCount: Number(excluded?.n ?? 0),
+    };
+  };
+  const toExclusion = (e: Record<string, unknown>): Exclusion => ({
+    contactId: String(e.contact_id),
+    contactName: String(e.contact_name),
+    contactType: String(e.contact_type) as ContactType,
+    reasons: JSON.parse(String(e.reasons)) as Exclusion['reasons'],
+    detail: String(e.detail),
+    evidence: JSON.parse(String(e.evidence)) as Evidence,
+  });
+  const insertExclusions = async (tx: SqlDatabase, planId: string, batch: readonly Exclusion[]): Promise<void> => {
+    for (const e of batch) {
+      await tx.run('INSERT INTO plan_exclusions (plan_id, contact_id, contact_name, contact_type, reasons, detail, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        planId, e.contactId, e.contactName, e.contactType, JSON.stringify(e.reasons), e.detail, JSON.stringify(e.evidence),
+      ]);
+    }
+  };
+  /**
+   * Records a plan whose exclusions were written under `draftId`: they move to the plan's id. The
+   * plan's id is known only at the end (it is a hash of its steps), hence the draft.
+   */
+  const savePlanFromDraft = async (plan: Plan, createdAt: number, draftId: string): Promise<void> => {
+    await db.transaction(async (tx) => {
+      // A plan is saved once: whoever inserts it first writes its steps, a second save changes nothing.
+      const inserted = await tx.run(
+        `INSERT INTO plans (plan_id, organization_id, target, snapshot_id, as_of, cutoff_date, policy_text, summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (plan_id) DO NOTHING`,
+        [plan.planId, plan.organizationId, plan.target, plan.snapshotId, plan.asOf, plan.cutoffDate, plan.policyText, JSON.stringify(plan.summary), createdAt],
+      );
+      if (inserted === 0) {
+        await tx.run('DELETE FROM plan_exclusions WHERE plan_id = ?', [draftId]);
+        return;
+      }
+      let seq = 0;
+      for (const s of plan.steps) {
+        await tx.run('INSERT INTO plan_steps (plan_id, seq, contact_id, contact_name, contact_type, action, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+          plan.planId, ++seq, s.contactId, s.contactName, s.contactType, s.action, s.reason, JSON.stringify(s.evidence),
+        ]);
+      }
+      const moved = await tx.run('UPDATE plan_exclusions SET plan_id = ? WHERE plan_id = ?', [plan.planId, draftId]);
+      if (moved !== plan.exclusionCount) {
+        throw new JournalError(`Plan ${plan.planId} counts ${plan.exclusionCount} exclusions but ${moved} were written; it was not saved.`);
+      }
+    });
+  };
+  const planDraft = (): PlanDraft => {
+    // Not a plan id (those start with plan_): a draft left by a crash is never read as a plan's.
+    const draftId = `draft-${randomBytes(8).toString('hex')}`;
+    let done = false;
+    const open = (): void => {
+      if (done) throw new JournalError(`Plan draft ${draftId} was already saved or discarded.`);
+    };
+    return {
+      async writeExclusions(batch) {
+        open();
+        await db.transaction((tx) => insertExclusions(tx, draftId, batch));
+      },
+      async save(plan, createdAt = plan.asOf) {
+        open();
+        done = true;
+        await savePlanFromDraft(plan, createdAt, draftId);
+      },
+      async discard() {
+        if (done) return;
+        done = true;
+        await db.run('DELETE FROM plan_exclusions WHERE plan_id = ?', [draftId]);
+      },
     };
   };
 
@@ -416,7 +518,47 @@ export function createJournal(db: SqlDatabase): Journal {
     async addSnapshotContacts(snapshotId, contacts) {
       await db.transaction((tx) => insertContacts(tx, snapshotId, contacts));
     },
+    async addScanActivity(snapshotId, rows) {
+      const BATCH = 100;
+      // The later document wins: a later date, or on the same date the greater id.
+      const later = '(excluded.latest_date > scan_activity.latest_date OR (excluded.latest_date = scan_activity.latest_date AND excluded.latest_id > scan_activity.latest_id))';
+      await db.transaction(async (tx) => {
+        for (let i = 0; i < rows.length; i += BATCH) {
+          const chunk = rows.slice(i, i + BATCH);
+          await tx.run(
+            `INSERT INTO scan_activity (snapshot_id, contact_id, transaction_type, count, total_cents, recent, latest_date, latest_id, latest_number)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+             ON CONFLICT (snapshot_id, contact_id, transaction_type) DO UPDATE SET
+               count = scan_activity.count + excluded.count,
+               total_cents = scan_activity.total_cents + excluded.total_cents,
+               recent = scan_activity.recent + excluded.recent,
+               latest_date = CASE WHEN ${later} THEN excluded.latest_date ELSE scan_activity.latest_date END,
+               latest_id = CASE WHEN ${later} THEN excluded.latest_id ELSE scan_activity.latest_id END,
+               latest_number = CASE WHEN ${later} THEN excluded.latest_number ELSE scan_activity.latest_number END`,
+            chunk.flatMap((r) => [snapshotId, r.contactId, r.transactionType, r.count, r.totalCents, r.recent, r.latestDate, r.latestId, r.latestNumber]),
+          );
+        }
+      });
+    },
+    async scanActivity(snapshotId, contactIds) {
+      const out: ScanActivityRow[] = [];
+      for (let i = 0; i < contactIds.length; i += 500) {
+        const chunk = contactIds.slice(i, i + 500);
+        const rows = await db.all<Record<string, unknown>>(
+          `SELECT * FROM scan_activity WHERE snapshot_id = ? AND contact_id IN (${chunk.map(() => '?').join(', ')})`,
+          [snapshotId, ...chunk],
+        );
+        for (const r of rows) {
+          out.push({
+            contactId: String(r.contact_id), transactionType: String(r.transaction_type) as TransactionType, count: Number(r.count), totalCents: Number(r.total_cents),
+            recent: Number(r.recent), latestDate: String(r.latest_date), latestId: String(r.latest_id), latestNumber: String(r.latest_number),
+          });
+        }
+      }
+      return out;
+    },
     async finishSnapshot(snapshotId, counts) {
+      await db.run('DELETE FROM scan_activity WHERE snapshot_id = ?', [snapshotId]);
       await db.run('UPDATE snapshots SET api_calls = ?, contact_count = ?, transaction_count = ?, history_calls = ?, complete = 1 WHERE snapshot_id = ?', [
         counts.apiCalls, counts.contactCount, counts.transactionCount, counts.historyCalls, snapshotId,
       ]);
@@ -468,27 +610,29 @@ export function createJournal(db: SqlDatabase): Journal {
       return rows.map((r) => r.target).sort();
     },
 
+    planDraft,
     async savePlan(plan, createdAt = plan.asOf) {
-      await db.transaction(async (tx) => {
-        // A plan is saved once: whoever inserts it first writes its steps, a second save changes nothing.
-        const inserted = await tx.run(
-          `INSERT INTO plans (plan_id, organization_id, target, snapshot_id, as_of, cutoff_date, policy_text, summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (plan_id) DO NOTHING`,
-          [plan.planId, plan.organizationId, plan.target, plan.snapshotId, plan.asOf, plan.cutoffDate, plan.policyText, JSON.stringify(plan.summary), createdAt],
+      const draft = planDraft();
+      try {
+        await draft.writeExclusions(plan.excluded);
+        const { excluded: _excluded, ...rest } = plan;
+        await draft.save({ ...rest, exclusionCount: plan.excluded.length }, createdAt);
+      } catch (error) {
+        await draft.discard();
+        throw error;
+      }
+    },
+    async *planExclusions(planId, pageSize = 1000) {
+      let after = '';
+      for (;;) {
+        const rows = await db.all<Record<string, unknown>>(
+          'SELECT * FROM plan_exclusions WHERE plan_id = ? AND contact_id > ? ORDER BY contact_id LIMIT ?',
+          [planId, after, pageSize],
         );
-        if (inserted === 0) return;
-        let seq = 0;
-        for (const s of plan.steps) {
-          await tx.run('INSERT INTO plan_steps (plan_id, seq, contact_id, contact_name, contact_type, action, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
-            plan.planId, ++seq, s.contactId, s.contactName, s.contactType, s.action, s.reason, JSON.stringify(s.evidence),
-          ]);
-        }
-        for (const e of plan.excluded) {
-          await tx.run('INSERT INTO plan_exclusions (plan_id, contact_id, contact_name, contact_type, reasons, detail, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-            plan.planId, e.contactId, e.contactName, e.contactType, JSON.stringify(e.reasons), e.detail, JSON.stringify(e.evidence),
-          ]);
-        }
-      });
+        if (rows.length === 0) return;
+        yield rows.map(toExclusion);
+        after = String(rows[rows.length - 1]!.contact_id);
+      }
     },
     getPlan: async (planId) => loadPlan(await db.get<Record<string, unknown>>('SELECT * FROM plans WHERE plan_id = ?', [planId])),
     latestPlanId: async (organizationId) => {

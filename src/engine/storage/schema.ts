@@ -65,6 +65,27 @@ const JOURNAL_MIGRATIONS: Readonly<Record<number, readonly string[]>> = {
   ],
 };
 
+/**
+ * Version 3: what a scan gathers per contact and transaction type while it reads the history (the
+ * count, the total, the counted activity since the cutoff, and the latest document), kept in the
+ * journal instead of in memory until the contacts are read; the scan deletes its rows when it
+ * finishes.
+ */
+const V3_TABLES = [
+  `CREATE TABLE IF NOT EXISTS scan_activity (
+    snapshot_id TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    transaction_type TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    total_cents BIGINT NOT NULL,
+    recent INTEGER NOT NULL,
+    latest_date TEXT NOT NULL,
+    latest_id TEXT NOT NULL,
+    latest_number TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, contact_id, transaction_type)
+  )`,
+];
+
 /** Version 1: the tables exactly as Sunset 0.1 made them (never changes: later versions alter them). */
 const JOURNAL_V1: readonly string[] = [
   'CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
@@ -207,6 +228,14 @@ export const JOURNAL_COMPONENT: Component = {
           if (!twice) await tx.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${index} ON runs (${column}) WHERE kind = '${kind}'`);
         }
         await tx.run("UPDATE journal_meta SET value = '2' WHERE key = 'schema_version'");
+      },
+    },
+    {
+      version: 3,
+      name: 'scan activity kept in the journal while a scan reads the history',
+      up: async (tx) => {
+        for (const sql of V3_TABLES) await tx.exec(sql);
+        await tx.run("UPDATE journal_meta SET value = '3' WHERE key = 'schema_version'");
       },
     },
   ],

@@ -37,19 +37,18 @@ export function planRoutes(ctx: ServiceContext) {
     .get('/api/plans/:plan', async (c) => {
       const { plan: p } = await plan(c.req.param('plan'), c.get('session'));
       const run = (await journal.listRuns(p.organizationId)).find((r) => r.planId === p.planId);
-      const { steps: _steps, excluded: _excluded, ...header } = p;
+      const { steps: _steps, exclusionCount: _exclusionCount, ...header } = p;
       return c.json<PlanDetail>({ plan: header, runId: run?.runId ?? null, run: run ? ctx.runView(run) : null, contactUrl: ctx.contactUrl(p.target, p.organizationId) });
     })
 
     .get('/api/plans/:plan/rows', async (c) => {
       const entry = await plan(c.req.param('plan'), c.get('session'));
-      entry.rowsJson ??= toJsonText<PlanRows>({
-        columns: PLAN_ROW_COLUMNS,
-        rows: [
-          ...entry.plan.steps.map((s) => row(s, s.action, s.evidence.rule, s.reason)),
-          ...entry.plan.excluded.map((e) => row(e, 'excluded', e.reasons.join(';'), e.detail)),
-        ],
-      });
+      if (entry.rowsJson === undefined) {
+        const rows = entry.plan.steps.map((s) => row(s, s.action, s.evidence.rule, s.reason));
+        // The exclusions page by page from the journal (the plan does not hold them).
+        for await (const page of journal.planExclusions(entry.plan.planId)) for (const e of page) rows.push(row(e, 'excluded', e.reasons.join(';'), e.detail));
+        entry.rowsJson = toJsonText<PlanRows>({ columns: PLAN_ROW_COLUMNS, rows });
+      }
       return respondJsonText(c, entry.rowsJson);
     })
 
