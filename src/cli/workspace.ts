@@ -208,6 +208,7 @@ export async function openWorkspace(
       emulatorUrl: values.emulator, credentialsFile: values.credentials, from: values.fromEnv, dbPath, quiet: values.quiet || values.json, perMinute,
       binding, journalTargets: await journal.targets(),
       connections: { store: createConnectionStore(database, secretKeys(io.env)), organizationId: values.org, whenSeveral: options.whenSeveralConnections },
+      database,
     });
   } catch (error) {
     await journal.close();

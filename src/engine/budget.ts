@@ -17,7 +17,7 @@
  * The Limiter interface is synchronous where the database is not (release, pause, exhausted,
  * setPlan): their writes are queued in order, the next acquire of this instance waits for them,
  * and `flush()` waits for them before the database is closed. `state()` answers from what this
- * instance last read.
+ * instance last read. The tables are made on first use when the database was not migrated.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -125,6 +125,12 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
   const prunedAt = new Map<string, number>();
   let writes: Promise<void> = Promise.resolve();
   let writeError: unknown;
+  // The tables are made on first use if whoever opened the database did not migrate it (a no-op when it did).
+  let ready: Promise<void> | undefined;
+  const ensureReady = (): Promise<void> => (ready ??= migrateBudget(db).catch((error: unknown) => {
+    ready = undefined;
+    throw error;
+  }));
 
   const headroom = (quota: QuotaState): number =>
     options.dailyHeadroom >= 1 ? Math.floor(options.dailyHeadroom) : Math.ceil(quota.limit * options.dailyHeadroom);
@@ -140,7 +146,7 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
   };
   /** Queues a write; the next acquire of this instance waits for it and reports its failure. */
   const queue = (id: string, write: () => Promise<void>): void => {
-    writes = writes.then(write).then(
+    writes = writes.then(ensureReady).then(write).then(
       () => wakeAll(id),
       (error: unknown) => {
         writeError ??= error;
@@ -333,6 +339,7 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
         signal?.throwIfAborted();
         await writes;
         throwIfWriteFailed();
+        await ensureReady();
         const decision = await decide(id);
         if ('quota' in decision) {
           const quota = decision.quota;
