@@ -155,17 +155,17 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
     );
   };
 
-  /** The organization's row, made if missing, held until the transaction ends. */
+  /**
+   * The organization's row, made if missing, held until the transaction ends: one statement (an
+   * upsert that writes the row, so PostgreSQL locks it; SQLite's BEGIN IMMEDIATE holds the file).
+   */
   const lockRow = async (tx: SqlDatabase, id: string, now: number): Promise<OrganizationRow> => {
-    await tx.run(
-      `INSERT INTO budget_organizations (organization_id, tokens, refilled_at, plan_cap, paused_until, quota_limit, quota_remaining, quota_reset_at)
-       VALUES (?, ?, ?, NULL, 0, NULL, NULL, NULL) ON CONFLICT (organization_id) DO NOTHING`,
-      [id, burst, now],
-    );
     const raw = await tx.get<Record<string, unknown>>(
-      `SELECT organization_id, tokens, refilled_at, plan_cap, paused_until, quota_limit, quota_remaining, quota_reset_at
-       FROM budget_organizations WHERE organization_id = ?${tx.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
-      [id],
+      `INSERT INTO budget_organizations (organization_id, tokens, refilled_at, plan_cap, paused_until, quota_limit, quota_remaining, quota_reset_at)
+       VALUES (?, ?, ?, NULL, 0, NULL, NULL, NULL)
+       ON CONFLICT (organization_id) DO UPDATE SET organization_id = excluded.organization_id
+       RETURNING organization_id, tokens, refilled_at, plan_cap, paused_until, quota_limit, quota_remaining, quota_reset_at`,
+      [id, burst, now],
     );
     if (!raw) throw new Error(`the budget row of organization ${id} vanished inside its own transaction`);
     return {
@@ -309,20 +309,24 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
     }
     const q = quota;
     await db.transaction(async (tx) => {
-      const row = await lockRow(tx, id, at);
       await tx.run('UPDATE budget_calls SET answered_at = ? WHERE call_id = ?', [at, callId]);
-      // A later reset (by more than an hour) is a new day: take it as is. Within a day, keep the lowest count seen.
-      if (row.quota_remaining === null || row.quota_reset_at === null || q.resetAt > row.quota_reset_at + 3_600_000 || at >= row.quota_reset_at) {
-        row.quota_limit = q.limit;
-        row.quota_remaining = q.remaining;
-        row.quota_reset_at = q.resetAt;
-      } else {
-        row.quota_limit = q.limit;
-        row.quota_remaining = Math.min(row.quota_remaining, q.remaining);
-      }
-      await saveRow(tx, row);
+      // A later reset (by more than an hour) is a new day: take it as is. Within a day, keep the
+      // lowest count seen. One statement, so the row is read and written under its own lock.
+      const row = await tx.get<Record<string, unknown>>(
+        `UPDATE budget_organizations SET
+           quota_remaining = CASE
+             WHEN quota_remaining IS NULL OR quota_reset_at IS NULL OR ? > quota_reset_at + 3600000 OR ? >= quota_reset_at THEN ?
+             WHEN quota_remaining < ? THEN quota_remaining ELSE ? END,
+           quota_reset_at = CASE
+             WHEN quota_remaining IS NULL OR quota_reset_at IS NULL OR ? > quota_reset_at + 3600000 OR ? >= quota_reset_at THEN ?
+             ELSE quota_reset_at END,
+           quota_limit = ?
+         WHERE organization_id = ?
+         RETURNING quota_limit, quota_remaining, quota_reset_at`,
+        [q.resetAt, at, q.remaining, q.remaining, q.remaining, q.resetAt, at, q.resetAt, q.limit, id],
+      );
       const known = seen.get(id);
-      if (known) known.row = { ...row };
+      if (known && row) Object.assign(known.row, { quota_limit: numOrNull(row.quota_limit), quota_remaining: numOrNull(row.quota_remaining), quota_reset_at: numOrNull(row.quota_reset_at) });
     });
   };
 
