@@ -13,6 +13,8 @@ const POSTGRES_SUITES = [
   'test/engine/crash-inprocess.test.ts',
   'test/engine/scan-apply.test.ts',
   'test/engine/storage-migrations.test.ts',
+  'test/engine/budget.test.ts',
+  'test/engine/budget-processes.test.ts',
   'test/service/**/*.test.ts',
   'test/reliability/crash.test.ts',
   'test/reliability/storage.test.ts',

@@ -12,6 +12,27 @@ table actions
   CREATE INDEX actions_by_time ON actions USING btree (at)
   CREATE UNIQUE INDEX actions_pkey ON actions USING btree (action_id)
 
+table budget_calls
+  column answered_at bigint
+  column call_id text NOT NULL
+  column expires_at bigint NOT NULL
+  column organization_id text NOT NULL
+  column owner text NOT NULL
+  column started_at bigint NOT NULL
+  CREATE INDEX budget_calls_by_organization ON budget_calls USING btree (organization_id, answered_at)
+  CREATE UNIQUE INDEX budget_calls_pkey ON budget_calls USING btree (call_id)
+
+table budget_organizations
+  column organization_id text NOT NULL
+  column paused_until bigint NOT NULL
+  column plan_cap integer
+  column quota_limit bigint
+  column quota_remaining bigint
+  column quota_reset_at bigint
+  column refilled_at bigint NOT NULL
+  column tokens double precision NOT NULL
+  CREATE UNIQUE INDEX budget_organizations_pkey ON budget_organizations USING btree (organization_id)
+
 table connection_organizations
   column connection_name text NOT NULL
   column organization_id text NOT NULL

@@ -12,6 +12,27 @@ table actions
   CREATE INDEX actions_by_organization ON actions (organization_id, at)
   CREATE INDEX actions_by_time ON actions (at)
 
+table budget_calls
+  column answered_at BIGINT
+  column call_id TEXT
+  column expires_at BIGINT NOT NULL
+  column organization_id TEXT NOT NULL
+  column owner TEXT NOT NULL
+  column started_at BIGINT NOT NULL
+  primary key (call_id)
+  CREATE INDEX budget_calls_by_organization ON budget_calls (organization_id, answered_at)
+
+table budget_organizations
+  column organization_id TEXT
+  column paused_until BIGINT NOT NULL
+  column plan_cap INTEGER
+  column quota_limit BIGINT
+  column quota_remaining BIGINT
+  column quota_reset_at BIGINT
+  column refilled_at BIGINT NOT NULL
+  column tokens DOUBLE PRECISION NOT NULL
+  primary key (organization_id)
+
 table connection_organizations
   column connection_name TEXT NOT NULL
   column organization_id TEXT

@@ -5,13 +5,15 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import {
-  createFileTokenStore, createMemoryTokenStore, createZohoBooksClient, ZohoError, type ResponseInfo, type ZohoBooksClient, type ZohoClientOptions,
+  createFileTokenStore, createMemoryTokenStore, createZohoBooksClient, ZohoError, type ClientHooks, type LimiterFactory, type ResponseInfo, type ZohoBooksClient,
+  type ZohoClientOptions,
 } from '../client/index.js';
 import { createEmulator, createEmulatorFetch, type Emulator } from '../emulator/index.js';
 import {
-  createZohoAdapter, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, isPostgresUrl, SecretError, type BooksPort, type ConnectionInfo, type ConnectionSecrets,
-  type ConnectionStore,
+  createSharedBudget, createZohoAdapter, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, isPostgresUrl, SecretError, type BooksPort, type ConnectionInfo,
+  type ConnectionSecrets, type ConnectionStore, type SharedBudget, type SqlDatabase,
 } from '../engine/index.js';
+import { ownerId } from './actor.js';
 import { credentialsPath, credentialsTarget, readCredentials, sunsetHome, type StoredCredentials } from './credentials.js';
 import { EXIT, ExitError } from './exit-codes.js';
 import type { DataCentre } from '../zoho/index.js';
@@ -64,7 +66,61 @@ export interface ConnectOptions {
    * (--org, SUNSET_ORG): used when the command line and the environment name no other place.
    */
   connections?: { store: ConnectionStore; organizationId?: string; whenSeveral?: string };
+  /**
+   * The database the journal lives in: the client draws from the organization's budget kept
+   * there, shared with every other process on it (`sunset serve`, workers, other commands). Not for
+   * the embedded emulator, whose limits are its own process's. Without it, the in-memory limiter.
+   */
+  database?: SqlDatabase;
   quiet?: boolean;
+}
+
+/** Counts a client's answered calls and its 429s, and tells listeners of each answer: the hooks to give the client. */
+export interface CallCounter {
+  hooks: ClientHooks;
+  calls(): number;
+  rateLimited(): number;
+  onResponse(listener: (info: ResponseInfo) => void): void;
+}
+
+export function createCallCounter(): CallCounter {
+  let calls = 0;
+  let limited = 0;
+  const listeners: Array<(info: ResponseInfo) => void> = [];
+  return {
+    hooks: {
+      onResponse: (r: ResponseInfo) => {
+        calls++;
+        if (r.status === 429) limited++;
+        for (const listener of listeners) listener(r);
+      },
+    },
+    calls: () => calls,
+    rateLimited: () => limited,
+    onResponse: (listener) => void listeners.push(listener),
+  };
+}
+
+/** The budget this process draws from on a database (one per set of limits), for every client it makes. */
+export interface BudgetSource {
+  limiter: LimiterFactory;
+  /** Waits until every answer is recorded (before the database closes). */
+  flush(): Promise<void>;
+}
+
+export function sharedBudgetOn(database: SqlDatabase, owner = ownerId()): BudgetSource {
+  const budgets = new Map<string, SharedBudget>();
+  return {
+    limiter: (limits, clock) => {
+      const key = JSON.stringify(limits);
+      let budget = budgets.get(key);
+      if (!budget) budgets.set(key, (budget = createSharedBudget(database, limits, clock, { owner })));
+      return budget;
+    },
+    flush: async () => {
+      for (const budget of budgets.values()) await budget.flush();
+    },
+  };
 }
 
 /** Reads `/__emulator/info` of a running emulator (`url` as given: `127.0.0.1:8742`, a Books URL, ...). */
@@ -88,27 +144,25 @@ export async function emulatorInfo(url: string): Promise<{ baseUrl: string; acco
  * target. A command acting on a record made elsewhere is refused with both places named.
  */
 export async function connect(io: CliIO, options: ConnectOptions): Promise<Connection> {
-  let calls = 0;
-  let limited = 0;
-  const listeners: Array<(info: ResponseInfo) => void> = [];
-  const hooks = {
-    onResponse: (r: ResponseInfo) => {
-      calls++;
-      if (r.status === 429) limited++;
-      for (const listener of listeners) listener(r);
-    },
-  };
+  const counter = createCallCounter();
+  const { hooks } = counter;
   const limits = options.perMinute ? { perMinute: options.perMinute } : undefined;
+  const budget = options.database ? sharedBudgetOn(options.database) : undefined;
+  // The limiter for Zoho and running emulators: the database's shared budget when there is one.
+  const limiter = budget?.limiter;
   const make = (client: ZohoBooksClient, target: string, defaultOrganizationId: string | undefined, close: () => Promise<void>, emulator?: Emulator): Connection => ({
     client,
     description: describeTarget(target),
     target,
     defaultOrganizationId,
-    apiCalls: () => calls,
-    rateLimited: () => limited,
-    onResponse: (listener) => void listeners.push(listener),
-    port: (organizationId) => createZohoAdapter(client, organizationId, () => calls, target),
-    close,
+    apiCalls: counter.calls,
+    rateLimited: counter.rateLimited,
+    onResponse: counter.onResponse,
+    port: (organizationId) => createZohoAdapter(client, organizationId, counter.calls, target),
+    close: async () => {
+      await budget?.flush();
+      await close();
+    },
     emulator,
   });
 
@@ -119,7 +173,7 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       credentials: { clientId: info.clientId, clientSecret: info.clientSecret, refreshToken: info.refreshToken },
       // Cached across commands like real credentials: every command refreshing would hit the
       // 10-refreshes-per-10-minutes limit by the eleventh.
-      tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens.json')), hooks, limits,
+      tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens.json')), hooks, limits, limiter,
     });
     return make(client, emulatorTarget(info.baseUrl), undefined, async () => undefined);
   };
@@ -133,6 +187,7 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
       tokenStore: createFileTokenStore(join(dirname(path), 'tokens.json')),
       hooks,
       limits,
+      limiter,
     });
     return make(client, credentialsTarget(stored), stored.organizationId, async () => undefined);
   };
@@ -193,7 +248,7 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
     }
     if (!c) throw new ExitError(`The connection ${info.name} was removed meanwhile.`);
     // Access tokens are cached per connection, owner-only, as `sunset auth login`'s are.
-    const client = connectionClient(c, { tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens', `${c.name}.json`)), hooks, limits });
+    const client = connectionClient(c, { tokenStore: createFileTokenStore(join(sunsetHome(io.env), 'tokens', `${c.name}.json`)), hooks, limits, limiter });
     const only = c.organizations.length === 1 ? c.organizations[0]!.organizationId : undefined;
     return make(client, c.target, options.connections?.organizationId ?? only, async () => undefined);
   };
@@ -252,7 +307,7 @@ export async function connect(io: CliIO, options: ConnectOptions): Promise<Conne
  */
 export function connectionClient(
   c: Pick<ConnectionSecrets, 'dataCentre' | 'baseUrl' | 'accountsUrl' | 'clientId' | 'clientSecret' | 'refreshToken'>,
-  options: Pick<ZohoClientOptions, 'tokenStore' | 'hooks' | 'limits'> = {},
+  options: Pick<ZohoClientOptions, 'tokenStore' | 'hooks' | 'limits' | 'limiter'> = {},
 ): ZohoBooksClient {
   return createZohoBooksClient({
     dataCentre: c.baseUrl ? undefined : (c.dataCentre as DataCentre | null) ?? undefined,

@@ -6,13 +6,13 @@
  * the set following at once. Refusals are ConnectionRequestErrors that never hold a secret.
  */
 import { join } from 'node:path';
-import { createFileTokenStore, exchangeCode, type ResponseInfo } from '../client/index.js';
+import { createFileTokenStore, exchangeCode } from '../client/index.js';
 import {
-  ConnectionError, createZohoAdapter, emulatorTarget, SecretError, zohoTarget, type ConnectionInfo, type ConnectionSecrets, type ConnectionStore,
+  ConnectionError, createZohoAdapter, emulatorTarget, SecretError, zohoTarget, type ConnectionInfo, type ConnectionSecrets, type ConnectionStore, type SqlDatabase,
 } from '../engine/index.js';
 import { ConnectionRequestError, errorText, type ConnectionManager, type ServiceConnection, type StoredConnectionView } from '../service/index.js';
 import { DATA_CENTRES, isDataCentre } from '../zoho/index.js';
-import { connectionClient, emulatorInfo } from './connection.js';
+import { connectionClient, createCallCounter, emulatorInfo, sharedBudgetOn } from './connection.js';
 import { keepConnection, KeepRefused, testConnection, type ConnectionSpec } from './connection-admin.js';
 import { sunsetHome } from './credentials.js';
 import { ExitError } from './exit-codes.js';
@@ -23,6 +23,12 @@ export interface ServiceConnectionsOptions {
   env: NodeJS.ProcessEnv;
   /** Client limits (per minute), as `--per-minute` gives them. */
   perMinute?: number;
+  /**
+   * The database whose shared budget every connection's client draws from (default: the one the
+   * store keeps the connections in), so the service, workers and CLI commands on it share each
+   * organization's limits.
+   */
+  database?: SqlDatabase;
 }
 
 const view = (c: ConnectionInfo): StoredConnectionView => ({
@@ -33,17 +39,11 @@ const view = (c: ConnectionInfo): StoredConnectionView => ({
 /** The manager over every connection in the store (opened now: a secret that does not open stops the start with its name). */
 export async function createServiceConnections(options: ServiceConnectionsOptions): Promise<ConnectionManager> {
   const { store } = options;
-  let calls = 0;
-  let limited = 0;
-  const listeners: Array<(info: ResponseInfo) => void> = [];
-  const hooks = {
-    onResponse: (r: ResponseInfo) => {
-      calls++;
-      if (r.status === 429) limited++;
-      for (const listener of listeners) listener(r);
-    },
-  };
+  const counter = createCallCounter();
+  const { hooks, calls } = counter;
+  const stats = (): { apiCalls: number; rateLimited: number } => ({ apiCalls: counter.calls(), rateLimited: counter.rateLimited() });
   const limits = options.perMinute ? { perMinute: options.perMinute } : undefined;
+  const { limiter } = sharedBudgetOn(options.database ?? store.database);
 
   const open = async (name: string): Promise<ConnectionSecrets | undefined> => {
     try {
@@ -54,14 +54,14 @@ export async function createServiceConnections(options: ServiceConnectionsOption
     }
   };
   const live = (c: ConnectionSecrets): ServiceConnection => {
-    const client = connectionClient(c, { tokenStore: createFileTokenStore(join(sunsetHome(options.env), 'tokens', `${c.name}.json`)), hooks, limits });
-    const port = (organizationId: string) => createZohoAdapter(client, organizationId, () => calls, c.target);
+    const client = connectionClient(c, { tokenStore: createFileTokenStore(join(sunsetHome(options.env), 'tokens', `${c.name}.json`)), hooks, limits, limiter });
+    const port = (organizationId: string) => createZohoAdapter(client, organizationId, calls, c.target);
     return {
       name: c.name,
       target: c.target,
       port,
       organizations: () => port('0').organizations(),
-      stats: () => ({ apiCalls: calls, rateLimited: limited }),
+      stats,
       recorded: c.organizations.map((o) => ({ organizationId: o.organizationId, name: o.name, ...(o.timeZone ? { timeZone: o.timeZone } : {}) })),
     };
   };
@@ -122,8 +122,8 @@ export async function createServiceConnections(options: ServiceConnectionsOption
 
   return {
     connections: () => [...set.values()],
-    stats: () => ({ apiCalls: calls, rateLimited: limited }),
-    onResponse: (listener) => void listeners.push(listener),
+    stats,
+    onResponse: counter.onResponse,
     list: async () => (await store.list()).map(view),
     async add(input, actor) {
       if (await store.get(input.name)) throw new ConnectionRequestError(409, `there is already a connection named ${input.name}; remove it first, or pick another name`);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
-  CONNECTIONS_COMPONENT, createConnectionStore, createJournal, databaseLabel, isPostgresUrl, JOURNAL_COMPONENT, JournalError, migrate, MigrationError, migrationStatus, openPostgres, openSqlite,
+  BUDGET_COMPONENT, CONNECTIONS_COMPONENT, createConnectionStore, createJournal, databaseLabel, isPostgresUrl, JOURNAL_COMPONENT, JournalError, migrate, MigrationError, migrationStatus, openPostgres, openSqlite,
   StorageError, type Journal, type SqlDatabase,
 } from '../engine/index.js';
 import { isOrganizationId } from '../zoho/index.js';
@@ -68,7 +68,7 @@ export async function openStorage(location: string, options: OpenJournalOptions 
     }
     journal = createJournal(database);
     // Every component at once: a database a newer Sunset moved on is refused before any changes.
-    await migrate(database, [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT, NOTIFICATIONS_COMPONENT]);
+    await migrate(database, [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT, NOTIFICATIONS_COMPONENT, BUDGET_COMPONENT]);
     return { journal, database };
   } catch (error) {
     if (journal) await journal.close().catch(() => undefined);
@@ -208,6 +208,7 @@ export async function openWorkspace(
       emulatorUrl: values.emulator, credentialsFile: values.credentials, from: values.fromEnv, dbPath, quiet: values.quiet || values.json, perMinute,
       binding, journalTargets: await journal.targets(),
       connections: { store: createConnectionStore(database, secretKeys(io.env)), organizationId: values.org, whenSeveral: options.whenSeveralConnections },
+      database,
     });
   } catch (error) {
     await journal.close();

@@ -67,7 +67,7 @@ export function createZohoBooksClient(options: ZohoClientOptions): ZohoBooksClie
     const domain = resolved.followApiDomain ? tokens.apiDomain() : undefined;
     return domain ? `${domain.replace(/\/+$/, '')}/books/v3` : resolved.baseUrl;
   };
-  const limiter: Limiter = createLimiter(resolved.limits, resolved.clock);
+  const limiter: Limiter = (resolved.limiter ?? createLimiter)(resolved.limits, resolved.clock);
   const transport = createTransport({ fetch: resolved.fetch, clock: resolved.clock, timeoutMs: resolved.timeoutMs, baseUrl, hooks: resolved.hooks });
   const send = withRetry(withLimiter(withAuth(transport, tokens), limiter, resolved.clock, resolved.hooks), resolved.retry, resolved.clock, resolved.random, resolved.hooks);
   const requester: Requester = createRequester(send, baseUrl, resolved.clock);

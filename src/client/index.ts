@@ -1,12 +1,12 @@
 export { createZohoBooksClient, exchangeCode, revokeRefreshToken } from './client.js';
 export type { ZohoBooksClient, OrganizationClient, ExchangeCodeOptions } from './client.js';
-export type { ZohoClientOptions, ResolvedZohoClientOptions } from './options.js';
+export type { ZohoClientOptions, ResolvedZohoClientOptions, LimiterFactory } from './options.js';
 export type { Credentials, GrantExchange } from './auth.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export * from './errors.js';
 export type { ClientHooks, RequestInfo, ResponseInfo, RetryInfo } from './hooks.js';
-export type { LimiterOptions, OrganizationLimitState, QuotaState } from './limiter.js';
+export type { Limiter, LimiterOptions, OrganizationLimitState, Permit, QuotaState, ResolvedLimiterOptions } from './limiter.js';
 export { createLimiter, DEFAULT_LIMITS } from './limiter.js';
 export { shouldRetry, backoffDelay, DEFAULT_RETRY } from './retry.js';
 export type { RetryOptions, RetryDecision } from './retry.js';

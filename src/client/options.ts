@@ -6,7 +6,7 @@ import type { Credentials } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigurationError } from './errors.js';
 import type { ClientHooks } from './hooks.js';
-import { DEFAULT_LIMITS, type LimiterOptions, type ResolvedLimiterOptions } from './limiter.js';
+import { DEFAULT_LIMITS, type Limiter, type LimiterOptions, type ResolvedLimiterOptions } from './limiter.js';
 import { DEFAULT_RETRY, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
 import { createFileTokenStore, type TokenStore } from './token-store.js';
 
@@ -27,6 +27,12 @@ export interface ZohoClientOptions {
   clock?: Clock;
   random?: () => number;
   limits?: LimiterOptions;
+  /**
+   * Makes the limiter the client draws from, given the resolved limits and the clock (default: the
+   * in-memory one, createLimiter). Sunset's engine passes one that keeps the budget in its
+   * database, so every process calling Zoho for an organization shares it.
+   */
+  limiter?: LimiterFactory;
   retry?: RetryOptions;
   /** Per-attempt timeout (default 30 s). */
   timeoutMs?: number;
@@ -34,6 +40,9 @@ export interface ZohoClientOptions {
   /** Use the `api_domain` a token response names for API calls (default true unless `baseUrl` is given). */
   followApiDomain?: boolean;
 }
+
+/** Makes a client's limiter from its resolved limits and clock. */
+export type LimiterFactory = (limits: ResolvedLimiterOptions, clock: Clock) => Limiter;
 
 export interface ResolvedZohoClientOptions {
   dataCentre: DataCentre | undefined;
@@ -46,6 +55,7 @@ export interface ResolvedZohoClientOptions {
   clock: Clock;
   random: () => number;
   limits: ResolvedLimiterOptions;
+  limiter: LimiterFactory | undefined;
   retry: ResolvedRetryOptions;
   timeoutMs: number;
   hooks: ClientHooks;
@@ -118,6 +128,9 @@ export function resolveOptions(options: ZohoClientOptions): ResolvedZohoClientOp
     windowMs: positive(limits.windowMs, 'limits.windowMs', DEFAULT_LIMITS.windowMs),
     burst: limits.burst === undefined ? undefined : positive(limits.burst, 'limits.burst', 1),
   };
+  if (options.limiter !== undefined && typeof options.limiter !== 'function') {
+    throw new ConfigurationError('limiter must be a function (limits, clock) => Limiter, or left out for the in-memory one.');
+  }
   const retry = options.retry ?? {};
   const fetchFn = options.fetch ?? globalThis.fetch;
   if (typeof fetchFn !== 'function') throw new ConfigurationError('No fetch available: use Node.js 20 or later, or pass options.fetch.');
@@ -132,6 +145,7 @@ export function resolveOptions(options: ZohoClientOptions): ResolvedZohoClientOp
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     limits: resolvedLimits,
+    limiter: options.limiter,
     retry: {
       maxAttempts: positive(retry.maxAttempts, 'retry.maxAttempts', DEFAULT_RETRY.maxAttempts),
       baseDelayMs: positive(retry.baseDelayMs, 'retry.baseDelayMs', DEFAULT_RETRY.baseDelayMs, 0),

@@ -90,6 +90,8 @@ export interface NewConnection {
 }
 
 export interface ConnectionStore {
+  /** The database the connections are kept in (their clients' shared budget is kept there too). */
+  readonly database: SqlDatabase;
   migrate(): Promise<void>;
   /** Adds a connection; refused if the name is taken. */
   add(connection: NewConnection): Promise<void>;
@@ -151,6 +153,7 @@ export function createConnectionStore(db: SqlDatabase, keys: SecretKeyring): Con
     )).map((o) => ({ organizationId: o.organization_id, name: o.organization_name, timeZone: o.time_zone }));
 
   const store: ConnectionStore = {
+    database: db,
     async migrate() {
       await migrate(db, [CONNECTIONS_COMPONENT]);
     },

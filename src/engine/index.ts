@@ -37,3 +37,5 @@ export { createSecretBox, keyIdOf, newSecretKey, parseSecretKey, sealedKeyId, Se
 export type { SecretBox } from './secrets.js';
 export { CONNECTION_NAME, CONNECTION_NAME_RULE, CONNECTIONS_COMPONENT, ConnectionError, createConnectionStore } from './connections.js';
 export type { ConnectionInfo, ConnectionSecrets, ConnectionStore, NewConnection, SecretKeyring } from './connections.js';
+export { BUDGET_COMPONENT, createSharedBudget, migrateBudget } from './budget.js';
+export type { SharedBudget, SharedBudgetOptions } from './budget.js';

@@ -31,8 +31,8 @@ describe('sunset db', () => {
     const migrated = await run(['db', 'migrate', '--database', location, '--json']);
     expect(migrated.code, show('migrate', migrated)).toBe(0);
     const applied = (JSON.parse(migrated.stdout) as { applied: Array<{ component: string }> }).applied.map((a) => a.component);
-    // Every migration this Sunset knows, once (the journal's, the connections', the service's, the notifications').
-    expect(applied).toEqual(['journal', 'journal', 'connections', ...SERVICE_COMPONENT.migrations.map(() => 'service'), 'notifications']);
+    // Every migration this Sunset knows, once (the journal's, the connections', the service's, the notifications', the budget's).
+    expect(applied).toEqual(['journal', 'journal', 'connections', ...SERVICE_COMPONENT.migrations.map(() => 'service'), 'notifications', 'budget']);
     const status = await run(['db', 'status', '--database', location]);
     expect(status.code, show('status', status)).toBe(0);
     expect(status.stdout).toMatch(/journal +version 2 of 2: up to date/);

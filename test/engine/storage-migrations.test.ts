@@ -11,14 +11,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  CONNECTIONS_COMPONENT, createJournal, dumpSchema, JOURNAL_COMPONENT, migrate, migrationStatus, MigrationError, openPostgres, openSqlite, StorageError, type Component,
+  BUDGET_COMPONENT, CONNECTIONS_COMPONENT, createJournal, dumpSchema, JOURNAL_COMPONENT, migrate, migrationStatus, MigrationError, openPostgres, openSqlite, StorageError, type Component,
   type SqlDatabase,
 } from '../../src/engine/index.js';
 import { createServiceStore, NOTIFICATIONS_COMPONENT, SERVICE_COMPONENT } from '../../src/service/index.js';
 import { openTestDatabase, POSTGRES_TEST_URL, postgresTestLocation, TEST_DATABASE } from '../helpers/database.js';
 import { tempDir } from '../helpers/emulator.js';
 
-const COMPONENTS = [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT, NOTIFICATIONS_COMPONENT];
+const COMPONENTS = [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT, NOTIFICATIONS_COMPONENT, BUDGET_COMPONENT];
 /** The newest version of the service's tables this Sunset knows. */
 const SERVICE_VERSION = Math.max(...SERVICE_COMPONENT.migrations.map((m) => m.version));
 const DUMP = join(import.meta.dirname, '..', '..', 'docs', 'schema', `${TEST_DATABASE}.sql`);
@@ -77,7 +77,7 @@ describe('versioned migrations', () => {
     const status = await migrationStatus(db, COMPONENTS);
     expect(status[0]).toMatchObject({ component: 'journal', current: 1, pending: [{ version: 2 }, { version: 3 }] });
     const applied = await migrate(db, COMPONENTS);
-    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'journal 3', 'connections 1', ...SERVICE_COMPONENT.migrations.map((m) => `service ${m.version}`), 'notifications 1']);
+    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'journal 3', 'connections 1', ...SERVICE_COMPONENT.migrations.map((m) => `service ${m.version}`), 'notifications 1', 'budget 1']);
     const recorded = await db.all<{ component: string; version: number; name: string }>('SELECT component, version, name FROM schema_migrations ORDER BY component, version');
     expect(recorded.find((r) => r.component === 'journal' && Number(r.version) === 1)?.name).toMatch(/\(adopted\)$/);
     expect(await dumpSchema(db)).toBe(readFileSync(DUMP, 'utf8'));

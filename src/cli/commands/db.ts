@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  CONNECTIONS_COMPONENT, copyDatabase, CopyError, databaseLabel, dumpSchema, isPostgresUrl, JOURNAL_COMPONENT, migrate, MigrationError, migrationStatus, openPostgres, openSqlite,
+  BUDGET_COMPONENT, CONNECTIONS_COMPONENT, copyDatabase, CopyError, databaseLabel, dumpSchema, isPostgresUrl, JOURNAL_COMPONENT, migrate, MigrationError, migrationStatus, openPostgres, openSqlite,
   tableCounts, type Component, type SqlDatabase,
 } from '../../engine/index.js';
 import { NOTIFICATIONS_COMPONENT, SERVICE_COMPONENT } from '../../service/index.js';
@@ -54,7 +54,7 @@ export const OPTIONS = {
 export const SUBCOMMANDS = ['status', 'migrate', 'schema', 'copy'] as const;
 
 /** Every component that keeps tables, in the order they are migrated. */
-const COMPONENTS: readonly Component[] = [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT, NOTIFICATIONS_COMPONENT];
+const COMPONENTS: readonly Component[] = [JOURNAL_COMPONENT, CONNECTIONS_COMPONENT, SERVICE_COMPONENT, NOTIFICATIONS_COMPONENT, BUDGET_COMPONENT];
 
 /** Opens a database without migrating it; `mustExist` refuses a SQLite file that is not there. */
 function openRaw(location: string, mustExist: boolean): SqlDatabase {
