@@ -61,9 +61,11 @@ export interface SharedBudgetOptions {
   /** Who draws (`host:pid:random`), recorded on each call. */
   owner: string;
   /**
-   * How long an unanswered call is taken to be in flight (default 5 minutes: longer than any one
-   * attempt with its access-token refresh). A call of a process that died counts in flight until
-   * then, and in the window a window longer.
+   * How long an unanswered call is taken to be in flight (default 60 s: twice the client's
+   * per-attempt timeout, by when the caller, if alive, has given the attempt up, and Zoho has long
+   * finished it). A call of a process that died or froze counts in flight until then, and in the
+   * window a window longer; longer would hold a frozen worker's slots from the worker that takes
+   * its run over.
    */
   callLeaseMs?: number;
   /** The longest wait before looking again when another process holds what is missing (default 250 ms). */
@@ -117,7 +119,7 @@ export async function migrateBudget(db: SqlDatabase): Promise<void> {
 export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOptions, clock: Clock, shared: SharedBudgetOptions): SharedBudget {
   const burst = Math.max(1, Math.floor(options.burst ?? Math.ceil(options.perMinute / 6)));
   const refillPerMs = options.perMinute / options.windowMs;
-  const leaseMs = shared.callLeaseMs ?? 300_000;
+  const leaseMs = shared.callLeaseMs ?? 60_000;
   const pollMs = shared.pollMs ?? 250;
   const windowMs = options.windowMs;
   const seen = new Map<string, Seen>();

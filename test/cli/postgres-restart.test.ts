@@ -12,7 +12,7 @@ import type { OrganizationView, RunDetail, RunStarted } from '../../src/service/
 import { createHarness, pollUntil, type Exit } from '../helpers/cli.js';
 import { TEST_DATABASE } from '../helpers/database.js';
 import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
-import { PASSWORD, signIn, USER } from '../helpers/service.js';
+import { PASSWORD, signIn, USER, type HttpResult, type SignedIn } from '../helpers/service.js';
 
 const h = createHarness();
 let server: PrivatePostgres | undefined;
@@ -20,6 +20,20 @@ afterAll(async () => {
   await h.cleanupAll();
   server?.stop();
 });
+
+/**
+ * A GET that asks once more when the connection was reset under it (a kept-alive socket closed as
+ * it was reused, seen now and then while workers freeze); any other failure is the test's.
+ */
+async function steady<T>(session: SignedIn, path: string): Promise<HttpResult<T>> {
+  try {
+    return await session.get<T>(path);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    await new Promise((r) => setTimeout(r, 100));
+    return session.get<T>(path);
+  }
+}
 
 const show = (what: string, e: Exit): string => `${what}: exit ${e.code} (${e.signal})\n${e.stdout}\n${e.stderr}`;
 const unavailable = TEST_DATABASE === 'postgres' ? privatePostgresUnavailable() : undefined;
@@ -47,13 +61,13 @@ describe.runIf(TEST_DATABASE === 'postgres' && !unavailable)('PostgreSQL restart
     await worker.waitFor((out) => /is working the job queue/.test(out));
 
     expect((await session.request('POST', `/api/orgs/${organization}/scan`)).status).toBe(202);
-    const plan = await pollUntil(async () => (await session.get<OrganizationView[]>('/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined, 'the plan', 60_000);
+    const plan = await pollUntil(async () => (await steady<OrganizationView[]>(session, '/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined, 'the plan', 60_000);
     const seq0 = await emu.seq();
     const approved = await session.request<RunStarted>('POST', `/api/plans/${plan.planId}/approve`, { body: {} });
     expect(approved.status, approved.text).toBe(202);
     const runId = approved.json.runId;
     const started = await pollUntil(async () => {
-      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      const detail = await steady<RunDetail>(session, `/api/runs/${runId}`);
       return detail.json.counts.changed + detail.json.counts.unchanged >= 5 ? detail.json : undefined;
     }, 'the run under way', 60_000);
     const planned = new Set(started.steps.map((s) => s.contactId));
@@ -70,7 +84,7 @@ describe.runIf(TEST_DATABASE === 'postgres' && !unavailable)('PostgreSQL restart
     let last = '';
     const finished = await pollUntil(async () => {
       try {
-        const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+        const detail = await steady<RunDetail>(session, `/api/runs/${runId}`);
         last = `${detail.status} ${JSON.stringify(detail.json.run ?? detail.json)} ${JSON.stringify(detail.json.counts)}`;
         return detail.status === 200 && detail.json.run.state === 'done' ? detail.json : undefined;
       } catch (error) {

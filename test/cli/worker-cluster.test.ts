@@ -12,10 +12,24 @@ import { defaultPolicyText } from '../../src/engine/index.js';
 import type { OrganizationView, RunDetail, RunStarted } from '../../src/service/index.js';
 import { createHarness, pollUntil, type ChildProc, type Exit } from '../helpers/cli.js';
 import { TEST_DATABASE, testLocation } from '../helpers/database.js';
-import { PASSWORD, signIn, USER } from '../helpers/service.js';
+import { PASSWORD, signIn, USER, type HttpResult, type SignedIn } from '../helpers/service.js';
 
 const h = createHarness();
 afterAll(async () => h.cleanupAll());
+
+/**
+ * A GET that asks once more when the connection was reset under it (a kept-alive socket closed as
+ * it was reused, seen now and then while workers freeze); any other failure is the test's.
+ */
+async function steady<T>(session: SignedIn, path: string): Promise<HttpResult<T>> {
+  try {
+    return await session.get<T>(path);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    await new Promise((r) => setTimeout(r, 100));
+    return session.get<T>(path);
+  }
+}
 
 const show = (what: string, e: Exit): string => `${what}: exit ${e.code} (${e.signal})\n${e.stdout}\n${e.stderr}`;
 
@@ -52,7 +66,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     // No worker yet: the scan waits in the queue, shown as the organization's job.
     const scan = await session.request<{ jobId: string }>('POST', `/api/orgs/${organization}/scan`);
     expect(scan.status, scan.text).toBe(202);
-    const waiting = await session.get<OrganizationView[]>('/api/orgs');
+    const waiting = await steady<OrganizationView[]>(session, '/api/orgs');
     expect(waiting.json.find((o) => o.organizationId === organization)?.activeJob).toMatchObject({ kind: 'scan' });
 
     const workers: ChildProc[] = [];
@@ -62,7 +76,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
       workers.push(w);
     }
     const plan = await pollUntil(async () => {
-      const orgs = await session.get<OrganizationView[]>('/api/orgs');
+      const orgs = await steady<OrganizationView[]>(session, '/api/orgs');
       return orgs.json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined;
     }, 'the plan of the queued scan', 60_000);
     expect(plan.steps).toBeGreaterThan(20);
@@ -74,7 +88,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
 
     // Wait until some steps are done, then kill the worker that drives the run.
     const holder = await pollUntil(async () => {
-      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      const detail = await steady<RunDetail>(session, `/api/runs/${runId}`);
       const driver = detail.json.run.driver?.owner;
       return detail.json.counts.changed + detail.json.counts.unchanged >= 5 && driver ? driver : undefined;
     }, 'the run under way', 60_000);
@@ -91,7 +105,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     await survivor.waitFor((_out, err) => /\{"worker":"[^"]+","held":\[/.test(err));
 
     const finished = await pollUntil(async () => {
-      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      const detail = await steady<RunDetail>(session, `/api/runs/${runId}`);
       return detail.json.run.state === 'done' ? detail.json : undefined;
     }, 'the run finished by the other worker', 90_000);
     const takeoverMs = Date.now() - killedAt;
@@ -140,13 +154,13 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
       workers.push(w);
     }
     expect((await session.request('POST', `/api/orgs/${organization}/scan`)).status).toBe(202);
-    const plan = await pollUntil(async () => (await session.get<OrganizationView[]>('/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined, 'the plan', 60_000);
+    const plan = await pollUntil(async () => (await steady<OrganizationView[]>(session, '/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined, 'the plan', 60_000);
     const seq0 = await emu.seq();
     const approved = await session.request<RunStarted>('POST', `/api/plans/${plan.planId}/approve`, { body: {} });
     expect(approved.status, approved.text).toBe(202);
     const runId = approved.json.runId;
     const holder = await pollUntil(async () => {
-      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      const detail = await steady<RunDetail>(session, `/api/runs/${runId}`);
       const driver = detail.json.run.driver?.owner;
       return detail.json.counts.changed + detail.json.counts.unchanged >= 5 && driver ? driver : undefined;
     }, 'the run under way', 60_000);
@@ -155,14 +169,16 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     frozen.kill('SIGSTOP');
     // The other worker takes the run over once the frozen one's heartbeat and leases lapse.
     const newDriver = await pollUntil(async () => {
-      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      const detail = await steady<RunDetail>(session, `/api/runs/${runId}`);
       const driver = detail.json.run.driver?.owner;
       return driver && driver !== holder ? driver : undefined;
-    }, 'another driver', 90_000);
+    }, 'another driver', 90_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nserve (${serve.running ? 'running' : 'ended'}):\n${serve.stderr.slice(-3000)}`);
+    });
     expect(newDriver).not.toBe(holder);
     frozen.kill('SIGCONT');
     const finished = await pollUntil(async () => {
-      const detail = await session.get<RunDetail>(`/api/runs/${runId}`);
+      const detail = await steady<RunDetail>(session, `/api/runs/${runId}`);
       return detail.json.run.state === 'done' ? detail.json : undefined;
     }, 'the run finished', 120_000);
     expect(finished.steps.every((s) => s.state === 'done' || s.state === 'skipped')).toBe(true);
@@ -180,7 +196,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     const scan = await session.request<{ jobId: string }>('POST', `/api/orgs/${organization}/scan`);
     expect(scan.status).toBe(202);
     await pollUntil(async () => {
-      const latest = (await session.get<OrganizationView[]>('/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan;
+      const latest = (await steady<OrganizationView[]>(session, '/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan;
       return latest && latest.planId !== plan.planId ? latest : undefined;
     }, 'a new plan from the resumed worker', 60_000);
     frozen.kill('SIGTERM');
