@@ -56,7 +56,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     const user = await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } });
     expect(user.code, show('users add', user)).toBe(0);
 
-    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env });
+    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env, timeoutMs: 0 });
     await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
     const origin = /Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!;
     const session = await signIn(origin);
@@ -71,7 +71,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
 
     const workers: ChildProc[] = [];
     for (let i = 0; i < 2; i++) {
-      const w = h.spawn(['worker', ...common, '--concurrency', '2'], { cwd: dir, env });
+      const w = h.spawn(['worker', ...common, '--concurrency', '2'], { cwd: dir, env, timeoutMs: 0 });
       await w.waitFor((out) => /Sunset worker \S+ is working the job queue/.test(out));
       workers.push(w);
     }
@@ -143,13 +143,13 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2' };
     const common = ['--database', database, '--emulator', emu.origin, '--per-minute', '6000'];
     expect((await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } })).code).toBe(0);
-    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env });
+    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env, timeoutMs: 0 });
     await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
     const session = await signIn(/Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!);
     expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
     const workers: ChildProc[] = [];
     for (let i = 0; i < 2; i++) {
-      const w = h.spawn(['worker', ...common], { cwd: dir, env });
+      const w = h.spawn(['worker', ...common], { cwd: dir, env, timeoutMs: 0 });
       await w.waitFor((out) => /is working the job queue/.test(out));
       workers.push(w);
     }
