@@ -293,7 +293,9 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
         await journal.finishStep(runId, step.seq, owner, { state: 'skipped', skipReason: 'the contact no longer exists', finishedAt: clock.now() });
         return;
       }
-      const retryable = (error as { retryable?: boolean }).retryable === true;
+      // The database failing around the call (the shared budget is kept there) says nothing about
+      // the contact: the step is tried again, and the retry first reads whether this call was made.
+      const retryable = (error as { retryable?: boolean }).retryable === true || name === 'StorageError';
       await journal.finishStep(runId, step.seq, owner, { state: retryable ? 'pending' : 'failed', lastError: errorText(error), finishedAt: clock.now() });
       if (retryable) throw error;
       return;

@@ -65,8 +65,11 @@ export interface ServiceContext {
   readonly streams: Set<() => void>;
   /** The names the service answers to (null: any); set when it listens. */
   hosts(): ReadonlySet<string> | null;
-  /** Applies due CRM events now (one pass at a time). */
-  processWebhooks(): Promise<number>;
+  /**
+   * Applies due CRM events now (one pass at a time); on the cluster's queue, queues their
+   * organizations' `crm` jobs instead (only `organizationId`'s when given: an event just accepted).
+   */
+  processWebhooks(organizationId?: string): Promise<number>;
   /** The organizations the connections reach (kept 5 minutes; 30 s when one failed); their time zones are saved as they come. */
   organizations(): Promise<Organization[]>;
   /** A connection was added, tested or removed: the next request lists the organizations again. */
@@ -119,7 +122,7 @@ export interface ContextParts {
   notifications: Notifications;
   logger: ServiceLogger;
   hosts(): ReadonlySet<string> | null;
-  processWebhooks(): Promise<number>;
+  processWebhooks(organizationId?: string): Promise<number>;
 }
 
 export function createServiceContext(parts: ContextParts): ServiceContext {

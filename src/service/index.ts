@@ -17,7 +17,8 @@ export { parseCron, nextRun, nextRuns, upcomingRuns, describeCron, CronError, UT
 export type { Cron } from './cron.js';
 export { resolveTimeZone, isTimeZone } from './time-zone.js';
 export type { TimeZone } from './time-zone.js';
-export { acceptWebhook, parsePayload, actionFor, WEBHOOK_TOLERANCE_MS } from './webhooks.js';
+export { acceptWebhook, parsePayload, actionFor, createWebhookProcessor, WEBHOOK_TOLERANCE_MS } from './webhooks.js';
+export type { WebhookProcessor, ProcessScope } from './webhooks.js';
 export { createNotifications, checkMailFrom, checkSubscription, describeSmtp, parseSmtpUrl, retryDelay, signNotification, NotificationConfigError, NotificationInputError } from './notifications.js';
 export type { Notifications, NotificationOptions, NotificationParts, RetryOptions, SmtpSettings, SubscriptionInput } from './notifications.js';
 export { createNotificationStore, NOTIFICATION_KINDS, NOTIFICATIONS_COMPONENT } from './notification-store.js';

@@ -24,8 +24,10 @@ export interface QueuedRunnerOptions {
   refreshMs?: number;
 }
 
-const toJob = (q: Pick<QueuedJob, 'id' | 'data'>): Job => {
+/** The organization's job as people see it; CRM events have their own view (the events), not this. */
+const toJob = (q: Pick<QueuedJob, 'id' | 'data'>): Job | undefined => {
   const d = q.data;
+  if (d.kind === 'crm') return undefined;
   if (d.kind === 'apply') return { jobId: q.id, organizationId: d.organizationId, kind: 'apply', runId: d.runId };
   if (d.kind === 'verify') return { jobId: d.jobId, organizationId: d.organizationId, kind: 'verify', runId: d.runId };
   return { jobId: d.jobId, organizationId: d.organizationId, kind: 'scan' };
@@ -45,7 +47,7 @@ export function createQueuedRunner(options: QueuedRunnerOptions): Runner & { ref
       const marked = sentSince.length;
       try {
         const pending = await queue.pending();
-        view = pending.map(toJob);
+        view = pending.flatMap((q) => toJob(q) ?? []);
         sentSince = sentSince.slice(marked);
       } catch (error) {
         logger.debug({ error: errorText(error) }, 'could not read the job queue');

@@ -46,7 +46,8 @@ export interface Service {
    */
   listen(options: { host?: string; port?: number; server?: Server }): Promise<{ origin: string; server: Server }>;
   /** Applies due CRM events now (the background loop does it every second). */
-  processWebhooks(): Promise<number>;
+  /** Applies due CRM events now (on the cluster's queue: queues their organizations' jobs; see ServiceContext). */
+  processWebhooks(organizationId?: string): Promise<number>;
   /** Checks the schedules now. */
   tick(): Promise<string[]>;
   /** Stops the loops and the jobs (after the calls in flight), ends open event streams, closes the server. */
@@ -91,8 +92,13 @@ export function createService(options: ServiceOptions): Service {
     relay = createEventRelay({ connectionString: options.queue.connectionString, bus, logger });
     runner = createQueuedRunner({ journal, clock, bus, queue, relay, logger });
     if (options.queue.work) {
+      // On the queue, CRM events are `crm` jobs, applied by whichever worker takes them (this one's too).
+      const crmProcessor = createWebhookProcessor({
+        store, journal, port: (o) => connections.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger, stepLeaseMs: 30_000,
+        ...(options.failpoint ? { failpoint: options.failpoint } : {}),
+      });
       worker = createWorker({
-        journal, port: (o) => connections.port(o), clock, bus, queue, relay, owner: options.owner, logger,
+        journal, port: (o) => connections.port(o), clock, bus, queue, relay, owner: options.owner, logger, crm: { processor: crmProcessor, store },
         ...(options.isDead ? { isDead: options.isDead } : {}),
         ...(options.queue.concurrency !== undefined ? { concurrency: options.queue.concurrency } : {}),
       });
@@ -101,6 +107,7 @@ export function createService(options: ServiceOptions): Service {
     runner = createRunner({ journal, port: (o) => connections.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger });
   }
   const processor = createWebhookProcessor({ store, journal, port: (o) => connections.port(o), clock, bus, owner: options.owner, isDead: options.isDead, logger, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
+
   // A schedule whose organization's time zone is not known yet makes the service list the
   // organizations (through the context, which saves their zones); `ctx` exists by the first tick.
   const notifications = createNotifications({
@@ -124,7 +131,17 @@ export function createService(options: ServiceOptions): Service {
   let allowedHosts: Set<string> | null = null;
   let server: Server | undefined;
 
-  const processWebhooks = async (): Promise<number> => {
+  const processWebhooks = async (organizationId?: string): Promise<number> => {
+    if (queue) {
+      // An event just accepted: its organization's job (debounced: a burst makes one job a second).
+      if (organizationId !== undefined) return (await queue.sendCrm(organizationId)) ? 1 : 0;
+      // Any organization with events due and no job waiting for them (a send lost to a restart).
+      let sent = 0;
+      for (const id of await store.organizationsWithDueEvents(clock.now())) {
+        if (!(await queue.crmQueued(id)) && (await queue.sendCrm(id))) sent++;
+      }
+      return sent;
+    }
     processing ??= processor.processDue().finally(() => {
       processing = undefined;
     });
@@ -165,6 +182,15 @@ export function createService(options: ServiceOptions): Service {
       void processWebhooks().catch((e: unknown) => logger.error({ error: errorText(e) }, 'applying CRM events failed'));
       notifications.start();
       await scheduler.tick();
+      if (queue) {
+        // The cluster's minute (pg-boss cron, one pass across all processes): schedules due, and
+        // CRM events whose job was lost. No loop of this process's own over the tables.
+        await queue.workTicks(async () => {
+          await processWebhooks();
+          await scheduler.tick();
+        });
+        return;
+      }
       if (options.webhookIntervalMs !== 0) {
         const t = setInterval(() => void processWebhooks().catch((e: unknown) => logger.error({ error: errorText(e) }, 'applying CRM events failed')), options.webhookIntervalMs ?? 1_000);
         t.unref();

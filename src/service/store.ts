@@ -458,7 +458,11 @@ export interface ServiceStore {
    * holds, the owner's own, and those whose holder's lease ran out or who is dead. Another process
    * asking at the same moment gets other events.
    */
-  claimDueEvents(claim: { now: number; limit: number; owner: string; leaseMs: number; isDead?: (owner: string) => boolean }): Promise<WebhookEvent[]>;
+  claimDueEvents(claim: { now: number; limit: number; owner: string; leaseMs: number; isDead?: (owner: string) => boolean; organizationId?: string }): Promise<WebhookEvent[]>;
+  /** When the organization's first event still to apply is due (null: none waits). */
+  nextEventDue(organizationId: string): Promise<number | null>;
+  /** The organizations with an event due by `now` (accepted, or being applied and due again). */
+  organizationsWithDueEvents(now: number): Promise<string[]>;
   updateEvent(eventId: string, fields: EventFields): Promise<void>;
   /** Several events' updates in one transaction: one durable commit, all or none. */
   updateEvents(updates: ReadonlyArray<{ eventId: string; fields: EventFields }>): Promise<void>;
@@ -762,12 +766,26 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     async pruneNonces(olderThan) {
       await db.run('DELETE FROM webhook_nonces WHERE seen_at < ?', [olderThan]);
     },
-    async claimDueEvents({ now, limit, owner, leaseMs, isDead }) {
+    async nextEventDue(organizationId) {
+      const row = await db.get<{ due: number | string | null }>(
+        `SELECT MIN(next_attempt_at) AS due FROM webhook_events WHERE organization_id = ? AND state IN ('accepted', 'processing')`,
+        [organizationId],
+      );
+      return row?.due === null || row?.due === undefined ? null : Number(row.due);
+    },
+    async organizationsWithDueEvents(now) {
+      const rows = await db.all<{ organization_id: string }>(
+        `SELECT DISTINCT organization_id FROM webhook_events WHERE state IN ('accepted', 'processing') AND next_attempt_at <= ? ORDER BY organization_id`,
+        [now],
+      );
+      return rows.map((r) => String(r.organization_id));
+    },
+    async claimDueEvents({ now, limit, owner, leaseMs, isDead, organizationId }) {
       return db.transaction(async (tx) => {
         const due = await tx.all<Record<string, unknown>>(
-          `SELECT * FROM webhook_events WHERE state IN ('accepted', 'processing') AND next_attempt_at <= ?
+          `SELECT * FROM webhook_events WHERE state IN ('accepted', 'processing') AND next_attempt_at <= ?${organizationId !== undefined ? ' AND organization_id = ?' : ''}
            ORDER BY received_at, event_id LIMIT ?`,
-          [now, limit * 2],
+          organizationId !== undefined ? [now, organizationId, limit * 2] : [now, limit * 2],
         );
         const free = due.filter((r) => {
           const holder = r.lease_owner === null || r.lease_owner === undefined ? null : String(r.lease_owner);

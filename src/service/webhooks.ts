@@ -285,6 +285,8 @@ export interface ProcessorOptions {
   logger?: ServiceLogger;
   /** Crash injection for the crash suite (`SUNSET_FAILPOINT` of `sunset serve`). */
   failpoint?: Failpoint;
+  /** The lease of a CRM run's step being applied (the engine's default, 10 minutes, when absent). */
+  stepLeaseMs?: number;
 }
 
 /**
@@ -293,7 +295,23 @@ export interface ProcessorOptions {
  * its step. A crash anywhere resumes from what is stored: events already holding a run id rebuild
  * that run if it does not exist yet, or resume it.
  */
-export function createWebhookProcessor(options: ProcessorOptions): { processDue(): Promise<number> } {
+/**
+ * One pass of a queue job (`sunset worker`): only the organization's events, leased under the
+ * job's attempt (`owner`); `isDead` says which other holders are over (the queue lets one such job
+ * of an organization be active, so another job's holder is one that ended or lapsed).
+ */
+export interface ProcessScope {
+  organizationId: string;
+  owner: string;
+  isDead: (holder: string) => boolean;
+}
+
+export interface WebhookProcessor {
+  /** Applies the due events (all organizations; or, given a scope, one organization's); returns how many were taken. */
+  processDue(scope?: ProcessScope): Promise<number>;
+}
+
+export function createWebhookProcessor(options: ProcessorOptions): WebhookProcessor {
   const { store, journal, clock, bus } = options;
   const maxAttempts = options.maxAttempts ?? 8;
   const emit = (e: WebhookEvent, state: WebhookState): void => bus.emit({ type: 'webhook', data: { eventId: e.eventId, organizationId: e.organizationId, state } });
@@ -335,15 +353,19 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
   // this same process, knowing that pass is over, takes them at once instead of waiting on them.
   let pass = 0;
   let passOwner = options.owner;
-  const isDead = (holder: string): boolean =>
+  const passIsDead = (holder: string): boolean =>
     options.isDead?.(holder) === true || (holder !== passOwner && holder.startsWith(`${options.owner}:p`));
 
   return {
-    async processDue() {
-      passOwner = `${options.owner}:p${++pass}`;
+    async processDue(scope) {
+      passOwner = scope ? scope.owner : `${options.owner}:p${++pass}`;
+      const isDead = scope ? (holder: string): boolean => options.isDead?.(holder) === true || scope.isDead(holder) : passIsDead;
       // Signatures older than the tolerance can no longer be replayed (the timestamp check refuses them).
-      await store.pruneNonces(clock.now() - 2 * WEBHOOK_TOLERANCE_MS);
-      const due = await store.claimDueEvents({ now: clock.now(), limit: 500, owner: options.owner, leaseMs: EVENT_LEASE_MS, isDead });
+      if (!scope) await store.pruneNonces(clock.now() - 2 * WEBHOOK_TOLERANCE_MS);
+      const due = await store.claimDueEvents({
+        now: clock.now(), limit: 500, owner: scope ? scope.owner : options.owner, leaseMs: EVENT_LEASE_MS, isDead,
+        ...(scope ? { organizationId: scope.organizationId } : {}),
+      });
       if (due.length === 0) return 0;
       const byOrganization = new Map<string, WebhookEvent[]>();
       for (const e of due) byOrganization.set(e.organizationId, [...(byOrganization.get(e.organizationId) ?? []), e]);
@@ -431,7 +453,13 @@ export function createWebhookProcessor(options: ProcessorOptions): { processDue(
                 })),
               );
             }
-            const result = await applyRun({ journal, port, runId, owner: passOwner, clock, isDead, ...(options.failpoint ? { failpoint: options.failpoint } : {}) });
+            // A lapsed job's steps are taken once their leases lapse (a frozen worker may still be
+            // calling Zoho), never at once as its events are.
+            const result = await applyRun({
+              journal, port, runId, owner: passOwner, clock, isDead: scope ? (holder: string) => options.isDead?.(holder) === true : passIsDead,
+              ...(options.stepLeaseMs !== undefined ? { leaseMs: options.stepLeaseMs } : {}),
+              ...(options.failpoint ? { failpoint: options.failpoint } : {}),
+            });
             if (result.counts.pending + result.counts.inFlight > 0) throw new Error('the run did not finish');
             await settleRun(runId, runEvents);
           } catch (error) {

@@ -25,6 +25,12 @@ export const WORK_QUEUE = 'sunset-work';
 export const DEAD_QUEUE = `${WORK_QUEUE}-dead`;
 /** pg-boss keeps its tables in this schema of Sunset's database (beside Sunset's `?schema=NAME`: NAME_queue). */
 export const QUEUE_SCHEMA = 'sunset_queue';
+/**
+ * The cluster's minute: pg-boss's cron sends one job a minute to this queue, whoever runs it (one
+ * pass across the cluster, not one per process); `sunset serve`s work it (schedules due, CRM events
+ * whose job was lost).
+ */
+export const TICK_QUEUE = 'sunset-tick';
 
 /** The libpq URL and the queue's schema for Sunset's database URL (`?schema=NAME` gives NAME_queue). */
 export function queueLocation(location: string): { connectionString: string; schema: string; suffix: string } {
@@ -36,7 +42,19 @@ export function queueLocation(location: string): { connectionString: string; sch
 export type WorkJob =
   | { kind: 'scan'; organizationId: string; jobId: string; policyText: string }
   | { kind: 'apply'; organizationId: string; runId: string; fingerprint?: boolean }
-  | { kind: 'verify'; organizationId: string; runId: string; jobId: string };
+  | { kind: 'verify'; organizationId: string; runId: string; jobId: string }
+  /**
+   * Apply the organization's accepted CRM events and signals. Its own singleton key (`crm:` and the
+   * organization): one such job at a time per organization, beside the organization's scan or run,
+   * so a churned account is not held up for hours behind a long run (the organization's budget,
+   * not the queue, keeps the two within Zoho's limits).
+   */
+  | { kind: 'crm'; organizationId: string };
+
+/** The key under which at most one job of an organization is active across the cluster. */
+export function singletonKeyOf(job: WorkJob): string {
+  return job.kind === 'crm' ? `crm:${job.organizationId}` : job.organizationId;
+}
 
 export interface QueuedJob {
   /** pg-boss's id of the job. */
@@ -82,6 +100,19 @@ export interface WorkQueue {
   start(): Promise<void>;
   /** Queues a job; at most one job per organization is active at a time across the cluster. */
   send(job: WorkJob): Promise<string>;
+  /**
+   * Queues a `crm` job for the organization: debounced (at most one created a second per
+   * organization; one sent while another waits to start is that one), or to start at `startAfter`
+   * (events retried later). Returns false when an equal job already covers it.
+   */
+  sendCrm(organizationId: string, options?: { startAfter?: Date }): Promise<boolean>;
+  /** Whether a `crm` job of the organization waits in the queue (not yet active). */
+  crmQueued(organizationId: string): Promise<boolean>;
+  /**
+   * Works the cluster's minute (TICK_QUEUE): installs pg-boss's cron schedule (every minute, UTC;
+   * the same for every process, so installing it again changes nothing) and runs `handler` for each.
+   */
+  workTicks(handler: () => Promise<void>): Promise<void>;
   /** Jobs queued or active, oldest first (at most 1,000). */
   pending(): Promise<QueuedJob[]>;
   /** Cancels queued (not active) jobs whose data matches, e.g. `{ runId }`; returns how many. */
@@ -127,6 +158,9 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       };
       if (!(await instance.getQueue(DEAD_QUEUE))) await createQueueOnce(instance, DEAD_QUEUE, { ...queueOptions, policy: 'standard' });
       if (!(await instance.getQueue(WORK_QUEUE))) await createQueueOnce(instance, WORK_QUEUE, { ...queueOptions, policy: 'singleton', deadLetter: DEAD_QUEUE });
+      // A tick missed is no loss (the next one does the same), so no retries, and one no `serve` took
+      // within 5 minutes (a cluster of workers alone) is dropped, not kept.
+      if (!(await instance.getQueue(TICK_QUEUE))) await createQueueOnce(instance, TICK_QUEUE, { policy: 'standard', retryLimit: 0, heartbeatSeconds, expireInSeconds: 15 * 60, retentionSeconds: 300, deleteAfterSeconds: 3600 });
       return instance;
     })();
     return starting;
@@ -138,9 +172,28 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     },
     async send(job) {
       const b = await ready();
-      const id = await b.send(WORK_QUEUE, job, { singletonKey: job.organizationId });
+      const id = await b.send(WORK_QUEUE, job, { singletonKey: singletonKeyOf(job) });
       if (id === null) throw new Error(`the job queue refused a ${job.kind} job of organization ${job.organizationId}`);
       return id;
+    },
+    async sendCrm(organizationId, { startAfter } = {}) {
+      const b = await ready();
+      const job: WorkJob = { kind: 'crm', organizationId };
+      const id = startAfter
+        ? await b.send(WORK_QUEUE, job, { singletonKey: singletonKeyOf(job), startAfter })
+        : await b.sendDebounced(WORK_QUEUE, job, {}, 1, singletonKeyOf(job));
+      return id !== null;
+    },
+    async crmQueued(organizationId) {
+      const b = await ready();
+      return (await b.findJobs<WorkJob>(WORK_QUEUE, { data: { kind: 'crm', organizationId }, queued: true })).length > 0;
+    },
+    async workTicks(handler) {
+      const b = await ready();
+      await b.schedule(TICK_QUEUE, '* * * * *', null, { tz: 'UTC' });
+      await b.work(TICK_QUEUE, { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 2 }, async () => {
+        await handler();
+      });
     },
     async pending() {
       const b = await ready();

@@ -13,6 +13,8 @@ import type { EventRelay } from './event-relay.js';
 import type { EventBus } from './events.js';
 import { errorText, silentLogger, type ServiceLogger } from './logger.js';
 import { createRunner, type Runner } from './runner.js';
+import type { ServiceStore } from './store.js';
+import type { WebhookProcessor } from './webhooks.js';
 import type { WorkJob, WorkQueue } from './work-queue.js';
 
 export interface WorkerOptions {
@@ -35,6 +37,11 @@ export interface WorkerOptions {
    * a frozen or lost worker's steps go to the run's next driver once it lapses.
    */
   stepLeaseMs?: number;
+  /**
+   * What applies CRM events and signals (`crm` jobs), and the store that says when the next of an
+   * organization's events is due. Without it, a `crm` job fails (to be retried by a worker that has it).
+   */
+  crm?: { processor: WebhookProcessor; store: ServiceStore };
 }
 
 /** A job this worker holds, for SIGUSR2 and /metrics. */
@@ -93,6 +100,20 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const handle = async (job: WorkJob, queueId: string, attempt: number): Promise<void> => {
     switch (job.kind) {
+      case 'crm': {
+        if (!options.crm) throw new Error('this process does not apply CRM events');
+        // The events are leased under this attempt; the queue lets one crm job of an organization be
+        // active at a time, so events another crm attempt still holds belong to one that is over.
+        const owner = `${options.owner}:crm:${queueId.slice(0, 8)}.${attempt}`;
+        await options.crm.processor.processDue({ organizationId: job.organizationId, owner, isDead: (holder) => holder !== owner && holder.includes(':crm:') });
+        // Events tried again later (Zoho refused, a run did not finish), or more than one pass
+        // takes: a job for when the first of them is due, unless one already waits.
+        const next = await options.crm.store.nextEventDue(job.organizationId);
+        if (next !== null && !(await queue.crmQueued(job.organizationId))) {
+          await queue.sendCrm(job.organizationId, { startAfter: new Date(Math.max(next, clock.now() + 1_000)) });
+        }
+        return;
+      }
       case 'scan': {
         await runner.scanAndPlan(job.organizationId, job.policyText, { jobId: job.jobId }).done;
         if (stopping) throw new RetryLater('the worker stopped during the scan');

@@ -99,7 +99,7 @@ describe.runIf(TEST_DATABASE === 'postgres' && !unavailable)('PostgreSQL restart
       const r = await session.get<Array<{ state: string; booksContactId: string }>>(`/api/webhooks?org=${organization}`);
       return r.status === 200 && r.json.length === 1 && r.json[0]!.state !== 'accepted' && r.json[0]!.state !== 'processing' ? r.json : undefined;
     }, 'the CRM event settled', 60_000);
-    expect(events[0]!.state).toBe('applied');
+    expect(events[0]!.state, `${JSON.stringify(events[0])}\nworker:\n${worker.stderr.slice(-3000)}`).toBe('applied');
     expect(await emu.status(other.contact_id)).toBe('inactive');
 
     const changes = new Map<string, number>();

@@ -135,6 +135,56 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     serve.kill('SIGINT');
     expect((await serve.exited).code).toBe(0);
   });
+  it('CRM events are jobs: accepted while no worker is up, they wait; a worker that starts applies them, each once', { timeout: 120_000 }, async () => {
+    const emu = await h.startEmulator(['--contacts', '200', '--per-minute', '6000', '--daily', '100000']);
+    const organization = emu.organization;
+    const dir = h.temp('sunset-worker-crm-');
+    const database = testLocation(join(dir, 'sunset.db'));
+    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2' };
+    const common = ['--database', database, '--emulator', emu.origin, '--per-minute', '6000'];
+    expect((await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } })).code).toBe(0);
+    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env, timeoutMs: 0 });
+    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
+    const origin = /Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!;
+    const session = await signIn(origin);
+    const hook = await session.request<{ secret: string }>('PUT', `/api/orgs/${organization}/webhook`, { body: { mode: 'secret' } });
+    expect(hook.status, hook.text).toBe(200);
+    const seq0 = await emu.seq();
+    const targets = (await emu.contacts()).filter((c) => c.status === 'active').slice(0, 3);
+    expect(targets).toHaveLength(3);
+    for (const [i, c] of targets.entries()) {
+      const accepted = await fetch(`${origin}/hooks/crm/${organization}`, {
+        method: 'POST', body: JSON.stringify({ books_contact_id: c.contact_id, status: 'Churned', event_id: `crm-job-${i}` }),
+        headers: { 'content-type': 'application/json', 'x-sunset-secret': hook.json.secret },
+      });
+      expect(accepted.status).toBe(202);
+    }
+    // No worker: serve applies nothing itself; the events wait, durable.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const waiting = await steady<Array<{ state: string }>>(session, `/api/webhooks?org=${organization}`);
+    expect(waiting.json.map((e) => e.state)).toEqual(['accepted', 'accepted', 'accepted']);
+    for (const c of targets) expect(await emu.status(c.contact_id)).toBe('active');
+
+    const worker = h.spawn(['worker', ...common], { cwd: dir, env, timeoutMs: 0 });
+    await worker.waitFor((out) => /is working the job queue/.test(out));
+    const settled = await pollUntil(async () => {
+      const r = await steady<Array<{ state: string }>>(session, `/api/webhooks?org=${organization}`);
+      return r.json.length === 3 && r.json.every((e) => e.state !== 'accepted' && e.state !== 'processing') ? r.json : undefined;
+    }, 'the CRM events applied by the worker', 60_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nworker:\n${worker.stderr.slice(-3000)}\nserve:\n${serve.stderr.slice(-2000)}`);
+    });
+    expect(settled.map((e) => e.state)).toEqual(['applied', 'applied', 'applied']);
+    for (const c of targets) expect(await emu.status(c.contact_id)).toBe('inactive');
+    const changes = new Map<string, number>();
+    for (const p of (await emu.statusPosts(seq0)).filter((x) => x.code === 0)) changes.set(p.contactId, (changes.get(p.contactId) ?? 0) + 1);
+    expect([...changes.values()]).toEqual([1, 1, 1]);
+    expect(worker.stderr).toMatch(/"kind":"crm"/);
+    expect((await h.run(['runs', 'check', '--database', database], { cwd: dir, env })).code).toBe(0);
+    worker.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+    serve.kill('SIGINT');
+    expect((await serve.exited).code).toBe(0);
+  });
   it('a worker frozen (SIGSTOP) past its leases is replaced; resumed (SIGCONT), its late writes are fenced and it works on', { timeout: 300_000 }, async () => {
     const emu = await h.startEmulator(['--contacts', '300', '--per-minute', '6000', '--daily', '100000', '--latency', '150']);
     const organization = emu.organization;

@@ -1,8 +1,8 @@
 /** `sunset worker`: does the cluster's Zoho work (scan + plan, apply, undo, verify) from the job queue. */
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../client/index.js';
-import { databaseLabel, isPostgresUrl } from '../../engine/index.js';
-import { createConnectionSet, createEventBus, createEventRelay, createLogger, createServiceStore, createWorker, createWorkQueue, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
+import { databaseLabel, isPostgresUrl, type BooksPort } from '../../engine/index.js';
+import { createConnectionSet, createEventBus, createEventRelay, createLogger, createServiceStore, createWebhookProcessor, createWorker, createWorkQueue, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
 import { flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
@@ -18,10 +18,11 @@ export const OPTIONS = {
 const HELP = `Usage: sunset worker [options]
 
 Does the Zoho work of a cluster: the scans and plans, applies, undos and verifications that
-\`sunset serve\` (or a schedule) puts on the job queue in the PostgreSQL database. Start any number,
-on any machines, all with the same --database: at most one job works on an organization at a
-time across all of them, and every call draws from the organization's one budget in the database.
-A worker that dies (or freezes) has its job taken by another once its heartbeat lapses; the run's
+\`sunset serve\` (or a schedule) puts on the job queue in the PostgreSQL database, and the CRM
+events and signals its hooks accept. Start any number, on any machines, all with the same
+--database: at most one job works on an organization at a time across all of them (its CRM
+events aside, so a churned account is not held up behind a long run), and every call draws
+from the organization's one budget in the database. A worker that dies (or freezes) has its job taken by another once its heartbeat lapses; the run's
 journal lease makes sure no contact is changed twice. See docs/scale-out.md.
 
 Which Zoho accounts it works through: as \`sunset serve\`: --emulator URL or --credentials FILE
@@ -73,9 +74,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let worker: Worker;
   try {
     // The service's tables (plans, runs' activity) are the same whoever migrates them first.
-    await createServiceStore(database).migrate(journal);
+    const store = createServiceStore(database);
+    await store.migrate(journal);
     const connections = createConnectionSet(opened.connections);
-    worker = createWorker({ journal, port: (o) => connections.port(o), clock: systemClock, bus, queue, relay, owner, isDead: isDeadOwner, logger, concurrency });
+    const port = (o: string): BooksPort => connections.port(o);
+    // CRM events and signals (accepted by a `sunset serve`) are `crm` jobs; this worker applies them too.
+    const processor = createWebhookProcessor({ store, journal, port, clock: systemClock, bus, owner, isDead: isDeadOwner, logger, stepLeaseMs: 30_000 });
+    worker = createWorker({ journal, port, clock: systemClock, bus, queue, relay, owner, isDead: isDeadOwner, logger, concurrency, crm: { processor, store } });
     await queue.start();
     await relay.start();
     await worker.start();

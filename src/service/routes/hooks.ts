@@ -26,21 +26,22 @@ export function hookRoutes(ctx: ServiceContext) {
   };
   // The accepted event is durable; applying it now is a head start on the background loop, and a
   // failure here (the database restarting) is the loop's to retry, never the process's end.
-  const applySoon = (): void => {
-    void ctx.processWebhooks().catch((error: unknown) => ctx.logger.warn({ error: errorText(error) }, 'applying CRM events failed; the background loop tries again'));
+  const applySoon = (organizationId: string): void => {
+    void ctx.processWebhooks(organizationId).catch((error: unknown) => ctx.logger.warn({ error: errorText(error) }, 'applying CRM events failed; the background loop tries again'));
   };
   return new Hono<ServiceEnv>()
     .post('/hooks/crm/:org', async (c) => {
       const req = await request(c);
       const fromFile = fileMappingFor(options.mappingFile, req.organizationId);
       const answer = await acceptWebhook(store, bus, clock, { ...req, ...(fromFile ? { mapping: fromFile } : {}) });
-      if (answer.status === 202) applySoon();
+      if (answer.status === 202) applySoon(req.organizationId);
       return c.json(answer.body, answer.status);
     })
     .all('/hooks/crm/:org', (c) => c.json<ErrorBody>({ error: 'use POST' }, 405, { allow: 'POST' }))
     .post('/hooks/signal/:org', async (c) => {
-      const answer = await acceptSignal(store, bus, clock, await request(c));
-      if (answer.status === 202) applySoon();
+      const req = await request(c);
+      const answer = await acceptSignal(store, bus, clock, req);
+      if (answer.status === 202) applySoon(req.organizationId);
       return c.json(answer.body, answer.status);
     })
     .all('/hooks/signal/:org', (c) => c.json<ErrorBody>({ error: 'use POST' }, 405, { allow: 'POST' }));
