@@ -81,10 +81,11 @@ export function createQueuedRunner(options: QueuedRunnerOptions): Runner & { ref
 
   return {
     refresh,
+    autoAppliesInJob: true,
     scanAndPlan(organizationId, policyText, jobOptions = {}) {
       const jobId = jobOptions.jobId ?? newId('job', clock.now());
       const ended = jobEnd(jobId);
-      const queued = send({ kind: 'scan', organizationId, jobId, policyText }, { jobId, organizationId, kind: 'scan' });
+      const queued = send({ kind: 'scan', organizationId, jobId, policyText, ...(jobOptions.autoApplyMax !== undefined ? { autoApplyMax: jobOptions.autoApplyMax } : {}) }, { jobId, organizationId, kind: 'scan' });
       const done = queued.then(() => ended).then(async (end) => (end?.planId ? journal.getPlan(end.planId) : undefined), (error: unknown) => {
         bus.emit({ type: 'job', data: { jobId, organizationId, kind: 'scan', state: 'failed', message: `could not queue the scan: ${error instanceof Error ? error.message : String(error)}` } });
         return undefined;

@@ -34,9 +34,21 @@ export interface Job {
 /** Which run, and whose: the organization's queue is known without reading the journal first. */
 export type RunRef = Pick<RunRecord, 'runId' | 'organizationId'>;
 
+export interface ScanOptions {
+  jobId?: string;
+  /** A scheduled scan: its plan is applied at once when it has at most this many steps (null: never; see Scheduler). */
+  autoApplyMax?: number | null;
+}
+
 export interface Runner {
   /** Starts scan + plan with a policy; resolves with the plan (the job keeps running in the background until then). */
-  scanAndPlan(organizationId: string, policyText: string, options?: { jobId?: string }): { jobId: string; done: Promise<Plan | undefined> };
+  scanAndPlan(organizationId: string, policyText: string, options?: ScanOptions): { jobId: string; done: Promise<Plan | undefined> };
+  /**
+   * Whether the job that makes a scheduled plan also starts its auto-apply (a worker, on the
+   * cluster's queue: the decision is in the job, not in the process that queued it). When false,
+   * the scheduler does it once the plan is back.
+   */
+  readonly autoAppliesInJob?: boolean;
   /**
    * Applies (or resumes) a run in the background. The job is registered before this returns, so
    * `activeJobs()` shows it (and Stop reaches it) at once.

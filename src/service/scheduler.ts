@@ -85,7 +85,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         if (!(await store.claimSchedule(s.organizationId, s.cron, s.lastScheduledAt, now))) continue;
         started.push(s.organizationId);
         options.logger?.info({ organizationId: s.organizationId, cron: s.cron, timeZone }, 'schedule due: scanning and planning');
-        const { done } = runner.scanAndPlan(s.organizationId, policy.text);
+        const { done } = runner.scanAndPlan(s.organizationId, policy.text, { autoApplyMax: s.autoApplyMax });
         void done.then(async (plan) => {
           if (!plan || plan.steps.length === 0) return;
           if (s.autoApplyMax === null) return options.onReview?.(plan);
@@ -93,6 +93,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             options.logger?.info({ organizationId: s.organizationId, planId: plan.planId, steps: plan.steps.length, autoApplyMax: s.autoApplyMax }, 'plan over the auto-apply cap: left for review');
             return options.onReview?.(plan);
           }
+          // On the cluster's queue the worker that made the plan has started its run already.
+          if (runner.autoAppliesInJob) return;
           const run = await createRunFromPlan(journal, plan, 'schedule', clock.now());
           runner.apply(run);
         });

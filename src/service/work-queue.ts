@@ -40,7 +40,8 @@ export function queueLocation(location: string): { connectionString: string; sch
 }
 
 export type WorkJob =
-  | { kind: 'scan'; organizationId: string; jobId: string; policyText: string }
+  /** `autoApplyMax` present: a scheduled scan, whose plan the worker applies when it has at most that many steps. */
+  | { kind: 'scan'; organizationId: string; jobId: string; policyText: string; autoApplyMax?: number | null }
   | { kind: 'apply'; organizationId: string; runId: string; fingerprint?: boolean }
   | { kind: 'verify'; organizationId: string; runId: string; jobId: string }
   /**

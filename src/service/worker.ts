@@ -8,7 +8,7 @@
  * run) fails, so pg-boss retries it (with backoff) wherever a worker is free; a killed worker's job
  * is retried once its heartbeat lapses, and the run's journal lease decides who may drive it.
  */
-import type { BooksPort, EngineClock, Journal } from '../engine/index.js';
+import { createRunFromPlan, type BooksPort, type EngineClock, type Journal } from '../engine/index.js';
 import type { EventRelay } from './event-relay.js';
 import type { EventBus } from './events.js';
 import { errorText, silentLogger, type ServiceLogger } from './logger.js';
@@ -115,8 +115,15 @@ export function createWorker(options: WorkerOptions): Worker {
         return;
       }
       case 'scan': {
-        await runner.scanAndPlan(job.organizationId, job.policyText, { jobId: job.jobId }).done;
+        const plan = await runner.scanAndPlan(job.organizationId, job.policyText, { jobId: job.jobId }).done;
         if (stopping) throw new RetryLater('the worker stopped during the scan');
+        // A scheduled scan within its auto-apply cap: its run is made here and queued as the
+        // organization's next job, whatever became of the process that queued the scan.
+        if (plan && plan.steps.length > 0 && job.autoApplyMax !== undefined && job.autoApplyMax !== null && plan.steps.length <= job.autoApplyMax) {
+          const run = await createRunFromPlan(journal, plan, 'schedule', clock.now());
+          await queue.send({ kind: 'apply', organizationId: run.organizationId, runId: run.runId });
+          logger.info({ organizationId: job.organizationId, planId: plan.planId, runId: run.runId, steps: plan.steps.length }, 'scheduled plan within the auto-apply cap: its run is queued');
+        }
         return;
       }
       case 'verify': {

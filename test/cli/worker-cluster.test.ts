@@ -185,6 +185,40 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     serve.kill('SIGINT');
     expect((await serve.exited).code).toBe(0);
   });
+  it('a schedule on the cluster: pg-boss\'s minute tick queues the scan, and the worker that plans it queues the auto-apply within the cap', { timeout: 200_000 }, async () => {
+    const emu = await h.startEmulator(['--contacts', '200', '--per-minute', '6000', '--daily', '100000']);
+    const organization = emu.organization;
+    const dir = h.temp('sunset-worker-schedule-');
+    const database = testLocation(join(dir, 'sunset.db'));
+    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2' };
+    const common = ['--database', database, '--emulator', emu.origin, '--per-minute', '6000'];
+    expect((await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } })).code).toBe(0);
+    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env, timeoutMs: 0 });
+    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
+    const session = await signIn(/Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!);
+    expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
+    const worker = h.spawn(['worker', ...common], { cwd: dir, env, timeoutMs: 0 });
+    await worker.waitFor((out) => /is working the job queue/.test(out));
+    const saved = await session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: '* * * * *', autoApplyMax: 100_000 } });
+    expect(saved.status, saved.text).toBe(200);
+    // Due at the next minute: the tick that finds it (serve's, from pg-boss's cron) queues the scan.
+    const run = await pollUntil(async () => {
+      const org = (await steady<OrganizationView[]>(session, '/api/orgs')).json.find((o) => o.organizationId === organization);
+      return org?.lastRun?.createdBy === 'schedule' && org.lastRun.status === 'done' ? org.lastRun : undefined;
+    }, 'the scheduled run applied', 170_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nworker:\n${worker.stderr.slice(-3000)}\nserve:\n${serve.stderr.slice(-2000)}`);
+    });
+    expect(worker.stderr).toMatch(/scheduled plan within the auto-apply cap: its run is queued/);
+    const detail = await steady<RunDetail>(session, `/api/runs/${run.runId}`);
+    expect(detail.json.steps.length).toBeGreaterThan(0);
+    const inactive = await emu.inactiveIds();
+    for (const step of detail.json.steps) expect(inactive.has(step.contactId), step.contactId).toBe(true);
+    expect((await session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: null, autoApplyMax: null } })).status).toBe(200);
+    worker.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+    serve.kill('SIGINT');
+    expect((await serve.exited).code).toBe(0);
+  });
   it('a worker frozen (SIGSTOP) past its leases is replaced; resumed (SIGCONT), its late writes are fenced and it works on', { timeout: 300_000 }, async () => {
     const emu = await h.startEmulator(['--contacts', '300', '--per-minute', '6000', '--daily', '100000', '--latency', '150']);
     const organization = emu.organization;
