@@ -37,13 +37,14 @@ const view = (c: ConnectionInfo): StoredConnectionView => ({
 });
 
 /** The manager over every connection in the store (opened now: a secret that does not open stops the start with its name). */
-export async function createServiceConnections(options: ServiceConnectionsOptions): Promise<ConnectionManager> {
+/** The manager, and `flushBudget()`: waits until every answer is recorded in the shared budget (before the database closes). */
+export async function createServiceConnections(options: ServiceConnectionsOptions): Promise<ConnectionManager & { flushBudget(): Promise<void> }> {
   const { store } = options;
   const counter = createCallCounter();
   const { hooks, calls } = counter;
   const stats = (): { apiCalls: number; rateLimited: number } => ({ apiCalls: counter.calls(), rateLimited: counter.rateLimited() });
   const limits = options.perMinute ? { perMinute: options.perMinute } : undefined;
-  const { limiter } = sharedBudgetOn(options.database ?? store.database);
+  const { limiter, flush: flushBudget } = sharedBudgetOn(options.database ?? store.database);
 
   const open = async (name: string): Promise<ConnectionSecrets | undefined> => {
     try {
@@ -121,6 +122,7 @@ export async function createServiceConnections(options: ServiceConnectionsOption
   };
 
   return {
+    flushBudget,
     connections: () => [...set.values()],
     stats,
     onResponse: counter.onResponse,

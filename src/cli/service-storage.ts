@@ -33,7 +33,14 @@ export async function openServiceStorage(io: CliIO, dbPath: string, values: Serv
   const storage = await openStorage(dbPath, { create: true });
   const many = await databaseConnections(io, storage, values);
   if (many) {
-    return { journal: storage.journal, database: storage.database, connections: { connections: many.manager }, description: many.description, close: () => storage.journal.close() };
+    return {
+      journal: storage.journal, database: storage.database, connections: { connections: many.manager }, description: many.description,
+      // Answers not yet written to the budget would count as in flight for their lease (60 s) after this process is gone.
+      close: async () => {
+        await many.manager.flushBudget().catch(() => undefined);
+        await storage.journal.close();
+      },
+    };
   }
   const workspace = await openWorkspace(io, { ...values, json: false }, { storage });
   const connection = workspace.connection;
@@ -59,7 +66,7 @@ export async function openServiceStorage(io: CliIO, dbPath: string, values: Serv
  * twins) names another place: the service then works through all of them, each organization
  * through its own, and the Connections page adds and removes them.
  */
-async function databaseConnections(io: CliIO, storage: Storage, values: ServiceStorageValues): Promise<{ manager: NonNullable<ServiceOptions['connections']>; description: string } | undefined> {
+async function databaseConnections(io: CliIO, storage: Storage, values: ServiceStorageValues): Promise<{ manager: NonNullable<ServiceOptions['connections']> & { flushBudget(): Promise<void> }; description: string } | undefined> {
   if ((values.emulator ?? '') !== '' || (values.credentials ?? '') !== '') return undefined;
   try {
     const store = createConnectionStore(storage.database, secretKeys(io.env));
