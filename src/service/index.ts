@@ -35,4 +35,5 @@ export type { WorkJob, WorkQueue, QueuedJob } from './work-queue.js';
 export { createEventRelay } from './event-relay.js';
 export type { EventRelay } from './event-relay.js';
 export { createWorker } from './worker.js';
+export { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
 export type { Worker, HeldJob, WorkerStats } from './worker.js';

@@ -71,10 +71,14 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
 
     const workers: ChildProc[] = [];
     for (let i = 0; i < 2; i++) {
-      const w = h.spawn(['worker', ...common, '--concurrency', '2'], { cwd: dir, env, timeoutMs: 0 });
-      await w.waitFor((out) => /Sunset worker \S+ is working the job queue/.test(out));
+      const w = h.spawn(['worker', ...common, '--concurrency', '2', '--metrics-port', '0'], { cwd: dir, env, timeoutMs: 0 });
+      await w.waitFor((out) => /Sunset worker \S+ is working the job queue.* Metrics: http:\/\/\S+\/metrics\./.test(out));
       workers.push(w);
     }
+    // Metrics away from loopback need a token: refused, before anything starts.
+    const open = await h.run(['worker', ...common, '--metrics-port', '0', '--metrics-host', '0.0.0.0'], { cwd: dir, env });
+    expect(open.code, show('worker --metrics-host 0.0.0.0', open)).toBe(2);
+    expect(open.stderr).toMatch(/not a loopback address: give Prometheus a token/);
     const plan = await pollUntil(async () => {
       const orgs = await steady<OrganizationView[]>(session, '/api/orgs');
       return orgs.json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined;
@@ -113,6 +117,14 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     expect(finished.counts.changed + finished.counts.unchanged + finished.counts.skipped).toBe(plan.steps);
     expect(finished.steps.every((s) => s.state === 'done' || s.state === 'skipped')).toBe(true);
     expect(finished.run.driver).toBeNull();
+
+    // The survivor's /metrics: the run's job done there, its Zoho calls counted; no organization named.
+    const metricsUrl = /Metrics: (http:\/\/\S+\/metrics)\./.exec(survivor.stdout)![1]!;
+    const scraped = await (await fetch(metricsUrl)).text();
+    expect(Number(/^sunset_worker_jobs_total\{result="done"\} (\d+)/m.exec(scraped)?.[1] ?? 0), scraped.slice(0, 2000)).toBeGreaterThanOrEqual(1);
+    expect(Number(/^sunset_zoho_call_duration_seconds_count\{outcome="2xx",code="0"\} (\d+)/m.exec(scraped)?.[1] ?? 0)).toBeGreaterThan(0);
+    expect(scraped).toMatch(/^sunset_worker_jobs_held\{kind="apply"\} 0$/m);
+    expect(scraped).not.toContain(organization);
 
     // No contact changed twice: at most one successful status change per contact.
     const changes = new Map<string, number>();

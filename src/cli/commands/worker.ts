@@ -1,17 +1,22 @@
 /** `sunset worker`: does the cluster's Zoho work (scan + plan, apply, undo, verify) from the job queue. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { getRequestListener } from '@hono/node-server';
 import { systemClock } from '../../client/index.js';
 import { databaseLabel, isPostgresUrl, type BooksPort } from '../../engine/index.js';
-import { createConnectionSet, createEventBus, createEventRelay, createLogger, createServiceStore, createWebhookProcessor, createWorker, createWorkQueue, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
+import { createConnectionSet, createEventBus, createEventRelay, createLogger, createServiceStore, createWebhookProcessor, createWorker, createWorkerMetrics, createWorkQueue, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
 import { flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
+import { readMetricsToken } from '../metrics-token.js';
 import { openServiceStorage, queueTuning } from '../service-storage.js';
 import { commonHelp, withEnvTwins } from '../workspace.js';
 
 export const OPTIONS = {
   concurrency: { type: 'string' }, 'stop-timeout': { type: 'string' },
+  'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' }, 'metrics-token-file': { type: 'string' },
   database: { type: 'string' }, db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, help: { type: 'boolean' },
 } as const;
 
@@ -22,8 +27,9 @@ Does the Zoho work of a cluster: the scans and plans, applies, undos and verific
 events and signals its hooks accept. Start any number, on any machines, all with the same
 --database: at most one job works on an organization at a time across all of them (its CRM
 events aside, so a churned account is not held up behind a long run), and every call draws
-from the organization's one budget in the database. A worker that dies (or freezes) has its job taken by another once its heartbeat lapses; the run's
-journal lease makes sure no contact is changed twice. See docs/scale-out.md.
+from the organization's one budget in the database. A worker that dies (or freezes) has its job
+taken by another once its heartbeat lapses; the run's journal lease makes sure no contact is
+changed twice. See docs/scale-out.md.
 
 Which Zoho accounts it works through: as \`sunset serve\`: --emulator URL or --credentials FILE
 when given; else every connection in the database (\`sunset connections\`); else the credentials of
@@ -31,11 +37,19 @@ when given; else every connection in the database (\`sunset connections\`); else
 
 Signals: SIGTERM or Ctrl-C stops it gracefully (no new job; the calls in flight finish, the run
 leases are released and the jobs go back to the queue for another worker; it exits within
---stop-timeout). SIGUSR2 prints what it holds, one JSON line on stderr.
+--stop-timeout). SIGUSR2 prints what it holds, one JSON line on stderr; --metrics-port serves
+the counts for Prometheus.
 
 Options (a flag beats its environment twin, named on the right):
   --concurrency N       Jobs at a time, each of another organization (default 4)   SUNSET_CONCURRENCY
   --stop-timeout S      Seconds a graceful stop may take (default 30)             SUNSET_STOP_TIMEOUT
+  --metrics-port N      Serve GET /metrics for Prometheus on this port (0: any   SUNSET_METRICS_PORT
+                        free one, printed at start; default: none): jobs held
+                        by kind, jobs done and retried, Zoho calls, Node's own
+  --metrics-host H      The address it listens on (default 127.0.0.1)            SUNSET_METRICS_HOST
+  --metrics-token-file F  A token Prometheus must send (Authorization: Bearer);  SUNSET_METRICS_TOKEN_FILE
+                        SUNSET_METRICS_TOKEN holds one directly. Needed to
+                        listen on an address other than loopback
 ${commonHelp(OPTIONS)}
 
 Logging: one JSON object a line on stderr; LOG_LEVEL=debug, info (default), warn or error.
@@ -63,6 +77,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       EXIT.usage,
     );
   }
+  const metricsPortOption = flagOrEnv(given['metrics-port'], io.env, 'metrics-port', 'SUNSET_METRICS_PORT');
+  const metricsPort = intFlag(metricsPortOption.value, optionLabel(metricsPortOption.name), 0, 65535);
+  const metricsHost = flagOrEnv(given['metrics-host'], io.env, 'metrics-host', 'SUNSET_METRICS_HOST').value ?? '127.0.0.1';
+  const metricsToken = readMetricsToken(given['metrics-token-file'], io.env);
+  if (metricsPort !== undefined && !isLoopback(metricsHost) && metricsToken === undefined) {
+    throw new ExitError(`--metrics-host ${metricsHost} is not a loopback address: give Prometheus a token (--metrics-token-file FILE or SUNSET_METRICS_TOKEN), or keep the metrics on 127.0.0.1.`, EXIT.usage);
+  }
   const tuning = queueTuning(io.env);
   const logger = createLogger({ level: logLevel, destination: io.stderr, pretty: io.stderr.isTTY === true, color: io.escapes });
   const opened = await openServiceStorage(io, dbPath, values);
@@ -72,6 +93,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const queue = createWorkQueue({ connectionString: dbPath, logger, instanceName: `worker ${owner}`, ...tuning });
   const relay = createEventRelay({ connectionString: dbPath, bus, logger });
   let worker: Worker;
+  let metricsServer: Server | undefined;
+  let metricsLine = '';
   try {
     // The service's tables (plans, runs' activity) are the same whoever migrates them first.
     const store = createServiceStore(database);
@@ -81,10 +104,23 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     // CRM events and signals (accepted by a `sunset serve`) are `crm` jobs; this worker applies them too.
     const processor = createWebhookProcessor({ store, journal, port, clock: systemClock, bus, owner, isDead: isDeadOwner, logger, stepLeaseMs: 30_000 });
     worker = createWorker({ journal, port, clock: systemClock, bus, queue, relay, owner, isDead: isDeadOwner, logger, concurrency, crm: { processor, store } });
+    if (metricsPort !== undefined) {
+      const metrics = createWorkerMetrics(worker, metricsToken !== undefined ? { token: metricsToken } : {});
+      connections.onResponse((info) => metrics.observeZohoCall(info));
+      const server = createServer(getRequestListener(metrics.app.fetch, { overrideGlobalObjects: false }));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (error: NodeJS.ErrnoException) => reject(new ExitError(`--metrics-port ${metricsPort} on ${metricsHost}: ${error.code === 'EADDRINUSE' ? 'the port is taken' : error.message}.`, EXIT.usage)));
+        server.listen(metricsPort, metricsHost, () => resolve());
+      });
+      metricsServer = server;
+      const address = server.address() as AddressInfo;
+      metricsLine = ` Metrics: http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics.`;
+    }
     await queue.start();
     await relay.start();
     await worker.start();
   } catch (error) {
+    metricsServer?.close();
     await queue.stop({ timeoutMs: 1_000 }).catch(() => undefined);
     await relay.close();
     await opened.close();
@@ -95,7 +131,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`${JSON.stringify({ worker: owner, held: stats.held.map((h) => ({ ...h, since: new Date(h.since).toISOString() })), done: stats.done, retried: stats.retried })}\n`);
   };
   process.on('SIGUSR2', report);
-  io.stdout.write(`Sunset worker ${owner} is working the job queue of ${databaseLabel(dbPath)} (${opened.description}; ${concurrency} at a time). Ctrl-C or SIGTERM stops it.\n`);
+  io.stdout.write(`Sunset worker ${owner} is working the job queue of ${databaseLabel(dbPath)} (${opened.description}; ${concurrency} at a time).${metricsLine} Ctrl-C or SIGTERM stops it.\n`);
   await new Promise<void>((resolve) => io.onStop(resolve));
   io.stderr.write(`Stopping: no new job; the calls in flight finish and the runs go back to the queue (at most ${stopTimeoutS} s)...\n`);
   const deadline = setTimeout(() => {
@@ -104,9 +140,21 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }, stopTimeoutS * 1000 + 2_000);
   deadline.unref();
   await worker.stop({ timeoutMs: stopTimeoutS * 1000 });
+  if (metricsServer) {
+    const s = metricsServer;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  }
   await relay.close();
   await opened.close();
   process.off('SIGUSR2', report);
   clearTimeout(deadline);
   return 0;
+}
+
+/** 127.0.0.1, ::1, localhost: an address only this machine reaches. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
