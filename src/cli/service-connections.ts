@@ -123,6 +123,11 @@ export async function createServiceConnections(options: ServiceConnectionsOption
 
   return {
     flushBudget,
+    async reloadAll() {
+      const names = new Set((await store.list()).map((c) => c.name));
+      for (const name of [...set.keys()]) if (!names.has(name)) set.delete(name);
+      for (const name of names) await reload(name);
+    },
     connections: () => [...set.values()],
     stats,
     onResponse: counter.onResponse,

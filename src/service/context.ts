@@ -113,6 +113,8 @@ export interface ServiceContext {
 
 export interface ContextParts {
   options: ServiceOptions;
+  /** After a connection was added, tested or removed here (on a cluster: tell the other processes). */
+  onConnectionsChanged?: () => void;
   connections: ConnectionSet;
   clock: EngineClock;
   store: ServiceStore;
@@ -264,6 +266,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     connectionsChanged() {
       organizationCache = undefined;
       connections.changed();
+      parts.onConnectionsChanged?.();
     },
     learnTimeZones,
     timeZonesLearned: async () => {

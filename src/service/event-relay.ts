@@ -18,6 +18,8 @@ const MAX_PAYLOAD = 7_900;
 export interface ControlMessage {
   /** A person's Stop of a run being applied. */
   stop?: string;
+  /** The database's connections changed (one added, tested or removed from a `serve`): read them again. */
+  connections?: true;
 }
 
 export interface EventRelay {

@@ -46,6 +46,8 @@ export interface ConnectionManager {
   test(name: string): Promise<ConnectionTested>;
   /** false: no such connection. */
   remove(name: string): Promise<boolean>;
+  /** Reads every connection from the database again: another process (a `serve`) added or removed one. */
+  reloadAll?(): Promise<void>;
 }
 
 export interface ServiceOptions {

@@ -148,7 +148,18 @@ export function createService(options: ServiceOptions): Service {
     return processing;
   };
 
-  const ctx = createServiceContext({ options, connections, clock, store, bus, runner, scheduler, notifications, logger, hosts: () => allowedHosts, processWebhooks });
+  // On a cluster, a connection added, tested or removed here reaches the workers and the other
+  // serves at once (they read the database's connections again), not at their next start.
+  const onConnectionsChanged = relay
+    ? (): void => void relay!.control({ connections: true }).catch((e: unknown) => logger.warn({ error: errorText(e) }, 'could not tell the other processes that the connections changed'))
+    : undefined;
+  relay?.onControl((message) => {
+    if (!message.connections || !options.connections?.reloadAll) return;
+    void options.connections.reloadAll().then(() => {
+      connections.changed();
+    }, (e: unknown) => logger.warn({ error: errorText(e) }, 'could not read the connections again'));
+  });
+  const ctx = createServiceContext({ options, connections, clock, store, bus, runner, scheduler, notifications, logger, hosts: () => allowedHosts, processWebhooks, ...(onConnectionsChanged ? { onConnectionsChanged } : {}) });
   const app = createApp(ctx);
 
   const start = (): Promise<void> => {

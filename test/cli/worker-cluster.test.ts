@@ -231,6 +231,40 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     serve.kill('SIGINT');
     expect((await serve.exited).code).toBe(0);
   });
+  it('a connection added from serve reaches the running workers: they work an organization only it reaches', { timeout: 120_000 }, async () => {
+    const first = await h.startEmulator(['--contacts', '50', '--per-minute', '6000']);
+    const second = await h.startEmulator(['--dc', 'IN', '--contacts', '60', '--per-minute', '6000']);
+    const dir = h.temp('sunset-worker-connections-');
+    const database = testLocation(join(dir, 'sunset.db'));
+    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2' };
+    expect((await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } })).code).toBe(0);
+    const added = await h.run(['connections', 'add', 'first', '--emulator', first.origin, '--database', database], { cwd: dir, env });
+    expect(added.code, show('connections add', added)).toBe(0);
+    // No --emulator: both work through the database's connections (one, so far).
+    const serve = h.spawn(['serve', '--port', '0', '--no-work', '--database', database], { cwd: dir, env, timeoutMs: 0 });
+    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
+    const session = await signIn(/Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!);
+    const worker = h.spawn(['worker', '--database', database], { cwd: dir, env, timeoutMs: 0 });
+    await worker.waitFor((out) => /is working the job queue .*1 connection/.test(out));
+
+    const connection = await session.request('POST', '/api/connections', { body: { name: 'second', emulator: second.origin } });
+    expect(connection.status, connection.text).toBe(201);
+    await worker.waitFor((_out, err) => /the database's connections changed: read again/.test(err));
+    const organization = second.organizations[0]!;
+    expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
+    expect((await session.request('POST', `/api/orgs/${organization}/scan`)).status).toBe(202);
+    const plan = await pollUntil(async () => (await steady<OrganizationView[]>(session, '/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined, 'the plan of the new connection\'s organization', 60_000)
+      .catch((error: unknown) => {
+        throw new Error(`${String(error)}\nworker:\n${worker.stderr.slice(-3000)}`);
+      });
+    expect(plan.planId).toBeTruthy();
+    expect(worker.stderr).not.toMatch(/no connection of this service reaches organization/);
+    for (const secret of h.secrets) expect(`${worker.stdout}${worker.stderr}${serve.stderr}`).not.toContain(secret);
+    worker.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+    serve.kill('SIGINT');
+    expect((await serve.exited).code).toBe(0);
+  });
   it('a worker frozen (SIGSTOP) past its leases is replaced; resumed (SIGCONT), its late writes are fenced and it works on', { timeout: 300_000 }, async () => {
     const emu = await h.startEmulator(['--contacts', '300', '--per-minute', '6000', '--daily', '100000', '--latency', '150']);
     const organization = emu.organization;
