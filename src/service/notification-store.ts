@@ -130,6 +130,8 @@ export interface NotificationStore {
    * at the same moment gets other rows.
    */
   claimDue(claim: { now: number; limit: number; owner: string; leaseMs: number; notificationId?: string }): Promise<OutboxEntry[]>;
+  /** When the first pending notice is due (null: none is pending). */
+  nextDue(): Promise<number | null>;
   /** Records a delivery, if `owner` still holds the row. */
   delivered(notificationId: string, owner: string, now: number): Promise<boolean>;
   /** Records a failed attempt: tried again at `nextAttemptAt`, or `failed` for good when `final`. */
@@ -229,6 +231,10 @@ export function createNotificationStore(db: SqlDatabase): NotificationStore {
         }
         return written;
       });
+    },
+    async nextDue() {
+      const row = await db.get<{ due: number | string | null }>("SELECT MIN(next_attempt_at) AS due FROM notification_outbox WHERE state = 'pending'");
+      return row?.due === null || row?.due === undefined ? null : Number(row.due);
     },
     async claimDue({ now, limit, owner, leaseMs, notificationId }) {
       return db.transaction(async (tx) => {

@@ -98,8 +98,12 @@ export interface CheckedSubscription {
 export interface Notifications {
   readonly store: NotificationStore;
   migrate(): Promise<void>;
-  /** Starts the delivery loop (unless its interval is 0). */
-  start(): void;
+  /**
+   * Starts the delivery loop (unless its interval is 0); or, given `schedule` (on a cluster's
+   * queue), no loop of its own: `schedule(at)` asks for a delivery pass at `at` (ms) when notices are
+   * written (now) and after each pass while some wait to be tried again (when the first is due).
+   */
+  start(schedule?: (at: number) => void): void;
   /** What the event bus carries: finished, stopped and waiting runs, CRM events that failed. */
   onServiceEvent(event: ServiceEvent): void;
   /** A scheduled plan that is left for review (the scheduler calls it). */
@@ -237,6 +241,8 @@ export function createNotifications(parts: NotificationParts, options: Notificat
   const waits = new Set<string>();
   let passing: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  /** On a cluster's queue: asks for a delivery pass at a time (start's `schedule`). */
+  let scheduled: ((at: number) => void) | undefined;
   let mailer: Transporter | undefined;
 
   /** An error's words with the SMTP password taken out, whatever a server or library put in them. */
@@ -286,6 +292,7 @@ export function createNotifications(parts: NotificationParts, options: Notificat
       });
     }
     const written = await store.enqueue(rows, clock.now());
+    if (written.length > 0) scheduled?.(clock.now());
     if (written.length > 0) logger.info({ kind: h.kind, organizationId: h.organizationId, notices: written.length }, 'notifications written to the outbox');
     return written;
   };
@@ -407,8 +414,13 @@ export function createNotifications(parts: NotificationParts, options: Notificat
       for (;;) {
         const claimed = await store.claimDue({ now: clock.now(), limit: BATCH, owner, leaseMs: LEASE_MS });
         total += await deliverBatch(claimed);
-        if (claimed.length < BATCH) return total;
+        if (claimed.length < BATCH) break;
       }
+      if (scheduled) {
+        const next = await store.nextDue();
+        if (next !== null) scheduled(Math.max(next, clock.now() + 1_000));
+      }
+      return total;
     })().finally(() => {
       passing = undefined;
     });
@@ -418,7 +430,11 @@ export function createNotifications(parts: NotificationParts, options: Notificat
   return {
     store,
     migrate: () => store.migrate(),
-    start() {
+    start(schedule) {
+      if (schedule) {
+        scheduled = schedule;
+        return;
+      }
       if (options.intervalMs === 0 || timer) return;
       timer = setInterval(() => void deliverDue().catch((e: unknown) => logger.error({ error: clean(e) }, 'delivering notifications failed')), options.intervalMs ?? 5_000);
       timer.unref();

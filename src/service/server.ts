@@ -191,13 +191,21 @@ export function createService(options: ServiceOptions): Service {
         runner.apply(run);
       }
       void processWebhooks().catch((e: unknown) => logger.error({ error: errorText(e) }, 'applying CRM events failed'));
-      notifications.start();
+      if (queue) {
+        // Notices are delivered by passes on the queue, when written and when a retry is due.
+        const q = queue;
+        notifications.start((at) => void q.sendNotify(at).catch((e: unknown) => logger.warn({ error: errorText(e) }, 'could not queue a delivery of notifications; the next tick delivers them')));
+        await q.workNotify(async () => {
+          await notifications.deliverDue();
+        });
+      } else notifications.start();
       await scheduler.tick();
       if (queue) {
-        // The cluster's minute (pg-boss cron, one pass across all processes): schedules due, and
-        // CRM events whose job was lost. No loop of this process's own over the tables.
+        // The cluster's minute (pg-boss cron, one pass across all processes): schedules due, CRM
+        // events and notices whose job was lost. No loop of this process's own over the tables.
         await queue.workTicks(async () => {
           await processWebhooks();
+          await notifications.deliverDue();
           await scheduler.tick();
         });
         return;

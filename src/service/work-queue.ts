@@ -31,6 +31,12 @@ export const QUEUE_SCHEMA = 'sunset_queue';
  * whose job was lost).
  */
 export const TICK_QUEUE = 'sunset-tick';
+/**
+ * Delivery passes of the notifications' outbox (e-mail, webhooks): a job when notices are written,
+ * and one for when the first notice to be tried again is due; `sunset serve`s work it (they hold
+ * the SMTP settings), one pass at a time across the cluster.
+ */
+export const NOTIFY_QUEUE = 'sunset-notify';
 
 /** The libpq URL and the queue's schema for Sunset's database URL (`?schema=NAME` gives NAME_queue). */
 export function queueLocation(location: string): { connectionString: string; schema: string; suffix: string } {
@@ -114,6 +120,10 @@ export interface WorkQueue {
    * the same for every process, so installing it again changes nothing) and runs `handler` for each.
    */
   workTicks(handler: () => Promise<void>): Promise<void>;
+  /** Asks for a delivery pass of the outbox at `at` (ms; now or past: debounced, within a second). */
+  sendNotify(at: number): Promise<void>;
+  /** Works the delivery passes (NOTIFY_QUEUE), one at a time across the cluster. */
+  workNotify(handler: () => Promise<void>): Promise<void>;
   /** Jobs queued or active, oldest first (at most 1,000). */
   pending(): Promise<QueuedJob[]>;
   /** Cancels queued (not active) jobs whose data matches, e.g. `{ runId }`; returns how many. */
@@ -161,6 +171,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       if (!(await instance.getQueue(WORK_QUEUE))) await createQueueOnce(instance, WORK_QUEUE, { ...queueOptions, policy: 'singleton', deadLetter: DEAD_QUEUE });
       // A tick missed is no loss (the next one does the same), so no retries, and one no `serve` took
       // within 5 minutes (a cluster of workers alone) is dropped, not kept.
+      if (!(await instance.getQueue(NOTIFY_QUEUE))) await createQueueOnce(instance, NOTIFY_QUEUE, { policy: 'singleton', retryLimit: 5, retryDelay: 5, retryBackoff: true, heartbeatSeconds, expireInSeconds: 15 * 60, deleteAfterSeconds: 3600 });
       if (!(await instance.getQueue(TICK_QUEUE))) await createQueueOnce(instance, TICK_QUEUE, { policy: 'standard', retryLimit: 0, heartbeatSeconds, expireInSeconds: 15 * 60, retentionSeconds: 300, deleteAfterSeconds: 3600 });
       return instance;
     })();
@@ -188,6 +199,23 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     async crmQueued(organizationId) {
       const b = await ready();
       return (await b.findJobs<WorkJob>(WORK_QUEUE, { data: { kind: 'crm', organizationId }, queued: true })).length > 0;
+    },
+    async sendNotify(at) {
+      const b = await ready();
+      if (at <= Date.now()) {
+        await b.sendDebounced(NOTIFY_QUEUE, null, {}, 1, 'outbox');
+        return;
+      }
+      // A later pass: one waiting already (sooner or at the same time) does it.
+      const waiting = await b.findJobs(NOTIFY_QUEUE, { queued: true });
+      if (waiting.some((j) => j.startAfter.getTime() <= at)) return;
+      await b.send(NOTIFY_QUEUE, null, { singletonKey: 'outbox', startAfter: new Date(at) });
+    },
+    async workNotify(handler) {
+      const b = await ready();
+      await b.work(NOTIFY_QUEUE, { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 1 }, async () => {
+        await handler();
+      });
     },
     async workTicks(handler) {
       const b = await ready();

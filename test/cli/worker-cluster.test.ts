@@ -6,6 +6,8 @@
  * a worker say what it holds; SIGTERM stops a worker gracefully. On SQLite (the sqlite project)
  * a worker refuses with a clear message: there is no queue to share.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultPolicyText } from '../../src/engine/index.js';
@@ -197,7 +199,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     serve.kill('SIGINT');
     expect((await serve.exited).code).toBe(0);
   });
-  it('a schedule on the cluster: pg-boss\'s minute tick queues the scan, and the worker that plans it queues the auto-apply within the cap', { timeout: 200_000 }, async () => {
+  it('a schedule on the cluster: pg-boss\'s minute tick queues the scan, the worker that plans it queues the auto-apply within the cap, and the run\'s notice is delivered from the queue', { timeout: 200_000 }, async () => {
     const emu = await h.startEmulator(['--contacts', '200', '--per-minute', '6000', '--daily', '100000']);
     const organization = emu.organization;
     const dir = h.temp('sunset-worker-schedule-');
@@ -211,6 +213,20 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
     const worker = h.spawn(['worker', ...common], { cwd: dir, env, timeoutMs: 0 });
     await worker.waitFor((out) => /is working the job queue/.test(out));
+    // A webhook subscription: the run's end is delivered by a pass on the queue (serve works it).
+    const received: Array<{ type: string; data: { runId?: string } }> = [];
+    const hookServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as (typeof received)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/sunset`;
+    const subscribed = await session.request('POST', '/api/notifications/subscriptions', { body: { channel: 'webhook', address: hookUrl, events: ['run.finished'] } });
+    expect(subscribed.status, subscribed.text).toBe(201);
     const saved = await session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: '* * * * *', autoApplyMax: 100_000 } });
     expect(saved.status, saved.text).toBe(200);
     // Due at the next minute: the tick that finds it (serve's, from pg-boss's cron) queues the scan.
@@ -225,6 +241,9 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     expect(detail.json.steps.length).toBeGreaterThan(0);
     const inactive = await emu.inactiveIds();
     for (const step of detail.json.steps) expect(inactive.has(step.contactId), step.contactId).toBe(true);
+    const delivered = await pollUntil(async () => received.find((n) => n.type === 'run.finished' && n.data.runId === run.runId), 'the run.finished notice delivered', 30_000);
+    expect(delivered).toBeDefined();
+    hookServer.close();
     expect((await session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: null, autoApplyMax: null } })).status).toBe(200);
     worker.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
