@@ -41,7 +41,9 @@ leases are released and the jobs go back to the queue for another worker; it exi
 the counts for Prometheus.
 
 Options (a flag beats its environment twin, named on the right):
-  --concurrency N       Jobs at a time, each of another organization (default 4)   SUNSET_CONCURRENCY
+  --concurrency N       Jobs at a time, each of another organization (default 4,  SUNSET_CONCURRENCY
+                        at most 256: a job mostly waits on its organization's
+                        budget, so one worker holds many; see docs/scale-out.md)
   --stop-timeout S      Seconds a graceful stop may take (default 30)             SUNSET_STOP_TIMEOUT
   --metrics-port N      Serve GET /metrics for Prometheus on this port (0: any   SUNSET_METRICS_PORT
                         free one, printed at start; default: none): jobs held
@@ -67,7 +69,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     throw new ExitError(`LOG_LEVEL=${io.env.LOG_LEVEL}: use one of ${LOG_LEVELS.join(', ')}.`, EXIT.usage);
   }
   const concurrencyOption = flagOrEnv(given.concurrency, io.env, 'concurrency', 'SUNSET_CONCURRENCY');
-  const concurrency = intFlag(concurrencyOption.value, optionLabel(concurrencyOption.name), 1, 64) ?? 4;
+  const concurrency = intFlag(concurrencyOption.value, optionLabel(concurrencyOption.name), 1, 256) ?? 4;
   const timeoutOption = flagOrEnv(given['stop-timeout'], io.env, 'stop-timeout', 'SUNSET_STOP_TIMEOUT');
   const stopTimeoutS = intFlag(timeoutOption.value, optionLabel(timeoutOption.name), 1, 3600) ?? 30;
   const dbPath = values.db;
