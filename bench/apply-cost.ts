@@ -9,6 +9,7 @@
  *   npx tsx bench/apply-cost.ts                        # 1,000 contacts (the demo's size), apply at 100 calls a minute
  *   npx tsx bench/apply-cost.ts --contacts 10000 --apply-per-minute 6000
  *   npx tsx bench/apply-cost.ts --json                 # also one JSON line with every figure
+ *   npx tsx bench/apply-cost.ts --database postgres    # the journal on PostgreSQL (a schema of its own)
  *
  * Scan, plan and verify run with the emulator's and the CLI's limits raised to 6,000 a minute so
  * the bench finishes; the apply runs at --apply-per-minute (default 100, Zoho's limit) on both
@@ -23,11 +24,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { storageChoice } from './storage-choice.js';
 
 const { values } = parseArgs({
   options: {
     contacts: { type: 'string' },
     'apply-per-minute': { type: 'string' },
+    database: { type: 'string' },
     json: { type: 'boolean' },
     entry: { type: 'string' },
   },
@@ -52,7 +55,8 @@ const info = JSON.parse(first) as { baseUrl: string; organizations: Array<{ orga
 const origin = info.baseUrl.replace(/\/books\/v3$/, '');
 const organization = info.organizations[0]!.organization_id;
 const dir = mkdtempSync(join(tmpdir(), 'sunset-apply-cost-'));
-const db = join(dir, 'sunset.db');
+const storage = storageChoice(values.database, dir, 'apply_cost');
+const db = storage.location;
 const env = { ...process.env, SUNSET_HOME: join(dir, 'home'), SUNSET_ACTOR: 'bench' };
 
 async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -84,7 +88,7 @@ async function setPerMinute(perMinute: number): Promise<void> {
 
 function cli(args: string[], onSpawn?: () => void): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [ENTRY, ...args, '--db', db, '--emulator', origin], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [ENTRY, ...args, '--database', db, '--emulator', origin], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   onSpawn?.();
   let stdout = '';
   let stderr = '';
@@ -93,7 +97,7 @@ function cli(args: string[], onSpawn?: () => void): Promise<{ code: number | nul
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - started })));
 }
 
-const figures: Record<string, unknown> = { contacts: N, applyPerMinute: APPLY_PER_MINUTE };
+const figures: Record<string, unknown> = { contacts: N, applyPerMinute: APPLY_PER_MINUTE, database: storage.kind };
 const rows: Array<[string, number, string]> = [];
 try {
   const policyFile = join(dir, 'policy.yaml');
@@ -150,7 +154,7 @@ try {
 
   const total = rows.reduce((n, row) => n + row[1], 0);
   figures.totalCalls = total;
-  console.log(`apply-cost: ${N} contacts, apply at ${APPLY_PER_MINUTE} calls a minute; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(2)}`);
+  console.log(`apply-cost: ${N} contacts, apply at ${APPLY_PER_MINUTE} calls a minute, journal on ${storage.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(2)}`);
   console.log('| Command | Books API calls | Wall time |');
   console.log('|---|---|---|');
   for (const [name, calls, time] of rows) console.log(`| ${name} | ${calls} | ${time} |`);
@@ -159,5 +163,6 @@ try {
   if (values.json) console.log(JSON.stringify(figures));
 } finally {
   emulator.kill('SIGTERM');
+  await storage.drop().catch((error: unknown) => console.error(`could not drop the bench's schema: ${String(error)}`));
   rmSync(dir, { recursive: true, force: true });
 }

@@ -18,6 +18,7 @@
  *
  *   npm run build && npx tsx bench/review-page.ts
  *   npx tsx bench/review-page.ts --contacts 30000 --loads 9 --json
+ *   npx tsx bench/review-page.ts --database postgres   # the journal on PostgreSQL (a schema of its own)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -25,13 +26,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { children, signInApi } from './service-children.js';
+import { storageChoice } from './storage-choice.js';
 
 /** Browser globals, only in functions that run in the page (the project compiles without the DOM library). */
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
 interface PageEntry { name: string; startTime: number; responseEnd: number; encodedBodySize: number; decodedBodySize: number; domContentLoadedEventEnd: number }
 type PagePerformance = { getEntriesByType(type: string): PageEntry[] };
 
-const { values } = parseArgs({ options: { contacts: { type: 'string' }, loads: { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { contacts: { type: 'string' }, loads: { type: 'string' }, database: { type: 'string' }, json: { type: 'boolean' } } });
 const CONTACTS = Number(values.contacts ?? 16_000);
 const LOADS = Number(values.loads ?? 7);
 if (!Number.isInteger(CONTACTS) || CONTACTS < 100 || !Number.isInteger(LOADS) || LOADS < 1) throw new Error('--contacts >= 100 and --loads >= 1, whole numbers');
@@ -39,6 +41,7 @@ const CHROMIUM = process.env['SUNSET_CHROMIUM'] ?? '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
 const dir = mkdtempSync(join(tmpdir(), 'sunset-review-page-'));
 const procs = children(dir);
+const storage = storageChoice(values.database, dir, 'review_page');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 const browser = await chromium.launch({
@@ -48,7 +51,7 @@ const browser = await chromium.launch({
 try {
   const info = JSON.parse(await procs.start(['emulator', 'start', '--port', '0', '--json', '--contacts', String(CONTACTS), '--per-minute', '60000', '--daily', '100000000'], /^\{/)) as { baseUrl: string; organizations: Array<{ organization_id: string }> };
   const organization = info.organizations[0]!.organization_id;
-  const origin = await procs.serve(new URL(info.baseUrl).origin, join(dir, 'sunset.db'), ['--per-minute', '60000']);
+  const origin = await procs.serve(new URL(info.baseUrl).origin, storage.location, ['--per-minute', '60000']);
 
   // ---- a big plan, through the API ----
   const api = await signInApi(origin);
@@ -138,5 +141,6 @@ try {
 } finally {
   await browser.close();
   await procs.stopAll();
+  await storage.drop().catch((error: unknown) => console.error(`could not drop the bench's schema: ${String(error)}`));
   rmSync(dir, { recursive: true, force: true });
 }
