@@ -19,6 +19,7 @@
  *   npm run bench:agency                                       # 200 organizations; 1, 2, 4 workers
  *   npx tsx bench/agency.ts --orgs 40 --workers 1,2 --minutes 1
  *   npx tsx bench/agency.ts --json
+ *   npx tsx bench/agency.ts --workers 1 --pool 40           # each process with 40 PostgreSQL connections
  *
  * Needs PostgreSQL (SUNSET_TEST_POSTGRES or postgres://postgres@127.0.0.1:5432/postgres); builds
  * first when dist/ is missing. Everything runs on this machine: the emulator and PostgreSQL take
@@ -35,7 +36,7 @@ import pg from 'pg';
 const { values } = parseArgs({
   options: {
     orgs: { type: 'string' }, workers: { type: 'string' }, minutes: { type: 'string' }, warmup: { type: 'string' },
-    contacts: { type: 'string' }, json: { type: 'boolean' }, entry: { type: 'string' },
+    contacts: { type: 'string' }, pool: { type: 'string' }, json: { type: 'boolean' }, entry: { type: 'string' },
   },
 });
 const ORGS = Number(values.orgs ?? 200);
@@ -57,7 +58,11 @@ const LIMIT_PER_MINUTE = 100;
 const TICK = 100; // clock ticks a second in /proc/PID/stat (USER_HZ)
 
 const dir = mkdtempSync(join(tmpdir(), 'sunset-agency-'));
-const baseEnv = { ...process.env, SUNSET_HOME: join(dir, 'home'), LOG_LEVEL: 'warn', SUNSET_SECRET_KEY: 'a'.repeat(64) };
+const baseEnv = {
+  ...process.env, SUNSET_HOME: join(dir, 'home'), LOG_LEVEL: 'warn', SUNSET_SECRET_KEY: 'a'.repeat(64),
+  // --pool N: each process's PostgreSQL connections (SUNSET_DB_POOL; Sunset's default is 10).
+  ...(values.pool !== undefined ? { SUNSET_DB_POOL: values.pool } : {}),
+};
 const children = new Set<ChildProcess>();
 const schemas: string[] = [];
 
@@ -315,7 +320,7 @@ try {
       `machine ${(r.machineBusy * 100).toFixed(0)}% busy; one worker core: ${Math.round(r.organizationsPerWorkerCore)} organizations at full rate; runs finished ${r.runsFinished}`,
     );
   }
-  if (values.json) console.log(JSON.stringify({ orgs: ORGS, minutes: MINUTES, warmupSeconds: WARMUP_S, cores: cpus().length, results }));
+  if (values.json) console.log(JSON.stringify({ orgs: ORGS, minutes: MINUTES, warmupSeconds: WARMUP_S, cores: cpus().length, pool: values.pool ?? null, results }));
 } finally {
   await cleanup();
 }

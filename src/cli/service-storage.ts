@@ -30,7 +30,9 @@ export interface ServiceStorageValues {
 }
 
 export async function openServiceStorage(io: CliIO, dbPath: string, values: ServiceStorageValues): Promise<ServiceStorage> {
-  const storage = await openStorage(dbPath, { create: true });
+  // A worker holding many organizations draws from their budgets and writes their journals at once: SUNSET_DB_POOL connections (default 10).
+  const pool = intFlag(io.env.SUNSET_DB_POOL, 'SUNSET_DB_POOL', 2, 500);
+  const storage = await openStorage(dbPath, { create: true, ...(pool !== undefined ? { maxConnections: pool } : {}) });
   const many = await databaseConnections(io, storage, values);
   if (many) {
     return {

@@ -32,6 +32,8 @@ export interface OpenJournalOptions {
    * like "no runs yet" and leave a stray sunset.db).
    */
   create?: boolean;
+  /** PostgreSQL: the connections this process's pool may open (default 10; SUNSET_DB_POOL for serve and workers). */
+  maxConnections?: number;
 }
 
 /** The journal and the database it lives in (the service's store and the integrity check use the database). */
@@ -53,7 +55,7 @@ export async function openStorage(location: string, options: OpenJournalOptions 
   const label = databaseLabel(location);
   let database: SqlDatabase | undefined;
   if (isPostgresUrl(location)) {
-    database = openPostgres(location);
+    database = openPostgres(location, options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {});
   } else {
     const full = resolve(location);
     if (options.create === false && !existsSync(full)) throw new NoJournalError(full);
