@@ -17,6 +17,7 @@ const POSTGRES_SUITES = [
   'test/engine/budget-processes.test.ts',
   'test/service/**/*.test.ts',
   'test/reliability/crash.test.ts',
+  'test/reliability/cluster-crash.test.ts',
   'test/reliability/storage.test.ts',
   'test/cli/crash-sigkill.test.ts',
   'test/cli/run-lease.test.ts',
