@@ -50,13 +50,17 @@ export function openTestDatabase(path: string, options: { durable?: boolean } = 
   return TEST_DATABASE === 'sqlite' ? openSqlite(location, options) : openPostgres(location, { maxConnections: 4 });
 }
 
-/** Drops every schema this test file made (the postgres project's setup file calls it after each file). */
+/** Drops every schema this test file made, and its job queue's (the postgres project's setup file calls it after each file). */
 export async function dropTestSchemas(): Promise<void> {
   if (schemas.size === 0) return;
   const client = new pg.Client({ connectionString: POSTGRES_TEST_URL });
   await client.connect();
   try {
-    for (const name of schemas) await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+    // The job queue's schema beside each (pg-boss's tables, when a serve or worker ran on it).
+    for (const name of schemas) {
+      await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+      await client.query(`DROP SCHEMA IF EXISTS ${name}_queue CASCADE`);
+    }
     schemas.clear();
   } finally {
     await client.end();
