@@ -18,6 +18,7 @@
  *   npx tsx bench/scan-plan.ts --contacts 100000    # 100,000 contacts: peak memory
  *   npx tsx bench/scan-plan.ts --full-history       # also page through every transaction (total, last 3 years; checks the probed counts)
  *   npx tsx bench/scan-plan.ts --json               # also print one JSON line with every figure
+ *   npx tsx bench/scan-plan.ts --database postgres  # the journal on PostgreSQL (a schema of its own, dropped after)
  *
  * Lower bound = 1 (the organization: its name and currency) + ceil(active contacts / 200)
  *               + Σ_type ceil(transactions of that type / 200).
@@ -37,15 +38,17 @@ import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { createMemoryTokenStore, createZohoBooksClient, type ZohoBooksClient } from '../src/client/index.js';
 import {
-  activityTypesFor, buildPlan, createJournal, createZohoAdapter, cutoffFor, defaultPolicyText, emulatorTarget, historyTypesFor, openSqlite, parsePolicy,
+  activityTypesFor, buildPlan, createJournal, createZohoAdapter, cutoffFor, defaultPolicyText, emulatorTarget, historyTypesFor, openPostgres, openSqlite, parsePolicy,
   scan,
 } from '../src/engine/index.js';
 import { TRANSACTION_TYPES, type TransactionType } from '../src/zoho/index.js';
+import { storageChoice } from './storage-choice.js';
 
 const { values } = parseArgs({
   options: {
     contacts: { type: 'string' },
     'full-history': { type: 'boolean' },
+    database: { type: 'string' },
     json: { type: 'boolean' },
   },
 });
@@ -95,6 +98,7 @@ child.stderr.on('data', (d: Buffer) => {
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'sunset-scan-plan-'));
+const storage = storageChoice(values.database, dir, 'scan_plan');
 try {
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
@@ -126,7 +130,7 @@ try {
     clientMs += r.durationMs;
   });
   const port = createZohoAdapter(client, organization, () => calls, emulatorTarget(info.baseUrl));
-  const journal = createJournal(openSqlite(join(dir, 'sunset.db')));
+  const journal = createJournal(storage.kind === 'sqlite' ? openSqlite(storage.location) : openPostgres(storage.location));
   await journal.migrate();
   const policyText = defaultPolicyText(organization);
   const policy = parsePolicy(policyText, 'default-policy.yaml');
@@ -157,7 +161,7 @@ try {
   const heapAfter = getHeapStatistics().used_heap_size;
   const contactsLoaded = plan.summary.contactsConsidered;
   await journal.close();
-  const dbBytes = statSync(join(dir, 'sunset.db')).size;
+  const dbBytes = storage.kind === 'sqlite' ? statSync(storage.location).size : undefined;
 
   // ---- server-side count of the scan's calls ----
   const log = await admin<{ requests: Array<{ path: string; status: number; duration_ms: number }>; dropped: number }>(
@@ -264,7 +268,7 @@ try {
   const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 
   const secs = (a: number, b: number): string => `${((b - a) / 1000).toFixed(2)} s`;
-  console.log(`scan + plan — node ${process.version}, ${cpus().length} cpus, ${mb(totalmem())} RAM, load ${loadavg()[0]!.toFixed(1)}, emulator --contacts ${N} (separate process, seeded in ${seedSeconds.toFixed(1)} s)`);
+  console.log(`scan + plan${storage.kind === 'postgres' ? ' (journal on PostgreSQL)' : ''} — node ${process.version}, ${cpus().length} cpus, ${mb(totalmem())} RAM, load ${loadavg()[0]!.toFixed(1)}, emulator --contacts ${N} (separate process, seeded in ${seedSeconds.toFixed(1)} s)`);
   console.log(`  organization              ${organization} (${info.organizations[0]!.name}); emulated now ${new Date(now).toISOString()}; default policy: ${policy.inactivity.text}, cutoff ${cutoff}, ${activityTypes.length} activity types`);
   console.log(`  history                   ${earliest ?? '-'} … ${latest ?? '-'} (${spanYears.toFixed(1)} years)`);
   console.log(`  active contacts           ${active} (${customers} customers, ${vendors} vendors); snapshot holds ${snapshot.contactCount}   [independent counts: ${probes} uncounted probe calls]`);
@@ -288,7 +292,7 @@ try {
   console.log(`  naive / calls             ${underNaive.toFixed(1)}×   target >= 50×: ${met(underNaive >= 50)}   (per-kind naive: ${(naiveByKind / totalCalls).toFixed(1)}×)`);
   console.log(`  wall time                 scan ${secs(t0, t1)}; plan ${secs(t1, t4)} (buildPlan over the journal's pages ${secs(t2, t3)}, savePlan ${secs(t3, t4)}); total ${secs(t0, t4)}`);
   console.log(`  scan time spent           ${(clientMs / 1000).toFixed(2)} s waiting for responses (client), of which ${(serverMs / 1000).toFixed(2)} s handling in the emulator (its log)`);
-  console.log(`  plan                      ${plan.summary.contactsConsidered} considered, ${plan.summary.dormant} dormant, ${plan.steps.length} steps, ${plan.exclusionCount} excluded (${Object.entries(plan.summary.excluded).map(([r, n]) => `${n} ${r}`).join(', ')}), ${plan.summary.recentlyActive} recently active; journal file ${mb(dbBytes)}`);
+  console.log(`  plan                      ${plan.summary.contactsConsidered} considered, ${plan.summary.dormant} dormant, ${plan.steps.length} steps, ${plan.exclusionCount} excluded (${Object.entries(plan.summary.excluded).map(([r, n]) => `${n} ${r}`).join(', ')}), ${plan.summary.recentlyActive} recently active; ${dbBytes === undefined ? 'journal on PostgreSQL' : `journal file ${mb(dbBytes)}`}`);
   console.log(`  peak RSS (this process)   ${mb(peakRss)}   target < 300 MB: ${met(peakRss < 300 * 1024 * 1024)}   (${contactsLoaded} snapshot contacts planned, page by page)`);
   console.log(`  peak heap used (sampled)  ${mb(peakHeap)}; after savePlan ${mb(heapAfter)}`);
   console.log(`    ${'at the end of'.padEnd(36)} ${'maxRSS'.padStart(7)} ${'rss'.padStart(7)}   heap: ${'used'.padStart(7)} ${'peak'.padStart(7)} ${'total'.padStart(7)}   ${'external'.padStart(8)}`);
@@ -297,12 +301,13 @@ try {
   }
   if (values.json) {
     console.log(JSON.stringify({
-      contacts: N, active, customers, vendors, cutoff, earliest, latest, spanYears, perType, allTotal, recentTotal, scanCalls, planCalls,
+      contacts: N, database: storage.kind, active, customers, vendors, cutoff, earliest, latest, spanYears, perType, allTotal, recentTotal, scanCalls, planCalls,
       serverCalls, bound, windowOnly, naive, naiveByKind, overBound, underNaive, peakRssMb: peakRss / 1048576, peakHeapMb: peakHeap / 1048576,
       scanSeconds: (t1 - t0) / 1000, clientSeconds: clientMs / 1000, serverSeconds: serverMs / 1000, planSeconds: (t4 - t1) / 1000, memAt,
     }));
   }
 } finally {
   child.kill('SIGTERM');
+  await storage.drop().catch((error: unknown) => console.error(`could not drop the bench's schema: ${String(error)}`));
   rmSync(dir, { recursive: true, force: true });
 }

@@ -22,18 +22,29 @@ export function storageChoice(flag: string | undefined, dir: string, name: strin
   const schema = `bench_${name}_${process.pid}`;
   const url = new URL(server);
   url.searchParams.set('schema', schema);
-  return {
-    kind: 'postgres',
-    location: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: server });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}_queue" CASCADE`);
-      } finally {
-        await client.end();
-      }
-    },
+  const drop = async (): Promise<void> => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    const client = new pg.Client({ connectionString: server });
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}_queue" CASCADE`);
+    } finally {
+      await client.end();
+    }
   };
+  // Ctrl-C or a kill: the schema is dropped before the process ends (the children get the signal too).
+  function onSignal(signal: NodeJS.Signals): void {
+    drop().then(
+      () => process.exit(signal === 'SIGINT' ? 130 : 143),
+      (error: unknown) => {
+        console.error(`could not drop the bench's schema ${schema}: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  }
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { kind: 'postgres', location: url.toString(), drop };
 }
