@@ -6,7 +6,8 @@
  * organizations does not hide the others': its recorded ones are listed with its error.
  */
 import type { BooksPort } from '../engine/index.js';
-import { errorText } from './logger.js';
+import type { EventRelay } from './event-relay.js';
+import { errorText, type ServiceLogger } from './logger.js';
 import type { ZohoCallInfo } from './metrics.js';
 import type { ConnectionManager, ServiceConnection, ServiceOptions } from './options.js';
 
@@ -47,6 +48,21 @@ export interface ConnectionSet {
   onResponse(listener: (info: ZohoCallInfo) => void): void;
   /** Forgets the latest listing (after a connection is added, tested or removed). */
   changed(): void;
+  /** Reads the database's connections again (another process added or removed one); false when they are not the database's. */
+  reload(): Promise<boolean>;
+}
+
+/**
+ * On a cluster: when a `serve` says the database's connections changed (over the relay), this
+ * process reads them again, so a connection added on one `serve` reaches every worker at once.
+ */
+export function followConnectionChanges(relay: Pick<EventRelay, 'onControl'>, set: ConnectionSet, logger: ServiceLogger): void {
+  relay.onControl((message) => {
+    if (!message.connections) return;
+    void set.reload().then((reloaded) => {
+      if (reloaded) logger.info({ connections: set.all().length }, 'the database\'s connections changed: read again');
+    }, (e: unknown) => logger.warn({ error: errorText(e) }, 'could not read the connections again'));
+  });
 }
 
 export function createConnectionSet(options: Pick<ServiceOptions, 'connection' | 'connections'>): ConnectionSet {
@@ -124,6 +140,12 @@ export function createConnectionSet(options: Pick<ServiceOptions, 'connection' |
     changed() {
       listed = new Map();
       errors = new Map();
+    },
+    async reload() {
+      if (!manager?.reloadAll) return false;
+      await manager.reloadAll();
+      this.changed();
+      return true;
     },
   };
 }

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeDriver, describeTarget, runStatus, type EngineClock } from '../engine/index.js';
 import { createApp, type ServiceApp } from './app.js';
-import { createConnectionSet } from './connection-set.js';
+import { createConnectionSet, followConnectionChanges } from './connection-set.js';
 import { createServiceContext } from './context.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createRunner, type Runner } from './runner.js';
@@ -153,12 +153,7 @@ export function createService(options: ServiceOptions): Service {
   const onConnectionsChanged = relay
     ? (): void => void relay!.control({ connections: true }).catch((e: unknown) => logger.warn({ error: errorText(e) }, 'could not tell the other processes that the connections changed'))
     : undefined;
-  relay?.onControl((message) => {
-    if (!message.connections || !options.connections?.reloadAll) return;
-    void options.connections.reloadAll().then(() => {
-      connections.changed();
-    }, (e: unknown) => logger.warn({ error: errorText(e) }, 'could not read the connections again'));
-  });
+  if (relay) followConnectionChanges(relay, connections, logger);
   const ctx = createServiceContext({ options, connections, clock, store, bus, runner, scheduler, notifications, logger, hosts: () => allowedHosts, processWebhooks, ...(onConnectionsChanged ? { onConnectionsChanged } : {}) });
   const app = createApp(ctx);
 

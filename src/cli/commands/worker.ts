@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { getRequestListener } from '@hono/node-server';
 import { systemClock } from '../../client/index.js';
 import { databaseLabel, isPostgresUrl, type BooksPort } from '../../engine/index.js';
-import { createConnectionSet, createEventBus, createEventRelay, createLogger, createServiceStore, createWebhookProcessor, createWorker, createWorkerMetrics, createWorkQueue, errorText, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
+import { createConnectionSet, followConnectionChanges, createEventBus, createEventRelay, createLogger, createServiceStore, createWebhookProcessor, createWorker, createWorkerMetrics, createWorkQueue, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
 import { flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
@@ -103,14 +103,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     await store.migrate(journal);
     const connections = createConnectionSet(opened.connections);
     // A connection added or removed from a `serve` (its Connections page): read them all again.
-    const manager = opened.connections.connections;
-    relay.onControl((message) => {
-      if (!message.connections || !manager?.reloadAll) return;
-      void manager.reloadAll().then(() => {
-        connections.changed();
-        logger.info({ connections: manager.connections().length }, 'the database\'s connections changed: read again');
-      }, (e: unknown) => logger.warn({ error: errorText(e) }, 'could not read the connections again'));
-    });
+    followConnectionChanges(relay, connections, logger);
     const port = (o: string): BooksPort => connections.port(o);
     // CRM events and signals (accepted by a `sunset serve`) are `crm` jobs; this worker applies them too.
     const processor = createWebhookProcessor({ store, journal, port, clock: systemClock, bus, owner, isDead: isDeadOwner, logger, stepLeaseMs: 30_000 });
