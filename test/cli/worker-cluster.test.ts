@@ -35,6 +35,34 @@ async function steady<T>(session: SignedIn, path: string): Promise<HttpResult<T>
 
 const show = (what: string, e: Exit): string => `${what}: exit ${e.code} (${e.signal})\n${e.stdout}\n${e.stderr}`;
 
+/**
+ * A test's own database with its first user, and the environment its processes share: short queue
+ * heartbeats, so a test sees a takeover in seconds, as an operator may set them. `serve` and
+ * `worker` start those processes (for as long as the test: the harness's 60 s kill is off) and
+ * wait until they say they are ready; `serve` also signs in.
+ */
+async function clusterHome(prefix: string, extraEnv: Record<string, string> = {}) {
+  const dir = h.temp(prefix);
+  const database = testLocation(join(dir, 'sunset.db'));
+  const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2', ...extraEnv };
+  const user = await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } });
+  expect(user.code, show('users add', user)).toBe(0);
+  return {
+    dir, database, env,
+    async serve(args: string[]): Promise<{ serve: ChildProc; origin: string; session: SignedIn }> {
+      const serve = h.spawn(['serve', '--port', '0', '--no-work', ...args], { cwd: dir, env, timeoutMs: 0 });
+      await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
+      const origin = /Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!;
+      return { serve, origin, session: await signIn(origin) };
+    },
+    async worker(args: string[], ready = /is working the job queue/): Promise<ChildProc> {
+      const worker = h.spawn(['worker', ...args], { cwd: dir, env, timeoutMs: 0 });
+      await worker.waitFor((out) => ready.test(out));
+      return worker;
+    },
+  };
+}
+
 describe.runIf(TEST_DATABASE === 'sqlite')('sunset worker on SQLite', () => {
   it('refuses, saying a worker needs PostgreSQL, and changes nothing', async () => {
     const dir = h.temp('sunset-worker-sqlite-');
@@ -50,18 +78,11 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     // Slow answers, so the run is still going when its worker is killed.
     const emu = await h.startEmulator(['--contacts', '300', '--per-minute', '6000', '--daily', '100000', '--latency', '120']);
     const organization = emu.organization;
-    const dir = h.temp('sunset-worker-cluster-');
-    const database = testLocation(join(dir, 'sunset.db'));
-    // Short heartbeats so the test sees a takeover in seconds, as an operator may set them.
-    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2', LOG_LEVEL: 'info' };
+    const home = await clusterHome('sunset-worker-cluster-', { LOG_LEVEL: 'info' });
+    const { dir, database, env } = home;
     const common = ['--database', database, '--emulator', emu.origin, '--per-minute', '6000'];
-    const user = await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } });
-    expect(user.code, show('users add', user)).toBe(0);
 
-    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env, timeoutMs: 0 });
-    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
-    const origin = /Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!;
-    const session = await signIn(origin);
+    const { serve, session } = await home.serve(common);
     const saved = await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } });
     expect(saved.status, saved.text).toBe(200);
 
@@ -73,9 +94,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
 
     const workers: ChildProc[] = [];
     for (let i = 0; i < 2; i++) {
-      const w = h.spawn(['worker', ...common, '--concurrency', '2', '--metrics-port', '0'], { cwd: dir, env, timeoutMs: 0 });
-      await w.waitFor((out) => /Sunset worker \S+ is working the job queue.* Metrics: http:\/\/\S+\/metrics\./.test(out));
-      workers.push(w);
+      workers.push(await home.worker([...common, '--concurrency', '2', '--metrics-port', '0'], /Sunset worker \S+ is working the job queue.* Metrics: http:\/\/\S+\/metrics\./));
     }
     // Metrics away from loopback need a token: refused, before anything starts.
     const open = await h.run(['worker', ...common, '--metrics-port', '0', '--metrics-host', '0.0.0.0'], { cwd: dir, env });
@@ -152,15 +171,10 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
   it('CRM events are jobs: accepted while no worker is up, they wait; a worker that starts applies them, each once', { timeout: 120_000 }, async () => {
     const emu = await h.startEmulator(['--contacts', '200', '--per-minute', '6000', '--daily', '100000']);
     const organization = emu.organization;
-    const dir = h.temp('sunset-worker-crm-');
-    const database = testLocation(join(dir, 'sunset.db'));
-    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2' };
+    const home = await clusterHome('sunset-worker-crm-');
+    const { dir, database, env } = home;
     const common = ['--database', database, '--emulator', emu.origin, '--per-minute', '6000'];
-    expect((await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } })).code).toBe(0);
-    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env, timeoutMs: 0 });
-    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
-    const origin = /Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!;
-    const session = await signIn(origin);
+    const { serve, origin, session } = await home.serve(common);
     const hook = await session.request<{ secret: string }>('PUT', `/api/orgs/${organization}/webhook`, { body: { mode: 'secret' } });
     expect(hook.status, hook.text).toBe(200);
     const seq0 = await emu.seq();
@@ -179,8 +193,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     expect(waiting.json.map((e) => e.state)).toEqual(['accepted', 'accepted', 'accepted']);
     for (const c of targets) expect(await emu.status(c.contact_id)).toBe('active');
 
-    const worker = h.spawn(['worker', ...common], { cwd: dir, env, timeoutMs: 0 });
-    await worker.waitFor((out) => /is working the job queue/.test(out));
+    const worker = await home.worker(common);
     const settled = await pollUntil(async () => {
       const r = await steady<Array<{ state: string }>>(session, `/api/webhooks?org=${organization}`);
       return r.json.length === 3 && r.json.every((e) => e.state !== 'accepted' && e.state !== 'processing') ? r.json : undefined;
@@ -202,17 +215,11 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
   it('a schedule on the cluster: pg-boss\'s minute tick queues the scan, the worker that plans it queues the auto-apply within the cap, and the run\'s notice is delivered from the queue', { timeout: 200_000 }, async () => {
     const emu = await h.startEmulator(['--contacts', '200', '--per-minute', '6000', '--daily', '100000']);
     const organization = emu.organization;
-    const dir = h.temp('sunset-worker-schedule-');
-    const database = testLocation(join(dir, 'sunset.db'));
-    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2' };
-    const common = ['--database', database, '--emulator', emu.origin, '--per-minute', '6000'];
-    expect((await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } })).code).toBe(0);
-    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env, timeoutMs: 0 });
-    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
-    const session = await signIn(/Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!);
+    const home = await clusterHome('sunset-worker-schedule-');
+    const common = ['--database', home.database, '--emulator', emu.origin, '--per-minute', '6000'];
+    const { serve, session } = await home.serve(common);
     expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
-    const worker = h.spawn(['worker', ...common], { cwd: dir, env, timeoutMs: 0 });
-    await worker.waitFor((out) => /is working the job queue/.test(out));
+    const worker = await home.worker(common);
     // A webhook subscription: the run's end is delivered by a pass on the queue (serve works it).
     const received: Array<{ type: string; data: { runId?: string } }> = [];
     const hookServer = createServer((req, res) => {
@@ -253,18 +260,13 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
   it('a connection added from serve reaches the running workers: they work an organization only it reaches', { timeout: 120_000 }, async () => {
     const first = await h.startEmulator(['--contacts', '50', '--per-minute', '6000']);
     const second = await h.startEmulator(['--dc', 'IN', '--contacts', '60', '--per-minute', '6000']);
-    const dir = h.temp('sunset-worker-connections-');
-    const database = testLocation(join(dir, 'sunset.db'));
-    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2' };
-    expect((await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } })).code).toBe(0);
+    const home = await clusterHome('sunset-worker-connections-');
+    const { dir, database, env } = home;
     const added = await h.run(['connections', 'add', 'first', '--emulator', first.origin, '--database', database], { cwd: dir, env });
     expect(added.code, show('connections add', added)).toBe(0);
     // No --emulator: both work through the database's connections (one, so far).
-    const serve = h.spawn(['serve', '--port', '0', '--no-work', '--database', database], { cwd: dir, env, timeoutMs: 0 });
-    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
-    const session = await signIn(/Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!);
-    const worker = h.spawn(['worker', '--database', database], { cwd: dir, env, timeoutMs: 0 });
-    await worker.waitFor((out) => /is working the job queue .*1 connection/.test(out));
+    const { serve, session } = await home.serve(['--database', database]);
+    const worker = await home.worker(['--database', database], /is working the job queue .*1 connection/);
 
     const connection = await session.request('POST', '/api/connections', { body: { name: 'second', emulator: second.origin } });
     expect(connection.status, connection.text).toBe(201);
@@ -287,20 +289,14 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
   it('a worker frozen (SIGSTOP) past its leases is replaced; resumed (SIGCONT), its late writes are fenced and it works on', { timeout: 300_000 }, async () => {
     const emu = await h.startEmulator(['--contacts', '300', '--per-minute', '6000', '--daily', '100000', '--latency', '150']);
     const organization = emu.organization;
-    const dir = h.temp('sunset-worker-freeze-');
-    const database = testLocation(join(dir, 'sunset.db'));
-    const env = { SUNSET_HOME: join(dir, 'home'), SUNSET_QUEUE_HEARTBEAT_S: '10', SUNSET_QUEUE_SUPERVISE_S: '2' };
+    const home = await clusterHome('sunset-worker-freeze-');
+    const { dir, database, env } = home;
     const common = ['--database', database, '--emulator', emu.origin, '--per-minute', '6000'];
-    expect((await h.run(['users', 'add', USER, '--database', database], { cwd: dir, env: { ...env, SUNSET_PASSWORD: PASSWORD } })).code).toBe(0);
-    const serve = h.spawn(['serve', '--port', '0', '--no-work', ...common], { cwd: dir, env, timeoutMs: 0 });
-    await serve.waitFor((out) => /Sunset is serving http:\/\/\S+/.test(out));
-    const session = await signIn(/Sunset is serving (http:\/\/[^\s]+)/.exec(serve.stdout)![1]!);
+    const { serve, session } = await home.serve(common);
     expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
     const workers: ChildProc[] = [];
     for (let i = 0; i < 2; i++) {
-      const w = h.spawn(['worker', ...common], { cwd: dir, env, timeoutMs: 0 });
-      await w.waitFor((out) => /is working the job queue/.test(out));
-      workers.push(w);
+      workers.push(await home.worker(common));
     }
     expect((await session.request('POST', `/api/orgs/${organization}/scan`)).status).toBe(202);
     const plan = await pollUntil(async () => (await steady<OrganizationView[]>(session, '/api/orgs')).json.find((o) => o.organizationId === organization)?.latestPlan ?? undefined, 'the plan', 60_000);
