@@ -782,34 +782,48 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     },
     async claimDueEvents({ now, limit, owner, leaseMs, isDead, organizationId }) {
       return db.transaction(async (tx) => {
-        const due = await tx.all<Record<string, unknown>>(
-          `SELECT * FROM webhook_events WHERE state IN ('accepted', 'processing') AND next_attempt_at <= ?${organizationId !== undefined ? ' AND organization_id = ?' : ''}
-           ORDER BY received_at, event_id LIMIT ?`,
-          organizationId !== undefined ? [now, organizationId, limit * 2] : [now, limit * 2],
-        );
-        const free = due.filter((r) => {
-          const holder = r.lease_owner === null || r.lease_owner === undefined ? null : String(r.lease_owner);
-          return holder === null || holder === owner || Number(r.lease_until) < now || isDead?.(holder) === true;
-        }).slice(0, limit);
-        // Fenced on the holder seen: a process that took one meanwhile keeps it.
-        const byHolder = new Map<string, string[]>();
-        for (const r of free) {
-          const holder = r.lease_owner === null || r.lease_owner === undefined ? '' : String(r.lease_owner);
-          byHolder.set(holder, [...(byHolder.get(holder) ?? []), String(r.event_id)]);
-        }
-        const taken = new Set<string>();
-        for (const [holder, ids] of byHolder) {
-          for (let i = 0; i < ids.length; i += 400) {
-            const chunk = ids.slice(i, i + 400);
-            const rows = await tx.all<{ event_id: string }>(
-              `UPDATE webhook_events SET lease_owner = ?, lease_until = ?
-               WHERE event_id IN (${chunk.map(() => '?').join(', ')}) AND COALESCE(lease_owner, '') = ? RETURNING event_id`,
-              [owner, now + leaseMs, ...chunk, holder],
-            );
-            for (const r of rows) taken.add(String(r.event_id));
+        const taken = new Map<string, Record<string, unknown>>();
+        // On PostgreSQL two claimers may pick the same rows; the fenced UPDATE gives each row to one
+        // of them, and the loser looks again (read committed: it now sees the winner's leases) for
+        // rows nobody holds, instead of going away with nothing while events wait. SQLite runs one
+        // writing transaction at a time, so it never loses a row and does one round.
+        for (let round = 0; round < 5 && taken.size < limit; round++) {
+          const want = limit - taken.size;
+          const due = await tx.all<Record<string, unknown>>(
+            `SELECT * FROM webhook_events WHERE state IN ('accepted', 'processing') AND next_attempt_at <= ?${organizationId !== undefined ? ' AND organization_id = ?' : ''}
+             ORDER BY received_at, event_id LIMIT ?`,
+            organizationId !== undefined ? [now, organizationId, limit * 2] : [now, limit * 2],
+          );
+          const free = due.filter((r) => {
+            if (taken.has(String(r.event_id))) return false;
+            const holder = r.lease_owner === null || r.lease_owner === undefined ? null : String(r.lease_owner);
+            return holder === null || holder === owner || Number(r.lease_until) < now || isDead?.(holder) === true;
+          }).slice(0, want);
+          if (free.length === 0) break;
+          // Fenced on the holder seen: a process that took one meanwhile keeps it.
+          const byHolder = new Map<string, string[]>();
+          for (const r of free) {
+            const holder = r.lease_owner === null || r.lease_owner === undefined ? '' : String(r.lease_owner);
+            byHolder.set(holder, [...(byHolder.get(holder) ?? []), String(r.event_id)]);
           }
+          const got = new Set<string>();
+          for (const [holder, ids] of byHolder) {
+            for (let i = 0; i < ids.length; i += 400) {
+              const chunk = ids.slice(i, i + 400);
+              const rows = await tx.all<{ event_id: string }>(
+                `UPDATE webhook_events SET lease_owner = ?, lease_until = ?
+                 WHERE event_id IN (${chunk.map(() => '?').join(', ')}) AND COALESCE(lease_owner, '') = ? RETURNING event_id`,
+                [owner, now + leaseMs, ...chunk, holder],
+              );
+              for (const r of rows) got.add(String(r.event_id));
+            }
+          }
+          for (const r of free) if (got.has(String(r.event_id))) taken.set(String(r.event_id), r);
+          if (got.size === free.length) break;
         }
-        return free.filter((r) => taken.has(String(r.event_id))).map(toEvent);
+        return [...taken.values()]
+          .sort((x, y) => Number(x.received_at) - Number(y.received_at) || String(x.event_id).localeCompare(String(y.event_id)))
+          .map(toEvent);
       });
     },
     async updateEvent(eventId, f) {
