@@ -18,6 +18,7 @@ table budget_calls
   column expires_at bigint NOT NULL
   column organization_id text NOT NULL
   column owner text NOT NULL
+  column per_minute integer
   column started_at bigint NOT NULL
   CREATE INDEX budget_calls_by_organization ON budget_calls USING btree (organization_id, answered_at)
   CREATE UNIQUE INDEX budget_calls_pkey ON budget_calls USING btree (call_id)

@@ -18,6 +18,7 @@ table budget_calls
   column expires_at BIGINT NOT NULL
   column organization_id TEXT NOT NULL
   column owner TEXT NOT NULL
+  column per_minute INTEGER
   column started_at BIGINT NOT NULL
   primary key (call_id)
   CREATE INDEX budget_calls_by_organization ON budget_calls (organization_id, answered_at)

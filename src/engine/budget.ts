@@ -12,7 +12,9 @@
  * BEGIN IMMEDIATE already holds the whole file), counts the calls, checks, and records the call.
  * A caller that may not go waits on the injected clock: as long as the row says (a pause, the
  * window's oldest call, the pacing), or a short poll for the in-flight cap (another process frees
- * it); a call answered in this process wakes this process's waiters at once.
+ * it); a call answered in this process wakes this process's waiters at once. Each call records its
+ * process's per-minute limit, and the lowest among the calls in the window binds every process: two
+ * processes started with different `--per-minute` never add up to more than the lower one.
  *
  * The Limiter interface is synchronous where the database is not (release, pause, exhausted,
  * setPlan): their writes are queued in order, the next acquire of this instance waits for them,
@@ -53,6 +55,11 @@ export const BUDGET_COMPONENT: Component = {
         )`,
         'CREATE INDEX IF NOT EXISTS budget_calls_by_organization ON budget_calls (organization_id, answered_at)',
       ],
+    },
+    {
+      version: 2,
+      name: "each call records its process's per-minute limit: the lowest in the window binds every process",
+      up: ['ALTER TABLE budget_calls ADD COLUMN per_minute INTEGER'],
     },
   ],
 };
@@ -96,6 +103,8 @@ interface Seen {
   row: OrganizationRow;
   inFlight: number;
   used: number;
+  /** The per-minute limit that bound the last decision: this process's, or a lower one another process drew with. */
+  perMinute: number;
 }
 
 type Decision =
@@ -193,19 +202,28 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
    * within a window, or unanswered with a lease over less than a window ago) and when the oldest
    * of the used ones that is not in flight leaves the window.
    */
-  const count = async (tx: SqlDatabase, id: string, now: number): Promise<{ inFlight: number; used: number; leavesAt: number | undefined }> => {
+  const count = async (tx: SqlDatabase, id: string, now: number): Promise<{ inFlight: number; used: number; leavesAt: number | undefined; perMinute: number }> => {
     const edge = now - windowMs;
-    const r = await tx.get<{ in_flight: unknown; used: unknown; oldest: unknown }>(
+    const r = await tx.get<{ in_flight: unknown; used: unknown; oldest: unknown; lowest: unknown }>(
       `SELECT
          COALESCE(SUM(CASE WHEN answered_at IS NULL AND expires_at > ? THEN 1 ELSE 0 END), 0) AS in_flight,
          COUNT(*) AS used,
-         MIN(CASE WHEN answered_at IS NOT NULL THEN answered_at WHEN expires_at <= ? THEN expires_at END) AS oldest
+         MIN(CASE WHEN answered_at IS NOT NULL THEN answered_at WHEN expires_at <= ? THEN expires_at END) AS oldest,
+         MIN(per_minute) AS lowest
        FROM budget_calls
        WHERE organization_id = ? AND ((answered_at IS NULL AND expires_at > ?) OR answered_at > ?)`,
       [now, now, id, edge, edge],
     );
     const oldest = numOrNull(r?.oldest);
-    return { inFlight: num(r?.in_flight ?? 0), used: num(r?.used ?? 0), leavesAt: oldest === null ? undefined : oldest + windowMs };
+    const lowest = numOrNull(r?.lowest);
+    return {
+      inFlight: num(r?.in_flight ?? 0),
+      used: num(r?.used ?? 0),
+      leavesAt: oldest === null ? undefined : oldest + windowMs,
+      // Processes configured differently (one --per-minute 100, another 200) must not add up to
+      // more than the lowest: a call drawn within the window with a lower limit binds this one too.
+      perMinute: lowest === null ? options.perMinute : Math.min(options.perMinute, lowest),
+    };
   };
 
   const prune = async (tx: SqlDatabase, id: string, now: number): Promise<void> => {
@@ -229,7 +247,8 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
         dirty = true;
       }
       const counted = await count(tx, id, now);
-      const remember = (): void => void seen.set(id, { row: { ...row }, inFlight: counted.inFlight, used: counted.used });
+      const perMinute = counted.perMinute;
+      const remember = (): void => void seen.set(id, { row: { ...row }, inFlight: counted.inFlight, used: counted.used, perMinute });
       const quota = quotaOf(row);
       if (quota && quota.remaining <= headroom(quota)) {
         if (dirty) await saveRow(tx, row);
@@ -242,20 +261,22 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
         return { go: false, waitMs: row.paused_until - now };
       }
       // The calls in flight count too; none of them leaves the window before a window from now.
-      if (counted.used >= options.perMinute) {
+      if (counted.used >= perMinute) {
         if (dirty) await saveRow(tx, row);
         remember();
         return { go: false, waitMs: counted.leavesAt === undefined ? pollMs : Math.max(1, counted.leavesAt - now + 1) };
       }
+      // Paced at the binding limit's rate too.
+      const refill = perMinute < options.perMinute ? perMinute / windowMs : refillPerMs;
       if (now > row.refilled_at) {
-        row.tokens = Math.min(burst, row.tokens + (now - row.refilled_at) * refillPerMs);
+        row.tokens = Math.min(burst, row.tokens + (now - row.refilled_at) * refill);
         row.refilled_at = now;
         dirty = true;
       }
       if (row.tokens < 1) {
         if (dirty) await saveRow(tx, row);
         remember();
-        return { go: false, waitMs: Math.max(1, Math.ceil((1 - row.tokens) / refillPerMs)) };
+        return { go: false, waitMs: Math.max(1, Math.ceil((1 - row.tokens) / refill)) };
       }
       if (counted.inFlight >= capFor(id, row)) {
         if (dirty) await saveRow(tx, row);
@@ -267,8 +288,8 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
       await saveRow(tx, row);
       const callId = randomUUID();
       await tx.run(
-        'INSERT INTO budget_calls (call_id, organization_id, owner, started_at, answered_at, expires_at) VALUES (?, ?, ?, ?, NULL, ?)',
-        [callId, id, shared.owner, now, now + leaseMs],
+        'INSERT INTO budget_calls (call_id, organization_id, owner, started_at, answered_at, expires_at, per_minute) VALUES (?, ?, ?, ?, NULL, ?, ?)',
+        [callId, id, shared.owner, now, now + leaseMs, options.perMinute],
       );
       counted.inFlight++;
       counted.used++;
@@ -386,10 +407,10 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
           const counted = await count(tx, id, now);
           // Our own window reopens when its oldest call leaves it; if the window was not ours to
           // fill (other integrations share it), wait a whole window.
-          const until = counted.leavesAt !== undefined && counted.used >= options.perMinute ? counted.leavesAt : now + windowMs;
+          const until = counted.leavesAt !== undefined && counted.used >= counted.perMinute ? counted.leavesAt : now + windowMs;
           row.paused_until = Math.max(row.paused_until, Math.min(until, now + windowMs));
           await saveRow(tx, row);
-          seen.set(id, { row: { ...row }, inFlight: counted.inFlight, used: counted.used });
+          seen.set(id, { row: { ...row }, inFlight: counted.inFlight, used: counted.used, perMinute: counted.perMinute });
         }),
       );
     },
@@ -406,7 +427,7 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
           row.quota_reset_at = at;
           await saveRow(tx, row);
           const was = seen.get(id);
-          seen.set(id, { row: { ...row }, inFlight: was?.inFlight ?? 0, used: was?.used ?? 0 });
+          seen.set(id, { row: { ...row }, inFlight: was?.inFlight ?? 0, used: was?.used ?? 0, perMinute: was?.perMinute ?? options.perMinute });
         }),
       );
     },
@@ -430,7 +451,7 @@ export function createSharedBudget(db: SqlDatabase, options: ResolvedLimiterOpti
         inFlight: known?.inFlight ?? 0,
         inFlightCap: capFor(id, known?.row),
         usedInWindow: known?.used ?? 0,
-        perMinute: options.perMinute,
+        perMinute: known?.perMinute ?? options.perMinute,
         pausedUntil: known?.row.paused_until ?? 0,
         quota: quota && clock.now() < quota.resetAt ? quota : undefined,
       };

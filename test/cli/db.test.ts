@@ -32,11 +32,11 @@ describe('sunset db', () => {
     expect(migrated.code, show('migrate', migrated)).toBe(0);
     const applied = (JSON.parse(migrated.stdout) as { applied: Array<{ component: string }> }).applied.map((a) => a.component);
     // Every migration this Sunset knows, once (the journal's, the connections', the service's, the notifications', the budget's).
-    expect(applied).toEqual(['journal', 'journal', 'journal', 'connections', ...SERVICE_COMPONENT.migrations.map(() => 'service'), 'notifications', 'budget']);
+    expect(applied).toEqual(['journal', 'journal', 'journal', 'connections', ...SERVICE_COMPONENT.migrations.map(() => 'service'), 'notifications', 'budget', 'budget']);
     const status = await run(['db', 'status', '--database', location]);
     expect(status.code, show('status', status)).toBe(0);
     expect(status.stdout).toMatch(/journal +version 3 of 3: up to date/);
-    expect(status.stdout).toMatch(/budget +version 1 of 1: up to date/);
+    expect(status.stdout).toMatch(/budget +version 2 of 2: up to date/);
     expect(status.stdout).toMatch(new RegExp(`service +version ${SERVICE_VERSION} of ${SERVICE_VERSION}: up to date`));
     expect(status.stdout).toMatch(/connections +version 1 of 1: up to date/);
     const schema = await run(['db', 'schema', '--database', location]);

@@ -33,8 +33,8 @@ interface Pair {
   db: SqlDatabase;
 }
 
-/** Two budgets ("two processes") on one database, each through its own handle. */
-async function pair(limits: Partial<ResolvedLimiterOptions>, callLeaseMs?: number): Promise<Pair> {
+/** Two budgets ("two processes") on one database, each through its own handle (b with `limitsOfB` over `limits`, if given). */
+async function pair(limits: Partial<ResolvedLimiterOptions>, callLeaseMs?: number, limitsOfB?: Partial<ResolvedLimiterOptions>): Promise<Pair> {
   const dir = tempDir('sunset-budget-');
   dirs.push(dir.cleanup);
   const path = `${dir.path}/budget.db`;
@@ -46,7 +46,7 @@ async function pair(limits: Partial<ResolvedLimiterOptions>, callLeaseMs?: numbe
   const options: ResolvedLimiterOptions = { ...DEFAULT_LIMITS, ...limits };
   return {
     a: createSharedBudget(first, options, clock, { owner: 'host:1:a', callLeaseMs }),
-    b: createSharedBudget(second, options, clock, { owner: 'host:2:b', callLeaseMs }),
+    b: createSharedBudget(second, { ...options, ...limitsOfB }, clock, { owner: 'host:2:b', callLeaseMs }),
     clock,
     t0: clock.now(),
     db: first,
@@ -94,6 +94,26 @@ describe('the shared budget', () => {
     expect(fourth.error).toBeUndefined();
     expect(startedAt! - t0).toBeGreaterThanOrEqual(61_000);
     expect(startedAt! - t0).toBeLessThanOrEqual(61_001);
+  });
+
+  it('processes started with different per-minute limits never add up to more than the lowest: b (6 a minute) stops at a\'s 3 while a\'s call is in the window, then has its own 6', async () => {
+    const { a, b, clock, t0 } = await pair({ perMinute: 3, windowMs: 61_000, burst: 6 }, undefined, { perMinute: 6 });
+    await releaseAll(a, [await a.acquire(ORG)]);
+    await clock.advance(30_000);
+    await releaseAll(b, [await b.acquire(ORG), await b.acquire(ORG)]);
+    expect(b.state(ORG)).toMatchObject({ usedInWindow: 3, perMinute: 3 });
+    let startedAt: number | undefined;
+    const fourth = track(b.acquire(ORG).then((p) => ((startedAt = clock.now()), p)));
+    await sleeping(clock);
+    expect(fourth.done, 'b waits: 3 calls in the window, and a drew with 3 a minute').toBe(false);
+    // a's call leaves the window at 61 s; then only b's own limit is in it.
+    await clock.advance(31_001);
+    await until(() => fourth.done, 'the fourth call');
+    expect(startedAt! - t0).toBeGreaterThanOrEqual(61_000);
+    expect(startedAt! - t0).toBeLessThanOrEqual(61_001);
+    const more = [await b.acquire(ORG), await b.acquire(ORG), await b.acquire(ORG)];
+    expect(b.state(ORG)).toMatchObject({ usedInWindow: 6, perMinute: 6 });
+    await releaseAll(b, [fourth.value!, ...more]);
   });
 
   it('one pacing bucket: after the burst, the other process waits for the refill', async () => {

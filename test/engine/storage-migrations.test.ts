@@ -77,7 +77,7 @@ describe('versioned migrations', () => {
     const status = await migrationStatus(db, COMPONENTS);
     expect(status[0]).toMatchObject({ component: 'journal', current: 1, pending: [{ version: 2 }, { version: 3 }] });
     const applied = await migrate(db, COMPONENTS);
-    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'journal 3', 'connections 1', ...SERVICE_COMPONENT.migrations.map((m) => `service ${m.version}`), 'notifications 1', 'budget 1']);
+    expect(applied.map((a) => `${a.component} ${a.version}`)).toEqual(['journal 2', 'journal 3', 'connections 1', ...SERVICE_COMPONENT.migrations.map((m) => `service ${m.version}`), 'notifications 1', 'budget 1', 'budget 2']);
     const recorded = await db.all<{ component: string; version: number; name: string }>('SELECT component, version, name FROM schema_migrations ORDER BY component, version');
     expect(recorded.find((r) => r.component === 'journal' && Number(r.version) === 1)?.name).toMatch(/\(adopted\)$/);
     expect(await dumpSchema(db)).toBe(readFileSync(DUMP, 'utf8'));
