@@ -17,6 +17,7 @@
  *   npx tsx bench/plan-memory.ts --sizes 10000,100000  # other sizes
  *   npx tsx bench/plan-memory.ts --json                # also one JSON line per size
  *   npx tsx bench/plan-memory.ts --node-flags=--max-semi-space-size=2   # flags for the measuring node
+ *   npx tsx bench/plan-memory.ts --heap speed          # V8's default heap (SUNSET_HEAP=speed), not the CLI's small one
  *
  * Target (issue 13): scan + plan of 100,000 contacts within 100 MB of the start-up RSS, and the
  * same within 10% at 300,000.
@@ -72,6 +73,9 @@ function vmHwmBytes(): number | undefined {
 async function measure(contacts: number): Promise<void> {
   const { createMemoryTokenStore, createZohoBooksClient } = await import('../src/client/index.js');
   const engine = await import('../src/engine/index.js');
+  // As `sunset scan` and `sunset plan` do at their entry (SUNSET_HEAP, from --heap).
+  const { preferSmallHeap } = await import('../src/cli/heap.js');
+  preferSmallHeap(process.env);
   const info = JSON.parse(process.env.SUNSET_BENCH_EMULATOR ?? '') as EmulatorInfo;
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run the measuring child with node --expose-gc');
@@ -141,7 +145,7 @@ async function measure(contacts: number): Promise<void> {
 }
 
 /** Starts the emulator with `contacts`, runs the measuring child against it, stops the emulator. */
-async function runSize(contacts: number, nodeFlags: string[]): Promise<Result> {
+async function runSize(contacts: number, nodeFlags: string[], heap: string): Promise<Result> {
   const emulator = spawn(process.execPath, [
     '--import', 'tsx', 'src/cli/main.ts', 'emulator', 'start', '--port', '0', '--json',
     '--per-minute', '1000000000', '--daily', '1000000000', '--in-flight', '1000', '--contacts', String(contacts),
@@ -157,7 +161,7 @@ async function runSize(contacts: number, nodeFlags: string[]): Promise<Result> {
     });
     const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', 'tsx', fileURLToPath(import.meta.url), '--measure', String(contacts)], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, SUNSET_BENCH_EMULATOR: line },
+      env: { ...process.env, SUNSET_BENCH_EMULATOR: line, SUNSET_HEAP: heap },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -172,19 +176,21 @@ async function runSize(contacts: number, nodeFlags: string[]): Promise<Result> {
   }
 }
 
-const { values } = parseArgs({ options: { sizes: { type: 'string' }, measure: { type: 'string' }, json: { type: 'boolean' }, 'node-flags': { type: 'string' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string' }, measure: { type: 'string' }, json: { type: 'boolean' }, 'node-flags': { type: 'string' }, heap: { type: 'string' } } });
 /** Extra flags for the measuring process's node (`--node-flags=--max-semi-space-size=2`), to see what V8's sizing costs. */
 const nodeFlags = (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== '');
+const heap = values.heap ?? 'small';
+if (!['small', 'speed'].includes(heap)) throw new Error('--heap is small (the CLI\'s default) or speed (V8\'s defaults)');
 if (values.measure !== undefined) {
   await measure(Number(values.measure));
 } else {
   const sizes = (values.sizes ?? '100000,300000').split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 50)) throw new Error('--sizes must be whole numbers >= 50, separated by commas');
-  console.log(`scan + plan memory — node ${process.version}, ${cpus().length} cpus; the emulator in its own process; RSS of the scan + plan process`);
+  console.log(`scan + plan memory — node ${process.version}, ${cpus().length} cpus, heap ${heap} (SUNSET_HEAP); the emulator in its own process; RSS of the scan + plan process`);
   console.log(`  ${'contacts'.padStart(9)} ${'snapshot'.padStart(9)} ${'transactions'.padStart(12)} ${'steps'.padStart(6)} ${'excluded'.padStart(8)}   ${'start-up'.padStart(9)} ${'peak'.padStart(9)} ${'growth'.padStart(9)} ${'(scan)'.padStart(9)}   ${'scan'.padStart(8)} ${'plan'.padStart(8)}`);
   const results: Result[] = [];
   for (const n of sizes) {
-    const r = await runSize(n, nodeFlags);
+    const r = await runSize(n, nodeFlags, heap);
     results.push(r);
     const f = (x: number): string => `${x.toFixed(0)} MB`.padStart(9);
     const s = (x: number): string => `${x.toFixed(1)} s`.padStart(8);

@@ -36,6 +36,7 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: 'SUNSET_CLIENT_SECRET', meaning: 'auth login: the self-client\'s secret (else asked for)' },
   { name: 'SUNSET_GRANT_CODE', meaning: 'auth login: the grant code (else asked for)' },
   { name: 'SUNSET_REFRESH_TOKEN', meaning: 'auth login: an existing refresh token instead of a grant code' },
+  { name: 'SUNSET_HEAP', meaning: 'scan, plan, serve, worker: small (default: a smaller V8 heap) or speed' },
   { name: 'NO_COLOR', meaning: 'no colour, no escape sequence, even on a terminal (beats FORCE_COLOR)' },
   { name: 'FORCE_COLOR', meaning: 'colour even off a terminal (0 or false: never)' },
   { name: 'TERM', meaning: 'dumb: no escape sequences' },

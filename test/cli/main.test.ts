@@ -4,10 +4,11 @@
  * (dist/cli/main.js; `npm test` builds it first) runs as a real subprocess where the process
  * itself is what is tested (the bin, its exit code).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { heapMode } from '../../src/cli/heap.js';
 import { createHarness, ROOT, runMain } from '../helpers/cli.js';
 
 const h = createHarness();
@@ -204,5 +205,30 @@ describe('sunset demo', () => {
     expect(exit.stdout).toBe('');
     expect(exit.stderr).toMatch(/^sunset: .*--contacts/);
     expect(exit.stderr).not.toContain('    at ');
+  });
+});
+
+describe('SUNSET_HEAP', () => {
+  it('a value other than small or speed is a usage error (exit 2) naming both, before anything is opened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sunset-heap-'));
+    try {
+      for (const command of [['scan', '--emulator', 'embedded'], ['plan'], ['worker'], ['serve']]) {
+        const exit = await runMain([...command, '--db', join(dir, 'sunset.db')], { env: { SUNSET_HEAP: 'fast' } });
+        expect(exit.code, command.join(' ')).toBe(2);
+        expect(exit.stderr).toMatch(/^sunset: SUNSET_HEAP=fast: use small .* or speed/);
+        expect(exit.stderr).not.toContain('    at ');
+        expect(existsSync(join(dir, 'sunset.db')), 'no journal made').toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('heapMode: small by default and for "small" (any case, spaces trimmed); speed for "speed"', () => {
+    expect(heapMode({})).toBe('small');
+    expect(heapMode({ SUNSET_HEAP: '' })).toBe('small');
+    expect(heapMode({ SUNSET_HEAP: ' Small ' })).toBe('small');
+    expect(heapMode({ SUNSET_HEAP: 'SPEED' })).toBe('speed');
+    expect(() => heapMode({ SUNSET_HEAP: 'tiny' })).toThrow(/SUNSET_HEAP=tiny/);
   });
 });

@@ -5,6 +5,7 @@ import { planToCsv, planToHtml, planToJson, renderPlanText } from '../../engine/
 import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
+import { preferSmallHeap } from '../heap.js';
 import type { CliIO } from '../io.js';
 import { writeOutput } from '../output-file.js';
 import { policyFor } from '../policy.js';
@@ -42,6 +43,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
+  // A smaller V8 heap, collected sooner: this process reads whole organizations (src/cli/heap.ts).
+  preferSmallHeap(io.env);
   const values = withEnvTwins(given, io.env, OPTIONS);
   const limit = intFlag(values.limit, 'limit', 0, 1_000_000) ?? 10;
   const journal = await openJournal(values.db ?? 'sunset.db', { create: false });

@@ -11,6 +11,7 @@ import {
 import { isDeadOwner, ownerId } from '../actor.js';
 import { envBoolean, flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
+import { preferSmallHeap } from '../heap.js';
 import { databaseLabel, isPostgresUrl } from '../../engine/index.js';
 import type { CliIO } from '../io.js';
 import { readMetricsToken } from '../metrics-token.js';
@@ -80,6 +81,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
+  // A smaller V8 heap, collected sooner: this process reads whole organizations (src/cli/heap.ts).
+  preferSmallHeap(io.env);
   // Every option a container sets has an environment twin; a flag beats its twin.
   const hostOption = flagOrEnv(given.host, io.env, 'host', 'SUNSET_HOST');
   const portOption = flagOrEnv(given.port, io.env, 'port', 'SUNSET_PORT');

@@ -9,6 +9,7 @@ import { createConnectionSet, followConnectionChanges, createEventBus, createEve
 import { isDeadOwner, ownerId } from '../actor.js';
 import { flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
+import { preferSmallHeap } from '../heap.js';
 import type { CliIO } from '../io.js';
 import { readMetricsToken } from '../metrics-token.js';
 import { openServiceStorage, queueTuning } from '../service-storage.js';
@@ -63,6 +64,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
+  // A smaller V8 heap, collected sooner: this process reads whole organizations (src/cli/heap.ts).
+  preferSmallHeap(io.env);
   const values = withEnvTwins(given, io.env, OPTIONS);
   const logLevel = (io.env.LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
