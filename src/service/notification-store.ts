@@ -238,22 +238,32 @@ export function createNotificationStore(db: SqlDatabase): NotificationStore {
     },
     async claimDue({ now, limit, owner, leaseMs, notificationId }) {
       return db.transaction(async (tx) => {
-        const due = await tx.all<Record<string, unknown>>(
-          `SELECT * FROM notification_outbox WHERE state = 'pending' AND next_attempt_at <= ?${notificationId === undefined ? '' : ' AND notification_id = ?'}
-           AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)
-           ORDER BY next_attempt_at, notification_id LIMIT ?`,
-          notificationId === undefined ? [now, owner, now, limit] : [now, notificationId, owner, now, limit],
-        );
         const taken: OutboxEntry[] = [];
-        for (const r of due) {
-          // Fenced on the holder seen: a process that took it meanwhile keeps it (PostgreSQL
-          // re-reads the row after the other's commit, and this UPDATE then changes nothing).
-          const holder = r.lease_owner === null || r.lease_owner === undefined ? '' : String(r.lease_owner);
-          const n = await tx.run(
-            "UPDATE notification_outbox SET lease_owner = ?, lease_until = ? WHERE notification_id = ? AND state = 'pending' AND COALESCE(lease_owner, '') = ?",
-            [owner, now + leaseMs, String(r.notification_id), holder],
-          );
-          if (n === 1) taken.push(toEntry(r));
+        const seen = new Set<string>();
+        // As the CRM events' claim: a claimer that lost rows to another at the same moment looks
+        // again (PostgreSQL, read committed: it now sees the other's leases) for rows nobody holds.
+        for (let round = 0; round < 5 && taken.length < limit; round++) {
+          const due = (await tx.all<Record<string, unknown>>(
+            `SELECT * FROM notification_outbox WHERE state = 'pending' AND next_attempt_at <= ?${notificationId === undefined ? '' : ' AND notification_id = ?'}
+             AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)
+             ORDER BY next_attempt_at, notification_id LIMIT ?`,
+            notificationId === undefined ? [now, owner, now, limit + seen.size] : [now, notificationId, owner, now, limit + seen.size],
+          )).filter((r) => !seen.has(String(r.notification_id))).slice(0, limit - taken.length);
+          if (due.length === 0) break;
+          let lost = 0;
+          for (const r of due) {
+            seen.add(String(r.notification_id));
+            // Fenced on the holder seen: a process that took it meanwhile keeps it (PostgreSQL
+            // re-reads the row after the other's commit, and this UPDATE then changes nothing).
+            const holder = r.lease_owner === null || r.lease_owner === undefined ? '' : String(r.lease_owner);
+            const n = await tx.run(
+              "UPDATE notification_outbox SET lease_owner = ?, lease_until = ? WHERE notification_id = ? AND state = 'pending' AND COALESCE(lease_owner, '') = ?",
+              [owner, now + leaseMs, String(r.notification_id), holder],
+            );
+            if (n === 1) taken.push(toEntry(r));
+            else lost++;
+          }
+          if (lost === 0) break;
         }
         return taken;
       });
