@@ -10,7 +10,32 @@ import { ExitError } from './exit-codes.js';
  * file (/dev/stdout, a pipe) is written as it is.
  */
 export function writeOutput(path: string, content: string): void {
-  const codeOf = (error: unknown): string => (error as { code?: string }).code ?? String(error);
+  const fd = openOutput(path);
+  try {
+    write(fd, path, content);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * `writeOutput` for a document made in pieces (a plan's CSV, page by page from the journal): each
+ * piece is written as it comes, so the document is never whole in memory. A piece that cannot be
+ * made (the journal failed) ends the writing with that error; what was written stays.
+ */
+export async function writeOutputChunks(path: string, chunks: AsyncIterable<string>): Promise<void> {
+  const fd = openOutput(path);
+  try {
+    for await (const chunk of chunks) write(fd, path, chunk);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const codeOf = (error: unknown): string => (error as { code?: string }).code ?? String(error);
+
+/** Opens `path` for writing, owner-only and emptied (see writeOutput); an ExitError if it cannot be. */
+function openOutput(path: string): number {
   let fd: number;
   try {
     // No O_TRUNC: an existing file keeps its content until it is owner-only.
@@ -27,11 +52,18 @@ export function writeOutput(path: string, content: string): void {
       }
       ftruncateSync(fd, 0);
     }
-    writeFileSync(fd, content);
+    return fd;
   } catch (error) {
+    closeSync(fd);
     if (error instanceof ExitError) throw error;
     throw new ExitError(`Cannot write ${path}: ${codeOf(error)}`);
-  } finally {
-    closeSync(fd);
+  }
+}
+
+function write(fd: number, path: string, content: string): void {
+  try {
+    writeFileSync(fd, content);
+  } catch (error) {
+    throw new ExitError(`Cannot write ${path}: ${codeOf(error)}`);
   }
 }

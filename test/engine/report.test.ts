@@ -9,7 +9,7 @@ import { parsePolicy } from '../../src/engine/policy.js';
 import type { AuditRow } from '../../src/engine/storage/journal.js';
 import type { Evidence, InMemoryPlan as Plan, RunCounts, RunRecord, SnapshotContact, SnapshotInfo, StepRecord } from '../../src/engine/types.js';
 import {
-  auditToCsv, auditToJson, csvCell, csvRow, describeLastActivity, planToCsv, planToHtml, planToJson, renderPlanText, renderRunText,
+  auditToCsv, auditToJson, csvCell, csvRow, describeLastActivity, planCsvChunks, planToCsv, planToHtml, planToJson, renderPlanText, renderRunText,
 } from '../../src/engine/report/index.js';
 
 const ORG = '600123456';
@@ -270,6 +270,20 @@ describe('planToCsv', () => {
 
   it('is only a header for a plan without steps or exclusions', () => {
     expect(planToCsv(makePlan([]))).toBe(`${rows[0]!.join(',')}\r\n`);
+  });
+
+  it('planCsvChunks makes the same document page by page: the header and the steps, then one piece per page of exclusions', async () => {
+    const { excluded, ...rest } = plan;
+    async function* pages(size: number): AsyncGenerator<typeof excluded> {
+      for (let i = 0; i < excluded.length; i += size) yield excluded.slice(i, i + size);
+      yield [];
+    }
+    for (const size of [1, 4, 100]) {
+      const pieces: string[] = [];
+      for await (const piece of planCsvChunks(rest, pages(size))) pieces.push(piece);
+      expect(pieces.join(''), `pages of ${size}`).toBe(text);
+      expect(pieces, `pages of ${size}`).toHaveLength(1 + Math.ceil(excluded.length / size));
+    }
   });
 });
 

@@ -1,13 +1,13 @@
 /** `sunset plan`: policy + snapshot → a plan with evidence, and its reports. */
 import { parseArgs } from 'node:util';
 import { planSnapshot, PlanInputError, databaseLabel, withExclusions } from '../../engine/index.js';
-import { planToCsv, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
+import { planCsvChunks, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
 import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import { preferSmallHeap } from '../heap.js';
 import type { CliIO } from '../io.js';
-import { writeOutput } from '../output-file.js';
+import { writeOutput, writeOutputChunks } from '../output-file.js';
 import { policyFor } from '../policy.js';
 import { COMMON_FLAGS, COMMON_HELP, openJournal, withEnvTwins } from '../workspace.js';
 
@@ -65,9 +65,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (error instanceof PlanInputError) throw new ExitError(error.message);
       throw error;
     }
-    // The reports that list every exclusion read them back (only when asked for).
-    const listed = values.csv || values.html || values.json ? await withExclusions(journal, plan) : undefined;
-    if (values.csv) writeOutput(values.csv, planToCsv(listed!));
+    // The CSV is written page by page from the journal; the reports that are one document (HTML,
+    // JSON) read every exclusion back (only when asked for).
+    if (values.csv) await writeOutputChunks(values.csv, planCsvChunks(plan, journal.planExclusions(plan.planId)));
+    const listed = values.html || values.json ? await withExclusions(journal, plan) : undefined;
     if (values.html) writeOutput(values.html, planToHtml(listed!, { generatedAt: Date.now(), organizationName: snapshot.organizationName, currencyCode: snapshot.currencyCode }));
     if (values.json) io.stdout.write(`${JSON.stringify(planToJson(listed!))}\n`);
     else {

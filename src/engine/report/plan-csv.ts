@@ -4,7 +4,7 @@
  * against formula injection by `csvCell`. Ids are written as the digit strings they are (a
  * spreadsheet may still show a 19-digit id in scientific notation unless the column is text).
  */
-import type { Evidence, InMemoryPlan } from '../types.js';
+import type { Evidence, Exclusion, InMemoryPlan, Plan } from '../types.js';
 import { csvDocument, type CsvValue } from './csv.js';
 import { describeLastActivity } from './last-activity.js';
 
@@ -20,13 +20,21 @@ function evidenceCells(e: Evidence): CsvValue[] {
   ];
 }
 
+const stepRow = (s: Plan['steps'][number]): CsvValue[] => [s.contactId, s.contactName, s.contactType, s.action, '', s.reason, ...evidenceCells(s.evidence)];
+const exclusionRow = (e: Exclusion): CsvValue[] => [e.contactId, e.contactName, e.contactType, 'excluded', e.reasons.join(';'), e.detail, ...evidenceCells(e.evidence)];
+
 export function planToCsv(plan: InMemoryPlan): string {
-  const rows: CsvValue[][] = [[...PLAN_CSV_COLUMNS]];
-  for (const s of plan.steps) {
-    rows.push([s.contactId, s.contactName, s.contactType, s.action, '', s.reason, ...evidenceCells(s.evidence)]);
+  return csvDocument([[...PLAN_CSV_COLUMNS], ...plan.steps.map(stepRow), ...plan.excluded.map(exclusionRow)]);
+}
+
+/**
+ * The same document as `planToCsv`, in pieces: the header and the steps, then one piece per page of
+ * exclusions as `exclusions` yields them (`journal.planExclusions(planId)`), so a plan with a
+ * hundred thousand exclusions is written without holding them all.
+ */
+export async function* planCsvChunks(plan: Plan, exclusions: AsyncIterable<Exclusion[]>): AsyncGenerator<string> {
+  yield csvDocument([[...PLAN_CSV_COLUMNS], ...plan.steps.map(stepRow)]);
+  for await (const page of exclusions) {
+    if (page.length > 0) yield csvDocument(page.map(exclusionRow));
   }
-  for (const e of plan.excluded) {
-    rows.push([e.contactId, e.contactName, e.contactType, 'excluded', e.reasons.join(';'), e.detail, ...evidenceCells(e.evidence)]);
-  }
-  return csvDocument(rows);
 }
