@@ -389,10 +389,23 @@ export interface WebhookProgress {
   state: WebhookState;
 }
 
+/**
+ * `event: review`: a scheduled scan made a plan that waits for review (the schedule does not
+ * auto-apply, or the plan is over its cap). On a cluster the worker that made it says so, and every
+ * `serve` hears it through the relay (their notifications write the plan.review notices, once).
+ */
+export interface PlanReview {
+  planId: string;
+  organizationId: string;
+  steps: number;
+  excluded: number;
+}
+
 export type ServiceEvent =
   | { type: 'run'; data: RunProgress }
   | { type: 'job'; data: JobProgress }
-  | { type: 'webhook'; data: WebhookProgress };
+  | { type: 'webhook'; data: WebhookProgress }
+  | { type: 'review'; data: PlanReview };
 
 /** A connection as the database keeps it (`sunset connections list`): never a secret. */
 export interface StoredConnectionView {

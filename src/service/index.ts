@@ -35,5 +35,8 @@ export type { WorkJob, WorkQueue, QueuedJob } from './work-queue.js';
 export { createEventRelay } from './event-relay.js';
 export type { EventRelay } from './event-relay.js';
 export { createWorker } from './worker.js';
+export { createQueuedRunner } from './queued-runner.js';
+export { createScheduler } from './scheduler.js';
+export type { Scheduler } from './scheduler.js';
 export { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
 export type { Worker, HeldJob, WorkerStats } from './worker.js';

@@ -11,8 +11,8 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createTransport, type Transporter } from 'nodemailer';
-import type { EngineClock, Journal, Plan } from '../engine/index.js';
-import type { ServiceEvent } from './api-types.js';
+import type { EngineClock, Journal } from '../engine/index.js';
+import type { PlanReview, ServiceEvent } from './api-types.js';
 import { errorText, silentLogger, type ServiceLogger } from './logger.js';
 import {
   createNotificationStore, NOTIFICATION_KINDS, type NewNotice, type NotificationChannel, type NotificationKind, type NotificationStore,
@@ -104,10 +104,11 @@ export interface Notifications {
    * written (now) and after each pass while some wait to be tried again (when the first is due).
    */
   start(schedule?: (at: number) => void): void;
-  /** What the event bus carries: finished, stopped and waiting runs, CRM events that failed. */
+  /**
+   * What the event bus carries: finished, stopped and waiting runs, CRM events that failed, and
+   * scheduled plans left for review (said by the scheduler, or on a cluster by the worker that made the plan).
+   */
   onServiceEvent(event: ServiceEvent): void;
-  /** A scheduled plan that is left for review (the scheduler calls it). */
-  planForReview(plan: Plan): void;
   /** Resolves once the notices being written now are in the outbox. */
   settled(): Promise<void>;
   /** Sends the due notices now (one pass at a time); how many were tried. */
@@ -297,6 +298,16 @@ export function createNotifications(parts: NotificationParts, options: Notificat
     return written;
   };
 
+  /** A scheduled plan left for review. */
+  const reviewNotice = async (r: PlanReview): Promise<void> => {
+    await notify({
+      kind: 'plan.review', organizationId: r.organizationId, dedupeKey: `plan:${r.planId}`,
+      headline: `a scheduled plan waits for review (${r.steps} steps)`,
+      lines: [`The scheduled scan made plan ${r.planId}: ${r.steps} contacts to change, ${r.excluded} excluded. Nothing changes until someone approves it.`],
+      path: `/plans/${r.planId}`, data: { planId: r.planId, steps: r.steps, excluded: r.excluded },
+    });
+  };
+
   const onRun = async (data: Extract<ServiceEvent, { type: 'run' }>['data']): Promise<void> => {
     const { runId, organizationId, counts } = data;
     if (data.phase === 'waiting' && data.waitingUntil !== undefined) {
@@ -442,14 +453,7 @@ export function createNotifications(parts: NotificationParts, options: Notificat
     onServiceEvent(event) {
       if (event.type === 'run') track(onRun(event.data));
       else if (event.type === 'webhook') track(onWebhook(event.data));
-    },
-    planForReview(plan) {
-      track(notify({
-        kind: 'plan.review', organizationId: plan.organizationId, dedupeKey: `plan:${plan.planId}`,
-        headline: `a scheduled plan waits for review (${plan.steps.length} steps)`,
-        lines: [`The scheduled scan made plan ${plan.planId}: ${plan.steps.length} contacts to change, ${plan.exclusionCount} excluded. Nothing changes until someone approves it.`],
-        path: `/plans/${plan.planId}`, data: { planId: plan.planId, steps: plan.steps.length, excluded: plan.exclusionCount },
-      }));
+      else if (event.type === 'review') track(reviewNotice(event.data));
     },
     async settled() {
       while (writing.size > 0) await Promise.all([...writing]);

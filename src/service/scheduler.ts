@@ -6,6 +6,8 @@
  * clock time runs once on the nights the clocks change.
  */
 import { createRunFromPlan, type EngineClock, type Journal, type Plan } from '../engine/index.js';
+import type { PlanReview } from './api-types.js';
+import type { EventBus } from './events.js';
 import { describeCron, nextRun, parseCron, upcomingRuns } from './cron.js';
 import { resolveTimeZone } from './time-zone.js';
 import type { Runner } from './runner.js';
@@ -23,8 +25,11 @@ export interface SchedulerOptions {
    * called when a schedule's organization has none saved yet (a schedule from before zones were kept).
    */
   learnTimeZones?: () => void;
-  /** A scheduled plan with steps that no one applies: it waits for review (notifications). */
-  onReview?: (plan: Plan) => void;
+  /**
+   * Where a scheduled plan with steps that no one applies is said to wait for review (`review`
+   * events: the notifications and the live pages hear them).
+   */
+  bus?: EventBus;
 }
 
 export interface Scheduler {
@@ -47,6 +52,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return null;
     }
   };
+  const review = (plan: Plan): void => options.bus?.emit({ type: 'review', data: reviewOf(plan) });
   return {
     nextRunAt,
     nextRuns(cron, last, timeZone, count) {
@@ -86,15 +92,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         started.push(s.organizationId);
         options.logger?.info({ organizationId: s.organizationId, cron: s.cron, timeZone }, 'schedule due: scanning and planning');
         const { done } = runner.scanAndPlan(s.organizationId, policy.text, { autoApplyMax: s.autoApplyMax });
+        // On the cluster's queue the worker that makes the plan queues its run, or says it waits
+        // for review (an event every serve hears), whatever became of this process meanwhile.
+        if (runner.autoAppliesInJob) continue;
         void done.then(async (plan) => {
           if (!plan || plan.steps.length === 0) return;
-          if (s.autoApplyMax === null) return options.onReview?.(plan);
+          if (s.autoApplyMax === null) return review(plan);
           if (plan.steps.length > s.autoApplyMax) {
             options.logger?.info({ organizationId: s.organizationId, planId: plan.planId, steps: plan.steps.length, autoApplyMax: s.autoApplyMax }, 'plan over the auto-apply cap: left for review');
-            return options.onReview?.(plan);
+            return review(plan);
           }
-          // On the cluster's queue the worker that made the plan has started its run already.
-          if (runner.autoAppliesInJob) return;
           const run = await createRunFromPlan(journal, plan, 'schedule', clock.now());
           runner.apply(run);
         });
@@ -103,4 +110,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return started;
     },
   };
+}
+
+/** What a `review` event says of a scheduled plan left for review. */
+export function reviewOf(plan: Plan): PlanReview {
+  return { planId: plan.planId, organizationId: plan.organizationId, steps: plan.steps.length, excluded: plan.exclusionCount };
 }

@@ -21,7 +21,7 @@ import { createServiceStore, type ServiceStore } from './store.js';
 import { createWebhookProcessor } from './webhooks.js';
 import { createEventRelay, type EventRelay } from './event-relay.js';
 import { createQueuedRunner } from './queued-runner.js';
-import { createWorkQueue, type WorkQueue } from './work-queue.js';
+import { createWorkQueue, sendLostCrmJobs, type WorkQueue } from './work-queue.js';
 import { createWorker, type Worker } from './worker.js';
 
 export interface Service {
@@ -124,7 +124,7 @@ export function createService(options: ServiceOptions): Service {
     ...options.notifications,
   });
   bus.subscribe((event) => notifications.onServiceEvent(event));
-  const scheduler = createScheduler({ store, journal, runner, clock, logger, learnTimeZones: () => ctx.learnTimeZones(), onReview: (plan) => notifications.planForReview(plan) });
+  const scheduler = createScheduler({ store, journal, runner, clock, logger, learnTimeZones: () => ctx.learnTimeZones(), bus });
   const timers: NodeJS.Timeout[] = [];
   let started: Promise<void> | undefined;
   let processing: Promise<number> | undefined;
@@ -136,11 +136,7 @@ export function createService(options: ServiceOptions): Service {
       // An event just accepted: its organization's job (debounced: a burst makes one job a second).
       if (organizationId !== undefined) return (await queue.sendCrm(organizationId)) ? 1 : 0;
       // Any organization with events due and no job waiting for them (a send lost to a restart).
-      let sent = 0;
-      for (const id of await store.organizationsWithDueEvents(clock.now())) {
-        if (!(await queue.crmQueued(id)) && (await queue.sendCrm(id))) sent++;
-      }
-      return sent;
+      return sendLostCrmJobs(store, queue, clock.now());
     }
     processing ??= processor.processDue().finally(() => {
       processing = undefined;

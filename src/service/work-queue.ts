@@ -19,6 +19,7 @@
 import type { PgBoss as PgBossType, Job as BossJob } from 'pg-boss';
 import { parsePostgresUrl } from '../engine/index.js';
 import { errorText, silentLogger, type ServiceLogger } from './logger.js';
+import type { ServiceStore } from './store.js';
 
 /** The queue every job goes to; its dead letters go to `${WORK_QUEUE}-dead`. */
 export const WORK_QUEUE = 'sunset-work';
@@ -269,4 +270,16 @@ async function createQueueOnce(boss: PgBossType, name: string, options: Paramete
     if (await boss.getQueue(name)) return;
     throw error;
   }
+}
+
+/**
+ * Sends a `crm` job for every organization whose CRM events are due with no job waiting for them
+ * (a send lost to a restart): the minute tick's safety net, whoever takes it. Returns how many.
+ */
+export async function sendLostCrmJobs(store: Pick<ServiceStore, 'organizationsWithDueEvents'>, queue: Pick<WorkQueue, 'crmQueued' | 'sendCrm'>, now: number): Promise<number> {
+  let sent = 0;
+  for (const id of await store.organizationsWithDueEvents(now)) {
+    if (!(await queue.crmQueued(id)) && (await queue.sendCrm(id))) sent++;
+  }
+  return sent;
 }

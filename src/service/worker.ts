@@ -13,6 +13,8 @@ import type { EventRelay } from './event-relay.js';
 import type { EventBus } from './events.js';
 import { errorText, silentLogger, type ServiceLogger } from './logger.js';
 import { createRunner, type Runner } from './runner.js';
+import { reviewOf, type Scheduler } from './scheduler.js';
+import { sendLostCrmJobs } from './work-queue.js';
 import type { ServiceStore } from './store.js';
 import type { WebhookProcessor } from './webhooks.js';
 import type { WorkJob, WorkQueue } from './work-queue.js';
@@ -42,6 +44,13 @@ export interface WorkerOptions {
    * organization's events is due. Without it, a `crm` job fails (to be retried by a worker that has it).
    */
   crm?: { processor: WebhookProcessor; store: ServiceStore };
+  /**
+   * The cluster's minute tick (pg-boss's cron): given, this worker takes it too, so schedules
+   * start and lost `crm` jobs are sent again with no `serve` running. The scheduler must queue its
+   * scans (a queued runner). Notices are left to the serves (they hold the mail settings): a tick
+   * taken here asks them for a delivery pass.
+   */
+  ticks?: { scheduler: Scheduler };
 }
 
 /** A job this worker holds, for SIGUSR2 and /metrics. */
@@ -119,11 +128,17 @@ export function createWorker(options: WorkerOptions): Worker {
         if (stopping) throw new RetryLater('the worker stopped during the scan');
         // A scheduled scan within its auto-apply cap: its run is made here and queued as the
         // organization's next job, whatever became of the process that queued the scan.
-        if (plan && plan.steps.length > 0 && job.autoApplyMax !== undefined && job.autoApplyMax !== null && plan.steps.length <= job.autoApplyMax) {
+        if (!plan || plan.steps.length === 0 || job.autoApplyMax === undefined) return;
+        if (job.autoApplyMax !== null && plan.steps.length <= job.autoApplyMax) {
           const run = await createRunFromPlan(journal, plan, 'schedule', clock.now());
           await queue.send({ kind: 'apply', organizationId: run.organizationId, runId: run.runId });
           logger.info({ organizationId: job.organizationId, planId: plan.planId, runId: run.runId, steps: plan.steps.length }, 'scheduled plan within the auto-apply cap: its run is queued');
+          return;
         }
+        // Left for review: said here, so every serve's notifications hear it (through the relay),
+        // not only the serve whose tick queued the scan, which may have stopped since.
+        if (job.autoApplyMax !== null) logger.info({ organizationId: job.organizationId, planId: plan.planId, steps: plan.steps.length, autoApplyMax: job.autoApplyMax }, 'plan over the auto-apply cap: left for review');
+        options.bus.emit({ type: 'review', data: reviewOf(plan) });
         return;
       }
       case 'verify': {
@@ -185,6 +200,15 @@ export function createWorker(options: WorkerOptions): Worker {
         ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
         ...(options.pollingIntervalSeconds !== undefined ? { pollingIntervalSeconds: options.pollingIntervalSeconds } : {}),
       });
+      const ticks = options.ticks;
+      if (ticks) {
+        await queue.workTicks(async () => {
+          if (stopping) return;
+          if (options.crm) await sendLostCrmJobs(options.crm.store, queue, clock.now());
+          await queue.sendNotify(clock.now());
+          await ticks.scheduler.tick();
+        });
+      }
     },
     stats: () => ({ done, retried, held: [...held.values()] }),
     async stop({ timeoutMs = 30_000 } = {}) {

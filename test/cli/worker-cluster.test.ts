@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultPolicyText } from '../../src/engine/index.js';
-import type { OrganizationView, RunDetail, RunStarted } from '../../src/service/index.js';
+import type { OrganizationView, PlanDetail, RunDetail, RunStarted } from '../../src/service/index.js';
 import { createHarness, pollUntil, type ChildProc, type Exit } from '../helpers/cli.js';
 import { TEST_DATABASE, testLocation } from '../helpers/database.js';
 import { PASSWORD, signIn, USER, type HttpResult, type SignedIn } from '../helpers/service.js';
@@ -256,6 +256,92 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     expect((await worker.exited).code).toBe(0);
     serve.kill('SIGINT');
     expect((await serve.exited).code).toBe(0);
+  });
+  it('a scheduled plan left for review is announced though the serve whose tick queued its scan was killed: the worker says so, another serve writes and delivers the notice', { timeout: 200_000 }, async () => {
+    // Every Books answer takes a second: the scan lasts long enough to lose the serve in it.
+    const emu = await h.startEmulator(['--contacts', '200', '--per-minute', '6000', '--daily', '100000', '--latency', '1000']);
+    const organization = emu.organization;
+    const home = await clusterHome('sunset-worker-review-');
+    const common = ['--database', home.database, '--emulator', emu.origin, '--per-minute', '6000'];
+    const first = await home.serve(common);
+    expect((await first.session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
+    const received: Array<{ type: string; data: { planId?: string; steps?: number } }> = [];
+    const hookServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as (typeof received)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/sunset`;
+    const subscribed = await first.session.request('POST', '/api/notifications/subscriptions', { body: { channel: 'webhook', address: hookUrl, events: ['plan.review'] } });
+    expect(subscribed.status, subscribed.text).toBe(201);
+    const worker = await home.worker(common);
+    // No auto-apply: the plan waits for review.
+    expect((await first.session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: '* * * * *', autoApplyMax: null } })).status).toBe(200);
+    await worker.waitFor((_out, err) => /"kind":"scan"[^\n]*"msg":"job taken"/.test(err));
+    // The serve whose tick queued the scan is lost; another takes its place while the scan goes on.
+    first.serve.kill('SIGKILL');
+    await first.serve.exited;
+    const second = await home.serve(common);
+    expect((await second.session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: null, autoApplyMax: null } })).status).toBe(200);
+    const notice = await pollUntil(async () => received.find((n) => n.type === 'plan.review'), 'the plan.review notice delivered', 90_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nworker:\n${worker.stderr.slice(-3000)}\nserve:\n${second.serve.stderr.slice(-2000)}`);
+    });
+    const planId = notice.data.planId!;
+    const plan = await steady<PlanDetail>(second.session, `/api/plans/${planId}`);
+    expect(plan.status).toBe(200);
+    expect(plan.json.plan.organizationId).toBe(organization);
+    expect(plan.json.runId, 'nobody applied it').toBeNull();
+    const { deactivate, activate } = plan.json.plan.summary.steps;
+    expect(notice.data.steps).toBe(deactivate + activate);
+    expect(notice.data.steps).toBeGreaterThan(0);
+    // Once, though the worker's word reached every serve listening.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(received.filter((n) => n.type === 'plan.review' && n.data.planId === planId)).toHaveLength(1);
+    hookServer.close();
+    worker.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+    second.serve.kill('SIGINT');
+    expect((await second.serve.exited).code).toBe(0);
+  });
+  it('with no serve running, a worker takes the minute tick: the schedule due queues its scan, and the plan within its cap is applied', { timeout: 200_000 }, async () => {
+    const emu = await h.startEmulator(['--contacts', '120', '--per-minute', '6000', '--daily', '100000']);
+    const organization = emu.organization;
+    const home = await clusterHome('sunset-worker-ticks-');
+    const common = ['--database', home.database, '--emulator', emu.origin, '--per-minute', '6000'];
+    // A serve only to save the policy and the schedule; it is gone before the schedule is due.
+    const { serve, session } = await home.serve(common);
+    expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
+    expect((await session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: '* * * * *', autoApplyMax: 100_000 } })).status).toBe(200);
+    serve.kill('SIGINT');
+    expect((await serve.exited).code).toBe(0);
+    const worker = await home.worker(common);
+    type Row = { run: { runId: string; createdBy: string; organizationId: string }; status: string; counts: { total: number; changed: number } };
+    const row = await pollUntil(async () => {
+      const runs = await h.run(['runs', '--json', '--database', home.database], { cwd: home.dir, env: home.env });
+      expect(runs.code, show('runs', runs)).toBe(0);
+      return (JSON.parse(runs.stdout) as Row[]).find((r) => r.run.createdBy === 'schedule' && r.status === 'done');
+    }, 'the scheduled run applied by the worker alone', 170_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nworker:\n${worker.stderr.slice(-3000)}`);
+    });
+    expect(worker.stderr).toMatch(/schedule due: scanning and planning/);
+    expect(worker.stderr).toMatch(/scheduled plan within the auto-apply cap: its run is queued/);
+    expect(row.run.organizationId).toBe(organization);
+    expect(row.counts.changed).toBeGreaterThan(0);
+    const shown = await h.run(['runs', 'show', row.run.runId, '--json', '--database', home.database], { cwd: home.dir, env: home.env });
+    const inactive = await emu.inactiveIds();
+    const steps = (JSON.parse(shown.stdout) as { steps: Array<{ contactId: string; action: string; outcome: string | null }> }).steps;
+    expect(steps.filter((s) => s.outcome === 'changed')).toHaveLength(row.counts.changed);
+    for (const step of steps) {
+      if (step.outcome === 'changed' && step.action === 'deactivate') expect(inactive.has(step.contactId), step.contactId).toBe(true);
+    }
+    const check = await h.run(['runs', 'check', '--database', home.database], { cwd: home.dir, env: home.env });
+    expect(check.code, show('runs check', check)).toBe(0);
+    worker.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
   });
   it('a connection added from serve reaches the running workers: they work an organization only it reaches', { timeout: 120_000 }, async () => {
     const first = await h.startEmulator(['--contacts', '50', '--per-minute', '6000']);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { getRequestListener } from '@hono/node-server';
 import { systemClock } from '../../client/index.js';
 import { databaseLabel, isPostgresUrl, type BooksPort } from '../../engine/index.js';
-import { createConnectionSet, followConnectionChanges, createEventBus, createEventRelay, createLogger, createServiceStore, createWebhookProcessor, createWorker, createWorkerMetrics, createWorkQueue, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
+import { createConnectionSet, followConnectionChanges, createEventBus, createEventRelay, createLogger, createQueuedRunner, createScheduler, createServiceStore, createWebhookProcessor, createWorker, createWorkerMetrics, createWorkQueue, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
 import { flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
@@ -30,7 +30,9 @@ events and signals its hooks accept. Start any number, on any machines, all with
 events aside, so a churned account is not held up behind a long run), and every call draws
 from the organization's one budget in the database. A worker that dies (or freezes) has its job
 taken by another once its heartbeat lapses; the run's journal lease makes sure no contact is
-changed twice. See docs/scale-out.md.
+changed twice. Workers also take the cluster's minute tick (one a minute across every worker and
+serve): the schedules that are due queue their scans, so schedules run with no serve up. See
+docs/scale-out.md.
 
 Which Zoho accounts it works through: as \`sunset serve\`: --emulator URL or --credentials FILE
 when given; else every connection in the database (\`sunset connections\`); else the credentials of
@@ -98,6 +100,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const queue = createWorkQueue({ connectionString: dbPath, logger, instanceName: `worker ${owner}`, ...tuning });
   const relay = createEventRelay({ connectionString: dbPath, bus, logger });
   let worker: Worker;
+  let scheduleRunner: { close(): Promise<void> } | undefined;
   let metricsServer: Server | undefined;
   let metricsLine = '';
   try {
@@ -110,7 +113,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const port = (o: string): BooksPort => connections.port(o);
     // CRM events and signals (accepted by a `sunset serve`) are `crm` jobs; this worker applies them too.
     const processor = createWebhookProcessor({ store, journal, port, clock: systemClock, bus, owner, isDead: isDeadOwner, logger, stepLeaseMs: 30_000 });
-    worker = createWorker({ journal, port, clock: systemClock, bus, queue, relay, owner, isDead: isDeadOwner, logger, concurrency, crm: { processor, store } });
+    // The minute tick, when this worker takes it: schedules due queue their scans (as a serve's do).
+    const queuedRunner = createQueuedRunner({ journal, clock: systemClock, bus, queue, relay, logger, refreshMs: 60_000 });
+    scheduleRunner = queuedRunner;
+    const scheduler = createScheduler({ store, journal, runner: queuedRunner, clock: systemClock, logger });
+    worker = createWorker({ journal, port, clock: systemClock, bus, queue, relay, owner, isDead: isDeadOwner, logger, concurrency, crm: { processor, store }, ticks: { scheduler } });
     if (metricsPort !== undefined) {
       const metrics = createWorkerMetrics(worker, metricsToken !== undefined ? { token: metricsToken } : {});
       connections.onResponse((info) => metrics.observeZohoCall(info));
@@ -128,6 +135,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     await worker.start();
   } catch (error) {
     metricsServer?.close();
+    await scheduleRunner?.close();
     await queue.stop({ timeoutMs: 1_000 }).catch(() => undefined);
     await relay.close();
     await opened.close();
@@ -147,6 +155,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }, stopTimeoutS * 1000 + 2_000);
   deadline.unref();
   await worker.stop({ timeoutMs: stopTimeoutS * 1000 });
+  await scheduleRunner?.close();
   if (metricsServer) {
     const s = metricsServer;
     await new Promise<void>((resolve) => {

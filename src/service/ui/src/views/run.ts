@@ -289,7 +289,7 @@ export async function runView(app: App, view: View, { params: [runId = ''] }: Ro
   filterSteps();
 
   view.onEvent((event) => {
-    if (event.type === 'webhook' || event.data.runId !== runId) return;
+    if (event.type === 'webhook' || event.type === 'review' || event.data.runId !== runId) return;
     if (event.type === 'job' && event.data.kind === 'verify') {
       const data = event.data;
       if (data.state === 'running') {
