@@ -409,8 +409,12 @@ export interface ServiceStore {
   signInStates(now: number): Promise<Array<SignInState & { kind: SignInKind; subject: string }>>;
   /** Forgets a name's or an address's failures (and so its delay or lock); false when it had none at `now`. */
   clearSignInFailures(kind: SignInKind, key: string, now: number): Promise<boolean>;
-  /** Sets a user's role and the clients they are limited to (null: every client); false when there is no such user. */
-  setAccess(username: string, access: Access): Promise<boolean>;
+  /**
+   * Sets a user's role and the clients they are limited to (null: every client). Refused
+   * (`last-admin`) when it would demote the last admin who can sign in; `missing` when there is no
+   * such user. Checked inside the change, so two admins demoting each other at once leave one.
+   */
+  setAccess(username: string, access: Access): Promise<'changed' | 'missing' | 'last-admin'>;
   /**
    * Removes a user, their sessions, limits and invitation. Refused (`last-admin`) when they are
    * the last admin who can sign in; `missing` when there is no such user.
@@ -494,6 +498,21 @@ async function updateEventIn(db: SqlDatabase, eventId: string, f: EventFields): 
 
 export type { Access, Role };
 
+/** A number for PostgreSQL's advisory lock: "changing who is an admin". */
+const ADMINS_LOCK = 0x5375_6e41;
+
+/**
+ * Whether `username` is the last admin who can sign in (an invitation not yet taken does not
+ * count), inside a transaction that then changes or removes them. SQLite's transactions already
+ * write one at a time (BEGIN IMMEDIATE); on PostgreSQL two such transactions wait for each other
+ * on an advisory lock, so each counts the admins the other left.
+ */
+async function isLastAdmin(tx: SqlDatabase, username: string): Promise<boolean> {
+  if (tx.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [ADMINS_LOCK]);
+  const others = await tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND username <> ? AND password_hash <> ''", [username]);
+  return Number(others?.n ?? 0) === 0;
+}
+
 export function createServiceStore(db: SqlDatabase): ServiceStore {
   // A CRM event's nonce and the event itself: many arrive at once under a burst, each answered
   // only once stored; stored together, they share one durable commit.
@@ -532,20 +551,20 @@ export function createServiceStore(db: SqlDatabase): ServiceStore {
     },
     async setAccess(username, access) {
       return db.transaction(async (tx) => {
-        if ((await tx.run('UPDATE users SET role = ? WHERE username = ?', [access.role, username])) !== 1) return false;
+        const row = await tx.get<{ role: string }>('SELECT role FROM users WHERE username = ?', [username]);
+        if (!row) return 'missing' as const;
+        if (row.role === 'admin' && access.role !== 'admin' && (await isLastAdmin(tx, username))) return 'last-admin' as const;
+        await tx.run('UPDATE users SET role = ? WHERE username = ?', [access.role, username]);
         await tx.run('DELETE FROM user_clients WHERE username = ?', [username]);
         for (const client of access.clients ?? []) await tx.run('INSERT INTO user_clients (username, client) VALUES (?, ?)', [username, client]);
-        return true;
+        return 'changed' as const;
       });
     },
     async removeUser(username) {
       return db.transaction(async (tx) => {
         const row = await tx.get<{ role: string }>('SELECT role FROM users WHERE username = ?', [username]);
         if (!row) return 'missing' as const;
-        if (row.role === 'admin') {
-          const others = await tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND username <> ? AND password_hash <> ''", [username]);
-          if (Number(others?.n ?? 0) === 0) return 'last-admin' as const;
-        }
+        if (row.role === 'admin' && (await isLastAdmin(tx, username))) return 'last-admin' as const;
         for (const table of ['sessions', 'user_clients', 'user_invites', 'users']) await tx.run(`DELETE FROM ${table} WHERE username = ?`, [username]);
         return 'removed' as const;
       });

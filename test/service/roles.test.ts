@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionView, InviteCreated, OrganizationView, PlanDetail, RunDetail, RunListItem, SessionView, UserListItem } from '../../src/service/index.js';
-import { PASSWORD, policyFor, startTestService, until, type SignedIn, type SseStream, type TestService } from '../helpers/service.js';
+import { PASSWORD, passwordHash, policyFor, startTestService, until, type SignedIn, type SseStream, type TestService } from '../helpers/service.js';
 
 let s: TestService;
 let admin: SignedIn;
@@ -249,5 +249,31 @@ describe('changing and removing people', () => {
     expect((await viewer.get('/api/orgs')).status).toBe(401);
     expect((await admin.request('DELETE', '/api/users/victor')).status).toBe(404);
     expect((await admin.get<UserListItem[]>('/api/users')).json.map((u) => u.username)).toEqual(['admin', 'ann']);
+  });
+
+  it('two admins demoting (or removing) each other at the same moment leave one admin: the store checks inside the change', async () => {
+    const store = s.service.store;
+    await store.addUser('zed', await passwordHash(), s.h.clock.now(), { role: 'admin', clients: null });
+    const admins = async (): Promise<string[]> => (await store.users()).filter((u) => u.role === 'admin').map((u) => u.username);
+    for (let round = 0; round < 5; round++) {
+      expect(await admins()).toEqual(['admin', 'zed']);
+      const results = await Promise.all([store.setAccess('admin', { role: 'viewer', clients: null }), store.setAccess('zed', { role: 'viewer', clients: null })]);
+      expect([...results].sort(), `round ${round}`).toEqual(['changed', 'last-admin']);
+      const left = await admins();
+      expect(left).toHaveLength(1);
+      // Made an admin again for the next round (a promotion is never refused).
+      expect(await store.setAccess(left[0] === 'admin' ? 'zed' : 'admin', { role: 'admin', clients: null })).toBe('changed');
+    }
+    const removed = await Promise.all([store.removeUser('zed'), store.setAccess('admin', { role: 'approver', clients: null })]);
+    expect(removed.filter((r) => r === 'removed' || r === 'changed')).toHaveLength(1);
+    expect(await admins()).toHaveLength(1);
+    if (removed[0] === 'last-admin') expect(await store.removeUser('zed')).toBe('last-admin');
+    expect(await store.setAccess('nobody', { role: 'viewer', clients: null })).toBe('missing');
+    // The signed-in admin is still one when the remove won; else zed is, and admin is made one again.
+    if (removed[0] === 'last-admin') {
+      expect(await store.setAccess('admin', { role: 'admin', clients: null })).toBe('changed');
+      expect(await store.removeUser('zed')).toBe('removed');
+    }
+    expect(await admins()).toEqual(['admin']);
   });
 });

@@ -190,10 +190,9 @@ async function setRole(name: string, role: string, clients: string | null | unde
     if (!user) throw new ExitError(`There is no user ${name} in ${databaseLabel(location)}; \`sunset users list\` lists them.`, EXIT.notFound);
     // Neither --clients nor --all-clients: the limit stays (an admin's is none).
     const access = accessOf(role, clients === undefined ? (role === 'admin' ? null : user.clients) : clients === null ? null : clientList(clients));
-    if (user.role === 'admin' && access.role !== 'admin' && !(await store.users()).some((u) => u.role === 'admin' && u.username !== name && u.invitedUntil === null)) {
-      throw new ExitError(`${name} is the last admin: make another user an admin first. Nothing was changed.`);
-    }
-    await store.setAccess(name, access);
+    const result = await store.setAccess(name, access);
+    if (result === 'missing') throw new ExitError(`There is no user ${name} in ${databaseLabel(location)}; \`sunset users list\` lists them.`, EXIT.notFound);
+    if (result === 'last-admin') throw new ExitError(`${name} is the last admin: make another user an admin first. Nothing was changed.`);
     await store.recordAction({ at: Date.now(), username: actorName(io.env), action: 'user.access', organizationId: null, subject: name, detail: { from: { role: user.role, clients: user.clients }, to: access, via: 'sunset users set-role' } });
     return `${name} is now ${article(access.role)}${access.clients ? `, limited to ${access.clients.join(', ')}` : ''}.`;
   });

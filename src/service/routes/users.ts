@@ -46,10 +46,6 @@ export function userRoutes(ctx: ServiceContext) {
     await findUser(c.req.param('name') ?? '');
     await next();
   };
-  // The last admin who can sign in stays one: otherwise no one could manage users or connections.
-  const keepsAnAdmin = async (name: string): Promise<boolean> =>
-    (await store.users()).some((u) => u.role === 'admin' && u.username !== name && u.invitedUntil === null);
-
   return new Hono<SignedInEnv>()
     .get('/api/users', admin, async (c) => {
       const states = await store.signInStates(clock.now());
@@ -75,10 +71,11 @@ export function userRoutes(ctx: ServiceContext) {
       const name = c.req.param('name');
       const given = c.req.valid('json');
       const before = await findUser(name);
-      if (before.role === 'admin' && given.role !== 'admin' && !(await keepsAnAdmin(name))) {
-        throw new HttpError(409, `${name} is the last admin: make another user an admin first`);
-      }
-      await store.setAccess(name, given);
+      // The last admin who can sign in stays one (the store checks it in the change itself):
+      // otherwise no one could manage users or connections.
+      const result = await store.setAccess(name, given);
+      if (result === 'missing') throw new HttpError(404, `no user ${name}`);
+      if (result === 'last-admin') throw new HttpError(409, `${name} is the last admin: make another user an admin first`);
       await ctx.recordAction(c.get('session').username, 'user.access', null, name, { from: { role: before.role, clients: before.clients }, to: { role: given.role, clients: given.clients } });
       return c.json<UserListItem>(await listItem(await findUser(name)));
     })
