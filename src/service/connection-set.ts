@@ -24,8 +24,9 @@ export interface ListedOrganization {
   organizationId: string;
   name: string;
   plan: string;
+  /** Zoho's `time_zone`, as Zoho writes it (absent: Zoho did not say). */
   timeZone?: string;
-  /** Its connection's name ('' for the one given at start). */
+  /** Its connection's name ('' for the one given at start) and where that reaches. */
   connection: string;
   target: string;
   /** Why its connection could not list its organizations (it is listed as recorded). */

@@ -19,25 +19,15 @@ import type { Notifications } from './notifications.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServiceOptions } from './options.js';
-import type { ConnectionSet } from './connection-set.js';
+import type { ConnectionSet, ListedOrganization } from './connection-set.js';
 import { errorText, type ServiceLogger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import type { ServiceStore, WebhookMapping } from './store.js';
 import { resolveTimeZone, type TimeZone } from './time-zone.js';
 import type { Access } from './access.js';
 
-export interface Organization {
-  organizationId: string;
-  name: string;
-  plan: string;
-  /** Zoho's `time_zone`, as Zoho writes it (absent: Zoho did not say). */
-  timeZone?: string;
-  /** The connection it belongs to ('' for the one given at start) and where that reaches. */
-  connection: string;
-  target: string;
-  /** Why its connection could not list its organizations just now. */
-  connectionError?: string;
-}
+/** An organization the service lists: the connection set's listing (src/service/connection-set.ts). */
+export type Organization = ListedOrganization;
 
 /** A saved plan, parsed once, and its review rows once made. */
 export interface CachedPlan {
