@@ -9,7 +9,7 @@ import { parsePolicy } from '../../src/engine/policy.js';
 import type { AuditRow } from '../../src/engine/storage/journal.js';
 import type { Evidence, InMemoryPlan as Plan, RunCounts, RunRecord, SnapshotContact, SnapshotInfo, StepRecord } from '../../src/engine/types.js';
 import {
-  auditToCsv, auditToJson, csvCell, csvRow, describeLastActivity, planCsvChunks, planToCsv, planToHtml, planToJson, renderPlanText, renderRunText,
+  auditToCsv, auditToJson, csvCell, csvRow, describeLastActivity, planCsvChunks, planHtmlChunks, planJsonChunks, planToCsv, planToHtml, planToJson, renderPlanText, renderRunText,
 } from '../../src/engine/report/index.js';
 
 const ORG = '600123456';
@@ -167,6 +167,12 @@ function count(haystack: string, needle: string): number {
 }
 
 const DEACTIVATE_REASON = 'no customer activity since 2022-06-01 (24 months)';
+
+/** Exclusions as the journal pages them, with the empty page it ends on. */
+async function* pagesOf<T>(items: T[], size: number): AsyncGenerator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+  yield [];
+}
 
 describe('the plan the tests use', () => {
   it('has the steps, exclusions and summary the reports are checked against', () => {
@@ -341,6 +347,20 @@ describe('planToJson', () => {
   });
 });
 
+describe('planJsonChunks', () => {
+  it('makes JSON.stringify(planToJson(plan)) page by page: the head, one piece a page of exclusions, then the policy', async () => {
+    for (const whole of [makePlan(), makePlan([])]) {
+      const { excluded, ...rest } = whole;
+      for (const size of [1, 4, 100]) {
+        const pieces: string[] = [];
+        for await (const piece of planJsonChunks(rest, pagesOf(excluded, size))) pieces.push(piece);
+        expect(pieces.join(''), `pages of ${size}`).toBe(JSON.stringify(planToJson(whole)));
+        expect(pieces, `pages of ${size}`).toHaveLength(2 + Math.ceil(excluded.length / size));
+      }
+    }
+  });
+});
+
 describe('planToHtml', () => {
   const plan = makePlan();
   const html = planToHtml(plan, { generatedAt: Date.UTC(2024, 5, 2, 8, 0, 0) });
@@ -463,6 +483,19 @@ describe('planToHtml', () => {
     expect(plain).not.toContain('Report generated');
     expect(plain).toContain('<title>Q2 &lt;clean-up&gt; &amp; &quot;review&quot;</title>');
     expect(plain).toContain('<h1>Q2 &lt;clean-up&gt; &amp; &quot;review&quot;</h1>');
+  });
+
+  it('planHtmlChunks makes the same document page by page: all before the excluded rows, one piece a page, then the rest', async () => {
+    const options = { generatedAt: Date.UTC(2024, 5, 2, 8, 0, 0), organizationName: 'Acme <Ltd>', currencyCode: 'EUR' };
+    for (const whole of [plan, makePlan([])]) {
+      const { excluded, ...rest } = whole;
+      for (const size of [1, 4, 100]) {
+        const pieces: string[] = [];
+        for await (const piece of planHtmlChunks(rest, pagesOf(excluded, size), options)) pieces.push(piece);
+        expect(pieces.join(''), `pages of ${size}`).toBe(planToHtml(whole, options));
+        expect(pieces, `pages of ${size}`).toHaveLength(excluded.length === 0 ? 1 : 2 + Math.ceil(excluded.length / size));
+      }
+    }
   });
 
   it('renders an empty plan', () => {

@@ -1,13 +1,13 @@
 /** `sunset plan`: policy + snapshot → a plan with evidence, and its reports. */
 import { parseArgs } from 'node:util';
-import { planSnapshot, PlanInputError, databaseLabel, withExclusions } from '../../engine/index.js';
-import { planCsvChunks, planToHtml, planToJson, renderPlanText } from '../../engine/report/index.js';
+import { planSnapshot, PlanInputError, databaseLabel } from '../../engine/index.js';
+import { planCsvChunks, planHtmlChunks, planJsonChunks, renderPlanText } from '../../engine/report/index.js';
 import { actorName } from '../actor.js';
 import { intFlag, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import { preferSmallHeap } from '../heap.js';
 import type { CliIO } from '../io.js';
-import { writeOutput, writeOutputChunks } from '../output-file.js';
+import { writeOutputChunks } from '../output-file.js';
 import { policyFor } from '../policy.js';
 import { COMMON_FLAGS, COMMON_HELP, openJournal, withEnvTwins } from '../workspace.js';
 
@@ -65,13 +65,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (error instanceof PlanInputError) throw new ExitError(error.message);
       throw error;
     }
-    // The CSV is written page by page from the journal; the reports that are one document (HTML,
-    // JSON) read every exclusion back (only when asked for).
+    // Each report is written page by page from the journal: none holds every exclusion.
     if (values.csv) await writeOutputChunks(values.csv, planCsvChunks(plan, journal.planExclusions(plan.planId)));
-    const listed = values.html || values.json ? await withExclusions(journal, plan) : undefined;
-    if (values.html) writeOutput(values.html, planToHtml(listed!, { generatedAt: Date.now(), organizationName: snapshot.organizationName, currencyCode: snapshot.currencyCode }));
-    if (values.json) io.stdout.write(`${JSON.stringify(planToJson(listed!))}\n`);
-    else {
+    if (values.html) await writeOutputChunks(values.html, planHtmlChunks(plan, journal.planExclusions(plan.planId), { generatedAt: Date.now(), organizationName: snapshot.organizationName, currencyCode: snapshot.currencyCode }));
+    if (values.json) {
+      for await (const piece of planJsonChunks(plan, journal.planExclusions(plan.planId))) io.stdout.write(piece);
+      io.stdout.write('\n');
+    } else {
       io.stdout.write(renderPlanText(plan, { color: io.color, limit }));
       if (values.csv) io.stdout.write(`CSV written to ${values.csv}\n`);
       if (values.html) io.stdout.write(`HTML report written to ${values.html}\n`);

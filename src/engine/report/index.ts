@@ -1,9 +1,9 @@
 export { renderPlanText } from './plan-text.js';
 export type { PlanTextOptions } from './plan-text.js';
-export { planToJson, EXCLUSION_REASONS, EXCLUSION_REASON_LABELS } from './plan-json.js';
+export { planJsonChunks, planToJson, EXCLUSION_REASONS, EXCLUSION_REASON_LABELS } from './plan-json.js';
 export type { PlanDocument, PlanSummaryDocument, PlanStepDocument, ExclusionDocument, EvidenceDocument, HistogramBucketDocument } from './plan-json.js';
 export { planCsvChunks, planToCsv, PLAN_CSV_COLUMNS } from './plan-csv.js';
-export { planToHtml, escapeHtml } from './plan-html.js';
+export { planHtmlChunks, planToHtml, escapeHtml } from './plan-html.js';
 export type { PlanHtmlOptions } from './plan-html.js';
 export { auditToCsv, auditToJson, AUDIT_COLUMNS } from './audit.js';
 export type { AuditDocumentRow } from './audit.js';

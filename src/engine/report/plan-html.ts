@@ -9,7 +9,7 @@
  * is escaped. Pure: the only time shown is the plan's own and `generatedAt` when given.
  */
 import { createHash } from 'node:crypto';
-import type { Evidence, HistogramBucket, InMemoryPlan } from '../types.js';
+import type { Evidence, Exclusion, HistogramBucket, InMemoryPlan, Plan } from '../types.js';
 import { bucketTotal, HISTOGRAM_COLORS, layoutHistogram, REPORT_HISTOGRAM, type HistogramBar } from './histogram.js';
 import { describeLastActivity } from './last-activity.js';
 import { EXCLUSION_REASONS, EXCLUSION_REASON_LABELS } from './plan-json.js';
@@ -181,7 +181,12 @@ function sumCents(values: number[]): number {
   return values.reduce((sum, v) => sum + Math.round(v * 100), 0) / 100;
 }
 
-export function planToHtml(plan: InMemoryPlan, options: PlanHtmlOptions = {}): string {
+/**
+ * The report around its excluded contacts' rows: `head` ends where the first row goes (or is the
+ * whole document when nothing is excluded, with `tail` empty); the rows, `exclusionRow` each, are
+ * joined by newlines; `tail` follows the last.
+ */
+function htmlParts(plan: Plan, options: PlanHtmlOptions): { head: string; tail: string } {
   const s = plan.summary;
   const name = options.organizationName ?? '';
   const currency = options.currencyCode ?? '';
@@ -218,16 +223,6 @@ export function planToHtml(plan: InMemoryPlan, options: PlanHtmlOptions = {}): s
     `<td>${esc(st.contactType)}</td>`,
     `<td>${esc(st.reason)}</td>`,
     evidenceCells(st.evidence),
-    '</tr>',
-  ].join(''));
-  const exclusionRows = plan.excluded.map((e) => [
-    '<tr>',
-    `<td class="name">${esc(e.contactName)}</td>`,
-    `<td class="id">${esc(e.contactId)}</td>`,
-    `<td>${esc(e.contactType)}</td>`,
-    `<td>${e.reasons.map((r) => esc(EXCLUSION_REASON_LABELS[r] ?? r)).join('<br>')}</td>`,
-    `<td>${esc(e.detail)}</td>`,
-    evidenceCells(e.evidence),
     '</tr>',
   ].join(''));
   const bucketRows = s.histogram.map((b) =>
@@ -301,13 +296,8 @@ export function planToHtml(plan: InMemoryPlan, options: PlanHtmlOptions = {}): s
     '</section>',
     '<section aria-labelledby="excluded-heading">',
     `<h2 id="excluded-heading">Excluded contacts (${formatCount(plan.exclusionCount)})</h2>`,
-    exclusionRows.length === 0
-      ? '<p>No contact is excluded.</p>'
-      : [
-        '<div class="table-wrap"><table class="excluded"><thead><tr><th>Contact</th><th>Contact ID</th><th>Type</th><th>Reasons</th><th>Detail</th>',
-        `${evidenceHeadings(currency)}</tr></thead>`,
-        `<tbody class="filterable">\n${exclusionRows.join('\n')}\n</tbody></table></div>`,
-      ].join('\n'),
+  ];
+  const tail = [
     '</section>',
     '<section aria-labelledby="policy-heading">',
     '<h2 id="policy-heading">Policy</h2>',
@@ -320,5 +310,51 @@ export function planToHtml(plan: InMemoryPlan, options: PlanHtmlOptions = {}): s
     '</html>',
     '',
   ];
-  return html.join('\n');
+  if (plan.exclusionCount === 0) return { head: [...html, '<p>No contact is excluded.</p>', ...tail].join('\n'), tail: '' };
+  return {
+    head: [
+      ...html,
+      '<div class="table-wrap"><table class="excluded"><thead><tr><th>Contact</th><th>Contact ID</th><th>Type</th><th>Reasons</th><th>Detail</th>',
+      `${evidenceHeadings(currency)}</tr></thead>`,
+      '<tbody class="filterable">\n',
+    ].join('\n'),
+    tail: `\n</tbody></table></div>\n${tail.join('\n')}`,
+  };
+}
+
+/** One excluded contact's row of the report's last table. */
+function exclusionRow(e: Exclusion): string {
+  return [
+    '<tr>',
+    `<td class="name">${esc(e.contactName)}</td>`,
+    `<td class="id">${esc(e.contactId)}</td>`,
+    `<td>${esc(e.contactType)}</td>`,
+    `<td>${e.reasons.map((r) => esc(EXCLUSION_REASON_LABELS[r] ?? r)).join('<br>')}</td>`,
+    `<td>${esc(e.detail)}</td>`,
+    evidenceCells(e.evidence),
+    '</tr>',
+  ].join('');
+}
+
+export function planToHtml(plan: InMemoryPlan, options: PlanHtmlOptions = {}): string {
+  const { head, tail } = htmlParts(plan, options);
+  return plan.exclusionCount === 0 ? head : `${head}${plan.excluded.map(exclusionRow).join('\n')}${tail}`;
+}
+
+/**
+ * The same document as `planToHtml`, in pieces: everything before the excluded contacts' rows,
+ * then one piece per page of exclusions as `exclusions` yields them (`journal.planExclusions`),
+ * then the rest; so a plan with a hundred thousand exclusions is written without holding them all.
+ */
+export async function* planHtmlChunks(plan: Plan, exclusions: AsyncIterable<Exclusion[]>, options: PlanHtmlOptions = {}): AsyncGenerator<string> {
+  const { head, tail } = htmlParts(plan, options);
+  yield head;
+  if (plan.exclusionCount === 0) return;
+  let first = true;
+  for await (const page of exclusions) {
+    if (page.length === 0) continue;
+    yield `${first ? '' : '\n'}${page.map(exclusionRow).join('\n')}`;
+    first = false;
+  }
+  yield tail;
 }

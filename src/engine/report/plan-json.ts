@@ -20,7 +20,7 @@
  * - `policyText`: the policy the plan was made with, as written.
  */
 import type { ContactType, TransactionType } from '../../zoho/index.js';
-import type { Evidence, ExclusionReason, InMemoryPlan, StepAction } from '../types.js';
+import type { Evidence, Exclusion, ExclusionReason, InMemoryPlan, Plan, StepAction } from '../types.js';
 import { EXCLUSION_REASONS } from './exclusion-reasons.js';
 import { describeLastActivity } from './last-activity.js';
 
@@ -114,8 +114,8 @@ function evidenceDocument(e: Evidence): EvidenceDocument {
   };
 }
 
-/** The plan as a plain JSON-ready object (fresh copies; nothing shared with the plan). */
-export function planToJson(plan: InMemoryPlan): PlanDocument {
+/** The document's fields before `excluded`, in the document's order. */
+function documentHead(plan: Plan): Omit<PlanDocument, 'excluded' | 'policyText'> {
   const s = plan.summary;
   const excluded = {} as Record<ExclusionReason, number>;
   for (const reason of EXCLUSION_REASONS) excluded[reason] = s.excluded[reason] ?? 0;
@@ -145,14 +145,37 @@ export function planToJson(plan: InMemoryPlan): PlanDocument {
       reason: step.reason,
       evidence: evidenceDocument(step.evidence),
     })),
-    excluded: plan.excluded.map((e) => ({
-      contactId: e.contactId,
-      contactName: e.contactName,
-      contactType: e.contactType,
-      reasons: [...e.reasons],
-      detail: e.detail,
-      evidence: evidenceDocument(e.evidence),
-    })),
-    policyText: plan.policyText,
   };
+}
+
+function exclusionDocument(e: Exclusion): ExclusionDocument {
+  return {
+    contactId: e.contactId,
+    contactName: e.contactName,
+    contactType: e.contactType,
+    reasons: [...e.reasons],
+    detail: e.detail,
+    evidence: evidenceDocument(e.evidence),
+  };
+}
+
+/** The plan as a plain JSON-ready object (fresh copies; nothing shared with the plan). */
+export function planToJson(plan: InMemoryPlan): PlanDocument {
+  return { ...documentHead(plan), excluded: plan.excluded.map(exclusionDocument), policyText: plan.policyText };
+}
+
+/**
+ * `JSON.stringify(planToJson(plan))`, in pieces: the document up to its `excluded` list, then one
+ * piece per page of exclusions as `exclusions` yields them (`journal.planExclusions`), then the
+ * rest; so a plan with a hundred thousand exclusions is written without holding them all.
+ */
+export async function* planJsonChunks(plan: Plan, exclusions: AsyncIterable<Exclusion[]>): AsyncGenerator<string> {
+  yield `${JSON.stringify(documentHead(plan)).slice(0, -1)},"excluded":[`;
+  let first = true;
+  for await (const page of exclusions) {
+    if (page.length === 0) continue;
+    yield `${first ? '' : ','}${page.map((e) => JSON.stringify(exclusionDocument(e))).join(',')}`;
+    first = false;
+  }
+  yield `],"policyText":${JSON.stringify(plan.policyText)}}`;
 }
