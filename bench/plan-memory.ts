@@ -18,6 +18,9 @@
  *   npx tsx bench/plan-memory.ts --json                # also one JSON line per size
  *   npx tsx bench/plan-memory.ts --node-flags=--max-semi-space-size=2   # flags for the measuring node
  *   npx tsx bench/plan-memory.ts --heap speed          # V8's default heap (SUNSET_HEAP=speed), not the CLI's small one
+ *   npx tsx bench/plan-memory.ts --reports stream      # then the CSV, HTML and JSON reports, page by page as
+ *                                                      # `sunset plan --csv --html --json` writes them
+ *   npx tsx bench/plan-memory.ts --reports whole       # ... or each made whole, every exclusion held (the old way)
  *
  * Target (issue 13): scan + plan of 100,000 contacts within 100 MB of the start-up RSS, and the
  * same within 10% at 300,000.
@@ -51,6 +54,11 @@ interface Result {
   growthMb: number;
   /** The peak when the scan had finished (before the plan), less the start-up RSS. */
   scanGrowthMb: number;
+  /** The peak when the plan was saved (before any report), less the start-up RSS. */
+  planGrowthMb: number;
+  /** --reports: none, stream (page by page, as the CLI) or whole (every exclusion held). */
+  reports: string;
+  reportsSeconds: number;
   /** How the peak was read: the kernel's VmHWM after a reset, or sampled RSS. */
   peakFrom: 'VmHWM' | 'sampled';
   scanSeconds: number;
@@ -119,6 +127,26 @@ async function measure(contacts: number): Promise<void> {
     // As `sunset plan` does.
     const plan = await engine.planSnapshot(journal, policy, policyText, snapshot, clock.epochMs);
     const t2 = performance.now();
+    const planPeak = (resetPeak ? vmHwmBytes() : undefined) ?? Math.max(sampled, process.memoryUsage().rss);
+    // `sunset plan --csv --html --json`: page by page from the journal (stream, as the CLI does), or
+    // (whole) with every exclusion read back first and each report made as one string.
+    const reports = process.env.SUNSET_BENCH_REPORTS;
+    if (reports === 'stream' || reports === 'whole') {
+      const report = await import('../src/engine/report/index.js');
+      const { writeOutput, writeOutputChunks } = await import('../src/cli/output-file.js');
+      const html = { generatedAt: Date.now(), organizationName: snapshot.organizationName, currencyCode: snapshot.currencyCode };
+      if (reports === 'stream') {
+        await writeOutputChunks(join(dir, 'plan.csv'), report.planCsvChunks(plan, journal.planExclusions(plan.planId)));
+        await writeOutputChunks(join(dir, 'plan.html'), report.planHtmlChunks(plan, journal.planExclusions(plan.planId), html));
+        await writeOutputChunks(join(dir, 'plan.json'), report.planJsonChunks(plan, journal.planExclusions(plan.planId)));
+      } else {
+        const listed = await engine.withExclusions(journal, plan);
+        writeOutput(join(dir, 'plan.csv'), report.planToCsv(listed));
+        writeOutput(join(dir, 'plan.html'), report.planToHtml(listed, html));
+        writeOutput(join(dir, 'plan.json'), JSON.stringify(report.planToJson(listed)));
+      }
+    }
+    const t3 = performance.now();
     await journal.close();
     clearInterval(sampler);
     sampled = Math.max(sampled, process.memoryUsage().rss);
@@ -134,6 +162,9 @@ async function measure(contacts: number): Promise<void> {
       peakRssMb: mb(peak),
       growthMb: mb(peak - startRss),
       scanGrowthMb: mb(scanPeak - startRss),
+      planGrowthMb: mb(planPeak - startRss),
+      reports: reports ?? 'none',
+      reportsSeconds: (t3 - t2) / 1000,
       peakFrom: hwm === undefined ? 'sampled' : 'VmHWM',
       scanSeconds: (t1 - t0) / 1000,
       planSeconds: (t2 - t1) / 1000,
@@ -145,7 +176,7 @@ async function measure(contacts: number): Promise<void> {
 }
 
 /** Starts the emulator with `contacts`, runs the measuring child against it, stops the emulator. */
-async function runSize(contacts: number, nodeFlags: string[], heap: string): Promise<Result> {
+async function runSize(contacts: number, nodeFlags: string[], heap: string, reports: string | undefined): Promise<Result> {
   const emulator = spawn(process.execPath, [
     '--import', 'tsx', 'src/cli/main.ts', 'emulator', 'start', '--port', '0', '--json',
     '--per-minute', '1000000000', '--daily', '1000000000', '--in-flight', '1000', '--contacts', String(contacts),
@@ -161,7 +192,7 @@ async function runSize(contacts: number, nodeFlags: string[], heap: string): Pro
     });
     const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', 'tsx', fileURLToPath(import.meta.url), '--measure', String(contacts)], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, SUNSET_BENCH_EMULATOR: line, SUNSET_HEAP: heap },
+      env: { ...process.env, SUNSET_BENCH_EMULATOR: line, SUNSET_HEAP: heap, ...(reports ? { SUNSET_BENCH_REPORTS: reports } : {}) },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -176,25 +207,28 @@ async function runSize(contacts: number, nodeFlags: string[], heap: string): Pro
   }
 }
 
-const { values } = parseArgs({ options: { sizes: { type: 'string' }, measure: { type: 'string' }, json: { type: 'boolean' }, 'node-flags': { type: 'string' }, heap: { type: 'string' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string' }, measure: { type: 'string' }, json: { type: 'boolean' }, 'node-flags': { type: 'string' }, heap: { type: 'string' }, reports: { type: 'string' } } });
 /** Extra flags for the measuring process's node (`--node-flags=--max-semi-space-size=2`), to see what V8's sizing costs. */
 const nodeFlags = (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== '');
 const heap = values.heap ?? 'small';
 if (!['small', 'speed'].includes(heap)) throw new Error('--heap is small (the CLI\'s default) or speed (V8\'s defaults)');
+const reports = values.reports;
+if (reports !== undefined && !['stream', 'whole'].includes(reports)) throw new Error('--reports is stream (page by page, as the CLI) or whole (every exclusion held)');
 if (values.measure !== undefined) {
   await measure(Number(values.measure));
 } else {
   const sizes = (values.sizes ?? '100000,300000').split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 50)) throw new Error('--sizes must be whole numbers >= 50, separated by commas');
-  console.log(`scan + plan memory — node ${process.version}, ${cpus().length} cpus, heap ${heap} (SUNSET_HEAP); the emulator in its own process; RSS of the scan + plan process`);
+  console.log(`scan + plan memory — node ${process.version}, ${cpus().length} cpus, heap ${heap} (SUNSET_HEAP)${reports ? `, then the CSV, HTML and JSON reports (${reports})` : ''}; the emulator in its own process; RSS of the scan + plan process`);
   console.log(`  ${'contacts'.padStart(9)} ${'snapshot'.padStart(9)} ${'transactions'.padStart(12)} ${'steps'.padStart(6)} ${'excluded'.padStart(8)}   ${'start-up'.padStart(9)} ${'peak'.padStart(9)} ${'growth'.padStart(9)} ${'(scan)'.padStart(9)}   ${'scan'.padStart(8)} ${'plan'.padStart(8)}`);
   const results: Result[] = [];
   for (const n of sizes) {
-    const r = await runSize(n, nodeFlags, heap);
+    const r = await runSize(n, nodeFlags, heap, reports);
     results.push(r);
     const f = (x: number): string => `${x.toFixed(0)} MB`.padStart(9);
     const s = (x: number): string => `${x.toFixed(1)} s`.padStart(8);
     console.log(`  ${String(r.contacts).padStart(9)} ${String(r.snapshotContacts).padStart(9)} ${String(r.transactions).padStart(12)} ${String(r.steps).padStart(6)} ${String(r.excluded).padStart(8)}   ${f(r.startRssMb)} ${f(r.peakRssMb)} ${f(r.growthMb)} ${f(r.scanGrowthMb)}   ${s(r.scanSeconds)} ${s(r.planSeconds)}${r.peakFrom === 'sampled' ? '  (peak sampled)' : ''}`);
+    if (reports) console.log(`  ${' '.repeat(9)} growth by the plan's end ${f(r.planGrowthMb)}; the reports took ${r.reportsSeconds.toFixed(1)} s and the growth to ${f(r.growthMb)}`);
     if (values.json) console.log(JSON.stringify(r));
   }
   if (results.length >= 2) {
