@@ -33,6 +33,30 @@ async function steady<T>(session: SignedIn, path: string): Promise<HttpResult<T>
   }
 }
 
+/** The notices a webhook on loopback received, in order. */
+interface Notice {
+  type: string;
+  data: { runId?: string; planId?: string; steps?: number };
+}
+
+/** A webhook receiver on loopback, subscribed by the signed-in user to one kind of notice. */
+async function subscribeWebhook(session: SignedIn, kind: string): Promise<{ received: Notice[]; close(): void }> {
+  const received: Notice[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as Notice);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sunset`;
+  const subscribed = await session.request('POST', '/api/notifications/subscriptions', { body: { channel: 'webhook', address, events: [kind] } });
+  expect(subscribed.status, subscribed.text).toBe(201);
+  return { received, close: () => server.close() };
+}
+
 const show = (what: string, e: Exit): string => `${what}: exit ${e.code} (${e.signal})\n${e.stdout}\n${e.stderr}`;
 
 /**
@@ -221,19 +245,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
     const worker = await home.worker(common);
     // A webhook subscription: the run's end is delivered by a pass on the queue (serve works it).
-    const received: Array<{ type: string; data: { runId?: string } }> = [];
-    const hookServer = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      req.on('end', () => {
-        received.push(JSON.parse(body) as (typeof received)[number]);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
-    const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/sunset`;
-    const subscribed = await session.request('POST', '/api/notifications/subscriptions', { body: { channel: 'webhook', address: hookUrl, events: ['run.finished'] } });
-    expect(subscribed.status, subscribed.text).toBe(201);
+    const { received, close: closeHooks } = await subscribeWebhook(session, 'run.finished');
     const saved = await session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: '* * * * *', autoApplyMax: 100_000 } });
     expect(saved.status, saved.text).toBe(200);
     // Due at the next minute: the tick that finds it (serve's, from pg-boss's cron) queues the scan.
@@ -250,7 +262,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     for (const step of detail.json.steps) expect(inactive.has(step.contactId), step.contactId).toBe(true);
     const delivered = await pollUntil(async () => received.find((n) => n.type === 'run.finished' && n.data.runId === run.runId), 'the run.finished notice delivered', 30_000);
     expect(delivered).toBeDefined();
-    hookServer.close();
+    closeHooks();
     expect((await session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: null, autoApplyMax: null } })).status).toBe(200);
     worker.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
@@ -265,19 +277,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     const common = ['--database', home.database, '--emulator', emu.origin, '--per-minute', '6000'];
     const first = await home.serve(common);
     expect((await first.session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
-    const received: Array<{ type: string; data: { planId?: string; steps?: number } }> = [];
-    const hookServer = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      req.on('end', () => {
-        received.push(JSON.parse(body) as (typeof received)[number]);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
-    const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/sunset`;
-    const subscribed = await first.session.request('POST', '/api/notifications/subscriptions', { body: { channel: 'webhook', address: hookUrl, events: ['plan.review'] } });
-    expect(subscribed.status, subscribed.text).toBe(201);
+    const { received, close: closeHooks } = await subscribeWebhook(first.session, 'plan.review');
     const worker = await home.worker(common);
     // No auto-apply: the plan waits for review.
     expect((await first.session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: '* * * * *', autoApplyMax: null } })).status).toBe(200);
@@ -301,7 +301,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     // Once, though the worker's word reached every serve listening.
     await new Promise((r) => setTimeout(r, 1_000));
     expect(received.filter((n) => n.type === 'plan.review' && n.data.planId === planId)).toHaveLength(1);
-    hookServer.close();
+    closeHooks();
     worker.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
     second.serve.kill('SIGINT');
