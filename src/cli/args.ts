@@ -54,3 +54,22 @@ export function envBoolean(env: NodeJS.ProcessEnv, variable: string): boolean | 
   if (['0', 'false', 'no'].includes(value)) return false;
   throw new ExitError(`${variable} must be 1 or 0 (true or false; got "${env[variable]}").`, EXIT.usage);
 }
+
+/**
+ * `--public-url` (or SUNSET_PUBLIC_URL): the address people reach `sunset serve` at, as a scheme and
+ * a host (https://sunset.example.com), checked; undefined when neither is given.
+ */
+export function publicUrlFlag(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const option = flagOrEnv(flag, env, 'public-url', 'SUNSET_PUBLIC_URL');
+  const url = option.value;
+  if (url === undefined) return undefined;
+  let ok = false;
+  try {
+    const u = new URL(url);
+    ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.pathname === '/' && !u.search && !u.username;
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new ExitError(`${optionLabel(option.name)}: "${url}" is not an address like https://sunset.example.com (scheme and host, no path).`, EXIT.usage);
+  return url;
+}

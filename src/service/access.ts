@@ -28,6 +28,14 @@ export function hasRole(role: Role, needed: Role): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(needed);
 }
 
+/**
+ * Whether a user with this access sees an organization grouped under `client` (undefined: under
+ * none): an admin, or a user limited to no client, sees every one.
+ */
+export function seesClient(viewer: Access, client: string | undefined): boolean {
+  return viewer.clients === null || viewer.role === 'admin' || (client !== undefined && viewer.clients.includes(client));
+}
+
 /** What each role may do, in words (the 403 message and `--help`). */
 export const ROLE_DUTIES: Readonly<Record<Role, string>> = {
   viewer: 'read',

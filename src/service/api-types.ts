@@ -391,8 +391,8 @@ export interface WebhookProgress {
 
 /**
  * `event: review`: a scheduled scan made a plan that waits for review (the schedule does not
- * auto-apply, or the plan is over its cap). On a cluster the worker that made it says so, and every
- * `serve` hears it through the relay (their notifications write the plan.review notices, once).
+ * auto-apply, or the plan is over its cap). On a cluster the worker that made it says so (and
+ * writes the plan.review notices); every `serve` hears it through the relay.
  */
 export interface PlanReview {
   planId: string;

@@ -66,6 +66,25 @@ export function followConnectionChanges(relay: Pick<EventRelay, 'onControl'>, se
   });
 }
 
+/**
+ * An organization's name for words (a notice's subject), where no service context keeps the
+ * organizations (a worker): as its connection recorded it, else from a listing of every
+ * connection's organizations, made at most once in 5 minutes (undefined: not known).
+ */
+export function organizationNamer(set: ConnectionSet, now: () => number = Date.now): (organizationId: string) => Promise<string | undefined> {
+  let names = new Map<string, string>();
+  let listedAt = Number.NEGATIVE_INFINITY;
+  return async (organizationId) => {
+    const recorded = set.of(organizationId)?.recorded?.find((o) => o.organizationId === organizationId)?.name;
+    if (recorded !== undefined) return recorded;
+    if (!names.has(organizationId) && now() - listedAt >= 300_000) {
+      listedAt = now();
+      names = new Map((await set.organizations()).map((o) => [o.organizationId, o.name]));
+    }
+    return names.get(organizationId);
+  };
+}
+
 export function createConnectionSet(options: Pick<ServiceOptions, 'connection' | 'connections'>): ConnectionSet {
   const manager = options.connections;
   const single = options.connection;

@@ -24,7 +24,7 @@ import { errorText, type ServiceLogger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import type { ServiceStore, WebhookMapping } from './store.js';
 import { resolveTimeZone, type TimeZone } from './time-zone.js';
-import type { Access } from './access.js';
+import { seesClient, type Access } from './access.js';
 
 /** An organization the service lists: the connection set's listing (src/service/connection-set.ts). */
 export type Organization = ListedOrganization;
@@ -154,11 +154,8 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       learning = undefined;
     });
   };
-  const canSee = async (viewer: Access, organizationId: string): Promise<boolean> => {
-    if (viewer.clients === null || viewer.role === 'admin') return true;
-    const client = (await store.organizationClients()).get(organizationId);
-    return client !== undefined && viewer.clients.includes(client);
-  };
+  const canSee = async (viewer: Access, organizationId: string): Promise<boolean> =>
+    seesClient(viewer, viewer.clients === null || viewer.role === 'admin' ? undefined : (await store.organizationClients()).get(organizationId));
   const timeZone = async (organizationId: string): Promise<TimeZone> => resolveTimeZone((await store.timeZones()).get(organizationId));
 
   // A saved plan never changes, so the review page's requests (the plan, its rows, approval) share
@@ -272,7 +269,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       const all = await organizations();
       if (viewer.clients === null || viewer.role === 'admin') return all;
       const clients = await store.organizationClients();
-      return all.filter((o) => viewer.clients!.includes(clients.get(o.organizationId) ?? '\u0000'));
+      return all.filter((o) => seesClient(viewer, clients.get(o.organizationId)));
     },
     canSee,
     async visibleIds(viewer) {

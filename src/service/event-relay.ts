@@ -28,6 +28,8 @@ export interface EventRelay {
   /** Sends a control message to every process on the database (this one too). */
   control(message: ControlMessage): Promise<void>;
   onControl(listener: (message: ControlMessage) => void): void;
+  /** Whether an event on the bus came from another process (through the relay), not from this one. */
+  relayed(event: ServiceEvent): boolean;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,7 @@ export function createEventRelay(options: EventRelayOptions): EventRelay {
     onControl(l) {
       controlListeners.push(l);
     },
+    relayed: (event) => relayed.has(event),
     async close() {
       closed = true;
       unsubscribe();

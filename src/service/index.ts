@@ -29,7 +29,7 @@ export { checkAccess, clientNameProblem, hasRole, isRole, ROLE_DUTIES, ROLES } f
 export type { Access, Role } from './access.js';
 export { createEventBus } from './events.js';
 export type { EventBus } from './events.js';
-export { createConnectionSet, followConnectionChanges } from './connection-set.js';
+export { createConnectionSet, followConnectionChanges, organizationNamer } from './connection-set.js';
 export { createWorkQueue, WORK_QUEUE, DEAD_QUEUE, QUEUE_SCHEMA } from './work-queue.js';
 export type { WorkJob, WorkQueue, QueuedJob } from './work-queue.js';
 export { createEventRelay } from './event-relay.js';

@@ -13,6 +13,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createTransport, type Transporter } from 'nodemailer';
 import type { EngineClock, Journal } from '../engine/index.js';
 import type { PlanReview, ServiceEvent } from './api-types.js';
+import { seesClient } from './access.js';
 import { errorText, silentLogger, type ServiceLogger } from './logger.js';
 import {
   createNotificationStore, NOTIFICATION_KINDS, type NewNotice, type NotificationChannel, type NotificationKind, type NotificationStore,
@@ -49,10 +50,6 @@ export interface NotificationOptions {
   intervalMs?: number;
   /** How long one SMTP conversation or webhook POST may take (default 30 s). */
   timeoutMs?: number;
-  /** The client an organization belongs to (null: none); default: none. */
-  clientOf?: (organizationId: string) => Promise<string | null>;
-  /** Whether a user may see an organization; default: everyone sees everything. */
-  canSee?: (username: string, organizationId: string) => Promise<boolean>;
   /** The fetch webhooks are posted with (default: the global one). */
   fetch?: typeof fetch;
 }
@@ -107,6 +104,7 @@ export interface Notifications {
   /**
    * What the event bus carries: finished, stopped and waiting runs, CRM events that failed, and
    * scheduled plans left for review (said by the scheduler, or on a cluster by the worker that made the plan).
+   * Give it this process's own events only (not those the relay brings from others: they write their own).
    */
   onServiceEvent(event: ServiceEvent): void;
   /** Resolves once the notices being written now are in the outbox. */
@@ -235,8 +233,14 @@ export function createNotifications(parts: NotificationParts, options: Notificat
   const timeoutMs = options.timeoutMs ?? 30_000;
   const from = options.from ?? 'Sunset <sunset@localhost>';
   const doFetch = options.fetch ?? fetch;
-  const clientOf = options.clientOf ?? (async () => null);
-  const canSee = options.canSee ?? (async () => true);
+  // A notice reaches only those who may see its organization (their role's clients), and a
+  // subscription limited to clients hears of those clients' organizations: from the service's tables,
+  // so any process on the database (a serve, a worker) writes the same notices.
+  const clientOf = async (organizationId: string): Promise<string | null> => (await parts.store.organizationClients()).get(organizationId) ?? null;
+  const canSee = async (username: string, organizationId: string): Promise<boolean> => {
+    const user = (await parts.store.users()).find((u) => u.username === username);
+    return user !== undefined && seesClient(user, (await clientOf(organizationId)) ?? undefined);
+  };
   const writing = new Set<Promise<unknown>>();
   /** Runs already noticed waiting for a quota reset (`runId:until`), so each wait is noticed once. */
   const waits = new Set<string>();

@@ -113,17 +113,13 @@ export function createService(options: ServiceOptions): Service {
   const notifications = createNotifications({
     database, journal, store, clock, owner: options.owner, logger, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     organizationName: async (id) => (await ctx.organizations()).find((o) => o.organizationId === id)?.name,
-  }, {
-    // A notice reaches only those who may see its organization (their role's clients), and a
-    // subscription limited to clients hears of those clients' organizations.
-    clientOf: async (id) => (await store.organizationClients()).get(id) ?? null,
-    canSee: async (username, id) => {
-      const user = (await store.users()).find((u) => u.username === username);
-      return user !== undefined && ctx.canSee(user, id);
-    },
-    ...options.notifications,
+  }, options.notifications);
+  // Each process writes the notices of what it did itself: on a cluster a worker writes those of its
+  // jobs (the relay's copies of them, heard here, are not written again), so what happens while no
+  // serve runs is still written, and each run's end once however many serves listen.
+  bus.subscribe((event) => {
+    if (!relay?.relayed(event)) notifications.onServiceEvent(event);
   });
-  bus.subscribe((event) => notifications.onServiceEvent(event));
   const scheduler = createScheduler({ store, journal, runner, clock, logger, learnTimeZones: () => ctx.learnTimeZones(), bus });
   const timers: NodeJS.Timeout[] = [];
   let started: Promise<void> | undefined;

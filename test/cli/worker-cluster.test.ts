@@ -36,6 +36,8 @@ async function steady<T>(session: SignedIn, path: string): Promise<HttpResult<T>
 /** The notices a webhook on loopback received, in order. */
 interface Notice {
   type: string;
+  subject: string;
+  url: string | null;
   data: { runId?: string; planId?: string; steps?: number };
 }
 
@@ -94,6 +96,20 @@ describe.runIf(TEST_DATABASE === 'sqlite')('sunset worker on SQLite', () => {
     expect(exit.code, show('worker', exit)).toBe(2);
     expect(exit.stderr).toMatch(/A worker shares the work through a PostgreSQL database/);
     expect(exit.stderr).not.toMatch(/\n\s+at /);
+  });
+  it('--public-url (and its twin SUNSET_PUBLIC_URL) must be a scheme and a host, for serve and worker alike', async () => {
+    const dir = h.temp('sunset-worker-public-url-');
+    for (const [command, args, env, label] of [
+      ['worker', ['--public-url', 'ftp://sunset.example.com'], {}, '--public-url'],
+      ['worker', [], { SUNSET_PUBLIC_URL: 'https://sunset.example.com/sunset' }, 'SUNSET_PUBLIC_URL'],
+      ['serve', ['--public-url', 'not a url'], {}, '--public-url'],
+    ] as const) {
+      const exit = await h.run([command, '--database', join(dir, 'sunset.db'), ...args], { cwd: dir, env: { ...process.env, ...env } });
+      expect(exit.code, show(command, exit)).toBe(2);
+      expect(exit.stderr).toContain(`${label}: "`);
+      expect(exit.stderr).toMatch(/is not an address like https:\/\/sunset\.example\.com \(scheme and host, no path\)/);
+      expect(exit.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 });
 
@@ -307,7 +323,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     second.serve.kill('SIGINT');
     expect((await second.serve.exited).code).toBe(0);
   });
-  it('with no serve running, a worker takes the minute tick: the schedule due queues its scan, and the plan within its cap is applied', { timeout: 200_000 }, async () => {
+  it('with no serve running, a worker takes the minute tick: the schedule due queues its scan, the plan within its cap is applied, and its notice waits for a serve', { timeout: 240_000 }, async () => {
     const emu = await h.startEmulator(['--contacts', '120', '--per-minute', '6000', '--daily', '100000']);
     const organization = emu.organization;
     const home = await clusterHome('sunset-worker-ticks-');
@@ -316,9 +332,11 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     const { serve, session } = await home.serve(common);
     expect((await session.request('PUT', `/api/orgs/${organization}/policy`, { body: { text: defaultPolicyText(organization) } })).status).toBe(200);
     expect((await session.request('PUT', `/api/orgs/${organization}/schedule`, { body: { cron: '* * * * *', autoApplyMax: 100_000 } })).status).toBe(200);
+    const hooks = await subscribeWebhook(session, 'run.finished');
     serve.kill('SIGINT');
     expect((await serve.exited).code).toBe(0);
-    const worker = await home.worker(common);
+    const publicUrl = 'https://sunset.example.test';
+    const worker = await home.worker([...common, '--public-url', publicUrl]);
     type Row = { run: { runId: string; createdBy: string; organizationId: string }; status: string; counts: { total: number; changed: number } };
     const row = await pollUntil(async () => {
       const runs = await h.run(['runs', '--json', '--database', home.database], { cwd: home.dir, env: home.env });
@@ -340,6 +358,31 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     }
     const check = await h.run(['runs', 'check', '--database', home.database], { cwd: home.dir, env: home.env });
     expect(check.code, show('runs check', check)).toBe(0);
+
+    // The run's end, with no serve to hear of it: the worker wrote its notice (once, with the
+    // organization's name and a link to the worker's --public-url); it waits in the outbox.
+    type OutboxRow = { kind: string; state: string; subject: string; body: string };
+    const written = await pollUntil(async () => {
+      const outbox = await h.run(['notifications', 'outbox', '--json', '--database', home.database], { cwd: home.dir, env: home.env });
+      expect(outbox.code, show('notifications outbox', outbox)).toBe(0);
+      const rows = (JSON.parse(outbox.stdout) as OutboxRow[]).filter((n) => n.kind === 'run.finished' && n.subject.includes(row.run.runId));
+      return rows.length > 0 ? rows : undefined;
+    }, 'the run.finished notice in the outbox', 30_000);
+    expect(written).toHaveLength(1);
+    expect(written[0]!.state).toBe('pending');
+    expect(written[0]!.subject).toMatch(new RegExp(`finished in \\S.* \\(${organization}\\)$`));
+    expect(written[0]!.subject).not.toContain(`organization ${organization}`);
+    expect(written[0]!.body).toContain(`${publicUrl}/#/runs/${row.run.runId}`);
+    expect(hooks.received).toEqual([]);
+    // A serve started later delivers it, once.
+    const later = await home.serve(common);
+    const delivered = await pollUntil(async () => hooks.received.find((n) => n.type === 'run.finished' && n.data.runId === row.run.runId), 'the notice delivered by the serve started later', 60_000);
+    expect(delivered.url).toBe(`${publicUrl}/#/runs/${row.run.runId}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(hooks.received.filter((n) => n.type === 'run.finished' && n.data.runId === row.run.runId)).toHaveLength(1);
+    hooks.close();
+    later.serve.kill('SIGINT');
+    expect((await later.serve.exited).code).toBe(0);
     worker.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
   });

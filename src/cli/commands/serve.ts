@@ -9,7 +9,7 @@ import {
   type LogLevel, type MappingFile, type NotificationOptions,
 } from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
-import { envBoolean, flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
+import { envBoolean, flagOrEnv, intFlag, optionLabel, parseFlags, publicUrlFlag } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import { preferSmallHeap } from '../heap.js';
 import { databaseLabel, isPostgresUrl } from '../../engine/index.js';
@@ -86,7 +86,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // Every option a container sets has an environment twin; a flag beats its twin.
   const hostOption = flagOrEnv(given.host, io.env, 'host', 'SUNSET_HOST');
   const portOption = flagOrEnv(given.port, io.env, 'port', 'SUNSET_PORT');
-  const publicUrlOption = flagOrEnv(given['public-url'], io.env, 'public-url', 'SUNSET_PUBLIC_URL');
   const mappingOption = flagOrEnv(given['crm-mapping'], io.env, 'crm-mapping', 'SUNSET_CRM_MAPPING');
   const values = {
     ...withEnvTwins(given, io.env, OPTIONS),
@@ -105,17 +104,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const work = given.work ?? (given['no-work'] ? false : envBoolean(io.env, 'SUNSET_WORK') ?? true);
   const concurrencyOption = flagOrEnv(given.concurrency, io.env, 'concurrency', 'SUNSET_CONCURRENCY');
   const concurrency = intFlag(concurrencyOption.value, optionLabel(concurrencyOption.name), 1, 64);
-  const publicUrl = publicUrlOption.value;
-  if (publicUrl !== undefined) {
-    let ok = false;
-    try {
-      const u = new URL(publicUrl);
-      ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.pathname === '/' && !u.search && !u.username;
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new ExitError(`${optionLabel(publicUrlOption.name)}: "${publicUrl}" is not an address like https://sunset.example.com (scheme and host, no path).`, EXIT.usage);
-  }
+  const publicUrl = publicUrlFlag(given['public-url'], io.env);
   let mappingFile: MappingFile | undefined;
   if (values['crm-mapping']) {
     let text: string;

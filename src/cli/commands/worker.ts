@@ -5,9 +5,12 @@ import { parseArgs } from 'node:util';
 import { getRequestListener } from '@hono/node-server';
 import { systemClock } from '../../client/index.js';
 import { databaseLabel, isPostgresUrl, type BooksPort } from '../../engine/index.js';
-import { createConnectionSet, followConnectionChanges, createEventBus, createEventRelay, createLogger, createQueuedRunner, createScheduler, createServiceStore, createWebhookProcessor, createWorker, createWorkerMetrics, createWorkQueue, LOG_LEVELS, type LogLevel, type Worker } from '../../service/index.js';
+import {
+  createConnectionSet, createEventBus, createEventRelay, createLogger, createNotifications, createQueuedRunner, createScheduler, createServiceStore, createWebhookProcessor,
+  createWorker, createWorkerMetrics, createWorkQueue, errorText, followConnectionChanges, LOG_LEVELS, organizationNamer, type LogLevel, type Notifications, type Worker,
+} from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
-import { flagOrEnv, intFlag, optionLabel, parseFlags } from '../args.js';
+import { flagOrEnv, intFlag, optionLabel, parseFlags, publicUrlFlag } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import { preferSmallHeap } from '../heap.js';
 import type { CliIO } from '../io.js';
@@ -16,7 +19,7 @@ import { openServiceStorage, queueTuning } from '../service-storage.js';
 import { commonHelp, withEnvTwins } from '../workspace.js';
 
 export const OPTIONS = {
-  concurrency: { type: 'string' }, 'stop-timeout': { type: 'string' },
+  concurrency: { type: 'string' }, 'stop-timeout': { type: 'string' }, 'public-url': { type: 'string' },
   'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' }, 'metrics-token-file': { type: 'string' },
   database: { type: 'string' }, db: { type: 'string' }, emulator: { type: 'string' }, credentials: { type: 'string' }, 'per-minute': { type: 'string' }, help: { type: 'boolean' },
 } as const;
@@ -31,8 +34,10 @@ events aside, so a churned account is not held up behind a long run), and every 
 from the organization's one budget in the database. A worker that dies (or freezes) has its job
 taken by another once its heartbeat lapses; the run's journal lease makes sure no contact is
 changed twice. Workers also take the cluster's minute tick (one a minute across every worker and
-serve): the schedules that are due queue their scans, so schedules run with no serve up. See
-docs/scale-out.md.
+serve): the schedules that are due queue their scans, so schedules run with no serve up. The
+notices of what its jobs did (a run finished, stopped or waiting for the quota, a scheduled plan
+left for review, a CRM event not applied) it writes to the outbox itself; a serve delivers them.
+See docs/scale-out.md.
 
 Which Zoho accounts it works through: as \`sunset serve\`: --emulator URL or --credentials FILE
 when given; else every connection in the database (\`sunset connections\`); else the credentials of
@@ -48,6 +53,9 @@ Options (a flag beats its environment twin, named on the right):
                         at most 256: a job mostly waits on its organization's
                         budget, so one worker holds many; see docs/scale-out.md)
   --stop-timeout S      Seconds a graceful stop may take (default 30)             SUNSET_STOP_TIMEOUT
+  --public-url URL      The serves' address (https://sunset.example.com): the     SUNSET_PUBLIC_URL
+                        notices this worker writes link there (none without it;
+                        give every process of the cluster the same)
   --metrics-port N      Serve GET /metrics for Prometheus on this port (0: any   SUNSET_METRICS_PORT
                         free one, printed at start; default: none): jobs held
                         by kind, jobs done and retried, Zoho calls, Node's own
@@ -77,6 +85,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const concurrency = intFlag(concurrencyOption.value, optionLabel(concurrencyOption.name), 1, 256) ?? 4;
   const timeoutOption = flagOrEnv(given['stop-timeout'], io.env, 'stop-timeout', 'SUNSET_STOP_TIMEOUT');
   const stopTimeoutS = intFlag(timeoutOption.value, optionLabel(timeoutOption.name), 1, 3600) ?? 30;
+  const publicUrl = publicUrlFlag(given['public-url'], io.env);
   const dbPath = values.db;
   if (!dbPath || !isPostgresUrl(dbPath)) {
     throw new ExitError(
@@ -101,6 +110,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const relay = createEventRelay({ connectionString: dbPath, bus, logger });
   let worker: Worker;
   let scheduleRunner: { close(): Promise<void> } | undefined;
+  let notifications: Notifications | undefined;
   let metricsServer: Server | undefined;
   let metricsLine = '';
   try {
@@ -118,6 +128,17 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     scheduleRunner = queuedRunner;
     const scheduler = createScheduler({ store, journal, runner: queuedRunner, clock: systemClock, logger });
     worker = createWorker({ journal, port, clock: systemClock, bus, queue, relay, owner, isDead: isDeadOwner, logger, concurrency, crm: { processor, store }, ticks: { scheduler } });
+    // The notices of what this worker's jobs did, written to the outbox here (not by the serves that
+    // hear of them: none may be running); delivered by a pass on the queue, which the serves work.
+    const notices = createNotifications({
+      database, journal, store, clock: systemClock, owner, logger, ...(publicUrl ? { publicUrl } : {}), organizationName: organizationNamer(connections),
+    });
+    await notices.migrate();
+    notices.start((at) => void queue.sendNotify(at).catch((e: unknown) => logger.warn({ error: errorText(e) }, 'could not queue a delivery of notifications; the next tick delivers them')));
+    bus.subscribe((event) => {
+      if (!relay.relayed(event)) notices.onServiceEvent(event);
+    });
+    notifications = notices;
     if (metricsPort !== undefined) {
       const metrics = createWorkerMetrics(worker, metricsToken !== undefined ? { token: metricsToken } : {});
       connections.onResponse((info) => metrics.observeZohoCall(info));
@@ -136,6 +157,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     metricsServer?.close();
     await scheduleRunner?.close();
+    await notifications?.close();
     await queue.stop({ timeoutMs: 1_000 }).catch(() => undefined);
     await relay.close();
     await opened.close();
@@ -156,6 +178,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   deadline.unref();
   await worker.stop({ timeoutMs: stopTimeoutS * 1000 });
   await scheduleRunner?.close();
+  // The notices of the last jobs, written before the database is closed.
+  await notifications?.close();
   if (metricsServer) {
     const s = metricsServer;
     await new Promise<void>((resolve) => {
