@@ -1,4 +1,5 @@
 /** Reports, exports and policies written to files the user names. */
+import { once } from 'node:events';
 import { closeSync, constants as fsConstants, fchmodSync, fstatSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
 import { ExitError } from './exit-codes.js';
 
@@ -29,6 +30,16 @@ export async function writeOutputChunks(path: string, chunks: AsyncIterable<stri
     for await (const chunk of chunks) write(fd, path, chunk);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * A document made in pieces, to a stream (stdout): each piece is written as it comes, and the next
+ * waits while the stream asks it to (a slow pipe), so the document is never whole in memory.
+ */
+export async function writeStreamChunks(stream: NodeJS.WritableStream, chunks: AsyncIterable<string>): Promise<void> {
+  for await (const chunk of chunks) {
+    if (!stream.write(chunk)) await once(stream, 'drain');
   }
 }
 

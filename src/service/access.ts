@@ -28,12 +28,14 @@ export function hasRole(role: Role, needed: Role): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(needed);
 }
 
-/**
- * Whether a user with this access sees an organization grouped under `client` (undefined: under
- * none): an admin, or a user limited to no client, sees every one.
- */
+/** Whether a user sees every organization: an admin, or a user limited to no client. */
+export function seesEveryClient(viewer: Access): boolean {
+  return viewer.clients === null || viewer.role === 'admin';
+}
+
+/** Whether a user sees an organization grouped under `client` (undefined: under none). */
 export function seesClient(viewer: Access, client: string | undefined): boolean {
-  return viewer.clients === null || viewer.role === 'admin' || (client !== undefined && viewer.clients.includes(client));
+  return seesEveryClient(viewer) || (client !== undefined && viewer.clients!.includes(client));
 }
 
 /** What each role may do, in words (the 403 message and `--help`). */

@@ -24,7 +24,7 @@ import { errorText, type ServiceLogger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import type { ServiceStore, WebhookMapping } from './store.js';
 import { resolveTimeZone, type TimeZone } from './time-zone.js';
-import { seesClient, type Access } from './access.js';
+import { seesClient, seesEveryClient, type Access } from './access.js';
 
 /** An organization the service lists: the connection set's listing (src/service/connection-set.ts). */
 export type Organization = ListedOrganization;
@@ -155,7 +155,7 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     });
   };
   const canSee = async (viewer: Access, organizationId: string): Promise<boolean> =>
-    seesClient(viewer, viewer.clients === null || viewer.role === 'admin' ? undefined : (await store.organizationClients()).get(organizationId));
+    seesEveryClient(viewer) || seesClient(viewer, (await store.organizationClients()).get(organizationId));
   const timeZone = async (organizationId: string): Promise<TimeZone> => resolveTimeZone((await store.timeZones()).get(organizationId));
 
   // A saved plan never changes, so the review page's requests (the plan, its rows, approval) share
@@ -267,13 +267,13 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     },
     async visibleOrganizations(viewer) {
       const all = await organizations();
-      if (viewer.clients === null || viewer.role === 'admin') return all;
+      if (seesEveryClient(viewer)) return all;
       const clients = await store.organizationClients();
       return all.filter((o) => seesClient(viewer, clients.get(o.organizationId)));
     },
     canSee,
     async visibleIds(viewer) {
-      if (viewer.clients === null || viewer.role === 'admin') return undefined;
+      if (seesEveryClient(viewer)) return undefined;
       const clients = await store.organizationClients();
       return new Set([...clients].filter(([, client]) => viewer.clients!.includes(client)).map(([id]) => id));
     },

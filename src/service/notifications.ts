@@ -14,6 +14,8 @@ import { createTransport, type Transporter } from 'nodemailer';
 import type { EngineClock, Journal } from '../engine/index.js';
 import type { PlanReview, ServiceEvent } from './api-types.js';
 import { seesClient } from './access.js';
+import type { EventRelay } from './event-relay.js';
+import type { EventBus } from './events.js';
 import { errorText, silentLogger, type ServiceLogger } from './logger.js';
 import {
   createNotificationStore, NOTIFICATION_KINDS, type NewNotice, type NotificationChannel, type NotificationKind, type NotificationStore,
@@ -21,6 +23,7 @@ import {
 } from './notification-store.js';
 import type { SqlDatabase } from '../engine/index.js';
 import type { ServiceStore } from './store.js';
+import type { WorkQueue } from './work-queue.js';
 
 /** An SMTP server to send through: `--smtp-url` (its password never leaves this object but to the server). */
 export interface SmtpSettings {
@@ -96,17 +99,18 @@ export interface Notifications {
   readonly store: NotificationStore;
   migrate(): Promise<void>;
   /**
-   * Starts the delivery loop (unless its interval is 0); or, given `schedule` (on a cluster's
-   * queue), no loop of its own: `schedule(at)` asks for a delivery pass at `at` (ms) when notices are
-   * written (now) and after each pass while some wait to be tried again (when the first is due).
+   * Starts the delivery loop (unless its interval is 0); or, given a cluster's `queue`, no loop of
+   * its own: it asks the queue for a delivery pass (`sunset-notify`, worked by the serves) when
+   * notices are written and after each pass while some wait to be tried again (when the first is due).
    */
-  start(schedule?: (at: number) => void): void;
+  start(queue?: Pick<WorkQueue, 'sendNotify'>): void;
   /**
-   * What the event bus carries: finished, stopped and waiting runs, CRM events that failed, and
-   * scheduled plans left for review (said by the scheduler, or on a cluster by the worker that made the plan).
-   * Give it this process's own events only (not those the relay brings from others: they write their own).
+   * Writes the notices of what the bus carries: finished, stopped and waiting runs, CRM events that
+   * failed, and scheduled plans left for review (said by the scheduler, or on a cluster by the worker
+   * that made the plan). This process's own events only: those the relay brings from other processes
+   * are theirs to write, so each is written once, whether or not a serve is running.
    */
-  onServiceEvent(event: ServiceEvent): void;
+  follow(bus: EventBus, relay?: Pick<EventRelay, 'relayed'>): void;
   /** Resolves once the notices being written now are in the outbox. */
   settled(): Promise<void>;
   /** Sends the due notices now (one pass at a time); how many were tried. */
@@ -233,20 +237,12 @@ export function createNotifications(parts: NotificationParts, options: Notificat
   const timeoutMs = options.timeoutMs ?? 30_000;
   const from = options.from ?? 'Sunset <sunset@localhost>';
   const doFetch = options.fetch ?? fetch;
-  // A notice reaches only those who may see its organization (their role's clients), and a
-  // subscription limited to clients hears of those clients' organizations: from the service's tables,
-  // so any process on the database (a serve, a worker) writes the same notices.
-  const clientOf = async (organizationId: string): Promise<string | null> => (await parts.store.organizationClients()).get(organizationId) ?? null;
-  const canSee = async (username: string, organizationId: string): Promise<boolean> => {
-    const user = (await parts.store.users()).find((u) => u.username === username);
-    return user !== undefined && seesClient(user, (await clientOf(organizationId)) ?? undefined);
-  };
   const writing = new Set<Promise<unknown>>();
   /** Runs already noticed waiting for a quota reset (`runId:until`), so each wait is noticed once. */
   const waits = new Set<string>();
   let passing: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  /** On a cluster's queue: asks for a delivery pass at a time (start's `schedule`). */
+  /** On a cluster's queue: asks the queue for a delivery pass at a time (`start(queue)`). */
   let scheduled: ((at: number) => void) | undefined;
   let mailer: Transporter | undefined;
 
@@ -274,12 +270,17 @@ export function createNotifications(parts: NotificationParts, options: Notificat
   const notify = async (h: Happening): Promise<string[]> => {
     const subscriptions = (await store.allSubscriptions()).filter((s) => s.events.includes(h.kind));
     if (subscriptions.length === 0) return [];
-    const client = await clientOf(h.organizationId);
+    // A notice reaches only those who may see its organization (their role's clients), and a
+    // subscription limited to clients hears of those clients' organizations: read from the service's
+    // tables once a notice, so any process on the database (a serve, a worker) writes the same rows.
+    const client = (await parts.store.organizationClients()).get(h.organizationId) ?? null;
+    const users = new Map((await parts.store.users()).map((u) => [u.username, u]));
     const name = await parts.organizationName?.(h.organizationId).catch(() => undefined);
     const rows: Array<{ subscription: Subscription; notice: NewNotice }> = [];
     for (const subscription of subscriptions) {
       if (subscription.clients !== null && (client === null || !subscription.clients.includes(client))) continue;
-      if (!(await canSee(subscription.username, h.organizationId))) continue;
+      const user = users.get(subscription.username);
+      if (!user || !seesClient(user, client ?? undefined)) continue;
       const where = name ? `${name} (${h.organizationId})` : `organization ${h.organizationId}`;
       const subject = `Sunset: ${h.headline} in ${where}`;
       const url = link(h.path);
@@ -445,19 +446,22 @@ export function createNotifications(parts: NotificationParts, options: Notificat
   return {
     store,
     migrate: () => store.migrate(),
-    start(schedule) {
-      if (schedule) {
-        scheduled = schedule;
+    start(queue) {
+      if (queue) {
+        scheduled = (at) => void queue.sendNotify(at).catch((e: unknown) => logger.warn({ error: errorText(e) }, 'could not queue a delivery of notifications; the next tick delivers them'));
         return;
       }
       if (options.intervalMs === 0 || timer) return;
       timer = setInterval(() => void deliverDue().catch((e: unknown) => logger.error({ error: clean(e) }, 'delivering notifications failed')), options.intervalMs ?? 5_000);
       timer.unref();
     },
-    onServiceEvent(event) {
-      if (event.type === 'run') track(onRun(event.data));
-      else if (event.type === 'webhook') track(onWebhook(event.data));
-      else if (event.type === 'review') track(reviewNotice(event.data));
+    follow(bus, relay) {
+      bus.subscribe((event) => {
+        if (relay?.relayed(event)) return;
+        if (event.type === 'run') track(onRun(event.data));
+        else if (event.type === 'webhook') track(onWebhook(event.data));
+        else if (event.type === 'review') track(reviewNotice(event.data));
+      });
     },
     async settled() {
       while (writing.size > 0) await Promise.all([...writing]);

@@ -114,12 +114,8 @@ export function createService(options: ServiceOptions): Service {
     database, journal, store, clock, owner: options.owner, logger, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     organizationName: async (id) => (await ctx.organizations()).find((o) => o.organizationId === id)?.name,
   }, options.notifications);
-  // Each process writes the notices of what it did itself: on a cluster a worker writes those of its
-  // jobs (the relay's copies of them, heard here, are not written again), so what happens while no
-  // serve runs is still written, and each run's end once however many serves listen.
-  bus.subscribe((event) => {
-    if (!relay?.relayed(event)) notifications.onServiceEvent(event);
-  });
+  // On a cluster a worker writes the notices of its jobs; a serve, those of its own work.
+  notifications.follow(bus, relay);
   const scheduler = createScheduler({ store, journal, runner, clock, logger, learnTimeZones: () => ctx.learnTimeZones(), bus });
   const timers: NodeJS.Timeout[] = [];
   let started: Promise<void> | undefined;
@@ -180,9 +176,8 @@ export function createService(options: ServiceOptions): Service {
       void processWebhooks().catch((e: unknown) => logger.error({ error: errorText(e) }, 'applying CRM events failed'));
       if (queue) {
         // Notices are delivered by passes on the queue, when written and when a retry is due.
-        const q = queue;
-        notifications.start((at) => void q.sendNotify(at).catch((e: unknown) => logger.warn({ error: errorText(e) }, 'could not queue a delivery of notifications; the next tick delivers them')));
-        await q.workNotify(async () => {
+        notifications.start(queue);
+        await queue.workNotify(async () => {
           await notifications.deliverDue();
         });
       } else notifications.start();

@@ -285,7 +285,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     serve.kill('SIGINT');
     expect((await serve.exited).code).toBe(0);
   });
-  it('a scheduled plan left for review is announced though the serve whose tick queued its scan was killed: the worker says so, another serve writes and delivers the notice', { timeout: 200_000 }, async () => {
+  it('a scheduled plan left for review is announced though the serve whose tick queued its scan was killed: the worker that made the plan writes the notice, another serve delivers it', { timeout: 200_000 }, async () => {
     // Every Books answer takes a second: the scan lasts long enough to lose the serve in it.
     const emu = await h.startEmulator(['--contacts', '200', '--per-minute', '6000', '--daily', '100000', '--latency', '1000']);
     const organization = emu.organization;

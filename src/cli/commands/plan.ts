@@ -7,7 +7,7 @@ import { intFlag, parseFlags } from '../args.js';
 import { EXIT, ExitError } from '../exit-codes.js';
 import { preferSmallHeap } from '../heap.js';
 import type { CliIO } from '../io.js';
-import { writeOutputChunks } from '../output-file.js';
+import { writeOutputChunks, writeStreamChunks } from '../output-file.js';
 import { policyFor } from '../policy.js';
 import { COMMON_FLAGS, COMMON_HELP, openJournal, withEnvTwins } from '../workspace.js';
 
@@ -69,7 +69,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (values.csv) await writeOutputChunks(values.csv, planCsvChunks(plan, journal.planExclusions(plan.planId)));
     if (values.html) await writeOutputChunks(values.html, planHtmlChunks(plan, journal.planExclusions(plan.planId), { generatedAt: Date.now(), organizationName: snapshot.organizationName, currencyCode: snapshot.currencyCode }));
     if (values.json) {
-      for await (const piece of planJsonChunks(plan, journal.planExclusions(plan.planId))) io.stdout.write(piece);
+      await writeStreamChunks(io.stdout, planJsonChunks(plan, journal.planExclusions(plan.planId)));
       io.stdout.write('\n');
     } else {
       io.stdout.write(renderPlanText(plan, { color: io.color, limit }));

@@ -7,7 +7,7 @@ import { systemClock } from '../../client/index.js';
 import { databaseLabel, isPostgresUrl, type BooksPort } from '../../engine/index.js';
 import {
   createConnectionSet, createEventBus, createEventRelay, createLogger, createNotifications, createQueuedRunner, createScheduler, createServiceStore, createWebhookProcessor,
-  createWorker, createWorkerMetrics, createWorkQueue, errorText, followConnectionChanges, LOG_LEVELS, organizationNamer, type LogLevel, type Notifications, type Worker,
+  createWorker, createWorkerMetrics, createWorkQueue, followConnectionChanges, LOG_LEVELS, organizationNamer, type LogLevel, type Notifications, type Worker,
 } from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
 import { flagOrEnv, intFlag, optionLabel, parseFlags, publicUrlFlag } from '../args.js';
@@ -134,10 +134,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       database, journal, store, clock: systemClock, owner, logger, ...(publicUrl ? { publicUrl } : {}), organizationName: organizationNamer(connections),
     });
     await notices.migrate();
-    notices.start((at) => void queue.sendNotify(at).catch((e: unknown) => logger.warn({ error: errorText(e) }, 'could not queue a delivery of notifications; the next tick delivers them')));
-    bus.subscribe((event) => {
-      if (!relay.relayed(event)) notices.onServiceEvent(event);
-    });
+    notices.start(queue);
+    notices.follow(bus, relay);
     notifications = notices;
     if (metricsPort !== undefined) {
       const metrics = createWorkerMetrics(worker, metricsToken !== undefined ? { token: metricsToken } : {});
