@@ -196,6 +196,11 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
   }
   const claim = await journal.claimRun(runId, owner, clock.now(), runLeaseMs, options.isDead);
   if (!claim.ok) throw new RunBusyError(runId, claim.holder);
+  if (claim.run.state === 'done' || claim.run.state === 'cancelled') {
+    // Ended by another driver between the look above and the claim: let it go as it was.
+    await journal.releaseRun(runId, owner, claim.run.state, claim.run.finishedAt ?? clock.now());
+    return { run: (await journal.getRun(runId))!, counts: await journal.runCounts(runId), interrupted: false, apiCalls: 0 };
+  }
   const callsAtStart = port.apiCalls();
   await journal.setRunState(runId, 'running', clock.now());
 
@@ -307,13 +312,14 @@ export async function applyRun(options: ApplyOptions): Promise<ApplyResult> {
   };
 
   // Leases are renewed while this worker lives, so a slow step is never taken over by another;
-  // the run's own lease more often, so a vanished driver is replaced within a run lease.
-  let lost: RunDriver | undefined;
+  // the run's own lease more often, so a vanished driver is replaced within a run lease. A renewal
+  // only extends a drive still held: after a freeze, the run may have been taken over, and even
+  // paused or ended and let go by its new driver; that is lost, not free to claim again.
+  let lost = false;
   const holdRun = async (): Promise<boolean> => {
     if (lost) return false;
-    const again = await journal.claimRun(runId, owner, clock.now(), runLeaseMs, options.isDead);
-    if (!again.ok) lost = again.holder;
-    return again.ok;
+    if (!(await journal.renewRun(runId, owner, clock.now(), runLeaseMs))) lost = true;
+    return !lost;
   };
   const renewSteps = setInterval(() => {
     void journal.renewLeases(runId, owner, clock.now() + leaseMs).catch(() => undefined);

@@ -685,6 +685,21 @@ describe('run drivers', () => {
     expect(runStatus((await journal.getRun(runId))!, T0 + 2_000)).toBe('interrupted');
   });
 
+  it('renews only a drive still held, even past its lease; a drive taken over, or let go by the one who took it, is lost', async () => {
+    const runId = await makeRun(journal, 1);
+    await journal.claimRun(runId, 'host-a:11:aa', T0, 30_000);
+    // Past the lease, nobody else came: still a's.
+    expect(await journal.renewRun(runId, 'host-a:11:aa', T0 + 40_000, 30_000)).toBe(true);
+    expect((await journal.getRun(runId))?.driver).toEqual({ owner: 'host-a:11:aa', since: T0, until: T0 + 70_000 });
+    expect(await journal.renewRun(runId, 'host-b:22:bb', T0 + 40_000, 30_000)).toBe(false);
+    // Taken over by b, who ends the run: a's renewal neither takes it back nor touches the run.
+    expect(await journal.claimRun(runId, 'host-b:22:bb', T0 + 70_001, 30_000)).toMatchObject({ ok: true });
+    expect(await journal.renewRun(runId, 'host-a:11:aa', T0 + 71_000, 30_000)).toBe(false);
+    expect(await journal.releaseRun(runId, 'host-b:22:bb', 'done', T0 + 72_000)).toBe(true);
+    expect(await journal.renewRun(runId, 'host-a:11:aa', T0 + 73_000, 30_000)).toBe(false);
+    expect(await journal.getRun(runId)).toMatchObject({ state: 'done', finishedAt: T0 + 72_000, driver: null });
+  });
+
   it('lets exactly one of many racing claimants win', async () => {
     const runId = await makeRun(journal, 1);
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => journal.claimRun(runId, `host:${100 + i}:x`, T0, 30_000)));

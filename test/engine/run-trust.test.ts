@@ -150,6 +150,39 @@ describe('one driver per run', () => {
     expect(result.counts.changed).toBeLessThanOrEqual(4);
     expect(result.run.state).toBe('running');
   });
+
+  // The cluster crash suite's trial 3 (seed 20261206) in CI: a driver frozen past its lease, the run
+  // taken over and ended meanwhile; on waking, the old driver's renewal found no driver and claimed
+  // the ended run again ("done, yet driven by" in runs check). A lease that lapsed is lost: the
+  // waking driver renews only a drive it still holds.
+  for (const [end, ended] of [['paused by a person', 'paused'], ['finished', 'done']] as const) {
+    it(`does not drive again a run another driver took over and ${end} while it stalled`, async () => {
+      const h = await harness(150);
+      const { plan } = await scanAndPlan(h);
+      const run = await createRunFromPlan(h.journal, plan, 'ana', h.clock.now());
+      let since = 0;
+      const result = await applyRun(options(h, run.runId, {
+        concurrency: 1,
+        failpoint: async (name, step) => {
+          if (name === 'after-finish' && step.seq === 3 && since === 0) {
+            await h.clock.sleep(31_000);
+            expect((await h.journal.claimRun(run.runId, 'new-host:7:bbbb', h.clock.now(), 30_000)).ok).toBe(true);
+            if (ended === 'done') {
+              await applyRun(options(h, run.runId, { owner: 'new-host:7:bbbb' }));
+            } else {
+              expect(await h.journal.releaseRun(run.runId, 'new-host:7:bbbb', 'paused', h.clock.now())).toBe(true);
+            }
+            since = await h.lastSeq();
+          }
+        },
+      }));
+      expect(result.interrupted).toBe(true);
+      expect(result.run).toMatchObject({ state: ended, driver: null });
+      expect(await h.journal.getRun(run.runId)).toMatchObject({ state: ended, driver: null });
+      // Not a call to Zoho after the other driver let go.
+      expect((await h.requests({ since })).filter((e) => e.path.startsWith('/books/'))).toEqual([]);
+    });
+  }
 });
 
 describe('a run made elsewhere', () => {

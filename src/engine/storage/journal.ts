@@ -319,6 +319,13 @@ export interface Journal {
    * racing cannot both win. Renewing one's own lease is a claim too.
    */
   claimRun(runId: string, owner: string, now: number, leaseMs: number, isDead?: (owner: string) => boolean): Promise<RunClaim>;
+  /**
+   * Extends `owner`'s drive to `now + leaseMs`, only while `owner` still drives the run (its lease
+   * may have run out unnoticed). False once the drive is lost: another driver claimed the run, or
+   * took it over and let it go (paused, ended); a driver that wakes from a freeze never claims the
+   * run back that way.
+   */
+  renewRun(runId: string, owner: string, now: number, leaseMs: number): Promise<boolean>;
   /** Ends `owner`'s drive: sets the run's state (and finish time) and clears the driver, only if `owner` still drives it. */
   releaseRun(runId: string, owner: string, state: RunState, at: number): Promise<boolean>;
   runCounts(runId: string): Promise<RunCounts>;
@@ -729,6 +736,9 @@ export function createJournal(db: SqlDatabase): Journal {
         }
         return { ok: true, run: toRun((await tx.get<RunRow>('SELECT * FROM runs WHERE run_id = ?', [runId]))!) };
       });
+    },
+    async renewRun(runId, owner, now, leaseMs) {
+      return (await db.run('UPDATE runs SET driver_until = ? WHERE run_id = ? AND driver = ?', [now + leaseMs, runId, owner])) === 1;
     },
     async releaseRun(runId, owner, state, at) {
       const finished = state === 'done' || state === 'failed' || state === 'cancelled';
