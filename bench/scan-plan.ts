@@ -148,7 +148,7 @@ try {
 
   // As `sunset plan` does: the planner fed page by page from the journal, never the whole snapshot.
   const t2 = performance.now();
-  const draft = journal.planDraft();
+  const draft = journal.planDraft(Date.now());
   const plan = await buildPlan(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId), draft);
   const t3 = performance.now();
   mark('after buildPlan (pages from the journal)');

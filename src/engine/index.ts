@@ -11,8 +11,8 @@ export { createRunFromPlan, createUndoRun, previewUndo, createManualRun, RunInpu
 export type { ContactChange, RunStatus, UndoPreview } from './runs.js';
 export { contactsToRead, fingerprint, fingerprintCost, recordBefore, runContacts, verifyRun } from './verify.js';
 export type { FingerprintCost, FingerprintProgress, ReadMethod, RunContacts, VerifyDifference, VerifyResult } from './verify.js';
-export { createJournal, newId, JournalError, RunExistsError } from './storage/journal.js';
-export type { Journal, AuditRow, FingerprintRow, FingerprintSet, NewStep, RunClaim, StepFinish, StoredPolicy } from './storage/journal.js';
+export { createJournal, newId, JournalError, RunExistsError, DRAFT_LEFTOVER_MS, SNAPSHOT_LEFTOVER_MS } from './storage/journal.js';
+export type { Journal, AuditRow, FingerprintRow, FingerprintSet, NewStep, RunClaim, ScanActivityRow, StepFinish, StoredPolicy } from './storage/journal.js';
 export { apiTarget, contactAppUrl, describeTarget, EMBEDDED_TARGET, emulatorTarget, emulatorUrlOf, zohoTarget } from './target.js';
 export { openSqlite } from './storage/sqlite.js';
 export { checkDatabase, checkJournal } from './storage/check.js';

@@ -12,7 +12,7 @@ import type { InMemoryPlan, Plan, SnapshotInfo } from './types.js';
 const PAGE_SIZE = 500;
 
 export async function planSnapshot(journal: Journal, policy: Policy, policyText: string, snapshot: SnapshotInfo, createdAt: number): Promise<Plan> {
-  const draft = journal.planDraft();
+  const draft = journal.planDraft(createdAt);
   try {
     const plan = await buildPlan(policy, policyText, snapshot, journal.snapshotContacts(snapshot.snapshotId, PAGE_SIZE), draft);
     await draft.save(plan, createdAt);

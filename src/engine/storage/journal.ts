@@ -32,6 +32,20 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** `run-20261121-231605-3fa2`: sortable, readable, unique. */
+/** A plan draft not saved a day after it started was cut off (plans take seconds to minutes). */
+export const DRAFT_LEFTOVER_MS = 86_400_000;
+/**
+ * A snapshot never finished, taken a week before a later scan of its organization finished, was
+ * cut off: a scan waits at most 36 h for a quota reset, and one organization's scans do not overlap
+ * (the cluster's one job per organization), so the later one's end says the earlier is dead.
+ */
+export const SNAPSHOT_LEFTOVER_MS = 7 * 86_400_000;
+const DRAFT_PREFIX = 'draft-t';
+/** `draft-t` and the start time in 15 digits (so ids sort by time), then a random part. */
+function draftIdAt(at: number, random: string): string {
+  return `${DRAFT_PREFIX}${String(Math.max(0, Math.floor(at))).padStart(15, '0')}${random ? `-${random}` : ''}`;
+}
+
 export function newId(prefix: string, now: number): string {
   const iso = new Date(now).toISOString();
   return `${prefix}-${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${randomBytes(2).toString('hex')}`;
@@ -277,7 +291,11 @@ export interface Journal {
   addScanActivity(snapshotId: string, rows: readonly ScanActivityRow[]): Promise<void>;
   /** The activity gathered for these contacts, by contact id and type. */
   scanActivity(snapshotId: string, contactIds: readonly string[]): Promise<ScanActivityRow[]>;
-  /** Marks the snapshot complete with its counts, and drops the scan's activity rows. */
+  /**
+   * Marks the snapshot complete with its counts, and drops the scan's activity rows. Then sweeps what
+   * cut-off scans of the same organization left (SNAPSHOT_LEFTOVER_MS): snapshots never finished
+   * and taken more than a week before this one, with their contacts and activity.
+   */
   finishSnapshot(snapshotId: string, counts: { apiCalls: number; contactCount: number; transactionCount: number; historyCalls: number }): Promise<void>;
   getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
   latestSnapshot(organizationId?: string): Promise<SnapshotInfo | undefined>;
@@ -289,10 +307,12 @@ export interface Journal {
   targets(): Promise<string[]>;
 
   /**
-   * A plan being made: buildPlan writes its exclusions here as it decides them, then `save`
-   * records the plan with them (a plan already saved keeps what it has, and the draft is dropped).
+   * A plan being made from `startedAt` on: buildPlan writes its exclusions here as it decides them,
+   * then `save` records the plan with them (a plan already saved keeps what it has, and the draft
+   * is dropped). A save also drops the drafts that plans cut off by a crash left, once they are
+   * more than a day old (DRAFT_LEFTOVER_MS).
    */
-  planDraft(): PlanDraft;
+  planDraft(startedAt: number): PlanDraft;
   /** Records a plan made in memory (`planContacts`) with its exclusions; a second save changes nothing. */
   savePlan(plan: InMemoryPlan, createdAt?: number): Promise<void>;
   /** A plan with its steps; its exclusions are read with planExclusions. */
@@ -466,9 +486,29 @@ export function createJournal(db: SqlDatabase): Journal {
       }
     });
   };
-  const planDraft = (): PlanDraft => {
+  /**
+   * Drops the exclusions of plan drafts started before `before` that were neither saved nor
+   * discarded (a process killed while planning). Drafts from before drafts held their time
+   * (`draft-` and hex alone) are not recognised and stay.
+   */
+  const sweepDrafts = async (before: number): Promise<void> => {
+    await db.run('DELETE FROM plan_exclusions WHERE plan_id >= ? AND plan_id < ?', [DRAFT_PREFIX, draftIdAt(before, '')]);
+  };
+  /** Drops the never-finished snapshots of an organization taken before `before`, with their rows. */
+  const sweepSnapshots = async (organizationId: string, before: number): Promise<void> => {
+    const stale = await db.all<{ snapshot_id: string }>('SELECT snapshot_id FROM snapshots WHERE organization_id = ? AND complete = 0 AND taken_at < ?', [organizationId, before]);
+    for (const { snapshot_id: id } of stale) {
+      await db.transaction(async (tx) => {
+        await tx.run('DELETE FROM scan_activity WHERE snapshot_id = ?', [id]);
+        await tx.run('DELETE FROM snapshot_contacts WHERE snapshot_id = ?', [id]);
+        await tx.run('DELETE FROM snapshots WHERE snapshot_id = ? AND complete = 0', [id]);
+      });
+    }
+  };
+  const planDraft = (startedAt: number): PlanDraft => {
     // Not a plan id (those start with plan_): a draft left by a crash is never read as a plan's.
-    const draftId = `draft-${randomBytes(8).toString('hex')}`;
+    // Its time is in its id, so a crash's leftover is known by its age.
+    const draftId = draftIdAt(startedAt, randomBytes(8).toString('hex'));
     let done = false;
     const open = (): void => {
       if (done) throw new JournalError(`Plan draft ${draftId} was already saved or discarded.`);
@@ -482,6 +522,8 @@ export function createJournal(db: SqlDatabase): Journal {
         open();
         done = true;
         await savePlanFromDraft(plan, createdAt, draftId);
+        // Housekeeping after the plan is safe: a failure here leaves the leftovers to the next save.
+        await sweepDrafts(startedAt - DRAFT_LEFTOVER_MS).catch(() => undefined);
       },
       async discard() {
         if (done) return;
@@ -569,6 +611,9 @@ export function createJournal(db: SqlDatabase): Journal {
       await db.run('UPDATE snapshots SET api_calls = ?, contact_count = ?, transaction_count = ?, history_calls = ?, complete = 1 WHERE snapshot_id = ?', [
         counts.apiCalls, counts.contactCount, counts.transactionCount, counts.historyCalls, snapshotId,
       ]);
+      const row = await db.get<{ organization_id: string; taken_at: number | string }>('SELECT organization_id, taken_at FROM snapshots WHERE snapshot_id = ?', [snapshotId]);
+      // Housekeeping after the snapshot is complete: a failure leaves the leftovers to the next scan.
+      if (row) await sweepSnapshots(row.organization_id, Number(row.taken_at) - SNAPSHOT_LEFTOVER_MS).catch(() => undefined);
     },
     async getSnapshot(snapshotId) {
       const row = await db.get<Record<string, unknown>>('SELECT * FROM snapshots WHERE snapshot_id = ? AND complete = 1', [snapshotId]);
@@ -619,7 +664,7 @@ export function createJournal(db: SqlDatabase): Journal {
 
     planDraft,
     async savePlan(plan, createdAt = plan.asOf) {
-      const draft = planDraft();
+      const draft = planDraft(createdAt);
       try {
         await draft.writeExclusions(plan.excluded);
         const { excluded: _excluded, ...rest } = plan;
