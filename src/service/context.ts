@@ -20,11 +20,12 @@ import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServiceOptions } from './options.js';
 import type { ConnectionSet, ListedOrganization } from './connection-set.js';
-import { errorText, type ServiceLogger } from './logger.js';
+import type { ServiceLogger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import type { ServiceStore, WebhookMapping } from './store.js';
 import { resolveTimeZone, type TimeZone } from './time-zone.js';
 import { seesClient, seesEveryClient, type Access } from './access.js';
+import { createZoneLearner } from './zone-learner.js';
 
 /** An organization the service lists: the connection set's listing (src/service/connection-set.ts). */
 export type Organization = ListedOrganization;
@@ -122,38 +123,18 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
   const { journal } = options;
   const { connections } = parts;
 
-  // Zoho's time zones are saved as they arrive: the scheduler and `sunset schedules list` read them
-  // there, without calling Zoho. A new or changed zone is logged, with a warning when Sunset cannot
-  // read it (the schedule then runs in UTC).
-  const saveTimeZones = async (list: Organization[]): Promise<void> => {
-    const zones = list.flatMap((o) => (typeof o.timeZone === 'string' && o.timeZone.trim() !== '' ? [{ organizationId: o.organizationId, timeZone: o.timeZone }] : []));
-    for (const organizationId of await store.saveTimeZones(zones, clock.now())) {
-      const zone = resolveTimeZone(zones.find((z) => z.organizationId === organizationId)?.timeZone);
-      if (zone.problem) parts.logger.warn({ organizationId, timeZone: zone.zoho }, zone.problem);
-      else parts.logger.info({ organizationId, timeZone: zone.zone, zoho: zone.zoho }, 'organization time zone: schedules run in it');
-    }
-  };
+  // Zoho's time zones are saved as they arrive (src/service/zone-learner.ts): the scheduler and
+  // `sunset schedules list` read them there, without calling Zoho.
   let organizationCache: { at: number; list: Organization[] } | undefined;
   const organizations = async (): Promise<Organization[]> => {
     if (!organizationCache || clock.now() - organizationCache.at > (organizationCache.list.some((o) => o.connectionError !== undefined) ? 30_000 : 300_000)) {
       const list = await connections.organizations();
       organizationCache = { at: clock.now(), list };
-      await saveTimeZones(list);
+      await zones.save(list);
     }
     return organizationCache.list;
   };
-  let learning: Promise<void> | undefined;
-  let learnedAt = -Infinity;
-  const learnTimeZones = (): void => {
-    if (learning || clock.now() - learnedAt < 300_000) return;
-    learnedAt = clock.now();
-    learning = organizations().then(
-      () => undefined,
-      (error: unknown) => parts.logger.warn({ error: errorText(error) }, 'could not list the organizations to learn their time zones: schedules without one run in UTC'),
-    ).finally(() => {
-      learning = undefined;
-    });
-  };
+  const zones = createZoneLearner({ list: organizations, store, clock, logger: parts.logger });
   const canSee = async (viewer: Access, organizationId: string): Promise<boolean> =>
     seesEveryClient(viewer) || seesClient(viewer, (await store.organizationClients()).get(organizationId));
   const timeZone = async (organizationId: string): Promise<TimeZone> => resolveTimeZone((await store.timeZones()).get(organizationId));
@@ -255,10 +236,8 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
       connections.changed();
       parts.onConnectionsChanged?.();
     },
-    learnTimeZones,
-    timeZonesLearned: async () => {
-      await learning;
-    },
+    learnTimeZones: () => zones.learn(),
+    timeZonesLearned: () => zones.settled(),
     timeZone,
     async requireOrganization(id, viewer) {
       const found = isOrganizationId(id) ? (await organizations()).find((o) => o.organizationId === id) : undefined;

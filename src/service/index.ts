@@ -37,6 +37,8 @@ export type { EventRelay } from './event-relay.js';
 export { createWorker } from './worker.js';
 export { createQueuedRunner } from './queued-runner.js';
 export { createScheduler } from './scheduler.js';
+export { createZoneLearner } from './zone-learner.js';
+export type { ZoneLearner } from './zone-learner.js';
 export type { Scheduler } from './scheduler.js';
 export { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
 export type { Worker, HeldJob, WorkerStats } from './worker.js';

@@ -9,11 +9,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultPolicyText } from '../../src/engine/index.js';
 import type { OrganizationView, PlanDetail, RunDetail, RunStarted } from '../../src/service/index.js';
 import { createHarness, pollUntil, type ChildProc, type Exit } from '../helpers/cli.js';
-import { TEST_DATABASE, testLocation } from '../helpers/database.js';
+import { POSTGRES_TEST_URL, TEST_DATABASE, testLocation } from '../helpers/database.js';
 import { PASSWORD, signIn, USER, type HttpResult, type SignedIn } from '../helpers/service.js';
 
 const h = createHarness();
@@ -323,7 +324,7 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     second.serve.kill('SIGINT');
     expect((await second.serve.exited).code).toBe(0);
   });
-  it('with no serve running, a worker takes the minute tick: the schedule due queues its scan, the plan within its cap is applied, and its notice waits for a serve', { timeout: 240_000 }, async () => {
+  it('with no serve running, a worker takes the minute tick: the schedule due queues its scan (learning the organization\'s time zone), the plan within its cap is applied, and its notice waits for a serve', { timeout: 240_000 }, async () => {
     const emu = await h.startEmulator(['--contacts', '120', '--per-minute', '6000', '--daily', '100000']);
     const organization = emu.organization;
     const home = await clusterHome('sunset-worker-ticks-');
@@ -335,6 +336,16 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     const hooks = await subscribeWebhook(session, 'run.finished');
     serve.kill('SIGINT');
     expect((await serve.exited).code).toBe(0);
+    // The serve learned the organization's time zone; forgotten, as by a schedule saved before zones
+    // were kept: the worker's tick asks Zoho for it.
+    const schema = new URL(home.database).searchParams.get('schema');
+    const sql = new pg.Client({ connectionString: POSTGRES_TEST_URL });
+    await sql.connect();
+    const zoneRow = async (): Promise<string | undefined> =>
+      (await sql.query<{ time_zone: string }>(`SELECT time_zone FROM "${schema}".organization_time_zones WHERE organization_id = $1`, [organization])).rows[0]?.time_zone;
+    const zone = await zoneRow();
+    expect(zone).toBeDefined();
+    expect((await sql.query(`DELETE FROM "${schema}".organization_time_zones`)).rowCount).toBeGreaterThan(0);
     const publicUrl = 'https://sunset.example.test';
     const worker = await home.worker([...common, '--public-url', publicUrl]);
     type Row = { run: { runId: string; createdBy: string; organizationId: string }; status: string; counts: { total: number; changed: number } };
@@ -347,6 +358,9 @@ describe.runIf(TEST_DATABASE === 'postgres')('sunset workers on one PostgreSQL d
     });
     expect(worker.stderr).toMatch(/schedule due: scanning and planning/);
     expect(worker.stderr).toMatch(/scheduled plan within the auto-apply cap: its run is queued/);
+    expect(worker.stderr).toMatch(/organization time zone: schedules run in it/);
+    expect(await zoneRow()).toBe(zone);
+    await sql.end();
     expect(row.run.organizationId).toBe(organization);
     expect(row.counts.changed).toBeGreaterThan(0);
     const shown = await h.run(['runs', 'show', row.run.runId, '--json', '--database', home.database], { cwd: home.dir, env: home.env });

@@ -7,7 +7,8 @@ import { systemClock } from '../../client/index.js';
 import { databaseLabel, isPostgresUrl, type BooksPort } from '../../engine/index.js';
 import {
   createConnectionSet, createEventBus, createEventRelay, createLogger, createNotifications, createQueuedRunner, createScheduler, createServiceStore, createWebhookProcessor,
-  createWorker, createWorkerMetrics, createWorkQueue, followConnectionChanges, LOG_LEVELS, organizationNamer, type LogLevel, type Notifications, type Worker,
+  createWorker, createWorkerMetrics, createWorkQueue, createZoneLearner, followConnectionChanges, LOG_LEVELS, organizationNamer, type LogLevel, type Notifications,
+  type Worker, type ZoneLearner,
 } from '../../service/index.js';
 import { isDeadOwner, ownerId } from '../actor.js';
 import { flagOrEnv, intFlag, optionLabel, parseFlags, publicUrlFlag } from '../args.js';
@@ -34,9 +35,10 @@ events aside, so a churned account is not held up behind a long run), and every 
 from the organization's one budget in the database. A worker that dies (or freezes) has its job
 taken by another once its heartbeat lapses; the run's journal lease makes sure no contact is
 changed twice. Workers also take the cluster's minute tick (one a minute across every worker and
-serve): the schedules that are due queue their scans, so schedules run with no serve up. The
-notices of what its jobs did (a run finished, stopped or waiting for the quota, a scheduled plan
-left for review, a CRM event not applied) it writes to the outbox itself; a serve delivers them.
+serve): the schedules that are due queue their scans, so schedules run with no serve up (an
+organization's time zone not known yet is asked of Zoho, as a serve does). The notices of what
+its jobs did (a run finished, stopped or waiting for the quota, a scheduled plan left for review,
+a CRM event not applied) it writes to the outbox itself; a serve delivers them.
 See docs/scale-out.md.
 
 Which Zoho accounts it works through: as \`sunset serve\`: --emulator URL or --credentials FILE
@@ -111,6 +113,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let worker: Worker;
   let scheduleRunner: { close(): Promise<void> } | undefined;
   let notifications: Notifications | undefined;
+  let zones: ZoneLearner | undefined;
   let metricsServer: Server | undefined;
   let metricsLine = '';
   try {
@@ -126,7 +129,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     // The minute tick, when this worker takes it: schedules due queue their scans (as a serve's do).
     const queuedRunner = createQueuedRunner({ journal, clock: systemClock, bus, queue, relay, logger, refreshMs: 60_000 });
     scheduleRunner = queuedRunner;
-    const scheduler = createScheduler({ store, journal, runner: queuedRunner, clock: systemClock, logger });
+    // A schedule whose organization's zone is not known yet (saved before zones were kept): the
+    // tick asks Zoho's organization list for it, as a serve's does, so no serve is needed.
+    zones = createZoneLearner({ list: () => connections.organizations(), store, clock: systemClock, logger });
+    const scheduler = createScheduler({ store, journal, runner: queuedRunner, clock: systemClock, logger, learnTimeZones: () => zones?.learn() });
     worker = createWorker({ journal, port, clock: systemClock, bus, queue, relay, owner, isDead: isDeadOwner, logger, concurrency, crm: { processor, store }, ticks: { scheduler } });
     // The notices of what this worker's jobs did, written to the outbox here (not by the serves that
     // hear of them: none may be running); delivered by a pass on the queue, which the serves work.
@@ -155,6 +161,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     metricsServer?.close();
     await scheduleRunner?.close();
+    await zones?.settled();
     await notifications?.close();
     await queue.stop({ timeoutMs: 1_000 }).catch(() => undefined);
     await relay.close();
@@ -176,6 +183,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   deadline.unref();
   await worker.stop({ timeoutMs: stopTimeoutS * 1000 });
   await scheduleRunner?.close();
+  await zones?.settled();
   // The notices of the last jobs, written before the database is closed.
   await notifications?.close();
   if (metricsServer) {
