@@ -16,6 +16,10 @@ export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export type NoticeKind = NotificationKind | 'test';
 
 export type NotificationChannel = 'email' | 'webhook';
+/** What a delivery pass sends: every notice, or all but the e-mails (a process without the SMTP settings). */
+export type DeliveryScope = 'all' | 'webhooks';
+/** The SQL that keeps a 'webhooks' pass off the e-mails. */
+const NOT_EMAIL = " AND subscription_id NOT IN (SELECT subscription_id FROM notification_subscriptions WHERE channel = 'email')";
 export type NotificationState = 'pending' | 'delivered' | 'failed';
 
 export const NOTIFICATIONS_COMPONENT: Component = {
@@ -129,9 +133,13 @@ export interface NotificationStore {
    * given): those no one holds, the owner's own, those whose lease ran out. Another process asking
    * at the same moment gets other rows.
    */
-  claimDue(claim: { now: number; limit: number; owner: string; leaseMs: number; notificationId?: string }): Promise<OutboxEntry[]>;
-  /** When the first pending notice is due (null: none is pending). */
-  nextDue(): Promise<number | null>;
+  /**
+   * Leases up to `limit` due notices to `owner`; `scope` 'webhooks' leaves the e-mails (a process
+   * without the SMTP settings), taking every other notice (a removed subscription's too, to fail it).
+   */
+  claimDue(claim: { now: number; limit: number; owner: string; leaseMs: number; notificationId?: string; scope?: DeliveryScope }): Promise<OutboxEntry[]>;
+  /** When the first pending notice (in `scope`) is due (null: none is pending). */
+  nextDue(scope?: DeliveryScope): Promise<number | null>;
   /** Records a delivery, if `owner` still holds the row. */
   delivered(notificationId: string, owner: string, now: number): Promise<boolean>;
   /** Records a failed attempt: tried again at `nextAttemptAt`, or `failed` for good when `final`. */
@@ -232,11 +240,11 @@ export function createNotificationStore(db: SqlDatabase): NotificationStore {
         return written;
       });
     },
-    async nextDue() {
-      const row = await db.get<{ due: number | string | null }>("SELECT MIN(next_attempt_at) AS due FROM notification_outbox WHERE state = 'pending'");
+    async nextDue(scope = 'all') {
+      const row = await db.get<{ due: number | string | null }>(`SELECT MIN(next_attempt_at) AS due FROM notification_outbox WHERE state = 'pending'${scope === 'webhooks' ? NOT_EMAIL : ''}`);
       return row?.due === null || row?.due === undefined ? null : Number(row.due);
     },
-    async claimDue({ now, limit, owner, leaseMs, notificationId }) {
+    async claimDue({ now, limit, owner, leaseMs, notificationId, scope = 'all' }) {
       return db.transaction(async (tx) => {
         const taken: OutboxEntry[] = [];
         const seen = new Set<string>();
@@ -244,7 +252,7 @@ export function createNotificationStore(db: SqlDatabase): NotificationStore {
         // again (PostgreSQL, read committed: it now sees the other's leases) for rows nobody holds.
         for (let round = 0; round < 5 && taken.length < limit; round++) {
           const due = (await tx.all<Record<string, unknown>>(
-            `SELECT * FROM notification_outbox WHERE state = 'pending' AND next_attempt_at <= ?${notificationId === undefined ? '' : ' AND notification_id = ?'}
+            `SELECT * FROM notification_outbox WHERE state = 'pending' AND next_attempt_at <= ?${notificationId === undefined ? '' : ' AND notification_id = ?'}${scope === 'webhooks' ? NOT_EMAIL : ''}
              AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)
              ORDER BY next_attempt_at, notification_id LIMIT ?`,
             notificationId === undefined ? [now, owner, now, limit + seen.size] : [now, notificationId, owner, now, limit + seen.size],

@@ -18,7 +18,7 @@ import type { EventRelay } from './event-relay.js';
 import type { EventBus } from './events.js';
 import { errorText, silentLogger, type ServiceLogger } from './logger.js';
 import {
-  createNotificationStore, NOTIFICATION_KINDS, type NewNotice, type NotificationChannel, type NotificationKind, type NotificationStore,
+  createNotificationStore, NOTIFICATION_KINDS, type DeliveryScope, type NewNotice, type NotificationChannel, type NotificationKind, type NotificationStore,
   type OutboxEntry, type Subscription, type SubscriptionWithSecret,
 } from './notification-store.js';
 import type { SqlDatabase } from '../engine/index.js';
@@ -100,8 +100,10 @@ export interface Notifications {
   migrate(): Promise<void>;
   /**
    * Starts the delivery loop (unless its interval is 0); or, given a cluster's `queue`, no loop of
-   * its own: it asks the queue for a delivery pass (`sunset-notify`, worked by the serves) when
-   * notices are written and after each pass while some wait to be tried again (when the first is due).
+   * its own: it asks the queue for delivery passes when notices are written (one of every notice,
+   * `sunset-notify`, worked by the serves, which hold the SMTP settings; one of all but the
+   * e-mails, `sunset-notify-webhooks`, worked by the workers and the serves), and after each pass
+   * while some of its scope wait to be tried again (when the first is due).
    */
   start(queue?: Pick<WorkQueue, 'sendNotify'>): void;
   /**
@@ -113,8 +115,8 @@ export interface Notifications {
   follow(bus: EventBus, relay?: Pick<EventRelay, 'relayed'>): void;
   /** Resolves once the notices being written now are in the outbox. */
   settled(): Promise<void>;
-  /** Sends the due notices now (one pass at a time); how many were tried. */
-  deliverDue(): Promise<number>;
+  /** Sends the due notices now (one pass of a scope at a time); 'webhooks' leaves the e-mails; how many were tried. */
+  deliverDue(scope?: DeliveryScope): Promise<number>;
   /** A user's subscription, checked; the webhook's secret is in the answer, once. */
   subscribe(username: string, input: SubscriptionInput): Promise<{ subscription: Subscription; secret?: string }>;
   /** A test notice to one of the user's subscriptions, sent at once; undefined: not theirs. */
@@ -240,10 +242,10 @@ export function createNotifications(parts: NotificationParts, options: Notificat
   const writing = new Set<Promise<unknown>>();
   /** Runs already noticed waiting for a quota reset (`runId:until`), so each wait is noticed once. */
   const waits = new Set<string>();
-  let passing: Promise<number> | undefined;
+  const passing = new Map<DeliveryScope, Promise<number>>();
   let timer: NodeJS.Timeout | undefined;
   /** On a cluster's queue: asks the queue for a delivery pass at a time (`start(queue)`). */
-  let scheduled: ((at: number) => void) | undefined;
+  let scheduled: ((at: number, scope?: DeliveryScope) => void) | undefined;
   let mailer: Transporter | undefined;
 
   /** An error's words with the SMTP password taken out, whatever a server or library put in them. */
@@ -424,23 +426,26 @@ export function createNotifications(parts: NotificationParts, options: Notificat
     return claimed.length;
   };
 
-  const deliverDue = (): Promise<number> => {
-    passing ??= (async () => {
+  const deliverDue = (scope: DeliveryScope = 'all'): Promise<number> => {
+    let pass = passing.get(scope);
+    if (pass) return pass;
+    pass = (async () => {
       let total = 0;
       for (;;) {
-        const claimed = await store.claimDue({ now: clock.now(), limit: BATCH, owner, leaseMs: LEASE_MS });
+        const claimed = await store.claimDue({ now: clock.now(), limit: BATCH, owner, leaseMs: LEASE_MS, scope });
         total += await deliverBatch(claimed);
         if (claimed.length < BATCH) break;
       }
       if (scheduled) {
-        const next = await store.nextDue();
-        if (next !== null) scheduled(Math.max(next, clock.now() + 1_000));
+        const next = await store.nextDue(scope);
+        if (next !== null) scheduled(Math.max(next, clock.now() + 1_000), scope);
       }
       return total;
     })().finally(() => {
-      passing = undefined;
+      passing.delete(scope);
     });
-    return passing;
+    passing.set(scope, pass);
+    return pass;
   };
 
   return {
@@ -448,7 +453,7 @@ export function createNotifications(parts: NotificationParts, options: Notificat
     migrate: () => store.migrate(),
     start(queue) {
       if (queue) {
-        scheduled = (at) => void queue.sendNotify(at).catch((e: unknown) => logger.warn({ error: errorText(e) }, 'could not queue a delivery of notifications; the next tick delivers them'));
+        scheduled = (at, scope) => void queue.sendNotify(at, scope).catch((e: unknown) => logger.warn({ error: errorText(e) }, 'could not queue a delivery of notifications; the next tick delivers them'));
         return;
       }
       if (options.intervalMs === 0 || timer) return;
@@ -494,7 +499,7 @@ export function createNotifications(parts: NotificationParts, options: Notificat
       if (timer) clearInterval(timer);
       timer = undefined;
       while (writing.size > 0) await Promise.all([...writing]);
-      await passing?.catch(() => undefined);
+      await Promise.all([...passing.values()].map((p) => p.catch(() => undefined)));
       mailer?.close();
     },
   };

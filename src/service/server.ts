@@ -175,11 +175,16 @@ export function createService(options: ServiceOptions): Service {
       }
       void processWebhooks().catch((e: unknown) => logger.error({ error: errorText(e) }, 'applying CRM events failed'));
       if (queue) {
-        // Notices are delivered by passes on the queue, when written and when a retry is due.
+        // Notices are delivered by passes on the queue, when written and when a retry is due: every
+        // notice (this serve holds the SMTP settings), and all but the e-mails, which the workers
+        // work too (so no pass waits for long on a cluster of serves alone).
         notifications.start(queue);
         await queue.workNotify(async () => {
           await notifications.deliverDue();
         });
+        await queue.workNotify(async () => {
+          await notifications.deliverDue('webhooks');
+        }, 'webhooks');
       } else notifications.start();
       await scheduler.tick();
       if (queue) {

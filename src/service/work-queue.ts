@@ -19,6 +19,7 @@
 import type { PgBoss as PgBossType, Job as BossJob } from 'pg-boss';
 import { parsePostgresUrl } from '../engine/index.js';
 import { errorText, silentLogger, type ServiceLogger } from './logger.js';
+import type { DeliveryScope } from './notification-store.js';
 import type { ServiceStore } from './store.js';
 
 /** The queue every job goes to; its dead letters go to `${WORK_QUEUE}-dead`. */
@@ -38,6 +39,13 @@ export const TICK_QUEUE = 'sunset-tick';
  * the SMTP settings), one pass at a time across the cluster.
  */
 export const NOTIFY_QUEUE = 'sunset-notify';
+/**
+ * Delivery passes of every notice but the e-mails: worked by `sunset worker`s (which have no SMTP
+ * settings) and the serves, so a cluster with no serve up still delivers its webhooks.
+ */
+export const NOTIFY_WEBHOOKS_QUEUE = 'sunset-notify-webhooks';
+
+const notifyQueue = (scope: DeliveryScope): string => (scope === 'webhooks' ? NOTIFY_WEBHOOKS_QUEUE : NOTIFY_QUEUE);
 
 /** The libpq URL and the queue's schema for Sunset's database URL (`?schema=NAME` gives NAME_queue). */
 export function queueLocation(location: string): { connectionString: string; schema: string; suffix: string } {
@@ -121,10 +129,13 @@ export interface WorkQueue {
    * the same for every process, so installing it again changes nothing) and runs `handler` for each.
    */
   workTicks(handler: () => Promise<void>): Promise<void>;
-  /** Asks for a delivery pass of the outbox at `at` (ms; now or past: debounced, within a second). */
-  sendNotify(at: number): Promise<void>;
-  /** Works the delivery passes (NOTIFY_QUEUE), one at a time across the cluster. */
-  workNotify(handler: () => Promise<void>): Promise<void>;
+  /**
+   * Asks for a delivery pass of the outbox at `at` (ms; now or past: debounced, within a second):
+   * of `scope` alone, or (no scope: notices just written, the minute's tick) one of each.
+   */
+  sendNotify(at: number, scope?: DeliveryScope): Promise<void>;
+  /** Works the delivery passes of `scope` (NOTIFY_QUEUE, or NOTIFY_WEBHOOKS_QUEUE), one at a time across the cluster. */
+  workNotify(handler: () => Promise<void>, scope?: DeliveryScope): Promise<void>;
   /** Jobs queued or active, oldest first (at most 1,000). */
   pending(): Promise<QueuedJob[]>;
   /** Cancels queued (not active) jobs whose data matches, e.g. `{ runId }`; returns how many. */
@@ -172,7 +183,9 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       if (!(await instance.getQueue(WORK_QUEUE))) await createQueueOnce(instance, WORK_QUEUE, { ...queueOptions, policy: 'singleton', deadLetter: DEAD_QUEUE });
       // A tick missed is no loss (the next one does the same), so no retries, and one no `serve` took
       // within 5 minutes (a cluster of workers alone) is dropped, not kept.
-      if (!(await instance.getQueue(NOTIFY_QUEUE))) await createQueueOnce(instance, NOTIFY_QUEUE, { policy: 'singleton', retryLimit: 5, retryDelay: 5, retryBackoff: true, heartbeatSeconds, expireInSeconds: 15 * 60, deleteAfterSeconds: 3600 });
+      const notifyOptions = { policy: 'singleton', retryLimit: 5, retryDelay: 5, retryBackoff: true, heartbeatSeconds, expireInSeconds: 15 * 60, deleteAfterSeconds: 3600 } as const;
+      if (!(await instance.getQueue(NOTIFY_QUEUE))) await createQueueOnce(instance, NOTIFY_QUEUE, notifyOptions);
+      if (!(await instance.getQueue(NOTIFY_WEBHOOKS_QUEUE))) await createQueueOnce(instance, NOTIFY_WEBHOOKS_QUEUE, notifyOptions);
       if (!(await instance.getQueue(TICK_QUEUE))) await createQueueOnce(instance, TICK_QUEUE, { policy: 'standard', retryLimit: 0, heartbeatSeconds, expireInSeconds: 15 * 60, retentionSeconds: 300, deleteAfterSeconds: 3600 });
       return instance;
     })();
@@ -201,20 +214,22 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       const b = await ready();
       return (await b.findJobs<WorkJob>(WORK_QUEUE, { data: { kind: 'crm', organizationId }, queued: true })).length > 0;
     },
-    async sendNotify(at) {
+    async sendNotify(at, scope) {
       const b = await ready();
-      if (at <= Date.now()) {
-        await b.sendDebounced(NOTIFY_QUEUE, null, {}, 1, 'outbox');
-        return;
+      for (const name of scope === undefined ? [NOTIFY_QUEUE, NOTIFY_WEBHOOKS_QUEUE] : [notifyQueue(scope)]) {
+        if (at <= Date.now()) {
+          await b.sendDebounced(name, null, {}, 1, 'outbox');
+          continue;
+        }
+        // A later pass: one waiting already (sooner or at the same time) does it.
+        const waiting = await b.findJobs(name, { queued: true });
+        if (waiting.some((j) => j.startAfter.getTime() <= at)) continue;
+        await b.send(name, null, { singletonKey: 'outbox', startAfter: new Date(at) });
       }
-      // A later pass: one waiting already (sooner or at the same time) does it.
-      const waiting = await b.findJobs(NOTIFY_QUEUE, { queued: true });
-      if (waiting.some((j) => j.startAfter.getTime() <= at)) return;
-      await b.send(NOTIFY_QUEUE, null, { singletonKey: 'outbox', startAfter: new Date(at) });
     },
-    async workNotify(handler) {
+    async workNotify(handler, scope = 'all') {
       const b = await ready();
-      await b.work(NOTIFY_QUEUE, { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 1 }, async () => {
+      await b.work(notifyQueue(scope), { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 1 }, async () => {
         await handler();
       });
     },

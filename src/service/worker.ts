@@ -47,8 +47,8 @@ export interface WorkerOptions {
   /**
    * The cluster's minute tick (pg-boss's cron): given, this worker takes it too, so schedules
    * start and lost `crm` jobs are sent again with no `serve` running. The scheduler must queue its
-   * scans (a queued runner). Notices are left to the serves (they hold the mail settings): a tick
-   * taken here asks them for a delivery pass.
+   * scans (a queued runner). A tick taken here asks for delivery passes of the outbox (the e-mails'
+   * by a serve, which holds the mail settings; the webhooks' by any process).
    */
   ticks?: { scheduler: Scheduler };
 }

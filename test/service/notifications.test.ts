@@ -211,6 +211,27 @@ describe('notifications', () => {
     expect(mailsAbout(runId)).toHaveLength(1);
   });
 
+  it('a pass of all but the e-mails (a worker\'s: no SMTP settings) delivers the webhook and leaves the e-mail untried for a serve\'s pass', async () => {
+    const runId = await runToTheEnd();
+    const written = (await outbox()).filter((n) => n.kind === 'run.finished' && n.subject.includes(runId));
+    expect(written.map((n) => n.state)).toEqual(['pending', 'pending']);
+    const store = s.service.notifications.store;
+    expect(await store.nextDue('webhooks')).not.toBeNull();
+    expect(await s.service.notifications.deliverDue('webhooks')).toBe(1);
+    expect(deliveries.filter((d) => (d.body.data as { runId?: string }).runId === runId)).toHaveLength(1);
+    expect(mailsAbout(runId)).toEqual([]);
+    const after = (await outbox()).filter((n) => n.kind === 'run.finished' && n.subject.includes(runId));
+    expect(after.find((n) => n.subscriptionId === webhookSub)).toMatchObject({ state: 'delivered', attempts: 1 });
+    // The e-mail was not tried (no attempt, no error): nothing is due for a webhooks pass, one is for a serve's.
+    expect(after.find((n) => n.subscriptionId === emailSub)).toMatchObject({ state: 'pending', attempts: 0, lastError: null });
+    expect(await store.nextDue('webhooks')).toBeNull();
+    expect(await store.nextDue()).not.toBeNull();
+    expect(await s.service.notifications.deliverDue('webhooks')).toBe(0);
+    expect(await s.service.notifications.deliverDue()).toBe(1);
+    expect(mailsAbout(runId)).toHaveLength(1);
+    expect(deliveries.filter((d) => (d.body.data as { runId?: string }).runId === runId)).toHaveLength(1);
+  });
+
   it('a scheduled plan left for review notifies (the webhook, which did not ask for plan.review, does not)', async () => {
     const schedule = await admin.request('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: '0 * * * *', autoApplyMax: null } });
     expect(schedule.status, schedule.text).toBe(200);

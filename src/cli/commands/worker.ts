@@ -38,7 +38,8 @@ changed twice. Workers also take the cluster's minute tick (one a minute across 
 serve): the schedules that are due queue their scans, so schedules run with no serve up (an
 organization's time zone not known yet is asked of Zoho, as a serve does). The notices of what
 its jobs did (a run finished, stopped or waiting for the quota, a scheduled plan left for review,
-a CRM event not applied) it writes to the outbox itself; a serve delivers them.
+a CRM event not applied) it writes to the outbox itself. Webhook notices are delivered by any
+worker or serve; e-mails by a serve (it holds the SMTP settings).
 See docs/scale-out.md.
 
 Which Zoho accounts it works through: as \`sunset serve\`: --emulator URL or --credentials FILE
@@ -135,7 +136,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const scheduler = createScheduler({ store, journal, runner: queuedRunner, clock: systemClock, logger, learnTimeZones: () => zones?.learn() });
     worker = createWorker({ journal, port, clock: systemClock, bus, queue, relay, owner, isDead: isDeadOwner, logger, concurrency, crm: { processor, store }, ticks: { scheduler } });
     // The notices of what this worker's jobs did, written to the outbox here (not by the serves that
-    // hear of them: none may be running); delivered by a pass on the queue, which the serves work.
+    // hear of them: none may be running); delivered by passes on the queue: the webhooks' by any
+    // worker or serve, the e-mails by a serve.
     const notices = createNotifications({
       database, journal, store, clock: systemClock, owner, logger, ...(publicUrl ? { publicUrl } : {}), organizationName: organizationNamer(connections),
     });
@@ -158,6 +160,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     await queue.start();
     await relay.start();
     await worker.start();
+    // The webhooks' notices, whoever wrote them, with no serve needed; e-mails wait for a serve
+    // (it holds the SMTP settings).
+    await queue.workNotify(async () => {
+      await notifications?.deliverDue('webhooks');
+    }, 'webhooks');
   } catch (error) {
     metricsServer?.close();
     await scheduleRunner?.close();
