@@ -31,13 +31,12 @@ function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
-/** `run-20261121-231605-3fa2`: sortable, readable, unique. */
 /** A plan draft not saved a day after it started was cut off (plans take seconds to minutes). */
 export const DRAFT_LEFTOVER_MS = 86_400_000;
 /**
- * A snapshot never finished, taken a week before a later scan of its organization finished, was
- * cut off: a scan waits at most 36 h for a quota reset, and one organization's scans do not overlap
- * (the cluster's one job per organization), so the later one's end says the earlier is dead.
+ * A snapshot never finished, taken more than a week before a later scan of its organization
+ * finished, was cut off: a scan stops rather than waits when the daily quota runs out, and one
+ * organization's scans do not overlap on a cluster (one job per organization at a time).
  */
 export const SNAPSHOT_LEFTOVER_MS = 7 * 86_400_000;
 const DRAFT_PREFIX = 'draft-t';
@@ -46,6 +45,7 @@ function draftIdAt(at: number, random: string): string {
   return `${DRAFT_PREFIX}${String(Math.max(0, Math.floor(at))).padStart(15, '0')}${random ? `-${random}` : ''}`;
 }
 
+/** `run-20261121-231605-3fa2`: sortable, readable, unique. */
 export function newId(prefix: string, now: number): string {
   const iso = new Date(now).toISOString();
   return `${prefix}-${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${randomBytes(2).toString('hex')}`;
