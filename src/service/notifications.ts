@@ -400,20 +400,20 @@ export function createNotifications(parts: NotificationParts, options: Notificat
     if (response.status < 200 || response.status > 299) throw new Error(`the webhook answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
   };
 
-  const deliver = async (entry: OutboxEntry): Promise<void> => {
+  const deliver = async (entry: OutboxEntry, holder: string): Promise<void> => {
     const subscription = await store.subscription(entry.subscriptionId);
     try {
       if (!subscription) throw new Error('the subscription was removed');
       if (subscription.channel === 'email') await sendEmail(entry, subscription);
       else await sendWebhook(entry, subscription);
-      await store.delivered(entry.notificationId, owner, clock.now());
+      await store.delivered(entry.notificationId, holder, clock.now());
       logger.info({ notificationId: entry.notificationId, subscriptionId: entry.subscriptionId, kind: entry.kind, attempts: entry.attempts + 1 }, 'notification delivered');
     } catch (error) {
       const attempts = entry.attempts + 1;
       const final = !subscription || attempts >= retry.maxAttempts;
       const message = clean(error);
       const nextAttemptAt = final ? clock.now() : clock.now() + retryDelay(attempts, retry);
-      await store.attemptFailed(entry.notificationId, owner, { attempts, error: message, nextAttemptAt, final });
+      await store.attemptFailed(entry.notificationId, holder, { attempts, error: message, nextAttemptAt, final });
       logger.warn(
         { notificationId: entry.notificationId, subscriptionId: entry.subscriptionId, kind: entry.kind, attempts, error: message, ...(final ? {} : { nextAttemptAt: new Date(nextAttemptAt).toISOString() }) },
         final ? 'notification not delivered: given up' : 'notification not delivered: it is tried again later',
@@ -421,19 +421,22 @@ export function createNotifications(parts: NotificationParts, options: Notificat
     }
   };
 
-  const deliverBatch = async (claimed: OutboxEntry[]): Promise<number> => {
-    await Promise.all(claimed.map(deliver));
+  const deliverBatch = async (claimed: OutboxEntry[], holder = owner): Promise<number> => {
+    await Promise.all(claimed.map((entry) => deliver(entry, holder)));
     return claimed.length;
   };
 
   const deliverDue = (scope: DeliveryScope = 'all'): Promise<number> => {
     let pass = passing.get(scope);
     if (pass) return pass;
+    // Each scope's pass leases under a name of its own: a lease holder may take its own rows again,
+    // so two passes of one process (a serve works both) must not share one, or both send a notice.
+    const holder = scope === 'all' ? owner : `${owner}:${scope}`;
     pass = (async () => {
       let total = 0;
       for (;;) {
-        const claimed = await store.claimDue({ now: clock.now(), limit: BATCH, owner, leaseMs: LEASE_MS, scope });
-        total += await deliverBatch(claimed);
+        const claimed = await store.claimDue({ now: clock.now(), limit: BATCH, owner: holder, leaseMs: LEASE_MS, scope });
+        total += await deliverBatch(claimed, holder);
         if (claimed.length < BATCH) break;
       }
       if (scheduled) {

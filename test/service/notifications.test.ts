@@ -232,6 +232,19 @@ describe('notifications', () => {
     expect(deliveries.filter((d) => (d.body.data as { runId?: string }).runId === runId)).toHaveLength(1);
   });
 
+  // CI's worker-cluster run found a plan.review notice delivered twice: a serve works both kinds of
+  // pass, and both leased under one name, which may take its own rows again.
+  it('both kinds of pass at once in one process (a serve works both) send each notice once', async () => {
+    const runId = await runToTheEnd();
+    const notifications = s.service.notifications;
+    const [all, webhooks] = await Promise.all([notifications.deliverDue(), notifications.deliverDue('webhooks')]);
+    expect(all + webhooks).toBe(2);
+    expect(deliveries.filter((d) => (d.body.data as { runId?: string }).runId === runId)).toHaveLength(1);
+    expect(mailsAbout(runId)).toHaveLength(1);
+    const after = (await outbox()).filter((n) => n.kind === 'run.finished' && n.subject.includes(runId));
+    expect(after.map((n) => [n.state, n.attempts])).toEqual([['delivered', 1], ['delivered', 1]]);
+  });
+
   it('a scheduled plan left for review notifies (the webhook, which did not ask for plan.review, does not)', async () => {
     const schedule = await admin.request('PUT', `/api/orgs/${s.organization}/schedule`, { body: { cron: '0 * * * *', autoApplyMax: null } });
     expect(schedule.status, schedule.text).toBe(200);
