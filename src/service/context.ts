@@ -134,7 +134,8 @@ export function createServiceContext(parts: ContextParts): ServiceContext {
     }
     return organizationCache.list;
   };
-  const zones = createZoneLearner({ list: organizations, store, clock, logger: parts.logger });
+  // Learning asks Zoho itself (the pages' list above may be minutes old and is saved as it comes).
+  const zones = createZoneLearner({ list: () => connections.organizations(), store, clock, logger: parts.logger });
   const canSee = async (viewer: Access, organizationId: string): Promise<boolean> =>
     seesEveryClient(viewer) || seesClient(viewer, (await store.organizationClients()).get(organizationId));
   const timeZone = async (organizationId: string): Promise<TimeZone> => resolveTimeZone((await store.timeZones()).get(organizationId));

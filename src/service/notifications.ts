@@ -400,6 +400,10 @@ export function createNotifications(parts: NotificationParts, options: Notificat
     if (response.status < 200 || response.status > 299) throw new Error(`the webhook answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
   };
 
+  // Each delivery leases under a name of its own (a pass of each scope, a test): a lease holder may
+  // take its own rows again, so two of one process (a serve works both passes) sharing the process's
+  // name would both send a notice (CI saw a plan.review webhook delivered twice).
+  const holderOf = (what: DeliveryScope | 'test'): string => `${owner}:${what}`;
   const deliver = async (entry: OutboxEntry, holder: string): Promise<void> => {
     const subscription = await store.subscription(entry.subscriptionId);
     try {
@@ -421,7 +425,7 @@ export function createNotifications(parts: NotificationParts, options: Notificat
     }
   };
 
-  const deliverBatch = async (claimed: OutboxEntry[], holder = owner): Promise<number> => {
+  const deliverBatch = async (claimed: OutboxEntry[], holder: string): Promise<number> => {
     await Promise.all(claimed.map((entry) => deliver(entry, holder)));
     return claimed.length;
   };
@@ -429,9 +433,7 @@ export function createNotifications(parts: NotificationParts, options: Notificat
   const deliverDue = (scope: DeliveryScope = 'all'): Promise<number> => {
     let pass = passing.get(scope);
     if (pass) return pass;
-    // Each scope's pass leases under a name of its own: a lease holder may take its own rows again,
-    // so two passes of one process (a serve works both) must not share one, or both send a notice.
-    const holder = scope === 'all' ? owner : `${owner}:${scope}`;
+    const holder = holderOf(scope);
     pass = (async () => {
       let total = 0;
       for (;;) {
@@ -495,7 +497,8 @@ export function createNotifications(parts: NotificationParts, options: Notificat
           payload: { type: 'test', createdAt: new Date(clock.now()).toISOString(), organization: null, subject, text: `${subject}\n${body}`, url: null, data: { subscriptionId } },
         },
       }], clock.now());
-      await deliverBatch(await store.claimDue({ now: clock.now(), limit: 1, owner, leaseMs: LEASE_MS, notificationId: id! }));
+      const holder = holderOf('test');
+      await deliverBatch(await store.claimDue({ now: clock.now(), limit: 1, owner: holder, leaseMs: LEASE_MS, notificationId: id! }), holder);
       return store.notice(id!);
     },
     async close() {

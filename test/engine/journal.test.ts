@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildPlan, planContacts, checkJournal, createJournal, DRAFT_LEFTOVER_MS, JournalError, parsePolicy, RunExistsError, runStatus, SNAPSHOT_LEFTOVER_MS,
-  type Journal, type NewStep, type ScanActivityRow, type SnapshotContact, type SnapshotInfo, type SqlDatabase, type Exclusion,
+  type Journal, type Policy, type NewStep, type ScanActivityRow, type SnapshotContact, type SnapshotInfo, type SqlDatabase, type Exclusion,
 } from '../../src/engine/index.js';
 import { openTestDatabase, TEST_DATABASE } from '../helpers/database.js';
 import { tempDir } from '../helpers/emulator.js';
@@ -190,6 +190,13 @@ describe('snapshots', () => {
 });
 
 describe('plans', () => {
+  /** A snapshot of the policy's window, of active contacts, as the plans below are made from. */
+  const windowSnapshot = (snapshotId: string, policy: Policy, counts: { contactCount: number; transactionCount: number }): SnapshotInfo => ({
+    snapshotId, organizationId: ORG, target: 'embedded', organizationName: '', currencyCode: '', takenAt: T0, cutoffDate: '2024-03-02',
+    activityTypes: [...policy.activity.customer, ...policy.activity.vendor], statuses: 'active', history: 'window', historyTypes: [], historyCalls: 0,
+    apiCalls: 3, ...counts,
+  });
+
   it('builds the same plan from the snapshot\'s pages, exclusions written as decided, as from the contacts in memory; exclusions read back in pages, in order', async () => {
     const text = `organization_id: "${ORG}"\ninactivity: 24 months\nmax_changes: 40\nreactivate: true\nfilters:\n  deny: ["${cid(7)}"]\n`;
     const policy = parsePolicy(text);
@@ -255,11 +262,7 @@ describe('plans', () => {
   it('drops the drafts of plans cut off more than a day before a plan is saved; a draft still being written stays', async () => {
     const text = `organization_id: "${ORG}"\ninactivity: 24 months\n`;
     const policy = parsePolicy(text);
-    const snapshot: SnapshotInfo = {
-      snapshotId: 'snap-d', organizationId: ORG, target: 'embedded', organizationName: '', currencyCode: '', takenAt: T0, cutoffDate: '2024-03-02',
-      activityTypes: [...policy.activity.customer, ...policy.activity.vendor], statuses: 'active', history: 'window', historyTypes: [], historyCalls: 0,
-      apiCalls: 3, contactCount: 4, transactionCount: 0,
-    };
+    const snapshot = windowSnapshot('snap-d', policy, { contactCount: 4, transactionCount: 0 });
     const { excluded, ...plan } = planContacts(policy, text, snapshot, [contact(1), contact(2, { receivableCents: 5000 }), contact(3, { creditsPayableCents: 700 }), contact(4, { createdAt: T0 - 10 * DAY })]);
     expect(excluded).toHaveLength(3);
     const drafts = async (): Promise<Record<string, number>> => Object.fromEntries((await db.all<{ plan_id: string; n: number }>(
@@ -286,11 +289,7 @@ describe('plans', () => {
   it('round-trips a plan built by the planner (steps in order, exclusions, summary) and saves it once', async () => {
     const text = `organization_id: "${ORG}"\ninactivity: 24 months\n`;
     const policy = parsePolicy(text);
-    const snapshot: SnapshotInfo = {
-      snapshotId: 'snap-p', organizationId: ORG, target: 'embedded', organizationName: '', currencyCode: '', takenAt: T0, cutoffDate: '2024-03-02',
-      activityTypes: [...policy.activity.customer, ...policy.activity.vendor], statuses: 'active', history: 'window', historyTypes: [], historyCalls: 0,
-      apiCalls: 3, contactCount: 6, transactionCount: 1,
-    };
+    const snapshot = windowSnapshot('snap-p', policy, { contactCount: 6, transactionCount: 1 });
     const contacts = [
       contact(1),
       contact(2, { receivableCents: 5000 }),
